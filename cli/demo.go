@@ -1,0 +1,142 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/back-trace/datamap/catalog"
+	"github.com/back-trace/datamap/demo"
+	"github.com/back-trace/datamap/events"
+	"github.com/back-trace/datamap/stack"
+)
+
+func runDemo(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "demo", "[flags]", `
+Run the BackTrace demo end to end on the embedded default: start NATS
+JetStream and ClickHouse in a fresh directory, run simulated BackTrace
+services (billing, VoIP/SMS, support, website, integrations, hosting) that
+publish through the SDK concurrently, wait until the catalog has every event,
+and print the data map: the inventory and the flows to third parties.`, `
+  datamap demo
+  datamap demo --events 100000 --keep`)
+	n := fs.Int("events", 20000, "events the simulated services publish")
+	keep := fs.Bool("keep", false, "keep the demo's data directory (printed at the end) instead of deleting it")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *n < 1 {
+		return usagef("--events must be at least 1")
+	}
+	started := time.Now()
+	dir, err := os.MkdirTemp("", "datamap-demo-")
+	if err != nil {
+		return err
+	}
+	if !*keep {
+		defer os.RemoveAll(dir)
+	}
+	cfg := e.cfg
+	cfg.DataDir, cfg.HTTPAddr, cfg.NATSPort, cfg.NATSURL, cfg.ClickHouseDSN = dir, "127.0.0.1:0", 0, "", ""
+	de := *e
+	de.cfg, de.log = cfg, quiet(e)
+	fmt.Fprintf(e.stderr, "starting embedded NATS JetStream and ClickHouse in %s …\n", dir)
+	s, err := stack.Start(ctx, cfg, de.log)
+	if err != nil {
+		return err
+	}
+	defer s.Close(context.WithoutCancel(ctx))
+	p, err := startPipeline(ctx, &de, s, events.DefaultTaxonomy())
+	if err != nil {
+		return err
+	}
+	defer p.stop()
+	fmt.Fprintf(e.stderr, "stack ready in %s; %d simulated services publishing %d events …\n",
+		time.Since(started).Round(time.Millisecond), len(demo.Services()), *n)
+
+	pipelineStart := time.Now()
+	stats, err := demo.Run(ctx, s.JS, demo.Options{Events: *n, Progress: progress(e, "published", *n)})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stderr)
+	if err := waitForCatalog(ctx, e, s, uint64(stats.Published)); err != nil {
+		return err
+	}
+	pipelineTime := time.Since(pipelineStart)
+
+	fmt.Fprintln(e.stdout, "\nINVENTORY — what BackTrace holds, where and why")
+	inv, err := catalog.Inventory(ctx, s.ClickHouse, catalog.Filter{})
+	if err != nil {
+		return err
+	}
+	if err := render(e.stdout, "table", inv); err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout, "\nFLOWS — who received it, where, under which safeguard")
+	flows, err := catalog.Flows(ctx, s.ClickHouse, catalog.Filter{})
+	if err != nil {
+		return err
+	}
+	if err := render(e.stdout, "table", flows); err != nil {
+		return err
+	}
+	totals, err := catalog.CountEvents(ctx, s.ClickHouse)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "\n%d events (%d records) from %d services: published and queryable in %s (%.0f events/s end to end); demo wall time %s\n",
+		totals.Events, totals.Records, len(stats.PerService), pipelineTime.Round(time.Millisecond),
+		float64(totals.Events)/pipelineTime.Seconds(), time.Since(started).Round(time.Millisecond))
+	if *keep {
+		fmt.Fprintf(e.stdout, "data kept in %s; query it with: DATAMAP_DATA_DIR=%s datamap inventory\n", dir, dir)
+	}
+	return nil
+}
+
+// waitForCatalog waits until the consumer has stored every published event.
+func waitForCatalog(ctx context.Context, e *env, s *stack.Stack, want uint64) error {
+	show := progress(e, "in catalog", int(want))
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		t, err := catalog.CountEvents(ctx, s.ClickHouse)
+		if err != nil {
+			return err
+		}
+		show(int(t.Events))
+		if t.Events >= want {
+			fmt.Fprintln(e.stderr)
+			return nil
+		}
+		if time.Now().After(deadline) {
+			backlog, _ := catalog.Backlog(ctx, s.JS)
+			return fmt.Errorf("the catalog has %d of %d events after 2 minutes (backlog %d); see the log above", t.Events, want, backlog)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// progress returns a function that redraws a one-line progress bar on
+// stderr.
+func progress(e *env, what string, total int) func(done int) {
+	return func(done int) {
+		const width = 30
+		filled := width
+		if total > 0 && done < total {
+			filled = done * width / total
+		}
+		bar := make([]byte, width)
+		for i := range bar {
+			bar[i] = '.'
+			if i < filled {
+				bar[i] = '#'
+			}
+		}
+		fmt.Fprintf(e.stderr, "\r  [%s] %d/%d %s", bar, done, total, what)
+	}
+}

@@ -1,0 +1,112 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/back-trace/datamap/api"
+	"github.com/back-trace/datamap/events"
+	"github.com/back-trace/datamap/stack"
+)
+
+func runServe(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "serve", "", `
+Run datamap: the consumer that builds the catalog from the event stream, and
+the HTTP API. Without DATAMAP_NATS_URL and DATAMAP_CLICKHOUSE_DSN it starts
+an embedded NATS JetStream and an embedded ClickHouse on 127.0.0.1, with
+their data and credentials in DATAMAP_DATA_DIR; other datamap commands on
+this machine find it there. Stop it with Ctrl-C (SIGINT) or SIGTERM.`, `
+  datamap serve
+  DATAMAP_DATA_DIR=/var/lib/datamap DATAMAP_HTTP_ADDR=127.0.0.1:9000 datamap serve
+  DATAMAP_NATS_URL=nats://nats:4222 DATAMAP_CLICKHOUSE_DSN=clickhouse://datamap:secret@ch:9000/datamap datamap serve`)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q", fs.Arg(0))
+	}
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if rt, running := stack.FindRunning(e.cfg.DataDir); running {
+		return fmt.Errorf("datamap serve already runs on %s (pid %d, HTTP %s); stop it or use another DATAMAP_DATA_DIR", e.cfg.DataDir, rt.PID, rt.HTTPAddr)
+	}
+	tax, err := loadTaxonomy(e)
+	if err != nil {
+		return err
+	}
+	s, err := stack.Start(ctx, e.cfg, e.log)
+	if err != nil {
+		return err
+	}
+	defer s.Close(context.WithoutCancel(ctx))
+	srv, err := startPipeline(ctx, e, s, tax)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "datamap serve is running (data in %s)\n", e.cfg.DataDir)
+	fmt.Fprintf(e.stdout, "  publish events to  %s  (token in %s)\n", s.NATSURL, filepath.Join(e.cfg.DataDir, stack.NATSTokenFile))
+	fmt.Fprintf(e.stdout, "  catalog            clickhouse://%s\n", s.ClickHouseAddr)
+	fmt.Fprintf(e.stdout, "  HTTP API           http://%s/api/v1/  (bearer token: DATAMAP_API_TOKEN or %s)\n", srv.addr, filepath.Join(e.cfg.DataDir, stack.APITokenFile))
+	<-ctx.Done()
+	fmt.Fprintln(e.stdout, "datamap serve: stopping")
+	return srv.stop()
+}
+
+// pipeline is a running consumer and HTTP API.
+type pipeline struct {
+	addr     string
+	http     *http.Server
+	consumer chan error
+	cancel   context.CancelFunc
+}
+
+// startPipeline starts the consumer and the HTTP API on a stack and
+// publishes their addresses in the data directory.
+func startPipeline(ctx context.Context, e *env, s *stack.Stack, tax *events.Taxonomy) (*pipeline, error) {
+	consumer, err := s.NewConsumer(ctx, events.NewValidator(tax))
+	if err != nil {
+		return nil, err
+	}
+	token, err := stack.APIToken(e.cfg)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", e.cfg.HTTPAddr)
+	if err != nil {
+		return nil, fmt.Errorf("HTTP API: %w (set DATAMAP_HTTP_ADDR to a free address, e.g. 127.0.0.1:0)", err)
+	}
+	p := &pipeline{addr: ln.Addr().String(), consumer: make(chan error, 1)}
+	p.http = &http.Server{Handler: api.New(s.ClickHouse, consumer, tax, token, e.log).Handler(),
+		ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(e.log.Handler(), slog.LevelWarn)}
+	go func() {
+		if err := p.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			e.log.Error("HTTP API stopped", "err", err)
+		}
+	}()
+	consumeCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	p.cancel = cancel
+	go func() { p.consumer <- consumer.Run(consumeCtx) }()
+	if err := s.Publish(p.addr); err != nil {
+		p.stop()
+		return nil, fmt.Errorf("publish runtime file: %w", err)
+	}
+	return p, nil
+}
+
+// stop shuts the HTTP API down and abandons the consumer's current batch
+// (it will be redelivered and counted once).
+func (p *pipeline) stop() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := p.http.Shutdown(ctx)
+	p.cancel()
+	return errors.Join(err, <-p.consumer)
+}

@@ -1,0 +1,178 @@
+// Package config is datamap's service configuration, read from DATAMAP_*
+// environment variables. Every field documents its variable and default;
+// the README's configuration table is generated from the same tags
+// (see TestReadmeDocumentsEveryVariable).
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/kelseyhightower/envconfig"
+)
+
+// Config is the effective configuration of a datamap process.
+type Config struct {
+	DataDir string `envconfig:"DATA_DIR" desc:"where the embedded NATS and ClickHouse keep their data, and where running servers are found" default:"~/.local/share/datamap"`
+
+	NATSURL          string        `envconfig:"NATS_URL" desc:"external NATS server or cluster (nats://host:4222,…); empty starts an embedded one"`
+	NATSCredsFile    string        `envconfig:"NATS_CREDS" desc:"NATS credentials file (JWT + nkey) for the external server"`
+	NATSToken        string        `envconfig:"NATS_TOKEN" desc:"NATS auth token for the external server" secret:"true"`
+	NATSTLSCA        string        `envconfig:"NATS_TLS_CA" desc:"CA certificate file to verify the external NATS server"`
+	NATSTLSCert      string        `envconfig:"NATS_TLS_CERT" desc:"client certificate file for NATS mutual TLS"`
+	NATSTLSKey       string        `envconfig:"NATS_TLS_KEY" desc:"client key file for NATS mutual TLS"`
+	NATSPort         int           `envconfig:"NATS_PORT" desc:"port of the embedded NATS server on 127.0.0.1; 0 picks a free one" default:"0"`
+	NATSSyncInterval time.Duration `envconfig:"NATS_SYNC_INTERVAL" desc:"embedded NATS: how often JetStream fsyncs; 0 keeps the NATS default (2m); see docs/reliability.md" default:"0"`
+	NATSSyncAlways   bool          `envconfig:"NATS_SYNC_ALWAYS" desc:"embedded NATS: fsync every write before acknowledging it (slower, survives power loss)" default:"false"`
+	StreamReplicas   int           `envconfig:"STREAM_REPLICAS" desc:"replicas of the events and dead-letter streams (3 on a production cluster)" default:"1"`
+	StreamDuplicates time.Duration `envconfig:"STREAM_DUPLICATES" desc:"JetStream dedup window for publisher retries (Nats-Msg-Id)" default:"2m"`
+
+	ClickHouseDSN string `envconfig:"CLICKHOUSE_DSN" desc:"external ClickHouse, e.g. clickhouse://user:pass@host:9000/datamap; empty starts the embedded one" secret:"true"`
+
+	HTTPAddr string `envconfig:"HTTP_ADDR" desc:"address of the HTTP API (/healthz, /readyz, /api/v1/…)" default:"127.0.0.1:8470"`
+	APIToken string `envconfig:"API_TOKEN" desc:"bearer token for the HTTP API; empty generates one in the data directory" secret:"true"`
+
+	Taxonomy string `envconfig:"TAXONOMY" desc:"taxonomy YAML file; empty uses the built-in BackTrace taxonomy"`
+
+	BatchSize int           `envconfig:"BATCH_SIZE" desc:"events per ClickHouse INSERT" default:"5000"`
+	BatchWait time.Duration `envconfig:"BATCH_WAIT" desc:"longest wait to fill a batch before inserting what there is" default:"200ms"`
+
+	LogLevel  string `envconfig:"LOG_LEVEL" desc:"debug, info, warn or error" default:"info"`
+	LogFormat string `envconfig:"LOG_FORMAT" desc:"text or json" default:"text"`
+}
+
+// Prefix of every variable.
+const Prefix = "DATAMAP"
+
+// Load reads the environment, applies defaults and validates the result.
+func Load() (Config, error) {
+	var c Config
+	if err := envconfig.Process(Prefix, &c); err != nil {
+		return c, fmt.Errorf("configuration: %w", err)
+	}
+	c.DataDir = expandHome(c.DataDir)
+	return c, c.Validate()
+}
+
+// Validate reports every problem with the configuration at once.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(name, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s_%s: %s", Prefix, name, fmt.Sprintf(format, args...)))
+	}
+	if c.DataDir == "" {
+		bad("DATA_DIR", "must not be empty")
+	}
+	if c.NATSURL != "" {
+		for _, u := range strings.Split(c.NATSURL, ",") {
+			if p, err := url.Parse(strings.TrimSpace(u)); err != nil || p.Host == "" {
+				bad("NATS_URL", "%q is not a URL such as nats://127.0.0.1:4222", u)
+			}
+		}
+	}
+	if c.NATSPort < 0 || c.NATSPort > 65535 {
+		bad("NATS_PORT", "%d is not a port (0–65535)", c.NATSPort)
+	}
+	if (c.NATSTLSCert == "") != (c.NATSTLSKey == "") {
+		bad("NATS_TLS_CERT", "set both NATS_TLS_CERT and NATS_TLS_KEY, or neither")
+	}
+	for name, file := range map[string]string{"NATS_CREDS": c.NATSCredsFile, "NATS_TLS_CA": c.NATSTLSCA,
+		"NATS_TLS_CERT": c.NATSTLSCert, "NATS_TLS_KEY": c.NATSTLSKey, "TAXONOMY": c.Taxonomy} {
+		if file != "" {
+			if _, err := os.Stat(file); err != nil {
+				bad(name, "cannot read %s: %v", file, errors.Unwrap(err))
+			}
+		}
+	}
+	if c.StreamReplicas < 1 || c.StreamReplicas > 5 {
+		bad("STREAM_REPLICAS", "%d is not 1 to 5", c.StreamReplicas)
+	}
+	if c.StreamDuplicates <= 0 {
+		bad("STREAM_DUPLICATES", "must be positive, e.g. 2m")
+	}
+	if c.NATSSyncInterval < 0 {
+		bad("NATS_SYNC_INTERVAL", "must not be negative")
+	}
+	if c.ClickHouseDSN != "" {
+		if p, err := url.Parse(c.ClickHouseDSN); err != nil || p.Host == "" || (p.Scheme != "clickhouse" && p.Scheme != "tcp") {
+			bad("CLICKHOUSE_DSN", "not a DSN such as clickhouse://user:password@host:9000/database")
+		}
+	}
+	if host, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
+		bad("HTTP_ADDR", "%q is not host:port, e.g. 127.0.0.1:8470", c.HTTPAddr)
+	} else if host == "" {
+		bad("HTTP_ADDR", "%q listens on every interface; name one, e.g. 127.0.0.1:8470 (or 0.0.0.0:8470 on purpose)", c.HTTPAddr)
+	}
+	if c.BatchSize < 1 || c.BatchSize > 100_000 {
+		bad("BATCH_SIZE", "%d is not 1 to 100000", c.BatchSize)
+	}
+	if c.BatchWait <= 0 {
+		bad("BATCH_WAIT", "must be positive, e.g. 200ms")
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("LOG_LEVEL", "%q is not debug, info, warn or error", c.LogLevel)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		bad("LOG_FORMAT", "%q is not text or json", c.LogFormat)
+	}
+	return errors.Join(errs...)
+}
+
+// Variable describes one configuration variable, for `datamap config` and
+// the README.
+type Variable struct {
+	Name, Value, Default, Description string
+	Secret                            bool
+}
+
+// Variables lists every variable with its effective value; secrets are
+// masked.
+func (c Config) Variables() []Variable {
+	var out []Variable
+	v := reflect.ValueOf(c)
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		value := fmt.Sprint(v.Field(i).Interface())
+		secret := f.Tag.Get("secret") == "true"
+		if secret {
+			value = Mask(value)
+		}
+		out = append(out, Variable{Name: Prefix + "_" + f.Tag.Get("envconfig"), Value: value,
+			Default: f.Tag.Get("default"), Description: f.Tag.Get("desc"), Secret: secret})
+	}
+	return out
+}
+
+// Mask hides a secret, keeping only whether it is set. A DSN keeps its
+// host so the reader can tell which server is meant.
+func Mask(secret string) string {
+	if secret == "" {
+		return ""
+	}
+	if u, err := url.Parse(secret); err == nil && u.Host != "" {
+		if u.User != nil {
+			u.User = url.UserPassword(u.User.Username(), "xxxxx")
+		}
+		return u.String()
+	}
+	return "xxxxx (set)"
+}
+
+func expandHome(p string) string {
+	if p == "~" || strings.HasPrefix(p, "~/") {
+		if home, err := os.UserHomeDir(); err == nil {
+			return filepath.Join(home, strings.TrimPrefix(p, "~"))
+		}
+	}
+	return p
+}

@@ -1,0 +1,274 @@
+package events
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// MaxEventSize is the largest encoded event accepted, in bytes. An event is a
+// few hundred bytes of metadata; anything near this limit is a mistake.
+const MaxEventSize = 64 << 10
+
+// SpecVersion is the only CloudEvents version datamap speaks.
+const SpecVersion = "1.0"
+
+// wireEvent is the structured-mode CloudEvent as it travels. Decoding into a
+// struct (not a map) keeps the consumer's hot path cheap.
+type wireEvent struct {
+	SpecVersion     *string         `json:"specversion"`
+	ID              *string         `json:"id"`
+	Source          *string         `json:"source"`
+	Type            *string         `json:"type"`
+	Subject         string          `json:"subject,omitempty"`
+	Time            string          `json:"time,omitempty"`
+	DataContentType string          `json:"datacontenttype,omitempty"`
+	DataSchema      string          `json:"dataschema,omitempty"`
+	TraceParent     string          `json:"traceparent,omitempty"`
+	TraceState      string          `json:"tracestate,omitempty"`
+	Data            json.RawMessage `json:"data"`
+}
+
+// wireData mirrors Data with a pointer count, to tell "absent" (means 1)
+// from an explicit 0 (an error).
+type wireData struct {
+	Category         string     `json:"category"`
+	DataSubject      string     `json:"data_subject"`
+	Purpose          string     `json:"purpose"`
+	LegalBasis       string     `json:"legal_basis"`
+	SpecialCondition string     `json:"special_condition"`
+	Retention        string     `json:"retention"`
+	Origin           string     `json:"origin"`
+	Location         string     `json:"location"`
+	Activity         string     `json:"activity"`
+	Recipient        *Recipient `json:"recipient"`
+	Reason           string     `json:"reason"`
+	Count            *int64     `json:"count"`
+}
+
+// jsonKind is the JSON type an attribute must have.
+type jsonKind byte
+
+const (
+	jsonString jsonKind = 's'
+	jsonNumber jsonKind = 'n'
+	jsonObject jsonKind = 'o'
+)
+
+func (k jsonKind) String() string {
+	switch k {
+	case jsonString:
+		return "a string"
+	case jsonNumber:
+		return "an integer"
+	default:
+		return "an object"
+	}
+}
+
+var (
+	envelopeFields = map[string]jsonKind{"specversion": jsonString, "id": jsonString, "source": jsonString,
+		"type": jsonString, "subject": jsonString, "time": jsonString, "datacontenttype": jsonString,
+		"dataschema": jsonString, "traceparent": jsonString, "tracestate": jsonString, "data": jsonObject}
+	dataFields = map[string]jsonKind{"category": jsonString, "data_subject": jsonString, "purpose": jsonString,
+		"legal_basis": jsonString, "special_condition": jsonString, "retention": jsonString,
+		"origin": jsonString, "location": jsonString, "activity": jsonString, "recipient": jsonObject,
+		"reason": jsonString, "count": jsonNumber}
+	recipientFields = map[string]jsonKind{"name": jsonString, "role": jsonString, "country": jsonString,
+		"safeguard": jsonString, "contract": jsonString}
+)
+
+// Decode parses one structured-mode CloudEvent and validates it. The error,
+// if any, is a *ValidationError listing every problem found.
+func (v *Validator) Decode(raw []byte) (*Event, error) {
+	var ps problems
+	if len(raw) > v.maxSize {
+		ps.add("", "event is %d bytes, over the %d-byte limit; events carry metadata about personal data, not the data", len(raw), v.maxSize)
+		return nil, ps.err("")
+	}
+	var w wireEvent
+	if err := strictUnmarshal(raw, &w); err != nil {
+		shapeProblems(raw, "", envelopeFields, err, &ps)
+		return nil, ps.err(idOf(raw))
+	}
+	ev := &Event{DataSchema: w.DataSchema, TraceParent: w.TraceParent, TraceState: w.TraceState}
+	if w.SpecVersion == nil {
+		ps.add("specversion", "required; set it to %q", SpecVersion)
+	} else if *w.SpecVersion != SpecVersion {
+		ps.add("specversion", "%q is not supported; datamap speaks CloudEvents %q", *w.SpecVersion, SpecVersion)
+	}
+	if w.ID != nil {
+		ev.ID = *w.ID
+	}
+	if w.Source != nil {
+		ev.Source = *w.Source
+	}
+	if w.Type == nil || *w.Type == "" {
+		ps.add("type", "required; one of %s", strings.Join(typeNames(), ", "))
+	} else if k, ok := KindOfType(*w.Type); ok {
+		ev.Kind = k
+	} else {
+		ps.add("type", "unknown type %q; one of %s", *w.Type, strings.Join(typeNames(), ", "))
+	}
+	if w.DataContentType != "" && w.DataContentType != "application/json" {
+		ps.add("datacontenttype", "%q is not supported; use application/json", w.DataContentType)
+	}
+	if w.Time == "" {
+		ps.add("time", "required: when the data was processed, RFC 3339, e.g. 2026-11-01T10:00:00Z")
+	} else if t, err := time.Parse(time.RFC3339Nano, w.Time); err != nil {
+		ps.add("time", "%q is not an RFC 3339 timestamp such as 2026-11-01T10:00:00Z", w.Time)
+	} else {
+		ev.Time = t.UTC()
+	}
+	v.decodeData(w.Data, ev, &ps)
+	if w.Subject != "" && ev.Data.Category != "" && w.Subject != ev.Data.Category {
+		ps.add("subject", "%q differs from data.category %q; the subject is the data category", w.Subject, ev.Data.Category)
+	}
+	v.check(ev, &ps)
+	if err := ps.err(ev.ID); err != nil {
+		return nil, err
+	}
+	return ev, nil
+}
+
+func (v *Validator) decodeData(raw json.RawMessage, ev *Event, ps *problems) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
+		ps.add("data", "required: a JSON object describing the data category, purpose and legal basis")
+		return
+	}
+	if raw[0] != '{' {
+		ps.add("data", "must be a JSON object, not %s", describeJSON(raw))
+		return
+	}
+	var d wireData
+	if err := strictUnmarshal(raw, &d); err != nil {
+		shapeProblems(raw, "data.", dataFields, err, ps)
+		return
+	}
+	ev.Data = Data{Category: d.Category, DataSubject: d.DataSubject, Purpose: d.Purpose,
+		LegalBasis: d.LegalBasis, SpecialCondition: d.SpecialCondition, Retention: d.Retention,
+		Origin: d.Origin, Location: d.Location, Activity: d.Activity, Recipient: d.Recipient,
+		Reason: d.Reason, Count: 1}
+	if d.Count != nil {
+		ev.Data.Count = *d.Count
+		if *d.Count < 1 {
+			ps.add("data.count", "%d records is not possible; count must be 1 or more (omit it for 1)", *d.Count)
+		}
+	}
+}
+
+func strictUnmarshal(raw []byte, into any) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(into); err != nil {
+		return err
+	}
+	if dec.More() {
+		return fmt.Errorf("unexpected data after the JSON value")
+	}
+	return nil
+}
+
+// shapeProblems explains why strict decoding failed, one problem per field,
+// by looking at the document as a map. It runs only for bad input, so the
+// good path never pays for it.
+func shapeProblems(raw []byte, prefix string, fields map[string]jsonKind, decodeErr error, ps *problems) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		if prefix == "" {
+			ps.add("", "malformed JSON: %v", err)
+		} else {
+			ps.add(strings.TrimSuffix(prefix, "."), "malformed JSON: %v", err)
+		}
+		return
+	}
+	before := len(*ps)
+	for _, name := range sortedKeys(m) {
+		want, known := fields[name]
+		if !known {
+			ps.add(prefix+name, "unknown field; allowed: %s", strings.Join(sortedKeys(fields), ", "))
+			continue
+		}
+		value := bytes.TrimSpace(m[name])
+		if bytes.Equal(value, []byte("null")) {
+			continue
+		}
+		if !hasKind(value, want) {
+			ps.add(prefix+name, "must be %s, not %s", want, describeJSON(value))
+			continue
+		}
+		if name == "recipient" {
+			var r Recipient
+			if err := strictUnmarshal(value, &r); err != nil {
+				shapeProblems(value, prefix+"recipient.", recipientFields, err, ps)
+			}
+		}
+	}
+	if len(*ps) == before {
+		ps.add(strings.TrimSuffix(prefix, "."), "cannot be decoded: %v", decodeErr)
+	}
+}
+
+func hasKind(value []byte, want jsonKind) bool {
+	switch want {
+	case jsonString:
+		return value[0] == '"'
+	case jsonObject:
+		return value[0] == '{'
+	default:
+		var n int64
+		return json.Unmarshal(value, &n) == nil
+	}
+}
+
+func describeJSON(value []byte) string {
+	switch value[0] {
+	case '"':
+		return "a string"
+	case '{':
+		return "an object"
+	case '[':
+		return "an array"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
+	default:
+		return "the number " + string(value)
+	}
+}
+
+// idOf digs the id out of an event that failed to decode, so the error can
+// name it.
+func idOf(raw []byte) string {
+	var probe struct {
+		ID any `json:"id"`
+	}
+	if json.Unmarshal(raw, &probe) == nil {
+		if s, ok := probe.ID.(string); ok {
+			return s
+		}
+	}
+	return ""
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func typeNames() []string {
+	names := make([]string, len(Kinds))
+	for i, k := range Kinds {
+		names[i] = k.Type()
+	}
+	return names
+}

@@ -1,0 +1,197 @@
+// Package events is the datamap event contract and the SDK that services
+// import to publish it.
+//
+// An event says that a system collected, shared or erased a category of
+// personal data. It carries metadata about the data — category, purpose,
+// legal basis, recipient — and never the data itself: Validate refuses
+// payloads that contain e-mail addresses, phone numbers, card numbers or IP
+// addresses.
+//
+// The wire format is a CloudEvents 1.0 structured-mode JSON document; see
+// the JSON Schemas in package schemas and docs/instrumenting.md.
+package events
+
+import (
+	"time"
+)
+
+// Kind is what happened to the data: collected, shared or erased.
+type Kind string
+
+// The three kinds of v1 events.
+const (
+	KindCollected Kind = "collected"
+	KindShared    Kind = "shared"
+	KindErased    Kind = "erased"
+)
+
+// typePrefix is the reverse-DNS prefix of every datamap event type.
+const typePrefix = "com.back-trace.datamap.data."
+
+// Kinds lists every kind, in a stable order.
+var Kinds = []Kind{KindCollected, KindShared, KindErased}
+
+// Type is the CloudEvents type attribute of the v1 event of this kind,
+// e.g. "com.back-trace.datamap.data.collected.v1".
+func (k Kind) Type() string { return typePrefix + string(k) + ".v1" }
+
+// KindOfType maps a CloudEvents type back to its kind.
+func KindOfType(ceType string) (Kind, bool) {
+	for _, k := range Kinds {
+		if k.Type() == ceType {
+			return k, true
+		}
+	}
+	return "", false
+}
+
+// Event is a decoded, validated datamap event.
+type Event struct {
+	ID          string
+	Source      string // the emitting system, e.g. "billing-api"
+	Kind        Kind
+	Time        time.Time
+	DataSchema  string
+	TraceParent string // W3C trace context of the caller, if any
+	TraceState  string
+	Data        Data
+}
+
+// Identity is the event's identity across the pipeline: JetStream's
+// Nats-Msg-Id and the catalog's deduplication key. Two events with the same
+// source and id are the same event, however often they are delivered.
+func (e *Event) Identity() string { return Identity(e.Source, e.ID) }
+
+// Identity joins a source and an event id into the event's identity.
+func Identity(source, id string) string { return source + "/" + id }
+
+// Data is the payload of an event. Which fields are allowed depends on the
+// kind; see the JSON Schemas in package schemas.
+type Data struct {
+	Category         string     `json:"category"`
+	DataSubject      string     `json:"data_subject"`
+	Purpose          string     `json:"purpose,omitempty"`
+	LegalBasis       string     `json:"legal_basis,omitempty"`
+	SpecialCondition string     `json:"special_condition,omitempty"`
+	Retention        string     `json:"retention,omitempty"`
+	Origin           string     `json:"origin,omitempty"`
+	Location         string     `json:"location,omitempty"`
+	Activity         string     `json:"activity,omitempty"`
+	Recipient        *Recipient `json:"recipient,omitempty"`
+	Reason           string     `json:"reason,omitempty"`
+	Count            int64      `json:"count"`
+}
+
+// Recipient is who received shared data.
+type Recipient struct {
+	Name      string `json:"name"`
+	Role      string `json:"role"`
+	Country   string `json:"country"`
+	Safeguard string `json:"safeguard,omitempty"`
+	Contract  string `json:"contract,omitempty"`
+}
+
+// Collection describes one collection of personal data, for
+// Publisher.Collected.
+type Collection struct {
+	Category         string // taxonomy key, e.g. "billing.payment_token"
+	DataSubject      string // taxonomy key, e.g. "customer"
+	Purpose          string // taxonomy key, e.g. "payment_processing"
+	LegalBasis       string // GDPR Art. 6 basis: LegalBasisContract, …
+	SpecialCondition string // GDPR Art. 9(2) condition; required for special categories
+	Retention        string // ISO 8601 duration, e.g. "P7Y"
+	Origin           string // OriginDataSubject, OriginThirdParty or OriginObserved
+	Location         string // ISO 3166-1 alpha-2 country where it is stored
+	Activity         string // processing activity, e.g. "billing"
+	Count            int64  // records; 0 means 1
+}
+
+// Share describes one disclosure of personal data to a recipient, for
+// Publisher.Shared.
+type Share struct {
+	Category         string
+	DataSubject      string
+	Purpose          string
+	LegalBasis       string
+	SpecialCondition string
+	Activity         string
+	Recipient        Recipient
+	Count            int64 // records; 0 means 1
+}
+
+// Erasure describes one erasure of personal data, for Publisher.Erased.
+type Erasure struct {
+	Category    string
+	DataSubject string
+	Reason      string // ReasonRetention, ReasonSubjectRequest or ReasonContractEnd
+	Count       int64  // records; 0 means 1
+}
+
+func (c Collection) data() Data {
+	return Data{Category: c.Category, DataSubject: c.DataSubject, Purpose: c.Purpose,
+		LegalBasis: c.LegalBasis, SpecialCondition: c.SpecialCondition, Retention: c.Retention,
+		Origin: c.Origin, Location: c.Location, Activity: c.Activity, Count: countOrOne(c.Count)}
+}
+
+func (s Share) data() Data {
+	r := s.Recipient
+	return Data{Category: s.Category, DataSubject: s.DataSubject, Purpose: s.Purpose,
+		LegalBasis: s.LegalBasis, SpecialCondition: s.SpecialCondition, Activity: s.Activity,
+		Recipient: &r, Count: countOrOne(s.Count)}
+}
+
+func (e Erasure) data() Data {
+	return Data{Category: e.Category, DataSubject: e.DataSubject, Reason: e.Reason, Count: countOrOne(e.Count)}
+}
+
+func countOrOne(n int64) int64 {
+	if n == 0 {
+		return 1
+	}
+	return n
+}
+
+// Values fixed by law (GDPR), not by the taxonomy.
+const (
+	LegalBasisConsent             = "consent"
+	LegalBasisContract            = "contract"
+	LegalBasisLegalObligation     = "legal_obligation"
+	LegalBasisVitalInterests      = "vital_interests"
+	LegalBasisPublicTask          = "public_task"
+	LegalBasisLegitimateInterests = "legitimate_interests"
+
+	RoleProcessor       = "processor"
+	RoleSubProcessor    = "sub_processor"
+	RoleController      = "controller"
+	RoleJointController = "joint_controller"
+	RoleAuthority       = "authority"
+
+	SafeguardAdequacy   = "adequacy"
+	SafeguardSCC        = "scc"
+	SafeguardBCR        = "bcr"
+	SafeguardDPF        = "dpf"
+	SafeguardDerogation = "derogation"
+	SafeguardNone       = "none"
+
+	OriginDataSubject = "data_subject"
+	OriginThirdParty  = "third_party"
+	OriginObserved    = "observed"
+
+	ReasonRetention      = "retention"
+	ReasonSubjectRequest = "subject_request"
+	ReasonContractEnd    = "contract_end"
+)
+
+// The allowed values of each fixed field, in documentation order.
+var (
+	LegalBases = []string{LegalBasisConsent, LegalBasisContract, LegalBasisLegalObligation,
+		LegalBasisVitalInterests, LegalBasisPublicTask, LegalBasisLegitimateInterests}
+	Roles      = []string{RoleProcessor, RoleSubProcessor, RoleController, RoleJointController, RoleAuthority}
+	Safeguards = []string{SafeguardAdequacy, SafeguardSCC, SafeguardBCR, SafeguardDPF, SafeguardDerogation, SafeguardNone}
+	Origins    = []string{OriginDataSubject, OriginThirdParty, OriginObserved}
+	Reasons    = []string{ReasonRetention, ReasonSubjectRequest, ReasonContractEnd}
+	// SpecialConditions are the GDPR Art. 9(2)(a)–(j) conditions.
+	SpecialConditions = []string{"explicit_consent", "employment", "vital_interests", "nonprofit",
+		"made_public", "legal_claims", "substantial_public_interest", "health_care",
+		"public_health", "archiving"}
+)

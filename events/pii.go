@@ -1,0 +1,79 @@
+package events
+
+import (
+	"net/netip"
+	"regexp"
+	"strings"
+)
+
+// Events describe personal data; they must never carry it. These detectors
+// look for the values most likely to leak in by mistake (a developer logging
+// the customer instead of the category). They are tuned to have no false
+// positives on taxonomy keys, ISO codes, durations and UUIDs.
+var (
+	emailPattern = regexp.MustCompile(`[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}`)
+	// An international number (+ then 7–15 digits, maybe separated) or a
+	// national one written with separators, e.g. (555) 123-4567.
+	phonePattern = regexp.MustCompile(`\+[1-9](?:[ .\-]?\d){6,14}\b|\(\d{2,5}\)[ .\-]?\d{3,4}[ .\-]\d{3,4}\b|\b\d{3}[.\-]\d{3}[.\-]\d{4}\b`)
+	digitRun     = regexp.MustCompile(`\d(?:[ \-]?\d){12,18}`)
+)
+
+// personalValue reports what kind of personal data s looks like, or "".
+func personalValue(s string) string {
+	if len(s) < 7 {
+		return "" // too short to hold any of the values below
+	}
+	if strings.IndexByte(s, '@') >= 0 && emailPattern.MatchString(s) {
+		return "an e-mail address"
+	}
+	if looksLikeIP(s) {
+		return "an IP address"
+	}
+	for _, run := range digitRun.FindAllString(s, -1) {
+		if luhnValid(run) {
+			return "a payment card number"
+		}
+	}
+	if phonePattern.MatchString(s) {
+		return "a phone number"
+	}
+	return ""
+}
+
+func looksLikeIP(s string) bool {
+	if !strings.ContainsAny(s, ".:") {
+		return false
+	}
+	for _, tok := range strings.FieldsFunc(s, func(r rune) bool {
+		return !(r == '.' || r == ':' || r >= '0' && r <= '9' || r >= 'a' && r <= 'f' || r >= 'A' && r <= 'F')
+	}) {
+		if strings.Count(tok, ".") != 3 && strings.Count(tok, ":") < 2 {
+			continue
+		}
+		if _, err := netip.ParseAddr(tok); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// luhnValid checks the card-number checksum over the digits of s.
+func luhnValid(s string) bool {
+	sum, n := 0, 0
+	for i := len(s) - 1; i >= 0; i-- {
+		c := s[i]
+		if c < '0' || c > '9' {
+			continue
+		}
+		d := int(c - '0')
+		if n%2 == 1 {
+			d *= 2
+			if d > 9 {
+				d -= 9
+			}
+		}
+		sum += d
+		n++
+	}
+	return n >= 13 && n <= 19 && sum%10 == 0
+}

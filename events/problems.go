@@ -1,0 +1,70 @@
+package events
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// ErrInvalid matches every validation error: errors.Is(err, ErrInvalid).
+var ErrInvalid = errors.New("invalid event")
+
+// Problem is one thing wrong with an event, keyed by the field it concerns
+// ("id", "data.recipient.country", or "" for the event as a whole).
+type Problem struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+func (p Problem) String() string {
+	if p.Field == "" {
+		return p.Message
+	}
+	return p.Field + ": " + p.Message
+}
+
+// ValidationError lists every problem found in one event, so that a sender
+// can fix them all at once instead of one per round trip.
+type ValidationError struct {
+	ID       string // the event id, when it could be read
+	Problems []Problem
+}
+
+func (e *ValidationError) Error() string {
+	parts := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		parts[i] = p.String()
+	}
+	prefix := "invalid event"
+	if e.ID != "" {
+		prefix = fmt.Sprintf("invalid event %q", e.ID)
+	}
+	return prefix + ": " + strings.Join(parts, "; ")
+}
+
+// Is makes errors.Is(err, ErrInvalid) true.
+func (e *ValidationError) Is(target error) bool { return target == ErrInvalid }
+
+// Field returns the message for a field, or "" if that field has none.
+func (e *ValidationError) Field(name string) string {
+	for _, p := range e.Problems {
+		if p.Field == name {
+			return p.Message
+		}
+	}
+	return ""
+}
+
+// problems accumulates problems while validating.
+type problems []Problem
+
+func (ps *problems) add(field, format string, args ...any) {
+	*ps = append(*ps, Problem{Field: field, Message: fmt.Sprintf(format, args...)})
+}
+
+func (ps problems) err(id string) error {
+	if len(ps) == 0 {
+		return nil
+	}
+	return &ValidationError{ID: id, Problems: ps}
+}

@@ -1,0 +1,721 @@
+package events
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/back-trace/datamap/schemas"
+)
+
+// Taxonomy names the personal-data categories, purposes and data-subject
+// categories that events may use. Categories are hierarchical: "billing" is
+// the parent of "billing.payment_token", and a question about "billing"
+// covers both (see Subtree).
+//
+// Legal bases, recipient roles and transfer safeguards are fixed by the GDPR
+// and are deliberately not part of the taxonomy.
+//
+// A Taxonomy is read-only once parsed and safe for concurrent use; callers
+// must not modify its slices (DefaultTaxonomy is shared by the process).
+type Taxonomy struct {
+	Version      string
+	Categories   []Category // in file order, parents before children
+	Purposes     []Term
+	DataSubjects []Term
+	// Recipients are example recipients (datacenters, carriers, payment
+	// processors…) for demos and `datamap emit`; events are not checked
+	// against them.
+	Recipients []KnownRecipient
+
+	categories   map[string]int
+	purposes     map[string]int
+	dataSubjects map[string]int
+}
+
+// Category is a category of personal data, e.g. "billing.invoice".
+type Category struct {
+	Key         string
+	Name        string
+	Description string
+	// Retention is the suggested maximum retention, an ISO 8601 duration,
+	// or "" when the taxonomy suggests none. Events carry their own.
+	Retention string
+	// Special marks a GDPR Art. 9 special category: events about it need a
+	// special_condition. True when the category or any ancestor says so.
+	Special bool
+}
+
+// Term is a purpose or a data-subject category.
+type Term struct {
+	Key         string
+	Name        string
+	Description string
+}
+
+// KnownRecipient is an example recipient from the taxonomy file.
+type KnownRecipient struct {
+	Name        string
+	Kind        string // e.g. "payment_processor", "carrier"
+	Role        string // one of Roles
+	Country     string // ISO 3166-1 alpha-2, or "" when it depends
+	Safeguard   string // one of Safeguards, or ""
+	Description string
+}
+
+// TaxonomyError is one problem in a taxonomy file. ParseTaxonomy returns
+// all of them joined with errors.Join; use errors.As to inspect the first,
+// or iterate with the Unwrap() []error of the joined error.
+type TaxonomyError struct {
+	File  string // the name given to ParseTaxonomy, usually the path
+	Line  int    // 1-based; 0 when the problem is not tied to a line
+	Field string // e.g. "categories[3].retention"
+	Msg   string // what is wrong and what to do
+}
+
+func (e *TaxonomyError) Error() string {
+	var b strings.Builder
+	b.WriteString(e.File)
+	if e.Line > 0 {
+		b.WriteString(":" + strconv.Itoa(e.Line))
+	}
+	if e.Field != "" {
+		b.WriteString(": " + e.Field)
+	}
+	b.WriteString(": " + e.Msg)
+	return b.String()
+}
+
+// maxTaxonomySize bounds the input so a wrong path (a log file, a binary)
+// fails fast instead of being parsed; real taxonomies are a few KB.
+const maxTaxonomySize = 4 << 20
+
+// maxKeyLen matches the maxLength of keys in the JSON Schemas.
+const maxKeyLen = 200
+
+var keyPattern = regexp.MustCompile(`^[a-z0-9_]+(\.[a-z0-9_]+)*$`)
+
+// DefaultTaxonomy returns the taxonomy embedded in package schemas, derived
+// from the BackTrace privacy policy. It is parsed once; it panics only if
+// the embedded file is broken, which the package tests rule out.
+func DefaultTaxonomy() *Taxonomy { return defaultTaxonomy() }
+
+var defaultTaxonomy = sync.OnceValue(func() *Taxonomy {
+	t, err := ParseTaxonomy(schemas.Taxonomy(), "schemas/taxonomy.yaml")
+	if err != nil {
+		panic("events: embedded default taxonomy is invalid: " + err.Error())
+	}
+	return t
+})
+
+// LoadTaxonomy reads and parses a taxonomy file; see ParseTaxonomy.
+func LoadTaxonomy(path string) (*Taxonomy, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("taxonomy: %w (pass the path of a taxonomy YAML file; schemas/taxonomy.yaml is the template)", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("taxonomy: %s: %w", path, err)
+	}
+	if st.Size() > maxTaxonomySize {
+		return nil, fmt.Errorf("taxonomy: %s is %d bytes, over the %d byte limit; is it the right file?", path, st.Size(), maxTaxonomySize)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("taxonomy: %w", err)
+	}
+	return ParseTaxonomy(data, path)
+}
+
+// ParseTaxonomy parses a taxonomy YAML document; name (usually the file
+// path) prefixes the errors. Decoding is strict, because a typo such as
+// "retenion" would otherwise drop a value silently. It reports every problem
+// it finds, each a *TaxonomyError with file, line and field, joined with
+// errors.Join: unknown or duplicate fields, duplicate keys, keys that are not
+// lowercase [a-z0-9_] segments joined by ".", dotted keys whose parent is
+// missing, empty names, retentions that are not ISO 8601 durations, and
+// recipients with an unknown role, safeguard or country.
+func ParseTaxonomy(data []byte, name string) (*Taxonomy, error) {
+	p := &taxonomyParser{file: name}
+	if len(data) > maxTaxonomySize {
+		p.errorf(0, "", "document is %d bytes, over the %d byte limit", len(data), maxTaxonomySize)
+		return nil, p.err()
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		p.yamlError(err)
+		return nil, p.err()
+	}
+	if doc.Kind == 0 || len(doc.Content) == 0 {
+		p.errorf(0, "", "empty document; a taxonomy needs categories, purposes and data_subjects (see schemas/taxonomy.yaml)")
+		return nil, p.err()
+	}
+	t := &Taxonomy{
+		categories:   map[string]int{},
+		purposes:     map[string]int{},
+		dataSubjects: map[string]int{},
+	}
+	root := doc.Content[0]
+	if root.Kind != yaml.MappingNode {
+		p.errorf(root.Line, "", "the document must be a mapping with categories, purposes and data_subjects, not a %s", kindName(root))
+		return nil, p.err()
+	}
+	seen := p.fields(root, "", map[string]func(k, v *yaml.Node){
+		"version": func(_, v *yaml.Node) { t.Version, _ = p.str(v, "version") },
+		"categories": func(_, v *yaml.Node) {
+			p.list(v, "categories", func(n *yaml.Node, field string) { p.category(t, n, field) })
+		},
+		"purposes": func(_, v *yaml.Node) {
+			p.list(v, "purposes", func(n *yaml.Node, field string) { p.term(&t.Purposes, t.purposes, n, field) })
+		},
+		"data_subjects": func(_, v *yaml.Node) {
+			p.list(v, "data_subjects", func(n *yaml.Node, field string) { p.term(&t.DataSubjects, t.dataSubjects, n, field) })
+		},
+		"recipients": func(_, v *yaml.Node) {
+			p.list(v, "recipients", func(n *yaml.Node, field string) { p.recipient(t, n, field) })
+		},
+	})
+	for _, f := range []struct{ list, field string }{{"categories", "category"}, {"purposes", "purpose"}, {"data_subjects", "data_subject"}} {
+		if _, ok := seen[f.list]; !ok {
+			p.errorf(root.Line, f.list, "missing; events must name a %s from the taxonomy, so list at least one", f.field)
+		}
+	}
+	p.checkParents()
+	if err := p.err(); err != nil {
+		return nil, err
+	}
+	t.inheritSpecial()
+	return t, nil
+}
+
+// Category returns the category with this exact key.
+func (t *Taxonomy) Category(key string) (Category, bool) {
+	i, ok := t.categories[key]
+	if !ok {
+		return Category{}, false
+	}
+	return t.Categories[i], true
+}
+
+// Purpose returns the purpose with this key.
+func (t *Taxonomy) Purpose(key string) (Term, bool) {
+	i, ok := t.purposes[key]
+	if !ok {
+		return Term{}, false
+	}
+	return t.Purposes[i], true
+}
+
+// DataSubject returns the data-subject category with this key.
+func (t *Taxonomy) DataSubject(key string) (Term, bool) {
+	i, ok := t.dataSubjects[key]
+	if !ok {
+		return Term{}, false
+	}
+	return t.DataSubjects[i], true
+}
+
+// Subtree returns the category key prefix and the keys of all its
+// descendants, in file order: "billing" matches "billing" and
+// "billing.invoice" but never "billingx". It returns nil when no category
+// matches, so a query on an unknown prefix can say so.
+func (t *Taxonomy) Subtree(prefix string) []string {
+	var keys []string
+	for _, c := range t.Categories {
+		if isUnder(c.Key, prefix) {
+			keys = append(keys, c.Key)
+		}
+	}
+	return keys
+}
+
+// isUnder reports whether key is prefix or one of its descendants.
+func isUnder(key, prefix string) bool {
+	return key == prefix || (strings.HasPrefix(key, prefix) && len(key) > len(prefix) && key[len(prefix)] == '.')
+}
+
+// parentKey returns the key one level up, or "" for a top-level key.
+func parentKey(key string) string {
+	if i := strings.LastIndexByte(key, '.'); i >= 0 {
+		return key[:i]
+	}
+	return ""
+}
+
+// inheritSpecial marks the descendants of special categories as special:
+// health data stays health data however finely it is subdivided, and
+// forgetting the flag on a child must not drop the Art. 9 check.
+func (t *Taxonomy) inheritSpecial() {
+	for i := range t.Categories {
+		c := &t.Categories[i]
+		for k := parentKey(c.Key); k != "" && !c.Special; k = parentKey(k) {
+			if j, ok := t.categories[k]; ok && t.Categories[j].Special {
+				c.Special = true
+			}
+		}
+	}
+}
+
+// taxonomyParser walks the YAML node tree by hand rather than decoding into
+// structs, so that every error carries the line of the offending node and
+// all problems are collected in one pass.
+type taxonomyParser struct {
+	file string
+	errs []error
+	// keyLines remembers where each key was defined, per list, for the
+	// duplicate and missing-parent messages.
+	keyLines map[string]map[string]int
+}
+
+func (p *taxonomyParser) errorf(line int, field, format string, args ...any) {
+	p.errs = append(p.errs, &TaxonomyError{File: p.file, Line: line, Field: field, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (p *taxonomyParser) err() error { return errors.Join(p.errs...) }
+
+var yamlLine = regexp.MustCompile(`^yaml: line (\d+): `)
+
+// yamlError turns "yaml: line 3: did not find expected key" into a
+// TaxonomyError on line 3, so syntax errors read like the others.
+func (p *taxonomyParser) yamlError(err error) {
+	msg := err.Error()
+	line := 0
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		line, _ = strconv.Atoi(m[1])
+		msg = msg[len(m[0]):]
+	} else {
+		msg = strings.TrimPrefix(msg, "yaml: ")
+	}
+	p.errorf(line, "", "invalid YAML: %s", msg)
+}
+
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "mapping"
+	case yaml.SequenceNode:
+		return "list"
+	case yaml.ScalarNode:
+		return "scalar " + strconv.Quote(n.Value)
+	case yaml.AliasNode:
+		return "alias"
+	}
+	return "document"
+}
+
+// fields calls handle[key] for each key of mapping m, reporting unknown,
+// duplicate and non-scalar keys. It returns the keys seen.
+func (p *taxonomyParser) fields(m *yaml.Node, path string, handle map[string]func(k, v *yaml.Node)) map[string]*yaml.Node {
+	seen := map[string]*yaml.Node{}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		k, v := m.Content[i], m.Content[i+1]
+		field := k.Value
+		if path != "" {
+			field = path + "." + k.Value
+		}
+		if k.Kind != yaml.ScalarNode {
+			p.errorf(k.Line, path, "field names must be plain strings, not a %s", kindName(k))
+			continue
+		}
+		if prev, dup := seen[k.Value]; dup {
+			p.errorf(k.Line, field, "set twice (first on line %d); keep one", prev.Line)
+			continue
+		}
+		seen[k.Value] = k
+		h, ok := handle[k.Value]
+		if !ok {
+			known := make([]string, 0, len(handle))
+			for name := range handle {
+				known = append(known, name)
+			}
+			slices.Sort(known)
+			p.errorf(k.Line, field, "unknown field; allowed here: %s", strings.Join(known, ", "))
+			continue
+		}
+		if v.Kind == yaml.AliasNode {
+			p.errorf(v.Line, field, "YAML aliases are not supported in a taxonomy; write the value out")
+			continue
+		}
+		h(k, v)
+	}
+	return seen
+}
+
+// str returns the value of a scalar, or reports that it is not one.
+func (p *taxonomyParser) str(v *yaml.Node, field string) (string, bool) {
+	if v.Kind != yaml.ScalarNode {
+		p.errorf(v.Line, field, "must be a string, not a %s", kindName(v))
+		return "", false
+	}
+	if v.Tag == "!!null" {
+		return "", true
+	}
+	return v.Value, true
+}
+
+func (p *taxonomyParser) list(v *yaml.Node, field string, item func(n *yaml.Node, field string)) {
+	if v.Kind != yaml.SequenceNode {
+		if v.Kind == yaml.ScalarNode && v.Tag == "!!null" {
+			p.errorf(v.Line, field, "empty; list at least one entry with key and name")
+			return
+		}
+		p.errorf(v.Line, field, "must be a list of entries (\"- key: …\"), not a %s", kindName(v))
+		return
+	}
+	if len(v.Content) == 0 {
+		p.errorf(v.Line, field, "empty; list at least one entry")
+	}
+	for i, n := range v.Content {
+		f := fmt.Sprintf("%s[%d]", field, i)
+		if n.Kind != yaml.MappingNode {
+			p.errorf(n.Line, f, "must be a mapping with key and name, not a %s", kindName(n))
+			continue
+		}
+		item(n, f)
+	}
+}
+
+// entry holds the common fields of categories and terms.
+type entry struct {
+	key, name, description string
+	keyNode                *yaml.Node
+}
+
+// entryFields returns handlers for key, name and description, plus extra.
+func (p *taxonomyParser) entryFields(e *entry, field string, extra map[string]func(k, v *yaml.Node)) map[string]func(k, v *yaml.Node) {
+	h := map[string]func(k, v *yaml.Node){
+		"key": func(_, v *yaml.Node) {
+			e.keyNode = v
+			e.key, _ = p.str(v, field+".key")
+		},
+		"name":        func(_, v *yaml.Node) { e.name, _ = p.str(v, field+".name") },
+		"description": func(_, v *yaml.Node) { e.description, _ = p.str(v, field+".description") },
+	}
+	for k, f := range extra {
+		h[k] = f
+	}
+	return h
+}
+
+// checkEntry validates the key and name of an entry of list and remembers
+// where its key was defined. It reports whether the entry is valid.
+func (p *taxonomyParser) checkEntry(list string, e *entry, m *yaml.Node, field string) bool {
+	ok := true
+	if strings.TrimSpace(e.name) == "" {
+		p.errorf(m.Line, field+".name", "missing or empty; give the entry a human-readable name")
+		ok = false
+	}
+	if e.keyNode == nil || e.key == "" {
+		p.errorf(m.Line, field+".key", "missing or empty; give the entry a key such as \"billing.invoice\"")
+		return false
+	}
+	line := e.keyNode.Line
+	if len(e.key) > maxKeyLen || !keyPattern.MatchString(e.key) {
+		p.errorf(line, field+".key", "%q is not a valid key; use lowercase [a-z0-9_] segments joined by \".\", at most %d characters, e.g. \"billing.payment_token\"", e.key, maxKeyLen)
+		return false
+	}
+	if prev, dup := p.firstLine(list, e.key, line); dup {
+		p.errorf(line, field+".key", "%q is defined twice (first on line %d); keys must be unique", e.key, prev)
+		return false
+	}
+	return ok
+}
+
+// firstLine records that key of list is defined on line, unless it was
+// already; then it returns the earlier line and true.
+func (p *taxonomyParser) firstLine(list, key string, line int) (int, bool) {
+	if p.keyLines == nil {
+		p.keyLines = map[string]map[string]int{}
+	}
+	if p.keyLines[list] == nil {
+		p.keyLines[list] = map[string]int{}
+	}
+	if prev, dup := p.keyLines[list][key]; dup {
+		return prev, true
+	}
+	p.keyLines[list][key] = line
+	return 0, false
+}
+
+func (p *taxonomyParser) category(t *Taxonomy, m *yaml.Node, field string) {
+	var e entry
+	var c Category
+	p.fields(m, field, p.entryFields(&e, field, map[string]func(k, v *yaml.Node){
+		"retention": func(_, v *yaml.Node) {
+			s, ok := p.str(v, field+".retention")
+			if !ok || s == "" {
+				return
+			}
+			if _, err := ParseISODuration(s); err != nil {
+				p.errorf(v.Line, field+".retention", "%v", err)
+				return
+			}
+			c.Retention = s
+		},
+		"special": func(_, v *yaml.Node) {
+			if v.Kind != yaml.ScalarNode || v.Tag != "!!bool" {
+				p.errorf(v.Line, field+".special", "must be true or false, not %s", kindName(v))
+				return
+			}
+			_ = v.Decode(&c.Special)
+		},
+	}))
+	if !p.checkEntry("categories", &e, m, field) {
+		return
+	}
+	c.Key, c.Name, c.Description = e.key, e.name, e.description
+	t.categories[c.Key] = len(t.Categories)
+	t.Categories = append(t.Categories, c)
+}
+
+func (p *taxonomyParser) term(list *[]Term, index map[string]int, m *yaml.Node, field string) {
+	var e entry
+	p.fields(m, field, p.entryFields(&e, field, nil))
+	name := field[:strings.IndexByte(field, '[')]
+	if !p.checkEntry(name, &e, m, field) {
+		return
+	}
+	index[e.key] = len(*list)
+	*list = append(*list, Term{Key: e.key, Name: e.name, Description: e.description})
+}
+
+func (p *taxonomyParser) recipient(t *Taxonomy, m *yaml.Node, field string) {
+	var r KnownRecipient
+	lines := map[string]int{}
+	scalar := func(dst *string, name string) func(k, v *yaml.Node) {
+		return func(_, v *yaml.Node) {
+			*dst, _ = p.str(v, field+"."+name)
+			lines[name] = v.Line
+		}
+	}
+	p.fields(m, field, map[string]func(k, v *yaml.Node){
+		"name":        scalar(&r.Name, "name"),
+		"kind":        scalar(&r.Kind, "kind"),
+		"role":        scalar(&r.Role, "role"),
+		"country":     scalar(&r.Country, "country"),
+		"safeguard":   scalar(&r.Safeguard, "safeguard"),
+		"description": scalar(&r.Description, "description"),
+	})
+	line := func(name string) int {
+		if l, ok := lines[name]; ok {
+			return l
+		}
+		return m.Line
+	}
+	ok := true
+	if strings.TrimSpace(r.Name) == "" {
+		p.errorf(line("name"), field+".name", "missing or empty; name the recipient, e.g. \"Stripe\"")
+		ok = false
+	} else if prev, dup := p.firstLine("recipients", r.Name, line("name")); dup {
+		p.errorf(line("name"), field+".name", "%q is listed twice (first on line %d)", r.Name, prev)
+		ok = false
+	}
+	if r.Kind != "" && !keyPattern.MatchString(r.Kind) {
+		p.errorf(line("kind"), field+".kind", "%q is not a valid kind; use lowercase [a-z0-9_], e.g. \"payment_processor\"", r.Kind)
+		ok = false
+	}
+	if !slices.Contains(Roles, r.Role) {
+		p.errorf(line("role"), field+".role", "%q is not a recipient role; use one of %s", r.Role, strings.Join(Roles, ", "))
+		ok = false
+	}
+	if r.Country != "" {
+		if _, known := LookupCountry(r.Country); !known {
+			p.errorf(line("country"), field+".country", "%q is not an ISO 3166-1 alpha-2 code; use two upper-case letters such as \"US\", or leave it out when it varies", r.Country)
+			ok = false
+		}
+	}
+	if r.Safeguard != "" && !slices.Contains(Safeguards, r.Safeguard) {
+		p.errorf(line("safeguard"), field+".safeguard", "%q is not a transfer safeguard; use one of %s", r.Safeguard, strings.Join(Safeguards, ", "))
+		ok = false
+	}
+	if ok {
+		t.Recipients = append(t.Recipients, r)
+	}
+}
+
+// checkParents requires every dotted key to have its parent in the same
+// list, so that Subtree and the data map never show orphans. It checks every
+// key with valid syntax, even of entries rejected for other reasons, so one
+// run reports everything; the error is at the child, the line to fix.
+func (p *taxonomyParser) checkParents() {
+	for _, list := range []string{"categories", "purposes", "data_subjects"} {
+		keys := p.keyLines[list]
+		children := make([]string, 0, len(keys))
+		for k := range keys {
+			if parentKey(k) != "" {
+				children = append(children, k)
+			}
+		}
+		slices.SortFunc(children, func(a, b string) int { return keys[a] - keys[b] })
+		for _, k := range children {
+			if _, ok := keys[parentKey(k)]; !ok {
+				p.errorf(keys[k], list, "%q has no parent: add an entry with key %q, or rename it", k, parentKey(k))
+			}
+		}
+	}
+}
+
+// ISODuration is an ISO 8601 duration such as P7Y, P18M, P1Y6M, P2W, PT12H,
+// with integer components. Years and months have no fixed length, so the
+// components are kept as written; use AddTo for exact calendar arithmetic
+// and Approx to compare or sort.
+type ISODuration struct {
+	Years, Months, Weeks, Days int
+	Hours, Minutes, Seconds    int
+}
+
+// maxDurationComponent keeps every component far from integer overflow in
+// AddTo and Approx; a million years is beyond any retention.
+const maxDurationComponent = 999_999
+
+// ParseISODuration parses an ISO 8601 duration: "P", then any of nY nM nW
+// nD in that order, then optionally "T" and any of nH nM nS in that order,
+// with at least one component. Fractions, signs and lower case are rejected
+// because retention values are compared and must have one spelling.
+func ParseISODuration(s string) (ISODuration, error) {
+	var d ISODuration
+	bad := func(why string) (ISODuration, error) {
+		return ISODuration{}, fmt.Errorf("%q is not an ISO 8601 duration: %s; write e.g. P7Y, P18M, P30D, PT12H or P1Y6M", s, why)
+	}
+	if s == "" {
+		return bad("it is empty")
+	}
+	if s[0] != 'P' {
+		if s[0] == 'p' {
+			return bad("it must start with an upper-case P")
+		}
+		return bad("it must start with P")
+	}
+	date := []struct {
+		unit byte
+		dst  *int
+	}{{'Y', &d.Years}, {'M', &d.Months}, {'W', &d.Weeks}, {'D', &d.Days}}
+	clock := []struct {
+		unit byte
+		dst  *int
+	}{{'H', &d.Hours}, {'M', &d.Minutes}, {'S', &d.Seconds}}
+	units, inTime, n, components := date, false, 0, 0
+	rest := s[1:]
+	for rest != "" {
+		if rest[0] == 'T' {
+			if inTime {
+				return bad("T appears twice")
+			}
+			inTime, units, n = true, clock, 0
+			rest = rest[1:]
+			if rest == "" {
+				return bad("T must be followed by hours, minutes or seconds")
+			}
+			continue
+		}
+		i := 0
+		for i < len(rest) && rest[i] >= '0' && rest[i] <= '9' {
+			i++
+		}
+		if i == 0 {
+			return bad(fmt.Sprintf("expected a number at %q", rest))
+		}
+		if i == len(rest) {
+			return bad(fmt.Sprintf("number %s has no unit", rest))
+		}
+		if rest[i] == '.' || rest[i] == ',' {
+			return bad("fractions are not supported; use a smaller unit (PT90M, not PT1.5H)")
+		}
+		v, err := strconv.Atoi(rest[:i])
+		if err != nil || v > maxDurationComponent {
+			return bad(fmt.Sprintf("%s is too large", rest[:i]))
+		}
+		u := rest[i]
+		j := n
+		for j < len(units) && units[j].unit != u {
+			j++
+		}
+		if j == len(units) {
+			switch {
+			case !inTime && (u == 'H' || u == 'S'):
+				return bad(fmt.Sprintf("unit %c needs a T before it (PT%d%c)", u, v, u))
+			case strings.IndexByte("YMWDHS", u) >= 0:
+				return bad(fmt.Sprintf("unit %c is out of order or repeated; order is Y M W D T H M S", u))
+			}
+			return bad(fmt.Sprintf("unknown unit %q", string(u)))
+		}
+		*units[j].dst = v
+		n = j + 1
+		components++
+		rest = rest[i+1:]
+	}
+	if components == 0 {
+		return bad("it has no components")
+	}
+	return d, nil
+}
+
+// String returns the canonical spelling, e.g. "P1Y6M" or "PT12H"; "P0D"
+// for a zero duration.
+func (d ISODuration) String() string {
+	var b strings.Builder
+	b.WriteByte('P')
+	for _, c := range []struct {
+		v    int
+		unit byte
+	}{{d.Years, 'Y'}, {d.Months, 'M'}, {d.Weeks, 'W'}, {d.Days, 'D'}} {
+		if c.v != 0 {
+			b.WriteString(strconv.Itoa(c.v))
+			b.WriteByte(c.unit)
+		}
+	}
+	if d.Hours != 0 || d.Minutes != 0 || d.Seconds != 0 {
+		b.WriteByte('T')
+		for _, c := range []struct {
+			v    int
+			unit byte
+		}{{d.Hours, 'H'}, {d.Minutes, 'M'}, {d.Seconds, 'S'}} {
+			if c.v != 0 {
+				b.WriteString(strconv.Itoa(c.v))
+				b.WriteByte(c.unit)
+			}
+		}
+	}
+	if b.Len() == 1 {
+		return "P0D"
+	}
+	return b.String()
+}
+
+// IsZero reports whether every component is zero (e.g. "P0D").
+func (d ISODuration) IsZero() bool { return d == ISODuration{} }
+
+// AddTo returns t plus d on the calendar of t's location: P1M after
+// 31 January is 3 March in non-leap years, as time.AddDate normalizes.
+func (d ISODuration) AddTo(t time.Time) time.Time {
+	return t.AddDate(d.Years, d.Months, 7*d.Weeks+d.Days).
+		Add(time.Duration(d.Hours)*time.Hour + time.Duration(d.Minutes)*time.Minute + time.Duration(d.Seconds)*time.Second)
+}
+
+// Approx returns d as a time.Duration with average calendar lengths (a year
+// is 365.2425 days, a month a twelfth of that). Use it to compare and sort
+// durations, not to compute dates. It saturates at the largest
+// time.Duration (about 292 years) instead of overflowing.
+func (d ISODuration) Approx() time.Duration {
+	const day = 24 * float64(time.Hour)
+	const year = 365.2425 * day
+	total := float64(d.Years)*year + float64(d.Months)*year/12 +
+		float64(d.Weeks)*7*day + float64(d.Days)*day +
+		float64(d.Hours)*float64(time.Hour) + float64(d.Minutes)*float64(time.Minute) +
+		float64(d.Seconds)*float64(time.Second)
+	if total >= math.MaxInt64 {
+		return time.Duration(math.MaxInt64)
+	}
+	return time.Duration(total)
+}

@@ -1,0 +1,153 @@
+// Package testservers gives tests real servers: an in-process NATS
+// JetStream per test, and one embedded ClickHouse per test binary with a
+// fresh, migrated database per test. Nothing is mocked.
+package testservers
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	ch "github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/back-trace/datamap/catalog"
+	"github.com/back-trace/datamap/sinks/chembed"
+)
+
+// Main is the TestMain of packages that use ClickHouse: it lets the test
+// binary act as the embedded engine's child process, runs the tests, then
+// stops the shared server.
+func Main(m *testing.M) {
+	chembed.RunChildIfRequested()
+	code := m.Run()
+	if shared.srv != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		_ = shared.srv.Stop(ctx)
+		cancel()
+		os.RemoveAll(shared.dir)
+	}
+	os.Exit(code)
+}
+
+// NATS starts an in-process NATS server with JetStream on a random
+// loopback port and a temporary store, connects to it, and creates the
+// datamap streams. Everything is torn down when the test ends.
+func NATS(t testing.TB) (*server.Server, jetstream.JetStream) {
+	t.Helper()
+	ns := StartNATSServer(t, t.TempDir(), -1)
+	js := ConnectJetStream(t, ns.ClientURL())
+	if err := catalog.EnsureStreams(context.Background(), js, catalog.DefaultStreamSettings); err != nil {
+		t.Fatal(err)
+	}
+	return ns, js
+}
+
+// StartNATSServer starts (or, with the same dir and port, restarts) an
+// in-process NATS server.
+func StartNATSServer(t testing.TB, storeDir string, port int) *server.Server {
+	t.Helper()
+	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: port, JetStream: true,
+		StoreDir: storeDir, NoSigs: true, NoLog: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go ns.Start()
+	if !ns.ReadyForConnections(10 * time.Second) {
+		t.Fatal("NATS server not ready")
+	}
+	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
+	return ns
+}
+
+// ConnectJetStream connects to url, reconnecting forever.
+func ConnectJetStream(t testing.TB, url string) jetstream.JetStream {
+	t.Helper()
+	nc, err := nats.Connect(url, nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js
+}
+
+var shared struct {
+	once sync.Once
+	srv  *chembed.Server
+	dir  string
+	err  error
+}
+
+var databases atomic.Int64
+
+// ClickHouse returns a connection to a fresh database, migrated to the
+// catalog schema, on the embedded ClickHouse server shared by the test
+// binary. The test is skipped when the engine is not installed, unless
+// DATAMAP_REQUIRE_ENGINE is set (as `make test` does), then it fails.
+func ClickHouse(t testing.TB) driver.Conn {
+	t.Helper()
+	srv := SharedClickHouse(t)
+	db := fmt.Sprintf("test_%d_%d", os.Getpid(), databases.Add(1))
+	admin := Connect(t, srv.Addr(), srv.Password(), "default")
+	if err := admin.Exec(context.Background(), "CREATE DATABASE "+db); err != nil {
+		t.Fatal(err)
+	}
+	conn := Connect(t, srv.Addr(), srv.Password(), db)
+	if _, err := catalog.Migrate(context.Background(), conn); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = admin.Exec(context.Background(), "DROP DATABASE IF EXISTS "+db+" SYNC") })
+	return conn
+}
+
+// SharedClickHouse starts the binary's embedded ClickHouse on first use.
+func SharedClickHouse(t testing.TB) *chembed.Server {
+	t.Helper()
+	SkipWithoutEngine(t)
+	shared.once.Do(func() {
+		shared.dir, shared.err = os.MkdirTemp("", "datamap-test-clickhouse-")
+		if shared.err == nil {
+			shared.srv, shared.err = chembed.Start(context.Background(), chembed.Options{DataDir: filepath.Join(shared.dir, "ch")})
+		}
+	})
+	if shared.err != nil {
+		t.Fatalf("embedded ClickHouse: %v", shared.err)
+	}
+	return shared.srv
+}
+
+// SkipWithoutEngine skips the test when the ClickHouse engine library is
+// not installed, unless DATAMAP_REQUIRE_ENGINE is set.
+func SkipWithoutEngine(t testing.TB) {
+	t.Helper()
+	if _, err := os.Stat(chembed.DefaultLibraryPath()); err != nil {
+		if os.Getenv("DATAMAP_REQUIRE_ENGINE") != "" {
+			t.Fatalf("ClickHouse engine missing at %s: run `make setup`", chembed.DefaultLibraryPath())
+		}
+		t.Skipf("ClickHouse engine not installed at %s; run `make setup` (or `make test`, which does)", chembed.DefaultLibraryPath())
+	}
+}
+
+// Connect opens a clickhouse-go connection closed at the end of the test.
+func Connect(t testing.TB, addr, password, database string) driver.Conn {
+	t.Helper()
+	conn, err := ch.Open(&ch.Options{Addr: []string{addr},
+		Auth: ch.Auth{Database: database, Username: chembed.User, Password: password}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
+}

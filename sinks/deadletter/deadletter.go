@@ -1,0 +1,61 @@
+// Package deadletter keeps events the catalog cannot store in a JetStream
+// stream, with the reason, the original subject and headers, and the
+// delivery count, so they can be inspected and replayed.
+package deadletter
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Headers added to a dead letter.
+const (
+	HeaderReason          = "Datamap-Reason"
+	HeaderOriginalSubject = "Datamap-Original-Subject"
+	HeaderDeliveries      = "Datamap-Deliveries"
+	HeaderStreamSequence  = "Datamap-Stream-Sequence"
+	HeaderFailedAt        = "Datamap-Failed-At"
+)
+
+// Sink publishes dead letters to a stream.
+type Sink struct {
+	js     jetstream.JetStream
+	prefix string
+}
+
+// NewSink returns a Sink publishing under subjectPrefix (e.g.
+// "datamap.deadletter"), followed by the original subject.
+func NewSink(js jetstream.JetStream, subjectPrefix string) *Sink {
+	return &Sink{js: js, prefix: subjectPrefix}
+}
+
+// DeadLetter publishes msg with the reason and waits for the stream's ack.
+// The dead letter's Nats-Msg-Id is derived from the original's stream
+// sequence, so dead-lettering the same message twice keeps one copy.
+func (s *Sink) DeadLetter(ctx context.Context, msg jetstream.Msg, reason string) error {
+	out := nats.NewMsg(s.prefix + "." + msg.Subject())
+	out.Data = msg.Data()
+	for k, vs := range msg.Headers() {
+		for _, v := range vs {
+			out.Header.Add(k, v)
+		}
+	}
+	out.Header.Set(HeaderReason, reason)
+	out.Header.Set(HeaderOriginalSubject, msg.Subject())
+	out.Header.Set(HeaderFailedAt, time.Now().UTC().Format(time.RFC3339Nano))
+	if meta, err := msg.Metadata(); err == nil {
+		out.Header.Set(HeaderDeliveries, strconv.FormatUint(meta.NumDelivered, 10))
+		seq := strconv.FormatUint(meta.Sequence.Stream, 10)
+		out.Header.Set(HeaderStreamSequence, seq)
+		out.Header.Set(jetstream.MsgIDHeader, "deadletter/"+meta.Stream+"/"+seq)
+	}
+	if _, err := s.js.PublishMsg(ctx, out); err != nil {
+		return fmt.Errorf("deadletter: publish: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,337 @@
+// Package stack starts or finds the servers datamap runs on — NATS
+// JetStream and ClickHouse, embedded in this process or external — and
+// hands out connections to them.
+//
+// `datamap serve` and `datamap demo` Start a stack and publish its
+// addresses in the data directory (RuntimeFile); other local commands
+// Attach to it, or start their own embedded stack when nothing runs.
+package stack
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	ch "github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/back-trace/datamap/catalog"
+	"github.com/back-trace/datamap/config"
+	"github.com/back-trace/datamap/events"
+	"github.com/back-trace/datamap/sinks/chembed"
+	"github.com/back-trace/datamap/sinks/clickhouse"
+	"github.com/back-trace/datamap/sinks/deadletter"
+)
+
+// Stack is a pair of connected servers.
+type Stack struct {
+	NATS       *nats.Conn
+	JS         jetstream.JetStream
+	ClickHouse driver.Conn
+
+	NATSURL        string // where services publish
+	ClickHouseAddr string // host:port of the native protocol
+
+	cfg        config.Config
+	log        *slog.Logger
+	natsServer *server.Server  // nil when external or attached
+	chServer   *chembed.Server // nil when external or attached
+	runtime    string          // the runtime file this stack wrote, if any
+}
+
+// Start brings up the servers this configuration names — embedded ones
+// unless DATAMAP_NATS_URL / DATAMAP_CLICKHOUSE_DSN point elsewhere — then
+// creates the streams and migrates the catalog.
+func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*Stack, error) {
+	s := &Stack{cfg: cfg, log: log}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	if err := s.startNATS(); err != nil {
+		return nil, err
+	}
+	if err := s.startClickHouse(ctx); err != nil {
+		s.Close(ctx)
+		return nil, err
+	}
+	if err := s.prepare(ctx); err != nil {
+		s.Close(ctx)
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Stack) startNATS() error {
+	cfg := s.cfg
+	url, opts := cfg.NATSURL, []nats.Option{nats.Name("datamap")}
+	if url == "" {
+		token, err := secretFile(cfg.DataDir, NATSTokenFile)
+		if err != nil {
+			return err
+		}
+		ns, err := StartNATSServer(NATSServerOptions{StoreDir: filepath.Join(cfg.DataDir, "nats"),
+			Port: cfg.NATSPort, Token: token, SyncInterval: cfg.NATSSyncInterval, SyncAlways: cfg.NATSSyncAlways})
+		if err != nil {
+			return err
+		}
+		s.natsServer, url = ns, natsURL(ns)
+		opts = append(opts, nats.Token(token))
+		s.log.Info("embedded NATS listening", "url", url, "store", filepath.Join(cfg.DataDir, "nats"))
+	} else {
+		extra, err := externalNATSOptions(cfg)
+		if err != nil {
+			return err
+		}
+		opts = append(opts, extra...)
+	}
+	return s.connectNATS(url, opts)
+}
+
+func (s *Stack) connectNATS(url string, opts []nats.Option) error {
+	opts = append(opts, nats.MaxReconnects(-1), nats.ReconnectWait(250*time.Millisecond))
+	nc, err := nats.Connect(url, opts...)
+	if err != nil {
+		return fmt.Errorf("connect to NATS at %s: %w (check DATAMAP_NATS_URL and its credentials)", url, err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return err
+	}
+	s.NATS, s.JS, s.NATSURL = nc, js, url
+	return nil
+}
+
+// externalNATSOptions turns the credentials of the configuration into
+// connection options.
+func externalNATSOptions(cfg config.Config) ([]nats.Option, error) {
+	var opts []nats.Option
+	if cfg.NATSCredsFile != "" {
+		opts = append(opts, nats.UserCredentials(cfg.NATSCredsFile))
+	}
+	if cfg.NATSToken != "" {
+		opts = append(opts, nats.Token(cfg.NATSToken))
+	}
+	if cfg.NATSTLSCA != "" || cfg.NATSTLSCert != "" {
+		tc := &tls.Config{MinVersion: tls.VersionTLS12}
+		if cfg.NATSTLSCA != "" {
+			pem, err := os.ReadFile(cfg.NATSTLSCA)
+			if err != nil {
+				return nil, fmt.Errorf("DATAMAP_NATS_TLS_CA: %w", err)
+			}
+			tc.RootCAs = x509.NewCertPool()
+			if !tc.RootCAs.AppendCertsFromPEM(pem) {
+				return nil, fmt.Errorf("DATAMAP_NATS_TLS_CA: %s holds no PEM certificate", cfg.NATSTLSCA)
+			}
+		}
+		if cfg.NATSTLSCert != "" {
+			cert, err := tls.LoadX509KeyPair(cfg.NATSTLSCert, cfg.NATSTLSKey)
+			if err != nil {
+				return nil, fmt.Errorf("DATAMAP_NATS_TLS_CERT/KEY: %w", err)
+			}
+			tc.Certificates = []tls.Certificate{cert}
+		}
+		opts = append(opts, nats.Secure(tc))
+	}
+	return opts, nil
+}
+
+func (s *Stack) startClickHouse(ctx context.Context) error {
+	if s.cfg.ClickHouseDSN != "" {
+		opts, err := ch.ParseDSN(s.cfg.ClickHouseDSN)
+		if err != nil {
+			return fmt.Errorf("DATAMAP_CLICKHOUSE_DSN: %w", err)
+		}
+		return s.connectClickHouse(ctx, opts)
+	}
+	srv, err := chembed.Start(ctx, chembed.Options{DataDir: filepath.Join(s.cfg.DataDir, "clickhouse"), Logger: s.log})
+	if err != nil {
+		return err
+	}
+	s.chServer = srv
+	s.log.Info("embedded ClickHouse listening", "addr", srv.Addr())
+	return s.connectClickHouse(ctx, embeddedOptions(srv.Addr(), srv.Username(), srv.Password()))
+}
+
+func embeddedOptions(addr, user, password string) *ch.Options {
+	return &ch.Options{Addr: []string{addr}, Auth: ch.Auth{Database: "default", Username: user, Password: password}}
+}
+
+func (s *Stack) connectClickHouse(ctx context.Context, opts *ch.Options) error {
+	opts.DialTimeout = 5 * time.Second
+	if opts.MaxOpenConns == 0 {
+		opts.MaxOpenConns = 8
+	}
+	opts.Compression = &ch.Compression{Method: ch.CompressionLZ4}
+	conn, err := ch.Open(opts)
+	if err != nil {
+		return fmt.Errorf("ClickHouse: %w", err)
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := conn.Ping(pingCtx); err != nil {
+		conn.Close()
+		return fmt.Errorf("ClickHouse at %v does not answer: %w (check DATAMAP_CLICKHOUSE_DSN)", opts.Addr, err)
+	}
+	s.ClickHouse, s.ClickHouseAddr = conn, opts.Addr[0]
+	return nil
+}
+
+// prepare creates the streams and brings the catalog schema up to date.
+func (s *Stack) prepare(ctx context.Context) error {
+	if err := catalog.EnsureStreams(ctx, s.JS, catalog.StreamSettings{
+		Duplicates: s.cfg.StreamDuplicates, Replicas: s.cfg.StreamReplicas}); err != nil {
+		return err
+	}
+	ran, err := catalog.Migrate(ctx, s.ClickHouse)
+	if err != nil {
+		return err
+	}
+	if len(ran) > 0 {
+		s.log.Info("catalog schema migrated", "versions", ran)
+	}
+	return nil
+}
+
+// Embedded reports whether this process runs the servers itself.
+func (s *Stack) Embedded() bool { return s.natsServer != nil || s.chServer != nil }
+
+// EmbeddedClickHouse is the embedded ClickHouse server, or nil.
+func (s *Stack) EmbeddedClickHouse() *chembed.Server { return s.chServer }
+
+// Close disconnects and stops the servers this stack started.
+func (s *Stack) Close(ctx context.Context) error {
+	var errs []error
+	if s.runtime != "" {
+		_ = os.Remove(s.runtime)
+	}
+	if s.ClickHouse != nil {
+		errs = append(errs, s.ClickHouse.Close())
+	}
+	if s.NATS != nil {
+		if err := s.NATS.Drain(); err != nil {
+			s.NATS.Close()
+		}
+	}
+	if s.chServer != nil {
+		errs = append(errs, s.chServer.Stop(ctx))
+	}
+	if s.natsServer != nil {
+		s.natsServer.Shutdown()
+		s.natsServer.WaitForShutdown()
+	}
+	return errors.Join(errs...)
+}
+
+// Runtime is what a running `datamap serve` publishes about itself in the
+// data directory, so other local commands find it without flags. It holds
+// no secrets: those stay in their own 0600 files.
+type Runtime struct {
+	PID            int       `json:"pid"`
+	NATSURL        string    `json:"nats_url"`
+	ClickHouseAddr string    `json:"clickhouse_addr"`
+	HTTPAddr       string    `json:"http_addr"`
+	EmbeddedNATS   bool      `json:"embedded_nats"`
+	EmbeddedCH     bool      `json:"embedded_clickhouse"`
+	StartedAt      time.Time `json:"started_at"`
+}
+
+// RuntimeFile is the name of the runtime file in the data directory.
+const RuntimeFile = "serve.json"
+
+// Publish writes the runtime file; Close removes it.
+func (s *Stack) Publish(httpAddr string) error {
+	rt := Runtime{PID: os.Getpid(), NATSURL: s.NATSURL, ClickHouseAddr: s.ClickHouseAddr, HTTPAddr: httpAddr,
+		EmbeddedNATS: s.natsServer != nil, EmbeddedCH: s.chServer != nil, StartedAt: time.Now().UTC()}
+	b, err := json.MarshalIndent(rt, "", "  ")
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(s.cfg.DataDir, RuntimeFile)
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return err
+	}
+	s.runtime = path
+	return os.Rename(tmp, path)
+}
+
+// FindRunning returns the runtime of a live `datamap serve` on dataDir.
+func FindRunning(dataDir string) (Runtime, bool) {
+	var rt Runtime
+	b, err := os.ReadFile(filepath.Join(dataDir, RuntimeFile))
+	if err != nil || json.Unmarshal(b, &rt) != nil {
+		return rt, false
+	}
+	if rt.PID <= 0 || syscall.Kill(rt.PID, 0) != nil {
+		return rt, false // stale file of a process that died
+	}
+	return rt, true
+}
+
+// Attach connects to the `datamap serve` running on the data directory, or,
+// when none runs, starts a stack of its own (stopped by Close).
+func Attach(ctx context.Context, cfg config.Config, log *slog.Logger) (*Stack, error) {
+	rt, ok := FindRunning(cfg.DataDir)
+	if !ok {
+		return Start(ctx, cfg, log)
+	}
+	s := &Stack{cfg: cfg, log: log}
+	natsOpts := []nats.Option{nats.Name("datamap-cli")}
+	if rt.EmbeddedNATS {
+		natsOpts = append(natsOpts, nats.Token(ReadSecret(cfg.DataDir, NATSTokenFile)))
+	} else {
+		extra, err := externalNATSOptions(cfg)
+		if err != nil {
+			return nil, err
+		}
+		natsOpts = append(natsOpts, extra...)
+	}
+	if err := s.connectNATS(rt.NATSURL, natsOpts); err != nil {
+		return nil, err
+	}
+	var err error
+	if rt.EmbeddedCH {
+		dir := filepath.Join(cfg.DataDir, "clickhouse")
+		err = s.connectClickHouse(ctx, embeddedOptions(rt.ClickHouseAddr, chembed.User, ReadSecret(dir, "password")))
+	} else {
+		err = s.startClickHouse(ctx)
+	}
+	if err != nil {
+		s.Close(ctx)
+		return nil, err
+	}
+	return s, nil
+}
+
+// NewConsumer wires the catalog consumer to this stack: the durable
+// JetStream consumer in, the ClickHouse writer and the dead-letter stream out.
+func (s *Stack) NewConsumer(ctx context.Context, v *events.Validator) (*catalog.Consumer, error) {
+	durable, err := catalog.EnsureConsumer(ctx, s.JS, catalog.DefaultConsumerSettings)
+	if err != nil {
+		return nil, err
+	}
+	return catalog.NewConsumer(durable, clickhouse.NewWriter(s.ClickHouse),
+		deadletter.NewSink(s.JS, catalog.DeadLetterSubjectPrefix), v,
+		catalog.ConsumerOptions{BatchSize: s.cfg.BatchSize, MaxWait: s.cfg.BatchWait, Logger: s.log}), nil
+}
+
+// APIToken is the bearer token of the HTTP API: DATAMAP_API_TOKEN, or one
+// generated once and kept in the data directory.
+func APIToken(cfg config.Config) (string, error) {
+	if cfg.APIToken != "" {
+		return cfg.APIToken, nil
+	}
+	return secretFile(cfg.DataDir, APITokenFile)
+}
