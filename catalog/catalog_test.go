@@ -144,7 +144,7 @@ func TestEndToEndCountsEveryEventOnce(t *testing.T) {
 	}
 	want := map[string][2]uint64{
 		"billing-api billing.payment_token": {40, 80},
-		"billing-api billing.invoice":      {1, 1},
+		"billing-api billing.invoice":       {1, 1},
 		"support-desk support.tickets":      {25, 25},
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {

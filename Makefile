@@ -1,0 +1,46 @@
+# datamap — see README.md. `make demo` and `make test` set everything up.
+GO      ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X github.com/back-trace/datamap/cli.Version=$(VERSION)
+
+.PHONY: all setup build demo test test-short fuzz vet bench clean
+
+all: build
+
+## setup: download Go modules and the embedded ClickHouse engine (cached per user)
+setup:
+	$(GO) mod download
+	sh sinks/chembed/fetch-engine.sh
+
+## build: compile bin/datamap
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/datamap ./cmd/datamap
+
+## demo: the main job — embedded NATS + ClickHouse, simulated BackTrace services, the data map
+demo: setup build
+	./bin/datamap demo
+
+## test: every test, against real in-process NATS and the embedded ClickHouse
+test: setup vet
+	DATAMAP_REQUIRE_ENGINE=1 $(GO) test -count=1 -timeout 20m ./...
+
+## test-short: unit tests only, no engine needed
+test-short:
+	$(GO) test -short ./...
+
+vet:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
+
+## fuzz: run each fuzz target for a while (FUZZTIME=30s)
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test ./events -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME)
+	$(GO) test ./events -run '^$$' -fuzz FuzzParseTaxonomy -fuzztime $(FUZZTIME)
+
+## bench: Go benchmarks with allocations
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+clean:
+	rm -rf bin
