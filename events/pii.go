@@ -29,15 +29,32 @@ func personalValue(s string) string {
 	if looksLikeIP(s) {
 		return "an IP address"
 	}
-	for _, run := range digitRun.FindAllString(s, -1) {
-		if luhnValid(run) {
-			return "a payment card number"
-		}
-	}
 	if phonePattern.MatchString(s) {
 		return "a phone number"
 	}
+	for _, loc := range digitRun.FindAllStringIndex(s, -1) {
+		if standsAlone(s, loc[0], loc[1]) && luhnValid(s[loc[0]:loc[1]]) {
+			return "a payment card number"
+		}
+	}
 	return ""
+}
+
+// standsAlone reports whether s[start:end] is not glued to letters or digits,
+// directly or across a dash: the digit groups of a UUID
+// (…-f9c1-7948-8564-6855…) must not read as a card number.
+func standsAlone(s string, start, end int) bool {
+	glued := func(i int) bool {
+		return i >= 0 && i < len(s) && (isAlnum(s[i]))
+	}
+	if glued(start-1) || (start >= 2 && s[start-1] == '-' && glued(start-2)) {
+		return false
+	}
+	return !glued(end) && !(end+1 < len(s) && s[end] == '-' && glued(end+1))
+}
+
+func isAlnum(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 }
 
 func looksLikeIP(s string) bool {

@@ -273,16 +273,27 @@ func (t *Taxonomy) inheritSpecial() {
 type taxonomyParser struct {
 	file string
 	errs []error
-	// keyLines remembers where each key was defined, per list, for the
+	// keys remembers where each key was defined, per list, for the
 	// duplicate and missing-parent messages.
-	keyLines map[string]map[string]int
+	keys map[string]map[string]keyDef
+}
+
+type keyDef struct {
+	line  int
+	field string
 }
 
 func (p *taxonomyParser) errorf(line int, field, format string, args ...any) {
 	p.errs = append(p.errs, &TaxonomyError{File: p.file, Line: line, Field: field, Msg: fmt.Sprintf(format, args...)})
 }
 
-func (p *taxonomyParser) err() error { return errors.Join(p.errs...) }
+// err joins the problems in file order, which is how people fix them.
+func (p *taxonomyParser) err() error {
+	slices.SortStableFunc(p.errs, func(a, b error) int {
+		return a.(*TaxonomyError).Line - b.(*TaxonomyError).Line
+	})
+	return errors.Join(p.errs...)
+}
 
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): `)
 
@@ -425,26 +436,26 @@ func (p *taxonomyParser) checkEntry(list string, e *entry, m *yaml.Node, field s
 		p.errorf(line, field+".key", "%q is not a valid key; use lowercase [a-z0-9_] segments joined by \".\", at most %d characters, e.g. \"billing.payment_token\"", e.key, maxKeyLen)
 		return false
 	}
-	if prev, dup := p.firstLine(list, e.key, line); dup {
+	if prev, dup := p.firstLine(list, e.key, line, field+".key"); dup {
 		p.errorf(line, field+".key", "%q is defined twice (first on line %d); keys must be unique", e.key, prev)
 		return false
 	}
 	return ok
 }
 
-// firstLine records that key of list is defined on line, unless it was
-// already; then it returns the earlier line and true.
-func (p *taxonomyParser) firstLine(list, key string, line int) (int, bool) {
-	if p.keyLines == nil {
-		p.keyLines = map[string]map[string]int{}
+// firstLine records that key of list is defined on line by field, unless
+// it was already; then it returns the earlier line and true.
+func (p *taxonomyParser) firstLine(list, key string, line int, field string) (int, bool) {
+	if p.keys == nil {
+		p.keys = map[string]map[string]keyDef{}
 	}
-	if p.keyLines[list] == nil {
-		p.keyLines[list] = map[string]int{}
+	if p.keys[list] == nil {
+		p.keys[list] = map[string]keyDef{}
 	}
-	if prev, dup := p.keyLines[list][key]; dup {
-		return prev, true
+	if prev, dup := p.keys[list][key]; dup {
+		return prev.line, true
 	}
-	p.keyLines[list][key] = line
+	p.keys[list][key] = keyDef{line, field}
 	return 0, false
 }
 
@@ -517,7 +528,7 @@ func (p *taxonomyParser) recipient(t *Taxonomy, m *yaml.Node, field string) {
 	if strings.TrimSpace(r.Name) == "" {
 		p.errorf(line("name"), field+".name", "missing or empty; name the recipient, e.g. \"Stripe\"")
 		ok = false
-	} else if prev, dup := p.firstLine("recipients", r.Name, line("name")); dup {
+	} else if prev, dup := p.firstLine("recipients", r.Name, line("name"), field+".name"); dup {
 		p.errorf(line("name"), field+".name", "%q is listed twice (first on line %d)", r.Name, prev)
 		ok = false
 	}
@@ -550,17 +561,17 @@ func (p *taxonomyParser) recipient(t *Taxonomy, m *yaml.Node, field string) {
 // run reports everything; the error is at the child, the line to fix.
 func (p *taxonomyParser) checkParents() {
 	for _, list := range []string{"categories", "purposes", "data_subjects"} {
-		keys := p.keyLines[list]
+		keys := p.keys[list]
 		children := make([]string, 0, len(keys))
 		for k := range keys {
 			if parentKey(k) != "" {
 				children = append(children, k)
 			}
 		}
-		slices.SortFunc(children, func(a, b string) int { return keys[a] - keys[b] })
+		slices.SortFunc(children, func(a, b string) int { return keys[a].line - keys[b].line })
 		for _, k := range children {
 			if _, ok := keys[parentKey(k)]; !ok {
-				p.errorf(keys[k], list, "%q has no parent: add an entry with key %q, or rename it", k, parentKey(k))
+				p.errorf(keys[k].line, keys[k].field, "%q has no parent: add an entry with key %q, or rename it", k, parentKey(k))
 			}
 		}
 	}

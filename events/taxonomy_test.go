@@ -124,7 +124,7 @@ func TestParseTaxonomyErrors(t *testing.T) {
 		{"unknown category field", strings.Replace(smallTaxonomy, "retention: P7Y", "retenion: P7Y", 1), 4, "categories[1].retenion", "unknown field"},
 		{"duplicate category key", smallTaxonomy + "  - {key: customer, name: Again}\n", 13, "data_subjects[1].key", "defined twice (first on line 12)"},
 		{"duplicate field", strings.Replace(smallTaxonomy, "{key: billingx, name: Not billing}", "{key: billingx, name: A, name: B}", 1), 6, "categories[3].name", "set twice"},
-		{"missing parent", strings.Replace(smallTaxonomy, "{key: billing, name: Billing}", "{key: bill, name: Billing}", 1), 4, "categories", `"billing.invoice" has no parent`},
+		{"missing parent", strings.Replace(smallTaxonomy, "{key: billing, name: Billing}", "{key: bill, name: Billing}", 1), 4, "categories[1].key", `"billing.invoice" has no parent`},
 		{"bad key syntax", strings.Replace(smallTaxonomy, "key: billingx", "key: Billing-X", 1), 6, "categories[3].key", "not a valid key"},
 		{"double dot", strings.Replace(smallTaxonomy, "key: billingx", "key: billing..x", 1), 6, "categories[3].key", "not a valid key"},
 		{"bad retention", strings.Replace(smallTaxonomy, "P7Y", "7 years", 1), 4, "categories[1].retention", "not an ISO 8601 duration"},
