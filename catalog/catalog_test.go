@@ -19,7 +19,6 @@ import (
 	"github.com/back-trace/datamap/sinks/deadletter"
 )
 
-
 // pipeline is a consumer running against real servers.
 type pipeline struct {
 	js     jetstream.JetStream

@@ -78,7 +78,7 @@ func (h *history) total() (events int, records uint64) {
 // verdict classifies every identity.
 type verdict struct {
 	ok, lost, duplicated, unexpected []string
-	records, wantRecords            uint64
+	records, wantRecords             uint64
 }
 
 func (v verdict) String() string {
