@@ -47,7 +47,7 @@ and print the data map: the inventory and the flows to third parties.`, `
 		return err
 	}
 	defer s.Close(context.WithoutCancel(ctx))
-	p, err := startPipeline(ctx, &de, s, events.DefaultTaxonomy())
+	p, err := startPipeline(ctx, &de, s, events.DefaultTaxonomy(), false)
 	if err != nil {
 		return err
 	}
