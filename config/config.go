@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"time"
 
@@ -35,6 +36,10 @@ type Config struct {
 	StreamDuplicates time.Duration `envconfig:"STREAM_DUPLICATES" desc:"JetStream dedup window for publisher retries (Nats-Msg-Id)" default:"2m"`
 
 	ClickHouseDSN string `envconfig:"CLICKHOUSE_DSN" desc:"external ClickHouse, e.g. clickhouse://user:pass@host:9000/datamap; empty starts the embedded one" secret:"true"`
+	// ClickHouseCluster switches the catalog schema to cluster mode: DDL
+	// ON CLUSTER, ReplicatedMergeTree tables behind Distributed ones (see
+	// docs/clustering.md). Only meaningful with an external ClickHouse.
+	ClickHouseCluster string `envconfig:"CLICKHOUSE_CLUSTER" desc:"ClickHouse cluster name (remote_servers) for cluster mode: migrations ON CLUSTER, ReplicatedMergeTree + Distributed tables; needs CLICKHOUSE_DSN; empty means one server"`
 
 	HTTPAddr string `envconfig:"HTTP_ADDR" desc:"address of the HTTP API (/healthz, /readyz, /api/v1/…)" default:"127.0.0.1:8470"`
 	APIToken string `envconfig:"API_TOKEN" desc:"bearer token for the HTTP API; empty generates one in the data directory" secret:"true"`
@@ -47,6 +52,9 @@ type Config struct {
 	LogLevel  string `envconfig:"LOG_LEVEL" desc:"debug, info, warn or error" default:"info"`
 	LogFormat string `envconfig:"LOG_FORMAT" desc:"text or json" default:"text"`
 }
+
+// clusterName is what catalog.Dialect accepts as a cluster name.
+var clusterName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // Prefix of every variable.
 const Prefix = "DATAMAP"
@@ -103,6 +111,14 @@ func (c Config) Validate() error {
 	if c.ClickHouseDSN != "" {
 		if p, err := url.Parse(c.ClickHouseDSN); err != nil || p.Host == "" || (p.Scheme != "clickhouse" && p.Scheme != "tcp") {
 			bad("CLICKHOUSE_DSN", "not a DSN such as clickhouse://user:password@host:9000/database")
+		}
+	}
+	if c.ClickHouseCluster != "" {
+		if c.ClickHouseDSN == "" {
+			bad("CLICKHOUSE_CLUSTER", "cluster mode needs an external ClickHouse cluster: set DATAMAP_CLICKHOUSE_DSN too (the embedded ClickHouse is one server)")
+		}
+		if !clusterName.MatchString(c.ClickHouseCluster) {
+			bad("CLICKHOUSE_CLUSTER", "%q is not a cluster name (letters, digits, underscore)", c.ClickHouseCluster)
 		}
 	}
 	if host, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {

@@ -154,6 +154,16 @@ func (s *Stack) startClickHouse(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("DATAMAP_CLICKHOUSE_DSN: %w", err)
 		}
+		if s.cfg.ClickHouseCluster != "" {
+			// Cluster mode writes through Distributed tables. Insert
+			// synchronously: an INSERT returns once every shard has its
+			// rows, not when they are queued on the server we talk to, so
+			// the consumer's ack-after-durable contract still holds.
+			if opts.Settings == nil {
+				opts.Settings = ch.Settings{}
+			}
+			opts.Settings["insert_distributed_sync"] = 1
+		}
 		return s.connectClickHouse(ctx, opts)
 	}
 	srv, err := chembed.Start(ctx, chembed.Options{DataDir: filepath.Join(s.cfg.DataDir, "clickhouse"), Logger: s.log})
@@ -195,7 +205,7 @@ func (s *Stack) prepare(ctx context.Context) error {
 		Duplicates: s.cfg.StreamDuplicates, Replicas: s.cfg.StreamReplicas}); err != nil {
 		return err
 	}
-	ran, err := catalog.Migrate(ctx, s.ClickHouse)
+	ran, err := catalog.MigrateWith(ctx, s.ClickHouse, catalog.Dialect{Cluster: s.cfg.ClickHouseCluster})
 	if err != nil {
 		return err
 	}
