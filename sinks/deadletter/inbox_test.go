@@ -223,4 +223,3 @@ func streamMsgs(t *testing.T, js jetstream.JetStream, name string) uint64 {
 	}
 	return s.CachedInfo().State.Msgs
 }
-
