@@ -242,11 +242,15 @@ func Replay(ctx context.Context, js jetstream.JetStream, ids []uint64) (ReplayRe
 		}
 		msg.Header.Set(jetstream.MsgIDHeader, ReplayMsgID(l))
 		msg.Header.Set(HeaderReplayOf, strconv.FormatUint(l.ID, 10))
-		// WithExpectStream: never let a replay land anywhere but the events
-		// stream. A duplicate ack (an earlier attempt was stored) is a
-		// success too.
-		if _, err := js.PublishMsg(ctx, msg, jetstream.WithExpectStream(events.StreamName)); err != nil {
+		// No WithExpectStream: its header would be stored with the event,
+		// and copied into the dead letter should the event fail again. A
+		// duplicate ack (an earlier attempt was stored) is a success too.
+		ack, err := js.PublishMsg(ctx, msg)
+		if err != nil {
 			return res, fmt.Errorf("deadletter: replay %d to %s: %w", l.ID, l.Subject, err)
+		}
+		if ack.Stream != events.StreamName {
+			return res, fmt.Errorf("deadletter: replay %d: %s is stored by stream %s, not %s; the letter is kept", l.ID, l.Subject, ack.Stream, events.StreamName)
 		}
 		if err := s.DeleteMsg(ctx, l.ID); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
 			return res, fmt.Errorf("deadletter: %d was replayed but could not be deleted (replaying it again is harmless): %w", l.ID, err)

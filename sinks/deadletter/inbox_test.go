@@ -37,6 +37,9 @@ func deadLetter(t *testing.T, js jetstream.JetStream, bodies ...string) {
 		msg.Data = []byte(b)
 		msg.Header.Set(jetstream.MsgIDHeader, fmt.Sprintf("original-%d-%d", time.Now().UnixNano(), i))
 		msg.Header.Set("Traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+		// A publish control meant for the events stream: stored with the
+		// event, it must not be applied to the dead letter's publish.
+		msg.Header.Set(jetstream.ExpectedStreamHeader, events.StreamName)
 		if _, err := js.PublishMsg(ctx, msg); err != nil {
 			t.Fatal(err)
 		}
@@ -111,6 +114,9 @@ func TestListGetReplay(t *testing.T) {
 	got, err := deadletter.Get(ctx, js, 3)
 	if err != nil || got.EventID != "ev-3" || got.Header.Get("Traceparent") == "" || got.Header.Get(deadletter.HeaderReason) == "" {
 		t.Errorf("Get(3) = %+v, %v", got, err)
+	}
+	if got.Header.Get(jetstream.ExpectedStreamHeader) != "" {
+		t.Errorf("the dead letter kept the original's %s header", jetstream.ExpectedStreamHeader)
 	}
 	if _, err := deadletter.Get(ctx, js, 42); !errors.Is(err, deadletter.ErrNotFound) {
 		t.Errorf("Get(42): %v, want ErrNotFound", err)
