@@ -336,7 +336,10 @@ func scan(ctx context.Context, js jetstream.JetStream, subject string, headersOn
 	if state.Msgs == 0 {
 		return nil
 	}
-	cfg := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy, HeadersOnly: headersOnly}
+	// The ordered consumer is ephemeral; it is deleted when scan returns,
+	// or by the server after InactiveThreshold should this process die.
+	cfg := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy, HeadersOnly: headersOnly,
+		InactiveThreshold: 30 * time.Second}
 	if subject != "" {
 		cfg.FilterSubjects = []string{SubjectPrefix + "." + subject}
 	}
@@ -344,6 +347,11 @@ func scan(ctx context.Context, js jetstream.JetStream, subject string, headersOn
 	if err != nil {
 		return fmt.Errorf("deadletter: read %s: %w", StreamName, err)
 	}
+	defer func() {
+		if info := c.CachedInfo(); info != nil {
+			_ = js.DeleteConsumer(context.WithoutCancel(ctx), StreamName, info.Name)
+		}
+	}()
 	for {
 		// FetchNoWait returns what is stored now and never waits for more.
 		batch, err := c.FetchNoWait(500)

@@ -111,6 +111,10 @@ func TestListGetReplay(t *testing.T) {
 		t.Errorf("wildcard subject filter matched %v", ids(ls))
 	}
 
+	if dl, err := js.Stream(ctx, deadletter.StreamName); err != nil || dl.CachedInfo().State.Consumers != 0 {
+		t.Errorf("listing left consumers on the dead-letter stream: %v", err)
+	}
+
 	got, err := deadletter.Get(ctx, js, 3)
 	if err != nil || got.EventID != "ev-3" || got.Header.Get("Traceparent") == "" || got.Header.Get(deadletter.HeaderReason) == "" {
 		t.Errorf("Get(3) = %+v, %v", got, err)
