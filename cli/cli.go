@@ -50,6 +50,7 @@ func commands() []command {
 		{"inventory", "what personal data is held, where, why, for how long", runInventory},
 		{"flows", "which recipients received which personal data", runFlows},
 		{"taxonomy", "list the categories, purposes and data subjects events may use", runTaxonomy},
+		{"dlq", "list, show, replay or purge dead letters: events the catalog could not store", runDLQ},
 		{"config", "print the effective configuration (secrets masked)", runConfig},
 		{"version", "print the version", runVersion},
 	}
