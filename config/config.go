@@ -30,10 +30,12 @@ type Config struct {
 	NATSTLSCert      string        `envconfig:"NATS_TLS_CERT" desc:"client certificate file for NATS mutual TLS"`
 	NATSTLSKey       string        `envconfig:"NATS_TLS_KEY" desc:"client key file for NATS mutual TLS"`
 	NATSPort         int           `envconfig:"NATS_PORT" desc:"port of the embedded NATS server on 127.0.0.1; 0 picks a free one" default:"0"`
-	NATSSyncInterval time.Duration `envconfig:"NATS_SYNC_INTERVAL" desc:"embedded NATS: how often JetStream fsyncs; 0 keeps the NATS default (2m); see docs/reliability.md" default:"0"`
+	NATSSyncInterval time.Duration `envconfig:"NATS_SYNC_INTERVAL" desc:"embedded NATS: how often JetStream fsyncs acknowledged writes; 0 keeps the NATS default (2m); see docs/reliability.md" default:"1s"`
 	NATSSyncAlways   bool          `envconfig:"NATS_SYNC_ALWAYS" desc:"embedded NATS: fsync every write before acknowledging it (slower, survives power loss)" default:"false"`
 	StreamReplicas   int           `envconfig:"STREAM_REPLICAS" desc:"replicas of the events and dead-letter streams (3 on a production cluster)" default:"1"`
 	StreamDuplicates time.Duration `envconfig:"STREAM_DUPLICATES" desc:"JetStream dedup window for publisher retries (Nats-Msg-Id)" default:"2m"`
+
+	ClickHouseFsync bool `envconfig:"CLICKHOUSE_FSYNC" desc:"fsync every inserted part before the consumer acks its events (survives power loss); see docs/reliability.md" default:"true"`
 
 	ClickHouseDSN string `envconfig:"CLICKHOUSE_DSN" desc:"external ClickHouse, e.g. clickhouse://user:pass@host:9000/datamap; empty starts the embedded one" secret:"true"`
 	// ClickHouseCluster switches the catalog schema to cluster mode: DDL

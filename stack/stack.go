@@ -205,8 +205,12 @@ func (s *Stack) prepare(ctx context.Context) error {
 		Duplicates: s.cfg.StreamDuplicates, Replicas: s.cfg.StreamReplicas}); err != nil {
 		return err
 	}
-	ran, err := catalog.MigrateWith(ctx, s.ClickHouse, catalog.Dialect{Cluster: s.cfg.ClickHouseCluster})
+	dialect := catalog.Dialect{Cluster: s.cfg.ClickHouseCluster}
+	ran, err := catalog.MigrateWith(ctx, s.ClickHouse, dialect)
 	if err != nil {
+		return err
+	}
+	if err := catalog.SetInsertFsync(ctx, s.ClickHouse, dialect, s.cfg.ClickHouseFsync); err != nil {
 		return err
 	}
 	if len(ran) > 0 {
