@@ -308,13 +308,21 @@ func (p *Publisher) drainToSpool() {
 
 // encode renders a record in the wire format.
 func (p *Publisher) encode(r *record) *outgoing {
-	var idBuf [36]byte
-	encodeUUID(idBuf[:], r.id)
-	id := string(idBuf[:])
+	var id, source string
+	if r.ext != nil {
+		id, source = r.ext.id, r.ext.source
+	} else {
+		var idBuf [36]byte
+		encodeUUID(idBuf[:], r.id)
+		id, source = string(idBuf[:]), p.source
+	}
 	ev := r.flow.event(id, r.at, r.count)
-	ev.Source = p.source
+	ev.Source = source
+	if r.ext != nil {
+		ev.TraceParent, ev.TraceState = r.ext.traceParent, r.ext.traceState
+	}
 	raw := appendEvent(make([]byte, 0, 512), &ev, r.sc)
-	return &outgoing{kind: r.flow.kind, msgID: Identity(p.source, id), raw: raw, sc: r.sc, queued: r.queued}
+	return &outgoing{kind: r.flow.kind, msgID: Identity(source, id), raw: raw, sc: r.sc, queued: r.queued}
 }
 
 // waitDelivered waits until nothing is pending or ctx ends.

@@ -94,6 +94,12 @@ type record struct {
 	at     time.Time         // the event time
 	sc     trace.SpanContext // the caller's span, for traceparent
 	queued time.Time         // when it was accepted, for the latency metric
+	ext    *external         // set for events built elsewhere (PublishEvent)
+}
+
+// external is what an event published with PublishEvent keeps of its own.
+type external struct {
+	id, source, traceParent, traceState string
 }
 
 // flow is everything that identifies what happened, except when and how
@@ -236,6 +242,29 @@ func (p *Publisher) publish(ctx context.Context, f *flow, count int64, at time.T
 }
 
 const validationID = "00000000-0000-7000-8000-000000000000"
+
+// PublishEvent queues an event built elsewhere — decoded by the HTTP
+// ingest, say — keeping its source, id, time and trace context, so that a
+// client retrying the same event is deduplicated by JetStream like an SDK
+// retry. It validates ev again (a *ValidationError), bypasses aggregation,
+// and otherwise behaves like Collected: it returns once ev is queued.
+func (p *Publisher) PublishEvent(ctx context.Context, ev *Event) error {
+	if ev == nil {
+		return errors.New("events: PublishEvent(nil)")
+	}
+	if err := p.validator.Validate(ev); err != nil {
+		return err
+	}
+	d := &ev.Data
+	r := record{flow: flow{kind: ev.Kind, category: d.Category, dataSubject: d.DataSubject, purpose: d.Purpose,
+		legalBasis: d.LegalBasis, specialCondition: d.SpecialCondition, retention: d.Retention, origin: d.Origin,
+		location: d.Location, activity: d.Activity, reason: d.Reason}, count: d.Count, at: ev.Time.UTC(),
+		ext: &external{id: ev.ID, source: ev.Source, traceParent: ev.TraceParent, traceState: ev.TraceState}}
+	if d.Recipient != nil {
+		r.flow.recipient, r.flow.hasRecipient = *d.Recipient, true
+	}
+	return p.enqueue(ctx, &r)
+}
 
 func (p *Publisher) validate(f *flow, id uuid.UUID, at time.Time, count int64) error {
 	// A v7 UUID always passes the id checks; its text is made only if
