@@ -225,6 +225,9 @@ func Split(header http.Header, body []byte, maxBatch int) ([][]byte, int, error)
 		if err := json.Unmarshal(trimmed, &docs); err != nil {
 			return nil, http.StatusBadRequest, fmt.Errorf("malformed batch: %v", err)
 		}
+		if len(docs) == 0 {
+			return nil, http.StatusBadRequest, errors.New("empty batch; send at least one event")
+		}
 		if len(docs) > maxBatch {
 			return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("%d events in one batch; at most %d", len(docs), maxBatch)
 		}
