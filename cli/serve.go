@@ -59,6 +59,7 @@ this machine find it there. Stop it with Ctrl-C (SIGINT) or SIGTERM.`, `
 	fmt.Fprintf(e.stdout, "  publish events to  %s  (token in %s)\n", s.NATSURL, filepath.Join(e.cfg.DataDir, stack.NATSTokenFile))
 	fmt.Fprintf(e.stdout, "  catalog            clickhouse://%s\n", s.ClickHouseAddr)
 	fmt.Fprintf(e.stdout, "  HTTP API           http://%s/api/v1/  (bearer token: DATAMAP_API_TOKEN or %s)\n", srv.addr, filepath.Join(e.cfg.DataDir, stack.APITokenFile))
+	fmt.Fprintf(e.stdout, "  HTTP ingest        POST http://%s/v1/events  (bearer token: DATAMAP_INGEST_TOKENS or the API token)\n", srv.addr)
 	<-ctx.Done()
 	fmt.Fprintln(e.stdout, "datamap serve: stopping")
 	return srv.stop()
@@ -97,6 +98,8 @@ type pipeline struct {
 	http     *http.Server
 	consumer chan error
 	cancel   context.CancelFunc
+	// closeIngest drains the HTTP ingest's publisher (see withIngest).
+	closeIngest func(context.Context) error
 }
 
 // startPipeline starts the consumer and the HTTP API on a stack and
@@ -123,12 +126,17 @@ func startPipeline(ctx context.Context, e *env, s *stack.Stack, tax *events.Taxo
 		return nil, fmt.Errorf("HTTP API: %w (set DATAMAP_HTTP_ADDR to a free address, e.g. 127.0.0.1:0)", err)
 	}
 	p := &pipeline{addr: ln.Addr().String(), consumer: make(chan error, 1)}
-	mux := http.NewServeMux()
-	if consumerOnly {
-		mux.Handle("/", api.Health(s.ClickHouse, consumer))
-	} else {
-		mux.Handle("/", api.New(s.ClickHouse, consumer, tax, token, e.log).Handler())
+	var root http.Handler = api.Health(s.ClickHouse, consumer)
+	if !consumerOnly {
+		handler, closeIngest, err := withIngest(e, s, tax, token, api.New(s.ClickHouse, consumer, tax, token, e.log).Handler())
+		if err != nil {
+			ln.Close()
+			return nil, err
+		}
+		root, p.closeIngest = handler, closeIngest
 	}
+	mux := http.NewServeMux()
+	mux.Handle("/", root)
 	mux.Handle("GET /metrics", metricsHandler)
 	p.http = &http.Server{Handler: mux,
 		ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(e.log.Handler(), slog.LevelWarn)}
@@ -156,6 +164,9 @@ func (p *pipeline) stop() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	err := p.http.Shutdown(ctx)
+	if p.closeIngest != nil {
+		err = errors.Join(err, p.closeIngest(ctx))
+	}
 	p.cancel()
 	return errors.Join(err, <-p.consumer)
 }

@@ -46,6 +46,8 @@ type Config struct {
 	HTTPAddr string `envconfig:"HTTP_ADDR" desc:"address of the HTTP API (/healthz, /readyz, /api/v1/…)" default:"127.0.0.1:8470"`
 	APIToken string `envconfig:"API_TOKEN" desc:"bearer token for the HTTP API; empty generates one in the data directory" secret:"true"`
 
+	IngestTokens string `envconfig:"INGEST_TOKENS" desc:"comma-separated bearer tokens that may POST events to /v1/events and nothing else (DATAMAP_API_TOKEN is accepted too)" secret:"true"`
+
 	Taxonomy string `envconfig:"TAXONOMY" desc:"taxonomy YAML file; empty uses the built-in BackTrace taxonomy"`
 
 	BatchSize int           `envconfig:"BATCH_SIZE" desc:"events per ClickHouse INSERT" default:"5000"`
