@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/back-trace/datamap/catalog"
@@ -56,7 +57,7 @@ and print the data map: the inventory and the flows to third parties.`, `
 		time.Since(started).Round(time.Millisecond), len(demo.Services()), *n)
 
 	pipelineStart := time.Now()
-	stats, err := demo.Run(ctx, s.JS, demo.Options{Events: *n, Progress: progress(e, "published", *n)})
+	stats, err := demo.Run(ctx, s.JS, demo.Options{Events: *n, SpoolDir: filepath.Join(dir, "spool"), Progress: progress(e, "published", *n)})
 	if err != nil {
 		return err
 	}
