@@ -15,19 +15,19 @@ import (
 
 // Registry is a parsed, valid datamap.yaml. It is read-only once parsed.
 type Registry struct {
-	Version          int               `yaml:"version" json:"version"`
-	Controller       Party             `yaml:"controller" json:"controller"`
-	JointControllers []JointController `yaml:"joint_controllers" json:"joint_controllers"`
-	Activities       []Activity        `yaml:"activities" json:"activities"`
-	Processor        *Processor        `yaml:"processor" json:"processor,omitempty"`
+	Version          int               `yaml:"version,omitempty" json:"version"`
+	Controller       Party             `yaml:"controller,omitempty" json:"controller"`
+	JointControllers []JointController `yaml:"joint_controllers,omitempty" json:"joint_controllers"`
+	Activities       []Activity        `yaml:"activities,omitempty" json:"activities"`
+	Processor        *Processor        `yaml:"processor,omitempty" json:"processor,omitempty"`
 }
 
 // Contact is a person or office and how to reach it.
 type Contact struct {
-	Name    string `yaml:"name" json:"name"`
-	Address string `yaml:"address" json:"address,omitempty"`
-	Email   string `yaml:"email" json:"email,omitempty"`
-	Phone   string `yaml:"phone" json:"phone,omitempty"`
+	Name    string `yaml:"name,omitempty" json:"name"`
+	Address string `yaml:"address,omitempty" json:"address,omitempty"`
+	Email   string `yaml:"email,omitempty" json:"email,omitempty"`
+	Phone   string `yaml:"phone,omitempty" json:"phone,omitempty"`
 }
 
 // String renders the contact on one line, for table cells.
@@ -47,64 +47,64 @@ func (c *Contact) String() string {
 // Party is a controller (Art. 30(1)(a)) or a client controller of a
 // processor (Art. 30(2)(a)).
 type Party struct {
-	Name           string   `yaml:"name" json:"name"`
-	Address        string   `yaml:"address" json:"address,omitempty"`
-	Contact        Contact  `yaml:"contact" json:"contact"`
-	Representative *Contact `yaml:"representative" json:"representative,omitempty"`
-	DPO            *Contact `yaml:"dpo" json:"dpo,omitempty"`
+	Name           string   `yaml:"name,omitempty" json:"name"`
+	Address        string   `yaml:"address,omitempty" json:"address,omitempty"`
+	Contact        Contact  `yaml:"contact,omitempty" json:"contact"`
+	Representative *Contact `yaml:"representative,omitempty" json:"representative,omitempty"`
+	DPO            *Contact `yaml:"dpo,omitempty" json:"dpo,omitempty"`
 }
 
 // JointController is an Art. 26 joint controller.
 type JointController struct {
-	Name             string   `yaml:"name" json:"name"`
-	Address          string   `yaml:"address" json:"address,omitempty"`
-	Contact          Contact  `yaml:"contact" json:"contact"`
-	Responsibilities string   `yaml:"responsibilities" json:"responsibilities,omitempty"`
-	Activities       []string `yaml:"activities" json:"activities,omitempty"`
+	Name             string   `yaml:"name,omitempty" json:"name"`
+	Address          string   `yaml:"address,omitempty" json:"address,omitempty"`
+	Contact          Contact  `yaml:"contact,omitempty" json:"contact"`
+	Responsibilities string   `yaml:"responsibilities,omitempty" json:"responsibilities,omitempty"`
+	Activities       []string `yaml:"activities,omitempty" json:"activities,omitempty"`
 }
 
 // Recipient is a declared recipient of an activity's data.
 type Recipient struct {
-	Name      string `yaml:"name" json:"name"`
-	Role      string `yaml:"role" json:"role"`
-	Country   string `yaml:"country" json:"country"`
-	Safeguard string `yaml:"safeguard" json:"safeguard,omitempty"`
-	Contract  string `yaml:"contract" json:"contract,omitempty"`
+	Name      string `yaml:"name,omitempty" json:"name"`
+	Role      string `yaml:"role,omitempty" json:"role"`
+	Country   string `yaml:"country,omitempty" json:"country"`
+	Safeguard string `yaml:"safeguard,omitempty" json:"safeguard,omitempty"`
+	Contract  string `yaml:"contract,omitempty" json:"contract,omitempty"`
 	// Categories it receives; empty means all of the activity's.
-	Categories []string `yaml:"categories" json:"categories,omitempty"`
+	Categories []string `yaml:"categories,omitempty" json:"categories,omitempty"`
 }
 
 // Retention is how long one category (and its subtree) is kept.
 type Retention struct {
-	Category string `yaml:"category" json:"category"`
-	Period   string `yaml:"period" json:"period"` // ISO 8601 duration
-	Note     string `yaml:"note" json:"note,omitempty"`
+	Category string `yaml:"category,omitempty" json:"category"`
+	Period   string `yaml:"period,omitempty" json:"period"` // ISO 8601 duration
+	Note     string `yaml:"note,omitempty" json:"note,omitempty"`
 }
 
 // Activity is one processing activity. The same shape serves controller
 // activities and, under Processor, the processing done for a client; the
 // report picks the fields Art. 30(1) or 30(2) asks for.
 type Activity struct {
-	ID                 string      `yaml:"id" json:"id"`
-	Name               string      `yaml:"name" json:"name"`
-	BusinessFunction   string      `yaml:"business_function" json:"business_function,omitempty"`
-	Description        string      `yaml:"description" json:"description,omitempty"`
-	Purposes           []string    `yaml:"purposes" json:"purposes"`
-	LegalBases         []string    `yaml:"legal_bases" json:"legal_bases,omitempty"`
-	LegitimateInterest string      `yaml:"legitimate_interest" json:"legitimate_interest,omitempty"`
-	LIAReference       string      `yaml:"lia_reference" json:"lia_reference,omitempty"`
-	SpecialCondition   string      `yaml:"special_condition" json:"special_condition,omitempty"`
-	DataSubjects       []string    `yaml:"data_subjects" json:"data_subjects"`
-	DataCategories     []string    `yaml:"data_categories" json:"data_categories"`
-	Systems            []string    `yaml:"systems" json:"systems"`
-	Recipients         []Recipient `yaml:"recipients" json:"recipients,omitempty"`
-	Retention          []Retention `yaml:"retention" json:"retention,omitempty"`
-	Sources            []string    `yaml:"sources" json:"sources,omitempty"`
-	SourceNote         string      `yaml:"source_note" json:"source_note,omitempty"`
-	SecurityMeasures   []string    `yaml:"security_measures" json:"security_measures,omitempty"`
-	DPIA               string      `yaml:"dpia" json:"dpia,omitempty"`
-	AutomatedDecisions string      `yaml:"automated_decision_making" json:"automated_decision_making,omitempty"`
-	Locations          []string    `yaml:"locations" json:"locations,omitempty"`
+	ID                 string      `yaml:"id,omitempty" json:"id"`
+	Name               string      `yaml:"name,omitempty" json:"name"`
+	BusinessFunction   string      `yaml:"business_function,omitempty" json:"business_function,omitempty"`
+	Description        string      `yaml:"description,omitempty" json:"description,omitempty"`
+	Purposes           []string    `yaml:"purposes,omitempty" json:"purposes"`
+	LegalBases         []string    `yaml:"legal_bases,omitempty" json:"legal_bases,omitempty"`
+	LegitimateInterest string      `yaml:"legitimate_interest,omitempty" json:"legitimate_interest,omitempty"`
+	LIAReference       string      `yaml:"lia_reference,omitempty" json:"lia_reference,omitempty"`
+	SpecialCondition   string      `yaml:"special_condition,omitempty" json:"special_condition,omitempty"`
+	DataSubjects       []string    `yaml:"data_subjects,omitempty" json:"data_subjects"`
+	DataCategories     []string    `yaml:"data_categories,omitempty" json:"data_categories"`
+	Systems            []string    `yaml:"systems,omitempty" json:"systems"`
+	Recipients         []Recipient `yaml:"recipients,omitempty" json:"recipients,omitempty"`
+	Retention          []Retention `yaml:"retention,omitempty" json:"retention,omitempty"`
+	Sources            []string    `yaml:"sources,omitempty" json:"sources,omitempty"`
+	SourceNote         string      `yaml:"source_note,omitempty" json:"source_note,omitempty"`
+	SecurityMeasures   []string    `yaml:"security_measures,omitempty" json:"security_measures,omitempty"`
+	DPIA               string      `yaml:"dpia,omitempty" json:"dpia,omitempty"`
+	AutomatedDecisions string      `yaml:"automated_decision_making,omitempty" json:"automated_decision_making,omitempty"`
+	Locations          []string    `yaml:"locations,omitempty" json:"locations,omitempty"`
 
 	// Client is the controller this activity is done for, when it is
 	// processor work (Art. 30(2)); "" for the controller's own activities.
@@ -113,7 +113,7 @@ type Activity struct {
 
 // Processor is the Art. 30(2) part: processing on behalf of controllers.
 type Processor struct {
-	Controllers []Client `yaml:"controllers" json:"controllers"`
+	Controllers []Client `yaml:"controllers,omitempty" json:"controllers"`
 }
 
 // Client is a controller the registry's owner processes data for.
