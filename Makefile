@@ -37,6 +37,7 @@ FUZZTIME ?= 30s
 fuzz:
 	$(GO) test ./events -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME)
 	$(GO) test ./events -run '^$$' -fuzz FuzzParseTaxonomy -fuzztime $(FUZZTIME)
+	$(GO) test ./registry -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
 
 ## bench: Go benchmarks with allocations
 bench:
