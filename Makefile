@@ -3,7 +3,7 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/back-trace/datamap/cli.Version=$(VERSION)
 
-.PHONY: all setup build demo test test-short fuzz vet bench clean
+.PHONY: all setup setup-chromium build demo test test-short fuzz vet bench clean
 
 all: build
 
@@ -11,6 +11,11 @@ all: build
 setup:
 	$(GO) mod download
 	sh sinks/chembed/fetch-engine.sh
+
+## setup-chromium: optional; headless Chromium for PDF records and the HTML test
+## (not part of setup: it needs root and takes about a minute through apt)
+setup-chromium:
+	apt-get install -y chromium
 
 ## build: compile bin/datamap
 build:
@@ -37,6 +42,7 @@ FUZZTIME ?= 30s
 fuzz:
 	$(GO) test ./events -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME)
 	$(GO) test ./events -run '^$$' -fuzz FuzzParseTaxonomy -fuzztime $(FUZZTIME)
+	$(GO) test ./registry -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
 
 ## bench: Go benchmarks with allocations
 bench:

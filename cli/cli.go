@@ -49,6 +49,9 @@ func commands() []command {
 		{"emit", "validate and publish events from files or stdin", runEmit},
 		{"inventory", "what personal data is held, where, why, for how long", runInventory},
 		{"flows", "which recipients received which personal data", runFlows},
+		{"report", "the GDPR Article 30 record, backed by observed evidence (xlsx, html, pdf, csv, md, json)", runReport},
+		{"drift", "where observed processing departs from the declared registry; gate deploys with --fail-on", runDrift},
+		{"registry", "validate the declared registry (datamap.yaml), or draft one from what was observed", runRegistry},
 		{"taxonomy", "list the categories, purposes and data subjects events may use", runTaxonomy},
 		{"dlq", "list, show, replay or purge dead letters: events the catalog could not store", runDLQ},
 		{"config", "print the effective configuration (secrets masked)", runConfig},
@@ -101,6 +104,8 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		return ExitOK
 	case errors.Is(err, errRejected):
 		return ExitRejected
+	case errors.Is(err, errFindings):
+		return ExitFindings
 	case errors.As(err, &ue):
 		fmt.Fprintf(stderr, "datamap %s: %v\nRun 'datamap %s --help' for usage.\n", cmd.name, err, cmd.name)
 		return ExitUsage
@@ -134,7 +139,8 @@ Start here:
   datamap flows --country US --format csv
 
 Configuration comes from DATAMAP_* variables: 'datamap config' lists them.
-Exit codes: 0 ok, 1 failure, 2 bad usage or input, 3 some events rejected.
+Exit codes: 0 ok, 1 failure, 2 bad usage or input, 3 some events rejected,
+4 drift findings at or above --fail-on.
 Run 'datamap <command> --help' for a command's flags.
 `)
 }
