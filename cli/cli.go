@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/back-trace/datamap/config"
+	"github.com/back-trace/datamap/internal/suggest"
 )
 
 // Exit codes scripts can rely on.
@@ -88,7 +89,7 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		}
 	}
 	if cmd == nil {
-		fmt.Fprintf(stderr, "datamap: unknown command %q%s\nRun 'datamap --help' for the list of commands.\n", args[0], suggest(args[0]))
+		fmt.Fprintf(stderr, "datamap: unknown command %q%s\nRun 'datamap --help' for the list of commands.\n", args[0], suggestCommand(args[0]))
 		return ExitUsage
 	}
 	cfg, cfgErr := config.Load()
@@ -189,38 +190,16 @@ func newLogger(w io.Writer, cfg config.Config) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// suggest proposes the closest command name for a typo.
-func suggest(name string) string {
-	best, bestDist := "", 3
+// suggestCommand proposes the closest command name for a typo.
+func suggestCommand(name string) string {
+	var names []string
 	for _, c := range commands() {
-		if d := editDistance(name, c.name); d < bestDist {
-			best, bestDist = c.name, d
-		}
+		names = append(names, c.name)
 	}
-	if best == "" {
-		return ""
+	if best := suggest.Closest(name, names, 3); best != "" {
+		return fmt.Sprintf("; did you mean %q?", best)
 	}
-	return fmt.Sprintf("; did you mean %q?", best)
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
+	return ""
 }
 
 func indent(s string) string {

@@ -19,30 +19,14 @@ import (
 	"golang.org/x/text/message"
 
 	"github.com/back-trace/datamap/events"
+	"github.com/back-trace/datamap/internal/fileerr"
+	"github.com/back-trace/datamap/internal/suggest"
 	"github.com/back-trace/datamap/schemas"
 )
 
 // Error is one problem in a registry file, at a line and field. Parse
 // returns all of them joined with errors.Join, in line order.
-type Error struct {
-	File  string
-	Line  int    // 1-based; 0 when not tied to a line
-	Field string // e.g. "activities[2].recipients[0].country"
-	Msg   string // what is wrong and what to do
-}
-
-func (e *Error) Error() string {
-	var b strings.Builder
-	b.WriteString(e.File)
-	if e.Line > 0 {
-		b.WriteString(":" + strconv.Itoa(e.Line))
-	}
-	if e.Field != "" {
-		b.WriteString(": " + e.Field)
-	}
-	b.WriteString(": " + e.Msg)
-	return b.String()
-}
+type Error = fileerr.Error
 
 // maxSize bounds the input so that a wrong file fails fast; a registry of
 // a few hundred activities is well under a megabyte.
@@ -335,34 +319,9 @@ var commonFields = []string{"activities", "business_function", "purposes", "lega
 	"description", "address", "email", "phone", "name", "role", "locations", "source_note", "lia_reference"}
 
 func suggestField(name string) string {
-	best, bestDist := "", 3
-	for _, f := range commonFields {
-		if d := editDistance(name, f); d < bestDist {
-			best, bestDist = f, d
-		}
-	}
+	best := suggest.Closest(name, commonFields, 3)
 	if best == "" {
 		return ""
 	}
 	return fmt.Sprintf(" %q; did you mean %q?", name, best)
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
 }
