@@ -49,6 +49,7 @@ func commands() []command {
 		{"emit", "validate and publish events from files or stdin", runEmit},
 		{"inventory", "what personal data is held, where, why, for how long", runInventory},
 		{"flows", "which recipients received which personal data", runFlows},
+		{"bench", "measure ingestion here: JetStream, ClickHouse, the pipeline, latency, memory", runBench},
 		{"taxonomy", "list the categories, purposes and data subjects events may use", runTaxonomy},
 		{"config", "print the effective configuration (secrets masked)", runConfig},
 		{"version", "print the version", runVersion},
