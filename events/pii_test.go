@@ -45,3 +45,22 @@ func TestUUIDsAreNeverPersonalValues(t *testing.T) {
 		}
 	}
 }
+
+// The digit-count shortcut of personalValue must agree with the patterns:
+// anything the patterns match has at least as many digits as the shortcut
+// requires.
+func TestDigitShortcutAgreesWithPatterns(t *testing.T) {
+	for _, s := range []string{"+1234567", "+1 234 567", "(12) 345-678", "123-456-7890", "+44 20 7946 0958"} {
+		if !phonePattern.MatchString(s) || countDigits(s) < minPhoneDigits {
+			t.Errorf("%q: phone pattern %v with %d digits", s, phonePattern.MatchString(s), countDigits(s))
+		}
+	}
+	for _, s := range []string{"+123456", "(1) 234-567", "12-345-6789"} {
+		if phonePattern.MatchString(s) {
+			t.Errorf("%q (%d digits) matches the phone pattern; lower minPhoneDigits", s, countDigits(s))
+		}
+	}
+	if digitRun.MatchString("123456789012") || !digitRun.MatchString("1234567890123") {
+		t.Errorf("digitRun no longer needs exactly %d digits", minCardDigits)
+	}
+}
