@@ -36,6 +36,40 @@ func countDigits(s string) int {
 
 // personalValue reports what kind of personal data s looks like, or "".
 func personalValue(s string) string {
+	if isCanonicalUUID(s) {
+		// Every event id is one: a UUID never reads as personal data (no
+		// '@', no IP, no 3-digit group for a phone number, and its digit
+		// runs are glued to hex digits, see standsAlone), so the scan
+		// below, about 4 µs on a UUID, is spared.
+		return ""
+	}
+	return scanPersonalValue(s)
+}
+
+// isCanonicalUUID reports whether s is xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx
+// in hex digits.
+func isCanonicalUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// scanPersonalValue is personalValue without the UUID shortcut.
+func scanPersonalValue(s string) string {
 	if len(s) < 7 {
 		return "" // too short to hold any of the values below
 	}

@@ -40,7 +40,9 @@ func TestPersonalValues(t *testing.T) {
 func TestUUIDsAreNeverPersonalValues(t *testing.T) {
 	for i := 0; i < 100_000; i++ {
 		v4, v7 := uuid.NewString(), uuid.Must(uuid.NewV7()).String()
-		if personalValue(v4) != "" || personalValue(v7) != "" {
+		// scanPersonalValue too: the UUID shortcut of personalValue must
+		// never hide what the full scan would find.
+		if personalValue(v4) != "" || personalValue(v7) != "" || scanPersonalValue(v4) != "" || scanPersonalValue(v7) != "" {
 			t.Fatalf("UUID flagged: %s %s", v4, v7)
 		}
 	}
@@ -62,5 +64,21 @@ func TestDigitShortcutAgreesWithPatterns(t *testing.T) {
 	}
 	if digitRun.MatchString("123456789012") || !digitRun.MatchString("1234567890123") {
 		t.Errorf("digitRun no longer needs exactly %d digits", minCardDigits)
+	}
+}
+
+func TestIsCanonicalUUID(t *testing.T) {
+	for s, want := range map[string]bool{
+		"019ac5e2-3f4b-7c1d-9e2a-5f0c8e1b2a43":   true,
+		"019AC5E2-3F4B-7C1D-9E2A-5F0C8E1B2A43":   true,
+		"019ac5e2-3f4b-7c1d-9e2a-5f0c8e1b2a4":    false,
+		"019ac5e2-3f4b-7c1d-9e2a-5f0c8e1b2a43x":  false,
+		"019ac5e2 3f4b-7c1d-9e2a-5f0c8e1b2a43":   false,
+		"019ac5e2-3f4b-7c1d-9e2a-5f0c8e1b2g43":   false,
+		"4111-1111-1111-1111-jane@example.com-x": false,
+	} {
+		if got := isCanonicalUUID(s); got != want {
+			t.Errorf("isCanonicalUUID(%q) = %v", s, got)
+		}
 	}
 }
