@@ -1,6 +1,9 @@
 package events
 
-import "testing"
+import (
+	"reflect"
+	"testing"
+)
 
 // benchEvent is a ~500-byte shared event like those `datamap bench` sends:
 // a traceparent and a long (digit-free) processing-activity description.
@@ -33,4 +36,39 @@ func BenchmarkPersonalValueText(b *testing.B) {
 			b.Fatal("flagged")
 		}
 	}
+}
+
+// BenchmarkDecodeTwoPass is Decode without its one-pass fast path.
+func BenchmarkDecodeTwoPass(b *testing.B) {
+	v := NewValidator(nil)
+	b.SetBytes(int64(len(benchEvent)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := v.decodeTwoPass(benchEvent); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// Decode's one-pass fast path must give exactly what the two-pass
+// decoding gives, event or error, on any input:
+// go test ./events -run '^$' -fuzz FuzzDecodeOnePassAgrees
+func FuzzDecodeOnePassAgrees(f *testing.F) {
+	for _, s := range []string{string(benchEvent), `{}`, `{"data":null}`, `{"data":{},"data":{}}`,
+		`{"data":{"category":"a"},"DATA":{"purpose":"b"}}`, `{"d\u0061ta":{"category":"a"},"data":{"purpose":"b"}}`,
+		`{"specversion":"1.0","id":"x","source":"s","type":"com.back-trace.datamap.data.erased.v1","time":"2026-11-01T10:00:00Z","data":{"category":"support.tickets","data_subject":"customer","reason":"retention"}}`,
+		`{"specversion":"1.0","data":{"count":0,"recipient":{"name":"x","extra":1}}}`} {
+		f.Add([]byte(s))
+	}
+	v := NewValidator(nil)
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		if len(raw) > v.maxSize {
+			return
+		}
+		ev1, err1 := v.Decode(raw)
+		ev2, err2 := v.decodeTwoPass(raw)
+		if !reflect.DeepEqual(ev1, ev2) || (err1 == nil) != (err2 == nil) || (err1 != nil && err1.Error() != err2.Error()) {
+			t.Fatalf("one pass: %+v, %v\ntwo passes: %+v, %v", ev1, err1, ev2, err2)
+		}
+	})
 }
