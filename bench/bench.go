@@ -201,6 +201,8 @@ type Latency struct {
 	PollInterval time.Duration `json:"poll_interval_ns"`
 	MaxQuery     time.Duration `json:"max_poll_query_ns"`
 	Load         float64       `json:"load1"`
+
+	ClickHousePeakRSS uint64 `json:"clickhouse_peak_rss_bytes"`
 }
 
 // Drain is the consumer draining a pre-filled backlog.
@@ -215,6 +217,8 @@ type Drain struct {
 	ConsumerPeakRSS uint64  `json:"consumer_peak_rss_bytes"`
 	ChildProcess    bool    `json:"child_process"`
 	Load            float64 `json:"load1"`
+
+	ClickHousePeakRSS uint64 `json:"clickhouse_peak_rss_bytes"`
 }
 
 // Target is one goal of issue 4 and how this run fared against it.
@@ -283,11 +287,13 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		if r.Latency, err = MeasureLatency(ctx, o, rate); err != nil {
 			return nil, fmt.Errorf("stage latency: %w", err)
 		}
+		chPeak(r.Latency.ClickHousePeakRSS)
 	}
 	if want(StageDrain) {
 		if r.Drain, err = MeasureDrain(ctx, o); err != nil {
 			return nil, fmt.Errorf("stage drain: %w", err)
 		}
+		chPeak(r.Drain.ClickHousePeakRSS)
 	}
 	r.PeakRSS = selfPeakRSS()
 	r.Targets = targets(r)

@@ -295,7 +295,12 @@ func MeasureLatency(ctx context.Context, o Options, rate float64) (*Latency, err
 	if err != nil {
 		return nil, err
 	}
-	defer s.close()
+	var l *Latency
+	defer func() {
+		if peak := s.close(); l != nil {
+			l.ClickHousePeakRSS = peak
+		}
+	}()
 	stopConsumer, err := s.startConsumer(ctx)
 	if err != nil {
 		return nil, err
@@ -408,7 +413,7 @@ func MeasureLatency(ctx context.Context, o Options, rate float64) (*Latency, err
 	if res.err != nil {
 		return nil, res.err
 	}
-	l := &Latency{Rate: rate, Duration: elapsed, Published: n, Visible: res.visible,
+	l = &Latency{Rate: rate, Duration: elapsed, Published: n, Visible: res.visible,
 		PollInterval: o.PollInterval, MaxQuery: res.maxQuery, Load: loadAvg()[0]}
 	var poll, ingest []time.Duration
 	for i := range n {
@@ -446,7 +451,12 @@ func MeasureDrain(ctx context.Context, o Options) (*Drain, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer s.close()
+	var d *Drain
+	defer func() {
+		if peak := s.close(); d != nil {
+			d.ClickHousePeakRSS = peak
+		}
+	}()
 	fillStart := time.Now()
 	show := o.progress("drain: filling the backlog", o.Backlog)
 	for off := 0; off < o.Backlog; off += drainChunk {
@@ -462,7 +472,7 @@ func MeasureDrain(ctx context.Context, o Options) (*Drain, error) {
 			return nil, err
 		}
 	}
-	d := &Drain{Backlog: o.Backlog, FillSeconds: time.Since(fillStart).Seconds(), ChildProcess: o.ConsumerCommand != nil}
+	d = &Drain{Backlog: o.Backlog, FillSeconds: time.Since(fillStart).Seconds(), ChildProcess: o.ConsumerCommand != nil}
 	freeMemory()
 
 	var pid int
