@@ -139,6 +139,10 @@ type Report struct {
 	EventBytes float64 `json:"event_bytes_mean"`
 	BatchSize  int     `json:"batch_size"`
 
+	// Publish is the raw JetStream publish rate (async, Nats-Msg-Id,
+	// nobody consuming), timed while stage (a) fills its stream. It is
+	// not in Ratio, but it bounds the pipeline, which must publish too.
+	Publish  *Throughput `json:"publish,omitempty"`
 	Consume  *Throughput `json:"consume,omitempty"`  // (a)
 	Insert   *Throughput `json:"insert,omitempty"`   // (b)
 	Pipeline *Throughput `json:"pipeline,omitempty"` // (c)
@@ -253,7 +257,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	var err error
 	chPeak := func(t uint64) { r.ClickHousePeakRSS = max(r.ClickHousePeakRSS, t) }
 	if want(StageConsume) {
-		if r.Consume, err = Consume(ctx, o, w); err != nil {
+		if r.Consume, r.Publish, err = consume(ctx, o, w); err != nil {
 			return nil, fmt.Errorf("stage consume: %w", err)
 		}
 		chPeak(r.Consume.ClickHousePeakRSS)

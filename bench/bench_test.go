@@ -45,7 +45,7 @@ func TestRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, tp := range map[string]*bench.Throughput{"consume": r.Consume, "insert": r.Insert, "pipeline": r.Pipeline} {
+	for name, tp := range map[string]*bench.Throughput{"publish": r.Publish, "consume": r.Consume, "insert": r.Insert, "pipeline": r.Pipeline} {
 		if tp == nil || tp.Events != o.Events || tp.Seconds <= 0 || tp.PerSecond <= 0 {
 			t.Errorf("%s: %+v, want %d events at a positive rate", name, tp, o.Events)
 		}

@@ -92,23 +92,31 @@ func (s *stageStack) startConsumer(ctx context.Context) (stop func(), err error)
 // consumer (the catalog's durable consumer settings) fetching batches of
 // BatchSize and acking every message, without decoding.
 func Consume(ctx context.Context, o Options, w *Workload) (*Throughput, error) {
+	t, _, err := consume(ctx, o, w)
+	return t, err
+}
+
+// consume is Consume that also returns the rate of the untimed pre-fill:
+// the raw JetStream publish rate (async, Nats-Msg-Id, nobody consuming).
+func consume(ctx context.Context, o Options, w *Workload) (t, publish *Throughput, err error) {
 	o = o.withDefaults()
 	s, err := startStack(ctx, o, "consume")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var t *Throughput
 	defer func() {
 		if peak := s.close(); t != nil {
 			t.ClickHousePeakRSS = peak
 		}
 	}()
+	filling := time.Now()
 	if err := publishAll(ctx, s.JS, w, o.progress("consume: filling the stream", len(w.Events))); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	publish = newThroughput(len(w.Events), time.Since(filling))
 	cons, err := catalog.EnsureConsumer(ctx, s.JS, catalog.DefaultConsumerSettings)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var consumed atomic.Int64
 	show := o.progress("(a) JetStream consume + ack", len(w.Events))
@@ -118,18 +126,18 @@ func Consume(ctx context.Context, o Options, w *Workload) (*Throughput, error) {
 	lastProgress := start
 	for int(consumed.Load()) < len(w.Events) {
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		// Ask for no more than is left: a fetch waits for its full batch.
 		want := min(o.BatchSize, len(w.Events)-int(consumed.Load()))
 		batch, err := cons.Fetch(want, jetstream.FetchMaxWait(time.Second))
 		if err != nil {
-			return nil, fmt.Errorf("fetch: %w", err)
+			return nil, nil, fmt.Errorf("fetch: %w", err)
 		}
 		n := 0
 		for m := range batch.Messages() {
 			if err := m.Ack(); err != nil {
-				return nil, fmt.Errorf("ack: %w", err)
+				return nil, nil, fmt.Errorf("ack: %w", err)
 			}
 			n++
 		}
@@ -137,14 +145,14 @@ func Consume(ctx context.Context, o Options, w *Workload) (*Throughput, error) {
 		if n > 0 {
 			lastProgress = time.Now()
 		} else if time.Since(lastProgress) > 30*time.Second {
-			return nil, fmt.Errorf("%w: %d of %d consumed", errStalled, consumed.Load(), len(w.Events))
+			return nil, nil, fmt.Errorf("%w: %d of %d consumed", errStalled, consumed.Load(), len(w.Events))
 		}
 	}
 	if err := s.NATS.Flush(); err != nil { // the acks have left
-		return nil, err
+		return nil, nil, err
 	}
 	t = newThroughput(len(w.Events), time.Since(start))
-	return t, nil
+	return t, publish, nil
 }
 
 // Insert is stage (b): decode the workload once (untimed), then time

@@ -141,6 +141,7 @@ func printBench(w io.Writer, r *bench.Report) {
 			fmt.Fprintf(tw, "%s\t%d\t%.2f\t%.0f\t%.2f\t%s\n", name, t.Events, t.Seconds, t.PerSecond, t.Load, extra)
 		}
 	}
+	row("JetStream publish (async)", r.Publish, "  (while (a) fills its stream; bounds (c))")
 	row("(a) JetStream consume+ack", r.Consume, "")
 	row("(b) ClickHouse insert", r.Insert, "")
 	if p := r.Pipeline; p != nil {
