@@ -90,7 +90,8 @@ func (s *stageStack) startConsumer(ctx context.Context) (stop func(), err error)
 
 // Consume is stage (a): pre-publish the workload, then time a pull
 // consumer (the catalog's durable consumer settings) fetching batches of
-// BatchSize and acking every message, without decoding.
+// BatchSize and acking every message, without decoding, until the server
+// has processed every ack.
 func Consume(ctx context.Context, o Options, w *Workload) (*Throughput, error) {
 	t, _, err := consume(ctx, o, w)
 	return t, err
@@ -150,6 +151,21 @@ func consume(ctx context.Context, o Options, w *Workload) (t, publish *Throughpu
 	}
 	if err := s.NATS.Flush(); err != nil { // the acks have left
 		return nil, nil, err
+	}
+	// Acks are fire-and-forget: stop the clock only once the server has
+	// processed them all, so (a) is "consumed and acknowledged".
+	for {
+		info, err := cons.Info(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		if info.NumAckPending == 0 && info.NumPending == 0 {
+			break
+		}
+		if time.Since(lastProgress) > 30*time.Second {
+			return nil, nil, fmt.Errorf("%w: %d acks still pending", errStalled, info.NumAckPending)
+		}
+		time.Sleep(time.Millisecond)
 	}
 	t = newThroughput(len(w.Events), time.Since(start))
 	return t, publish, nil
