@@ -53,6 +53,7 @@ func commands() []command {
 		{"report", "the GDPR Article 30 record, backed by observed evidence (xlsx, html, pdf, csv, md, json)", runReport},
 		{"drift", "where observed processing departs from the declared registry; gate deploys with --fail-on", runDrift},
 		{"registry", "validate the declared registry (datamap.yaml), or draft one from what was observed", runRegistry},
+		{"bench", "measure ingestion here: JetStream, ClickHouse, the pipeline, latency, memory", runBench},
 		{"taxonomy", "list the categories, purposes and data subjects events may use", runTaxonomy},
 		{"dlq", "list, show, replay or purge dead letters: events the catalog could not store", runDLQ},
 		{"config", "print the effective configuration (secrets masked)", runConfig},

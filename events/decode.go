@@ -32,6 +32,22 @@ type wireEvent struct {
 	Data            json.RawMessage `json:"data"`
 }
 
+// wireEventDecoded is wireEvent with its payload decoded in the same pass:
+// the fast path of Decode for well-formed events.
+type wireEventDecoded struct {
+	SpecVersion     *string   `json:"specversion"`
+	ID              *string   `json:"id"`
+	Source          *string   `json:"source"`
+	Type            *string   `json:"type"`
+	Subject         string    `json:"subject,omitempty"`
+	Time            string    `json:"time,omitempty"`
+	DataContentType string    `json:"datacontenttype,omitempty"`
+	DataSchema      string    `json:"dataschema,omitempty"`
+	TraceParent     string    `json:"traceparent,omitempty"`
+	TraceState      string    `json:"tracestate,omitempty"`
+	Data            *wireData `json:"data"`
+}
+
 // wireData mirrors Data with a pointer count, to tell "absent" (means 1)
 // from an explicit 0 (an error).
 type wireData struct {
@@ -89,11 +105,58 @@ func (v *Validator) Decode(raw []byte) (*Event, error) {
 		ps.add("", "event is %d bytes, over the %d-byte limit; events carry metadata about personal data, not the data", len(raw), v.maxSize)
 		return nil, ps.err("")
 	}
+	// Fast path: envelope and payload in one strict pass. Anything it does
+	// not take (a decoding error, no data, input where a second "data"
+	// key could hide) goes the two-pass way, which explains every problem.
+	var fast wireEventDecoded
+	if onePassSafe(raw) && strictUnmarshal(raw, &fast) == nil && fast.Data != nil {
+		w := wireEvent{SpecVersion: fast.SpecVersion, ID: fast.ID, Source: fast.Source, Type: fast.Type,
+			Subject: fast.Subject, Time: fast.Time, DataContentType: fast.DataContentType,
+			DataSchema: fast.DataSchema, TraceParent: fast.TraceParent, TraceState: fast.TraceState}
+		return v.decoded(&w, func(ev *Event, ps *problems) { setData(ev, fast.Data, ps) })
+	}
+	return v.decodeTwoPass(raw)
+}
+
+// decodeTwoPass decodes the envelope, then the payload, so that it can
+// name every problem of either.
+func (v *Validator) decodeTwoPass(raw []byte) (*Event, error) {
+	var ps problems
 	var w wireEvent
 	if err := strictUnmarshal(raw, &w); err != nil {
 		shapeProblems(raw, "", envelopeFields, err, &ps)
 		return nil, ps.err(idOf(raw))
 	}
+	return v.decoded(&w, func(ev *Event, ps *problems) { v.decodeData(w.Data, ev, ps) })
+}
+
+// onePassSafe reports whether the one-pass decoding gives exactly what the
+// two-pass one would. The only difference is a repeated "data" key: the
+// two-pass decoding keeps the last object, the one-pass merges them. So
+// the input must name "data" once (in any ASCII case, as encoding/json
+// matches names case-insensitively) and hold no \u escape, which could
+// spell the name differently.
+func onePassSafe(raw []byte) bool {
+	if bytes.Contains(raw, []byte(`\u`)) {
+		return false
+	}
+	n := 0
+	for i := bytes.IndexByte(raw, '"'); i >= 0 && i+5 < len(raw); {
+		if raw[i+5] == '"' && bytes.EqualFold(raw[i+1:i+5], []byte("data")) {
+			n++
+		}
+		next := bytes.IndexByte(raw[i+1:], '"')
+		if next < 0 {
+			break
+		}
+		i += 1 + next
+	}
+	return n == 1
+}
+
+// decoded checks a decoded envelope; data fills in the payload.
+func (v *Validator) decoded(w *wireEvent, data func(*Event, *problems)) (*Event, error) {
+	var ps problems
 	ev := &Event{DataSchema: w.DataSchema, TraceParent: w.TraceParent, TraceState: w.TraceState}
 	if w.SpecVersion == nil {
 		ps.add("specversion", "required; set it to %q", SpecVersion)
@@ -123,7 +186,7 @@ func (v *Validator) Decode(raw []byte) (*Event, error) {
 	} else {
 		ev.Time = t.UTC()
 	}
-	v.decodeData(w.Data, ev, &ps)
+	data(ev, &ps)
 	if w.Subject != "" && ev.Data.Category != "" && w.Subject != ev.Data.Category {
 		ps.add("subject", "%q differs from data.category %q; the subject is the data category", w.Subject, ev.Data.Category)
 	}
@@ -149,6 +212,10 @@ func (v *Validator) decodeData(raw json.RawMessage, ev *Event, ps *problems) {
 		shapeProblems(raw, "data.", dataFields, err, ps)
 		return
 	}
+	setData(ev, &d, ps)
+}
+
+func setData(ev *Event, d *wireData, ps *problems) {
 	ev.Data = Data{Category: d.Category, DataSubject: d.DataSubject, Purpose: d.Purpose,
 		LegalBasis: d.LegalBasis, SpecialCondition: d.SpecialCondition, Retention: d.Retention,
 		Origin: d.Origin, Location: d.Location, Activity: d.Activity, Recipient: d.Recipient,

@@ -18,8 +18,58 @@ var (
 	digitRun     = regexp.MustCompile(`\d(?:[ \-]?\d){12,18}`)
 )
 
+// The fewest ASCII digits phonePattern and digitRun can match.
+const (
+	minPhoneDigits = 7
+	minCardDigits  = 13
+)
+
+func countDigits(s string) int {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] >= '0' && s[i] <= '9' {
+			n++
+		}
+	}
+	return n
+}
+
 // personalValue reports what kind of personal data s looks like, or "".
 func personalValue(s string) string {
+	if isCanonicalUUID(s) {
+		// Every event id is one: a UUID never reads as personal data (no
+		// '@', no IP, no 3-digit group for a phone number, and its digit
+		// runs are glued to hex digits, see standsAlone), so the scan
+		// below, about 4 µs on a UUID, is spared.
+		return ""
+	}
+	return scanPersonalValue(s)
+}
+
+// isCanonicalUUID reports whether s is xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx
+// in hex digits.
+func isCanonicalUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// scanPersonalValue is personalValue without the UUID shortcut.
+func scanPersonalValue(s string) string {
 	if len(s) < 7 {
 		return "" // too short to hold any of the values below
 	}
@@ -29,8 +79,19 @@ func personalValue(s string) string {
 	if looksLikeIP(s) {
 		return "an IP address"
 	}
+	// The patterns below need digits: a phone number at least 7, a card
+	// number at least 13. Counting them first spares the regular
+	// expressions (about 13 µs on 110 bytes of prose) on free text that
+	// cannot match, which is most of it.
+	digits := countDigits(s)
+	if digits < minPhoneDigits {
+		return ""
+	}
 	if phonePattern.MatchString(s) {
 		return "a phone number"
+	}
+	if digits < minCardDigits {
+		return ""
 	}
 	for _, loc := range digitRun.FindAllStringIndex(s, -1) {
 		if standsAlone(s, loc[0], loc[1]) && luhnValid(s[loc[0]:loc[1]]) {

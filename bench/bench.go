@@ -1,0 +1,352 @@
+// Package bench measures datamap's ingestion on the current machine, in one
+// run: the raw JetStream consume rate, the raw ClickHouse batch insert rate
+// of the same rows, the full pipeline (SDK-style publish → queryable in
+// ClickHouse) as a ratio of the slower raw stage, publish→queryable latency
+// at half the measured capacity, and the consumer's memory while draining a
+// backlog. `datamap bench` prints the Report.
+//
+// Every stage runs on a fresh embedded stack (in-process NATS JetStream and
+// the embedded ClickHouse child) in its own temporary directory, so no stage
+// inherits another's stream, parts or caches. The stages are also exported
+// one by one (Consume, Insert, Pipeline, Latency, Drain).
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os/exec"
+	"slices"
+	"time"
+
+	"github.com/back-trace/datamap/config"
+)
+
+// Stage names one measurement.
+type Stage string
+
+// The stages, in the order Run measures them.
+const (
+	StageConsume  Stage = "consume"  // (a) raw JetStream pull consume with per-message ack
+	StageInsert   Stage = "insert"   // (b) raw ClickHouse batch inserts of the same rows
+	StagePipeline Stage = "pipeline" // (c) publish → queryable, real catalog consumer
+	StageLatency  Stage = "latency"  // publish→queryable latency at half of (c)
+	StageDrain    Stage = "drain"    // consumer RSS while draining a pre-filled backlog
+)
+
+// Stages lists every stage in run order.
+var Stages = []Stage{StageConsume, StageInsert, StagePipeline, StageLatency, StageDrain}
+
+// Defaults of Options.
+const (
+	DefaultEvents          = 200_000
+	DefaultEventSize       = 500
+	DefaultBatchSize       = 10_000
+	DefaultLatencyDuration = 10 * time.Second
+	DefaultPollInterval    = 50 * time.Millisecond
+	DefaultBacklog         = 200_000
+)
+
+// Options configure a run. The zero value of each field means its default.
+type Options struct {
+	// Config is the base configuration; every stage runs on a copy with a
+	// fresh temporary data directory, free ports and embedded servers.
+	// Its BatchSize is replaced by BatchSize.
+	Config config.Config
+	// TempDir holds the stages' data directories; "" means os.TempDir().
+	TempDir string
+	// Events is N, the events of stages (a), (b) and (c).
+	Events int
+	// EventSize pads events towards this many encoded bytes with legitimate
+	// metadata; negative means the unpadded demo events (480 bytes on average).
+	EventSize int
+	// BatchSize is the fetch and INSERT batch of every stage, including the
+	// real consumer's (DATAMAP_BATCH_SIZE is overridden).
+	BatchSize int
+	// Stages to run; nil means all. The latency stage needs the pipeline's
+	// rate: without LatencyRate, asking for latency runs the pipeline too.
+	Stages []Stage
+	// LatencyRate is the publish rate of the latency stage, in events/s;
+	// 0 means half of the pipeline rate measured in the same run.
+	LatencyRate float64
+	// LatencyDuration is how long the latency stage publishes.
+	LatencyDuration time.Duration
+	// PollInterval is how often the latency stage looks for newly
+	// queryable events; it bounds the latency measurement error.
+	PollInterval time.Duration
+	// Backlog is the number of events the drain stage pre-fills.
+	Backlog int
+	// ConsumerCommand, if set, returns the command of a child process that
+	// runs the drain stage's consumer (a process that calls
+	// RunConsumerIfRequested first thing), so that its RSS is the
+	// consumer's alone. nil runs the consumer in this process, where the
+	// RSS includes the embedded NATS server and the bench.
+	ConsumerCommand func() *exec.Cmd
+	// CPUProfile, if set, receives a CPU profile (pprof) of this process
+	// during the pipeline stage: publisher, NATS server and consumer; the
+	// ClickHouse engine is a child process and is not in it.
+	CPUProfile io.Writer
+	// Seed varies the event mix; ids are always fresh.
+	Seed int64
+	// Logger receives the stacks' warnings; nil discards them.
+	Logger *slog.Logger
+	// Progress, if set, is called now and then from one goroutine at a
+	// time with what is being done, how far it is and the total.
+	Progress func(what string, done, total int)
+}
+
+func (o Options) withDefaults() Options {
+	if o.Events <= 0 {
+		o.Events = DefaultEvents
+	}
+	if o.EventSize == 0 {
+		o.EventSize = DefaultEventSize
+	}
+	if o.BatchSize <= 0 {
+		o.BatchSize = DefaultBatchSize
+	}
+	if len(o.Stages) == 0 {
+		o.Stages = Stages
+	}
+	if o.LatencyDuration <= 0 {
+		o.LatencyDuration = DefaultLatencyDuration
+	}
+	if o.PollInterval <= 0 {
+		o.PollInterval = DefaultPollInterval
+	}
+	if o.Backlog <= 0 {
+		o.Backlog = DefaultBacklog
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return o
+}
+
+func (o Options) progress(what string, total int) func(int) {
+	if o.Progress == nil {
+		return nil
+	}
+	return func(done int) { o.Progress(what, done, total) }
+}
+
+// Report is the outcome of a run. Stages that did not run are nil.
+type Report struct {
+	Machine    Machine `json:"machine"`
+	Events     int     `json:"events"`
+	EventBytes float64 `json:"event_bytes_mean"`
+	BatchSize  int     `json:"batch_size"`
+
+	// Publish is the raw JetStream publish rate (async, Nats-Msg-Id,
+	// nobody consuming), timed while stage (a) fills its stream. It is
+	// not in Ratio, but it bounds the pipeline, which must publish too.
+	Publish  *Throughput `json:"publish,omitempty"`
+	Consume  *Throughput `json:"consume,omitempty"`  // (a)
+	Insert   *Throughput `json:"insert,omitempty"`   // (b)
+	Pipeline *Throughput `json:"pipeline,omitempty"` // (c)
+	// Ratio is Pipeline / min(Consume, Insert), all three from this run;
+	// 0 when one of them did not run.
+	Ratio float64 `json:"ratio,omitempty"`
+	// Slower names the slower raw stage, the denominator of Ratio.
+	Slower Stage `json:"slower_raw_stage,omitempty"`
+
+	Latency *Latency `json:"latency,omitempty"`
+	Drain   *Drain   `json:"drain,omitempty"`
+
+	// PeakRSS is getrusage(RUSAGE_SELF).Maxrss of this process at the end:
+	// the bench, its workloads, the in-process NATS servers and consumers.
+	PeakRSS uint64 `json:"peak_rss_bytes"`
+	// ClickHousePeakRSS is the highest VmHWM of the embedded ClickHouse
+	// child processes of the stages.
+	ClickHousePeakRSS uint64 `json:"clickhouse_peak_rss_bytes"`
+
+	Targets []Target      `json:"targets"`
+	Elapsed time.Duration `json:"elapsed_ns"`
+}
+
+// Throughput is one stage's rate.
+type Throughput struct {
+	Events    int     `json:"events"`
+	Seconds   float64 `json:"seconds"`
+	PerSecond float64 `json:"events_per_second"`
+	// PublishSeconds (pipeline only) is when the last publish was acked.
+	PublishSeconds float64 `json:"publish_seconds,omitempty"`
+	// Load is the 1-minute load average at the end of the stage.
+	Load              float64 `json:"load1"`
+	ClickHousePeakRSS uint64  `json:"clickhouse_peak_rss_bytes"`
+}
+
+func newThroughput(n int, d time.Duration) *Throughput {
+	return &Throughput{Events: n, Seconds: d.Seconds(), PerSecond: float64(n) / d.Seconds(), Load: loadAvg()[0]}
+}
+
+// Latency is publish→queryable latency at a fixed publish rate.
+//
+// Each event's publish time is taken just before it is handed to the
+// client. Its visible time is when a poll of ClickHouse (every
+// PollInterval) that returned it completed: the event became queryable
+// at most one poll interval plus one query before, so the P* figures are
+// upper bounds, off by at most PollInterval+MaxQuery. The Ingest* figures
+// use the row's ingested_at (now64(3) when the server began the INSERT,
+// same machine clock): a lower bound, short of the true figure by the
+// INSERT's own duration. The truth lies between the two.
+type Latency struct {
+	Rate         float64       `json:"rate"` // events/s asked for
+	Duration     time.Duration `json:"duration_ns"`
+	Published    int           `json:"published"`
+	Visible      int           `json:"visible"`
+	P50          time.Duration `json:"p50_ns"`
+	P99          time.Duration `json:"p99_ns"`
+	Max          time.Duration `json:"max_ns"`
+	IngestP50    time.Duration `json:"ingest_p50_ns"`
+	IngestP99    time.Duration `json:"ingest_p99_ns"`
+	PollInterval time.Duration `json:"poll_interval_ns"`
+	MaxQuery     time.Duration `json:"max_poll_query_ns"`
+	Load         float64       `json:"load1"`
+
+	ClickHousePeakRSS uint64 `json:"clickhouse_peak_rss_bytes"`
+}
+
+// Drain is the consumer draining a pre-filled backlog.
+type Drain struct {
+	Backlog     int     `json:"backlog"`
+	FillSeconds float64 `json:"fill_seconds"`
+	Seconds     float64 `json:"seconds"`
+	PerSecond   float64 `json:"events_per_second"`
+	// ConsumerPeakRSS is the consumer's peak resident set: the child's
+	// VmHWM in child-process mode; in-process, the highest VmRSS sampled
+	// during the drain, which includes the NATS server and the bench.
+	ConsumerPeakRSS uint64  `json:"consumer_peak_rss_bytes"`
+	ChildProcess    bool    `json:"child_process"`
+	Load            float64 `json:"load1"`
+
+	ClickHousePeakRSS uint64 `json:"clickhouse_peak_rss_bytes"`
+}
+
+// Target is one goal of issue 4 and how this run fared against it.
+type Target struct {
+	Name     string `json:"name"`
+	Goal     string `json:"goal"`
+	Measured string `json:"measured"`
+	// Status is "met", "missed", "not run", or "indicative" when the run
+	// was smaller than the goal's conditions (drain backlog < 1M).
+	Status string `json:"status"`
+}
+
+// Run measures the selected stages, each on a fresh embedded stack.
+func Run(ctx context.Context, o Options) (*Report, error) {
+	o = o.withDefaults()
+	started := time.Now()
+	r := &Report{Machine: describeMachine(), Events: o.Events, BatchSize: o.BatchSize}
+	want := func(s Stage) bool { return slices.Contains(o.Stages, s) }
+	if want(StageLatency) && o.LatencyRate <= 0 && !want(StagePipeline) {
+		o.Stages = append(o.Stages, StagePipeline)
+	}
+	var w *Workload
+	if want(StageConsume) || want(StageInsert) || want(StagePipeline) {
+		report(o.progress("events generated", o.Events), 0)
+		var err error
+		if w, err = NewWorkload(o.Events, o.EventSize, o.Seed); err != nil {
+			return nil, err
+		}
+		report(o.progress("events generated", o.Events), o.Events)
+		r.EventBytes = w.MeanSize()
+	}
+	var err error
+	chPeak := func(t uint64) { r.ClickHousePeakRSS = max(r.ClickHousePeakRSS, t) }
+	if want(StageConsume) {
+		if r.Consume, r.Publish, err = consume(ctx, o, w); err != nil {
+			return nil, fmt.Errorf("stage consume: %w", err)
+		}
+		chPeak(r.Consume.ClickHousePeakRSS)
+	}
+	if want(StageInsert) {
+		if r.Insert, err = Insert(ctx, o, w); err != nil {
+			return nil, fmt.Errorf("stage insert: %w", err)
+		}
+		chPeak(r.Insert.ClickHousePeakRSS)
+	}
+	if want(StagePipeline) {
+		if r.Pipeline, err = Pipeline(ctx, o, w); err != nil {
+			return nil, fmt.Errorf("stage pipeline: %w", err)
+		}
+		chPeak(r.Pipeline.ClickHousePeakRSS)
+	}
+	w = nil // let the workload go before the drain measures memory
+	if r.Consume != nil && r.Insert != nil && r.Pipeline != nil {
+		slower := r.Consume
+		r.Slower = StageConsume
+		if r.Insert.PerSecond < slower.PerSecond {
+			slower, r.Slower = r.Insert, StageInsert
+		}
+		r.Ratio = r.Pipeline.PerSecond / slower.PerSecond
+	}
+	if want(StageLatency) {
+		rate := o.LatencyRate
+		if rate <= 0 {
+			rate = r.Pipeline.PerSecond / 2
+		}
+		if r.Latency, err = MeasureLatency(ctx, o, rate); err != nil {
+			return nil, fmt.Errorf("stage latency: %w", err)
+		}
+		chPeak(r.Latency.ClickHousePeakRSS)
+	}
+	if want(StageDrain) {
+		if r.Drain, err = MeasureDrain(ctx, o); err != nil {
+			return nil, fmt.Errorf("stage drain: %w", err)
+		}
+		chPeak(r.Drain.ClickHousePeakRSS)
+	}
+	r.PeakRSS = selfPeakRSS()
+	r.Targets = targets(r)
+	r.Elapsed = time.Since(started)
+	return r, nil
+}
+
+// Goals of issue 4.
+const (
+	GoalRatio      = 0.5
+	GoalP99        = 2 * time.Second
+	GoalDrainRSS   = 256 << 20
+	GoalDrainEvent = 1_000_000
+)
+
+func targets(r *Report) []Target {
+	ratio := Target{Name: "pipeline throughput", Goal: fmt.Sprintf("≥ %.0f%% of the slower raw stage, same run", GoalRatio*100), Status: "not run"}
+	if r.Ratio > 0 {
+		ratio.Measured = fmt.Sprintf("%.0f%% of %s (%.0f of %.0f events/s)", r.Ratio*100, r.Slower,
+			r.Pipeline.PerSecond, min(r.Consume.PerSecond, r.Insert.PerSecond))
+		ratio.Status = status(r.Ratio >= GoalRatio)
+	}
+	lat := Target{Name: "publish→queryable p99", Goal: fmt.Sprintf("< %s at half capacity", GoalP99), Status: "not run"}
+	if l := r.Latency; l != nil {
+		lat.Measured = fmt.Sprintf("%s at %.0f events/s (poll-bound upper bound; %s by ingested_at)",
+			l.P99.Round(time.Millisecond), l.Rate, l.IngestP99.Round(time.Millisecond))
+		lat.Status = status(l.P99 < GoalP99 && l.Visible == l.Published)
+	}
+	rss := Target{Name: "consumer RSS draining a backlog", Goal: fmt.Sprintf("< %d MiB with %d events", GoalDrainRSS>>20, GoalDrainEvent), Status: "not run"}
+	if d := r.Drain; d != nil {
+		where := "child process"
+		if !d.ChildProcess {
+			where = "in-process, includes NATS server"
+		}
+		rss.Measured = fmt.Sprintf("%.0f MiB with %d events (%s)", float64(d.ConsumerPeakRSS)/(1<<20), d.Backlog, where)
+		rss.Status = status(d.ConsumerPeakRSS < GoalDrainRSS)
+		if d.Backlog < GoalDrainEvent && rss.Status == "met" {
+			rss.Status = "indicative"
+		}
+	}
+	return []Target{ratio, lat, rss}
+}
+
+func status(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "missed"
+}
+
+// errStalled is returned when a stage stops making progress.
+var errStalled = errors.New("no progress")

@@ -1,0 +1,133 @@
+package bench_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/back-trace/datamap/bench"
+	"github.com/back-trace/datamap/config"
+	"github.com/back-trace/datamap/internal/testservers"
+)
+
+func TestMain(m *testing.M) {
+	bench.RunConsumerIfRequested() // the drain stage's consumer child is this binary
+	testservers.Main(m)
+}
+
+// TestRun is functional, not timed: a tiny run must report every stage
+// with positive rates, the ratio computed from this run's own figures, and
+// a drain whose consumer ran in a child process.
+func TestRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts five embedded stacks")
+	}
+	testservers.SkipWithoutEngine(t)
+	var progressed []string
+	o := bench.Options{
+		Config:          testConfig(t),
+		TempDir:         t.TempDir(),
+		Events:          3000,
+		BatchSize:       1000,
+		Backlog:         2000,
+		LatencyDuration: time.Second,
+		ConsumerCommand: func() *exec.Cmd { return exec.Command(os.Args[0], "-test.run=^$") },
+		Progress: func(what string, done, total int) {
+			if len(progressed) == 0 || progressed[len(progressed)-1] != what {
+				progressed = append(progressed, what)
+			}
+		},
+	}
+	r, err := bench.Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, tp := range map[string]*bench.Throughput{"publish": r.Publish, "consume": r.Consume, "insert": r.Insert, "pipeline": r.Pipeline} {
+		if tp == nil || tp.Events != o.Events || tp.Seconds <= 0 || tp.PerSecond <= 0 {
+			t.Errorf("%s: %+v, want %d events at a positive rate", name, tp, o.Events)
+		}
+	}
+	if r.Consume == nil || r.Insert == nil || r.Pipeline == nil {
+		t.FailNow()
+	}
+	slower := min(r.Consume.PerSecond, r.Insert.PerSecond)
+	if want := r.Pipeline.PerSecond / slower; r.Ratio != want {
+		t.Errorf("ratio %v, want pipeline/slower of this run %v", r.Ratio, want)
+	}
+	if (r.Slower == bench.StageConsume) != (r.Consume.PerSecond <= r.Insert.PerSecond) {
+		t.Errorf("slower stage %q for consume %.0f/s, insert %.0f/s", r.Slower, r.Consume.PerSecond, r.Insert.PerSecond)
+	}
+	if r.EventBytes < 450 || r.EventBytes > 600 {
+		t.Errorf("mean event size %.0f bytes, want about %d", r.EventBytes, bench.DefaultEventSize)
+	}
+	l := r.Latency
+	if l == nil || l.Published == 0 || l.Visible != l.Published || l.P50 <= 0 || l.P99 < l.P50 || l.Max < l.P99 {
+		t.Errorf("latency: %+v", l)
+	} else if want := r.Pipeline.PerSecond / 2; l.Rate != want {
+		t.Errorf("latency rate %.0f, want half the pipeline's %.0f", l.Rate, want)
+	}
+	d := r.Drain
+	if d == nil || d.Backlog != o.Backlog || d.PerSecond <= 0 || !d.ChildProcess || d.ConsumerPeakRSS == 0 {
+		t.Errorf("drain: %+v", d)
+	}
+	if r.PeakRSS == 0 || r.ClickHousePeakRSS == 0 {
+		t.Errorf("peak RSS %d, ClickHouse %d", r.PeakRSS, r.ClickHousePeakRSS)
+	}
+	if len(r.Targets) != 3 {
+		t.Errorf("targets: %+v", r.Targets)
+	}
+	for _, tg := range r.Targets {
+		if tg.Status == "not run" || tg.Measured == "" {
+			t.Errorf("target %q not evaluated: %+v", tg.Name, tg)
+		}
+	}
+	if !strings.Contains(strings.Join(progressed, "|"), "pipeline") {
+		t.Errorf("progress reported %q", progressed)
+	}
+}
+
+// TestLatencyNeedsPipeline: asking for latency alone measures the
+// pipeline first, since latency runs at half its rate.
+func TestLatencyNeedsPipeline(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts embedded stacks")
+	}
+	testservers.SkipWithoutEngine(t)
+	r, err := bench.Run(context.Background(), bench.Options{Config: testConfig(t), TempDir: t.TempDir(),
+		Events: 500, Stages: []bench.Stage{bench.StageLatency}, LatencyDuration: 500 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Pipeline == nil || r.Latency == nil || r.Consume != nil || r.Ratio != 0 {
+		t.Fatalf("pipeline %+v, latency %+v, consume %+v, ratio %v", r.Pipeline, r.Latency, r.Consume, r.Ratio)
+	}
+}
+
+func TestWorkloadIsValidAndPadded(t *testing.T) {
+	w, err := bench.NewWorkload(2000, 500, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := w.MeanSize(); m < 490 || m > 530 {
+		t.Errorf("mean size %.0f, want about 500", m)
+	}
+	plain, err := bench.NewWorkload(2000, -1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plain.MeanSize() >= w.MeanSize() {
+		t.Errorf("unpadded mean %.0f not below padded %.0f", plain.MeanSize(), w.MeanSize())
+	}
+}
+
+func testConfig(t *testing.T) config.Config {
+	t.Helper()
+	cfg, err := config.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}

@@ -1,0 +1,182 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/back-trace/datamap/bench"
+)
+
+func runBench(ctx context.Context, e *env, args []string) error {
+	bench.RunConsumerIfRequested() // this process may be the drain stage's consumer child
+	fs := newFlags(e, "bench", "[flags]", `
+Measure ingestion on this machine, in one run, each stage on a fresh
+embedded stack (NATS JetStream + ClickHouse) in a temporary directory:
+
+  (a) consume   raw JetStream pull consume of N stored events, per-message ack, no decode
+  (b) insert    raw ClickHouse batch inserts of the same N rows (sinks/clickhouse.Writer)
+  (c) pipeline  publish N events (async, Nats-Msg-Id) → queryable in ClickHouse,
+                with the real catalog consumer; printed as a ratio of the slower of (a), (b)
+  latency       publish→queryable p50/p99 at half of (c)'s rate for --latency-duration
+  drain         the consumer draining a pre-filled --backlog, in a child process,
+                with its peak RSS
+
+Figures depend on the machine's load: the load average is printed with
+each. A progress bar runs on stderr. The 1M-event drain of issue 4:
+  datamap bench --stage drain --backlog 1000000`, `
+  datamap bench
+  datamap bench --events 500000 --format json > bench.json
+  datamap bench --stage pipeline --cpuprofile pipeline.pprof
+  datamap bench --stage drain --backlog 1000000`)
+	n := fs.Int("events", bench.DefaultEvents, "events N of stages consume, insert and pipeline")
+	size := fs.Int("event-size", bench.DefaultEventSize, "pad events towards this many encoded bytes with legitimate metadata (-1: no padding)")
+	batch := fs.Int("batch", bench.DefaultBatchSize, "fetch and INSERT batch size of every stage, the consumer's included")
+	format := fs.String("format", "table", "output: table or json")
+	stages := fs.String("stage", "all", "stages, comma-separated: all, consume, insert, pipeline, latency, drain")
+	backlog := fs.Int("backlog", bench.DefaultBacklog, "events pre-filled for the drain stage")
+	latencyFor := fs.Duration("latency-duration", bench.DefaultLatencyDuration, "how long the latency stage publishes")
+	rate := fs.Float64("rate", 0, "publish rate of the latency stage in events/s (0: half the pipeline rate)")
+	inProcess := fs.Bool("in-process", false, "drain: run the consumer in this process instead of a child (its RSS then includes the NATS server)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the pipeline stage to this file (go tool pprof)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q", fs.Arg(0))
+	}
+	if *format != "table" && *format != "json" {
+		return usagef("--format %q is not supported; use table or json", *format)
+	}
+	if *n < 1 || *backlog < 1 || *batch < 1 || *batch > 100_000 {
+		return usagef("--events and --backlog must be at least 1, --batch 1 to 100000")
+	}
+	o := bench.Options{Config: e.cfg, Events: *n, EventSize: *size, BatchSize: *batch, Backlog: *backlog,
+		LatencyDuration: *latencyFor, LatencyRate: *rate, Logger: quiet(e)}
+	if *size == 0 {
+		o.EventSize = -1
+	}
+	for s := range strings.SplitSeq(*stages, ",") {
+		s = strings.TrimSpace(s)
+		switch {
+		case s == "all":
+			o.Stages = append(o.Stages, bench.Stages...)
+		case isStage(s):
+			o.Stages = append(o.Stages, bench.Stage(s))
+		default:
+			return usagef("--stage %q is not one of all, consume, insert, pipeline, latency, drain", s)
+		}
+	}
+	if !*inProcess {
+		exe, err := os.Executable()
+		if err != nil {
+			return err
+		}
+		o.ConsumerCommand = func() *exec.Cmd { return exec.Command(exe, "bench") }
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		o.CPUProfile = f
+	}
+	o.Progress = stageProgress(e)
+	r, err := bench.Run(ctx, o)
+	fmt.Fprintln(e.stderr)
+	if err != nil {
+		return err
+	}
+	if *format == "json" {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(r)
+	}
+	printBench(e.stdout, r)
+	return nil
+}
+
+func isStage(s string) bool {
+	for _, st := range bench.Stages {
+		if string(st) == s {
+			return true
+		}
+	}
+	return false
+}
+
+// stageProgress draws one progress bar per stage on stderr.
+func stageProgress(e *env) func(what string, done, total int) {
+	var current string
+	var show func(int)
+	return func(what string, done, total int) {
+		if what != current {
+			if current != "" {
+				fmt.Fprintln(e.stderr)
+			}
+			current, show = what, progress(e, what, total)
+		}
+		show(done)
+	}
+}
+
+func printBench(w io.Writer, r *bench.Report) {
+	m := r.Machine
+	fmt.Fprintf(w, "datamap bench: %d CPUs (%s), %.1f GiB RAM, %s; load at start %.2f %.2f %.2f\n",
+		m.CPUs, m.CPUModel, float64(m.MemTotal)/(1<<30), m.GoVersion, m.Load[0], m.Load[1], m.Load[2])
+	if r.Events > 0 && r.EventBytes > 0 {
+		fmt.Fprintf(w, "workload: %d events, %.0f bytes each on average, batches of %d\n\n", r.Events, r.EventBytes, r.BatchSize)
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "STAGE\tEVENTS\tSECONDS\tEVENTS/S\tLOAD\t")
+	row := func(name string, t *bench.Throughput, extra string) {
+		if t != nil {
+			fmt.Fprintf(tw, "%s\t%d\t%.2f\t%.0f\t%.2f\t%s\n", name, t.Events, t.Seconds, t.PerSecond, t.Load, extra)
+		}
+	}
+	row("JetStream publish (async)", r.Publish, "  (while (a) fills its stream; bounds (c))")
+	row("(a) JetStream consume+ack", r.Consume, "")
+	row("(b) ClickHouse insert", r.Insert, "")
+	if p := r.Pipeline; p != nil {
+		extra := fmt.Sprintf("  (publishing took %.2fs)", p.PublishSeconds)
+		if r.Ratio > 0 {
+			extra = fmt.Sprintf("  %.0f%% of (%s)%s", r.Ratio*100, map[bench.Stage]string{bench.StageConsume: "a", bench.StageInsert: "b"}[r.Slower], extra)
+		}
+		row("(c) pipeline publish→queryable", p, extra)
+	}
+	if d := r.Drain; d != nil {
+		row(fmt.Sprintf("drain of a %d backlog", d.Backlog), &bench.Throughput{Events: d.Backlog, Seconds: d.Seconds, PerSecond: d.PerSecond, Load: d.Load}, "")
+	}
+	tw.Flush()
+	if l := r.Latency; l != nil {
+		ms := func(d time.Duration) string { return d.Round(time.Millisecond).String() }
+		fmt.Fprintf(w, "\nlatency publish→queryable at %.0f events/s for %s (load %.2f): p50 %s, p99 %s, max %s; %d of %d visible\n",
+			l.Rate, l.Duration.Round(time.Millisecond), l.Load, ms(l.P50), ms(l.P99), ms(l.Max), l.Visible, l.Published)
+		fmt.Fprintf(w, "  by ingested_at (lower bound): p50 %s, p99 %s; polls every %s, slowest poll %s, so the first figures are late by at most %s\n",
+			ms(l.IngestP50), ms(l.IngestP99), l.PollInterval, ms(l.MaxQuery), ms(l.PollInterval+l.MaxQuery))
+	}
+	mib := func(b uint64) string { return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20)) }
+	fmt.Fprintf(w, "\npeak RSS: bench process %s (workloads, in-process NATS servers and consumers); ClickHouse child %s\n",
+		mib(r.PeakRSS), mib(r.ClickHousePeakRSS))
+	if d := r.Drain; d != nil {
+		where := "consumer child process (VmHWM)"
+		if !d.ChildProcess {
+			where = "this process, sampled: includes the NATS server and the bench"
+		}
+		fmt.Fprintf(w, "drain: consumer peak RSS %s, %s\n", mib(d.ConsumerPeakRSS), where)
+	}
+	fmt.Fprintln(w, "\nTARGETS (issue 4)")
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, t := range r.Targets {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", t.Name, t.Goal, strings.ToUpper(t.Status), t.Measured)
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "\nbench took %s\n", r.Elapsed.Round(time.Second))
+}
