@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -65,6 +66,7 @@ type Consumer struct {
 	// the consumer look for a poison event.
 	poisonAfter int
 
+	held         heldMessages
 	ready        atomic.Bool
 	stored       atomic.Uint64
 	deadLettered atomic.Uint64
@@ -110,13 +112,42 @@ func (c *Consumer) DeadLettered() uint64 { return c.deadLettered.Load() }
 // Run consumes until ctx is cancelled. A batch that is not durable by then
 // is handed back to the stream (nak) and redelivered, to this process or
 // another one; it still counts once.
+//
+// Fetching and decoding the next batch overlaps with writing the current
+// one: a fetcher goroutine hands decoded batches to the writer through a
+// channel of one. So at most three batches are held — one being written,
+// one waiting, one being fetched — and every held message is kept in
+// progress while a write is retried, so an outage longer than AckWait does
+// not turn into redeliveries.
 func (c *Consumer) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	decoded := make(chan []pending, 1)
+	go func() {
+		defer close(decoded)
+		c.fetch(ctx, decoded)
+	}()
+	for batch := range decoded {
+		if err := c.handle(ctx, batch); err != nil {
+			break
+		}
+		c.ready.Store(true)
+	}
+	cancel()
+	c.held.abandon(c.log) // whatever was fetched and not stored
+	for range decoded {
+	}
+	return nil
+}
+
+// fetch pulls batches from the stream and decodes them until ctx ends.
+func (c *Consumer) fetch(ctx context.Context, out chan<- []pending) {
 	retry := newBackoff()
 	for ctx.Err() == nil {
 		batch, err := c.stream.Fetch(c.batchSize, jetstream.FetchMaxWait(c.maxWait))
 		if err != nil {
 			if ctx.Err() != nil {
-				break
+				return
 			}
 			c.ready.Store(false)
 			c.log.Warn("fetch from JetStream failed; retrying", "err", err)
@@ -130,59 +161,58 @@ func (c *Consumer) Run(ctx context.Context) error {
 		if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) && !errors.Is(err, context.DeadlineExceeded) {
 			c.log.Warn("fetch ended early", "err", err, "messages", len(msgs))
 		}
-		if err := c.handle(ctx, msgs); err != nil {
-			c.abandon(msgs)
-			break
-		}
-		c.ready.Store(true)
 		retry.reset()
+		if len(msgs) == 0 {
+			c.ready.Store(true) // NATS answers; nothing to do
+			continue
+		}
+		c.held.add(msgs)
+		items := make([]pending, len(msgs))
+		for i, m := range msgs {
+			items[i].msg = m
+			items[i].event, items[i].invalid = c.validator.Decode(m.Data())
+		}
+		select {
+		case out <- items:
+		case <-ctx.Done():
+			return
+		}
 	}
-	return nil
 }
 
-// abandon hands unfinished messages back for prompt redelivery. Messages
-// already acked or termed ignore the nak.
-func (c *Consumer) abandon(msgs []jetstream.Msg) {
-	for _, m := range msgs {
-		_ = m.Nak()
-	}
-	if len(msgs) > 0 {
-		c.log.Info("shutting down: batch abandoned, it will be redelivered", "messages", len(msgs))
-	}
-}
-
-// pending is a decoded message waiting to be stored.
+// pending is a fetched message and what decoding it gave.
 type pending struct {
-	msg   jetstream.Msg
-	event *events.Event
+	msg     jetstream.Msg
+	event   *events.Event
+	invalid error // why the message can never be stored
 }
 
-// handle stores one fetched batch. It returns an error only when ctx ends
-// before the batch is durable.
-func (c *Consumer) handle(ctx context.Context, msgs []jetstream.Msg) error {
-	batch := make([]pending, 0, len(msgs))
-	for _, m := range msgs {
-		meta, _ := m.Metadata()
+// handle stores one decoded batch: invalid events and events delivered too
+// often are dead-lettered, the rest written. It returns an error only when
+// ctx ends before the batch is durable.
+func (c *Consumer) handle(ctx context.Context, items []pending) error {
+	batch := make([]pending, 0, len(items))
+	for _, p := range items {
+		meta, _ := p.msg.Metadata()
 		if meta != nil && meta.NumDelivered > 1 {
 			c.metrics.redelivered(ctx, 1)
 		}
-		ev, err := c.validator.Decode(m.Data())
-		if err != nil {
-			if err := c.deadLetter(ctx, m, err.Error()); err != nil {
+		if p.invalid != nil {
+			if err := c.deadLetter(ctx, p.msg, p.invalid.Error()); err != nil {
 				return err
 			}
 			continue
 		}
 		if meta != nil && c.maxDeliver > 0 && int(meta.NumDelivered) >= c.maxDeliver {
 			reason := fmt.Sprintf("not stored after %d deliveries (MaxDeliver); the catalog refused it or its consumer kept crashing", meta.NumDelivered)
-			if err := c.deadLetter(ctx, m, reason); err != nil {
+			if err := c.deadLetter(ctx, p.msg, reason); err != nil {
 				return err
 			}
 			continue
 		}
-		batch = append(batch, pending{m, ev})
+		batch = append(batch, p)
 	}
-	c.metrics.batch(ctx, len(msgs))
+	c.metrics.batch(ctx, len(items))
 	return c.store(ctx, batch)
 }
 
@@ -214,9 +244,7 @@ func (c *Consumer) store(ctx context.Context, batch []pending) error {
 			return c.isolatePoison(ctx, batch, err)
 		}
 		c.log.Warn("writing to the catalog failed; retrying", "events", len(evs), "attempt", failures, "err", err)
-		for _, p := range batch {
-			_ = p.msg.InProgress() // keep them ours while we retry
-		}
+		c.held.keepInProgress() // ours while we retry, not redelivered elsewhere
 		if !retry.wait(ctx) {
 			return ctx.Err()
 		}
@@ -226,6 +254,7 @@ func (c *Consumer) store(ctx context.Context, batch []pending) error {
 			// Not fatal: the message is redelivered and deduplicated.
 			c.log.Debug("ack failed", "err", err)
 		}
+		c.held.done(p.msg)
 	}
 	c.stored.Add(uint64(len(batch)))
 	return nil
@@ -270,6 +299,7 @@ func (c *Consumer) deadLetter(ctx context.Context, m jetstream.Msg, reason strin
 	c.log.Info("event dead-lettered", "subject", m.Subject(), "reason", reason)
 	c.deadLettered.Add(1)
 	c.metrics.deadLettered(ctx, 1)
+	c.held.done(m)
 	return m.Term()
 }
 
@@ -291,4 +321,49 @@ func (b *backoff) wait(ctx context.Context) bool {
 	case <-t.C:
 		return true
 	}
+}
+
+// heldMessages are the messages fetched and neither acked nor termed yet.
+type heldMessages struct {
+	mu   sync.Mutex
+	msgs map[jetstream.Msg]struct{}
+}
+
+func (h *heldMessages) add(msgs []jetstream.Msg) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.msgs == nil {
+		h.msgs = map[jetstream.Msg]struct{}{}
+	}
+	for _, m := range msgs {
+		h.msgs[m] = struct{}{}
+	}
+}
+
+func (h *heldMessages) done(m jetstream.Msg) {
+	h.mu.Lock()
+	delete(h.msgs, m)
+	h.mu.Unlock()
+}
+
+// keepInProgress resets the AckWait of every held message.
+func (h *heldMessages) keepInProgress() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for m := range h.msgs {
+		_ = m.InProgress()
+	}
+}
+
+// abandon hands every held message back for prompt redelivery.
+func (h *heldMessages) abandon(log *slog.Logger) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for m := range h.msgs {
+		_ = m.Nak()
+	}
+	if len(h.msgs) > 0 {
+		log.Info("shutting down: unfinished messages handed back; they will be redelivered and counted once", "messages", len(h.msgs))
+	}
+	h.msgs = nil
 }

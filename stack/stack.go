@@ -164,6 +164,9 @@ func (s *Stack) startClickHouse(ctx context.Context) error {
 			}
 			opts.Settings["insert_distributed_sync"] = 1
 		}
+		if opts.Compression == nil {
+			opts.Compression = &ch.Compression{Method: ch.CompressionLZ4} // across a network, unless the DSN says otherwise
+		}
 		return s.connectClickHouse(ctx, opts)
 	}
 	srv, err := chembed.Start(ctx, chembed.Options{DataDir: filepath.Join(s.cfg.DataDir, "clickhouse"), Logger: s.log})
@@ -175,6 +178,8 @@ func (s *Stack) startClickHouse(ctx context.Context) error {
 	return s.connectClickHouse(ctx, embeddedOptions(srv.Addr(), srv.Username(), srv.Password()))
 }
 
+// embeddedOptions connect to the embedded server. No compression: on
+// loopback it would only cost both processes CPU.
 func embeddedOptions(addr, user, password string) *ch.Options {
 	return &ch.Options{Addr: []string{addr}, Auth: ch.Auth{Database: "default", Username: user, Password: password}}
 }
@@ -184,7 +189,6 @@ func (s *Stack) connectClickHouse(ctx context.Context, opts *ch.Options) error {
 	if opts.MaxOpenConns == 0 {
 		opts.MaxOpenConns = 8
 	}
-	opts.Compression = &ch.Compression{Method: ch.CompressionLZ4}
 	conn, err := ch.Open(opts)
 	if err != nil {
 		return fmt.Errorf("ClickHouse: %w", err)
