@@ -91,7 +91,7 @@ func mermaidText(s string) string { return strings.ReplaceAll(s, `"`, "#quot;") 
 const (
 	openLineageProducer  = "https://github.com/back-trace/datamap"
 	openLineageSchemaURL = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent"
-	openLineageFacetURL  = "https://github.com/back-trace/datamap/blob/main/docs/openlineage.md#DatamapFlowFacet"
+	openLineageFacetURL  = "https://github.com/back-trace/datamap/blob/main/docs/lineage.md#the-datamap_flow-facet"
 )
 
 type olDataset struct {

@@ -79,16 +79,21 @@ func (g *Graph) Reach(from, category string) []ReachRow {
 		queue = queue[1:]
 		step(cur, func(e Edge) bool { return e.Category == cur.category })
 	}
-	sort.SliceStable(out, func(i, j int) bool {
-		if out[i].Hops != out[j].Hops {
-			return out[i].Hops < out[j].Hops
-		}
-		if out[i].Node != out[j].Node {
-			return out[i].Node < out[j].Node
-		}
-		return out[i].Category < out[j].Category
-	})
+	sortReach(out)
 	return out
+}
+
+// sortReach orders by hops, then node, then category: nearest first.
+func sortReach(rows []ReachRow) {
+	sort.SliceStable(rows, func(i, j int) bool {
+		if rows[i].Hops != rows[j].Hops {
+			return rows[i].Hops < rows[j].Hops
+		}
+		if rows[i].Node != rows[j].Node {
+			return rows[i].Node < rows[j].Node
+		}
+		return rows[i].Category < rows[j].Category
+	})
 }
 
 // Exposure is one category a breached recipient holds.
@@ -161,6 +166,7 @@ func (g *Graph) Blast(recipient string) (BlastRadius, bool) {
 			}
 		}
 	}
+	sortReach(b.PassedOn)
 	return b, true
 }
 
