@@ -22,6 +22,7 @@ const (
 	ExitFailure  = 1 // something went wrong at run time
 	ExitUsage    = 2 // bad flags, arguments or input values
 	ExitRejected = 3 // emit: some events were rejected (the valid ones were published)
+	ExitFindings = 4 // transfers, retention with --exit-code: the answer holds findings
 )
 
 // Version is set at build time with -ldflags "-X github.com/back-trace/datamap/cli.Version=…".
@@ -49,6 +50,10 @@ func commands() []command {
 		{"emit", "validate and publish events from files or stdin", runEmit},
 		{"inventory", "what personal data is held, where, why, for how long", runInventory},
 		{"flows", "which recipients received which personal data", runFlows},
+		{"transfers", "flows leaving the EEA and their safeguards; missing ones are findings", runTransfers},
+		{"retention", "what is held since when, and what is held past its retention", runRetention},
+		{"lineage", "where data can end up (reach), what a breach exposes (blast), graph exports", runLineage},
+		{"search", "find systems, recipients, categories and purposes by a word", runSearch},
 		{"taxonomy", "list the categories, purposes and data subjects events may use", runTaxonomy},
 		{"config", "print the effective configuration (secrets masked)", runConfig},
 		{"version", "print the version", runVersion},
@@ -100,6 +105,8 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		return ExitOK
 	case errors.Is(err, errRejected):
 		return ExitRejected
+	case errors.Is(err, errFindings):
+		return ExitFindings
 	case errors.As(err, &ue):
 		fmt.Fprintf(stderr, "datamap %s: %v\nRun 'datamap %s --help' for usage.\n", cmd.name, err, cmd.name)
 		return ExitUsage
@@ -133,7 +140,8 @@ Start here:
   datamap flows --country US --format csv
 
 Configuration comes from DATAMAP_* variables: 'datamap config' lists them.
-Exit codes: 0 ok, 1 failure, 2 bad usage or input, 3 some events rejected.
+Exit codes: 0 ok, 1 failure, 2 bad usage or input, 3 some events rejected,
+4 findings (transfers, retention with --exit-code).
 Run 'datamap <command> --help' for a command's flags.
 `)
 }

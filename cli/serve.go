@@ -84,7 +84,7 @@ func startPipeline(ctx context.Context, e *env, s *stack.Stack, tax *events.Taxo
 		return nil, fmt.Errorf("HTTP API: %w (set DATAMAP_HTTP_ADDR to a free address, e.g. 127.0.0.1:0)", err)
 	}
 	p := &pipeline{addr: ln.Addr().String(), consumer: make(chan error, 1)}
-	p.http = &http.Server{Handler: api.New(s.ClickHouse, consumer, tax, token, e.log).Handler(),
+	p.http = &http.Server{Handler: api.New(s.ClickHouse, consumer, tax, token, e.log).WithReadTokens(e.cfg.ReadTokenList()).Handler(),
 		ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(e.log.Handler(), slog.LevelWarn)}
 	go func() {
 		if err := p.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
