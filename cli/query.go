@@ -78,8 +78,16 @@ func (c questionCommand) run(ctx context.Context, e *env, args []string) error {
 	if q.Findings {
 		fs.BoolVar(&exitCode, "exit-code", false, fmt.Sprintf("exit %d when there are findings", ExitFindings))
 	}
-	if err := parse(fs, args); err != nil {
-		return err
+	// Flags may follow the positional words too: search stripe --format json.
+	var words []string
+	for {
+		if err := parse(fs, args); err != nil {
+			return err
+		}
+		if c.positional == "" || fs.NArg() == 0 {
+			break
+		}
+		words, args = append(words, fs.Arg(0)), fs.Args()[1:]
 	}
 	params := map[string]string{}
 	for p, v := range values {
@@ -87,7 +95,7 @@ func (c questionCommand) run(ctx context.Context, e *env, args []string) error {
 	}
 	switch {
 	case c.positional != "":
-		params[c.positional] = strings.Join(fs.Args(), " ")
+		params[c.positional] = strings.Join(words, " ")
 	case fs.NArg() > 0:
 		return usagef("unexpected argument %q; filters are flags, e.g. --system %s", fs.Arg(0), fs.Arg(0))
 	}
