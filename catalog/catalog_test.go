@@ -19,8 +19,6 @@ import (
 	"github.com/back-trace/datamap/sinks/deadletter"
 )
 
-func TestMain(m *testing.M) { testservers.Main(m) }
-
 // pipeline is a consumer running against real servers.
 type pipeline struct {
 	js     jetstream.JetStream

@@ -6,6 +6,7 @@ package catalog
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync/atomic"
 	"time"
@@ -24,6 +25,14 @@ type Sink interface {
 	Write(ctx context.Context, batch []*events.Event) error
 }
 
+// Pinger tells a sink that is down from a batch the sink refuses. A Sink
+// that also implements it lets the consumer isolate poison events: when
+// writes keep failing while Ping succeeds, the batch is split until the
+// event that fails is found and dead-lettered.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
 // DeadLetterer keeps a message that will never be stored, with the reason,
 // so that it can be inspected and replayed. It returns nil only once the
 // dead letter is durable; only then is the original acknowledged.
@@ -36,25 +45,38 @@ type DeadLetterer interface {
 // acknowledged only after its row (or its dead letter) is durable, so a
 // crash at any point leads to redelivery, never to loss; the Sink's
 // deduplication makes redelivery harmless.
+//
+// While the Sink is down the consumer stops fetching and retries the batch
+// it holds with backoff, keeping its messages in progress: the backlog
+// stays in the stream and memory stays bounded by one batch.
 type Consumer struct {
 	stream    jetstream.Consumer
 	sink      Sink
 	dead      DeadLetterer
 	validator *events.Validator
 	log       *slog.Logger
+	metrics   *consumerMetrics
 	batchSize int
 	maxWait   time.Duration
+	// maxDeliver is the stream consumer's MaxDeliver: a message delivered
+	// that often is dead-lettered instead of retried forever.
+	maxDeliver int
+	// poisonAfter is how many failed writes, with the sink reachable, make
+	// the consumer look for a poison event.
+	poisonAfter int
 
 	ready        atomic.Bool
 	stored       atomic.Uint64
 	deadLettered atomic.Uint64
 }
 
-// ConsumerOptions tune batching.
+// ConsumerOptions tune a Consumer.
 type ConsumerOptions struct {
-	BatchSize int           // events per INSERT; default 5000
-	MaxWait   time.Duration // longest wait to fill a batch; default 200ms
-	Logger    *slog.Logger
+	BatchSize  int           // events per INSERT; default 5000
+	MaxWait    time.Duration // longest wait to fill a batch; default 200ms
+	MaxDeliver int           // deliveries before dead-lettering; default DefaultConsumerSettings.MaxDeliver
+	Logger     *slog.Logger
+	Metrics    *Metrics // nil records nothing
 }
 
 // NewConsumer wires a consumer. Run starts it.
@@ -65,27 +87,37 @@ func NewConsumer(stream jetstream.Consumer, sink Sink, dead DeadLetterer, v *eve
 	if o.MaxWait <= 0 {
 		o.MaxWait = 200 * time.Millisecond
 	}
+	if o.MaxDeliver <= 0 {
+		o.MaxDeliver = DefaultConsumerSettings.MaxDeliver
+	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
 	return &Consumer{stream: stream, sink: sink, dead: dead, validator: v, log: o.Logger,
-		batchSize: o.BatchSize, maxWait: o.MaxWait}
+		metrics: o.Metrics.forConsumer(), batchSize: o.BatchSize, maxWait: o.MaxWait,
+		maxDeliver: o.MaxDeliver, poisonAfter: 3}
 }
 
 // Ready reports whether the last fetch and write succeeded.
 func (c *Consumer) Ready() bool { return c.ready.Load() }
 
-// Stored and DeadLettered count events handled since start.
-func (c *Consumer) Stored() uint64       { return c.stored.Load() }
+// Stored counts events written since start (redeliveries included).
+func (c *Consumer) Stored() uint64 { return c.stored.Load() }
+
+// DeadLettered counts events dead-lettered since start.
 func (c *Consumer) DeadLettered() uint64 { return c.deadLettered.Load() }
 
-// Run consumes until ctx is cancelled. An unfinished batch is left
-// unacknowledged and will be redelivered.
+// Run consumes until ctx is cancelled. A batch that is not durable by then
+// is handed back to the stream (nak) and redelivered, to this process or
+// another one; it still counts once.
 func (c *Consumer) Run(ctx context.Context) error {
 	retry := newBackoff()
 	for ctx.Err() == nil {
 		batch, err := c.stream.Fetch(c.batchSize, jetstream.FetchMaxWait(c.maxWait))
 		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
 			c.ready.Store(false)
 			c.log.Warn("fetch from JetStream failed; retrying", "err", err)
 			retry.wait(ctx)
@@ -99,7 +131,8 @@ func (c *Consumer) Run(ctx context.Context) error {
 			c.log.Warn("fetch ended early", "err", err, "messages", len(msgs))
 		}
 		if err := c.handle(ctx, msgs); err != nil {
-			return nil // ctx cancelled mid-batch: left for redelivery
+			c.abandon(msgs)
+			break
 		}
 		c.ready.Store(true)
 		retry.reset()
@@ -107,12 +140,32 @@ func (c *Consumer) Run(ctx context.Context) error {
 	return nil
 }
 
+// abandon hands unfinished messages back for prompt redelivery. Messages
+// already acked or termed ignore the nak.
+func (c *Consumer) abandon(msgs []jetstream.Msg) {
+	for _, m := range msgs {
+		_ = m.Nak()
+	}
+	if len(msgs) > 0 {
+		c.log.Info("shutting down: batch abandoned, it will be redelivered", "messages", len(msgs))
+	}
+}
+
+// pending is a decoded message waiting to be stored.
+type pending struct {
+	msg   jetstream.Msg
+	event *events.Event
+}
+
 // handle stores one fetched batch. It returns an error only when ctx ends
 // before the batch is durable.
 func (c *Consumer) handle(ctx context.Context, msgs []jetstream.Msg) error {
-	valid := make([]*events.Event, 0, len(msgs))
-	validMsgs := make([]jetstream.Msg, 0, len(msgs))
+	batch := make([]pending, 0, len(msgs))
 	for _, m := range msgs {
+		meta, _ := m.Metadata()
+		if meta != nil && meta.NumDelivered > 1 {
+			c.metrics.redelivered(ctx, 1)
+		}
 		ev, err := c.validator.Decode(m.Data())
 		if err != nil {
 			if err := c.deadLetter(ctx, m, err.Error()); err != nil {
@@ -120,35 +173,86 @@ func (c *Consumer) handle(ctx context.Context, msgs []jetstream.Msg) error {
 			}
 			continue
 		}
-		valid = append(valid, ev)
-		validMsgs = append(validMsgs, m)
+		if meta != nil && c.maxDeliver > 0 && int(meta.NumDelivered) >= c.maxDeliver {
+			reason := fmt.Sprintf("not stored after %d deliveries (MaxDeliver); the catalog refused it or its consumer kept crashing", meta.NumDelivered)
+			if err := c.deadLetter(ctx, m, reason); err != nil {
+				return err
+			}
+			continue
+		}
+		batch = append(batch, pending{m, ev})
 	}
-	if len(valid) == 0 {
+	c.metrics.batch(ctx, len(msgs))
+	return c.store(ctx, batch)
+}
+
+// store writes a batch, retrying while the sink is down. When writes keep
+// failing although the sink answers pings, the batch holds an event the
+// sink refuses: store splits it and dead-letters that event alone, so the
+// events behind it are not blocked.
+func (c *Consumer) store(ctx context.Context, batch []pending) error {
+	if len(batch) == 0 {
 		return nil
 	}
+	evs := make([]*events.Event, len(batch))
+	for i, p := range batch {
+		evs[i] = p.event
+	}
 	retry := newBackoff()
-	for {
-		err := c.sink.Write(ctx, valid)
+	for failures := 1; ; failures++ {
+		started := time.Now()
+		err := c.sink.Write(ctx, evs)
 		if err == nil {
+			c.metrics.inserted(ctx, len(evs), time.Since(started))
 			break
 		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
 		c.ready.Store(false)
-		c.log.Warn("writing to the catalog failed; retrying", "events", len(valid), "err", err)
-		for _, m := range validMsgs {
-			_ = m.InProgress() // keep them ours while we retry
+		if failures >= c.poisonAfter && c.sinkReachable(ctx) {
+			return c.isolatePoison(ctx, batch, err)
+		}
+		c.log.Warn("writing to the catalog failed; retrying", "events", len(evs), "attempt", failures, "err", err)
+		for _, p := range batch {
+			_ = p.msg.InProgress() // keep them ours while we retry
 		}
 		if !retry.wait(ctx) {
 			return ctx.Err()
 		}
 	}
-	for _, m := range validMsgs {
-		if err := m.Ack(); err != nil {
+	for _, p := range batch {
+		if err := p.msg.Ack(); err != nil {
 			// Not fatal: the message is redelivered and deduplicated.
 			c.log.Debug("ack failed", "err", err)
 		}
 	}
-	c.stored.Add(uint64(len(valid)))
+	c.stored.Add(uint64(len(batch)))
 	return nil
+}
+
+func (c *Consumer) sinkReachable(ctx context.Context) bool {
+	p, ok := c.sink.(Pinger)
+	if !ok {
+		return false
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	return p.Ping(pingCtx) == nil
+}
+
+// isolatePoison stores the halves of a refused batch separately; a single
+// refused event is dead-lettered with the sink's error.
+func (c *Consumer) isolatePoison(ctx context.Context, batch []pending, cause error) error {
+	if len(batch) == 1 {
+		return c.deadLetter(ctx, batch[0].msg, "the catalog refused this event: "+cause.Error())
+	}
+	c.log.Warn("the catalog refuses a batch while reachable; splitting it to find the event it refuses", "events", len(batch), "err", cause)
+	half := len(batch) / 2
+	if err := c.store(ctx, batch[:half]); err != nil {
+		return err
+	}
+	return c.store(ctx, batch[half:])
 }
 
 func (c *Consumer) deadLetter(ctx context.Context, m jetstream.Msg, reason string) error {
@@ -163,8 +267,9 @@ func (c *Consumer) deadLetter(ctx context.Context, m jetstream.Msg, reason strin
 			return ctx.Err()
 		}
 	}
-	c.log.Info("event dead-lettered", "reason", reason)
+	c.log.Info("event dead-lettered", "subject", m.Subject(), "reason", reason)
 	c.deadLettered.Add(1)
+	c.metrics.deadLettered(ctx, 1)
 	return m.Term()
 }
 

@@ -31,18 +31,27 @@ func secretFile(dir, name string) (string, error) {
 		return "", err
 	}
 	secret := hex.EncodeToString(buf)
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, fs.ErrExist) {
-		return secretFile(dir, name) // another process won the race
-	}
+	// Write a temporary file, then link it into place: the link fails if
+	// another process created the secret first, and nobody ever reads a
+	// half-written file.
+	tmp, err := os.CreateTemp(dir, "."+name+"-*")
 	if err != nil {
-		return "", fmt.Errorf("create secret %s: %w", path, err)
-	}
-	defer f.Close()
-	if _, err := f.WriteString(secret + "\n"); err != nil {
 		return "", err
 	}
-	return secret, f.Sync()
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.WriteString(secret + "\n"); err != nil {
+		tmp.Close()
+		return "", err
+	}
+	if err := errors.Join(tmp.Chmod(0o600), tmp.Sync(), tmp.Close()); err != nil {
+		return "", err
+	}
+	if err := os.Link(tmp.Name(), path); errors.Is(err, fs.ErrExist) {
+		return secretFile(dir, name) // another process won the race
+	} else if err != nil {
+		return "", fmt.Errorf("create secret %s: %w", path, err)
+	}
+	return secret, nil
 }
 
 // ReadSecret returns a secret previously stored by a server in dir, or "".

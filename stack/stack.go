@@ -274,8 +274,11 @@ func FindRunning(dataDir string) (Runtime, bool) {
 	if err != nil || json.Unmarshal(b, &rt) != nil {
 		return rt, false
 	}
-	if rt.PID <= 0 || syscall.Kill(rt.PID, 0) != nil {
-		return rt, false // stale file of a process that died
+	// A file of a process that died is stale. So is one naming this very
+	// process: in a container every datamap is pid 1, and a file left by a
+	// killed predecessor would otherwise block it forever.
+	if rt.PID <= 0 || rt.PID == os.Getpid() || syscall.Kill(rt.PID, 0) != nil {
+		return rt, false
 	}
 	return rt, true
 }

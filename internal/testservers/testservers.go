@@ -96,7 +96,16 @@ var databases atomic.Int64
 // catalog schema, on the embedded ClickHouse server shared by the test
 // binary. The test is skipped when the engine is not installed, unless
 // DATAMAP_REQUIRE_ENGINE is set (as `make test` does), then it fails.
-func ClickHouse(t testing.TB) driver.Conn {
+func ClickHouse(t testing.TB) driver.Conn { return NewDatabase(t).Conn }
+
+// Database is a fresh, migrated catalog database on the shared server.
+type Database struct {
+	Conn                 driver.Conn
+	Name, Addr, Password string
+}
+
+// NewDatabase creates a fresh catalog database, dropped when the test ends.
+func NewDatabase(t testing.TB) Database {
 	t.Helper()
 	srv := SharedClickHouse(t)
 	db := fmt.Sprintf("test_%d_%d", os.Getpid(), databases.Add(1))
@@ -109,7 +118,7 @@ func ClickHouse(t testing.TB) driver.Conn {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = admin.Exec(context.Background(), "DROP DATABASE IF EXISTS "+db+" SYNC") })
-	return conn
+	return Database{Conn: conn, Name: db, Addr: srv.Addr(), Password: srv.Password()}
 }
 
 // SharedClickHouse starts the binary's embedded ClickHouse on first use.

@@ -142,3 +142,7 @@ func retentionDays(iso string) uint32 {
 	}
 	return uint32(d.Approx() / (24 * time.Hour))
 }
+
+// Ping checks that ClickHouse answers, so the consumer can tell an outage
+// from a batch ClickHouse refuses.
+func (w *Writer) Ping(ctx context.Context) error { return w.conn.Ping(ctx) }

@@ -1,0 +1,76 @@
+package config
+
+import (
+	"os"
+	"strings"
+	"testing"
+)
+
+func TestReadmeDocumentsEveryVariable(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range (Config{}).Variables() {
+		if !strings.Contains(string(readme), "`"+v.Name+"`") {
+			t.Errorf("README.md does not document %s (%s)", v.Name, v.Description)
+		}
+	}
+}
+
+func TestDefaultsAreValid(t *testing.T) {
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, Prefix+"_") {
+			name, _, _ := strings.Cut(kv, "=")
+			t.Setenv(name, "")
+			os.Unsetenv(name)
+		}
+	}
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HTTPAddr != "127.0.0.1:8470" || c.BatchSize != 5000 || strings.HasPrefix(c.DataDir, "~") {
+		t.Errorf("defaults: %+v", c)
+	}
+}
+
+func TestValidateListsEveryProblem(t *testing.T) {
+	c := Config{DataDir: "/tmp/x", NATSURL: "::bad", NATSPort: 70000, StreamReplicas: 9, StreamDuplicates: 0,
+		ClickHouseDSN: "mysql://x", HTTPAddr: "8470", BatchSize: 0, LogLevel: "loud", LogFormat: "xml",
+		NATSTLSCert: "cert.pem", Taxonomy: "/nonexistent/taxonomy.yaml"}
+	err := c.Validate()
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, name := range []string{"NATS_URL", "NATS_PORT", "STREAM_REPLICAS", "STREAM_DUPLICATES", "CLICKHOUSE_DSN",
+		"HTTP_ADDR", "BATCH_SIZE", "BATCH_WAIT", "LOG_LEVEL", "LOG_FORMAT", "NATS_TLS_CERT", "TAXONOMY"} {
+		if !strings.Contains(err.Error(), "DATAMAP_"+name) {
+			t.Errorf("error does not name DATAMAP_%s:\n%v", name, err)
+		}
+	}
+}
+
+func TestSecretsAreMasked(t *testing.T) {
+	c := Config{NATSToken: "tok-123", APIToken: "api-456", ClickHouseDSN: "clickhouse://u:pw-789@ch:9000/db"}
+	for _, v := range c.Variables() {
+		for _, secret := range []string{"tok-123", "api-456", "pw-789"} {
+			if strings.Contains(v.Value, secret) {
+				t.Errorf("%s shows a secret: %s", v.Name, v.Value)
+			}
+		}
+	}
+	if got := Mask("clickhouse://u:pw@ch:9000/db"); !strings.Contains(got, "ch:9000") {
+		t.Errorf("Mask dropped the host: %s", got)
+	}
+}
+
+func FuzzValidateNeverPanics(f *testing.F) {
+	f.Add("nats://x:4222", "clickhouse://u:p@h:9000/d", "127.0.0.1:1")
+	f.Fuzz(func(t *testing.T, natsURL, dsn, addr string) {
+		c := Config{DataDir: "d", NATSURL: natsURL, ClickHouseDSN: dsn, HTTPAddr: addr, StreamReplicas: 1,
+			StreamDuplicates: 1, BatchSize: 1, BatchWait: 1, LogLevel: "info", LogFormat: "text"}
+		_ = c.Validate()
+		_ = c.Variables()
+	})
+}
