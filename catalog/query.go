@@ -14,6 +14,13 @@ import (
 // under a second (docs/benchmarks.md, "Data map queries"); the views of
 // migration 0002 stay for ad-hoc SQL.
 
+// finalSettings make FINAL cheaper without changing its answer: ranges of
+// parts that overlap (a redelivered event in a later part) are split into
+// layers, so only the overlapping layers are merged by key. Measured on 10
+// million events with 1% pending redeliveries: the inventory query goes
+// from 1.4 s to 0.67 s (docs/benchmarks.md, "Data map queries").
+const finalSettings = " SETTINGS split_intersecting_parts_ranges_into_layers_final = 1"
+
 // InventoryRow is one line of the inventory: what is held, where, why.
 type InventoryRow struct {
 	System      string    `json:"system"`
@@ -54,7 +61,7 @@ func Inventory(ctx context.Context, conn driver.Conn, f Filter) ([]InventoryRow,
 		argMax(retention, time), count(), sum(count), min(time), max(time)
 		FROM events FINAL WHERE kind = 'collected'`+and(conds)+`
 		GROUP BY source, category, data_subject, purpose, legal_basis
-		ORDER BY source, category, data_subject, purpose, legal_basis`, args...)
+		ORDER BY source, category, data_subject, purpose, legal_basis`+finalSettings, args...)
 	if err != nil {
 		return nil, fmt.Errorf("inventory query: %w", err)
 	}
@@ -81,7 +88,7 @@ func Flows(ctx context.Context, conn driver.Conn, f Filter) ([]FlowRow, error) {
 		GROUP BY source, category, data_subject, purpose, legal_basis,
 			recipient_name, recipient_role, recipient_country, recipient_safeguard
 		ORDER BY recipient_name, source, category, data_subject, purpose, legal_basis,
-			recipient_role, recipient_country, recipient_safeguard`, args...)
+			recipient_role, recipient_country, recipient_safeguard`+finalSettings, args...)
 	if err != nil {
 		return nil, fmt.Errorf("flows query: %w", err)
 	}
@@ -107,7 +114,7 @@ type Totals struct {
 // CountEvents returns totals over distinct events.
 func CountEvents(ctx context.Context, conn driver.Conn) (Totals, error) {
 	var t Totals
-	err := conn.QueryRow(ctx, "SELECT count(), sum(count) FROM events FINAL").Scan(&t.Events, &t.Records)
+	err := conn.QueryRow(ctx, "SELECT count(), sum(count) FROM events FINAL"+finalSettings).Scan(&t.Events, &t.Records)
 	return t, err
 }
 
@@ -137,7 +144,7 @@ func KnownValues(ctx context.Context, conn driver.Conn, f Filter) error {
 // lineage graph uses it to tell an instrumented recipient, whose chain
 // continues, from an opaque one.
 func Systems(ctx context.Context, conn driver.Conn) ([]string, error) {
-	rows, err := conn.Query(ctx, "SELECT DISTINCT toString(source) AS s FROM events ORDER BY s")
+	rows, err := conn.Query(ctx, "SELECT DISTINCT source FROM events ORDER BY source")
 	if err != nil {
 		return nil, fmt.Errorf("systems query: %w", err)
 	}

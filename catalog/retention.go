@@ -55,7 +55,7 @@ func Retention(ctx context.Context, conn driver.Conn, f Filter) ([]RetentionRow,
 		sumIf(count, kind = 'erased'), maxIf(time, kind = 'erased'),
 		maxIf(retention_days, kind = 'collected'), argMaxIf(retention, retention_days, kind = 'collected')
 		FROM events FINAL WHERE kind IN ('collected', 'erased')`+and(conds)+`
-		GROUP BY source, category, day ORDER BY source, category, day`, args...)
+		GROUP BY source, category, day ORDER BY source, category, day`+finalSettings, args...)
 	if err != nil {
 		return nil, fmt.Errorf("retention query: %w", err)
 	}

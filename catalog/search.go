@@ -52,7 +52,7 @@ func Search(ctx context.Context, conn driver.Conn, tax *events.Taxonomy, text st
 		HAVING name != '' AND (positionCaseInsensitiveUTF8(name, ?) > 0
 			OR (kind = 'category' AND has(?, name)) OR (kind = 'purpose' AND has(?, name)))
 		ORDER BY kind, name
-		SETTINGS group_by_use_nulls = 0`
+		SETTINGS group_by_use_nulls = 0, split_intersecting_parts_ranges_into_layers_final = 1`
 	args = append(args, text, keys(labels["category"]), keys(labels["purpose"]))
 	rows, err := conn.Query(ctx, query, args...)
 	if err != nil {

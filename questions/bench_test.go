@@ -10,6 +10,7 @@ import (
 	"time"
 
 	ch "github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/back-trace/datamap/events"
 	"github.com/back-trace/datamap/internal/testservers"
@@ -89,6 +90,21 @@ func BenchmarkDataMapQueries(b *testing.B) {
 	if distinct != uint64(n) {
 		b.Fatalf("FINAL counts %d distinct events, want %d", distinct, n)
 	}
+	// Two states: right after the load, with 1% redeliveries in a part of
+	// their own that overlaps every key range (FINAL must merge it all); and
+	// after the background merges have folded them (OPTIMIZE … FINAL here),
+	// the steady state of a catalog that is not being flooded.
+	b.Run("pending-duplicates", func(b *testing.B) { benchQuestions(b, conn) })
+	if err := conn.Exec(ctx, "OPTIMIZE TABLE events FINAL"); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("merged", func(b *testing.B) { benchQuestions(b, conn) })
+}
+
+func benchQuestions(b *testing.B, conn driver.Conn) {
+	ctx := context.Background()
+	load, _ := os.ReadFile("/proc/loadavg")
+	b.Logf("load average: %s", load)
 	tax := events.DefaultTaxonomy()
 	for _, c := range []struct {
 		name   string
