@@ -3,7 +3,7 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/back-trace/datamap/cli.Version=$(VERSION)
 
-.PHONY: all setup build demo test test-short fuzz vet bench clean
+.PHONY: all setup setup-chromium chromium-if-possible build demo test test-short fuzz vet bench clean
 
 all: build
 
@@ -11,6 +11,19 @@ all: build
 setup:
 	$(GO) mod download
 	sh sinks/chembed/fetch-engine.sh
+
+## setup-chromium: optional; headless Chromium for PDF records and the HTML test
+## (not part of setup: it needs root and takes about a minute through apt)
+setup-chromium:
+	apt-get install -y chromium || { apt-get update && apt-get install -y chromium; }
+
+# chromium-if-possible: `make test` renders the HTML record in Chromium; it
+# installs it when it can (root with apt), and otherwise says the test skips.
+chromium-if-possible:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+		echo "installing chromium for the HTML rendering test (apt)…" && \
+		{ apt-get install -y -qq chromium >/dev/null 2>&1 || { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq chromium >/dev/null 2>&1; }; }; } || \
+		echo "note: chromium is not installed; the HTML rendering test will skip (make setup-chromium)"
 
 ## build: compile bin/datamap
 build:
@@ -21,8 +34,9 @@ demo: setup build
 	./bin/datamap demo
 
 ## test: every test, against real in-process NATS and the embedded ClickHouse
-test: setup vet
-	DATAMAP_REQUIRE_ENGINE=1 $(GO) test -count=1 -timeout 20m ./...
+test: setup vet chromium-if-possible
+	DATAMAP_REQUIRE_ENGINE=1 DATAMAP_REQUIRE_CHROMIUM=$$(command -v chromium >/dev/null 2>&1 && echo 1) \
+		$(GO) test -count=1 -timeout 20m ./...
 
 ## test-short: unit tests only, no engine needed
 test-short:
@@ -37,6 +51,7 @@ FUZZTIME ?= 30s
 fuzz:
 	$(GO) test ./events -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME)
 	$(GO) test ./events -run '^$$' -fuzz FuzzParseTaxonomy -fuzztime $(FUZZTIME)
+	$(GO) test ./registry -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
 
 ## bench: Go benchmarks with allocations
 bench:

@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/back-trace/datamap/config"
+	"github.com/back-trace/datamap/internal/suggest"
 )
 
 // Exit codes scripts can rely on.
@@ -22,7 +23,8 @@ const (
 	ExitFailure  = 1 // something went wrong at run time
 	ExitUsage    = 2 // bad flags, arguments or input values
 	ExitRejected = 3 // emit: some events were rejected (the valid ones were published)
-	ExitFindings = 4 // transfers, retention with --exit-code: the answer holds findings
+	// ExitFindings (4, in drift.go): drift at or above --fail-on, and
+	// transfers or retention with --exit-code when the answer holds findings.
 )
 
 // Version is set at build time with -ldflags "-X github.com/back-trace/datamap/cli.Version=…".
@@ -54,7 +56,11 @@ func commands() []command {
 		{"retention", "what is held since when, and what is held past its retention", runRetention},
 		{"lineage", "where data can end up (reach), what a breach exposes (blast), graph exports", runLineage},
 		{"search", "find systems, recipients, categories and purposes by a word", runSearch},
+		{"report", "the GDPR Article 30 record, backed by observed evidence (xlsx, html, pdf, csv, md, json)", runReport},
+		{"drift", "where observed processing departs from the declared registry; gate deploys with --fail-on", runDrift},
+		{"registry", "validate the declared registry (datamap.yaml), or draft one from what was observed", runRegistry},
 		{"taxonomy", "list the categories, purposes and data subjects events may use", runTaxonomy},
+		{"dlq", "list, show, replay or purge dead letters: events the catalog could not store", runDLQ},
 		{"config", "print the effective configuration (secrets masked)", runConfig},
 		{"version", "print the version", runVersion},
 	}
@@ -89,7 +95,7 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		}
 	}
 	if cmd == nil {
-		fmt.Fprintf(stderr, "datamap: unknown command %q%s\nRun 'datamap --help' for the list of commands.\n", args[0], suggest(args[0]))
+		fmt.Fprintf(stderr, "datamap: unknown command %q%s\nRun 'datamap --help' for the list of commands.\n", args[0], suggestCommand(args[0]))
 		return ExitUsage
 	}
 	cfg, cfgErr := config.Load()
@@ -141,7 +147,7 @@ Start here:
 
 Configuration comes from DATAMAP_* variables: 'datamap config' lists them.
 Exit codes: 0 ok, 1 failure, 2 bad usage or input, 3 some events rejected,
-4 findings (transfers, retention with --exit-code).
+4 findings: drift at or above --fail-on; transfers, retention with --exit-code.
 Run 'datamap <command> --help' for a command's flags.
 `)
 }
@@ -190,38 +196,16 @@ func newLogger(w io.Writer, cfg config.Config) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// suggest proposes the closest command name for a typo.
-func suggest(name string) string {
-	best, bestDist := "", 3
+// suggestCommand proposes the closest command name for a typo.
+func suggestCommand(name string) string {
+	var names []string
 	for _, c := range commands() {
-		if d := editDistance(name, c.name); d < bestDist {
-			best, bestDist = c.name, d
-		}
+		names = append(names, c.name)
 	}
-	if best == "" {
-		return ""
+	if best := suggest.Closest(name, names, 3); best != "" {
+		return fmt.Sprintf("; did you mean %q?", best)
 	}
-	return fmt.Sprintf("; did you mean %q?", best)
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
+	return ""
 }
 
 func indent(s string) string {

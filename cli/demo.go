@@ -1,14 +1,20 @@
 package cli
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/back-trace/datamap/catalog"
 	"github.com/back-trace/datamap/demo"
 	"github.com/back-trace/datamap/events"
+	"github.com/back-trace/datamap/registry"
+	"github.com/back-trace/datamap/report"
+	"github.com/back-trace/datamap/schemas"
 	"github.com/back-trace/datamap/stack"
 )
 
@@ -18,11 +24,17 @@ Run the BackTrace demo end to end on the embedded default: start NATS
 JetStream and ClickHouse in a fresh directory, run simulated BackTrace
 services (billing, VoIP/SMS, support, website, integrations, hosting) that
 publish through the SDK concurrently, wait until the catalog has every event,
-and print the data map: the inventory and the flows to third parties.`, `
+and print the data map: the inventory and the flows to third parties.
+
+Then it writes BackTrace's GDPR Article 30 record (XLSX, HTML, and PDF when
+Chromium is installed) and the drift findings into --out, checked against
+the declared registry schemas/backtrace-registry.yaml. A few simulated
+behaviours are deliberately undeclared, for the findings to catch.`, `
   datamap demo
-  datamap demo --events 100000 --keep`)
+  datamap demo --events 100000 --keep --out /tmp/backtrace`)
 	n := fs.Int("events", 20000, "events the simulated services publish")
 	keep := fs.Bool("keep", false, "keep the demo's data directory (printed at the end) instead of deleting it")
+	outDir := fs.String("out", "datamap-demo", "directory for the Article 30 record and the drift findings")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -47,7 +59,7 @@ and print the data map: the inventory and the flows to third parties.`, `
 		return err
 	}
 	defer s.Close(context.WithoutCancel(ctx))
-	p, err := startPipeline(ctx, &de, s, events.DefaultTaxonomy())
+	p, err := startPipeline(ctx, &de, s, events.DefaultTaxonomy(), false)
 	if err != nil {
 		return err
 	}
@@ -56,7 +68,7 @@ and print the data map: the inventory and the flows to third parties.`, `
 		time.Since(started).Round(time.Millisecond), len(demo.Services()), *n)
 
 	pipelineStart := time.Now()
-	stats, err := demo.Run(ctx, s.JS, demo.Options{Events: *n, Progress: progress(e, "published", *n)})
+	stats, err := demo.Run(ctx, s.JS, demo.Options{Events: *n, SpoolDir: filepath.Join(dir, "spool"), Progress: progress(e, "published", *n)})
 	if err != nil {
 		return err
 	}
@@ -89,6 +101,9 @@ and print the data map: the inventory and the flows to third parties.`, `
 	fmt.Fprintf(e.stdout, "\n%d events (%d records) from %d services: published and queryable in %s (%.0f events/s end to end); demo wall time %s\n",
 		totals.Events, totals.Records, len(stats.PerService), pipelineTime.Round(time.Millisecond),
 		float64(totals.Events)/pipelineTime.Seconds(), time.Since(started).Round(time.Millisecond))
+	if err := writeDemoRecord(ctx, e, s, *outDir); err != nil {
+		return err
+	}
 	if *keep {
 		fmt.Fprintf(e.stdout, "data kept in %s; query it with: DATAMAP_DATA_DIR=%s datamap inventory\n", dir, dir)
 	}
@@ -139,4 +154,65 @@ func progress(e *env, what string, total int) func(done int) {
 		}
 		fmt.Fprintf(e.stderr, "\r  [%s] %d/%d %s", bar, done, total, what)
 	}
+}
+
+// writeDemoRecord writes BackTrace's Article 30 record and drift findings
+// into dir and prints the high findings.
+func writeDemoRecord(ctx context.Context, e *env, s *stack.Stack, dir string) error {
+	reg, err := registry.Parse(schemas.BackTraceRegistry(), "schemas/backtrace-registry.yaml", events.DefaultTaxonomy())
+	if err != nil {
+		return err
+	}
+	asOf := time.Now().UTC()
+	obs, err := report.LoadObservations(ctx, s.ClickHouse, asOf)
+	if err != nil {
+		return err
+	}
+	rec, err := report.Build(reg, events.DefaultTaxonomy(), obs, report.Options{AsOf: asOf, GeneratedAt: asOf, Version: Version})
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	var written []string
+	for _, f := range []struct{ format, name string }{
+		{"xlsx", "article30.xlsx"}, {"html", "article30.html"}, {"json", "article30.json"},
+	} {
+		path := filepath.Join(dir, f.name)
+		if err := writeRecord(ctx, rec, f.format, path, e); err != nil {
+			return err
+		}
+		written = append(written, path)
+	}
+	pdf := filepath.Join(dir, "article30.pdf")
+	switch err := writeRecord(ctx, rec, "pdf", pdf, e); {
+	case err == nil:
+		written = append(written, pdf)
+	case errors.Is(err, report.ErrNoChromium):
+		fmt.Fprintln(e.stderr, "no PDF: chromium is not installed (apt-get install -y chromium); the HTML prints on A4")
+	default:
+		fmt.Fprintf(e.stderr, "no PDF: %v\n", err)
+	}
+	driftPath := filepath.Join(dir, "drift.json")
+	var buf bytes.Buffer
+	de := *e
+	de.stdout = &buf
+	if err := renderFindings(&de, "json", rec.Findings); err != nil {
+		return err
+	}
+	if err := os.WriteFile(driftPath, buf.Bytes(), 0o644); err != nil {
+		return err
+	}
+	written = append(written, driftPath)
+
+	fmt.Fprintf(e.stdout, "\nDRIFT — where BackTrace's services depart from its declared registry (%d findings)\n", len(rec.Findings))
+	if err := renderFindings(e, "table", rec.Findings); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "\nArticle 30 record as of %s (content SHA-256 %s):\n", asOf.Format(time.RFC3339), rec.ContentSHA256)
+	for _, p := range written {
+		fmt.Fprintf(e.stdout, "  %s\n", p)
+	}
+	return nil
 }

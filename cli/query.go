@@ -16,10 +16,6 @@ import (
 	"github.com/back-trace/datamap/stack"
 )
 
-// errFindings marks an answer with findings when --exit-code asked for
-// it: exit code 4.
-var errFindings = errors.New("findings present")
-
 // paramUsage documents each question parameter once, for every command's
 // --help.
 var paramUsage = map[string]string{

@@ -27,6 +27,7 @@ this machine find it there. Stop it with Ctrl-C (SIGINT) or SIGTERM.`, `
   datamap serve
   DATAMAP_DATA_DIR=/var/lib/datamap DATAMAP_HTTP_ADDR=127.0.0.1:9000 datamap serve
   DATAMAP_NATS_URL=nats://nats:4222 DATAMAP_CLICKHOUSE_DSN=clickhouse://datamap:secret@ch:9000/datamap datamap serve`)
+	consumerOnly := fs.Bool("consumer-only", false, "join a running stack as one more consumer: no catalog API, only /healthz, /readyz and /metrics; several such processes split the work")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -35,6 +36,9 @@ this machine find it there. Stop it with Ctrl-C (SIGINT) or SIGTERM.`, `
 	}
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	if *consumerOnly {
+		return runConsumerOnly(ctx, e)
+	}
 	if rt, running := stack.FindRunning(e.cfg.DataDir); running {
 		return fmt.Errorf("datamap serve already runs on %s (pid %d, HTTP %s); stop it or use another DATAMAP_DATA_DIR", e.cfg.DataDir, rt.PID, rt.HTTPAddr)
 	}
@@ -47,7 +51,7 @@ this machine find it there. Stop it with Ctrl-C (SIGINT) or SIGTERM.`, `
 		return err
 	}
 	defer s.Close(context.WithoutCancel(ctx))
-	srv, err := startPipeline(ctx, e, s, tax)
+	srv, err := startPipeline(ctx, e, s, tax, false)
 	if err != nil {
 		return err
 	}
@@ -55,9 +59,37 @@ this machine find it there. Stop it with Ctrl-C (SIGINT) or SIGTERM.`, `
 	fmt.Fprintf(e.stdout, "  publish events to  %s  (token in %s)\n", s.NATSURL, filepath.Join(e.cfg.DataDir, stack.NATSTokenFile))
 	fmt.Fprintf(e.stdout, "  catalog            clickhouse://%s\n", s.ClickHouseAddr)
 	fmt.Fprintf(e.stdout, "  HTTP API           http://%s/api/v1/  (bearer token: DATAMAP_API_TOKEN or %s)\n", srv.addr, filepath.Join(e.cfg.DataDir, stack.APITokenFile))
+	fmt.Fprintf(e.stdout, "  HTTP ingest        POST http://%s/v1/events  (bearer token: DATAMAP_INGEST_TOKENS or the API token)\n", srv.addr)
 	<-ctx.Done()
 	fmt.Fprintln(e.stdout, "datamap serve: stopping")
 	return srv.stop()
+}
+
+// runConsumerOnly joins the stack a `datamap serve` runs on the data
+// directory, or the external servers of the configuration, as one more
+// consumer of the shared durable consumer.
+func runConsumerOnly(ctx context.Context, e *env) error {
+	_, running := stack.FindRunning(e.cfg.DataDir)
+	if !running && (e.cfg.NATSURL == "" || e.cfg.ClickHouseDSN == "") {
+		return usagef("--consumer-only joins a running stack: start 'datamap serve' on %s first, or set DATAMAP_NATS_URL and DATAMAP_CLICKHOUSE_DSN", e.cfg.DataDir)
+	}
+	tax, err := loadTaxonomy(e)
+	if err != nil {
+		return err
+	}
+	s, err := stack.Attach(ctx, e.cfg, e.log)
+	if err != nil {
+		return err
+	}
+	defer s.Close(context.WithoutCancel(ctx))
+	p, err := startPipeline(ctx, e, s, tax, true)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "datamap consumer is running (NATS %s, ClickHouse %s); health and metrics on http://%s\n", s.NATSURL, s.ClickHouseAddr, p.addr)
+	<-ctx.Done()
+	fmt.Fprintln(e.stdout, "datamap consumer: stopping")
+	return p.stop()
 }
 
 // pipeline is a running consumer and HTTP API.
@@ -66,12 +98,22 @@ type pipeline struct {
 	http     *http.Server
 	consumer chan error
 	cancel   context.CancelFunc
+	// closeIngest drains the HTTP ingest's publisher (see withIngest).
+	closeIngest func(context.Context) error
 }
 
 // startPipeline starts the consumer and the HTTP API on a stack and
 // publishes their addresses in the data directory.
-func startPipeline(ctx context.Context, e *env, s *stack.Stack, tax *events.Taxonomy) (*pipeline, error) {
-	consumer, err := s.NewConsumer(ctx, events.NewValidator(tax))
+func startPipeline(ctx context.Context, e *env, s *stack.Stack, tax *events.Taxonomy, consumerOnly bool) (*pipeline, error) {
+	durable, err := s.Durable(ctx)
+	if err != nil {
+		return nil, err
+	}
+	metrics, metricsHandler, err := newMetrics(durable)
+	if err != nil {
+		return nil, err
+	}
+	consumer, err := s.NewConsumer(ctx, events.NewValidator(tax), metrics)
 	if err != nil {
 		return nil, err
 	}
@@ -84,7 +126,19 @@ func startPipeline(ctx context.Context, e *env, s *stack.Stack, tax *events.Taxo
 		return nil, fmt.Errorf("HTTP API: %w (set DATAMAP_HTTP_ADDR to a free address, e.g. 127.0.0.1:0)", err)
 	}
 	p := &pipeline{addr: ln.Addr().String(), consumer: make(chan error, 1)}
-	p.http = &http.Server{Handler: api.New(s.ClickHouse, consumer, tax, token, e.log).WithReadTokens(e.cfg.ReadTokenList()).Handler(),
+	var root http.Handler = api.Health(s.ClickHouse, consumer)
+	if !consumerOnly {
+		handler, closeIngest, err := withIngest(e, s, tax, token, api.New(s.ClickHouse, consumer, tax, token, e.log).WithReadTokens(e.cfg.ReadTokenList()).Handler())
+		if err != nil {
+			ln.Close()
+			return nil, err
+		}
+		root, p.closeIngest = handler, closeIngest
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/", root)
+	mux.Handle("GET /metrics", metricsHandler)
+	p.http = &http.Server{Handler: mux,
 		ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(e.log.Handler(), slog.LevelWarn)}
 	go func() {
 		if err := p.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -94,6 +148,9 @@ func startPipeline(ctx context.Context, e *env, s *stack.Stack, tax *events.Taxo
 	consumeCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	p.cancel = cancel
 	go func() { p.consumer <- consumer.Run(consumeCtx) }()
+	if consumerOnly {
+		return p, nil
+	}
 	if err := s.Publish(p.addr); err != nil {
 		p.stop()
 		return nil, fmt.Errorf("publish runtime file: %w", err)
@@ -107,6 +164,9 @@ func (p *pipeline) stop() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	err := p.http.Shutdown(ctx)
+	if p.closeIngest != nil {
+		err = errors.Join(err, p.closeIngest(ctx))
+	}
 	p.cancel()
 	return errors.Join(err, <-p.consumer)
 }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"time"
 
@@ -29,18 +30,26 @@ type Config struct {
 	NATSTLSCert      string        `envconfig:"NATS_TLS_CERT" desc:"client certificate file for NATS mutual TLS"`
 	NATSTLSKey       string        `envconfig:"NATS_TLS_KEY" desc:"client key file for NATS mutual TLS"`
 	NATSPort         int           `envconfig:"NATS_PORT" desc:"port of the embedded NATS server on 127.0.0.1; 0 picks a free one" default:"0"`
-	NATSSyncInterval time.Duration `envconfig:"NATS_SYNC_INTERVAL" desc:"embedded NATS: how often JetStream fsyncs; 0 keeps the NATS default (2m); see docs/reliability.md" default:"0"`
+	NATSSyncInterval time.Duration `envconfig:"NATS_SYNC_INTERVAL" desc:"embedded NATS: how often JetStream fsyncs acknowledged writes; 0 keeps the NATS default (2m); see docs/reliability.md" default:"1s"`
 	NATSSyncAlways   bool          `envconfig:"NATS_SYNC_ALWAYS" desc:"embedded NATS: fsync every write before acknowledging it (slower, survives power loss)" default:"false"`
 	StreamReplicas   int           `envconfig:"STREAM_REPLICAS" desc:"replicas of the events and dead-letter streams (3 on a production cluster)" default:"1"`
 	StreamDuplicates time.Duration `envconfig:"STREAM_DUPLICATES" desc:"JetStream dedup window for publisher retries (Nats-Msg-Id)" default:"2m"`
 
+	ClickHouseFsync bool `envconfig:"CLICKHOUSE_FSYNC" desc:"fsync every inserted part before the consumer acks its events (survives power loss); see docs/reliability.md" default:"true"`
+
 	ClickHouseDSN string `envconfig:"CLICKHOUSE_DSN" desc:"external ClickHouse, e.g. clickhouse://user:pass@host:9000/datamap; empty starts the embedded one" secret:"true"`
+	// ClickHouseCluster switches the catalog schema to cluster mode: DDL
+	// ON CLUSTER, ReplicatedMergeTree tables behind Distributed ones (see
+	// docs/clustering.md). Only meaningful with an external ClickHouse.
+	ClickHouseCluster string `envconfig:"CLICKHOUSE_CLUSTER" desc:"ClickHouse cluster name (remote_servers) for cluster mode: migrations ON CLUSTER, ReplicatedMergeTree + Distributed tables; needs CLICKHOUSE_DSN; empty means one server"`
 
 	HTTPAddr string `envconfig:"HTTP_ADDR" desc:"address of the HTTP API (/healthz, /readyz, /api/v1/…)" default:"127.0.0.1:8470"`
 	APIToken string `envconfig:"API_TOKEN" desc:"bearer token for the HTTP API; empty generates one in the data directory" secret:"true"`
 	// ReadTokens is a string, not a list, so that Variables masks it as
 	// set or unset; ReadTokenList splits it.
 	ReadTokens string `envconfig:"READ_TOKENS" desc:"comma-separated read-only bearer tokens for the HTTP API's query routes (/api/v1/inventory, flows, lineage…)" secret:"true"`
+
+	IngestTokens string `envconfig:"INGEST_TOKENS" desc:"comma-separated bearer tokens that may POST events to /v1/events and nothing else (DATAMAP_API_TOKEN is accepted too)" secret:"true"`
 
 	Taxonomy string `envconfig:"TAXONOMY" desc:"taxonomy YAML file; empty uses the built-in BackTrace taxonomy"`
 
@@ -50,6 +59,9 @@ type Config struct {
 	LogLevel  string `envconfig:"LOG_LEVEL" desc:"debug, info, warn or error" default:"info"`
 	LogFormat string `envconfig:"LOG_FORMAT" desc:"text or json" default:"text"`
 }
+
+// clusterName is what catalog.Dialect accepts as a cluster name.
+var clusterName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // Prefix of every variable.
 const Prefix = "DATAMAP"
@@ -106,6 +118,14 @@ func (c Config) Validate() error {
 	if c.ClickHouseDSN != "" {
 		if p, err := url.Parse(c.ClickHouseDSN); err != nil || p.Host == "" || (p.Scheme != "clickhouse" && p.Scheme != "tcp") {
 			bad("CLICKHOUSE_DSN", "not a DSN such as clickhouse://user:password@host:9000/database")
+		}
+	}
+	if c.ClickHouseCluster != "" {
+		if c.ClickHouseDSN == "" {
+			bad("CLICKHOUSE_CLUSTER", "cluster mode needs an external ClickHouse cluster: set DATAMAP_CLICKHOUSE_DSN too (the embedded ClickHouse is one server)")
+		}
+		if !clusterName.MatchString(c.ClickHouseCluster) {
+			bad("CLICKHOUSE_CLUSTER", "%q is not a cluster name (letters, digits, underscore)", c.ClickHouseCluster)
 		}
 	}
 	if host, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {

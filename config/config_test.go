@@ -51,6 +51,25 @@ func TestValidateListsEveryProblem(t *testing.T) {
 	}
 }
 
+func TestClusterNeedsExternalClickHouse(t *testing.T) {
+	base := Config{DataDir: "d", HTTPAddr: "127.0.0.1:1", StreamReplicas: 1, StreamDuplicates: 1, BatchSize: 1,
+		BatchWait: 1, LogLevel: "info", LogFormat: "text"}
+	c := base
+	c.ClickHouseCluster = "datamap_cluster"
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "DATAMAP_CLICKHOUSE_CLUSTER") ||
+		!strings.Contains(err.Error(), "DATAMAP_CLICKHOUSE_DSN") {
+		t.Errorf("cluster without DSN: %v", err)
+	}
+	c.ClickHouseDSN = "clickhouse://u:p@ch:9000/datamap"
+	if err := c.Validate(); err != nil {
+		t.Errorf("cluster with DSN: %v", err)
+	}
+	c.ClickHouseCluster = "bad name"
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "DATAMAP_CLICKHOUSE_CLUSTER") {
+		t.Errorf("bad cluster name: %v", err)
+	}
+}
+
 func TestSecretsAreMasked(t *testing.T) {
 	c := Config{NATSToken: "tok-123", APIToken: "api-456", ClickHouseDSN: "clickhouse://u:pw-789@ch:9000/db"}
 	for _, v := range c.Variables() {

@@ -21,6 +21,9 @@ const (
 
 // Options configure a demo run.
 type Options struct {
+	// SpoolDir, when set, gives each service's publisher a disk spool in
+	// a directory of its own under it (events.WithSpool).
+	SpoolDir string
 	// Events is the total number of events across all services; 0 means
 	// DefaultEvents.
 	Events int

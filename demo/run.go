@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -48,28 +48,14 @@ func (s *Stats) merge(o Stats) {
 
 func newStats() Stats { return Stats{PerService: map[string]int{}} }
 
-// Tuning of Run.
-const (
-	// publishersPerService bounds each service's in-flight publishes:
-	// PublishEncoded waits for the ack, so this many goroutines per service
-	// keep JetStream busy without flooding it.
-	publishersPerService = 4
-	// publishAttempts: a publish that times out may still have been stored,
-	// so it is retried with the same Nats-Msg-Id and JetStream drops the
-	// duplicate.
-	publishAttempts = 4
-	retryBackoff    = 200 * time.Millisecond
-	progressEvery   = 250 * time.Millisecond
-)
+// progressEvery is how often Run reports progress.
+const progressEvery = 250 * time.Millisecond
 
 // Run publishes the events of Generate(o) through js, every service
-// concurrently, and returns once JetStream has acknowledged every event. The
-// stream events.StreamName must exist. On error it stops the other
-// publishers and returns what was acknowledged so far with the first error.
-//
-// Services publish with events.PublishEncoded rather than an
-// events.Publisher, because a Publisher stamps the current time and the
-// demo spreads its events over simulated months.
+// concurrently, each through its own events.Publisher — the SDK a real
+// service would use, with a disk spool when o.SpoolDir is set — and returns
+// once JetStream has acknowledged every event. The stream events.StreamName
+// must exist.
 func Run(ctx context.Context, js jetstream.JetStream, o Options) (Stats, error) {
 	started := time.Now()
 	if js == nil {
@@ -83,79 +69,87 @@ func Run(ctx context.Context, js jetstream.JetStream, o Options) (Stats, error) 
 	for _, ev := range evs {
 		bySource[ev.Source] = append(bySource[ev.Source], ev)
 	}
-
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
 	var (
-		acked  atomic.Int64
-		mu     sync.Mutex
-		total  = newStats()
-		failed error
-		wg     sync.WaitGroup
+		mu         sync.Mutex
+		publishers []*events.Publisher
+		total      = newStats()
+		errs       []error
+		wg         sync.WaitGroup
 	)
-	for _, queue := range bySource {
-		// Each publisher takes every publishersPerService-th event, so
-		// each still publishes in time order.
-		for w := range publishersPerService {
-			wg.Go(func() {
-				mine := newStats()
-				for i := w; i < len(queue) && ctx.Err() == nil; i += publishersPerService {
-					if err := publish(ctx, js, queue[i]); err != nil {
-						mu.Lock()
-						if failed == nil {
-							failed = err
-						}
-						mu.Unlock()
-						cancel(err)
-						break
-					}
-					mine.add(queue[i])
-					acked.Add(1)
-				}
-				mu.Lock()
-				total.merge(mine)
-				mu.Unlock()
-			})
+	for source, queue := range bySource {
+		opts := []events.Option{events.WithSource(source)}
+		if o.SpoolDir != "" {
+			opts = append(opts, events.WithSpool(filepath.Join(o.SpoolDir, source)))
 		}
+		pub, err := events.NewPublisher(js, opts...)
+		if err != nil {
+			return Stats{}, err
+		}
+		publishers = append(publishers, pub)
+		wg.Go(func() {
+			mine := newStats()
+			for _, ev := range queue {
+				if err := publish(ctx, pub, ev); err != nil {
+					mu.Lock()
+					errs = append(errs, fmt.Errorf("%s: %w", source, err))
+					mu.Unlock()
+					break
+				}
+				mine.add(ev)
+			}
+			// Close waits until JetStream acknowledged what was queued.
+			if err := pub.Close(ctx); err != nil {
+				mu.Lock()
+				errs = append(errs, fmt.Errorf("%s: %w", source, err))
+				mu.Unlock()
+			}
+			mu.Lock()
+			total.merge(mine)
+			mu.Unlock()
+		})
 	}
-	stopProgress := reportProgress(o.Progress, &acked)
+	stopProgress := reportProgress(o.Progress, func() int {
+		n := 0
+		for _, p := range publishers {
+			n += int(p.Stats().Published)
+		}
+		return n
+	})
 	wg.Wait()
 	stopProgress()
-
 	total.Elapsed = time.Since(started)
-	if failed == nil && ctx.Err() != nil {
-		failed = context.Cause(ctx) // the caller's context ended
-	}
-	if failed != nil {
-		return total, fmt.Errorf("demo: %d of %d events published: %w", total.Published, len(evs), failed)
+	if err := errors.Join(errs...); err != nil {
+		return total, fmt.Errorf("demo: %w", err)
 	}
 	return total, nil
 }
 
-// publish sends one event and waits for its ack, retrying transient
-// failures.
-func publish(ctx context.Context, js jetstream.JetStream, ev *events.Event) error {
-	raw, err := events.Encode(ev)
-	if err != nil {
-		return err
+// publish hands one simulated event to the service's publisher, with the
+// typed call a real service would make.
+func publish(ctx context.Context, pub *events.Publisher, ev *events.Event) error {
+	d := ev.Data
+	var err error
+	switch ev.Kind {
+	case events.KindCollected:
+		_, err = pub.Collected(ctx, events.Collection{Category: d.Category, DataSubject: d.DataSubject,
+			Purpose: d.Purpose, LegalBasis: d.LegalBasis, SpecialCondition: d.SpecialCondition,
+			Retention: d.Retention, Origin: d.Origin, Location: d.Location, Activity: d.Activity,
+			Count: d.Count, Time: ev.Time})
+	case events.KindShared:
+		_, err = pub.Shared(ctx, events.Share{Category: d.Category, DataSubject: d.DataSubject,
+			Purpose: d.Purpose, LegalBasis: d.LegalBasis, SpecialCondition: d.SpecialCondition,
+			Activity: d.Activity, Recipient: *d.Recipient, Count: d.Count, Time: ev.Time})
+	case events.KindErased:
+		_, err = pub.Erased(ctx, events.Erasure{Category: d.Category, DataSubject: d.DataSubject,
+			Reason: d.Reason, Count: d.Count, Time: ev.Time})
 	}
-	for attempt := 1; ; attempt++ {
-		err = events.PublishEncoded(ctx, js, ev, raw)
-		if err == nil || attempt == publishAttempts || ctx.Err() != nil {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return err
-		case <-time.After(time.Duration(attempt) * retryBackoff):
-		}
-	}
+	return err
 }
 
 // reportProgress calls progress every progressEvery until the returned
 // stop is called, which makes a last call with the final count and returns
 // once no call is running.
-func reportProgress(progress func(int), acked *atomic.Int64) (stop func()) {
+func reportProgress(progress func(int), acked func() int) (stop func()) {
 	if progress == nil {
 		return func() {}
 	}
@@ -168,10 +162,10 @@ func reportProgress(progress func(int), acked *atomic.Int64) (stop func()) {
 		for {
 			select {
 			case <-done:
-				progress(int(acked.Load()))
+				progress(acked())
 				return
 			case <-tick.C:
-				progress(int(acked.Load()))
+				progress(acked())
 			}
 		}
 	}()

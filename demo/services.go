@@ -11,6 +11,16 @@ package demo
 
 import "github.com/back-trace/datamap/events"
 
+// Undeclared lists the behaviours of the simulated services that
+// BackTrace's declared registry (schemas/backtrace-registry.yaml) does not
+// cover, on purpose, so that `datamap drift` and the Article 30 record have
+// something real to find. Each is one flow in the scenario.
+var Undeclared = []string{
+	"voip-platform sends handset identifiers to Mixpanel (US analytics) for service improvement, with no transfer safeguard",
+	"support-desk sends call recordings to Deepgram (US transcription), a recipient the support activity does not declare",
+	"voip-platform keeps call detail records 36 months for fraud-model training; the registry declares 6 months",
+}
+
 // Service is a simulated system that publishes events.
 type Service struct {
 	Name        string // the events' source, e.g. "billing-api"
@@ -112,6 +122,10 @@ var (
 	microsoft365 = events.Recipient{Name: "Microsoft 365", Role: events.RoleProcessor, Country: "IE", Contract: "MS-DPA-2024"}
 	cxone        = events.Recipient{Name: "NICE CXone", Role: events.RoleProcessor, Country: "US", Safeguard: events.SafeguardSCC, Contract: "DPA-NICE-2023"}
 
+	// Recipients of the deliberate undeclared behaviours (see Undeclared).
+	telemetryVendor = events.Recipient{Name: "Mixpanel", Role: events.RoleProcessor, Country: "US", Safeguard: events.SafeguardNone}
+	transcription   = events.Recipient{Name: "Deepgram", Role: events.RoleProcessor, Country: "US", Safeguard: events.SafeguardSCC, Contract: "DPA-DEEPGRAM-2025"}
+
 	amsterdamDC = events.Recipient{Name: "Equinix AM3", Role: events.RoleProcessor, Country: "NL", Contract: "DPA-EQUINIX-2022"}
 	frankfurtDC = events.Recipient{Name: "Digital Realty FRA", Role: events.RoleProcessor, Country: "DE", Contract: "DPA-DLR-2023"}
 )
@@ -149,6 +163,11 @@ var scenario = []simulatedService{
 		shared(26, batch(50, 2000), events.Share{Category: "telephony.call_detail_records", DataSubject: "call_party", Purpose: "call_message_routing", LegalBasis: contract, Activity: "call termination", Recipient: usCarrier}),
 		shared(2, batch(1, 20), events.Share{Category: "telephony.call_detail_records", DataSubject: "end_user", Purpose: "legal_compliance", LegalBasis: legalObligation, Activity: "lawful request", Recipient: lawEnforcement}),
 		erased(8, batch(500, 5000), events.Erasure{Category: "telephony.call_detail_records", DataSubject: "end_user", Reason: onRetention}),
+		// Undeclared behaviours (see Undeclared): handset telemetry to a US
+		// analytics vendor with no safeguard, and CDRs kept three years
+		// to train a fraud model while the record says six months.
+		shared(3, batch(1, 50), events.Share{Category: "device.identifiers", DataSubject: "end_user", Purpose: "service_improvement", LegalBasis: legitimateInterests, Activity: "handset telemetry", Recipient: telemetryVendor}),
+		collected(3, batch(10, 200), events.Collection{Category: "telephony.call_detail_records", DataSubject: "end_user", Purpose: "fraud_prevention", LegalBasis: legitimateInterests, Retention: "P36M", Origin: observed, Location: "DE", Activity: "fraud model training"}),
 	}},
 	{Service{"sms-gateway", "business SMS: delivery through carriers and aggregators, 10DLC registration, STOP/HELP"}, []flow{
 		collected(45, batch(10, 300), events.Collection{Category: "telephony.sms_metadata", DataSubject: "end_user", Purpose: "call_message_routing", LegalBasis: contract, Retention: "P6M", Origin: observed, Location: "DE", Activity: "SMS delivery"}),
@@ -198,6 +217,9 @@ var scenario = []simulatedService{
 		shared(18, single, events.Share{Category: "support.tickets", DataSubject: "customer", Purpose: "support", LegalBasis: legitimateInterests, Activity: "ticket handling", Recipient: ticketing}),
 		shared(7, single, events.Share{Category: "support.email", DataSubject: "customer", Purpose: "support", LegalBasis: legitimateInterests, Activity: "support e-mail", Recipient: ticketing}),
 		shared(5, single, events.Share{Category: "support.chat", DataSubject: "end_user", Purpose: "support", LegalBasis: legitimateInterests, Activity: "support chat", Recipient: ticketing}),
+		// Undeclared behaviour (see Undeclared): recordings sent to a
+		// transcription vendor the registry does not list.
+		shared(2, single, events.Share{Category: "support.call_recordings", DataSubject: "end_user", Purpose: "support", LegalBasis: legitimateInterests, Activity: "call transcription", Recipient: transcription}),
 		erased(2, single, events.Erasure{Category: "support.tickets", DataSubject: "customer", Reason: onSubjectRequest}),
 		erased(2, batch(100, 2000), events.Erasure{Category: "support.tickets", DataSubject: "customer", Reason: onRetention}),
 		erased(1, batch(10, 200), events.Erasure{Category: "support.call_recordings", DataSubject: "end_user", Reason: onRetention}),

@@ -104,6 +104,8 @@ type Collection struct {
 	Location         string // ISO 3166-1 alpha-2 country where it is stored
 	Activity         string // processing activity, e.g. "billing"
 	Count            int64  // records; 0 means 1
+	// Time is when the data was collected; zero means now.
+	Time time.Time
 }
 
 // Share describes one disclosure of personal data to a recipient, for
@@ -116,15 +118,17 @@ type Share struct {
 	SpecialCondition string
 	Activity         string
 	Recipient        Recipient
-	Count            int64 // records; 0 means 1
+	Count            int64     // records; 0 means 1
+	Time             time.Time // when the data was shared; zero means now
 }
 
 // Erasure describes one erasure of personal data, for Publisher.Erased.
 type Erasure struct {
 	Category    string
 	DataSubject string
-	Reason      string // ReasonRetention, ReasonSubjectRequest or ReasonContractEnd
-	Count       int64  // records; 0 means 1
+	Reason      string    // ReasonRetention, ReasonSubjectRequest or ReasonContractEnd
+	Count       int64     // records; 0 means 1
+	Time        time.Time // when the data was erased; zero means now
 }
 
 func (c Collection) data() Data {

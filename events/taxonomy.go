@@ -14,6 +14,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/back-trace/datamap/internal/fileerr"
 	"github.com/back-trace/datamap/schemas"
 )
 
@@ -75,25 +76,7 @@ type KnownRecipient struct {
 // TaxonomyError is one problem in a taxonomy file. ParseTaxonomy returns
 // all of them joined with errors.Join; use errors.As to inspect the first,
 // or iterate with the Unwrap() []error of the joined error.
-type TaxonomyError struct {
-	File  string // the name given to ParseTaxonomy, usually the path
-	Line  int    // 1-based; 0 when the problem is not tied to a line
-	Field string // e.g. "categories[3].retention"
-	Msg   string // what is wrong and what to do
-}
-
-func (e *TaxonomyError) Error() string {
-	var b strings.Builder
-	b.WriteString(e.File)
-	if e.Line > 0 {
-		b.WriteString(":" + strconv.Itoa(e.Line))
-	}
-	if e.Field != "" {
-		b.WriteString(": " + e.Field)
-	}
-	b.WriteString(": " + e.Msg)
-	return b.String()
-}
+type TaxonomyError = fileerr.Error
 
 // maxTaxonomySize bounds the input so a wrong path (a log file, a binary)
 // fails fast instead of being parsed; real taxonomies are a few KB.

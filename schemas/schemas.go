@@ -6,7 +6,10 @@
 //   - taxonomy.yaml: the default taxonomy, derived from the BackTrace privacy
 //     policy (parsed by events.DefaultTaxonomy);
 //   - countries.yaml: ISO 3166-1 codes with EEA membership and EU adequacy
-//     (parsed by events.LookupCountry).
+//     (parsed by events.LookupCountry);
+//   - registry.v1.json: JSON Schema of the declared registry (datamap.yaml),
+//     and backtrace-registry.yaml, BackTrace's registry written from its
+//     privacy policy (parsed by package registry).
 //
 // The files are also the documentation for people who write events by hand;
 // keep them readable.
@@ -29,6 +32,12 @@ const typePrefix = "com.back-trace.datamap.data."
 
 // Taxonomy returns the default taxonomy YAML.
 func Taxonomy() []byte { return mustRead("taxonomy.yaml") }
+
+// Registry returns the JSON Schema of the declared registry (datamap.yaml).
+func Registry() []byte { return mustRead("registry.v1.json") }
+
+// BackTraceRegistry returns BackTrace's declared registry, the demo's.
+func BackTraceRegistry() []byte { return mustRead("backtrace-registry.yaml") }
 
 // Countries returns the country list YAML.
 func Countries() []byte { return mustRead("countries.yaml") }

@@ -43,11 +43,12 @@ type Stack struct {
 	NATSURL        string // where services publish
 	ClickHouseAddr string // host:port of the native protocol
 
-	cfg        config.Config
-	log        *slog.Logger
-	natsServer *server.Server  // nil when external or attached
-	chServer   *chembed.Server // nil when external or attached
-	runtime    string          // the runtime file this stack wrote, if any
+	cfg         config.Config
+	log         *slog.Logger
+	natsServer  *server.Server  // nil when external or attached
+	chServer    *chembed.Server // nil when external or attached
+	runtime     string          // the runtime file this stack wrote, if any
+	runtimeLock *os.File        // held while the runtime file is valid
 }
 
 // Start brings up the servers this configuration names — embedded ones
@@ -153,6 +154,16 @@ func (s *Stack) startClickHouse(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("DATAMAP_CLICKHOUSE_DSN: %w", err)
 		}
+		if s.cfg.ClickHouseCluster != "" {
+			// Cluster mode writes through Distributed tables. Insert
+			// synchronously: an INSERT returns once every shard has its
+			// rows, not when they are queued on the server we talk to, so
+			// the consumer's ack-after-durable contract still holds.
+			if opts.Settings == nil {
+				opts.Settings = ch.Settings{}
+			}
+			opts.Settings["insert_distributed_sync"] = 1
+		}
 		return s.connectClickHouse(ctx, opts)
 	}
 	srv, err := chembed.Start(ctx, chembed.Options{DataDir: filepath.Join(s.cfg.DataDir, "clickhouse"), Logger: s.log})
@@ -194,8 +205,12 @@ func (s *Stack) prepare(ctx context.Context) error {
 		Duplicates: s.cfg.StreamDuplicates, Replicas: s.cfg.StreamReplicas}); err != nil {
 		return err
 	}
-	ran, err := catalog.Migrate(ctx, s.ClickHouse)
+	dialect := catalog.Dialect{Cluster: s.cfg.ClickHouseCluster}
+	ran, err := catalog.MigrateWith(ctx, s.ClickHouse, dialect)
 	if err != nil {
+		return err
+	}
+	if err := catalog.SetInsertFsync(ctx, s.ClickHouse, dialect, s.cfg.ClickHouseFsync); err != nil {
 		return err
 	}
 	if len(ran) > 0 {
@@ -215,6 +230,7 @@ func (s *Stack) Close(ctx context.Context) error {
 	var errs []error
 	if s.runtime != "" {
 		_ = os.Remove(s.runtime)
+		s.runtimeLock.Close()
 	}
 	if s.ClickHouse != nil {
 		errs = append(errs, s.ClickHouse.Close())
@@ -250,34 +266,52 @@ type Runtime struct {
 // RuntimeFile is the name of the runtime file in the data directory.
 const RuntimeFile = "serve.json"
 
-// Publish writes the runtime file; Close removes it.
+// runtimeLock is held (flock) by the process that published the runtime
+// file, for as long as it runs. The kernel drops the lock when the process
+// dies, however it dies, so a stale runtime file is never mistaken for a
+// running server — not even when a restarted container gets the same pid.
+const runtimeLock = "serve.lock"
+
+// Publish writes the runtime file and holds its lock; Close removes both.
 func (s *Stack) Publish(httpAddr string) error {
+	lock, err := os.OpenFile(filepath.Join(s.cfg.DataDir, runtimeLock), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		lock.Close()
+		return fmt.Errorf("another datamap serve runs on %s", s.cfg.DataDir)
+	}
 	rt := Runtime{PID: os.Getpid(), NATSURL: s.NATSURL, ClickHouseAddr: s.ClickHouseAddr, HTTPAddr: httpAddr,
 		EmbeddedNATS: s.natsServer != nil, EmbeddedCH: s.chServer != nil, StartedAt: time.Now().UTC()}
 	b, err := json.MarshalIndent(rt, "", "  ")
 	if err != nil {
+		lock.Close()
 		return err
 	}
 	path := filepath.Join(s.cfg.DataDir, RuntimeFile)
 	tmp := path + ".tmp"
 	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		lock.Close()
 		return err
 	}
-	s.runtime = path
+	s.runtime, s.runtimeLock = path, lock
 	return os.Rename(tmp, path)
 }
 
 // FindRunning returns the runtime of a live `datamap serve` on dataDir.
 func FindRunning(dataDir string) (Runtime, bool) {
 	var rt Runtime
-	b, err := os.ReadFile(filepath.Join(dataDir, RuntimeFile))
-	if err != nil || json.Unmarshal(b, &rt) != nil {
+	lock, err := os.Open(filepath.Join(dataDir, runtimeLock))
+	if err != nil {
 		return rt, false
 	}
-	// A file of a process that died is stale. So is one naming this very
-	// process: in a container every datamap is pid 1, and a file left by a
-	// killed predecessor would otherwise block it forever.
-	if rt.PID <= 0 || rt.PID == os.Getpid() || syscall.Kill(rt.PID, 0) != nil {
+	defer lock.Close()
+	if syscall.Flock(int(lock.Fd()), syscall.LOCK_SH|syscall.LOCK_NB) == nil {
+		return rt, false // nobody holds it: whatever serve.json says is stale
+	}
+	b, err := os.ReadFile(filepath.Join(dataDir, RuntimeFile))
+	if err != nil || json.Unmarshal(b, &rt) != nil {
 		return rt, false
 	}
 	return rt, true
@@ -319,15 +353,22 @@ func Attach(ctx context.Context, cfg config.Config, log *slog.Logger) (*Stack, e
 }
 
 // NewConsumer wires the catalog consumer to this stack: the durable
-// JetStream consumer in, the ClickHouse writer and the dead-letter stream out.
-func (s *Stack) NewConsumer(ctx context.Context, v *events.Validator) (*catalog.Consumer, error) {
-	durable, err := catalog.EnsureConsumer(ctx, s.JS, catalog.DefaultConsumerSettings)
+// JetStream consumer in, the ClickHouse writer and the dead-letter stream
+// out. metrics may be nil.
+func (s *Stack) NewConsumer(ctx context.Context, v *events.Validator, metrics *catalog.Metrics) (*catalog.Consumer, error) {
+	durable, err := s.Durable(ctx)
 	if err != nil {
 		return nil, err
 	}
 	return catalog.NewConsumer(durable, clickhouse.NewWriter(s.ClickHouse),
 		deadletter.NewSink(s.JS, catalog.DeadLetterSubjectPrefix), v,
-		catalog.ConsumerOptions{BatchSize: s.cfg.BatchSize, MaxWait: s.cfg.BatchWait, Logger: s.log}), nil
+		catalog.ConsumerOptions{BatchSize: s.cfg.BatchSize, MaxWait: s.cfg.BatchWait, Logger: s.log,
+			MaxDeliver: catalog.DefaultConsumerSettings.MaxDeliver, Metrics: metrics}), nil
+}
+
+// Durable creates or updates the catalog's durable JetStream consumer.
+func (s *Stack) Durable(ctx context.Context) (jetstream.Consumer, error) {
+	return catalog.EnsureConsumer(ctx, s.JS, catalog.DefaultConsumerSettings)
 }
 
 // APIToken is the bearer token of the HTTP API: DATAMAP_API_TOKEN, or one

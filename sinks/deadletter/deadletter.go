@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -41,6 +42,13 @@ func (s *Sink) DeadLetter(ctx context.Context, msg jetstream.Msg, reason string)
 	out := nats.NewMsg(s.prefix + "." + msg.Subject())
 	out.Data = msg.Data()
 	for k, vs := range msg.Headers() {
+		if strings.HasPrefix(k, "Nats-") {
+			// JetStream publish controls (Nats-Expected-Stream, Nats-Rollup,
+			// Nats-TTL…) were meant for the original publish; applied to
+			// this one they can make it fail forever, and the consumer
+			// would retry it forever.
+			continue
+		}
 		for _, v := range vs {
 			out.Header.Add(k, v)
 		}

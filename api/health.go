@@ -1,0 +1,21 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+)
+
+// Health serves only /healthz and /readyz, for processes that run the
+// consumer without the catalog API (`datamap serve --consumer-only`).
+func Health(conn driver.Conn, ready Readiness) http.Handler {
+	s := &Server{catalog: conn, ready: ready}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.HandleFunc("GET /readyz", s.readyz)
+	return mux
+}
+
+func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}

@@ -1,0 +1,153 @@
+package events_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/back-trace/datamap/catalog"
+	"github.com/back-trace/datamap/events"
+)
+
+// exampleJetStream starts a throwaway in-process NATS JetStream with the
+// datamap streams; a real service connects to its NATS instead.
+func exampleJetStream() (jetstream.JetStream, func()) {
+	dir, _ := os.MkdirTemp("", "datamap-example-")
+	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: dir, NoLog: true, NoSigs: true})
+	if err != nil {
+		panic(err)
+	}
+	go ns.Start()
+	ns.ReadyForConnections(10 * time.Second)
+	nc, err := nats.Connect(ns.ClientURL())
+	if err != nil {
+		panic(err)
+	}
+	js, _ := jetstream.New(nc)
+	if err := catalog.EnsureStreams(context.Background(), js, catalog.DefaultStreamSettings); err != nil {
+		panic(err)
+	}
+	return js, func() { nc.Close(); ns.Shutdown(); os.RemoveAll(dir) }
+}
+
+// A service creates one Publisher at start-up and closes it on shutdown.
+func ExampleNewPublisher() {
+	js, stop := exampleJetStream()
+	defer stop()
+	spool, _ := os.MkdirTemp("", "billing-spool-")
+	defer os.RemoveAll(spool)
+
+	p, err := events.NewPublisher(js,
+		events.WithSource("billing-api"),
+		events.WithSpool(spool),   // survive NATS outages and restarts
+		events.WithBuffer(16_384), // in-memory queue; full → spill to the spool
+	)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	fmt.Println(p.Close(ctx))
+	// Output: <nil>
+}
+
+// One line where the service collects personal data. It returns once the
+// event is validated and queued.
+func ExamplePublisher_Collected() {
+	js, stop := exampleJetStream()
+	defer stop()
+	p, _ := events.NewPublisher(js, events.WithSource("billing-api"))
+	defer p.Close(context.Background())
+
+	ctx := context.Background() // the request's context: its span becomes the traceparent
+	_, err := p.Collected(ctx, events.Collection{
+		Category: "billing.payment_token", DataSubject: "customer",
+		Purpose: "payment_processing", LegalBasis: events.LegalBasisContract, Retention: "P7Y",
+	})
+	fmt.Println(err)
+
+	// Mistakes come back at once, keyed by field.
+	_, err = p.Collected(ctx, events.Collection{Category: "billing.payment_token", DataSubject: "customer",
+		Purpose: "payment_processing", LegalBasis: "because"})
+	var invalid *events.ValidationError
+	if errors.As(err, &invalid) {
+		for _, problem := range invalid.Problems {
+			fmt.Println(problem.Field)
+		}
+	}
+	// Output:
+	// <nil>
+	// data.legal_basis
+	// data.retention
+}
+
+// Sharing with a processor outside the EEA, with the transfer safeguard.
+func ExamplePublisher_Shared() {
+	js, stop := exampleJetStream()
+	defer stop()
+	p, _ := events.NewPublisher(js, events.WithSource("sms-gateway"))
+	defer p.Close(context.Background())
+
+	_, err := p.Shared(context.Background(), events.Share{
+		Category: "telephony.sms_metadata", DataSubject: "customer",
+		Purpose: "call_message_routing", LegalBasis: events.LegalBasisContract,
+		Recipient: events.Recipient{Name: "Twilio", Role: events.RoleProcessor, Country: "US",
+			Safeguard: events.SafeguardSCC, Contract: "DPA-2024-07"},
+	})
+	fmt.Println(err)
+	// Output: <nil>
+}
+
+// Erasures say how many records went and why.
+func ExamplePublisher_Erased() {
+	js, stop := exampleJetStream()
+	defer stop()
+	p, _ := events.NewPublisher(js, events.WithSource("support-desk"))
+	defer p.Close(context.Background())
+
+	_, err := p.Erased(context.Background(), events.Erasure{Category: "support.tickets",
+		DataSubject: "customer", Reason: events.ReasonRetention, Count: 1200})
+	fmt.Println(err)
+	// Output: <nil>
+}
+
+// On a hot path, aggregation coalesces identical flows: 10 000 SMS handed
+// to the same carrier become one event of count 10 000 per window.
+func ExampleWithAggregation() {
+	js, stop := exampleJetStream()
+	defer stop()
+	p, _ := events.NewPublisher(js, events.WithSource("sms-gateway"), events.WithAggregation(10*time.Second))
+	ctx := context.Background()
+	for range 10_000 {
+		p.Shared(ctx, events.Share{Category: "telephony.sms_metadata", DataSubject: "customer",
+			Purpose: "call_message_routing", LegalBasis: events.LegalBasisContract,
+			Recipient: events.Recipient{Name: "Twilio", Role: events.RoleProcessor, Country: "US", Safeguard: events.SafeguardSCC}})
+	}
+	p.Flush(ctx) // publish the window now, wait for the ack
+	fmt.Println(p.Stats().Published)
+	p.Close(ctx)
+	// Output: 1
+}
+
+// Flush waits until every accepted event is acknowledged by JetStream.
+func ExamplePublisher_Flush() {
+	js, stop := exampleJetStream()
+	defer stop()
+	p, _ := events.NewPublisher(js, events.WithSource("billing-api"))
+	defer p.Close(context.Background())
+	for range 100 {
+		p.Collected(context.Background(), events.Collection{Category: "billing.invoice", DataSubject: "customer",
+			Purpose: "invoicing", LegalBasis: events.LegalBasisLegalObligation, Retention: "P10Y"})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	fmt.Println(p.Flush(ctx), p.Stats().Published)
+	// Output: <nil> 100
+}

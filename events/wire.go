@@ -1,0 +1,135 @@
+package events
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// appendEvent renders ev in the v1 wire format, as Encode does, without
+// reflection: the Publisher's pump encodes every event, so this is on the
+// throughput path. TestAppendEventMatchesEncode keeps the two identical
+// after decoding. The traceparent and tracestate come from sc when it is
+// valid, else from ev.
+func appendEvent(b []byte, ev *Event, sc trace.SpanContext) []byte {
+	b = append(b, `{"specversion":"1.0","id":`...)
+	b = appendString(b, ev.ID)
+	b = append(b, `,"source":`...)
+	b = appendString(b, ev.Source)
+	b = append(b, `,"type":"`...)
+	b = append(b, typePrefix...)
+	b = append(b, ev.Kind...)
+	b = append(b, `.v1","subject":`...)
+	b = appendString(b, ev.Data.Category)
+	b = append(b, `,"time":"`...)
+	b = ev.Time.UTC().AppendFormat(b, time.RFC3339Nano)
+	b = append(b, `","datacontenttype":"application/json"`...)
+	if sc.IsValid() {
+		b = append(b, `,"traceparent":"`...)
+		b = appendTraceParent(b, sc)
+		b = append(b, '"')
+		if ts := sc.TraceState(); ts.Len() > 0 {
+			b = append(b, `,"tracestate":`...)
+			b = appendString(b, ts.String())
+		}
+	} else if ev.TraceParent != "" {
+		b = append(b, `,"traceparent":`...)
+		b = appendString(b, ev.TraceParent)
+		if ev.TraceState != "" {
+			b = append(b, `,"tracestate":`...)
+			b = appendString(b, ev.TraceState)
+		}
+	}
+	d := &ev.Data
+	b = append(b, `,"data":{"category":`...)
+	b = appendString(b, d.Category)
+	b = append(b, `,"data_subject":`...)
+	b = appendString(b, d.DataSubject)
+	b = appendOptional(b, `,"purpose":`, d.Purpose)
+	b = appendOptional(b, `,"legal_basis":`, d.LegalBasis)
+	b = appendOptional(b, `,"special_condition":`, d.SpecialCondition)
+	b = appendOptional(b, `,"retention":`, d.Retention)
+	b = appendOptional(b, `,"origin":`, d.Origin)
+	b = appendOptional(b, `,"location":`, d.Location)
+	b = appendOptional(b, `,"activity":`, d.Activity)
+	if r := d.Recipient; r != nil {
+		b = append(b, `,"recipient":{"name":`...)
+		b = appendString(b, r.Name)
+		b = append(b, `,"role":`...)
+		b = appendString(b, r.Role)
+		b = append(b, `,"country":`...)
+		b = appendString(b, r.Country)
+		b = appendOptional(b, `,"safeguard":`, r.Safeguard)
+		b = appendOptional(b, `,"contract":`, r.Contract)
+		b = append(b, '}')
+	}
+	b = appendOptional(b, `,"reason":`, d.Reason)
+	b = append(b, `,"count":`...)
+	b = strconv.AppendInt(b, d.Count, 10)
+	return append(b, "}}"...)
+}
+
+// TraceParent renders a span context as a W3C traceparent header value.
+func TraceParent(sc trace.SpanContext) string {
+	if !sc.IsValid() {
+		return ""
+	}
+	return string(appendTraceParent(nil, sc))
+}
+
+func appendTraceParent(b []byte, sc trace.SpanContext) []byte {
+	tid, sid := sc.TraceID(), sc.SpanID()
+	b = append(b, "00-"...)
+	b = hex.AppendEncode(b, tid[:])
+	b = append(b, '-')
+	b = hex.AppendEncode(b, sid[:])
+	if sc.IsSampled() {
+		return append(b, "-01"...)
+	}
+	return append(b, "-00"...)
+}
+
+func appendOptional(b []byte, key, value string) []byte {
+	if value == "" {
+		return b
+	}
+	b = append(b, key...)
+	return appendString(b, value)
+}
+
+// appendString appends s as a JSON string, escaped as encoding/json does.
+func appendString(b []byte, s string) []byte {
+	simple := true
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' || c >= utf8.RuneSelf {
+			simple = false
+			break
+		}
+	}
+	if simple {
+		b = append(b, '"')
+		b = append(b, s...)
+		return append(b, '"')
+	}
+	q, _ := json.Marshal(s) // rare: values are taxonomy keys and names
+	return append(b, q...)
+}
+
+// encodeUUID writes the canonical 36-character form of id into dst.
+func encodeUUID(dst []byte, id uuid.UUID) {
+	hex.Encode(dst[0:8], id[0:4])
+	dst[8] = '-'
+	hex.Encode(dst[9:13], id[4:6])
+	dst[13] = '-'
+	hex.Encode(dst[14:18], id[6:8])
+	dst[18] = '-'
+	hex.Encode(dst[19:23], id[8:10])
+	dst[23] = '-'
+	hex.Encode(dst[24:], id[10:])
+}

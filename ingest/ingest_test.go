@@ -1,0 +1,258 @@
+package ingest_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/back-trace/datamap/api"
+	"github.com/back-trace/datamap/events"
+	"github.com/back-trace/datamap/ingest"
+	"github.com/back-trace/datamap/internal/testservers"
+)
+
+const (
+	ingestToken = "ingest-only-token"
+	apiToken    = "full-access-token"
+)
+
+func event(id string) string {
+	return fmt.Sprintf(`{"specversion":"1.0","id":%q,"source":"php-shop","type":"com.back-trace.datamap.data.collected.v1",
+ "subject":"billing.payment_token","time":"2026-11-01T10:00:00Z","datacontenttype":"application/json",
+ "data":{"category":"billing.payment_token","data_subject":"customer","purpose":"payment_processing",
+ "legal_basis":"contract","retention":"P7Y","count":3}}`, id)
+}
+
+const collectedData = `{"category":"billing.payment_token","data_subject":"customer","purpose":"payment_processing","legal_basis":"contract","retention":"P7Y"}`
+
+type server struct {
+	url string
+	js  jetstream.JetStream
+	pub *events.Publisher
+}
+
+func start(t *testing.T, maxBody int64) server {
+	t.Helper()
+	_, js := testservers.NATS(t)
+	pub, err := events.NewPublisher(js, events.WithSource("datamap-ingest"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = pub.Close(context.Background()) })
+	h, err := ingest.New(pub, events.NewValidator(nil), ingest.Options{Tokens: []string{ingestToken, apiToken}, MaxBodyBytes: maxBody})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("POST "+ingest.Path, h)
+	mux.Handle("/", api.New(nil, nil, events.DefaultTaxonomy(), apiToken, nil).Handler())
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return server{url: srv.URL, js: js, pub: pub}
+}
+
+func post(t *testing.T, s server, token string, header map[string]string, body string) (int, ingest.Response) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, s.url+ingest.Path, strings.NewReader(body))
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var r ingest.Response
+	if err := json.NewDecoder(res.Body).Decode(&r); err != nil {
+		t.Fatalf("status %d, body not JSON: %v", res.StatusCode, err)
+	}
+	return res.StatusCode, r
+}
+
+// stored waits for the publisher, then returns the ids in the stream.
+func stored(t *testing.T, s server) map[string]*events.Event {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.pub.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	st, err := s.js.Stream(ctx, events.StreamName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]*events.Event{}
+	n := st.CachedInfo().State.Msgs
+	for seq := uint64(1); seq <= n; seq++ {
+		m, err := st.GetMsg(ctx, seq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev, err := events.NewValidator(nil).Decode(m.Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Header.Get(jetstream.MsgIDHeader) != ev.Identity() {
+			t.Errorf("Nats-Msg-Id %q, want %q", m.Header.Get(jetstream.MsgIDHeader), ev.Identity())
+		}
+		out[ev.ID] = ev
+	}
+	return out
+}
+
+func TestIngestModes(t *testing.T) {
+	s := start(t, 0)
+	status, r := post(t, s, ingestToken, map[string]string{"Content-Type": ingest.ContentTypeStructured}, event("structured-1"))
+	if status != http.StatusAccepted || r.Accepted != 1 {
+		t.Errorf("structured: %d %+v", status, r)
+	}
+	status, r = post(t, s, apiToken, map[string]string{"Content-Type": ingest.ContentTypeBatch},
+		"["+event("batch-1")+","+event("batch-2")+"]")
+	if status != http.StatusAccepted || r.Accepted != 2 {
+		t.Errorf("batch: %d %+v", status, r)
+	}
+	status, r = post(t, s, ingestToken, map[string]string{"Content-Type": "application/json",
+		"ce-specversion": "1.0", "ce-id": "binary-1", "ce-source": "node%20api", "ce-time": "2026-11-01T10:00:00Z",
+		"ce-type": events.KindCollected.Type(), "ce-subject": "billing.payment_token",
+		"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}, collectedData)
+	if status != http.StatusAccepted || r.Accepted != 1 {
+		t.Errorf("binary: %d %+v", status, r)
+	}
+	got := stored(t, s)
+	if len(got) != 4 {
+		t.Fatalf("stream has %d events, want 4: %v", len(got), got)
+	}
+	if b := got["binary-1"]; b == nil || b.Source != "node api" || b.TraceParent == "" {
+		t.Errorf("binary event = %+v, want source 'node api' (percent-decoded) and the traceparent header", b)
+	}
+	if got["batch-2"].Data.Count != 3 {
+		t.Errorf("batch-2 count = %d", got["batch-2"].Data.Count)
+	}
+}
+
+func TestIngestMixedBatchPublishesTheGoodOnes(t *testing.T) {
+	s := start(t, 0)
+	pii := strings.Replace(event("bad-pii"), `"purpose":"payment_processing"`, `"purpose":"payment_processing","activity":"call +33 6 12 34 56 78"`, 1)
+	batch := "[" + event("good-0") + `,{"specversion":"1.0"},` + event("good-2") + "," + pii + `,"not an object"]`
+	status, r := post(t, s, ingestToken, map[string]string{"Content-Type": ingest.ContentTypeBatch}, batch)
+	if status != http.StatusBadRequest || r.Accepted != 2 || r.Rejected != 3 {
+		t.Fatalf("mixed batch: %d %+v", status, r)
+	}
+	for _, i := range []int{1, 3, 4} {
+		if res := r.Results[i]; res.Index != i || res.Status != "rejected" || (len(res.Problems) == 0 && res.Error == "") {
+			t.Errorf("result %d = %+v, want rejected with reasons", i, res)
+		}
+	}
+	if field := r.Results[3].Problems[0].Field; field != "data.activity" {
+		t.Errorf("the personal value is reported on %q, want data.activity", field)
+	}
+	got := stored(t, s)
+	if len(got) != 2 || got["good-0"] == nil || got["good-2"] == nil {
+		t.Errorf("stream = %v, want good-0 and good-2", got)
+	}
+}
+
+func TestIngestRefusals(t *testing.T) {
+	s := start(t, 2048)
+	for name, c := range map[string]struct {
+		token  string
+		header map[string]string
+		body   string
+		want   int
+	}{
+		"no token":           {"", map[string]string{"Content-Type": ingest.ContentTypeStructured}, event("a"), http.StatusUnauthorized},
+		"wrong token":        {"nope", map[string]string{"Content-Type": ingest.ContentTypeStructured}, event("a"), http.StatusUnauthorized},
+		"too large":          {ingestToken, map[string]string{"Content-Type": ingest.ContentTypeBatch}, "[" + strings.Repeat(event("a")+",", 10) + event("a") + "]", http.StatusRequestEntityTooLarge},
+		"plain json":         {ingestToken, map[string]string{"Content-Type": "application/json"}, event("a"), http.StatusUnsupportedMediaType},
+		"batch not array":    {ingestToken, map[string]string{"Content-Type": ingest.ContentTypeBatch}, event("a"), http.StatusBadRequest},
+		"invalid structured": {ingestToken, map[string]string{"Content-Type": ingest.ContentTypeStructured}, `{"id":1}`, http.StatusBadRequest},
+	} {
+		if status, r := post(t, s, c.token, c.header, c.body); status != c.want {
+			t.Errorf("%s: status %d (%+v), want %d", name, status, r, c.want)
+		}
+	}
+	// An ingest token cannot read the catalog; the full-access token can get past auth.
+	for token, want := range map[string]int{ingestToken: http.StatusUnauthorized, "": http.StatusUnauthorized} {
+		req, _ := http.NewRequest(http.MethodGet, s.url+"/api/v1/inventory", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != want {
+			t.Errorf("GET /api/v1/inventory with %q: %d, want %d", token, res.StatusCode, want)
+		}
+	}
+}
+
+// recorder is a Publisher for fuzzing: no NATS needed.
+type recorder struct {
+	mu  sync.Mutex
+	evs []*events.Event
+}
+
+func (r *recorder) PublishEvent(_ context.Context, ev *events.Event) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.evs = append(r.evs, ev)
+	return nil
+}
+
+func FuzzIngestRequest(f *testing.F) {
+	f.Add(ingest.ContentTypeStructured, "", []byte(event("x")))
+	f.Add(ingest.ContentTypeBatch, "", []byte("["+event("x")+`,{"id":2},[],null]`))
+	f.Add("application/json", "1.0", []byte(collectedData))
+	f.Add("text/plain; charset=", "", []byte("{"))
+	f.Add(ingest.ContentTypeBatch, "", []byte(`[{"specversion":"1.0","data":{"count":1e400}}]`))
+	v := events.NewValidator(nil)
+	f.Fuzz(func(t *testing.T, contentType, specversion string, body []byte) {
+		rec := &recorder{}
+		h, err := ingest.New(rec, v, ingest.Options{Tokens: []string{"t"}, MaxBodyBytes: 1 << 16})
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := httptest.NewRequest(http.MethodPost, ingest.Path, bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer t")
+		req.Header.Set("Content-Type", contentType)
+		if specversion != "" {
+			req.Header.Set("ce-specversion", specversion)
+			req.Header.Set("ce-id", "fuzz")
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		var r ingest.Response
+		if err := json.Unmarshal(w.Body.Bytes(), &r); err != nil {
+			t.Fatalf("status %d with a non-JSON body %q", w.Code, w.Body.String())
+		}
+		switch w.Code {
+		case http.StatusAccepted:
+			if r.Accepted != len(r.Results) || r.Accepted == 0 {
+				t.Fatalf("202 with %+v", r)
+			}
+		case http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType:
+		default:
+			t.Fatalf("unexpected status %d", w.Code)
+		}
+		if len(rec.evs) != r.Accepted {
+			t.Fatalf("published %d, reported %d accepted", len(rec.evs), r.Accepted)
+		}
+		for _, ev := range rec.evs { // what is published is valid
+			if err := v.Validate(ev); err != nil {
+				t.Fatalf("published an invalid event: %v", err)
+			}
+		}
+	})
+}

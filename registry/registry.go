@@ -1,0 +1,181 @@
+// Package registry is the declared side of the Article 30 record: the
+// processing a controller says it does, written as code (datamap.yaml) and
+// validated against schemas/registry.v1.json and the taxonomy.
+//
+// What services actually do is observed from events (package report); the
+// report puts the two side by side and lists where they disagree.
+package registry
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/back-trace/datamap/events"
+)
+
+// Registry is a parsed, valid datamap.yaml. It is read-only once parsed.
+type Registry struct {
+	Version          int               `yaml:"version,omitempty" json:"version"`
+	Controller       Party             `yaml:"controller,omitempty" json:"controller"`
+	JointControllers []JointController `yaml:"joint_controllers,omitempty" json:"joint_controllers"`
+	Activities       []Activity        `yaml:"activities,omitempty" json:"activities"`
+	Processor        *Processor        `yaml:"processor,omitempty" json:"processor,omitempty"`
+}
+
+// Contact is a person or office and how to reach it.
+type Contact struct {
+	Name    string `yaml:"name,omitempty" json:"name"`
+	Address string `yaml:"address,omitempty" json:"address,omitempty"`
+	Email   string `yaml:"email,omitempty" json:"email,omitempty"`
+	Phone   string `yaml:"phone,omitempty" json:"phone,omitempty"`
+}
+
+// String renders the contact on one line, for table cells.
+func (c *Contact) String() string {
+	if c == nil {
+		return ""
+	}
+	var parts []string
+	for _, s := range []string{c.Name, c.Address, c.Email, c.Phone} {
+		if s != "" {
+			parts = append(parts, s)
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// Party is a controller (Art. 30(1)(a)) or a client controller of a
+// processor (Art. 30(2)(a)).
+type Party struct {
+	Name           string   `yaml:"name,omitempty" json:"name"`
+	Address        string   `yaml:"address,omitempty" json:"address,omitempty"`
+	Contact        Contact  `yaml:"contact,omitempty" json:"contact"`
+	Representative *Contact `yaml:"representative,omitempty" json:"representative,omitempty"`
+	DPO            *Contact `yaml:"dpo,omitempty" json:"dpo,omitempty"`
+}
+
+// JointController is an Art. 26 joint controller.
+type JointController struct {
+	Name             string   `yaml:"name,omitempty" json:"name"`
+	Address          string   `yaml:"address,omitempty" json:"address,omitempty"`
+	Contact          Contact  `yaml:"contact,omitempty" json:"contact"`
+	Responsibilities string   `yaml:"responsibilities,omitempty" json:"responsibilities,omitempty"`
+	Activities       []string `yaml:"activities,omitempty" json:"activities,omitempty"`
+}
+
+// Recipient is a declared recipient of an activity's data.
+type Recipient struct {
+	Name      string `yaml:"name,omitempty" json:"name"`
+	Role      string `yaml:"role,omitempty" json:"role"`
+	Country   string `yaml:"country,omitempty" json:"country"`
+	Safeguard string `yaml:"safeguard,omitempty" json:"safeguard,omitempty"`
+	Contract  string `yaml:"contract,omitempty" json:"contract,omitempty"`
+	// Categories it receives; empty means all of the activity's.
+	Categories []string `yaml:"categories,omitempty" json:"categories,omitempty"`
+}
+
+// Retention is how long one category (and its subtree) is kept.
+type Retention struct {
+	Category string `yaml:"category,omitempty" json:"category"`
+	Period   string `yaml:"period,omitempty" json:"period"` // ISO 8601 duration
+	Note     string `yaml:"note,omitempty" json:"note,omitempty"`
+}
+
+// Activity is one processing activity. The same shape serves controller
+// activities and, under Processor, the processing done for a client; the
+// report picks the fields Art. 30(1) or 30(2) asks for.
+type Activity struct {
+	ID                 string      `yaml:"id,omitempty" json:"id"`
+	Name               string      `yaml:"name,omitempty" json:"name"`
+	BusinessFunction   string      `yaml:"business_function,omitempty" json:"business_function,omitempty"`
+	Description        string      `yaml:"description,omitempty" json:"description,omitempty"`
+	Purposes           []string    `yaml:"purposes,omitempty" json:"purposes"`
+	LegalBases         []string    `yaml:"legal_bases,omitempty" json:"legal_bases,omitempty"`
+	LegitimateInterest string      `yaml:"legitimate_interest,omitempty" json:"legitimate_interest,omitempty"`
+	LIAReference       string      `yaml:"lia_reference,omitempty" json:"lia_reference,omitempty"`
+	SpecialCondition   string      `yaml:"special_condition,omitempty" json:"special_condition,omitempty"`
+	DataSubjects       []string    `yaml:"data_subjects,omitempty" json:"data_subjects"`
+	DataCategories     []string    `yaml:"data_categories,omitempty" json:"data_categories"`
+	Systems            []string    `yaml:"systems,omitempty" json:"systems"`
+	Recipients         []Recipient `yaml:"recipients,omitempty" json:"recipients,omitempty"`
+	Retention          []Retention `yaml:"retention,omitempty" json:"retention,omitempty"`
+	Sources            []string    `yaml:"sources,omitempty" json:"sources,omitempty"`
+	SourceNote         string      `yaml:"source_note,omitempty" json:"source_note,omitempty"`
+	SecurityMeasures   []string    `yaml:"security_measures,omitempty" json:"security_measures,omitempty"`
+	DPIA               string      `yaml:"dpia,omitempty" json:"dpia,omitempty"`
+	AutomatedDecisions string      `yaml:"automated_decision_making,omitempty" json:"automated_decision_making,omitempty"`
+	Locations          []string    `yaml:"locations,omitempty" json:"locations,omitempty"`
+
+	// Client is the controller this activity is done for, when it is
+	// processor work (Art. 30(2)); "" for the controller's own activities.
+	Client string `yaml:"-" json:"-"`
+}
+
+// Processor is the Art. 30(2) part: processing on behalf of controllers.
+type Processor struct {
+	Controllers []Client `yaml:"controllers,omitempty" json:"controllers"`
+}
+
+// Client is a controller the registry's owner processes data for.
+type Client struct {
+	Party      `yaml:",inline"`
+	Contract   string     `yaml:"contract" json:"contract,omitempty"`
+	Activities []Activity `yaml:"activities" json:"activities"`
+}
+
+// AllActivities returns the controller activities, then every client's, in
+// file order. Processor activities have Client set.
+func (r *Registry) AllActivities() []*Activity {
+	var out []*Activity
+	for i := range r.Activities {
+		out = append(out, &r.Activities[i])
+	}
+	if r.Processor != nil {
+		for i := range r.Processor.Controllers {
+			c := &r.Processor.Controllers[i]
+			for j := range c.Activities {
+				out = append(out, &c.Activities[j])
+			}
+		}
+	}
+	return out
+}
+
+// CoversCategory reports whether the activity declares category, directly
+// or through an ancestor ("billing" covers "billing.invoice").
+func (a *Activity) CoversCategory(category string) bool {
+	return slices.ContainsFunc(a.DataCategories, func(k string) bool { return isUnder(category, k) })
+}
+
+// RetentionFor returns the declared retention of category: the entry for
+// the most specific declared ancestor, or false when none is declared.
+func (a *Activity) RetentionFor(category string) (Retention, bool) {
+	best, found := Retention{}, false
+	for _, r := range a.Retention {
+		if isUnder(category, r.Category) && (!found || len(r.Category) > len(best.Category)) {
+			best, found = r, true
+		}
+	}
+	return best, found
+}
+
+// Recipient returns the declared recipient with this name.
+func (a *Activity) Recipient(name string) (Recipient, bool) {
+	i := slices.IndexFunc(a.Recipients, func(r Recipient) bool { return r.Name == name })
+	if i < 0 {
+		return Recipient{}, false
+	}
+	return a.Recipients[i], true
+}
+
+// isUnder reports whether key is prefix or one of its descendants.
+func isUnder(key, prefix string) bool {
+	return key == prefix || (strings.HasPrefix(key, prefix) && len(key) > len(prefix) && key[len(prefix)] == '.')
+}
+
+// requiresSafeguard reports whether a transfer to country needs a Chapter V
+// safeguard; unknown countries are treated as needing one.
+func requiresSafeguard(country string) bool {
+	c, ok := events.LookupCountry(country)
+	return !ok || c.SafeguardRequired()
+}

@@ -1,0 +1,294 @@
+package report
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/back-trace/datamap/registry"
+)
+
+// The tabular formats (CSV, Markdown, HTML, XLSX) share one layout: a
+// header block, then one row per activity in the column order of the UK
+// ICO's documentation templates for controllers and processors, each
+// followed by datamap's evidence columns, then the undeclared processing
+// and the findings.
+
+// notDeclared fills a required Art. 30 field the registry leaves empty, so
+// the gap is visible on paper rather than a blank cell.
+const notDeclared = "not declared"
+
+// Field is one line of the header block.
+type Field struct{ Name, Value string }
+
+// HeaderBlock is the record's identification: who, as of when, and its hash.
+func (r *Record) HeaderBlock() []Field {
+	c := r.Controller
+	joint := make([]string, 0, len(r.JointControllers))
+	for _, j := range r.JointControllers {
+		s := j.Name + " (" + j.Contact.String() + ")"
+		if j.Responsibilities != "" {
+			s += ": " + j.Responsibilities
+		}
+		joint = append(joint, s)
+	}
+	return []Field{
+		{"Controller", c.Name},
+		{"Controller address", orNot(c.Address)},
+		{"Controller contact", orNot(c.Contact.String())},
+		{"Representative (Art. 27)", orNot(c.Representative.String())},
+		{"Data protection officer", orNot(c.DPO.String())},
+		{"Joint controllers (Art. 26)", orNone(strings.Join(joint, "; "))},
+		{"Role", roleLabel(r.Role)},
+		{"As of", r.AsOf.Format(time.RFC3339Nano)},
+		{"Generated at", orNone(r.GeneratedAt)},
+		{"datamap version", r.DatamapVersion},
+		{"Country list (EEA, adequacy) as of", r.CountryListAsOf},
+		{"Stale after (days)", strconv.Itoa(r.StaleAfterDays)},
+		{"Content SHA-256", r.ContentSHA256},
+	}
+}
+
+func roleLabel(role string) string {
+	switch role {
+	case RoleController:
+		return "controller (Art. 30(1))"
+	case RoleProcessor:
+		return "processor (Art. 30(2))"
+	}
+	return "controller and processor (Art. 30(1) and 30(2))"
+}
+
+func orNot(s string) string {
+	if strings.TrimSpace(s) == "" {
+		return notDeclared
+	}
+	return s
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+// ControllerColumns follow the ICO controller template, then evidence.
+var ControllerColumns = []string{
+	"Activity ID", "Processing activity", "Business function", "Purpose of processing",
+	"Name and contact details of joint controller", "Categories of individuals", "Categories of personal data",
+	"Categories of recipients", "Link to contract with processor",
+	"Names of third countries or international organisations that personal data are transferred to",
+	"Safeguards for exceptional transfers of personal data to third countries or international organisations",
+	"Retention schedule", "General description of technical and organisational security measures",
+	"Article 6 lawful basis for processing personal data", "Article 9 basis for processing special category data",
+	"Legitimate interests for the processing", "Link to record of legitimate interests assessment",
+	"Existence of automated decision-making, including profiling", "The source of the personal data",
+	"Location of personal data", "Data Protection Impact Assessment", "Systems",
+	"Observed events", "Observed records", "Erased records", "First seen", "Last seen",
+	"Systems observed", "Recipients observed", "Findings",
+}
+
+// ProcessorColumns follow the ICO processor template, then evidence.
+var ProcessorColumns = []string{
+	"Name and contact details of controller", "Controller representative", "Controller data protection officer",
+	"Contract with controller", "Activity ID", "Categories of processing carried out on behalf of the controller",
+	"Categories of individuals", "Categories of personal data", "Sub-processors and other recipients",
+	"Names of third countries or international organisations that personal data are transferred to",
+	"Safeguards for exceptional transfers of personal data to third countries or international organisations",
+	"Retention schedule", "General description of technical and organisational security measures",
+	"Location of personal data", "Systems",
+	"Observed events", "Observed records", "Erased records", "First seen", "Last seen",
+	"Systems observed", "Recipients observed", "Findings",
+}
+
+// UndeclaredColumns describe observed processing no activity declares.
+var UndeclaredColumns = []string{"Kind", "System", "Category", "Data subject", "Purpose", "Legal basis",
+	"Recipient", "Role", "Country", "Safeguard", "Retention", "Events", "Records", "First seen", "Last seen"}
+
+// FindingColumns describe drift findings.
+var FindingColumns = []string{"Severity", "Kind", "Activity", "Subject", "Finding", "What to do",
+	"Events", "Records", "First seen", "Last seen", "Systems", "Categories"}
+
+// ControllerRows are the Art. 30(1) rows.
+func (r *Record) ControllerRows() [][]string {
+	rows := make([][]string, 0, len(r.Activities))
+	for i := range r.Activities {
+		a := &r.Activities[i]
+		rows = append(rows, append([]string{
+			a.ID, a.Name, orNot(a.BusinessFunction), list(a.Purposes), r.jointFor(a.ID),
+			list(a.DataSubjects), list(a.DataCategories), recipients(a.Recipients), contracts(a.Recipients),
+			orNone(list(a.ThirdCountries)), safeguards(a), retention(a.Retention), orNot(list(a.SecurityMeasures)),
+			orNot(list(a.LegalBases)), orNone(a.SpecialCondition), a.LegitimateInterest, a.LIAReference,
+			orNone(a.AutomatedDecisions), sources(a.Activity), list(a.Locations), orNot(a.DPIA), list(a.Systems),
+		}, r.evidenceCells(a)...))
+	}
+	return rows
+}
+
+// ProcessorRows are the Art. 30(2) rows.
+func (r *Record) ProcessorRows() [][]string {
+	var rows [][]string
+	for _, c := range r.Processor {
+		contact := c.Name
+		if s := c.Contact.String(); s != "" {
+			contact += " (" + s + ")"
+		}
+		if c.Address != "" {
+			contact += ", " + c.Address
+		}
+		for i := range c.Activities {
+			a := &c.Activities[i]
+			desc := a.Name
+			if a.Description != "" {
+				desc += ": " + a.Description
+			}
+			rows = append(rows, append([]string{
+				contact, orNot(c.Representative.String()), orNot(c.DPO.String()), orNot(c.Contract), a.ID, desc,
+				list(a.DataSubjects), list(a.DataCategories), recipients(a.Recipients),
+				orNone(list(a.ThirdCountries)), safeguards(a), retention(a.Retention), orNot(list(a.SecurityMeasures)),
+				list(a.Locations), list(a.Systems),
+			}, r.evidenceCells(a)...))
+		}
+	}
+	return rows
+}
+
+// UndeclaredRows are the observed processing no activity declares.
+func (r *Record) UndeclaredRows() [][]string {
+	rows := make([][]string, 0, len(r.Undeclared))
+	for _, o := range r.Undeclared {
+		rows = append(rows, []string{o.Kind, o.System, o.Category, o.DataSubject, o.Purpose, o.LegalBasis,
+			o.Recipient, o.Role, o.Country, o.Safeguard, o.Retention, u(o.Events), u(o.Records), ts(o.FirstSeen), ts(o.LastSeen)})
+	}
+	return rows
+}
+
+// FindingRows are the drift findings.
+func (r *Record) FindingRows() [][]string { return FindingRows(r.Findings) }
+
+// FindingRows renders findings as table rows.
+func FindingRows(fs []Finding) [][]string {
+	rows := make([][]string, 0, len(fs))
+	for _, f := range fs {
+		row := []string{f.Severity.String(), f.Kind, f.Activity, f.Subject, f.Message, f.Action}
+		if e := f.Evidence; e != nil {
+			row = append(row, u(e.Events), u(e.Records), tsp(e.FirstSeen), tsp(e.LastSeen), list(e.Systems), list(e.Categories))
+		} else {
+			row = append(row, "0", "0", "", "", "", "")
+		}
+		rows = append(rows, row)
+	}
+	return rows
+}
+
+func (r *Record) evidenceCells(a *ActivityRecord) []string {
+	e := a.Evidence
+	var systems, recips []string
+	for _, s := range e.Systems {
+		systems = append(systems, fmt.Sprintf("%s (%d events)", s.System, s.Events))
+	}
+	for _, rc := range e.Recipients {
+		s := fmt.Sprintf("%s (%s, %s, %s; %d events)", rc.Name, rc.Role, rc.Country, orNone(rc.Safeguard), rc.Events)
+		if !rc.Declared {
+			s += " UNDECLARED"
+		}
+		recips = append(recips, s)
+	}
+	return []string{u(e.Events), u(e.Records), u(e.Erased), tsp(e.FirstSeen), tsp(e.LastSeen),
+		list(systems), list(recips), r.findingCount(a.ID)}
+}
+
+func (r *Record) findingCount(activity string) string {
+	n := map[Severity]int{}
+	for _, f := range r.Findings {
+		if f.Activity == activity {
+			n[f.Severity]++
+		}
+	}
+	var parts []string
+	for _, s := range []Severity{High, Medium, Low} {
+		if n[s] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n[s], s))
+		}
+	}
+	return orNone(strings.Join(parts, ", "))
+}
+
+func (r *Record) jointFor(id string) string {
+	var names []string
+	for _, j := range r.JointControllers {
+		for _, a := range j.Activities {
+			if a == id {
+				names = append(names, j.Name+" ("+j.Contact.String()+")")
+			}
+		}
+	}
+	return list(names)
+}
+
+func list(s []string) string { return strings.Join(s, "; ") }
+
+func recipients(rs []registry.Recipient) string {
+	out := make([]string, 0, len(rs))
+	for _, r := range rs {
+		s := fmt.Sprintf("%s (%s, %s)", r.Name, strings.ReplaceAll(r.Role, "_", "-"), r.Country)
+		if len(r.Categories) > 0 {
+			s += ": " + strings.Join(r.Categories, ", ")
+		}
+		out = append(out, s)
+	}
+	return orNone(list(out))
+}
+
+func contracts(rs []registry.Recipient) string {
+	var out []string
+	for _, r := range rs {
+		if r.Contract != "" {
+			out = append(out, r.Name+": "+r.Contract)
+		}
+	}
+	return list(out)
+}
+
+func safeguards(a *ActivityRecord) string {
+	var out []string
+	for _, r := range a.Recipients {
+		if requires(r.Country) {
+			out = append(out, fmt.Sprintf("%s (%s): %s", r.Name, r.Country, orNot(r.Safeguard)))
+		}
+	}
+	return orNone(list(out))
+}
+
+func retention(rs []registry.Retention) string {
+	out := make([]string, 0, len(rs))
+	for _, r := range rs {
+		s := r.Category + ": " + r.Period
+		if r.Note != "" {
+			s += " (" + r.Note + ")"
+		}
+		out = append(out, s)
+	}
+	return orNot(list(out))
+}
+
+func sources(a registry.Activity) string {
+	s := list(a.Sources)
+	if a.SourceNote != "" {
+		s = strings.TrimPrefix(s+"; "+a.SourceNote, "; ")
+	}
+	return s
+}
+
+func u(n uint64) string { return strconv.FormatUint(n, 10) }
+
+func ts(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+func tsp(t *time.Time) string {
+	if t == nil {
+		return ""
+	}
+	return ts(*t)
+}
