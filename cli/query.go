@@ -123,7 +123,7 @@ func (c questionCommand) run(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "\nEEA and adequacy as of %s (%s)\n", asOf, source)
 	}
 	if exitCode && a.Findings > 0 {
-		fmt.Fprintf(e.stderr, "%d findings\n", a.Findings)
+		fmt.Fprintf(e.stderr, "findings: %d\n", a.Findings)
 		return errFindings
 	}
 	return nil

@@ -150,3 +150,15 @@ func TestCLIAndAPIGiveTheSameAnswers(t *testing.T) {
 		t.Errorf("unknown lineage subcommand: exit %d", code)
 	}
 }
+
+func TestQuestionCommandsTeach(t *testing.T) {
+	for _, args := range [][]string{{"transfers"}, {"retention"}, {"search"}, {"lineage", "reach"}, {"lineage", "blast"}, {"lineage", "export"}} {
+		code, out, _ := run(t, "", append(args, "--help")...)
+		if code != 0 || !strings.Contains(out, "Usage: datamap "+strings.Join(args, " ")) || !strings.Contains(out, "Examples:") {
+			t.Errorf("%s --help: %d %s", strings.Join(args, " "), code, out)
+		}
+	}
+	if _, out, _ := run(t, "", "inventory", "--help"); !strings.Contains(out, "-as-of") || !strings.Contains(out, "end of that day") {
+		t.Errorf("inventory --help does not explain --as-of:\n%s", out)
+	}
+}
