@@ -21,6 +21,7 @@ func TestCLIAndAPIGiveTheSameAnswers(t *testing.T) {
 	testservers.SkipWithoutEngine(t)
 	dir := isolate(t)
 	t.Setenv("DATAMAP_READ_TOKENS", "officer-token, auditor-token")
+	t.Setenv("DATAMAP_INGEST_TOKENS", "ingest-token")
 	serve(t)
 	fixture, err := os.ReadFile("../catalog/testdata/fixture.jsonl")
 	if err != nil {
@@ -96,6 +97,23 @@ func TestCLIAndAPIGiveTheSameAnswers(t *testing.T) {
 		if !strings.Contains(string(a), c.mention) {
 			t.Errorf("datamap %s: answer lacks %q:\n%s", strings.Join(c.args, " "), c.mention, a)
 		}
+	}
+
+	// A read token cannot ingest, an ingest token cannot read.
+	req, _ := http.NewRequest("POST", "http://"+rt.HTTPAddr+"/v1/events", strings.NewReader(strings.SplitN(string(fixture), "\n", 2)[0]))
+	req.Header.Set("Authorization", "Bearer auditor-token")
+	req.Header.Set("Content-Type", "application/cloudevents+json")
+	if resp, err := http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	} else if resp.Body.Close(); resp.StatusCode != http.StatusUnauthorized && resp.StatusCode != http.StatusForbidden {
+		t.Errorf("POST /v1/events with a read token: %d, want 401 or 403", resp.StatusCode)
+	}
+	req, _ = http.NewRequest("GET", "http://"+rt.HTTPAddr+"/api/v1/inventory", nil)
+	req.Header.Set("Authorization", "Bearer ingest-token")
+	if resp, err := http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	} else if resp.Body.Close(); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("GET /api/v1/inventory with an ingest token: %d, want 401", resp.StatusCode)
 	}
 
 	// The exports are byte for byte the same.
