@@ -13,7 +13,6 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
-	"github.com/back-trace/datamap/catalog"
 	"github.com/back-trace/datamap/events"
 )
 
@@ -24,11 +23,12 @@ type Readiness interface {
 
 // Server serves the HTTP API.
 type Server struct {
-	catalog  driver.Conn
-	ready    Readiness
-	taxonomy *events.Taxonomy
-	token    string
-	log      *slog.Logger
+	catalog    driver.Conn
+	ready      Readiness
+	taxonomy   *events.Taxonomy
+	token      string
+	readTokens []string // read-only: the query routes, nothing that writes
+	log        *slog.Logger
 }
 
 // New returns the API over a catalog connection. token is the bearer token
@@ -42,8 +42,7 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
-	mux.Handle("GET /api/v1/inventory", s.authorized(s.inventory))
-	mux.Handle("GET /api/v1/flows", s.authorized(s.flows))
+	s.questionRoutes(mux)
 	return mux
 }
 
@@ -75,53 +74,6 @@ func (s *Server) authorized(h http.HandlerFunc) http.Handler {
 		}
 		h(w, r)
 	})
-}
-
-func (s *Server) inventory(w http.ResponseWriter, r *http.Request) {
-	f, ok := s.filter(w, r, "system", "category")
-	if !ok {
-		return
-	}
-	rows, err := catalog.Inventory(r.Context(), s.catalog, f)
-	s.respond(w, rows, err)
-}
-
-func (s *Server) flows(w http.ResponseWriter, r *http.Request) {
-	f, ok := s.filter(w, r, "system", "category", "recipient", "country")
-	if !ok {
-		return
-	}
-	rows, err := catalog.Flows(r.Context(), s.catalog, f)
-	s.respond(w, rows, err)
-}
-
-// filter reads the query parameters into a Filter, refusing unknown
-// parameters and values that can never match.
-func (s *Server) filter(w http.ResponseWriter, r *http.Request, allowed ...string) (catalog.Filter, bool) {
-	q := r.URL.Query()
-	for name := range q {
-		known := false
-		for _, a := range allowed {
-			known = known || a == name
-		}
-		if !known {
-			writeError(w, http.StatusBadRequest, "unknown parameter "+name+"; allowed: "+strings.Join(allowed, ", "))
-			return catalog.Filter{}, false
-		}
-	}
-	f := catalog.Filter{System: q.Get("system"), Category: q.Get("category"),
-		Recipient: q.Get("recipient"), Country: q.Get("country")}
-	if f.Category != "" && len(s.taxonomy.Subtree(f.Category)) == 0 {
-		writeError(w, http.StatusBadRequest, "category "+f.Category+" is not in the taxonomy")
-		return f, false
-	}
-	if f.Country != "" {
-		if _, ok := events.LookupCountry(f.Country); !ok {
-			writeError(w, http.StatusBadRequest, "country "+f.Country+" is not an ISO 3166-1 alpha-2 code such as DE or US")
-			return f, false
-		}
-	}
-	return f, true
 }
 
 func (s *Server) respond(w http.ResponseWriter, rows any, err error) {

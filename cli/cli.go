@@ -23,6 +23,8 @@ const (
 	ExitFailure  = 1 // something went wrong at run time
 	ExitUsage    = 2 // bad flags, arguments or input values
 	ExitRejected = 3 // emit: some events were rejected (the valid ones were published)
+	// ExitFindings (4, in drift.go): drift at or above --fail-on, and
+	// transfers or retention with --exit-code when the answer holds findings.
 )
 
 // Version is set at build time with -ldflags "-X github.com/back-trace/datamap/cli.Version=…".
@@ -50,6 +52,10 @@ func commands() []command {
 		{"emit", "validate and publish events from files or stdin", runEmit},
 		{"inventory", "what personal data is held, where, why, for how long", runInventory},
 		{"flows", "which recipients received which personal data", runFlows},
+		{"transfers", "flows leaving the EEA and their safeguards; missing ones are findings", runTransfers},
+		{"retention", "what is held since when, and what is held past its retention", runRetention},
+		{"lineage", "where data can end up (reach), what a breach exposes (blast), graph exports", runLineage},
+		{"search", "find systems, recipients, categories and purposes by a word", runSearch},
 		{"report", "the GDPR Article 30 record, backed by observed evidence (xlsx, html, pdf, csv, md, json)", runReport},
 		{"drift", "where observed processing departs from the declared registry; gate deploys with --fail-on", runDrift},
 		{"registry", "validate the declared registry (datamap.yaml), or draft one from what was observed", runRegistry},
@@ -142,7 +148,7 @@ Start here:
 
 Configuration comes from DATAMAP_* variables: 'datamap config' lists them.
 Exit codes: 0 ok, 1 failure, 2 bad usage or input, 3 some events rejected,
-4 drift findings at or above --fail-on.
+4 findings: drift at or above --fail-on; transfers, retention with --exit-code.
 Run 'datamap <command> --help' for a command's flags.
 `)
 }

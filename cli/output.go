@@ -72,10 +72,32 @@ func cells(row any) []string {
 	for i := 0; i < v.NumField(); i++ {
 		switch x := v.Field(i).Interface().(type) {
 		case time.Time:
-			out = append(out, x.UTC().Format(time.RFC3339))
+			out = append(out, timeCell(x))
+		case *time.Time:
+			if x == nil {
+				out = append(out, "")
+			} else {
+				out = append(out, timeCell(*x))
+			}
+		case []string:
+			out = append(out, strings.Join(x, ", "))
 		default:
 			out = append(out, fmt.Sprint(x))
 		}
 	}
 	return out
+}
+
+func timeCell(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// renderValue prints one JSON document.
+func renderValue(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }

@@ -128,7 +128,7 @@ func startPipeline(ctx context.Context, e *env, s *stack.Stack, tax *events.Taxo
 	p := &pipeline{addr: ln.Addr().String(), consumer: make(chan error, 1)}
 	var root http.Handler = api.Health(s.ClickHouse, consumer)
 	if !consumerOnly {
-		handler, closeIngest, err := withIngest(e, s, tax, token, api.New(s.ClickHouse, consumer, tax, token, e.log).Handler())
+		handler, closeIngest, err := withIngest(e, s, tax, token, api.New(s.ClickHouse, consumer, tax, token, e.log).WithReadTokens(e.cfg.ReadTokenList()).Handler())
 		if err != nil {
 			ln.Close()
 			return nil, err

@@ -45,6 +45,9 @@ type Config struct {
 
 	HTTPAddr string `envconfig:"HTTP_ADDR" desc:"address of the HTTP API (/healthz, /readyz, /api/v1/…)" default:"127.0.0.1:8470"`
 	APIToken string `envconfig:"API_TOKEN" desc:"bearer token for the HTTP API; empty generates one in the data directory" secret:"true"`
+	// ReadTokens is a string, not a list, so that Variables masks it as
+	// set or unset; ReadTokenList splits it.
+	ReadTokens string `envconfig:"READ_TOKENS" desc:"comma-separated read-only bearer tokens for the HTTP API's query routes (/api/v1/inventory, flows, lineage…)" secret:"true"`
 
 	IngestTokens string `envconfig:"INGEST_TOKENS" desc:"comma-separated bearer tokens that may POST events to /v1/events and nothing else (DATAMAP_API_TOKEN is accepted too)" secret:"true"`
 
@@ -145,6 +148,17 @@ func (c Config) Validate() error {
 		bad("LOG_FORMAT", "%q is not text or json", c.LogFormat)
 	}
 	return errors.Join(errs...)
+}
+
+// ReadTokenList returns the read-only API tokens, without blanks.
+func (c Config) ReadTokenList() []string {
+	var out []string
+	for _, t := range strings.Split(c.ReadTokens, ",") {
+		if t = strings.TrimSpace(t); t != "" {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // Variable describes one configuration variable, for `datamap config` and

@@ -1,0 +1,187 @@
+package api
+
+import (
+	"encoding/json"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/back-trace/datamap/catalog"
+	"github.com/back-trace/datamap/events"
+	"github.com/back-trace/datamap/lineage"
+	"github.com/back-trace/datamap/questions"
+)
+
+// OpenAPI returns the OpenAPI 3 document of the query routes, generated
+// from the questions and the Go types of their answers, so it cannot drift
+// from the code: api/openapi.json is this output, checked by a golden test
+// (go test ./api -update rewrites it) and served at /api/v1/openapi.json.
+func OpenAPI() []byte {
+	paramDocs := map[string]string{
+		"system":       "Only this system (the event source), e.g. billing-api.",
+		"category":     "Only this category and its subtree: billing matches billing.*.",
+		"data_subject": "Only this data-subject category, e.g. customer.",
+		"purpose":      "Only this purpose, e.g. payment_processing.",
+		"legal_basis":  "Only this legal basis.",
+		"activity":     "Only this processing activity.",
+		"recipient":    "Only this recipient, e.g. Stripe.",
+		"role":         "Only recipients in this role.",
+		"country":      "Only recipients in this country, ISO 3166-1 alpha-2, e.g. US.",
+		"safeguard":    "Only flows under this transfer safeguard.",
+		"since":        "Only events at or after this time: YYYY-MM-DD (start of that day, UTC) or RFC 3339.",
+		"until":        "Only events at or before this time: YYYY-MM-DD (end of that day, UTC) or RFC 3339.",
+		"as_of":        "Answer from the events up to this time: YYYY-MM-DD (end of that day, UTC) or RFC 3339.",
+		"group_by":     "Summarise flows per recipient, country or safeguard.",
+		"from":         "The system the data leaves from.",
+		"format":       "Export format.",
+		"q":            "Text to look for, case-insensitive.",
+	}
+	enums := map[string][]string{"legal_basis": events.LegalBases, "role": events.Roles, "safeguard": events.Safeguards,
+		"group_by": catalog.GroupBy, "format": lineage.Formats}
+	answers := map[string]reflect.Type{
+		"inventory":      reflect.TypeFor[catalog.InventoryRow](),
+		"flows":          reflect.TypeFor[catalog.FlowRow](),
+		"transfers":      reflect.TypeFor[catalog.TransferRow](),
+		"retention":      reflect.TypeFor[catalog.RetentionRow](),
+		"lineage reach":  reflect.TypeFor[lineage.ReachRow](),
+		"lineage blast":  reflect.TypeFor[lineage.BlastRadius](),
+		"lineage export": reflect.TypeFor[lineage.Graph](),
+		"search":         reflect.TypeFor[catalog.SearchResult](),
+	}
+	schemas := map[string]any{
+		"Error":     obj(map[string]any{"error": str(), "parameter": str()}, "error"),
+		"FlowGroup": schemaOf(reflect.TypeFor[catalog.FlowGroup]()),
+	}
+	paths := map[string]any{}
+	for _, q := range questions.All() {
+		var params []any
+		for _, p := range q.Params {
+			s := str()
+			if e, ok := enums[p]; ok {
+				s["enum"] = e
+			}
+			params = append(params, map[string]any{"name": p, "in": "query", "required": contains(q.Required, p),
+				"description": paramDocs[p], "schema": s})
+		}
+		t := answers[q.Name]
+		name := t.Name()
+		schemas[name] = schemaOf(t)
+		ref := map[string]any{"$ref": "#/components/schemas/" + name}
+		var ok map[string]any
+		switch q.Name {
+		case "lineage blast":
+			ok = content("application/json", ref)
+		case "lineage export":
+			ok = map[string]any{"description": "the graph in the asked format", "content": map[string]any{
+				"application/json":     map[string]any{"schema": ref},
+				"text/vnd.graphviz":    map[string]any{"schema": str()},
+				"text/plain":           map[string]any{"schema": str()},
+				"application/x-ndjson": map[string]any{"schema": str()},
+			}}
+		default:
+			params = append(params,
+				map[string]any{"name": "limit", "in": "query", "description": "Rows per page (default 500).",
+					"schema": map[string]any{"type": "integer", "minimum": 1, "maximum": maxLimit}},
+				map[string]any{"name": "cursor", "in": "query", "description": "next_cursor of the previous page.", "schema": str()})
+			items := map[string]any{"type": "array", "items": ref}
+			if q.Name == "flows" {
+				items["items"] = map[string]any{"oneOf": []any{ref, map[string]any{"$ref": "#/components/schemas/FlowGroup"}}}
+			}
+			props := map[string]any{"items": items, "total": map[string]any{"type": "integer"},
+				"next_cursor": str(), "next": str()}
+			if q.Findings {
+				props["findings"] = map[string]any{"type": "integer"}
+			}
+			if q.Name == "transfers" {
+				props["countries_as_of"], props["countries_source"] = str(), str()
+			}
+			ok = content("application/json", obj(props, "items", "total"))
+		}
+		paths[q.Path()] = map[string]any{"get": map[string]any{
+			"operationId": strings.ReplaceAll(q.Name, " ", "_"),
+			"summary":     q.Summary,
+			"parameters":  params,
+			"responses": map[string]any{
+				"200": ok,
+				"400": withDescription(content("application/json", map[string]any{"$ref": "#/components/schemas/Error"}), "bad parameter: unknown, malformed, or a value that can never match"),
+				"401": map[string]any{"description": "missing or wrong bearer token"},
+				"503": map[string]any{"description": "the catalog could not answer"},
+			},
+		}}
+	}
+	doc := map[string]any{
+		"openapi": "3.0.3",
+		"info": map[string]any{"title": "datamap query API", "version": "1",
+			"description": "The data map questions of `datamap` (inventory, flows, transfers, retention, lineage, search) over HTTP. Counts are over distinct events. Authenticate with DATAMAP_API_TOKEN or one of DATAMAP_READ_TOKENS."},
+		"security":   []any{map[string]any{"bearer": []any{}}},
+		"paths":      paths,
+		"components": map[string]any{"schemas": schemas, "securitySchemes": map[string]any{"bearer": map[string]any{"type": "http", "scheme": "bearer"}}},
+	}
+	out, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		panic(err) // maps of strings and slices always marshal
+	}
+	return append(out, '\n')
+}
+
+func str() map[string]any { return map[string]any{"type": "string"} }
+
+func obj(props map[string]any, required ...string) map[string]any {
+	return map[string]any{"type": "object", "properties": props, "required": required}
+}
+
+func content(mime string, schema any) map[string]any {
+	return map[string]any{"description": "the answer", "content": map[string]any{mime: map[string]any{"schema": schema}}}
+}
+
+func withDescription(m map[string]any, d string) map[string]any {
+	m["description"] = d
+	return m
+}
+
+func contains(list []string, v string) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// schemaOf describes a Go answer type as a JSON Schema, from its json tags.
+func schemaOf(t reflect.Type) map[string]any {
+	switch {
+	case t == reflect.TypeFor[time.Time]():
+		return map[string]any{"type": "string", "format": "date-time"}
+	case t.Kind() == reflect.Pointer:
+		s := schemaOf(t.Elem())
+		s["nullable"] = true
+		return s
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return str()
+	case reflect.Bool:
+		return map[string]any{"type": "boolean"}
+	case reflect.Int, reflect.Int64, reflect.Uint64, reflect.Uint32:
+		return map[string]any{"type": "integer"}
+	case reflect.Slice:
+		return map[string]any{"type": "array", "items": schemaOf(t.Elem())}
+	case reflect.Struct:
+		props := map[string]any{}
+		var required []string
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if name == "-" || !f.IsExported() {
+				continue
+			}
+			props[name] = schemaOf(f.Type)
+			if !strings.Contains(opts, "omitempty") {
+				required = append(required, name)
+			}
+		}
+		return obj(props, required...)
+	}
+	return map[string]any{}
+}

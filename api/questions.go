@@ -1,0 +1,188 @@
+package api
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	_ "embed"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"net/http"
+	"net/url"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/back-trace/datamap/catalog"
+	"github.com/back-trace/datamap/events"
+	"github.com/back-trace/datamap/questions"
+)
+
+// Pagination of list answers: limit rows per page (default and maximum
+// below), cursor from the previous page's next_cursor.
+const (
+	defaultLimit = 500
+	maxLimit     = 10000
+)
+
+//go:embed openapi.json
+var openAPI []byte
+
+// WithReadTokens adds read-only bearer tokens: they open the query routes
+// (GET /api/v1/… questions and the OpenAPI document) and nothing else.
+// The full-access token opens them too.
+func (s *Server) WithReadTokens(tokens []string) *Server {
+	s.readTokens = tokens
+	return s
+}
+
+// questionRoutes serves every question of package questions at its path,
+// and the OpenAPI document that describes them.
+func (s *Server) questionRoutes(mux *http.ServeMux) {
+	for _, q := range questions.All() {
+		mux.Handle("GET "+q.Path(), s.readable(s.question(q)))
+	}
+	mux.Handle("GET /api/v1/openapi.json", s.readable(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(openAPI)
+	}))
+}
+
+// readable admits the full-access token and the read tokens. Every
+// candidate is compared, in constant time, so timing reveals neither which
+// token matched nor how much of one.
+func (s *Server) readable(h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		match := 0
+		for _, t := range append([]string{s.token}, s.readTokens...) {
+			if t != "" {
+				match |= subtle.ConstantTimeCompare([]byte(got), []byte(t))
+			}
+		}
+		if !ok || got == "" || match != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="datamap"`)
+			writeError(w, http.StatusUnauthorized, "missing or wrong bearer token; send 'Authorization: Bearer <token>' (DATAMAP_API_TOKEN, the api-token file in the data directory, or one of DATAMAP_READ_TOKENS)")
+			return
+		}
+		h(w, r)
+	})
+}
+
+// page is one page of a list answer.
+type page struct {
+	Items      any    `json:"items"`
+	Total      int    `json:"total"`
+	NextCursor string `json:"next_cursor,omitempty"`
+	Next       string `json:"next,omitempty"` // the URL of the next page
+	Findings   *int   `json:"findings,omitempty"`
+	// CountriesAsOf and CountriesSource say which EEA/adequacy list
+	// transfer findings rely on.
+	CountriesAsOf   string `json:"countries_as_of,omitempty"`
+	CountriesSource string `json:"countries_source,omitempty"`
+}
+
+func (s *Server) question(q questions.Question) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		query := r.URL.Query()
+		values := map[string]string{}
+		for name, vs := range query {
+			if name == "limit" || name == "cursor" {
+				continue
+			}
+			if len(vs) > 1 {
+				writeError(w, http.StatusBadRequest, name+": given "+strconv.Itoa(len(vs))+" times; give it once")
+				return
+			}
+			values[name] = vs[0]
+		}
+		limit, offset, err := pageParams(query)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		a, err := q.Ask(r.Context(), s.catalog, s.taxonomy, values)
+		var ie *catalog.InputError
+		switch {
+		case errors.As(err, &ie):
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": ie.Error(), "parameter": ie.Param})
+			return
+		case err != nil:
+			s.respond(w, nil, err)
+			return
+		}
+		if a.Text != nil {
+			w.Header().Set("Content-Type", a.MIME)
+			_, _ = w.Write(a.Text)
+			return
+		}
+		rows := reflect.ValueOf(a.Rows)
+		if rows.Kind() != reflect.Slice {
+			writeJSON(w, http.StatusOK, a.Rows)
+			return
+		}
+		p := page{Total: rows.Len()}
+		end := min(offset+limit, rows.Len())
+		start := min(offset, end)
+		p.Items = rows.Slice(start, end).Interface()
+		if end < rows.Len() {
+			p.NextCursor = encodeCursor(end, query)
+			next := url.Values{}
+			for k, v := range query {
+				next[k] = v
+			}
+			next.Set("cursor", p.NextCursor)
+			p.Next = q.Path() + "?" + next.Encode()
+		}
+		if q.Findings {
+			p.Findings = &a.Findings
+		}
+		if q.Name == "transfers" {
+			p.CountriesAsOf, p.CountriesSource = events.CountriesAsOf()
+		}
+		writeJSON(w, http.StatusOK, p)
+	}
+}
+
+// pageParams reads limit and cursor. A cursor is the offset of the next
+// row and a fingerprint of the query it came from: a cursor reused with
+// other parameters would skip or repeat rows, so it is refused.
+func pageParams(query url.Values) (limit, offset int, err error) {
+	limit = defaultLimit
+	if v := query.Get("limit"); v != "" {
+		if limit, err = strconv.Atoi(v); err != nil || limit < 1 || limit > maxLimit {
+			return 0, 0, errors.New("limit " + strconv.Quote(v) + ": must be a number from 1 to " + strconv.Itoa(maxLimit))
+		}
+	}
+	if v := query.Get("cursor"); v != "" {
+		raw, err := base64.RawURLEncoding.DecodeString(v)
+		if err != nil || len(raw) != 16 || [8]byte(raw[8:]) != fingerprint(query) {
+			return 0, 0, errors.New("cursor: not a next_cursor of this query; start again without cursor")
+		}
+		offset = int(binary.BigEndian.Uint64(raw[:8]))
+	}
+	return limit, offset, nil
+}
+
+func encodeCursor(offset int, query url.Values) string {
+	raw := binary.BigEndian.AppendUint64(nil, uint64(offset))
+	fp := fingerprint(query)
+	return base64.RawURLEncoding.EncodeToString(append(raw, fp[:]...))
+}
+
+// fingerprint hashes the query's parameters except the page position.
+func fingerprint(query url.Values) [8]byte {
+	var names []string
+	for k := range query {
+		if k != "cursor" && k != "limit" {
+			names = append(names, k)
+		}
+	}
+	sort.Strings(names)
+	h := sha256.New()
+	for _, k := range names {
+		h.Write([]byte(k + "=" + strings.Join(query[k], ",") + "\x00"))
+	}
+	return [8]byte(h.Sum(nil))
+}
