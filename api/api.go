@@ -4,11 +4,9 @@ package api
 
 import (
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -61,19 +59,6 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
-}
-
-// authorized checks the bearer token in constant time.
-func (s *Server) authorized(h http.HandlerFunc) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(s.token)) != 1 {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="datamap"`)
-			writeError(w, http.StatusUnauthorized, "missing or wrong bearer token; send 'Authorization: Bearer <token>' (the token is DATAMAP_API_TOKEN or the api-token file in the data directory)")
-			return
-		}
-		h(w, r)
-	})
 }
 
 func (s *Server) respond(w http.ResponseWriter, rows any, err error) {

@@ -22,7 +22,6 @@ import (
 // pipeline is a consumer running against real servers.
 type pipeline struct {
 	js     jetstream.JetStream
-	conn   driver.Conn
 	cancel context.CancelFunc
 	done   chan struct{}
 }

@@ -66,15 +66,6 @@ func publishRetrying(js jetstream.JetStream, ev *events.Event, raw []byte) error
 	return err
 }
 
-func (h *history) total() (events int, records uint64) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for _, r := range h.records {
-		records += r
-	}
-	return len(h.records), records
-}
-
 // verdict classifies every identity.
 type verdict struct {
 	ok, lost, duplicated, unexpected []string
@@ -99,12 +90,13 @@ func (v verdict) exact() bool {
 
 // check reads the catalog the way every query does (FINAL) and classifies
 // each identity of the history.
-func (h *history) check(t testing.TB, conn driver.Conn) verdict {
-	t.Helper()
+// A query error (a server restarting) is returned, not fatal: waitExact
+// tries again.
+func (h *history) check(conn driver.Conn) (verdict, error) {
 	ctx := context.Background()
 	rows, err := conn.Query(ctx, "SELECT source, id, count() FROM events FINAL GROUP BY source, id")
 	if err != nil {
-		t.Fatal(err)
+		return verdict{}, err
 	}
 	defer rows.Close()
 	seen := map[string]uint64{}
@@ -112,9 +104,12 @@ func (h *history) check(t testing.TB, conn driver.Conn) verdict {
 		var source, id string
 		var copies uint64
 		if err := rows.Scan(&source, &id, &copies); err != nil {
-			t.Fatal(err)
+			return verdict{}, err
 		}
 		seen[events.Identity(source, id)] = copies
+	}
+	if err := rows.Err(); err != nil {
+		return verdict{}, err
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -137,10 +132,10 @@ func (h *history) check(t testing.TB, conn driver.Conn) verdict {
 	}
 	// The totals every inventory query is built on.
 	if err := conn.QueryRow(ctx, "SELECT sum(records) FROM inventory").Scan(&v.records); err != nil {
-		t.Fatal(err)
+		return verdict{}, err
 	}
 	sort.Strings(v.lost)
-	return v
+	return v, nil
 }
 
 // waitExact waits until the catalog holds exactly the history, then stays a
@@ -149,15 +144,16 @@ func (h *history) waitExact(t testing.TB, conn driver.Conn, within time.Duration
 	t.Helper()
 	deadline := time.Now().Add(within)
 	var v verdict
+	var err error
 	for time.Now().Before(deadline) {
-		if v = h.check(t, conn); v.exact() {
+		if v, err = h.check(conn); err == nil && v.exact() {
 			time.Sleep(500 * time.Millisecond)
-			if v = h.check(t, conn); v.exact() {
+			if v, err = h.check(conn); err == nil && v.exact() {
 				return
 			}
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	t.Fatalf("catalog is not exact: %v", v)
+	t.Fatalf("catalog is not exact: %v (last query error: %v)", v, err)
 }

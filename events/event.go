@@ -131,23 +131,6 @@ type Erasure struct {
 	Time        time.Time // when the data was erased; zero means now
 }
 
-func (c Collection) data() Data {
-	return Data{Category: c.Category, DataSubject: c.DataSubject, Purpose: c.Purpose,
-		LegalBasis: c.LegalBasis, SpecialCondition: c.SpecialCondition, Retention: c.Retention,
-		Origin: c.Origin, Location: c.Location, Activity: c.Activity, Count: countOrOne(c.Count)}
-}
-
-func (s Share) data() Data {
-	r := s.Recipient
-	return Data{Category: s.Category, DataSubject: s.DataSubject, Purpose: s.Purpose,
-		LegalBasis: s.LegalBasis, SpecialCondition: s.SpecialCondition, Activity: s.Activity,
-		Recipient: &r, Count: countOrOne(s.Count)}
-}
-
-func (e Erasure) data() Data {
-	return Data{Category: e.Category, DataSubject: e.DataSubject, Reason: e.Reason, Count: countOrOne(e.Count)}
-}
-
 func countOrOne(n int64) int64 {
 	if n == 0 {
 		return 1

@@ -73,7 +73,6 @@ type Publisher struct {
 	aggWindow    time.Duration
 	agg          *aggregator
 	telemetry    telemetry
-	tracerSet    bool
 
 	// closing is closed when Close starts: blocked callers give up.
 	closing chan struct{}

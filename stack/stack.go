@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"time"
 
@@ -46,7 +47,10 @@ type Stack struct {
 	cfg         config.Config
 	log         *slog.Logger
 	natsServer  *server.Server  // nil when external or attached
-	chServer    *chembed.Server // nil when external or attached
+	chServer    *chembed.Server // nil when external or attached; replaced by superviseClickHouse
+	chMu        sync.Mutex      // guards chServer
+	closing     chan struct{}   // closed by Close: the supervisor stops restarting
+	supervised  chan struct{}   // closed when the supervisor has returned
 	runtime     string          // the runtime file this stack wrote, if any
 	runtimeLock *os.File        // held while the runtime file is valid
 }
@@ -174,6 +178,9 @@ func (s *Stack) startClickHouse(ctx context.Context) error {
 		return err
 	}
 	s.chServer = srv
+	s.closing = make(chan struct{})
+	s.supervised = make(chan struct{})
+	go s.superviseClickHouse(srv)
 	s.log.Info("embedded ClickHouse listening", "addr", srv.Addr())
 	return s.connectClickHouse(ctx, embeddedOptions(srv.Addr(), srv.Username(), srv.Password()))
 }
@@ -227,7 +234,49 @@ func (s *Stack) prepare(ctx context.Context) error {
 func (s *Stack) Embedded() bool { return s.natsServer != nil || s.chServer != nil }
 
 // EmbeddedClickHouse is the embedded ClickHouse server, or nil.
-func (s *Stack) EmbeddedClickHouse() *chembed.Server { return s.chServer }
+func (s *Stack) EmbeddedClickHouse() *chembed.Server {
+	s.chMu.Lock()
+	defer s.chMu.Unlock()
+	return s.chServer
+}
+
+// superviseClickHouse restarts the embedded engine when it dies while the
+// stack runs — on the same address, so the connections and the consumer
+// carry on (the consumer retries the batch it holds; nothing is lost or
+// counted twice). chDB 26.7 aborts when a client connection breaks in the
+// middle of an INSERT, e.g. a `serve --consumer-only` process killed.
+func (s *Stack) superviseClickHouse(srv *chembed.Server) {
+	defer close(s.supervised)
+	retry := time.Second
+	for {
+		select {
+		case <-s.closing:
+			return
+		case <-srv.Done():
+		}
+		select {
+		case <-s.closing:
+			return
+		default:
+		}
+		s.log.Error("embedded ClickHouse died; restarting it", "err", srv.Err())
+		next, err := srv.Restart(context.Background())
+		if err != nil {
+			s.log.Error("embedded ClickHouse did not restart; retrying", "err", err, "in", retry)
+			select {
+			case <-s.closing:
+				return
+			case <-time.After(retry):
+			}
+			retry = min(2*retry, 30*time.Second)
+			continue
+		}
+		retry = time.Second
+		s.chMu.Lock()
+		s.chServer, srv = next, next
+		s.chMu.Unlock()
+	}
+}
 
 // Close disconnects and stops the servers this stack started.
 func (s *Stack) Close(ctx context.Context) error {
@@ -244,8 +293,12 @@ func (s *Stack) Close(ctx context.Context) error {
 			s.NATS.Close()
 		}
 	}
-	if s.chServer != nil {
-		errs = append(errs, s.chServer.Stop(ctx))
+	if s.closing != nil {
+		close(s.closing)
+		<-s.supervised
+	}
+	if srv := s.EmbeddedClickHouse(); srv != nil {
+		errs = append(errs, srv.Stop(ctx))
 	}
 	if s.natsServer != nil {
 		s.natsServer.Shutdown()

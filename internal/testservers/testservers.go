@@ -33,7 +33,11 @@ func Main(m *testing.M) {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		_ = shared.srv.Stop(ctx)
 		cancel()
-		os.RemoveAll(shared.dir)
+		if os.Getenv("DATAMAP_KEEP_TEST_DATA") == "" {
+			os.RemoveAll(shared.dir)
+		} else {
+			fmt.Fprintln(os.Stderr, "embedded ClickHouse data and log kept in", shared.dir)
+		}
 	}
 	os.Exit(code)
 }
@@ -159,4 +163,43 @@ func Connect(t testing.TB, addr, password, database string) driver.Conn {
 	}
 	t.Cleanup(func() { conn.Close() })
 	return conn
+}
+
+// PrivateClickHouse starts an embedded ClickHouse of the test's own, with a
+// migrated catalog in its default database, for tests that may crash it:
+// chDB aborts when a client breaks off in the middle of an INSERT. Like
+// `datamap serve`, the test restarts it on the same address when it dies.
+func PrivateClickHouse(t testing.TB) Database {
+	t.Helper()
+	SkipWithoutEngine(t)
+	ctx := context.Background()
+	srv, err := chembed.Start(ctx, chembed.Options{DataDir: filepath.Join(t.TempDir(), "ch")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		for {
+			select {
+			case <-stop:
+				_ = srv.Stop(ctx)
+				return
+			case <-srv.Done():
+			}
+			next, err := srv.Restart(ctx)
+			if err != nil {
+				t.Errorf("embedded ClickHouse did not restart: %v", err)
+				return
+			}
+			srv = next
+		}
+	}()
+	t.Cleanup(func() { close(stop); <-stopped })
+	conn := Connect(t, srv.Addr(), srv.Password(), "default")
+	if _, err := catalog.Migrate(ctx, conn); err != nil {
+		t.Fatal(err)
+	}
+	return Database{Conn: conn, Name: "default", Addr: srv.Addr(), Password: srv.Password()}
 }

@@ -330,3 +330,41 @@ func TestServerDiesWithParent(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+func TestRestartAfterACrashKeepsAddressPasswordAndData(t *testing.T) {
+	requireEngine(t)
+	ctx := context.Background()
+	srv, err := Start(ctx, Options{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{srv.Addr()},
+		Auth: clickhouse.Auth{Database: "default", Username: User, Password: srv.Password()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if err := conn.Exec(ctx, "CREATE TABLE kept (n UInt8) ENGINE = MergeTree ORDER BY n"); err != nil {
+		t.Fatal(err)
+	}
+	if err := conn.Exec(ctx, "INSERT INTO kept VALUES (7)"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := srv.Restart(ctx); err == nil {
+		t.Fatal("Restart of a running server succeeded")
+	}
+	srv.Kill()
+	<-srv.Done()
+	next, err := srv.Restart(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer next.Stop(ctx)
+	if next.Addr() != srv.Addr() || next.Password() != srv.Password() {
+		t.Errorf("restarted on %s, was %s (or the password changed)", next.Addr(), srv.Addr())
+	}
+	var n uint8
+	if err := conn.QueryRow(ctx, "SELECT n FROM kept").Scan(&n); err != nil || n != 7 {
+		t.Errorf("the same connection, after restart: %d, %v", n, err)
+	}
+}

@@ -21,7 +21,8 @@ const (
 // before the engine returned.
 const exitParentGone = 3
 
-// localResult mirrors struct local_result_v2 from chdb.h.
+// localResult mirrors struct local_result_v2 from chdb.h. Only errMsg is
+// read; the other fields are there so that its offset matches the C layout.
 type localResult struct {
 	buf       *byte
 	len       uintptr

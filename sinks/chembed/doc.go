@@ -64,7 +64,14 @@
 // no data and read no files, but it can stop or start the listeners, a
 // denial of service. Listening on loopback only keeps other hosts out.
 //
-// Also observed once in chDB 26.7.3: a refused native-protocol login raised
-// an uncaught exception in TCPHandler that aborted the engine; a client
-// with a wrong password may take the server down.
+// # Crashes of the engine
+//
+// chDB 26.7.3 (it reports itself as 26.7.2.1) aborts on some broken client
+// connections: an uncaught NETWORK_ERROR ("Connection reset by peer, while
+// reading from socket") in its TCP handler calls std::terminate. Seen
+// reliably when a client process is killed in the middle of an INSERT, and
+// once after a refused login. A real ClickHouse server survives both. So an
+// owner that runs for long restarts the engine when it dies: Restart starts
+// it again on the same directory, password and ports, and clients reconnect
+// by themselves; package stack does this for `datamap serve`.
 package chembed

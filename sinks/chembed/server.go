@@ -91,6 +91,9 @@ type Server struct {
 	logStart int64
 	tcpAddr  string
 	httpAddr string
+	// tcpPort and httpPort are set before start to reuse the ports of a
+	// server that died (Restart), so clients reconnect to the same address.
+	tcpPort, httpPort int
 	password string
 
 	done     chan struct{}
@@ -169,12 +172,46 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	}
 }
 
+// Restart starts the engine again after it died, on the same data
+// directory, password and ports, so that clients holding its address
+// reconnect by themselves. It takes the data directory lock again (the dead
+// server released it). It returns the new Server; the old one is finished.
+//
+// The engine has been seen to abort when a client connection breaks in the
+// middle of an INSERT (an uncaught NETWORK_ERROR in chDB 26.7's TCP
+// handler); Restart is how a long-running owner recovers from that.
+func (s *Server) Restart(ctx context.Context) (*Server, error) {
+	select {
+	case <-s.done:
+	default:
+		return nil, errors.New("chembed: Restart of a server that is still running; Stop or Kill it first")
+	}
+	lock, err := lockDir(s.opts.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.opts.StartTimeout)
+	defer cancel()
+	next := &Server{opts: s.opts, log: s.log, lock: lock, password: s.password,
+		tcpPort: s.tcpPort, httpPort: s.httpPort}
+	if err := next.start(ctx); err != nil {
+		lock.Close()
+		return nil, err
+	}
+	s.log.Info("embedded ClickHouse restarted", "addr", next.tcpAddr, "pid", next.PID())
+	return next, nil
+}
+
 func (s *Server) start(ctx context.Context) error {
 	dir := s.opts.DataDir
-	tcpPort, httpPort, err := freePorts(s.opts.ListenHost)
-	if err != nil {
-		return err
+	tcpPort, httpPort := s.tcpPort, s.httpPort
+	if tcpPort == 0 {
+		var err error
+		if tcpPort, httpPort, err = freePorts(s.opts.ListenHost); err != nil {
+			return err
+		}
 	}
+	s.tcpPort, s.httpPort = tcpPort, httpPort
 	s.tcpAddr = net.JoinHostPort(s.opts.ListenHost, strconv.Itoa(tcpPort))
 	s.httpAddr = net.JoinHostPort(s.opts.ListenHost, strconv.Itoa(httpPort))
 
