@@ -94,7 +94,7 @@ type Server struct {
 	// tcpPort and httpPort are set before start to reuse the ports of a
 	// server that died (Restart), so clients reconnect to the same address.
 	tcpPort, httpPort int
-	password string
+	password          string
 
 	done     chan struct{}
 	ready    atomic.Bool
