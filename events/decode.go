@@ -105,17 +105,37 @@ func (v *Validator) Decode(raw []byte) (*Event, error) {
 		ps.add("", "event is %d bytes, over the %d-byte limit; events carry metadata about personal data, not the data", len(raw), v.maxSize)
 		return nil, ps.err("")
 	}
+	// Fastest path: the plain form of a well-formed event, scanned by hand
+	// (fastdecode.go) into what encoding/json would give. It returns only
+	// valid events: an event with any problem is decoded again below, so
+	// every error comes from the encoding/json path.
+	if fast, ok := fastDecode(raw); ok {
+		if ev, err := v.decodedOnePass(&fast); err == nil {
+			return ev, nil
+		}
+	}
+	return v.decodeReference(raw)
+}
+
+// decodeReference is Decode with encoding/json only: the reference the
+// hand-written fast path is checked against.
+func (v *Validator) decodeReference(raw []byte) (*Event, error) {
 	// Fast path: envelope and payload in one strict pass. Anything it does
 	// not take (a decoding error, no data, input where a second "data"
 	// key could hide) goes the two-pass way, which explains every problem.
 	var fast wireEventDecoded
 	if onePassSafe(raw) && strictUnmarshal(raw, &fast) == nil && fast.Data != nil {
-		w := wireEvent{SpecVersion: fast.SpecVersion, ID: fast.ID, Source: fast.Source, Type: fast.Type,
-			Subject: fast.Subject, Time: fast.Time, DataContentType: fast.DataContentType,
-			DataSchema: fast.DataSchema, TraceParent: fast.TraceParent, TraceState: fast.TraceState}
-		return v.decoded(&w, func(ev *Event, ps *problems) { setData(ev, fast.Data, ps) })
+		return v.decodedOnePass(&fast)
 	}
 	return v.decodeTwoPass(raw)
+}
+
+// decodedOnePass checks an envelope decoded with its payload.
+func (v *Validator) decodedOnePass(fast *wireEventDecoded) (*Event, error) {
+	w := wireEvent{SpecVersion: fast.SpecVersion, ID: fast.ID, Source: fast.Source, Type: fast.Type,
+		Subject: fast.Subject, Time: fast.Time, DataContentType: fast.DataContentType,
+		DataSchema: fast.DataSchema, TraceParent: fast.TraceParent, TraceState: fast.TraceState}
+	return v.decoded(&w, func(ev *Event, ps *problems) { setData(ev, fast.Data, ps) })
 }
 
 // decodeTwoPass decodes the envelope, then the payload, so that it can

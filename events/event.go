@@ -12,6 +12,7 @@
 package events
 
 import (
+	"strings"
 	"time"
 )
 
@@ -37,8 +38,17 @@ func (k Kind) Type() string { return typePrefix + string(k) + ".v1" }
 
 // KindOfType maps a CloudEvents type back to its kind.
 func KindOfType(ceType string) (Kind, bool) {
+	// Compared piecewise: Type() would allocate, and this runs per event.
+	rest, ok := strings.CutPrefix(ceType, typePrefix)
+	if !ok {
+		return "", false
+	}
+	rest, ok = strings.CutSuffix(rest, ".v1")
+	if !ok {
+		return "", false
+	}
 	for _, k := range Kinds {
-		if k.Type() == ceType {
+		if string(k) == rest {
 			return k, true
 		}
 	}
