@@ -106,6 +106,16 @@ func (c *Consumer) Ready() bool { return c.ready.Load() }
 // Stored counts events written since start (redeliveries included).
 func (c *Consumer) Stored() uint64 { return c.stored.Load() }
 
+// Backlog is how many messages the catalog has not stored yet: not yet
+// delivered, plus delivered and not acknowledged.
+func (c *Consumer) Backlog(ctx context.Context) (uint64, error) {
+	info, err := c.stream.Info(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return info.NumPending + uint64(info.NumAckPending), nil
+}
+
 // DeadLettered counts events dead-lettered since start.
 func (c *Consumer) DeadLettered() uint64 { return c.deadLettered.Load() }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
 	"go.opentelemetry.io/otel/metric"
 )
 
@@ -51,17 +50,17 @@ func NewMetrics(mp metric.MeterProvider) (*Metrics, error) {
 
 // ObserveLag reports the consumer's backlog — messages not yet delivered
 // plus delivered but not acknowledged — each time metrics are collected.
-func (m *Metrics) ObserveLag(c jetstream.Consumer) error {
+func (m *Metrics) ObserveLag(c *Consumer) error {
 	_, err := m.meter.Int64ObservableGauge("datamap.consumer.lag",
 		metric.WithDescription("messages in the stream the catalog has not stored yet"), metric.WithUnit("{message}"),
 		metric.WithInt64Callback(func(ctx context.Context, o metric.Int64Observer) error {
 			ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 			defer cancel()
-			info, err := c.Info(ctx)
+			backlog, err := c.Backlog(ctx)
 			if err != nil {
 				return nil // NATS unreachable: no sample rather than a wrong one
 			}
-			o.Observe(int64(info.NumPending) + int64(info.NumAckPending))
+			o.Observe(int64(backlog))
 			return nil
 		}))
 	return err

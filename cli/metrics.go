@@ -3,7 +3,6 @@ package cli
 import (
 	"net/http"
 
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
@@ -15,7 +14,7 @@ import (
 // newMetrics creates the consumer's OpenTelemetry instruments, exported in
 // Prometheus format by the returned handler (served on /metrics). The
 // registry is private to this process: no global state is touched.
-func newMetrics(durable jetstream.Consumer) (*catalog.Metrics, http.Handler, error) {
+func newMetrics() (*catalog.Metrics, http.Handler, error) {
 	registry := prometheus.NewRegistry()
 	exporter, err := otelprom.New(otelprom.WithRegisterer(registry))
 	if err != nil {
@@ -24,9 +23,6 @@ func newMetrics(durable jetstream.Consumer) (*catalog.Metrics, http.Handler, err
 	provider := sdkmetric.NewMeterProvider(sdkmetric.WithReader(exporter))
 	m, err := catalog.NewMetrics(provider)
 	if err != nil {
-		return nil, nil, err
-	}
-	if err := m.ObserveLag(durable); err != nil {
 		return nil, nil, err
 	}
 	return m, promhttp.HandlerFor(registry, promhttp.HandlerOpts{}), nil

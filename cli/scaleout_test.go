@@ -95,6 +95,17 @@ func TestConsumerOnlyProcessesSplitTheWorkAndCountsStayExact(t *testing.T) {
 		t.Errorf("the consumer-only processes stored nothing (per-process stored: %v)", shares)
 	}
 	t.Logf("events stored per process (serve, workers…): %v", shares)
+	resp, err := http.Get("http://" + rt.HTTPAddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, name := range []string{"datamap_consumer_lag", "datamap_consumer_batch_size", "datamap_consumer_insert_duration_seconds"} {
+		if !strings.Contains(string(body), name) {
+			t.Errorf("/metrics lacks %s", name)
+		}
+	}
 }
 
 func TestConsumerOnlyNeedsARunningStack(t *testing.T) {

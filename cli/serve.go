@@ -105,16 +105,15 @@ type pipeline struct {
 // startPipeline starts the consumer and the HTTP API on a stack and
 // publishes their addresses in the data directory.
 func startPipeline(ctx context.Context, e *env, s *stack.Stack, tax *events.Taxonomy, consumerOnly bool) (*pipeline, error) {
-	durable, err := s.Durable(ctx)
-	if err != nil {
-		return nil, err
-	}
-	metrics, metricsHandler, err := newMetrics(durable)
+	metrics, metricsHandler, err := newMetrics()
 	if err != nil {
 		return nil, err
 	}
 	consumer, err := s.NewConsumer(ctx, events.NewValidator(tax), metrics)
 	if err != nil {
+		return nil, err
+	}
+	if err := metrics.ObserveLag(consumer); err != nil {
 		return nil, err
 	}
 	token, err := stack.APIToken(e.cfg)

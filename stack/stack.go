@@ -413,7 +413,7 @@ func Attach(ctx context.Context, cfg config.Config, log *slog.Logger) (*Stack, e
 // JetStream consumer in, the ClickHouse writer and the dead-letter stream
 // out. metrics may be nil.
 func (s *Stack) NewConsumer(ctx context.Context, v *events.Validator, metrics *catalog.Metrics) (*catalog.Consumer, error) {
-	durable, err := s.Durable(ctx)
+	durable, err := catalog.EnsureConsumer(ctx, s.JS, catalog.DefaultConsumerSettings)
 	if err != nil {
 		return nil, err
 	}
@@ -421,11 +421,6 @@ func (s *Stack) NewConsumer(ctx context.Context, v *events.Validator, metrics *c
 		deadletter.NewSink(s.JS, catalog.DeadLetterSubjectPrefix), v,
 		catalog.ConsumerOptions{BatchSize: s.cfg.BatchSize, MaxWait: s.cfg.BatchWait, Logger: s.log,
 			MaxDeliver: catalog.DefaultConsumerSettings.MaxDeliver, Metrics: metrics}), nil
-}
-
-// Durable creates or updates the catalog's durable JetStream consumer.
-func (s *Stack) Durable(ctx context.Context) (jetstream.Consumer, error) {
-	return catalog.EnsureConsumer(ctx, s.JS, catalog.DefaultConsumerSettings)
 }
 
 // APIToken is the bearer token of the HTTP API: DATAMAP_API_TOKEN, or one
