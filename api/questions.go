@@ -14,7 +14,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/back-trace/datamap/catalog"
+	"github.com/back-trace/datamap/catalog/query"
 	"github.com/back-trace/datamap/events"
 	"github.com/back-trace/datamap/questions"
 )
@@ -85,9 +85,9 @@ type page struct {
 
 func (s *Server) question(q questions.Question) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		query := r.URL.Query()
+		params := r.URL.Query()
 		values := map[string]string{}
-		for name, vs := range query {
+		for name, vs := range params {
 			if name == "limit" || name == "cursor" {
 				continue
 			}
@@ -97,13 +97,13 @@ func (s *Server) question(q questions.Question) http.HandlerFunc {
 			}
 			values[name] = vs[0]
 		}
-		limit, offset, err := pageParams(query)
+		limit, offset, err := pageParams(params)
 		if err != nil {
 			writeError(w, http.StatusBadRequest, err.Error())
 			return
 		}
 		a, err := q.Ask(r.Context(), s.catalog, s.taxonomy, values)
-		var ie *catalog.InputError
+		var ie *query.InputError
 		switch {
 		case errors.As(err, &ie):
 			writeJSON(w, http.StatusBadRequest, map[string]string{"error": ie.Error(), "parameter": ie.Param})
@@ -127,9 +127,9 @@ func (s *Server) question(q questions.Question) http.HandlerFunc {
 		start := min(offset, end)
 		p.Items = rows.Slice(start, end).Interface()
 		if end < rows.Len() {
-			p.NextCursor = encodeCursor(end, query)
+			p.NextCursor = encodeCursor(end, params)
 			next := url.Values{}
-			for k, v := range query {
+			for k, v := range params {
 				next[k] = v
 			}
 			next.Set("cursor", p.NextCursor)

@@ -14,7 +14,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/back-trace/datamap/catalog"
+	"github.com/back-trace/datamap/catalog/consumer"
 	"github.com/back-trace/datamap/events"
 	"github.com/back-trace/datamap/sinks/clickhouse"
 	"github.com/back-trace/datamap/stack"
@@ -38,7 +38,7 @@ func startStack(ctx context.Context, o Options, name string) (*stageStack, error
 		cfg.BatchWait = 200 * time.Millisecond
 	}
 	if cfg.StreamDuplicates <= 0 {
-		cfg.StreamDuplicates = catalog.DefaultStreamSettings.Duplicates
+		cfg.StreamDuplicates = consumer.DefaultStreamSettings.Duplicates
 	}
 	s, err := stack.Start(ctx, cfg, o.Logger)
 	if err != nil {
@@ -115,7 +115,7 @@ func consume(ctx context.Context, o Options, w *Workload) (t, publish *Throughpu
 		return nil, nil, err
 	}
 	publish = newThroughput(len(w.Events), time.Since(filling))
-	cons, err := catalog.EnsureConsumer(ctx, s.JS, catalog.DefaultConsumerSettings)
+	cons, err := consumer.EnsureDurable(ctx, s.JS, consumer.DefaultSettings)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -9,7 +9,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/back-trace/datamap/catalog"
+	"github.com/back-trace/datamap/catalog/query"
 	"github.com/back-trace/datamap/events"
 	"github.com/back-trace/datamap/lineage"
 	"github.com/back-trace/datamap/questions"
@@ -129,10 +129,10 @@ func (c questionCommand) run(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
-// inputError spells a catalog.InputError the way the command line takes
+// inputError spells a query.InputError the way the command line takes
 // it (--data-subject, or the positional argument), as a usage error.
 func inputError(err error, positional string) error {
-	var ie *catalog.InputError
+	var ie *query.InputError
 	if !errors.As(err, &ie) {
 		return err
 	}
@@ -150,17 +150,17 @@ func inputError(err error, positional string) error {
 // a summary and two tables; an export as is.
 func show(w io.Writer, format string, a questions.Answer) error {
 	switch rows := a.Rows.(type) {
-	case []catalog.InventoryRow:
+	case []query.InventoryRow:
 		return render(w, format, rows)
-	case []catalog.FlowRow:
+	case []query.FlowRow:
 		return render(w, format, rows)
-	case []catalog.FlowGroup:
+	case []query.FlowGroup:
 		return render(w, format, rows)
-	case []catalog.TransferRow:
+	case []query.TransferRow:
 		return render(w, format, rows)
-	case []catalog.RetentionRow:
+	case []query.RetentionRow:
 		return render(w, format, rows)
-	case []catalog.SearchResult:
+	case []query.SearchResult:
 		return render(w, format, rows)
 	case []lineage.ReachRow:
 		return render(w, format, rows)

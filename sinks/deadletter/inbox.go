@@ -40,9 +40,9 @@ import (
 //     another caller deleted meanwhile are reported missing, not failed.
 
 // StreamName is the JetStream stream of dead letters, and SubjectPrefix the
-// prefix its subjects have before the original subject. catalog.EnsureStreams
-// creates the stream as catalog.DeadLetterStream with subjects
-// catalog.DeadLetterSubjectPrefix+".>"; the names must stay equal (a test
+// prefix its subjects have before the original subject. consumer.EnsureStreams
+// creates the stream as consumer.DeadLetterStream with subjects
+// consumer.DeadLetterSubjectPrefix+".>"; the names must stay equal (a test
 // checks).
 const (
 	StreamName    = "DATAMAP_DEADLETTER"

@@ -10,16 +10,16 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/back-trace/datamap/catalog"
+	"github.com/back-trace/datamap/catalog/consumer"
 	"github.com/back-trace/datamap/events"
 	"github.com/back-trace/datamap/internal/testservers"
 	"github.com/back-trace/datamap/sinks/deadletter"
 )
 
 func TestNamesMatchTheCatalogStreams(t *testing.T) {
-	if deadletter.StreamName != catalog.DeadLetterStream || deadletter.SubjectPrefix != catalog.DeadLetterSubjectPrefix {
+	if deadletter.StreamName != consumer.DeadLetterStream || deadletter.SubjectPrefix != consumer.DeadLetterSubjectPrefix {
 		t.Errorf("deadletter names %s %s differ from the catalog's %s %s", deadletter.StreamName, deadletter.SubjectPrefix,
-			catalog.DeadLetterStream, catalog.DeadLetterSubjectPrefix)
+			consumer.DeadLetterStream, consumer.DeadLetterSubjectPrefix)
 	}
 }
 
@@ -52,7 +52,7 @@ func deadLetter(t *testing.T, js jetstream.JetStream, bodies ...string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sink := deadletter.NewSink(js, catalog.DeadLetterSubjectPrefix)
+	sink := deadletter.NewSink(js, consumer.DeadLetterSubjectPrefix)
 	n := 0
 	for m := range batch.Messages() {
 		if err := sink.DeadLetter(ctx, m, "invalid event: data.category: unknown"); err != nil {

@@ -1,4 +1,10 @@
-package catalog
+// Package query holds every SQL statement that reads the catalog: the data
+// map (inventory, flows, transfers, retention, search), the flow rows the
+// lineage graph is built from, the Article 30 evidence, and the counts the
+// benchmarks poll. Filters, their parsing (the same for the CLI and the
+// API) and flow groups live here too. Every query reads distinct events
+// (`events FINAL`); docs/catalog.md says which figure each row shows.
+package query
 
 import (
 	"context"

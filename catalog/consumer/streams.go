@@ -1,4 +1,4 @@
-package catalog
+package consumer
 
 import (
 	"context"
@@ -66,18 +66,18 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, s StreamSettings
 	return nil
 }
 
-// ConsumerSettings configure the durable pull consumer.
-type ConsumerSettings struct {
+// Settings configure the durable pull consumer.
+type Settings struct {
 	AckWait    time.Duration // how long a fetched batch may take before redelivery
 	MaxDeliver int           // attempts before a message is dead-lettered
 	MaxPending int           // unacked messages in flight; must exceed the batch size
 }
 
-// DefaultConsumerSettings fit batches of up to 10k events.
-var DefaultConsumerSettings = ConsumerSettings{AckWait: 60 * time.Second, MaxDeliver: 10, MaxPending: 50_000}
+// DefaultSettings fit batches of up to 10k events.
+var DefaultSettings = Settings{AckWait: 60 * time.Second, MaxDeliver: 10, MaxPending: 50_000}
 
-// EnsureConsumer creates or updates the durable consumer of the catalog.
-func EnsureConsumer(ctx context.Context, js jetstream.JetStream, s ConsumerSettings) (jetstream.Consumer, error) {
+// EnsureDurable creates or updates the durable consumer of the catalog.
+func EnsureDurable(ctx context.Context, js jetstream.JetStream, s Settings) (jetstream.Consumer, error) {
 	c, err := js.CreateOrUpdateConsumer(ctx, events.StreamName, jetstream.ConsumerConfig{
 		Durable:       DurableName,
 		Description:   "builds the datamap ClickHouse catalog",

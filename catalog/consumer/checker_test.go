@@ -1,4 +1,4 @@
-package catalog_test
+package consumer_test
 
 import (
 	"context"

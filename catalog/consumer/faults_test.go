@@ -1,4 +1,4 @@
-package catalog_test
+package consumer_test
 
 import (
 	"context"
@@ -17,7 +17,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/back-trace/datamap/catalog"
+	"github.com/back-trace/datamap/catalog/consumer"
+	"github.com/back-trace/datamap/catalog/schema"
 	"github.com/back-trace/datamap/events"
 	"github.com/back-trace/datamap/internal/testservers"
 	"github.com/back-trace/datamap/sinks/chembed"
@@ -59,19 +60,19 @@ func runChildConsumer(point string) {
 		fail(err)
 	}
 	ctx := context.Background()
-	durable, err := catalog.EnsureConsumer(ctx, js, catalog.ConsumerSettings{AckWait: testAckWait, MaxDeliver: 20, MaxPending: 10000})
+	durable, err := consumer.EnsureDurable(ctx, js, consumer.Settings{AckWait: testAckWait, MaxDeliver: 20, MaxPending: 10000})
 	if err != nil {
 		fail(err)
 	}
 	sink := &killingSink{inner: clickhouse.NewWriter(conn), point: point}
-	c := catalog.NewConsumer(durable, sink, deadletter.NewSink(js, catalog.DeadLetterSubjectPrefix),
-		events.NewValidator(nil), catalog.ConsumerOptions{BatchSize: childBatch, MaxWait: 50 * time.Millisecond})
+	c := consumer.New(durable, sink, deadletter.NewSink(js, consumer.DeadLetterSubjectPrefix),
+		events.NewValidator(nil), consumer.Options{BatchSize: childBatch, MaxWait: 50 * time.Millisecond})
 	c.Run(ctx)
 }
 
 // killingSink kills its own process at one of four points.
 type killingSink struct {
-	inner  catalog.Sink
+	inner  consumer.Sink
 	point  string
 	writes int
 }
@@ -134,7 +135,7 @@ func TestClickHouseKilledMidInsertAndRestarted(t *testing.T) {
 	}
 	proxy := testservers.NewFaultProxy(t, srv.Addr())
 	conn := testservers.Connect(t, proxy.Addr(), srv.Password(), "default")
-	if _, err := catalog.Migrate(ctx, conn); err != nil {
+	if _, err := schema.Migrate(ctx, conn); err != nil {
 		t.Fatal(err)
 	}
 	h := newHistory()
@@ -166,7 +167,7 @@ func TestNATSRestartedMidStream(t *testing.T) {
 	port := ns.Addr().(interface{ String() string }).String()
 	_, portStr, _ := cutLast(port, ":")
 	js := testservers.ConnectJetStream(t, ns.ClientURL())
-	if err := catalog.EnsureStreams(context.Background(), js, catalog.DefaultStreamSettings); err != nil {
+	if err := consumer.EnsureStreams(context.Background(), js, consumer.DefaultStreamSettings); err != nil {
 		t.Fatal(err)
 	}
 	db := testservers.NewDatabase(t)
@@ -241,13 +242,13 @@ func TestFullReplayFromTheStartOfTheStream(t *testing.T) {
 	h.waitExact(t, db.Conn, 30*time.Second)
 	first.stop()
 	ctx := context.Background()
-	if err := js.DeleteConsumer(ctx, events.StreamName, catalog.DurableName); err != nil {
+	if err := js.DeleteConsumer(ctx, events.StreamName, consumer.DurableName); err != nil {
 		t.Fatal(err)
 	}
 	startConsumer(t, js, clickhouse.NewWriter(db.Conn)) // recreated: delivers everything again
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		c, err := js.Consumer(ctx, events.StreamName, catalog.DurableName)
+		c, err := js.Consumer(ctx, events.StreamName, consumer.DurableName)
 		if err == nil {
 			if info, err := c.Info(ctx); err == nil && info.AckFloor.Stream >= 1200 {
 				break
@@ -345,12 +346,12 @@ func TestClickHouseUnreachableUnderLoad(t *testing.T) {
 	conn := testservers.Connect(t, proxy.Addr(), db.Password, db.Name)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	durable, err := catalog.EnsureConsumer(ctx, js, catalog.ConsumerSettings{AckWait: time.Second, MaxDeliver: 20, MaxPending: 10000})
+	durable, err := consumer.EnsureDurable(ctx, js, consumer.Settings{AckWait: time.Second, MaxDeliver: 20, MaxPending: 10000})
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := catalog.NewConsumer(durable, clickhouse.NewWriter(conn), deadletter.NewSink(js, catalog.DeadLetterSubjectPrefix),
-		events.NewValidator(nil), catalog.ConsumerOptions{BatchSize: 500, MaxWait: 50 * time.Millisecond})
+	c := consumer.New(durable, clickhouse.NewWriter(conn), deadletter.NewSink(js, consumer.DeadLetterSubjectPrefix),
+		events.NewValidator(nil), consumer.Options{BatchSize: 500, MaxWait: 50 * time.Millisecond})
 	go c.Run(ctx)
 
 	h := newHistory()
@@ -365,7 +366,7 @@ func TestClickHouseUnreachableUnderLoad(t *testing.T) {
 	if c.Ready() {
 		t.Error("consumer reports ready while ClickHouse is unreachable")
 	}
-	backlog, err := catalog.Backlog(ctx, js)
+	backlog, err := consumer.Backlog(ctx, js)
 	if err != nil || backlog == 0 {
 		t.Errorf("backlog during the outage = %d (%v); the events should wait in the stream", backlog, err)
 	}
@@ -380,7 +381,7 @@ func waitDeadLetters(t *testing.T, js jetstream.JetStream, want uint64) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		s, err := js.Stream(context.Background(), catalog.DeadLetterStream)
+		s, err := js.Stream(context.Background(), consumer.DeadLetterStream)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -402,7 +403,7 @@ func (f sinkFunc) Write(ctx context.Context, b []*events.Event) error { return f
 // pingingSink answers pings, so the consumer knows the sink is up and
 // refusing, not down.
 type pingingSink struct {
-	catalog.Sink
+	consumer.Sink
 	conn interface{ Ping(context.Context) error }
 }
 
