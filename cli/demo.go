@@ -165,7 +165,7 @@ func writeDemoRecord(ctx context.Context, e *env, s *stack.Stack, dir string) er
 		return err
 	}
 	asOf := time.Now().UTC()
-	obs, err := report.LoadObservations(ctx, s.ClickHouse, asOf)
+	obs, err := query.Observations(ctx, s.ClickHouse, asOf)
 	if err != nil {
 		return err
 	}

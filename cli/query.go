@@ -249,10 +249,11 @@ func runLineage(ctx context.Context, e *env, args []string) error {
 var (
 	runInventory = questionCommand{question: "inventory", synopsis: "[flags]", description: `
 What personal data is held: one row per system, category, data subject,
-purpose and legal basis, with the declared retention, the number of events
-and records, and when it was first and last seen. Counts are over distinct
-events, however often they were delivered. --as-of answers from the events
-up to that day, as the inventory stood then.`, examples: `
+purpose and legal basis, with the declared retention (the longest
+declared), the number of events and records, and when it was first and
+last seen. Counts are over distinct events, however often they were
+delivered. --as-of answers from the events up to that day, as the
+inventory stood then.`, examples: `
   datamap inventory
   datamap inventory --category billing --format csv > billing.csv
   datamap inventory --system support-desk --as-of 2026-10-01 --format json | jq '.[].records'`}.run

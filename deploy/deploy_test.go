@@ -265,10 +265,10 @@ func schemaSQL(t *testing.T) []byte {
 		t.Fatal(err)
 	}
 	var b bytes.Buffer
-	b.WriteString("-- The ClickHouse schema `datamap serve` applies at start (catalog.Migrate),\n")
-	b.WriteString("-- generated from catalog/migrations; do not edit. Regenerate with\n")
+	b.WriteString("-- The ClickHouse schema `datamap serve` applies at start (schema.Migrate),\n")
+	b.WriteString("-- generated from catalog/schema/migrations; do not edit. Regenerate with\n")
 	b.WriteString("--   go test ./deploy -run TestSchemaGolden -update\n")
-	b.WriteString("-- catalog.Migrate also creates schema_migrations, its record of applied versions.\n")
+	b.WriteString("-- schema.Migrate also creates schema_migrations, its record of applied versions.\n")
 	b.WriteString("-- Shown for review only: nothing mounts this file into ClickHouse.\n")
 	for _, m := range migrations {
 		fmt.Fprintf(&b, "\n-- %04d_%s\n", m.Version, m.Name)

@@ -262,3 +262,44 @@ func TestBadFilterValuesAreInputErrors(t *testing.T) {
 		t.Errorf("known system and recipient: %v", err)
 	}
 }
+
+// A service that shortens its retention still holds what it collected
+// under the longer one: the inventory, the retention answer and the
+// Article 30 evidence all show the longest declared retention, whatever
+// the order the declarations came in.
+func TestEveryRowShowsTheLongestDeclaredRetention(t *testing.T) {
+	conn := testservers.ClickHouse(t)
+	ctx := context.Background()
+	at := func(month int) time.Time { return time.Date(2026, time.Month(month), 1, 10, 0, 0, 0, time.UTC) }
+	ticket := func(id string, month int, retention string) *events.Event {
+		return &events.Event{ID: id, Source: "support-desk", Kind: events.KindCollected, Time: at(month), Data: events.Data{
+			Category: "support.tickets", DataSubject: "customer", Purpose: "support", LegalBasis: "contract",
+			Retention: retention, Count: 1}}
+	}
+	// P24M first, then P6M (the latest), then P30D.
+	if err := clickhouse.NewWriter(conn).Write(ctx, []*events.Event{
+		ticket("t1", 1, "P24M"), ticket("t2", 5, "P6M"), ticket("t3", 3, "P30D")}); err != nil {
+		t.Fatal(err)
+	}
+	inv, err := query.Inventory(ctx, conn, query.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(inv) != 1 || inv[0].Retention != "P24M" {
+		t.Errorf("inventory: %+v, want one row with retention P24M", inv)
+	}
+	ret, err := query.Retention(ctx, conn, query.Filter{AsOf: at(6)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ret) != 1 || ret[0].Retention != "P24M" || ret[0].Finding != "" {
+		t.Errorf("retention: %+v, want P24M and no finding", ret)
+	}
+	obs, err := query.Observations(ctx, conn, at(6))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(obs) != 1 || obs[0].Retention != "P24M" || obs[0].RetentionDays != 730 {
+		t.Errorf("evidence: %+v, want P24M (730 days)", obs)
+	}
+}
