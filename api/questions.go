@@ -2,7 +2,6 @@ package api
 
 import (
 	"crypto/sha256"
-	"crypto/subtle"
 	_ "embed"
 	"encoding/base64"
 	"encoding/binary"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/back-trace/datamap/catalog/query"
 	"github.com/back-trace/datamap/events"
+	"github.com/back-trace/datamap/internal/bearer"
 	"github.com/back-trace/datamap/questions"
 )
 
@@ -33,7 +33,7 @@ var openAPI []byte
 // (GET /api/v1/… questions and the OpenAPI document) and nothing else.
 // The full-access token opens them too.
 func (s *Server) WithReadTokens(tokens []string) *Server {
-	s.readTokens = tokens
+	s.readers = bearer.New(append([]string{s.token}, tokens...)...)
 	return s
 }
 
@@ -49,19 +49,11 @@ func (s *Server) questionRoutes(mux *http.ServeMux) {
 	}))
 }
 
-// readable admits the full-access token and the read tokens. Every
-// candidate is compared, in constant time, so timing reveals neither which
-// token matched nor how much of one.
+// readable admits the full-access token and the read tokens, compared in
+// constant time (package bearer).
 func (s *Server) readable(h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		match := 0
-		for _, t := range append([]string{s.token}, s.readTokens...) {
-			if t != "" {
-				match |= subtle.ConstantTimeCompare([]byte(got), []byte(t))
-			}
-		}
-		if !ok || got == "" || match != 1 {
+		if !s.readers.Allows(r) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="datamap"`)
 			writeError(w, http.StatusUnauthorized, "missing or wrong bearer token; send 'Authorization: Bearer <token>' (DATAMAP_API_TOKEN, the api-token file in the data directory, or one of DATAMAP_READ_TOKENS)")
 			return
