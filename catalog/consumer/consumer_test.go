@@ -29,13 +29,19 @@ type pipeline struct {
 
 func startConsumer(t *testing.T, js jetstream.JetStream, sink consumer.Sink) *pipeline {
 	t.Helper()
+	return startMeasuredConsumer(t, js, sink, nil)
+}
+
+// startMeasuredConsumer is startConsumer recording into m.
+func startMeasuredConsumer(t *testing.T, js jetstream.JetStream, sink consumer.Sink, m *consumer.Metrics) *pipeline {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	durable, err := consumer.EnsureDurable(ctx, js, consumer.Settings{AckWait: time.Second, MaxDeliver: 20, MaxPending: 10000})
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := consumer.New(durable, sink, deadletter.NewSink(js, consumer.DeadLetterSubjectPrefix),
-		events.NewValidator(nil), consumer.Options{BatchSize: 50, MaxWait: 50 * time.Millisecond})
+	c := consumer.New(durable, sink, deadletter.NewSink(js, deadletter.SubjectPrefix),
+		events.NewValidator(nil), consumer.Options{BatchSize: 50, MaxWait: 50 * time.Millisecond, Metrics: m})
 	p := &pipeline{js: js, cancel: cancel, done: make(chan struct{})}
 	go func() { defer close(p.done); c.Run(ctx) }()
 	t.Cleanup(p.stop)
@@ -191,7 +197,7 @@ func TestBadEventsAreDeadLetteredAndGoodOnesLand(t *testing.T) {
 	waitForEvents(t, conn, 10)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		info, err := js.Stream(ctx, consumer.DeadLetterStream)
+		info, err := js.Stream(ctx, deadletter.StreamName)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -204,11 +210,11 @@ func TestBadEventsAreDeadLetteredAndGoodOnesLand(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 		_, _ = info.Info(ctx)
 	}
-	dl, err := js.Stream(ctx, consumer.DeadLetterStream)
+	dl, err := js.Stream(ctx, deadletter.StreamName)
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := dl.GetLastMsgForSubject(ctx, consumer.DeadLetterSubjectPrefix+".>")
+	m, err := dl.GetLastMsgForSubject(ctx, deadletter.SubjectPrefix+".>")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,8 @@ import (
 	ch "github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/back-trace/datamap/catalog/consumer"
 	"github.com/back-trace/datamap/catalog/schema"
@@ -65,7 +67,7 @@ func runChildConsumer(point string) {
 		fail(err)
 	}
 	sink := &killingSink{inner: clickhouse.NewWriter(conn), point: point}
-	c := consumer.New(durable, sink, deadletter.NewSink(js, consumer.DeadLetterSubjectPrefix),
+	c := consumer.New(durable, sink, deadletter.NewSink(js, deadletter.SubjectPrefix),
 		events.NewValidator(nil), consumer.Options{BatchSize: childBatch, MaxWait: 50 * time.Millisecond})
 	c.Run(ctx)
 }
@@ -216,21 +218,71 @@ func TestPublisherRetryAfterLostPubAck(t *testing.T) {
 	h.waitExact(t, db.Conn, 30*time.Second)
 }
 
+// A consumer that holds a batch longer than AckWait (a long GC pause, a
+// stalled insert) gets it redelivered to another consumer meanwhile; when
+// it resumes, both have written the batch, and it still counts once.
 func TestConsumerPausedLongerThanAckWait(t *testing.T) {
 	_, js := testservers.NATS(t)
 	db := testservers.NewDatabase(t)
 	h := newHistory()
 	h.publish(t, js, "support-desk", 300)
+	reader := sdkmetric.NewManualReader()
+	metrics, err := consumer.NewMetrics(sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const pause = 3 * time.Second // > AckWait (1s)
 	var paused atomic.Bool
+	pausing, resumed := make(chan struct{}), make(chan struct{})
 	slow := sinkFunc(func(ctx context.Context, batch []*events.Event) error {
 		if paused.CompareAndSwap(false, true) {
-			time.Sleep(3 * time.Second) // > AckWait (1s): the batch is redelivered meanwhile
+			close(pausing)
+			time.Sleep(pause) // the batch is redelivered meanwhile
+			defer close(resumed)
 		}
 		return clickhouse.NewWriter(db.Conn).Write(ctx, batch)
 	})
-	startConsumer(t, js, slow)
-	startConsumer(t, js, clickhouse.NewWriter(db.Conn)) // receives the redelivery
+	startMeasuredConsumer(t, js, slow, metrics)
+	select {
+	case <-pausing:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the first consumer never wrote a batch, so it never paused")
+	}
+	// Started once the first one holds a batch: it receives the redelivery.
+	startMeasuredConsumer(t, js, clickhouse.NewWriter(db.Conn), metrics)
 	h.waitExact(t, db.Conn, 30*time.Second)
+	select {
+	case <-resumed:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the paused consumer never finished its write")
+	}
+	h.waitExact(t, db.Conn, 10*time.Second) // the late write of the paused batch counted nothing twice
+	if n := redeliveries(t, reader); n == 0 {
+		t.Fatalf("no message was redelivered during a %s pause with AckWait 1s: the scenario did not happen", pause)
+	} else {
+		t.Logf("%d messages redelivered during the pause", n)
+	}
+}
+
+// redeliveries reads the consumer's redelivery counter: messages received
+// with a JetStream delivery count above 1.
+func redeliveries(t *testing.T, reader *sdkmetric.ManualReader) int64 {
+	t.Helper()
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			if sum, ok := m.Data.(metricdata.Sum[int64]); ok && m.Name == "datamap.consumer.redeliveries" {
+				for _, dp := range sum.DataPoints {
+					n += dp.Value
+				}
+			}
+		}
+	}
+	return n
 }
 
 func TestFullReplayFromTheStartOfTheStream(t *testing.T) {
@@ -350,7 +402,7 @@ func TestClickHouseUnreachableUnderLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := consumer.New(durable, clickhouse.NewWriter(conn), deadletter.NewSink(js, consumer.DeadLetterSubjectPrefix),
+	c := consumer.New(durable, clickhouse.NewWriter(conn), deadletter.NewSink(js, deadletter.SubjectPrefix),
 		events.NewValidator(nil), consumer.Options{BatchSize: 500, MaxWait: 50 * time.Millisecond})
 	go c.Run(ctx)
 
@@ -381,7 +433,7 @@ func waitDeadLetters(t *testing.T, js jetstream.JetStream, want uint64) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		s, err := js.Stream(context.Background(), consumer.DeadLetterStream)
+		s, err := js.Stream(context.Background(), deadletter.StreamName)
 		if err != nil {
 			t.Fatal(err)
 		}
