@@ -51,7 +51,7 @@ func startCatalogConsumer(t *testing.T, js jetstream.JetStream, conn driver.Conn
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := consumer.New(durable, clickhouse.NewWriter(conn), deadletter.NewSink(js, consumer.DeadLetterSubjectPrefix),
+	c := consumer.New(durable, clickhouse.NewWriter(conn), deadletter.NewSink(js, deadletter.SubjectPrefix),
 		events.NewValidator(tax), consumer.Options{BatchSize: 50, MaxWait: 50 * time.Millisecond})
 	done := make(chan struct{})
 	go func() { defer close(done); c.Run(ctx) }()

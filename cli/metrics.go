@@ -3,11 +3,12 @@ package cli
 import (
 	"net/http"
 
-	"github.com/back-trace/datamap/catalog/consumer"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+
+	"github.com/back-trace/datamap/catalog/consumer"
 )
 
 // newMetrics creates the consumer's OpenTelemetry instruments, exported in

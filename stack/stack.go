@@ -419,7 +419,7 @@ func (s *Stack) NewConsumer(ctx context.Context, v *events.Validator, metrics *c
 		return nil, err
 	}
 	return consumer.New(durable, clickhouse.NewWriter(s.ClickHouse),
-		deadletter.NewSink(s.JS, consumer.DeadLetterSubjectPrefix), v,
+		deadletter.NewSink(s.JS, deadletter.SubjectPrefix), v,
 		consumer.Options{BatchSize: s.cfg.BatchSize, MaxWait: s.cfg.BatchWait, Logger: s.log,
 			MaxDeliver: consumer.DefaultSettings.MaxDeliver, Metrics: metrics}), nil
 }

@@ -9,19 +9,12 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/back-trace/datamap/events"
+	"github.com/back-trace/datamap/sinks/deadletter"
 )
 
-// Names of the JetStream resources the catalog owns.
-const (
-	// DeadLetterStream keeps events the consumer could not store, with the
-	// reason, until someone replays or purges them.
-	DeadLetterStream = "DATAMAP_DEADLETTER"
-	// DeadLetterSubjectPrefix is followed by the original subject.
-	DeadLetterSubjectPrefix = "datamap.deadletter"
-	// DurableName is the consumer that builds the catalog. Every
-	// `datamap serve` shares it, so several processes split the work.
-	DurableName = "datamap-catalog"
-)
+// DurableName is the consumer that builds the catalog. Every `datamap
+// serve` shares it, so several processes split the work.
+const DurableName = "datamap-catalog"
 
 // StreamSettings are the knobs of the streams that matter for reliability.
 type StreamSettings struct {
@@ -52,9 +45,11 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, s StreamSettings
 		MaxAge:      s.MaxAge,
 		MaxMsgSize:  events.MaxEventSize,
 	}, {
-		Name:        DeadLetterStream,
+		// Kept until someone replays or purges them (package deadletter
+		// owns the names and reads the stream).
+		Name:        deadletter.StreamName,
 		Description: "datamap events the catalog could not store, with the reason",
-		Subjects:    []string{DeadLetterSubjectPrefix + ".>"},
+		Subjects:    []string{deadletter.SubjectPrefix + ".>"},
 		Storage:     jetstream.FileStorage,
 		Replicas:    s.Replicas,
 	}}

@@ -41,9 +41,7 @@ import (
 
 // StreamName is the JetStream stream of dead letters, and SubjectPrefix the
 // prefix its subjects have before the original subject. consumer.EnsureStreams
-// creates the stream as consumer.DeadLetterStream with subjects
-// consumer.DeadLetterSubjectPrefix+".>"; the names must stay equal (a test
-// checks).
+// creates the stream with these names.
 const (
 	StreamName    = "DATAMAP_DEADLETTER"
 	SubjectPrefix = "datamap.deadletter"
