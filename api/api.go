@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/back-trace/datamap/events"
 )
@@ -26,7 +27,12 @@ type Server struct {
 	taxonomy   *events.Taxonomy
 	token      string
 	readTokens []string // read-only: the query routes, nothing that writes
-	log        *slog.Logger
+	sessions   Sessions // web data map sessions, as read tokens; may be nil
+	evidence   Evidence
+	// deadLetters is the JetStream the dead-letter summary reads; nil
+	// when this server has none.
+	deadLetters jetstream.JetStream
+	log         *slog.Logger
 }
 
 // New returns the API over a catalog connection. token is the bearer token
@@ -41,6 +47,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
 	s.questionRoutes(mux)
+	s.recordRoutes(mux)
 	return mux
 }
 
