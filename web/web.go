@@ -79,7 +79,9 @@ func pages() []page {
 		{Path: "/transfers", Name: "transfers", Title: "Transfers", Question: "transfers", Params: lookup("transfers")},
 		{Path: "/retention", Name: "retention", Title: "Retention", Question: "retention", Params: lookup("retention")},
 		{Path: "/drift", Name: "drift", Title: "Drift", Params: questions.DriftParams},
-		{Path: "/article30", Name: "article30", Title: "Article 30", Params: questions.RecordParams},
+		// The record's own role (controller, processor) is a control of the
+		// page, not the shared recipient-role filter.
+		{Path: "/article30", Name: "article30", Title: "Article 30", Params: []string{"as_of"}},
 		{Path: "/deadletters", Name: "deadletters", Title: "Dead letters"},
 	}
 }

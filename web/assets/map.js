@@ -18,7 +18,7 @@ const ROLES = ['processor', 'sub_processor', 'controller', 'joint_controller', '
 
 const style = [
   { selector: 'node', style: {
-    label: 'data(label)', 'text-valign': 'center', 'text-halign': 'center', 'font-size': 12, color: '#111827',
+    label: 'data(label)', 'text-valign': 'center', 'text-halign': 'center', 'font-size': 12, color: '#111827', 'min-zoomed-font-size': 6,
     'font-family': 'system-ui, sans-serif', width: 'data(w)', height: 30, shape: 'round-rectangle',
     'background-color': '#e5e7eb', 'border-width': 1.5, 'border-color': '#4b5563',
   } },
@@ -38,7 +38,7 @@ const style = [
     'curve-style': 'bezier', 'target-arrow-shape': 'triangle', 'arrow-scale': 0.9, width: 'data(w)',
     'line-color': '#64748b', 'target-arrow-color': '#64748b', label: 'data(label)', 'font-size': 10,
     color: '#1f2937', 'text-background-color': '#ffffff', 'text-background-opacity': 0.85, 'text-background-padding': 2,
-    'min-zoomed-font-size': 7, 'text-wrap': 'wrap',
+    'min-zoomed-font-size': 9, 'text-wrap': 'wrap',
   } },
   { selector: 'edge.transfer', style: { 'line-color': '#2563eb', 'target-arrow-color': '#2563eb' } },
   { selector: 'edge.finding', style: { 'line-color': '#b91c1c', 'target-arrow-color': '#b91c1c', 'line-style': 'dashed', color: '#991b1b', 'font-weight': 'bold' } },

@@ -62,6 +62,7 @@ function view() {
 }
 
 const linked = new Set(['system', 'recipient']);
+const long = new Set(['finding', 'message', 'reason']);
 
 function render() {
   const tbody = table().tBodies[0];
@@ -82,7 +83,7 @@ function render() {
     const tr = el('tr', null, r.finding ? { class: 'finding' } : {});
     for (const c of state.columns) {
       const text = cell(r[c.name], c.kind);
-      const td = el('td', null, c.kind === 'number' ? { class: 'num' } : {});
+      const td = el('td', null, { class: c.kind === 'number' ? 'num' : c.kind === 'time' ? 'time' : long.has(c.name) ? 'long' : '' });
       if (linked.has(c.name) && text) {
         td.append(el('a', text, { href: mapLink(text), title: 'show ' + text + ' on the map' }));
       } else {
@@ -115,7 +116,9 @@ async function load() {
     state.total = page.total;
     state.findings = page.findings;
     if (page.countries_as_of) {
-      document.getElementById('countries-asof').textContent = `EEA and adequacy as of ${page.countries_as_of} (${page.countries_source}).`;
+      const note = document.getElementById('countries-asof');
+      note.textContent = `EEA membership and adequacy decisions as of ${page.countries_as_of}.`;
+      note.title = page.countries_source;
     }
     for (const r of state.rows) setFirstDay(r.first_seen || r.oldest_held);
     state.page = 0;
