@@ -40,6 +40,8 @@ const style = [
     color: '#1f2937', 'text-background-color': '#ffffff', 'text-background-opacity': 0.85, 'text-background-padding': 2,
     'min-zoomed-font-size': 9, 'text-wrap': 'wrap',
   } },
+  { selector: 'edge.quiet', style: { label: '' } },
+  { selector: 'edge.quiet.hl, edge.quiet:selected', style: { label: 'data(label)' } },
   { selector: 'edge.transfer', style: { 'line-color': '#2563eb', 'target-arrow-color': '#2563eb' } },
   { selector: 'edge.finding', style: { 'line-color': '#b91c1c', 'target-arrow-color': '#b91c1c', 'line-style': 'dashed', color: '#991b1b', 'font-weight': 'bold' } },
   { selector: '.faded', style: { opacity: 0.18 } },
@@ -136,15 +138,29 @@ function elements() {
     }
     els.push({
       data: { id: p.id, source: p.source, target: p.target, label, w: Math.min(8, 1 + Math.log10(1 + p.records)), categories: cats, edges: p.edges },
-      classes: (p.transfer ? 'transfer' : '') + (p.finding ? ' finding' : ''),
+      classes: (p.transfer ? 'transfer' : '') + (p.finding ? ' finding' : '') + (pairs.size > EDGE_LABELS ? ' quiet' : ''),
     });
   }
   return els;
 }
 
+// Past this many nodes, dagre ranks by longest path: its default network
+// simplex ranker is the slowest part of a large layout, and a data-flow
+// graph is shallow enough for the simpler ranking to look the same.
+const QUICK_RANKING = 120;
+
+// Past this many edges, edge labels show only on highlighted or selected
+// edges: measuring and drawing hundreds of labels costs more than the
+// layout, and they would overlap anyway.
+const EDGE_LABELS = 80;
+
 function layout() {
   const t0 = performance.now();
-  map.cy.layout({ name: 'dagre', rankDir: 'LR', nodeSep: 16, rankSep: 260, edgeSep: 8, padding: 16, animate: false, fit: true }).run();
+  const n = map.cy.nodes().length;
+  map.cy.layout({
+    name: 'dagre', rankDir: 'LR', nodeSep: 16, rankSep: 260, edgeSep: 8, padding: 16, animate: false, fit: true,
+    ranker: n > QUICK_RANKING ? 'longest-path' : 'network-simplex',
+  }).run();
   return performance.now() - t0;
 }
 
