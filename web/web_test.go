@@ -26,7 +26,7 @@ import (
 
 // pagesUnderTest are every page of the map, with what must be on it.
 var pagesUnderTest = []struct{ name, path, ready string }{
-	{"map", "/", `#node-list [data-node]`},
+	{"map", "/?node=Zendesk", `#panel table`},
 	{"inventory", "/inventory", `#table tbody tr`},
 	{"flows", "/flows", `#table tbody tr`},
 	{"transfers", "/transfers", `#table tbody tr`},
