@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/term"
+
 	"github.com/back-trace/datamap/catalog"
 	"github.com/back-trace/datamap/demo"
 	"github.com/back-trace/datamap/events"
@@ -133,13 +135,10 @@ in CI and scripts, it exits.`, `
 
 // isTerminal reports whether r is an interactive terminal: then the demo
 // keeps serving the web map until Ctrl-C; in CI and scripts it exits.
+// (/dev/null is a character device too, hence the terminal check proper.)
 func isTerminal(r io.Reader) bool {
 	f, ok := r.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 // waitForCatalog waits until the consumer has stored every published event.

@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -35,7 +34,7 @@ const (
 	readToken = "web-test-read-token"
 )
 
-// demoEvents over a fixed period: every flow of the scenario appears, and
+// demoOptions fix the period of the demo's events: every flow of the scenario appears, and
 // an as-of date inside the period gives a smaller map than now.
 var demoOptions = demo.Options{Events: 3000, Seed: 7,
 	Start: time.Date(2026, 8, 1, 0, 0, 0, 0, time.UTC), End: time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)}
@@ -46,8 +45,7 @@ const pastDate = "2026-08-03"
 // fixture is a real `datamap serve` (embedded NATS and ClickHouse) holding
 // the demo's events, and a headless Chromium.
 type fixture struct {
-	base    string // http://127.0.0.1:port
-	dataDir string
+	base    string       // http://127.0.0.1:port
 	stack   *stack.Stack // attached: the test's own connections
 	browser context.Context
 }
@@ -67,28 +65,8 @@ func startFixture(tb testing.TB) *fixture {
 	} {
 		tb.Setenv(k, v)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var out, errOut syncBuffer
-	done := make(chan int, 1)
-	go func() { done <- cli.Main(ctx, []string{"serve"}, strings.NewReader(""), &out, &errOut) }()
-	tb.Cleanup(func() {
-		cancel()
-		if code := <-done; code != 0 {
-			tb.Errorf("serve exited %d: %s", code, errOut.String())
-		}
-	})
-	deadline := time.Now().Add(90 * time.Second)
-	for !strings.Contains(out.String(), "is running") {
-		select {
-		case code := <-done:
-			tb.Fatalf("serve exited %d: %s", code, errOut.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			tb.Fatalf("serve did not start: %s", errOut.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testservers.Serve(tb, cli.Main)
+	ctx := context.Background()
 	rt, ok := stack.FindRunning(dir)
 	if !ok {
 		tb.Fatal("serve published no runtime file")
@@ -121,7 +99,7 @@ func startFixture(tb testing.TB) *fixture {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	f := &fixture{base: "http://" + rt.HTTPAddr, dataDir: dir, stack: s}
+	f := &fixture{base: "http://" + rt.HTTPAddr, stack: s}
 	f.browser = startBrowser(tb, chromium)
 	return f
 }
@@ -301,22 +279,4 @@ func waitFile(tb testing.TB, dir, name string) []byte {
 	entries, _ := os.ReadDir(dir)
 	tb.Fatalf("no download %s in %s (have %v)", name, dir, entries)
 	return nil
-}
-
-// syncBuffer is a bytes.Buffer safe to read while serve writes to it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
