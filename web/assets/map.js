@@ -299,7 +299,6 @@ async function select(name) {
   if (n.empty()) return;
   cy.nodes().unselect();
   n.select();
-  cy.animate({ center: { eles: n } }, { duration: 150 });
   setParam('node', name);
   markList();
   const d = n.data();
@@ -321,7 +320,9 @@ function rowsTable(caption, columns, rows, more) {
   const body = el('tbody');
   for (const r of rows.slice(0, 15)) {
     const tr = el('tr', null, r.finding ? { class: 'finding' } : {});
-    for (const [, key, kind] of columns) tr.append(el('td', cell(r[key], kind)));
+    for (const [, key, kind] of columns) {
+      tr.append(el('td', kind === 'date' ? cell(r[key], 'time').slice(0, 10) : cell(r[key], kind), kind === 'date' ? { class: 'time' } : {}));
+    }
     body.append(tr);
   }
   t.append(body);
@@ -354,10 +355,10 @@ async function panel(node) {
   if (inTransfers.some((t) => t.finding)) box.append(el('p', '⚠ receives data outside the EEA without a needed safeguard', { class: 'finding-note' }));
   try {
     const asks = [];
-    const flowCols = [['recipient', 'recipient'], ['category', 'category'], ['country', 'country'], ['safeguard', 'safeguard'], ['records', 'records'], ['first seen', 'first_seen', 'time'], ['last seen', 'last_seen', 'time']];
+    const flowCols = [['to', 'recipient'], ['category', 'category'], ['country', 'country'], ['safeguard', 'safeguard'], ['records', 'records'], ['first seen', 'first_seen', 'date'], ['last seen', 'last_seen', 'date']];
     if (node.system) {
       const p = questionParams('inventory', { system: node.name, limit: '500' });
-      asks.push(api('/api/v1/inventory', p).then((a) => rowsTable('Holds', [['category', 'category'], ['data subject', 'data_subject'], ['purpose', 'purpose'], ['legal basis', 'legal_basis'], ['retention', 'retention'], ['records', 'records'], ['first seen', 'first_seen', 'time'], ['last seen', 'last_seen', 'time']], a.items, '/inventory?' + p.toString().replace(/&?limit=\d+/, ''))));
+      asks.push(api('/api/v1/inventory', p).then((a) => rowsTable('Holds', [['category', 'category'], ['subject', 'data_subject'], ['purpose', 'purpose'], ['retention', 'retention'], ['records', 'records'], ['first seen', 'first_seen', 'date'], ['last seen', 'last_seen', 'date']], a.items, '/inventory?' + p.toString().replace(/&?limit=\d+/, ''))));
       const f = questionParams('flow', { system: node.name, limit: '500' });
       asks.push(api('/api/v1/flows', f).then((a) => rowsTable('Sent', flowCols, a.items, '/flows?' + f.toString().replace(/&?limit=\d+/, ''))));
     }
