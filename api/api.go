@@ -11,7 +11,7 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
-	"github.com/back-trace/datamap/events"
+	"github.com/back-trace/datamap/events/taxonomy"
 )
 
 // Readiness reports whether the pipeline can do its work right now.
@@ -23,7 +23,7 @@ type Readiness interface {
 type Server struct {
 	catalog    driver.Conn
 	ready      Readiness
-	taxonomy   *events.Taxonomy
+	taxonomy   *taxonomy.Taxonomy
 	token      string
 	readTokens []string // read-only: the query routes, nothing that writes
 	log        *slog.Logger
@@ -31,7 +31,7 @@ type Server struct {
 
 // New returns the API over a catalog connection. token is the bearer token
 // /api/ routes require.
-func New(conn driver.Conn, ready Readiness, tax *events.Taxonomy, token string, log *slog.Logger) *Server {
+func New(conn driver.Conn, ready Readiness, tax *taxonomy.Taxonomy, token string, log *slog.Logger) *Server {
 	return &Server{catalog: conn, ready: ready, taxonomy: tax, token: token, log: log}
 }
 

@@ -19,6 +19,7 @@ import (
 
 	"github.com/back-trace/datamap/catalog"
 	"github.com/back-trace/datamap/events"
+	"github.com/back-trace/datamap/events/taxonomy"
 	"github.com/back-trace/datamap/internal/testservers"
 	"github.com/back-trace/datamap/sinks/chembed"
 	"github.com/back-trace/datamap/sinks/clickhouse"
@@ -65,7 +66,7 @@ func runChildConsumer(point string) {
 	}
 	sink := &killingSink{inner: clickhouse.NewWriter(conn), point: point}
 	c := catalog.NewConsumer(durable, sink, deadletter.NewSink(js, catalog.DeadLetterSubjectPrefix),
-		events.NewValidator(nil), catalog.ConsumerOptions{BatchSize: childBatch, MaxWait: 50 * time.Millisecond})
+		events.NewValidator(taxonomy.Default()), catalog.ConsumerOptions{BatchSize: childBatch, MaxWait: 50 * time.Millisecond})
 	c.Run(ctx)
 }
 
@@ -350,7 +351,7 @@ func TestClickHouseUnreachableUnderLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := catalog.NewConsumer(durable, clickhouse.NewWriter(conn), deadletter.NewSink(js, catalog.DeadLetterSubjectPrefix),
-		events.NewValidator(nil), catalog.ConsumerOptions{BatchSize: 500, MaxWait: 50 * time.Millisecond})
+		events.NewValidator(taxonomy.Default()), catalog.ConsumerOptions{BatchSize: 500, MaxWait: 50 * time.Millisecond})
 	go c.Run(ctx)
 
 	h := newHistory()

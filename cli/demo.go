@@ -11,7 +11,7 @@ import (
 
 	"github.com/back-trace/datamap/catalog"
 	"github.com/back-trace/datamap/demo"
-	"github.com/back-trace/datamap/events"
+	"github.com/back-trace/datamap/events/taxonomy"
 	"github.com/back-trace/datamap/registry"
 	"github.com/back-trace/datamap/report"
 	"github.com/back-trace/datamap/schemas"
@@ -59,7 +59,7 @@ behaviours are deliberately undeclared, for the findings to catch.`, `
 		return err
 	}
 	defer s.Close(context.WithoutCancel(ctx))
-	p, err := startPipeline(ctx, &de, s, events.DefaultTaxonomy(), false)
+	p, err := startPipeline(ctx, &de, s, taxonomy.Default(), false)
 	if err != nil {
 		return err
 	}
@@ -159,7 +159,7 @@ func progress(e *env, what string, total int) func(done int) {
 // writeDemoRecord writes BackTrace's Article 30 record and drift findings
 // into dir and prints the high findings.
 func writeDemoRecord(ctx context.Context, e *env, s *stack.Stack, dir string) error {
-	reg, err := registry.Parse(schemas.BackTraceRegistry(), "schemas/backtrace-registry.yaml", events.DefaultTaxonomy())
+	reg, err := registry.Parse(schemas.BackTraceRegistry(), "schemas/backtrace-registry.yaml", taxonomy.Default())
 	if err != nil {
 		return err
 	}
@@ -168,7 +168,7 @@ func writeDemoRecord(ctx context.Context, e *env, s *stack.Stack, dir string) er
 	if err != nil {
 		return err
 	}
-	rec, err := report.Build(reg, events.DefaultTaxonomy(), obs, report.Options{AsOf: asOf, GeneratedAt: asOf, Version: Version})
+	rec, err := report.Build(reg, taxonomy.Default(), obs, report.Options{AsOf: asOf, GeneratedAt: asOf, Version: Version})
 	if err != nil {
 		return err
 	}

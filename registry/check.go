@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/back-trace/datamap/events"
+	"github.com/back-trace/datamap/events/taxonomy"
 )
 
 // located is an activity with the pointer path to it, for error lines.
@@ -16,7 +17,7 @@ type located struct {
 
 // check validates what the schema cannot: references to the taxonomy,
 // countries, durations, unique ids, and the GDPR's cross-field rules.
-func (p *parser) check(r *Registry, tax *events.Taxonomy) {
+func (p *parser) check(r *Registry, tax *taxonomy.Taxonomy) {
 	var all []located
 	for i := range r.Activities {
 		all = append(all, located{&r.Activities[i], []string{"activities", strconv.Itoa(i)}})
@@ -63,7 +64,7 @@ func at(path []string, more ...any) []string {
 	return out
 }
 
-func (p *parser) activity(l located, tax *events.Taxonomy) {
+func (p *parser) activity(l located, tax *taxonomy.Taxonomy) {
 	a, path := l.a, l.path
 	keys := func(list []string, field string, known func(string) bool, what string) {
 		for i, k := range list {

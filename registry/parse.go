@@ -18,7 +18,7 @@ import (
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
 
-	"github.com/back-trace/datamap/events"
+	"github.com/back-trace/datamap/events/taxonomy"
 	"github.com/back-trace/datamap/internal/fileerr"
 	"github.com/back-trace/datamap/internal/suggest"
 	"github.com/back-trace/datamap/schemas"
@@ -33,7 +33,7 @@ type Error = fileerr.Error
 const maxSize = 8 << 20
 
 // Load reads and parses a registry file; see Parse.
-func Load(path string, tax *events.Taxonomy) (*Registry, error) {
+func Load(path string, tax *taxonomy.Taxonomy) (*Registry, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("registry: %w (pass the path of a datamap.yaml; `datamap registry init` drafts one)", err)
@@ -49,9 +49,9 @@ func Load(path string, tax *events.Taxonomy) (*Registry, error) {
 // explained, special categories have an Art. 9 condition, third-country
 // recipients name a safeguard. Every problem is reported, each an *Error
 // with file, line and field.
-func Parse(data []byte, name string, tax *events.Taxonomy) (*Registry, error) {
+func Parse(data []byte, name string, tax *taxonomy.Taxonomy) (*Registry, error) {
 	if tax == nil {
-		tax = events.DefaultTaxonomy()
+		tax = taxonomy.Default()
 	}
 	p := &parser{file: name}
 	if len(data) > maxSize {

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/back-trace/datamap/events"
+	"github.com/back-trace/datamap/events/taxonomy"
 	"github.com/back-trace/datamap/registry"
 )
 
@@ -15,9 +16,9 @@ import (
 // point for `datamap registry init`: the controller's details, business
 // functions, security measures and the reasoning behind legitimate
 // interests are marked TODO, because no event can say them.
-func DraftRegistry(obs []Observation, tax *events.Taxonomy) *registry.Registry {
+func DraftRegistry(obs []Observation, tax *taxonomy.Taxonomy) *registry.Registry {
 	if tax == nil {
-		tax = events.DefaultTaxonomy()
+		tax = taxonomy.Default()
 	}
 	const todo = "TODO"
 	reg := &registry.Registry{Version: 1, Controller: registry.Party{

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/back-trace/datamap/events"
+	"github.com/back-trace/datamap/events/taxonomy"
 	"github.com/back-trace/datamap/registry"
 )
 
@@ -148,7 +149,7 @@ type Options struct {
 
 // Build makes the record from the registry and the observations up to
 // opts.AsOf, and seals it. It is a pure function of its inputs.
-func Build(reg *registry.Registry, tax *events.Taxonomy, obs []Observation, opts Options) (*Record, error) {
+func Build(reg *registry.Registry, tax *taxonomy.Taxonomy, obs []Observation, opts Options) (*Record, error) {
 	role := opts.Role
 	if role == "" {
 		role = RoleAll

@@ -1,10 +1,11 @@
-package events
+package sdk
 
 import (
 	"context"
 	"fmt"
 	"time"
 
+	"github.com/back-trace/datamap/events"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -92,7 +93,7 @@ func (t *telemetry) published(o *outgoing) {
 	if !o.sc.IsSampled() {
 		return
 	}
-	subject := Subject(o.kind)
+	subject := events.Subject(o.kind)
 	_, span := t.tracer.Start(trace.ContextWithSpanContext(ctx, o.sc), "publish "+subject,
 		trace.WithSpanKind(trace.SpanKindProducer), trace.WithTimestamp(o.queued),
 		trace.WithAttributes(attribute.String("messaging.system", "nats"),

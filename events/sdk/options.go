@@ -1,4 +1,4 @@
-package events
+package sdk
 
 import (
 	"errors"
@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/back-trace/datamap/events"
+	"github.com/back-trace/datamap/events/taxonomy"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 )
@@ -43,10 +45,8 @@ const (
 // Required.
 func WithSource(name string) Option {
 	return func(o *options) error {
-		var ps problems
-		checkText(&ps, "source", name, true)
-		if len(ps) > 0 {
-			return fmt.Errorf("WithSource(%q): %s", name, ps[0].Message)
+		if problem := events.CheckSource(name); problem != "" {
+			return fmt.Errorf("WithSource(%q): %s", name, problem)
 		}
 		o.p.source = name
 		return nil
@@ -56,12 +56,12 @@ func WithSource(name string) Option {
 // WithTaxonomy validates events against a custom taxonomy instead of the
 // default one. Use the taxonomy the consumer uses, or events the SDK accepts
 // will be dead-lettered by the consumer.
-func WithTaxonomy(t *Taxonomy) Option {
+func WithTaxonomy(t *taxonomy.Taxonomy) Option {
 	return func(o *options) error {
 		if t == nil {
-			return errors.New("WithTaxonomy(nil): pass a taxonomy from LoadTaxonomy or DefaultTaxonomy")
+			return errors.New("WithTaxonomy(nil): pass a taxonomy from taxonomy.Load or taxonomy.Default")
 		}
-		o.p.validator = NewValidator(t)
+		o.p.validator = events.NewValidator(t)
 		return nil
 	}
 }
@@ -214,10 +214,10 @@ func WithMeterProvider(mp metric.MeterProvider) Option {
 func (o *options) check() error {
 	p := o.p
 	if p.source == "" {
-		return errors.New("events.NewPublisher: no source; add WithSource(\"your-service\")")
+		return errors.New("sdk.NewPublisher: no source; add WithSource(\"your-service\")")
 	}
 	if p.policy == overflowSpill && p.spoolDir == "" {
-		return errors.New("events.NewPublisher: WithSpillOnFull needs WithSpool(dir)")
+		return errors.New("sdk.NewPublisher: WithSpillOnFull needs WithSpool(dir)")
 	}
 	if p.policy == overflowDefault {
 		p.policy = overflowBlock

@@ -1,4 +1,4 @@
-package events
+package sdk
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/back-trace/datamap/events"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.opentelemetry.io/otel/trace"
@@ -14,8 +15,8 @@ import (
 
 // outgoing is an encoded event on its way to JetStream.
 type outgoing struct {
-	kind    Kind
-	msgID   string // Nats-Msg-Id: Identity(source, id)
+	kind    events.Kind
+	msgID   string // Nats-Msg-Id: events.Identity(source, id)
 	raw     []byte
 	sc      trace.SpanContext
 	queued  time.Time
@@ -147,7 +148,7 @@ func (p *Publisher) send(o *outgoing) bool {
 			p.toSpool(o) // NATS is down: straight to disk
 			return true
 		}
-		msg := &nats.Msg{Subject: Subject(o.kind), Data: o.raw, Header: nats.Header{jetstream.MsgIDHeader: []string{o.msgID}}}
+		msg := &nats.Msg{Subject: events.Subject(o.kind), Data: o.raw, Header: nats.Header{jetstream.MsgIDHeader: []string{o.msgID}}}
 		ack, err := p.js.PublishMsgAsync(msg, jetstream.WithStallWait(stallWait))
 		if err == nil {
 			select {
@@ -321,8 +322,8 @@ func (p *Publisher) encode(r *record) *outgoing {
 	if r.ext != nil {
 		ev.TraceParent, ev.TraceState = r.ext.traceParent, r.ext.traceState
 	}
-	raw := appendEvent(make([]byte, 0, 512), &ev, r.sc)
-	return &outgoing{kind: r.flow.kind, msgID: Identity(source, id), raw: raw, sc: r.sc, queued: r.queued}
+	raw := events.AppendEvent(make([]byte, 0, 512), &ev, r.sc)
+	return &outgoing{kind: r.flow.kind, msgID: events.Identity(source, id), raw: raw, sc: r.sc, queued: r.queued}
 }
 
 // waitDelivered waits until nothing is pending or ctx ends.

@@ -1,8 +1,7 @@
-package events
+package sdk
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,23 +9,12 @@ import (
 	"sync/atomic"
 	"time"
 
-	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/back-trace/datamap/events"
+	"github.com/back-trace/datamap/events/taxonomy"
 	"github.com/google/uuid"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.opentelemetry.io/otel/trace"
 )
-
-// Transport names shared by publishers and the consumer.
-const (
-	// StreamName is the JetStream stream that holds every event.
-	StreamName = "DATAMAP_EVENTS"
-	// SubjectPrefix is followed by the kind: datamap.events.collected, …
-	SubjectPrefix = "datamap.events"
-)
-
-// Subject is the NATS subject events of a kind are published on.
-func Subject(k Kind) string { return SubjectPrefix + "." + string(k) }
 
 // Errors of the Publisher; match them with errors.Is.
 var (
@@ -48,11 +36,11 @@ var (
 // shutdown; it is safe for concurrent use.
 //
 // Collected, Shared and Erased validate the event on the caller's goroutine
-// and return as soon as it is queued: a *ValidationError comes back at
+// and return as soon as it is queued: a *events.ValidationError comes back at
 // once, delivery happens in the background. A background pump publishes
 // the queue with jetstream.PublishMsgAsync; publishes that fail or are not
 // acknowledged are retried with backoff under the same Nats-Msg-Id
-// (Identity(source, id)), so JetStream drops the duplicates. What happens
+// (events.Identity(source, id)), so JetStream drops the duplicates. What happens
 // when the queue is full is the overflow policy (WithBlockOnFull, the
 // default; WithSpillOnFull, the default with WithSpool; WithDropOnFull).
 // With WithSpool, events that cannot be published are written to a file
@@ -60,7 +48,7 @@ var (
 type Publisher struct {
 	js        jetstream.JetStream
 	source    string
-	validator *Validator
+	validator *events.Validator
 	log       *slog.Logger
 
 	queue        chan record
@@ -105,7 +93,7 @@ type external struct {
 // flow is everything that identifies what happened, except when and how
 // many times: the aggregation key. It is comparable.
 type flow struct {
-	kind             Kind
+	kind             events.Kind
 	category         string
 	dataSubject      string
 	purpose          string
@@ -116,12 +104,12 @@ type flow struct {
 	location         string
 	activity         string
 	reason           string
-	recipient        Recipient
+	recipient        events.Recipient
 	hasRecipient     bool
 }
 
-func (f flow) event(id string, at time.Time, count int64) Event {
-	ev := Event{ID: id, Kind: f.kind, Time: at, Data: Data{Category: f.category, DataSubject: f.dataSubject,
+func (f flow) event(id string, at time.Time, count int64) events.Event {
+	ev := events.Event{ID: id, Kind: f.kind, Time: at, Data: events.Data{Category: f.category, DataSubject: f.dataSubject,
 		Purpose: f.purpose, LegalBasis: f.legalBasis, SpecialCondition: f.specialCondition,
 		Retention: f.retention, Origin: f.origin, Location: f.location, Activity: f.activity,
 		Reason: f.reason, Count: count}}
@@ -138,7 +126,7 @@ func (f flow) event(id string, at time.Time, count int64) Event {
 // the spool by an earlier run are published first.
 func NewPublisher(js jetstream.JetStream, opts ...Option) (*Publisher, error) {
 	if js == nil {
-		return nil, errors.New("events.NewPublisher: nil JetStream context; create one with jetstream.New(nc)")
+		return nil, errors.New("sdk.NewPublisher: nil JetStream context; create one with jetstream.New(nc)")
 	}
 	p := &Publisher{js: js, policy: overflowDefault, maxInFlight: 1024, ackTimeout: 10 * time.Second,
 		closing: make(chan struct{})}
@@ -157,7 +145,7 @@ func NewPublisher(js jetstream.JetStream, opts ...Option) (*Publisher, error) {
 		return nil, err
 	}
 	if p.validator == nil {
-		p.validator = NewValidator(nil)
+		p.validator = events.NewValidator(taxonomy.Default())
 	}
 	if p.log == nil {
 		p.log = slog.Default()
@@ -188,10 +176,10 @@ func NewPublisher(js jetstream.JetStream, opts ...Option) (*Publisher, error) {
 
 // Collected records that the service collected a category of personal data.
 // It returns the event id once the event is validated and queued, or a
-// *ValidationError naming every bad field. In aggregation mode the id is ""
+// *events.ValidationError naming every bad field. In aggregation mode the id is ""
 // (the coalesced event gets its id when the window closes).
 func (p *Publisher) Collected(ctx context.Context, c Collection) (string, error) {
-	f := flow{kind: KindCollected, category: c.Category, dataSubject: c.DataSubject, purpose: c.Purpose,
+	f := flow{kind: events.KindCollected, category: c.Category, dataSubject: c.DataSubject, purpose: c.Purpose,
 		legalBasis: c.LegalBasis, specialCondition: c.SpecialCondition, retention: c.Retention,
 		origin: c.Origin, location: c.Location, activity: c.Activity}
 	return p.publish(ctx, &f, c.Count, c.Time)
@@ -200,7 +188,7 @@ func (p *Publisher) Collected(ctx context.Context, c Collection) (string, error)
 // Shared records that the service disclosed a category of personal data to a
 // recipient. Like Collected, it returns once the event is queued.
 func (p *Publisher) Shared(ctx context.Context, s Share) (string, error) {
-	f := flow{kind: KindShared, category: s.Category, dataSubject: s.DataSubject, purpose: s.Purpose,
+	f := flow{kind: events.KindShared, category: s.Category, dataSubject: s.DataSubject, purpose: s.Purpose,
 		legalBasis: s.LegalBasis, specialCondition: s.SpecialCondition, activity: s.Activity,
 		recipient: s.Recipient, hasRecipient: true}
 	return p.publish(ctx, &f, s.Count, s.Time)
@@ -209,7 +197,7 @@ func (p *Publisher) Shared(ctx context.Context, s Share) (string, error) {
 // Erased records that the service erased personal data. Like Collected, it
 // returns once the event is queued.
 func (p *Publisher) Erased(ctx context.Context, e Erasure) (string, error) {
-	f := flow{kind: KindErased, category: e.Category, dataSubject: e.DataSubject, reason: e.Reason}
+	f := flow{kind: events.KindErased, category: e.Category, dataSubject: e.DataSubject, reason: e.Reason}
 	return p.publish(ctx, &f, e.Count, e.Time)
 }
 
@@ -247,9 +235,9 @@ const validationID = "00000000-0000-7000-8000-000000000000"
 // PublishEvent queues an event built elsewhere — decoded by the HTTP
 // ingest, say — keeping its source, id, time and trace context, so that a
 // client retrying the same event is deduplicated by JetStream like an SDK
-// retry. It validates ev again (a *ValidationError), bypasses aggregation,
+// retry. It validates ev again (a *events.ValidationError), bypasses aggregation,
 // and otherwise behaves like Collected: it returns once ev is queued.
-func (p *Publisher) PublishEvent(ctx context.Context, ev *Event) error {
+func (p *Publisher) PublishEvent(ctx context.Context, ev *events.Event) error {
 	if ev == nil {
 		return errors.New("events: PublishEvent(nil)")
 	}
@@ -279,7 +267,7 @@ func (p *Publisher) validate(f *flow, id uuid.UUID, at time.Time, count int64) e
 	ev := f.event(validationID, at, count)
 	ev.Source = p.source
 	if err := p.validator.Validate(&ev); err != nil {
-		var ve *ValidationError
+		var ve *events.ValidationError
 		if errors.As(err, &ve) {
 			ve.ID = id.String()
 		}
@@ -452,38 +440,4 @@ func (d *dropLog) note(log *slog.Logger, total uint64) {
 	}
 	since := total - d.logged.Swap(total)
 	log.Warn("publisher queue full: events dropped (WithDropOnFull); is NATS reachable?", "dropped", since, "dropped_total", total)
-}
-
-// Encode renders an event in the v1 wire format (CloudEvents structured-mode
-// JSON), built with the CloudEvents SDK.
-func Encode(ev *Event) ([]byte, error) {
-	ce := cloudevents.NewEvent()
-	ce.SetID(ev.ID)
-	ce.SetSource(ev.Source)
-	ce.SetType(ev.Kind.Type())
-	ce.SetSubject(ev.Data.Category)
-	ce.SetTime(ev.Time)
-	if ev.TraceParent != "" {
-		ce.SetExtension("traceparent", ev.TraceParent)
-		if ev.TraceState != "" {
-			ce.SetExtension("tracestate", ev.TraceState)
-		}
-	}
-	if err := ce.SetData(cloudevents.ApplicationJSON, ev.Data); err != nil {
-		return nil, fmt.Errorf("events: encode data: %w", err)
-	}
-	return json.Marshal(ce)
-}
-
-// PublishEncoded publishes an already validated and encoded event and waits
-// for JetStream's acknowledgement. The Nats-Msg-Id header is the event's
-// identity, so JetStream drops a retried publish inside its dedup window.
-func PublishEncoded(ctx context.Context, js jetstream.JetStream, ev *Event, raw []byte) error {
-	msg := nats.NewMsg(Subject(ev.Kind))
-	msg.Data = raw
-	msg.Header.Set(jetstream.MsgIDHeader, ev.Identity())
-	if _, err := js.PublishMsg(ctx, msg); err != nil {
-		return fmt.Errorf("events: publish %s: %w", ev.Identity(), err)
-	}
-	return nil
 }

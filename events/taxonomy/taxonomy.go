@@ -1,19 +1,28 @@
-package events
+// Package taxonomy is the configured vocabulary of datamap events: the
+// personal-data categories, purposes and data-subject categories a
+// deployment names in a YAML file (schemas/taxonomy.yaml is the default,
+// derived from the BackTrace privacy policy), with example recipients.
+//
+// Values fixed by law or by standards — legal bases, recipient roles,
+// transfer safeguards, ISO country codes, ISO 8601 durations — belong to
+// the event contract (package events), which a Taxonomy's example
+// recipients are checked against. An *events.Validator checks events
+// against a Taxonomy through the events.Vocabulary it implements.
+package taxonomy
 
 import (
 	"errors"
 	"fmt"
-	"math"
 	"os"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/back-trace/datamap/events"
 	"github.com/back-trace/datamap/internal/fileerr"
 	"github.com/back-trace/datamap/schemas"
 )
@@ -27,7 +36,7 @@ import (
 // and are deliberately not part of the taxonomy.
 //
 // A Taxonomy is read-only once parsed and safe for concurrent use; callers
-// must not modify its slices (DefaultTaxonomy is shared by the process).
+// must not modify its slices (Default is shared by the process).
 type Taxonomy struct {
 	Version      string
 	Categories   []Category // in file order, parents before children
@@ -67,16 +76,16 @@ type Term struct {
 type KnownRecipient struct {
 	Name        string
 	Kind        string // e.g. "payment_processor", "carrier"
-	Role        string // one of Roles
+	Role        string // one of events.Roles
 	Country     string // ISO 3166-1 alpha-2, or "" when it depends
-	Safeguard   string // one of Safeguards, or ""
+	Safeguard   string // one of events.Safeguards, or ""
 	Description string
 }
 
-// TaxonomyError is one problem in a taxonomy file. ParseTaxonomy returns
+// Error is one problem in a taxonomy file. Parse returns
 // all of them joined with errors.Join; use errors.As to inspect the first,
 // or iterate with the Unwrap() []error of the joined error.
-type TaxonomyError = fileerr.Error
+type Error = fileerr.Error
 
 // maxTaxonomySize bounds the input so a wrong path (a log file, a binary)
 // fails fast instead of being parsed; real taxonomies are a few KB.
@@ -87,21 +96,21 @@ const maxKeyLen = 200
 
 var keyPattern = regexp.MustCompile(`^[a-z0-9_]+(\.[a-z0-9_]+)*$`)
 
-// DefaultTaxonomy returns the taxonomy embedded in package schemas, derived
+// Default returns the taxonomy embedded in package schemas, derived
 // from the BackTrace privacy policy. It is parsed once; it panics only if
 // the embedded file is broken, which the package tests rule out.
-func DefaultTaxonomy() *Taxonomy { return defaultTaxonomy() }
+func Default() *Taxonomy { return defaultTaxonomy() }
 
 var defaultTaxonomy = sync.OnceValue(func() *Taxonomy {
-	t, err := ParseTaxonomy(schemas.Taxonomy(), "schemas/taxonomy.yaml")
+	t, err := Parse(schemas.Taxonomy(), "schemas/taxonomy.yaml")
 	if err != nil {
-		panic("events: embedded default taxonomy is invalid: " + err.Error())
+		panic("taxonomy: embedded default taxonomy is invalid: " + err.Error())
 	}
 	return t
 })
 
-// LoadTaxonomy reads and parses a taxonomy file; see ParseTaxonomy.
-func LoadTaxonomy(path string) (*Taxonomy, error) {
+// Load reads and parses a taxonomy file; see Parse.
+func Load(path string) (*Taxonomy, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("taxonomy: %w (pass the path of a taxonomy YAML file; schemas/taxonomy.yaml is the template)", err)
@@ -118,18 +127,18 @@ func LoadTaxonomy(path string) (*Taxonomy, error) {
 	if err != nil {
 		return nil, fmt.Errorf("taxonomy: %w", err)
 	}
-	return ParseTaxonomy(data, path)
+	return Parse(data, path)
 }
 
-// ParseTaxonomy parses a taxonomy YAML document; name (usually the file
+// Parse parses a taxonomy YAML document; name (usually the file
 // path) prefixes the errors. Decoding is strict, because a typo such as
 // "retenion" would otherwise drop a value silently. It reports every problem
-// it finds, each a *TaxonomyError with file, line and field, joined with
+// it finds, each a *Error with file, line and field, joined with
 // errors.Join: unknown or duplicate fields, duplicate keys, keys that are not
 // lowercase [a-z0-9_] segments joined by ".", dotted keys whose parent is
 // missing, empty names, retentions that are not ISO 8601 durations, and
 // recipients with an unknown role, safeguard or country.
-func ParseTaxonomy(data []byte, name string) (*Taxonomy, error) {
+func Parse(data []byte, name string) (*Taxonomy, error) {
 	p := &taxonomyParser{file: name}
 	if len(data) > maxTaxonomySize {
 		p.errorf(0, "", "document is %d bytes, over the %d byte limit", len(data), maxTaxonomySize)
@@ -209,6 +218,31 @@ func (t *Taxonomy) DataSubject(key string) (Term, bool) {
 	return t.DataSubjects[i], true
 }
 
+// The events.Vocabulary of a Taxonomy: what a Validator looks up per event.
+var _ events.Vocabulary = (*Taxonomy)(nil)
+
+// IsCategory reports whether key is a category, and whether it is special
+// (GDPR Art. 9, inherited from its ancestors).
+func (t *Taxonomy) IsCategory(key string) (known, special bool) {
+	i, ok := t.categories[key]
+	if !ok {
+		return false, false
+	}
+	return true, t.Categories[i].Special
+}
+
+// IsPurpose reports whether key is a purpose.
+func (t *Taxonomy) IsPurpose(key string) bool {
+	_, ok := t.purposes[key]
+	return ok
+}
+
+// IsDataSubject reports whether key is a data-subject category.
+func (t *Taxonomy) IsDataSubject(key string) bool {
+	_, ok := t.dataSubjects[key]
+	return ok
+}
+
 // Subtree returns the category key prefix and the keys of all its
 // descendants, in file order: "billing" matches "billing" and
 // "billing.invoice" but never "billingx". It returns nil when no category
@@ -267,13 +301,13 @@ type keyDef struct {
 }
 
 func (p *taxonomyParser) errorf(line int, field, format string, args ...any) {
-	p.errs = append(p.errs, &TaxonomyError{File: p.file, Line: line, Field: field, Msg: fmt.Sprintf(format, args...)})
+	p.errs = append(p.errs, &Error{File: p.file, Line: line, Field: field, Msg: fmt.Sprintf(format, args...)})
 }
 
 // err joins the problems in file order, which is how people fix them.
 func (p *taxonomyParser) err() error {
 	slices.SortStableFunc(p.errs, func(a, b error) int {
-		return a.(*TaxonomyError).Line - b.(*TaxonomyError).Line
+		return a.(*Error).Line - b.(*Error).Line
 	})
 	return errors.Join(p.errs...)
 }
@@ -281,7 +315,7 @@ func (p *taxonomyParser) err() error {
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): `)
 
 // yamlError turns "yaml: line 3: did not find expected key" into a
-// TaxonomyError on line 3, so syntax errors read like the others.
+// Error on line 3, so syntax errors read like the others.
 func (p *taxonomyParser) yamlError(err error) {
 	msg := err.Error()
 	line := 0
@@ -451,7 +485,7 @@ func (p *taxonomyParser) category(t *Taxonomy, m *yaml.Node, field string) {
 			if !ok || s == "" {
 				return
 			}
-			if _, err := ParseISODuration(s); err != nil {
+			if _, err := events.ParseISODuration(s); err != nil {
 				p.errorf(v.Line, field+".retention", "%v", err)
 				return
 			}
@@ -519,18 +553,18 @@ func (p *taxonomyParser) recipient(t *Taxonomy, m *yaml.Node, field string) {
 		p.errorf(line("kind"), field+".kind", "%q is not a valid kind; use lowercase [a-z0-9_], e.g. \"payment_processor\"", r.Kind)
 		ok = false
 	}
-	if !slices.Contains(Roles, r.Role) {
-		p.errorf(line("role"), field+".role", "%q is not a recipient role; use one of %s", r.Role, strings.Join(Roles, ", "))
+	if !slices.Contains(events.Roles, r.Role) {
+		p.errorf(line("role"), field+".role", "%q is not a recipient role; use one of %s", r.Role, strings.Join(events.Roles, ", "))
 		ok = false
 	}
 	if r.Country != "" {
-		if _, known := LookupCountry(r.Country); !known {
+		if _, known := events.LookupCountry(r.Country); !known {
 			p.errorf(line("country"), field+".country", "%q is not an ISO 3166-1 alpha-2 code; use two upper-case letters such as \"US\", or leave it out when it varies", r.Country)
 			ok = false
 		}
 	}
-	if r.Safeguard != "" && !slices.Contains(Safeguards, r.Safeguard) {
-		p.errorf(line("safeguard"), field+".safeguard", "%q is not a transfer safeguard; use one of %s", r.Safeguard, strings.Join(Safeguards, ", "))
+	if r.Safeguard != "" && !slices.Contains(events.Safeguards, r.Safeguard) {
+		p.errorf(line("safeguard"), field+".safeguard", "%q is not a transfer safeguard; use one of %s", r.Safeguard, strings.Join(events.Safeguards, ", "))
 		ok = false
 	}
 	if ok {
@@ -558,158 +592,4 @@ func (p *taxonomyParser) checkParents() {
 			}
 		}
 	}
-}
-
-// ISODuration is an ISO 8601 duration such as P7Y, P18M, P1Y6M, P2W, PT12H,
-// with integer components. Years and months have no fixed length, so the
-// components are kept as written; use AddTo for exact calendar arithmetic
-// and Approx to compare or sort.
-type ISODuration struct {
-	Years, Months, Weeks, Days int
-	Hours, Minutes, Seconds    int
-}
-
-// maxDurationComponent keeps every component far from integer overflow in
-// AddTo and Approx; a million years is beyond any retention.
-const maxDurationComponent = 999_999
-
-// ParseISODuration parses an ISO 8601 duration: "P", then any of nY nM nW
-// nD in that order, then optionally "T" and any of nH nM nS in that order,
-// with at least one component. Fractions, signs and lower case are rejected
-// because retention values are compared and must have one spelling.
-func ParseISODuration(s string) (ISODuration, error) {
-	var d ISODuration
-	bad := func(why string) (ISODuration, error) {
-		return ISODuration{}, fmt.Errorf("%q is not an ISO 8601 duration: %s; write e.g. P7Y, P18M, P30D, PT12H or P1Y6M", s, why)
-	}
-	if s == "" {
-		return bad("it is empty")
-	}
-	if s[0] != 'P' {
-		if s[0] == 'p' {
-			return bad("it must start with an upper-case P")
-		}
-		return bad("it must start with P")
-	}
-	date := []struct {
-		unit byte
-		dst  *int
-	}{{'Y', &d.Years}, {'M', &d.Months}, {'W', &d.Weeks}, {'D', &d.Days}}
-	clock := []struct {
-		unit byte
-		dst  *int
-	}{{'H', &d.Hours}, {'M', &d.Minutes}, {'S', &d.Seconds}}
-	units, inTime, n, components := date, false, 0, 0
-	rest := s[1:]
-	for rest != "" {
-		if rest[0] == 'T' {
-			if inTime {
-				return bad("T appears twice")
-			}
-			inTime, units, n = true, clock, 0
-			rest = rest[1:]
-			if rest == "" {
-				return bad("T must be followed by hours, minutes or seconds")
-			}
-			continue
-		}
-		i := 0
-		for i < len(rest) && rest[i] >= '0' && rest[i] <= '9' {
-			i++
-		}
-		if i == 0 {
-			return bad(fmt.Sprintf("expected a number at %q", rest))
-		}
-		if i == len(rest) {
-			return bad(fmt.Sprintf("number %s has no unit", rest))
-		}
-		if rest[i] == '.' || rest[i] == ',' {
-			return bad("fractions are not supported; use a smaller unit (PT90M, not PT1.5H)")
-		}
-		v, err := strconv.Atoi(rest[:i])
-		if err != nil || v > maxDurationComponent {
-			return bad(fmt.Sprintf("%s is too large", rest[:i]))
-		}
-		u := rest[i]
-		j := n
-		for j < len(units) && units[j].unit != u {
-			j++
-		}
-		if j == len(units) {
-			switch {
-			case !inTime && (u == 'H' || u == 'S'):
-				return bad(fmt.Sprintf("unit %c needs a T before it (PT%d%c)", u, v, u))
-			case strings.IndexByte("YMWDHS", u) >= 0:
-				return bad(fmt.Sprintf("unit %c is out of order or repeated; order is Y M W D T H M S", u))
-			}
-			return bad(fmt.Sprintf("unknown unit %q", string(u)))
-		}
-		*units[j].dst = v
-		n = j + 1
-		components++
-		rest = rest[i+1:]
-	}
-	if components == 0 {
-		return bad("it has no components")
-	}
-	return d, nil
-}
-
-// String returns the canonical spelling, e.g. "P1Y6M" or "PT12H"; "P0D"
-// for a zero duration.
-func (d ISODuration) String() string {
-	var b strings.Builder
-	b.WriteByte('P')
-	for _, c := range []struct {
-		v    int
-		unit byte
-	}{{d.Years, 'Y'}, {d.Months, 'M'}, {d.Weeks, 'W'}, {d.Days, 'D'}} {
-		if c.v != 0 {
-			b.WriteString(strconv.Itoa(c.v))
-			b.WriteByte(c.unit)
-		}
-	}
-	if d.Hours != 0 || d.Minutes != 0 || d.Seconds != 0 {
-		b.WriteByte('T')
-		for _, c := range []struct {
-			v    int
-			unit byte
-		}{{d.Hours, 'H'}, {d.Minutes, 'M'}, {d.Seconds, 'S'}} {
-			if c.v != 0 {
-				b.WriteString(strconv.Itoa(c.v))
-				b.WriteByte(c.unit)
-			}
-		}
-	}
-	if b.Len() == 1 {
-		return "P0D"
-	}
-	return b.String()
-}
-
-// IsZero reports whether every component is zero (e.g. "P0D").
-func (d ISODuration) IsZero() bool { return d == ISODuration{} }
-
-// AddTo returns t plus d on the calendar of t's location: P1M after
-// 31 January is 3 March in non-leap years, as time.AddDate normalizes.
-func (d ISODuration) AddTo(t time.Time) time.Time {
-	return t.AddDate(d.Years, d.Months, 7*d.Weeks+d.Days).
-		Add(time.Duration(d.Hours)*time.Hour + time.Duration(d.Minutes)*time.Minute + time.Duration(d.Seconds)*time.Second)
-}
-
-// Approx returns d as a time.Duration with average calendar lengths (a year
-// is 365.2425 days, a month a twelfth of that). Use it to compare and sort
-// durations, not to compute dates. It saturates at the largest
-// time.Duration (about 292 years) instead of overflowing.
-func (d ISODuration) Approx() time.Duration {
-	const day = 24 * float64(time.Hour)
-	const year = 365.2425 * day
-	total := float64(d.Years)*year + float64(d.Months)*year/12 +
-		float64(d.Weeks)*7*day + float64(d.Days)*day +
-		float64(d.Hours)*float64(time.Hour) + float64(d.Minutes)*float64(time.Minute) +
-		float64(d.Seconds)*float64(time.Second)
-	if total >= math.MaxInt64 {
-		return time.Duration(math.MaxInt64)
-	}
-	return time.Duration(total)
 }
