@@ -1,14 +1,19 @@
-// Package events is the datamap event contract and the SDK that services
-// import to publish it.
+// Package events is the datamap event contract, what publishers and the
+// consumer share: the types (Event, Data, Recipient, Kind), the values
+// fixed by law (legal bases, roles, safeguards…) and by standards (ISO
+// 3166-1 countries, ISO 8601 durations), the wire encoding and decoding,
+// and validation, whose every problem is keyed by field.
 //
 // An event says that a system collected, shared or erased a category of
 // personal data. It carries metadata about the data — category, purpose,
-// legal basis, recipient — and never the data itself: Validate refuses
+// legal basis, recipient — and never the data itself: validation refuses
 // payloads that contain e-mail addresses, phone numbers, card numbers or IP
 // addresses.
 //
 // The wire format is a CloudEvents 1.0 structured-mode JSON document; see
-// the JSON Schemas in package schemas and docs/instrumenting.md.
+// the JSON Schemas in package schemas and docs/instrumenting.md. Services
+// publish with package events/sdk; the keys of categories, purposes and
+// data subjects come from a taxonomy (package events/taxonomy).
 package events
 
 import (
