@@ -4,7 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 )
@@ -274,10 +275,10 @@ func shapeProblems(raw []byte, prefix string, fields map[string]jsonKind, decode
 		return
 	}
 	before := len(*ps)
-	for _, name := range sortedKeys(m) {
+	for _, name := range slices.Sorted(maps.Keys(m)) {
 		want, known := fields[name]
 		if !known {
-			ps.add(prefix+name, "unknown field; allowed: %s", strings.Join(sortedKeys(fields), ", "))
+			ps.add(prefix+name, "unknown field; allowed: %s", strings.Join(slices.Sorted(maps.Keys(fields)), ", "))
 			continue
 		}
 		value := bytes.TrimSpace(m[name])
@@ -341,15 +342,6 @@ func idOf(raw []byte) string {
 		}
 	}
 	return ""
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func typeNames() []string {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -53,23 +52,23 @@ func Parse(data []byte, name string, tax *taxonomy.Taxonomy) (*Registry, error) 
 	if tax == nil {
 		tax = taxonomy.Default()
 	}
-	p := &parser{file: name}
+	p := &parser{List: fileerr.List{File: name}}
 	if len(data) > maxSize {
-		p.errorf(0, "", "document is %d bytes, over the %d byte limit; is it the right file?", len(data), maxSize)
-		return nil, p.err()
+		p.Errorf(0, "", "document is %d bytes, over the %d byte limit; is it the right file?", len(data), maxSize)
+		return nil, p.Err()
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		p.yamlError(err)
-		return nil, p.err()
+		p.YAMLError(err)
+		return nil, p.Err()
 	}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
-		p.errorf(0, "", "empty document; a registry needs version, controller and activities (see schemas/backtrace-registry.yaml)")
-		return nil, p.err()
+		p.Errorf(0, "", "empty document; a registry needs version, controller and activities (see schemas/backtrace-registry.yaml)")
+		return nil, p.Err()
 	}
 	p.root = doc.Content[0]
 	inst := p.value(p.root, nil)
-	if err := p.err(); err != nil {
+	if err := p.Err(); err != nil {
 		return nil, err
 	}
 	if err := registrySchema().Validate(inst); err != nil {
@@ -78,16 +77,16 @@ func Parse(data []byte, name string, tax *taxonomy.Taxonomy) (*Registry, error) 
 			return nil, fmt.Errorf("registry: schema validation: %w", err)
 		}
 		p.schemaErrors(ve)
-		return nil, p.err()
+		return nil, p.Err()
 	}
 	var r Registry
 	if err := p.root.Decode(&r); err != nil {
 		// The schema admits only what decodes; this is a defect, not input.
-		p.errorf(0, "", "cannot decode: %v", err)
-		return nil, p.err()
+		p.Errorf(0, "", "cannot decode: %v", err)
+		return nil, p.Err()
 	}
 	p.check(&r, tax)
-	if err := p.err(); err != nil {
+	if err := p.Err(); err != nil {
 		return nil, err
 	}
 	return &r, nil
@@ -111,39 +110,8 @@ var registrySchema = sync.OnceValue(func() *jsonschema.Schema {
 })
 
 type parser struct {
-	file string
+	fileerr.List
 	root *yaml.Node
-	errs []*Error
-}
-
-func (p *parser) errorf(line int, field, format string, args ...any) {
-	p.errs = append(p.errs, &Error{File: p.file, Line: line, Field: field, Msg: fmt.Sprintf(format, args...)})
-}
-
-// err returns the problems in line order, which is how people fix them.
-func (p *parser) err() error {
-	if len(p.errs) == 0 {
-		return nil
-	}
-	slices.SortStableFunc(p.errs, func(a, b *Error) int { return a.Line - b.Line })
-	errs := make([]error, len(p.errs))
-	for i, e := range p.errs {
-		errs[i] = e
-	}
-	return errors.Join(errs...)
-}
-
-var yamlLine = regexp.MustCompile(`^yaml: line (\d+): `)
-
-func (p *parser) yamlError(err error) {
-	msg, line := err.Error(), 0
-	if m := yamlLine.FindStringSubmatch(msg); m != nil {
-		line, _ = strconv.Atoi(m[1])
-		msg = msg[len(m[0]):]
-	} else {
-		msg = strings.TrimPrefix(msg, "yaml: ")
-	}
-	p.errorf(line, "", "invalid YAML: %s", msg)
 }
 
 // value converts a YAML node to the JSON data model the schema validator
@@ -154,7 +122,7 @@ func (p *parser) yamlError(err error) {
 func (p *parser) value(n *yaml.Node, path []string) any {
 	switch n.Kind {
 	case yaml.AliasNode:
-		p.errorf(n.Line, fieldOf(path), "YAML aliases are not supported in a registry; write the value out")
+		p.Errorf(n.Line, fieldOf(path), "YAML aliases are not supported in a registry; write the value out")
 		return nil
 	case yaml.MappingNode:
 		m := make(map[string]any, len(n.Content)/2)
@@ -162,11 +130,11 @@ func (p *parser) value(n *yaml.Node, path []string) any {
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
 			if k.Kind != yaml.ScalarNode {
-				p.errorf(k.Line, fieldOf(path), "field names must be plain strings")
+				p.Errorf(k.Line, fieldOf(path), "field names must be plain strings")
 				continue
 			}
 			if first, dup := lines[k.Value]; dup {
-				p.errorf(k.Line, fieldOf(append(path, k.Value)), "set twice (first on line %d); keep one", first)
+				p.Errorf(k.Line, fieldOf(append(path, k.Value)), "set twice (first on line %d); keep one", first)
 				continue
 			}
 			lines[k.Value] = k.Line
@@ -257,38 +225,38 @@ func (p *parser) schemaErrors(ve *jsonschema.ValidationError) {
 	case *kind.AdditionalProperties:
 		for _, prop := range k.Properties {
 			field, line := p.locate(append(slices.Clone(loc), prop))
-			p.errorf(line, field, "unknown field%s; check the spelling against schemas/registry.v1.json", suggestField(prop))
+			p.Errorf(line, field, "unknown field%s; check the spelling against schemas/registry.v1.json", suggestField(prop))
 		}
 	case *kind.Required:
 		field, line := p.locate(loc)
 		for _, m := range k.Missing {
-			p.errorf(line, joinField(field, m), "missing; it is required here")
+			p.Errorf(line, joinField(field, m), "missing; it is required here")
 		}
 	case *kind.Type:
 		field, line := p.locate(loc)
-		p.errorf(line, field, "must be %s, not %s", strings.Join(k.Want, " or "), k.Got)
+		p.Errorf(line, field, "must be %s, not %s", strings.Join(k.Want, " or "), k.Got)
 	case *kind.Enum:
 		field, line := p.locate(loc)
 		want := make([]string, len(k.Want))
 		for i, w := range k.Want {
 			want[i] = fmt.Sprint(w)
 		}
-		p.errorf(line, field, "%q is not allowed; use one of %s", fmt.Sprint(k.Got), strings.Join(want, ", "))
+		p.Errorf(line, field, "%q is not allowed; use one of %s", fmt.Sprint(k.Got), strings.Join(want, ", "))
 	case *kind.Pattern:
 		field, line := p.locate(loc)
-		p.errorf(line, field, "%q %s", k.Got, patternHint(k.Want))
+		p.Errorf(line, field, "%q %s", k.Got, patternHint(k.Want))
 	case *kind.MinItems:
 		field, line := p.locate(loc)
-		p.errorf(line, field, "empty; list at least %d", k.Want)
+		p.Errorf(line, field, "empty; list at least %d", k.Want)
 	case *kind.MinLength:
 		field, line := p.locate(loc)
-		p.errorf(line, field, "empty; write a value or leave the field out")
+		p.Errorf(line, field, "empty; write a value or leave the field out")
 	case *kind.Const:
 		field, line := p.locate(loc)
-		p.errorf(line, field, "must be %v (the registry format version this datamap reads)", k.Want)
+		p.Errorf(line, field, "must be %v (the registry format version this datamap reads)", k.Want)
 	default:
 		field, line := p.locate(loc)
-		p.errorf(line, field, "%s", ve.ErrorKind.LocalizedString(printer))
+		p.Errorf(line, field, "%s", ve.ErrorKind.LocalizedString(printer))
 	}
 }
 

@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -77,7 +78,7 @@ func DraftRegistry(obs []Observation, tax *taxonomy.Taxonomy) *registry.Registry
 	slices.Sort(order)
 	for _, p := range order {
 		a := byPurpose[p]
-		for _, c := range sortedKeys(retention[p]) {
+		for _, c := range slices.Sorted(maps.Keys(retention[p])) {
 			a.Retention = append(a.Retention, registry.Retention{Category: c, Period: retention[p][c].Retention,
 				Note: "longest retention the services declared"})
 		}

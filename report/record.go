@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -293,13 +294,13 @@ func activityRecord(a *registry.Activity, obs []Observation) ActivityRecord {
 		first, last := span.FirstSeen, span.LastSeen
 		ev.FirstSeen, ev.LastSeen = &first, &last
 	}
-	for _, k := range sortedKeys(systems) {
+	for _, k := range slices.Sorted(maps.Keys(systems)) {
 		ev.Systems = append(ev.Systems, *systems[k])
 	}
-	for _, k := range sortedKeys(recipients) {
+	for _, k := range slices.Sorted(maps.Keys(recipients)) {
 		ev.Recipients = append(ev.Recipients, *recipients[k])
 	}
-	for _, k := range sortedKeys(categories) {
+	for _, k := range slices.Sorted(maps.Keys(categories)) {
 		ev.Categories = append(ev.Categories, *categories[k])
 	}
 	ar.Evidence = ev
@@ -312,15 +313,6 @@ func retentionDays(iso string) time.Duration {
 		return 0
 	}
 	return d.Approx()
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // Seal sets ContentSHA256: the SHA-256 of the record's JSON encoding

@@ -11,7 +11,6 @@
 package taxonomy
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"regexp"
@@ -139,19 +138,19 @@ func Load(path string) (*Taxonomy, error) {
 // missing, empty names, retentions that are not ISO 8601 durations, and
 // recipients with an unknown role, safeguard or country.
 func Parse(data []byte, name string) (*Taxonomy, error) {
-	p := &taxonomyParser{file: name}
+	p := &taxonomyParser{List: fileerr.List{File: name}}
 	if len(data) > maxTaxonomySize {
-		p.errorf(0, "", "document is %d bytes, over the %d byte limit", len(data), maxTaxonomySize)
-		return nil, p.err()
+		p.Errorf(0, "", "document is %d bytes, over the %d byte limit", len(data), maxTaxonomySize)
+		return nil, p.Err()
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		p.yamlError(err)
-		return nil, p.err()
+		p.YAMLError(err)
+		return nil, p.Err()
 	}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
-		p.errorf(0, "", "empty document; a taxonomy needs categories, purposes and data_subjects (see schemas/taxonomy.yaml)")
-		return nil, p.err()
+		p.Errorf(0, "", "empty document; a taxonomy needs categories, purposes and data_subjects (see schemas/taxonomy.yaml)")
+		return nil, p.Err()
 	}
 	t := &Taxonomy{
 		categories:   map[string]int{},
@@ -160,8 +159,8 @@ func Parse(data []byte, name string) (*Taxonomy, error) {
 	}
 	root := doc.Content[0]
 	if root.Kind != yaml.MappingNode {
-		p.errorf(root.Line, "", "the document must be a mapping with categories, purposes and data_subjects, not a %s", kindName(root))
-		return nil, p.err()
+		p.Errorf(root.Line, "", "the document must be a mapping with categories, purposes and data_subjects, not a %s", kindName(root))
+		return nil, p.Err()
 	}
 	seen := p.fields(root, "", map[string]func(k, v *yaml.Node){
 		"version": func(_, v *yaml.Node) { t.Version, _ = p.str(v, "version") },
@@ -180,11 +179,11 @@ func Parse(data []byte, name string) (*Taxonomy, error) {
 	})
 	for _, f := range []struct{ list, field string }{{"categories", "category"}, {"purposes", "purpose"}, {"data_subjects", "data_subject"}} {
 		if _, ok := seen[f.list]; !ok {
-			p.errorf(root.Line, f.list, "missing; events must name a %s from the taxonomy, so list at least one", f.field)
+			p.Errorf(root.Line, f.list, "missing; events must name a %s from the taxonomy, so list at least one", f.field)
 		}
 	}
 	p.checkParents()
-	if err := p.err(); err != nil {
+	if err := p.Err(); err != nil {
 		return nil, err
 	}
 	t.inheritSpecial()
@@ -288,8 +287,7 @@ func (t *Taxonomy) inheritSpecial() {
 // structs, so that every error carries the line of the offending node and
 // all problems are collected in one pass.
 type taxonomyParser struct {
-	file string
-	errs []error
+	fileerr.List
 	// keys remembers where each key was defined, per list, for the
 	// duplicate and missing-parent messages.
 	keys map[string]map[string]keyDef
@@ -298,34 +296,6 @@ type taxonomyParser struct {
 type keyDef struct {
 	line  int
 	field string
-}
-
-func (p *taxonomyParser) errorf(line int, field, format string, args ...any) {
-	p.errs = append(p.errs, &Error{File: p.file, Line: line, Field: field, Msg: fmt.Sprintf(format, args...)})
-}
-
-// err joins the problems in file order, which is how people fix them.
-func (p *taxonomyParser) err() error {
-	slices.SortStableFunc(p.errs, func(a, b error) int {
-		return a.(*Error).Line - b.(*Error).Line
-	})
-	return errors.Join(p.errs...)
-}
-
-var yamlLine = regexp.MustCompile(`^yaml: line (\d+): `)
-
-// yamlError turns "yaml: line 3: did not find expected key" into a
-// Error on line 3, so syntax errors read like the others.
-func (p *taxonomyParser) yamlError(err error) {
-	msg := err.Error()
-	line := 0
-	if m := yamlLine.FindStringSubmatch(msg); m != nil {
-		line, _ = strconv.Atoi(m[1])
-		msg = msg[len(m[0]):]
-	} else {
-		msg = strings.TrimPrefix(msg, "yaml: ")
-	}
-	p.errorf(line, "", "invalid YAML: %s", msg)
 }
 
 func kindName(n *yaml.Node) string {
@@ -353,11 +323,11 @@ func (p *taxonomyParser) fields(m *yaml.Node, path string, handle map[string]fun
 			field = path + "." + k.Value
 		}
 		if k.Kind != yaml.ScalarNode {
-			p.errorf(k.Line, path, "field names must be plain strings, not a %s", kindName(k))
+			p.Errorf(k.Line, path, "field names must be plain strings, not a %s", kindName(k))
 			continue
 		}
 		if prev, dup := seen[k.Value]; dup {
-			p.errorf(k.Line, field, "set twice (first on line %d); keep one", prev.Line)
+			p.Errorf(k.Line, field, "set twice (first on line %d); keep one", prev.Line)
 			continue
 		}
 		seen[k.Value] = k
@@ -368,11 +338,11 @@ func (p *taxonomyParser) fields(m *yaml.Node, path string, handle map[string]fun
 				known = append(known, name)
 			}
 			slices.Sort(known)
-			p.errorf(k.Line, field, "unknown field; allowed here: %s", strings.Join(known, ", "))
+			p.Errorf(k.Line, field, "unknown field; allowed here: %s", strings.Join(known, ", "))
 			continue
 		}
 		if v.Kind == yaml.AliasNode {
-			p.errorf(v.Line, field, "YAML aliases are not supported in a taxonomy; write the value out")
+			p.Errorf(v.Line, field, "YAML aliases are not supported in a taxonomy; write the value out")
 			continue
 		}
 		h(k, v)
@@ -383,7 +353,7 @@ func (p *taxonomyParser) fields(m *yaml.Node, path string, handle map[string]fun
 // str returns the value of a scalar, or reports that it is not one.
 func (p *taxonomyParser) str(v *yaml.Node, field string) (string, bool) {
 	if v.Kind != yaml.ScalarNode {
-		p.errorf(v.Line, field, "must be a string, not a %s", kindName(v))
+		p.Errorf(v.Line, field, "must be a string, not a %s", kindName(v))
 		return "", false
 	}
 	if v.Tag == "!!null" {
@@ -395,19 +365,19 @@ func (p *taxonomyParser) str(v *yaml.Node, field string) (string, bool) {
 func (p *taxonomyParser) list(v *yaml.Node, field string, item func(n *yaml.Node, field string)) {
 	if v.Kind != yaml.SequenceNode {
 		if v.Kind == yaml.ScalarNode && v.Tag == "!!null" {
-			p.errorf(v.Line, field, "empty; list at least one entry with key and name")
+			p.Errorf(v.Line, field, "empty; list at least one entry with key and name")
 			return
 		}
-		p.errorf(v.Line, field, "must be a list of entries (\"- key: …\"), not a %s", kindName(v))
+		p.Errorf(v.Line, field, "must be a list of entries (\"- key: …\"), not a %s", kindName(v))
 		return
 	}
 	if len(v.Content) == 0 {
-		p.errorf(v.Line, field, "empty; list at least one entry")
+		p.Errorf(v.Line, field, "empty; list at least one entry")
 	}
 	for i, n := range v.Content {
 		f := fmt.Sprintf("%s[%d]", field, i)
 		if n.Kind != yaml.MappingNode {
-			p.errorf(n.Line, f, "must be a mapping with key and name, not a %s", kindName(n))
+			p.Errorf(n.Line, f, "must be a mapping with key and name, not a %s", kindName(n))
 			continue
 		}
 		item(n, f)
@@ -441,20 +411,20 @@ func (p *taxonomyParser) entryFields(e *entry, field string, extra map[string]fu
 func (p *taxonomyParser) checkEntry(list string, e *entry, m *yaml.Node, field string) bool {
 	ok := true
 	if strings.TrimSpace(e.name) == "" {
-		p.errorf(m.Line, field+".name", "missing or empty; give the entry a human-readable name")
+		p.Errorf(m.Line, field+".name", "missing or empty; give the entry a human-readable name")
 		ok = false
 	}
 	if e.keyNode == nil || e.key == "" {
-		p.errorf(m.Line, field+".key", "missing or empty; give the entry a key such as \"billing.invoice\"")
+		p.Errorf(m.Line, field+".key", "missing or empty; give the entry a key such as \"billing.invoice\"")
 		return false
 	}
 	line := e.keyNode.Line
 	if len(e.key) > maxKeyLen || !keyPattern.MatchString(e.key) {
-		p.errorf(line, field+".key", "%q is not a valid key; use lowercase [a-z0-9_] segments joined by \".\", at most %d characters, e.g. \"billing.payment_token\"", e.key, maxKeyLen)
+		p.Errorf(line, field+".key", "%q is not a valid key; use lowercase [a-z0-9_] segments joined by \".\", at most %d characters, e.g. \"billing.payment_token\"", e.key, maxKeyLen)
 		return false
 	}
 	if prev, dup := p.firstLine(list, e.key, line, field+".key"); dup {
-		p.errorf(line, field+".key", "%q is defined twice (first on line %d); keys must be unique", e.key, prev)
+		p.Errorf(line, field+".key", "%q is defined twice (first on line %d); keys must be unique", e.key, prev)
 		return false
 	}
 	return ok
@@ -486,14 +456,14 @@ func (p *taxonomyParser) category(t *Taxonomy, m *yaml.Node, field string) {
 				return
 			}
 			if _, err := events.ParseISODuration(s); err != nil {
-				p.errorf(v.Line, field+".retention", "%v", err)
+				p.Errorf(v.Line, field+".retention", "%v", err)
 				return
 			}
 			c.Retention = s
 		},
 		"special": func(_, v *yaml.Node) {
 			if v.Kind != yaml.ScalarNode || v.Tag != "!!bool" {
-				p.errorf(v.Line, field+".special", "must be true or false, not %s", kindName(v))
+				p.Errorf(v.Line, field+".special", "must be true or false, not %s", kindName(v))
 				return
 			}
 			_ = v.Decode(&c.Special)
@@ -543,28 +513,28 @@ func (p *taxonomyParser) recipient(t *Taxonomy, m *yaml.Node, field string) {
 	}
 	ok := true
 	if strings.TrimSpace(r.Name) == "" {
-		p.errorf(line("name"), field+".name", "missing or empty; name the recipient, e.g. \"Stripe\"")
+		p.Errorf(line("name"), field+".name", "missing or empty; name the recipient, e.g. \"Stripe\"")
 		ok = false
 	} else if prev, dup := p.firstLine("recipients", r.Name, line("name"), field+".name"); dup {
-		p.errorf(line("name"), field+".name", "%q is listed twice (first on line %d)", r.Name, prev)
+		p.Errorf(line("name"), field+".name", "%q is listed twice (first on line %d)", r.Name, prev)
 		ok = false
 	}
 	if r.Kind != "" && !keyPattern.MatchString(r.Kind) {
-		p.errorf(line("kind"), field+".kind", "%q is not a valid kind; use lowercase [a-z0-9_], e.g. \"payment_processor\"", r.Kind)
+		p.Errorf(line("kind"), field+".kind", "%q is not a valid kind; use lowercase [a-z0-9_], e.g. \"payment_processor\"", r.Kind)
 		ok = false
 	}
 	if !slices.Contains(events.Roles, r.Role) {
-		p.errorf(line("role"), field+".role", "%q is not a recipient role; use one of %s", r.Role, strings.Join(events.Roles, ", "))
+		p.Errorf(line("role"), field+".role", "%q is not a recipient role; use one of %s", r.Role, strings.Join(events.Roles, ", "))
 		ok = false
 	}
 	if r.Country != "" {
 		if _, known := events.LookupCountry(r.Country); !known {
-			p.errorf(line("country"), field+".country", "%q is not an ISO 3166-1 alpha-2 code; use two upper-case letters such as \"US\", or leave it out when it varies", r.Country)
+			p.Errorf(line("country"), field+".country", "%q is not an ISO 3166-1 alpha-2 code; use two upper-case letters such as \"US\", or leave it out when it varies", r.Country)
 			ok = false
 		}
 	}
 	if r.Safeguard != "" && !slices.Contains(events.Safeguards, r.Safeguard) {
-		p.errorf(line("safeguard"), field+".safeguard", "%q is not a transfer safeguard; use one of %s", r.Safeguard, strings.Join(events.Safeguards, ", "))
+		p.Errorf(line("safeguard"), field+".safeguard", "%q is not a transfer safeguard; use one of %s", r.Safeguard, strings.Join(events.Safeguards, ", "))
 		ok = false
 	}
 	if ok {
@@ -588,7 +558,7 @@ func (p *taxonomyParser) checkParents() {
 		slices.SortFunc(children, func(a, b string) int { return keys[a].line - keys[b].line })
 		for _, k := range children {
 			if _, ok := keys[parentKey(k)]; !ok {
-				p.errorf(keys[k].line, keys[k].field, "%q has no parent: add an entry with key %q, or rename it", k, parentKey(k))
+				p.Errorf(keys[k].line, keys[k].field, "%q has no parent: add an entry with key %q, or rename it", k, parentKey(k))
 			}
 		}
 	}
