@@ -28,28 +28,28 @@ type external struct {
 }
 
 // flow is everything that identifies what happened, except when and how
-// many times: the aggregation key. It is comparable.
+// many times: the aggregation key. It is comparable: the payload without
+// its count, and the recipient held by value.
 type flow struct {
-	kind             events.Kind
-	category         string
-	dataSubject      string
-	purpose          string
-	legalBasis       string
-	specialCondition string
-	retention        string
-	origin           string
-	location         string
-	activity         string
-	reason           string
-	recipient        events.Recipient
-	hasRecipient     bool
+	kind         events.Kind
+	data         events.Data // Count 0, Recipient nil
+	recipient    events.Recipient
+	hasRecipient bool
+}
+
+// flowOf is the flow of a payload.
+func flowOf(kind events.Kind, d *events.Data) flow {
+	f := flow{kind: kind, data: *d}
+	f.data.Count, f.data.Recipient = 0, nil
+	if d.Recipient != nil {
+		f.recipient, f.hasRecipient = *d.Recipient, true
+	}
+	return f
 }
 
 func (f flow) event(id string, at time.Time, count int64) events.Event {
-	ev := events.Event{ID: id, Kind: f.kind, Time: at, Data: events.Data{Category: f.category, DataSubject: f.dataSubject,
-		Purpose: f.purpose, LegalBasis: f.legalBasis, SpecialCondition: f.specialCondition,
-		Retention: f.retention, Origin: f.origin, Location: f.location, Activity: f.activity,
-		Reason: f.reason, Count: count}}
+	ev := events.Event{ID: id, Kind: f.kind, Time: at, Data: f.data}
+	ev.Data.Count = count
 	if f.hasRecipient {
 		r := f.recipient
 		ev.Data.Recipient = &r

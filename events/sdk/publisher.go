@@ -107,25 +107,26 @@ func NewPublisher(js jetstream.JetStream, opts ...Option) (*Publisher, error) {
 // *events.ValidationError naming every bad field. In aggregation mode the
 // id is "" (the coalesced event gets its id when the window closes).
 func (p *Publisher) Collected(ctx context.Context, c Collection) (string, error) {
-	f := flow{kind: events.KindCollected, category: c.Category, dataSubject: c.DataSubject, purpose: c.Purpose,
-		legalBasis: c.LegalBasis, specialCondition: c.SpecialCondition, retention: c.Retention,
-		origin: c.Origin, location: c.Location, activity: c.Activity}
+	f := flow{kind: events.KindCollected, data: events.Data{Category: c.Category, DataSubject: c.DataSubject,
+		Purpose: c.Purpose, LegalBasis: c.LegalBasis, SpecialCondition: c.SpecialCondition,
+		Retention: c.Retention, Origin: c.Origin, Location: c.Location, Activity: c.Activity}}
 	return p.publish(ctx, &f, c.Count, c.Time)
 }
 
 // Shared records that the service disclosed a category of personal data to a
 // recipient. Like Collected, it returns once the event is queued.
 func (p *Publisher) Shared(ctx context.Context, s Share) (string, error) {
-	f := flow{kind: events.KindShared, category: s.Category, dataSubject: s.DataSubject, purpose: s.Purpose,
-		legalBasis: s.LegalBasis, specialCondition: s.SpecialCondition, activity: s.Activity,
-		recipient: s.Recipient, hasRecipient: true}
+	f := flow{kind: events.KindShared, data: events.Data{Category: s.Category, DataSubject: s.DataSubject,
+		Purpose: s.Purpose, LegalBasis: s.LegalBasis, SpecialCondition: s.SpecialCondition,
+		Activity: s.Activity}, recipient: s.Recipient, hasRecipient: true}
 	return p.publish(ctx, &f, s.Count, s.Time)
 }
 
 // Erased records that the service erased personal data. Like Collected, it
 // returns once the event is queued.
 func (p *Publisher) Erased(ctx context.Context, e Erasure) (string, error) {
-	f := flow{kind: events.KindErased, category: e.Category, dataSubject: e.DataSubject, reason: e.Reason}
+	f := flow{kind: events.KindErased, data: events.Data{Category: e.Category, DataSubject: e.DataSubject,
+		Reason: e.Reason}}
 	return p.publish(ctx, &f, e.Count, e.Time)
 }
 
@@ -171,14 +172,8 @@ func (p *Publisher) PublishEvent(ctx context.Context, ev *events.Event) error {
 	if err := p.validator.Validate(ev); err != nil {
 		return err
 	}
-	d := &ev.Data
-	r := record{flow: flow{kind: ev.Kind, category: d.Category, dataSubject: d.DataSubject, purpose: d.Purpose,
-		legalBasis: d.LegalBasis, specialCondition: d.SpecialCondition, retention: d.Retention, origin: d.Origin,
-		location: d.Location, activity: d.Activity, reason: d.Reason}, count: d.Count, at: ev.Time.UTC(),
+	r := record{flow: flowOf(ev.Kind, &ev.Data), count: ev.Data.Count, at: ev.Time.UTC(),
 		ext: &external{id: ev.ID, source: ev.Source, traceParent: ev.TraceParent, traceState: ev.TraceState}}
-	if d.Recipient != nil {
-		r.flow.recipient, r.flow.hasRecipient = *d.Recipient, true
-	}
 	return p.enqueue(ctx, &r)
 }
 
