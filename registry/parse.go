@@ -53,20 +53,9 @@ func Parse(data []byte, name string, tax *taxonomy.Taxonomy) (*Registry, error) 
 		tax = taxonomy.Default()
 	}
 	p := &parser{List: fileerr.List{File: name}}
-	if len(data) > maxSize {
-		p.Errorf(0, "", "document is %d bytes, over the %d byte limit; is it the right file?", len(data), maxSize)
+	if p.root = p.ReadYAML(data, maxSize, "a registry needs version, controller and activities (see schemas/backtrace-registry.yaml)"); p.root == nil {
 		return nil, p.Err()
 	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		p.YAMLError(err)
-		return nil, p.Err()
-	}
-	if doc.Kind == 0 || len(doc.Content) == 0 {
-		p.Errorf(0, "", "empty document; a registry needs version, controller and activities (see schemas/backtrace-registry.yaml)")
-		return nil, p.Err()
-	}
-	p.root = doc.Content[0]
 	inst := p.value(p.root, nil)
 	if err := p.Err(); err != nil {
 		return nil, err

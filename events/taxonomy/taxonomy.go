@@ -139,17 +139,8 @@ func Load(path string) (*Taxonomy, error) {
 // recipients with an unknown role, safeguard or country.
 func Parse(data []byte, name string) (*Taxonomy, error) {
 	p := &taxonomyParser{List: fileerr.List{File: name}}
-	if len(data) > maxTaxonomySize {
-		p.Errorf(0, "", "document is %d bytes, over the %d byte limit", len(data), maxTaxonomySize)
-		return nil, p.Err()
-	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		p.YAMLError(err)
-		return nil, p.Err()
-	}
-	if doc.Kind == 0 || len(doc.Content) == 0 {
-		p.Errorf(0, "", "empty document; a taxonomy needs categories, purposes and data_subjects (see schemas/taxonomy.yaml)")
+	root := p.ReadYAML(data, maxTaxonomySize, "a taxonomy needs categories, purposes and data_subjects (see schemas/taxonomy.yaml)")
+	if root == nil {
 		return nil, p.Err()
 	}
 	t := &Taxonomy{
@@ -157,7 +148,6 @@ func Parse(data []byte, name string) (*Taxonomy, error) {
 		purposes:     map[string]int{},
 		dataSubjects: map[string]int{},
 	}
-	root := doc.Content[0]
 	if root.Kind != yaml.MappingNode {
 		p.Errorf(root.Line, "", "the document must be a mapping with categories, purposes and data_subjects, not a %s", kindName(root))
 		return nil, p.Err()

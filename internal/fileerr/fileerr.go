@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // Error is one problem in a file. Parsers return all of them joined with
@@ -47,12 +49,34 @@ func (l *List) Errorf(line int, field, format string, args ...any) {
 	l.errs = append(l.errs, &Error{File: l.File, Line: line, Field: field, Msg: fmt.Sprintf(format, args...)})
 }
 
+// ReadYAML parses a hand-written YAML document of at most limit bytes and
+// returns its root node, or nil after recording why not: too large (a
+// wrong path, a log file), not YAML (at the line the parser names), or
+// empty — then the problem is needs, which says what the document must
+// hold.
+func (l *List) ReadYAML(data []byte, limit int, needs string) *yaml.Node {
+	if len(data) > limit {
+		l.Errorf(0, "", "document is %d bytes, over the %d byte limit; is it the right file?", len(data), limit)
+		return nil
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		l.yamlError(err)
+		return nil
+	}
+	if doc.Kind == 0 || len(doc.Content) == 0 {
+		l.Errorf(0, "", "empty document; %s", needs)
+		return nil
+	}
+	return doc.Content[0]
+}
+
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): `)
 
-// YAMLError records a YAML syntax error. "yaml: line 3: did not find
+// yamlError records a YAML syntax error. "yaml: line 3: did not find
 // expected key" becomes a problem on line 3, so that it reads like the
 // others.
-func (l *List) YAMLError(err error) {
+func (l *List) yamlError(err error) {
 	msg, line := err.Error(), 0
 	if m := yamlLine.FindStringSubmatch(msg); m != nil {
 		line, _ = strconv.Atoi(m[1])
