@@ -13,7 +13,9 @@ import (
 	"github.com/back-trace/datamap/events"
 )
 
-// instrumentationName names the SDK's tracer and meter.
+// instrumentationName names the SDK's tracer and meter: the scope that
+// dashboards and alerts select the SDK's metrics and spans by, so it does
+// not follow the package path.
 const instrumentationName = "github.com/back-trace/datamap/events"
 
 // Metric names of the Publisher, all with the attribute datamap.source.
