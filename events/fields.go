@@ -6,12 +6,12 @@ package events
 // writes the payload follows it:
 //
 //   - the decoders' key sets (the encoding/json path's field list and the
-//     fast path's key lookup), and the encoder (AppendEvent);
+//     fast path's key lookup);
 //   - the ClickHouse writer's columns (package sinks/clickhouse);
 //   - checked against it by TestFieldList: the Data and Recipient structs'
-//     JSON tags, the JSON Schemas in package schemas, and the presence
-//     rules of the Validator; and by the writer's tests: the columns of the
-//     migrated events table.
+//     JSON tags, the encoder AppendEvent (written out for speed), the JSON
+//     Schemas in package schemas, and the presence rules of the Validator;
+//     and by the writer's tests: the columns of the migrated events table.
 //
 // docs/architecture.md ("Adding a payload field") says what adding one
 // takes.

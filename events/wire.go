@@ -44,61 +44,37 @@ func AppendEvent(b []byte, ev *Event, sc trace.SpanContext) []byte {
 			b = appendString(b, ev.TraceState)
 		}
 	}
-	b = append(b, `,"data":`...)
-	b = appendData(b, &ev.Data)
-	return append(b, '}')
-}
-
-// appendData appends the payload, its members in the order of Fields;
-// empty ones are left out unless they are Always written, as Data's
-// omitempty tags say for Encode.
-func appendData(b []byte, d *Data) []byte {
-	b = append(b, '{')
-	n := 0
-	for _, f := range dataFields {
-		switch f.Type {
-		case String:
-			v := *f.str(d)
-			if v == "" && !f.Always {
-				continue
-			}
-			b = appendString(appendKey(b, n, f.Key), v)
-		case Integer: // count, the only one (TestFieldList)
-			b = strconv.AppendInt(appendKey(b, n, f.Key), d.Count, 10)
-		case Object: // recipient, the only one
-			if d.Recipient == nil {
-				continue
-			}
-			b = appendRecipient(appendKey(b, n, f.Key), d.Recipient)
-		}
-		n++
+	// The payload, member by member in the order of Fields, written out
+	// rather than read through Fields' accessors: calls through them would
+	// move ev to the heap, an allocation per event on the SDK's pump.
+	// TestFieldList encodes every field and decodes it back.
+	d := &ev.Data
+	b = append(b, `,"data":{"category":`...)
+	b = appendString(b, d.Category)
+	b = append(b, `,"data_subject":`...)
+	b = appendString(b, d.DataSubject)
+	b = appendOptional(b, `,"purpose":`, d.Purpose)
+	b = appendOptional(b, `,"legal_basis":`, d.LegalBasis)
+	b = appendOptional(b, `,"special_condition":`, d.SpecialCondition)
+	b = appendOptional(b, `,"retention":`, d.Retention)
+	b = appendOptional(b, `,"origin":`, d.Origin)
+	b = appendOptional(b, `,"location":`, d.Location)
+	b = appendOptional(b, `,"activity":`, d.Activity)
+	if r := d.Recipient; r != nil {
+		b = append(b, `,"recipient":{"name":`...)
+		b = appendString(b, r.Name)
+		b = append(b, `,"role":`...)
+		b = appendString(b, r.Role)
+		b = append(b, `,"country":`...)
+		b = appendString(b, r.Country)
+		b = appendOptional(b, `,"safeguard":`, r.Safeguard)
+		b = appendOptional(b, `,"contract":`, r.Contract)
+		b = append(b, '}')
 	}
-	return append(b, '}')
-}
-
-func appendRecipient(b []byte, r *Recipient) []byte {
-	b = append(b, '{')
-	n := 0
-	for _, f := range recipientFields {
-		v := *f.recipient(r)
-		if v == "" && !f.Always {
-			continue
-		}
-		b = appendString(appendKey(b, n, f.Name()), v)
-		n++
-	}
-	return append(b, '}')
-}
-
-// appendKey appends the n-th key of an object; keys are plain ASCII names
-// (TestFieldList), so they need no escaping.
-func appendKey(b []byte, n int, key string) []byte {
-	if n > 0 {
-		b = append(b, ',')
-	}
-	b = append(b, '"')
-	b = append(b, key...)
-	return append(b, '"', ':')
+	b = appendOptional(b, `,"reason":`, d.Reason)
+	b = append(b, `,"count":`...)
+	b = strconv.AppendInt(b, d.Count, 10)
+	return append(b, "}}"...)
 }
 
 // TraceParent renders a span context as a W3C traceparent header value.
@@ -119,6 +95,14 @@ func appendTraceParent(b []byte, sc trace.SpanContext) []byte {
 		return append(b, "-01"...)
 	}
 	return append(b, "-00"...)
+}
+
+func appendOptional(b []byte, key, value string) []byte {
+	if value == "" {
+		return b
+	}
+	b = append(b, key...)
+	return appendString(b, value)
 }
 
 // appendString appends s as a JSON string, escaped as encoding/json does.
