@@ -10,8 +10,10 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/back-trace/datamap/events/taxonomy"
+	"github.com/back-trace/datamap/internal/bearer"
 )
 
 // Readiness reports whether the pipeline can do its work right now.
@@ -21,18 +23,23 @@ type Readiness interface {
 
 // Server serves the HTTP API.
 type Server struct {
-	catalog    driver.Conn
-	ready      Readiness
-	taxonomy   *taxonomy.Taxonomy
-	token      string
-	readTokens []string // read-only: the query routes, nothing that writes
-	log        *slog.Logger
+	catalog  driver.Conn
+	ready    Readiness
+	taxonomy *taxonomy.Taxonomy
+	token    string
+	readers  bearer.Tokens // the full-access token and the read-only ones: the query routes
+	sessions Sessions      // web data map sessions, as read tokens; may be nil
+	evidence Evidence
+	// deadLetters is the JetStream the dead-letter summary reads; nil
+	// when this server has none.
+	deadLetters jetstream.JetStream
+	log         *slog.Logger
 }
 
 // New returns the API over a catalog connection. token is the bearer token
 // /api/ routes require.
 func New(conn driver.Conn, ready Readiness, tax *taxonomy.Taxonomy, token string, log *slog.Logger) *Server {
-	return &Server{catalog: conn, ready: ready, taxonomy: tax, token: token, log: log}
+	return &Server{catalog: conn, ready: ready, taxonomy: tax, token: token, readers: bearer.New(token), log: log}
 }
 
 // Handler returns the routes.
@@ -41,6 +48,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
 	s.questionRoutes(mux)
+	s.recordRoutes(mux)
 	return mux
 }
 

@@ -1,7 +1,6 @@
 package cli_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,11 +9,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/back-trace/datamap/catalog"
+	"github.com/back-trace/datamap/catalog/query"
 	"github.com/back-trace/datamap/cli"
 	"github.com/back-trace/datamap/internal/testservers"
 	"github.com/back-trace/datamap/stack"
@@ -40,22 +38,7 @@ func TestMain(m *testing.M) {
 }
 
 // syncBuffer is a bytes.Buffer safe to read while a command writes to it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuffer = testservers.SyncBuffer
 
 // run runs one datamap command line in-process.
 func run(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
@@ -68,29 +51,7 @@ func run(t *testing.T, stdin string, args ...string) (code int, stdout, stderr s
 // serve starts `datamap serve` in-process and waits until it runs.
 func serve(t *testing.T) *syncBuffer {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	var out, errOut syncBuffer
-	done := make(chan int, 1)
-	go func() { done <- cli.Main(ctx, []string{"serve"}, strings.NewReader(""), &out, &errOut) }()
-	t.Cleanup(func() {
-		cancel()
-		if code := <-done; code != 0 {
-			t.Errorf("serve exited %d: %s", code, errOut.String())
-		}
-	})
-	deadline := time.Now().Add(60 * time.Second)
-	for !strings.Contains(out.String(), "is running") {
-		select {
-		case code := <-done:
-			t.Fatalf("serve exited %d: %s", code, errOut.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("serve did not start: %s", errOut.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return &out
+	return testservers.Serve(t, cli.Main)
 }
 
 func isolate(t *testing.T) string {
@@ -106,7 +67,7 @@ func event(i int, category, extra string) string {
 	return fmt.Sprintf(`{"specversion":"1.0","id":"cli-%d","source":"billing-api","type":"com.back-trace.datamap.data.collected.v1","time":"2026-11-01T10:00:00Z","data":{"category":%q,"data_subject":"customer","purpose":"payment_processing","legal_basis":"contract","retention":"P7Y"%s}}`, i, category, extra)
 }
 
-func waitForInventoryRecords(t *testing.T, want uint64) []catalog.InventoryRow {
+func waitForInventoryRecords(t *testing.T, want uint64) []query.InventoryRow {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -114,7 +75,7 @@ func waitForInventoryRecords(t *testing.T, want uint64) []catalog.InventoryRow {
 		if code != 0 {
 			t.Fatalf("inventory exited %d: %s", code, errOut)
 		}
-		var rows []catalog.InventoryRow
+		var rows []query.InventoryRow
 		if err := json.Unmarshal([]byte(out), &rows); err != nil {
 			t.Fatalf("inventory --format json printed %q: %v", out, err)
 		}
@@ -172,7 +133,7 @@ func TestServeEmitInventoryOnTheEmbeddedStack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var body struct{ Items []catalog.InventoryRow }
+	var body struct{ Items []query.InventoryRow }
 	json.NewDecoder(resp.Body).Decode(&body)
 	resp.Body.Close()
 	if resp.StatusCode != 200 || len(body.Items) != 1 || body.Items[0].Records != 20 {
