@@ -29,7 +29,7 @@ embedded stack (NATS JetStream + ClickHouse) in a temporary directory:
                 with its peak RSS
 
 Figures depend on the machine's load: the load average is printed with
-each. A progress bar runs on stderr. The 1M-event drain of issue 4:
+each. Progress goes to stderr. The drain target (a 1M-event backlog):
   datamap bench --stage drain --backlog 1000000`, `
   datamap bench
   datamap bench --events 500000 --format json > bench.json
@@ -172,7 +172,7 @@ func printBench(w io.Writer, r *bench.Report) {
 		}
 		fmt.Fprintf(w, "drain: consumer peak RSS %s, %s\n", mib(d.ConsumerPeakRSS), where)
 	}
-	fmt.Fprintln(w, "\nTARGETS (issue 4)")
+	fmt.Fprintln(w, "\nTARGETS (ingestion: pipeline throughput, latency, drain memory)")
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, t := range r.Targets {
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", t.Name, t.Goal, strings.ToUpper(t.Status), t.Measured)

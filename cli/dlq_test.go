@@ -110,8 +110,8 @@ func letterID(row map[string]any) string {
 	return strconv.FormatFloat(row["id"].(float64), 'f', -1, 64)
 }
 
-// TestDeadLettersAreListedShownAndReplayedAfterATaxonomyFix is issue 4 end to
-// end: invalid events are dead-lettered, inspected, refused for replay while
+// TestDeadLettersAreListedShownAndReplayedAfterATaxonomyFix is the dead-letter
+// workflow end to end: invalid events are dead-lettered, inspected, refused for replay while
 // they would still fail, replayed once the taxonomy knows their category,
 // and land in the catalog exactly once.
 func TestDeadLettersAreListedShownAndReplayedAfterATaxonomyFix(t *testing.T) {
