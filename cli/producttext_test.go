@@ -52,3 +52,28 @@ func TestProductTextCitesNoIssueNumbers(t *testing.T) {
 		t.Errorf("bench --help (exit %d) cites an issue or lost its text:\n%s", code, stdout)
 	}
 }
+
+// datamapCommand matches a command line quoted in prose: `datamap taxonomy`.
+var datamapCommand = regexp.MustCompile("`datamap ([a-z-]+)")
+
+// TestQuotedCommandsExist checks that every `datamap …` command the
+// schemas and docs tell readers to run exists.
+func TestQuotedCommandsExist(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("..", "schemas", "*.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs, _ := filepath.Glob(filepath.Join("..", "docs", "*.md"))
+	files = append(append(files, docs...), filepath.Join("..", "README.md"))
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range datamapCommand.FindAllStringSubmatch(string(b), -1) {
+			if code, _, stderr := run(t, "", m[1], "--help"); code != 0 {
+				t.Errorf("%s tells readers to run `datamap %s`, which does not exist: %s", f, m[1], stderr)
+			}
+		}
+	}
+}
