@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -87,26 +88,34 @@ func (s *Server) question(q questions.Question) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		query := r.URL.Query()
 		values := map[string]string{}
+		accepted := q.Params
+		if paged(q) {
+			accepted = append(slices.Clone(q.Params), pageParamNames...)
+		}
 		for name, vs := range query {
-			if name == "limit" || name == "cursor" {
-				continue
-			}
-			if len(vs) > 1 {
-				writeError(w, http.StatusBadRequest, name+": given "+strconv.Itoa(len(vs))+" times; give it once")
+			if !slices.Contains(accepted, name) {
+				badParameter(w, &catalog.InputError{Param: name, Value: vs[0],
+					Msg: "not a parameter of " + q.Path() + "; it takes " + strings.Join(accepted, ", ")})
 				return
 			}
-			values[name] = vs[0]
+			if len(vs) > 1 {
+				badParameter(w, &catalog.InputError{Param: name, Value: vs[0], Msg: "given " + strconv.Itoa(len(vs)) + " times; give it once"})
+				return
+			}
+			if !slices.Contains(pageParamNames, name) {
+				values[name] = vs[0]
+			}
 		}
 		limit, offset, err := pageParams(query)
-		if err != nil {
-			writeError(w, http.StatusBadRequest, err.Error())
+		var ie *catalog.InputError
+		if errors.As(err, &ie) {
+			badParameter(w, ie)
 			return
 		}
 		a, err := q.Ask(r.Context(), s.catalog, s.taxonomy, values)
-		var ie *catalog.InputError
 		switch {
 		case errors.As(err, &ie):
-			writeJSON(w, http.StatusBadRequest, map[string]string{"error": ie.Error(), "parameter": ie.Param})
+			badParameter(w, ie)
 			return
 		case err != nil:
 			s.respond(w, nil, err)
@@ -145,20 +154,32 @@ func (s *Server) question(q questions.Question) http.HandlerFunc {
 	}
 }
 
-// pageParams reads limit and cursor. A cursor is the offset of the next
+// paged reports whether q's answer is a list served in pages; a blast
+// radius and an export are one document each.
+func paged(q questions.Question) bool { return q.Name != "lineage blast" && q.Name != "lineage export" }
+
+// pageParamNames are the parameters of a list answer's paging.
+var pageParamNames = []string{"limit", "cursor"}
+
+// badParameter answers 400 with the error and the parameter it is about.
+func badParameter(w http.ResponseWriter, ie *catalog.InputError) {
+	writeJSON(w, http.StatusBadRequest, map[string]string{"error": ie.Error(), "parameter": ie.Param})
+}
+
+// pageParams reads limit and cursor; a bad one is a *catalog.InputError. A cursor is the offset of the next
 // row and a fingerprint of the query it came from: a cursor reused with
 // other parameters would skip or repeat rows, so it is refused.
 func pageParams(query url.Values) (limit, offset int, err error) {
 	limit = defaultLimit
 	if v := query.Get("limit"); v != "" {
 		if limit, err = strconv.Atoi(v); err != nil || limit < 1 || limit > maxLimit {
-			return 0, 0, errors.New("limit " + strconv.Quote(v) + ": must be a number from 1 to " + strconv.Itoa(maxLimit))
+			return 0, 0, &catalog.InputError{Param: "limit", Value: v, Msg: "must be a number from 1 to " + strconv.Itoa(maxLimit)}
 		}
 	}
 	if v := query.Get("cursor"); v != "" {
 		raw, err := base64.RawURLEncoding.DecodeString(v)
 		if err != nil || len(raw) != 16 || [8]byte(raw[8:]) != fingerprint(query) {
-			return 0, 0, errors.New("cursor: not a next_cursor of this query; start again without cursor")
+			return 0, 0, &catalog.InputError{Param: "cursor", Value: v, Msg: "not a next_cursor of this query; start again without cursor"}
 		}
 		offset = int(binary.BigEndian.Uint64(raw[:8]))
 	}

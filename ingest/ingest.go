@@ -125,7 +125,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if !h.authorized(r) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="datamap-ingest"`)
-		reply(w, http.StatusUnauthorized, Response{Error: "missing or wrong bearer token; send 'Authorization: Bearer <token>' with a token of DATAMAP_INGEST_TOKENS"})
+		reply(w, http.StatusUnauthorized, Response{Error: "missing or wrong bearer token; send 'Authorization: Bearer <token>' with one of DATAMAP_INGEST_TOKENS or the API token (DATAMAP_API_TOKEN, or the api-token file in the data directory)"})
 		return
 	}
 	body, err := readBody(w, r, h.maxBody)
