@@ -50,6 +50,17 @@ func writeHTML(w io.Writer, rec *Record) error {
 		"Title": titleRecord, "Rec": rec, "AsOf": rec.AsOf.Format(time.DateOnly), "HashNote": hashNote,
 		"Parts": parts, "UndeclaredTitle": titleUndeclared, "UndeclaredColumns": UndeclaredColumns,
 		"Undeclared": rec.UndeclaredRows(), "FindingsTitle": titleFindings, "FindingColumns": FindingColumns,
-		"Findings": rec.FindingRows(),
+		"Findings": rec.FindingRows(), "UndeclaredNowrap": nowrap(UndeclaredColumns), "FindingNowrap": nowrap(FindingColumns),
 	})
+}
+
+// nowrap marks the columns of counts and times, which never break. Other
+// cells break lines at spaces and hyphens only (the stylesheet's
+// overflow-wrap: normal), so a word, key or number is never split.
+func nowrap(columns []string) []bool {
+	out := make([]bool, len(columns))
+	for i, c := range columns {
+		out[i] = columnKindOf(c) != kindText
+	}
+	return out
 }

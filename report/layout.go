@@ -74,6 +74,27 @@ func orNone(s string) string {
 	return s
 }
 
+// columnKind says what a column holds, for the formats that type their
+// cells: the XLSX writes counts as numbers and times as dates, the HTML
+// never breaks them across lines.
+type columnKind int
+
+const (
+	kindText  columnKind = iota
+	kindCount            // a non-negative integer, u()
+	kindTime             // an RFC 3339 instant, ts()
+)
+
+// columnKinds lists the columns that are not text, by title; a title means
+// the same in every table.
+var columnKinds = map[string]columnKind{
+	"Observed events": kindCount, "Observed records": kindCount, "Erased records": kindCount,
+	"Events": kindCount, "Records": kindCount, "Stale after (days)": kindCount,
+	"First seen": kindTime, "Last seen": kindTime, "Generated at": kindTime,
+}
+
+func columnKindOf(title string) columnKind { return columnKinds[title] }
+
 // ControllerColumns follow the ICO controller template, then evidence.
 var ControllerColumns = []string{
 	"Activity ID", "Processing activity", "Business function", "Purpose of processing",
