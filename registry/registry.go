@@ -117,9 +117,9 @@ type Activity struct {
 	// activity's data; nil when the registry does not say.
 	BreachOccurred *bool `yaml:"breach_occurred,omitempty" json:"breach_occurred,omitempty"`
 	// BreachRecord is where the breach is documented (Art. 33(5)).
-	BreachRecord string `yaml:"breach_record,omitempty" json:"breach_record,omitempty"`
-	AutomatedDecisions string      `yaml:"automated_decision_making,omitempty" json:"automated_decision_making,omitempty"`
-	Locations          []string    `yaml:"locations,omitempty" json:"locations,omitempty"`
+	BreachRecord       string   `yaml:"breach_record,omitempty" json:"breach_record,omitempty"`
+	AutomatedDecisions string   `yaml:"automated_decision_making,omitempty" json:"automated_decision_making,omitempty"`
+	Locations          []string `yaml:"locations,omitempty" json:"locations,omitempty"`
 
 	// Client is the controller this activity is done for, when it is
 	// processor work (Art. 30(2)); "" for the controller's own activities.
