@@ -3,7 +3,7 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/back-trace/datamap/cli.Version=$(VERSION)
 
-.PHONY: all setup setup-chromium setup-libreoffice chromium-if-possible build demo test test-short fuzz vet bench clean
+.PHONY: all setup setup-chromium setup-libreoffice chromium-if-possible openapi-lint-setup openapi-lint build demo test test-short fuzz vet bench clean
 
 all: build
 
@@ -38,9 +38,18 @@ build:
 demo: setup build
 	./bin/datamap demo
 
+## openapi-lint-setup: the pinned Redocly CLI that lints api/openapi.json
+## (npm ci checks it against tools/openapi-lint/package-lock.json)
+openapi-lint-setup:
+	npm ci --prefix tools/openapi-lint --no-audit --no-fund --loglevel=error
+
+## openapi-lint: lint the API description
+openapi-lint: openapi-lint-setup
+	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true tools/openapi-lint/node_modules/.bin/redocly lint api/openapi.json
+
 ## test: every test, against real in-process NATS and the embedded ClickHouse
-test: setup vet chromium-if-possible
-	DATAMAP_REQUIRE_ENGINE=1 DATAMAP_REQUIRE_CHROMIUM=$$(command -v chromium >/dev/null 2>&1 && echo 1) \
+test: setup vet chromium-if-possible openapi-lint-setup
+	DATAMAP_REQUIRE_ENGINE=1 DATAMAP_REQUIRE_REDOCLY=1 DATAMAP_REQUIRE_CHROMIUM=$$(command -v chromium >/dev/null 2>&1 && echo 1) \
 		DATAMAP_REQUIRE_LIBREOFFICE=$$(command -v soffice >/dev/null 2>&1 && echo 1) \
 		$(GO) test -count=1 -timeout 20m ./...
 

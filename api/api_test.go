@@ -41,6 +41,8 @@ func TestOpenAPIDocumentIsCurrent(t *testing.T) {
 	}
 	var doc struct {
 		OpenAPI string                    `json:"openapi"`
+		Servers []map[string]any          `json:"servers"`
+		Info    map[string]any            `json:"info"`
 		Paths   map[string]map[string]any `json:"paths"`
 	}
 	if err := json.Unmarshal(want, &doc); err != nil {
@@ -51,6 +53,21 @@ func TestOpenAPIDocumentIsCurrent(t *testing.T) {
 		if doc.Paths[p]["get"] == nil {
 			t.Errorf("openapi.json lacks GET %s", p)
 		}
+	}
+	for _, p := range []string{"/healthz", "/readyz", "/metrics"} {
+		if doc.Paths[p]["get"] == nil {
+			t.Errorf("openapi.json lacks GET %s", p)
+		}
+	}
+	post, _ := doc.Paths["/v1/events"]["post"].(map[string]any)
+	body, _ := json.Marshal(post)
+	for _, s := range []string{`"application/cloudevents+json"`, `"application/cloudevents-batch+json"`, `"ce-specversion"`, `IngestResponse`, `"503"`} {
+		if !bytes.Contains(body, []byte(s)) {
+			t.Errorf("POST /v1/events does not describe %s", s)
+		}
+	}
+	if len(doc.Servers) == 0 || doc.Info["license"] == nil {
+		t.Errorf("openapi.json lacks servers or a licence: %v %v", doc.Servers, doc.Info)
 	}
 }
 

@@ -109,13 +109,19 @@ func OpenAPI() []byte {
 			},
 		}}
 	}
+	servicePaths(paths, schemas)
 	doc := map[string]any{
 		"openapi": "3.0.3",
-		"info": map[string]any{"title": "datamap query API", "version": "1",
-			"description": "The data map questions of `datamap` (inventory, flows, transfers, retention, lineage, search) over HTTP. Counts are over distinct events. Authenticate with DATAMAP_API_TOKEN or one of DATAMAP_READ_TOKENS."},
-		"security":   []any{map[string]any{"bearer": []any{}}},
-		"paths":      paths,
-		"components": map[string]any{"schemas": schemas, "securitySchemes": map[string]any{"bearer": map[string]any{"type": "http", "scheme": "bearer"}}},
+		"info": map[string]any{"title": "datamap API", "version": "1",
+			"description": "The data map questions of `datamap` (inventory, flows, transfers, retention, lineage, search) over HTTP, event ingest for services in any language, health, readiness and metrics. Counts are over distinct events. Authenticate the questions with DATAMAP_API_TOKEN or one of DATAMAP_READ_TOKENS.",
+			"license":     map[string]any{"name": "Proprietary (BackTrace); no licence is granted beyond your agreement with BackTrace"}},
+		"servers": []any{map[string]any{"url": "http://127.0.0.1:8470",
+			"description": "datamap serve on its default address; DATAMAP_HTTP_ADDR sets another"}},
+		"security": []any{map[string]any{"bearer": []any{}}},
+		"paths":    paths,
+		"components": map[string]any{"schemas": schemas, "securitySchemes": map[string]any{
+			"bearer":        map[string]any{"type": "http", "scheme": "bearer"},
+			"metricsBearer": map[string]any{"type": "http", "scheme": "bearer", "description": "DATAMAP_METRICS_TOKEN, when set"}}},
 	}
 	out, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {
