@@ -84,7 +84,7 @@ func servicePaths(paths, schemas map[string]any) {
 	paths["/metrics"] = map[string]any{"get": map[string]any{
 		"operationId": "metrics",
 		"summary":     "OpenTelemetry metrics in the Prometheus text format",
-		"description": "Ingest, consumer, dead-letter and SDK publisher metrics (docs/operations.md lists them). " +
+		"description": "Ingest, consumer, dead-letter and SDK publisher metrics (docs/metrics.md lists them). " +
 			"Open by default, on the loopback address datamap listens on; set DATAMAP_METRICS_TOKEN to require it as a bearer token.",
 		"security": []any{map[string]any{}, map[string]any{"metricsBearer": []any{}}},
 		"responses": map[string]any{

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/back-trace/datamap/api"
+	"github.com/back-trace/datamap/catalog"
 	"github.com/back-trace/datamap/events"
 	"github.com/back-trace/datamap/stack"
 )
@@ -105,7 +106,11 @@ type pipeline struct {
 // startPipeline starts the consumer and the HTTP API on a stack and
 // publishes their addresses in the data directory.
 func startPipeline(ctx context.Context, e *env, s *stack.Stack, tax *events.Taxonomy, consumerOnly bool) (*pipeline, error) {
-	metrics, metricsHandler, err := newMetrics()
+	tel, err := newTelemetry(ctx, e.cfg.MetricsToken)
+	if err != nil {
+		return nil, err
+	}
+	metrics, err := catalog.NewMetrics(tel.provider)
 	if err != nil {
 		return nil, err
 	}
@@ -127,7 +132,7 @@ func startPipeline(ctx context.Context, e *env, s *stack.Stack, tax *events.Taxo
 	p := &pipeline{addr: ln.Addr().String(), consumer: make(chan error, 1)}
 	var root http.Handler = api.Health(s.ClickHouse, consumer)
 	if !consumerOnly {
-		handler, closeIngest, err := withIngest(e, s, tax, token, api.New(s.ClickHouse, consumer, tax, token, e.log).WithReadTokens(e.cfg.ReadTokenList()).Handler())
+		handler, closeIngest, err := withIngest(e, s, tax, token, tel.provider, api.New(s.ClickHouse, consumer, tax, token, e.log).WithReadTokens(e.cfg.ReadTokenList()).Handler())
 		if err != nil {
 			ln.Close()
 			return nil, err
@@ -136,7 +141,7 @@ func startPipeline(ctx context.Context, e *env, s *stack.Stack, tax *events.Taxo
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/", root)
-	mux.Handle("GET /metrics", metricsHandler)
+	mux.Handle("GET /metrics", tel.handler)
 	p.http = &http.Server{Handler: mux,
 		ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(e.log.Handler(), slog.LevelWarn)}
 	go func() {
