@@ -260,7 +260,7 @@ func TestDLQBadUsageExitsTwo(t *testing.T) {
 	}{
 		{[]string{"dlq"}, "missing subcommand"},
 		{[]string{"dlq", "lst"}, "unknown subcommand"},
-		{[]string{"dlq", "list", "--format", "xml"}, "table, json or csv"},
+		{[]string{"dlq", "list", "--format", "xml"}, "table, wide, json or csv"},
 		{[]string{"dlq", "list", "--limit", "-1"}, "--limit"},
 		{[]string{"dlq", "show"}, "want one dead-letter ID"},
 		{[]string{"dlq", "show", "abc"}, "not a dead-letter ID"},

@@ -7,6 +7,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"unicode/utf8"
+
+	"github.com/back-trace/datamap/internal/testservers"
 )
 
 // issueRef matches a reference to a tracker entry ("issue 4", "issue #4"):
@@ -74,6 +77,34 @@ func TestQuotedCommandsExist(t *testing.T) {
 			if code, _, stderr := run(t, "", m[1], "--help"); code != 0 {
 				t.Errorf("%s tells readers to run `datamap %s`, which does not exist: %s", f, m[1], stderr)
 			}
+		}
+	}
+}
+
+// TestDemoOutputFitsAndLogsCleanly runs the demo as `make demo > log` does,
+// in a 120-column terminal's width: every table line fits, and stderr,
+// not a terminal, holds one line per stage, no carriage returns and no
+// escape codes.
+func TestDemoOutputFitsAndLogsCleanly(t *testing.T) {
+	testservers.SkipWithoutEngine(t)
+	isolate(t)
+	t.Setenv("COLUMNS", "120")
+	t.Setenv("NO_COLOR", "1")
+	code, stdout, stderr := run(t, "", "demo", "--events", "400", "--out", t.TempDir())
+	if code != 0 {
+		t.Fatalf("demo exited %d:\n%s\n%s", code, stdout, stderr)
+	}
+	for _, l := range strings.Split(stdout, "\n") {
+		if n := utf8.RuneCountInString(l); n > 120 && !strings.HasPrefix(strings.TrimSpace(l), "/") { // a path is as long as it is
+			t.Errorf("a %d-character line in 120 columns: %q", n, l)
+		}
+	}
+	if strings.ContainsAny(stdout+stderr, "\r\x1b") {
+		t.Errorf("carriage returns or escape codes in the output:\n%q", stderr)
+	}
+	for _, stage := range []string{"published: 400/400", "in catalog: 400/400"} {
+		if strings.Count(stderr, stage) != 1 {
+			t.Errorf("stderr should have one line %q:\n%s", stage, stderr)
 		}
 	}
 }
