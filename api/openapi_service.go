@@ -16,7 +16,7 @@ func servicePaths(paths, schemas map[string]any) {
 	schemas["CloudEvent"] = cloudEventSchema()
 	result := schemaOf(reflect.TypeFor[ingest.Result]())
 	result["properties"].(map[string]any)["status"] = map[string]any{"type": "string",
-		"enum":        []string{"accepted", "rejected", "failed"},
+		"enum":        []string{ingest.StatusAccepted, ingest.StatusRejected, ingest.StatusFailed},
 		"description": "accepted: queued for the catalog; rejected: invalid, see problems (do not retry as is); failed: could not be queued, retry later with the same id"}
 	response := schemaOf(reflect.TypeFor[ingest.Response]())
 	response["properties"].(map[string]any)["results"] = map[string]any{"type": "array", "items": map[string]any{"$ref": "#/components/schemas/IngestResult"},

@@ -166,9 +166,10 @@ func badParameter(w http.ResponseWriter, ie *catalog.InputError) {
 	writeJSON(w, http.StatusBadRequest, map[string]string{"error": ie.Error(), "parameter": ie.Param})
 }
 
-// pageParams reads limit and cursor; a bad one is a *catalog.InputError. A cursor is the offset of the next
-// row and a fingerprint of the query it came from: a cursor reused with
-// other parameters would skip or repeat rows, so it is refused.
+// pageParams reads limit and cursor; a bad one is a *catalog.InputError.
+// A cursor is the offset of the next row and a fingerprint of the query it
+// came from: a cursor reused with other parameters would skip or repeat
+// rows, so it is refused.
 func pageParams(query url.Values) (limit, offset int, err error) {
 	limit = defaultLimit
 	if v := query.Get("limit"); v != "" {

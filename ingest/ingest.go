@@ -61,8 +61,8 @@ type Options struct {
 	MaxBatch int
 	// Logger; default slog.Default().
 	Logger *slog.Logger
-	// MeterProvider records the handler's metrics (see NewMetrics); default
-	// the global one.
+	// MeterProvider records the handler's metrics (MetricEvents,
+	// MetricRequestDuration); default the global one.
 	MeterProvider metric.MeterProvider
 }
 
