@@ -2,7 +2,6 @@ package api
 
 import (
 	"crypto/sha256"
-	"crypto/subtle"
 	_ "embed"
 	"encoding/base64"
 	"encoding/binary"
@@ -15,8 +14,9 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/back-trace/datamap/catalog"
+	"github.com/back-trace/datamap/catalog/query"
 	"github.com/back-trace/datamap/events"
+	"github.com/back-trace/datamap/internal/bearer"
 	"github.com/back-trace/datamap/questions"
 )
 
@@ -34,7 +34,7 @@ var openAPI []byte
 // (GET /api/v1/… questions and the OpenAPI document) and nothing else.
 // The full-access token opens them too.
 func (s *Server) WithReadTokens(tokens []string) *Server {
-	s.readTokens = tokens
+	s.readers = bearer.New(append([]string{s.token}, tokens...)...)
 	return s
 }
 
@@ -50,19 +50,11 @@ func (s *Server) questionRoutes(mux *http.ServeMux) {
 	}))
 }
 
-// readable admits the full-access token and the read tokens. Every
-// candidate is compared, in constant time, so timing reveals neither which
-// token matched nor how much of one.
+// readable admits the full-access token and the read tokens, compared in
+// constant time (package bearer).
 func (s *Server) readable(h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		match := 0
-		for _, t := range append([]string{s.token}, s.readTokens...) {
-			if t != "" {
-				match |= subtle.ConstantTimeCompare([]byte(got), []byte(t))
-			}
-		}
-		if !ok || got == "" || match != 1 {
+		if !s.readers.Allows(r) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="datamap"`)
 			writeError(w, http.StatusUnauthorized, "missing or wrong bearer token; send 'Authorization: Bearer <token>' (DATAMAP_API_TOKEN, the api-token file in the data directory, or one of DATAMAP_READ_TOKENS)")
 			return
@@ -86,28 +78,28 @@ type page struct {
 
 func (s *Server) question(q questions.Question) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		query := r.URL.Query()
+		params := r.URL.Query()
 		values := map[string]string{}
 		accepted := q.Params
 		if paged(q) {
 			accepted = append(slices.Clone(q.Params), pageParamNames...)
 		}
-		for name, vs := range query {
+		for name, vs := range params {
 			if !slices.Contains(accepted, name) {
-				badParameter(w, &catalog.InputError{Param: name, Value: vs[0],
+				badParameter(w, &query.InputError{Param: name, Value: vs[0],
 					Msg: "not a parameter of " + q.Path() + "; it takes " + strings.Join(accepted, ", ")})
 				return
 			}
 			if len(vs) > 1 {
-				badParameter(w, &catalog.InputError{Param: name, Value: vs[0], Msg: "given " + strconv.Itoa(len(vs)) + " times; give it once"})
+				badParameter(w, &query.InputError{Param: name, Value: vs[0], Msg: "given " + strconv.Itoa(len(vs)) + " times; give it once"})
 				return
 			}
 			if !slices.Contains(pageParamNames, name) {
 				values[name] = vs[0]
 			}
 		}
-		limit, offset, err := pageParams(query)
-		var ie *catalog.InputError
+		limit, offset, err := pageParams(params)
+		var ie *query.InputError
 		if errors.As(err, &ie) {
 			badParameter(w, ie)
 			return
@@ -136,9 +128,9 @@ func (s *Server) question(q questions.Question) http.HandlerFunc {
 		start := min(offset, end)
 		p.Items = rows.Slice(start, end).Interface()
 		if end < rows.Len() {
-			p.NextCursor = encodeCursor(end, query)
+			p.NextCursor = encodeCursor(end, params)
 			next := url.Values{}
-			for k, v := range query {
+			for k, v := range params {
 				next[k] = v
 			}
 			next.Set("cursor", p.NextCursor)
@@ -162,25 +154,25 @@ func paged(q questions.Question) bool { return q.Name != "lineage blast" && q.Na
 var pageParamNames = []string{"limit", "cursor"}
 
 // badParameter answers 400 with the error and the parameter it is about.
-func badParameter(w http.ResponseWriter, ie *catalog.InputError) {
+func badParameter(w http.ResponseWriter, ie *query.InputError) {
 	writeJSON(w, http.StatusBadRequest, map[string]string{"error": ie.Error(), "parameter": ie.Param})
 }
 
-// pageParams reads limit and cursor; a bad one is a *catalog.InputError.
+// pageParams reads limit and cursor; a bad one is a *query.InputError.
 // A cursor is the offset of the next row and a fingerprint of the query it
 // came from: a cursor reused with other parameters would skip or repeat
 // rows, so it is refused.
-func pageParams(query url.Values) (limit, offset int, err error) {
+func pageParams(params url.Values) (limit, offset int, err error) {
 	limit = defaultLimit
-	if v := query.Get("limit"); v != "" {
+	if v := params.Get("limit"); v != "" {
 		if limit, err = strconv.Atoi(v); err != nil || limit < 1 || limit > maxLimit {
-			return 0, 0, &catalog.InputError{Param: "limit", Value: v, Msg: "must be a number from 1 to " + strconv.Itoa(maxLimit)}
+			return 0, 0, &query.InputError{Param: "limit", Value: v, Msg: "must be a number from 1 to " + strconv.Itoa(maxLimit)}
 		}
 	}
-	if v := query.Get("cursor"); v != "" {
+	if v := params.Get("cursor"); v != "" {
 		raw, err := base64.RawURLEncoding.DecodeString(v)
-		if err != nil || len(raw) != 16 || [8]byte(raw[8:]) != fingerprint(query) {
-			return 0, 0, &catalog.InputError{Param: "cursor", Value: v, Msg: "not a next_cursor of this query; start again without cursor"}
+		if err != nil || len(raw) != 16 || [8]byte(raw[8:]) != fingerprint(params) {
+			return 0, 0, &query.InputError{Param: "cursor", Value: v, Msg: "not a next_cursor of this query; start again without cursor"}
 		}
 		offset = int(binary.BigEndian.Uint64(raw[:8]))
 	}

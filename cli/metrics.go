@@ -2,9 +2,7 @@ package cli
 
 import (
 	"context"
-	"crypto/subtle"
 	"net/http"
-	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -12,6 +10,8 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/resource"
 	semconv "go.opentelemetry.io/otel/semconv/v1.37.0"
+
+	"github.com/back-trace/datamap/internal/bearer"
 )
 
 // telemetry is a process's OpenTelemetry metrics: the provider the
@@ -47,12 +47,12 @@ func newTelemetry(ctx context.Context, token string) (*telemetry, error) {
 	return t, nil
 }
 
-// requireBearer admits only requests that carry token as a bearer token,
-// compared in constant time.
+// requireBearer admits only requests that carry token as a bearer token
+// (compared in constant time by package bearer).
 func requireBearer(token, realm string, h http.Handler) http.Handler {
+	tokens := bearer.New(token)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
+		if !tokens.Allows(r) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="`+realm+`"`)
 			http.Error(w, "missing or wrong bearer token; send 'Authorization: Bearer <DATAMAP_METRICS_TOKEN>'", http.StatusUnauthorized)
 			return

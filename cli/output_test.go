@@ -9,12 +9,12 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/back-trace/datamap/catalog"
+	"github.com/back-trace/datamap/catalog/query"
 )
 
-func longFlows() []catalog.FlowRow {
+func longFlows() []query.FlowRow {
 	seen := time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
-	return []catalog.FlowRow{
+	return []query.FlowRow{
 		{System: "customer-integrations-microsoft-365-connector", Category: "integrations.microsoft365.directory_entries",
 			DataSubject: "end_user", Purpose: "service_delivery", LegalBasis: "contract", Recipient: "Microsoft Ireland Operations Limited (Office 365)",
 			Role: "sub_processor", Country: "IE", Safeguard: "adequacy", Contract: "MS-DPA-2024-11 (Online Services Terms, EU Data Boundary)",
@@ -65,7 +65,7 @@ func TestTablesFitTheTerminal(t *testing.T) {
 	if err := render(&js, "json", rows); err != nil {
 		t.Fatal(err)
 	}
-	var back []catalog.FlowRow
+	var back []query.FlowRow
 	if err := json.Unmarshal(js.Bytes(), &back); err != nil || back[0].Contract != rows[0].Contract || back[0].Recipient != rows[0].Recipient {
 		t.Errorf("json changed the rows: %v %+v", err, back)
 	}

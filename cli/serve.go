@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/back-trace/datamap/api"
-	"github.com/back-trace/datamap/catalog"
+	"github.com/back-trace/datamap/catalog/consumer"
 	"github.com/back-trace/datamap/events"
 	"github.com/back-trace/datamap/stack"
 )
@@ -110,15 +110,15 @@ func startPipeline(ctx context.Context, e *env, s *stack.Stack, tax *events.Taxo
 	if err != nil {
 		return nil, err
 	}
-	metrics, err := catalog.NewMetrics(tel.provider)
+	metrics, err := consumer.NewMetrics(tel.provider)
 	if err != nil {
 		return nil, err
 	}
-	consumer, err := s.NewConsumer(ctx, events.NewValidator(tax), metrics)
+	worker, err := s.NewConsumer(ctx, events.NewValidator(tax), metrics)
 	if err != nil {
 		return nil, err
 	}
-	if err := metrics.ObserveLag(consumer); err != nil {
+	if err := metrics.ObserveLag(worker); err != nil {
 		return nil, err
 	}
 	token, err := stack.APIToken(e.cfg)
@@ -130,9 +130,9 @@ func startPipeline(ctx context.Context, e *env, s *stack.Stack, tax *events.Taxo
 		return nil, fmt.Errorf("HTTP API: %w (set DATAMAP_HTTP_ADDR to a free address, e.g. 127.0.0.1:0)", err)
 	}
 	p := &pipeline{addr: ln.Addr().String(), consumer: make(chan error, 1)}
-	var root http.Handler = api.Health(s.ClickHouse, consumer)
+	var root http.Handler = api.Health(s.ClickHouse, worker)
 	if !consumerOnly {
-		handler, closeIngest, err := withIngest(e, s, tax, token, tel.provider, api.New(s.ClickHouse, consumer, tax, token, e.log).WithReadTokens(e.cfg.ReadTokenList()).Handler())
+		handler, closeIngest, err := withIngest(e, s, tax, token, tel.provider, api.New(s.ClickHouse, worker, tax, token, e.log).WithReadTokens(e.cfg.ReadTokenList()).Handler())
 		if err != nil {
 			ln.Close()
 			return nil, err
@@ -151,7 +151,7 @@ func startPipeline(ctx context.Context, e *env, s *stack.Stack, tax *events.Taxo
 	}()
 	consumeCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	p.cancel = cancel
-	go func() { p.consumer <- consumer.Run(consumeCtx) }()
+	go func() { p.consumer <- worker.Run(consumeCtx) }()
 	if consumerOnly {
 		return p, nil
 	}
