@@ -12,10 +12,12 @@ import (
 	"github.com/back-trace/datamap/questions"
 )
 
-// OpenAPI returns the OpenAPI 3 document of the query routes, generated
-// from the questions and the Go types of their answers, so it cannot drift
-// from the code: api/openapi.json is this output, checked by a golden test
-// (go test ./api -update rewrites it) and served at /api/v1/openapi.json.
+// OpenAPI returns the OpenAPI 3 document of every route `datamap serve`
+// answers: the query routes, generated from the questions and the Go types
+// of their answers, so it cannot drift from the code, and ingest, health,
+// readiness and metrics (servicePaths). api/openapi.json is this output,
+// checked by a golden test (go test ./api -update rewrites it), linted by
+// Redocly (TestOpenAPILint) and served at /api/v1/openapi.json.
 func OpenAPI() []byte {
 	paramDocs := map[string]string{
 		"system":       "Only this system (the event source), e.g. billing-api.",
