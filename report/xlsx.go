@@ -155,6 +155,18 @@ func (x *xlsxStyles) table(name string, columns []string, rows [][]string, paper
 			return err
 		}
 	}
+	// Styles by range, a column at a time: one call per column, not per cell.
+	if err := f.SetCellStyle(name, "A1", cellRef(len(columns), 1), x.header); err != nil {
+		return err
+	}
+	if len(rows) > 0 {
+		for c, kind := range kinds {
+			style := map[columnKind]int{kindText: x.text, kindCount: x.count, kindTime: x.date}[kind]
+			if err := f.SetCellStyle(name, cellRef(c+1, 2), cellRef(c+1, len(rows)+1), style); err != nil {
+				return err
+			}
+		}
+	}
 	last := cellRef(len(columns), max(len(rows)+1, 2))
 	if err := f.AutoFilter(name, "A1:"+last, nil); err != nil {
 		return err
@@ -165,40 +177,32 @@ func (x *xlsxStyles) table(name string, columns []string, rows [][]string, paper
 	return x.printSetup(name, paper, rec)
 }
 
-// row writes one row: counts as numbers, times as dates, the rest as text,
-// and sets its height to show its tallest wrapped cell. kinds are the
-// columns' kinds; nil writes the header row.
+// row writes one row: counts as numbers, times as dates, the rest as text
+// (the table styles them by column), and sets its height to show its
+// tallest wrapped cell. kinds are the columns' kinds; nil writes the
+// header row, all text.
 func (x *xlsxStyles) row(sheet string, r int, values []string, widths []float64, kinds []columnKind) error {
 	lines := 1
-	header := kinds == nil
 	for c, v := range values {
-		ref := cellRef(c+1, r)
-		style := x.text
 		var value any = v
 		kind := kindText
-		if !header {
+		if kinds != nil {
 			kind = kinds[c]
 		}
 		switch kind {
 		case kindCount:
 			if n, err := strconv.ParseUint(v, 10, 64); err == nil {
-				value, style = n, x.count
+				value = n
 			}
 		case kindTime:
 			if t, err := time.Parse(time.RFC3339, v); err == nil {
-				value, style = t.UTC(), x.date
+				value = t.UTC()
 			}
-		}
-		if header {
-			style = x.header
 		}
 		if v != "" {
-			if err := x.f.SetCellValue(sheet, ref, value); err != nil {
+			if err := x.f.SetCellValue(sheet, cellRef(c+1, r), value); err != nil {
 				return err
 			}
-		}
-		if err := x.f.SetCellStyle(sheet, ref, ref, style); err != nil {
-			return err
 		}
 		if kind == kindText {
 			lines = max(lines, wrappedLines(v, widths[c]))
