@@ -112,6 +112,7 @@ func OpenAPI() []byte {
 		}}
 	}
 	servicePaths(paths, schemas)
+	recordPaths(paths, schemas)
 	doc := map[string]any{
 		"openapi": "3.0.3",
 		"info": map[string]any{"title": "datamap API", "version": "1",

@@ -17,6 +17,7 @@ import (
 
 	"github.com/back-trace/datamap/catalog/query"
 	"github.com/back-trace/datamap/lineage"
+	"github.com/back-trace/datamap/sinks/deadletter"
 )
 
 // formats a query result can be printed in: table shows the essential
@@ -50,7 +51,7 @@ var essentialColumns = map[reflect.Type][]string{
 	reflect.TypeFor[query.RetentionRow](): {"system", "category", "retention", "held_records", "oldest_held", "finding"},
 	reflect.TypeFor[lineage.ReachRow]():   {"node", "category", "hops", "path", "country", "safeguard", "records"},
 	reflect.TypeFor[findingSummary]():     {"severity", "kind", "activity", "subject", "events", "message"},
-	reflect.TypeFor[dlqRow]():             {"id", "failed_at", "subject", "source", "reason"},
+	reflect.TypeFor[deadletter.Summary](): {"id", "failed_at", "subject", "source", "reason"},
 }
 
 // render prints rows (a slice of structs with json tags) as a table, a

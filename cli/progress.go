@@ -27,11 +27,11 @@ type progress struct {
 }
 
 func newProgress(e *env, what string, total int) *progress {
-	return &progress{w: e.stderr, what: what, total: total, live: isTerminal(e.stderr), started: time.Now()}
+	return &progress{w: e.stderr, what: what, total: total, live: canRedraw(e.stderr), started: time.Now()}
 }
 
-// isTerminal reports whether w is a terminal that can redraw a line.
-func isTerminal(w io.Writer) bool {
+// canRedraw reports whether w is a terminal that can redraw a line.
+func canRedraw(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd())) && os.Getenv("TERM") != "dumb"
 }
