@@ -3,7 +3,7 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/back-trace/datamap/cli.Version=$(VERSION)
 
-.PHONY: all setup setup-chromium chromium-if-possible build demo test test-short fuzz vet bench web-vendor clean
+.PHONY: all setup setup-chromium setup-libreoffice chromium-if-possible openapi-lint-setup openapi-lint build demo test test-short fuzz vet bench web-vendor clean
 
 all: build
 
@@ -16,6 +16,11 @@ setup:
 ## (not part of setup: it needs root and takes about a minute through apt)
 setup-chromium:
 	apt-get install -y chromium || { apt-get update && apt-get install -y chromium; }
+
+## setup-libreoffice: optional; LibreOffice headless, for the test that opens
+## the XLSX record as auditors do (it skips without it)
+setup-libreoffice:
+	apt-get install -y --no-install-recommends libreoffice-calc-nogui || { apt-get update && apt-get install -y --no-install-recommends libreoffice-calc-nogui; }
 
 # chromium-if-possible: `make test` renders the HTML record and drives the
 # web data map in Chromium; it installs it when it can (root with apt), and
@@ -34,9 +39,19 @@ build:
 demo: setup build
 	./bin/datamap demo
 
+## openapi-lint-setup: the pinned Redocly CLI that lints api/openapi.json
+## (npm ci checks it against tools/openapi-lint/package-lock.json)
+openapi-lint-setup:
+	npm ci --prefix tools/openapi-lint --no-audit --no-fund --loglevel=error
+
+## openapi-lint: lint the API description
+openapi-lint: openapi-lint-setup
+	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true tools/openapi-lint/node_modules/.bin/redocly lint api/openapi.json
+
 ## test: every test, against real in-process NATS and the embedded ClickHouse
-test: setup vet chromium-if-possible
-	DATAMAP_REQUIRE_ENGINE=1 DATAMAP_REQUIRE_CHROMIUM=$$(command -v chromium >/dev/null 2>&1 && echo 1) \
+test: setup vet chromium-if-possible openapi-lint-setup
+	DATAMAP_REQUIRE_ENGINE=1 DATAMAP_REQUIRE_REDOCLY=1 DATAMAP_REQUIRE_CHROMIUM=$$(command -v chromium >/dev/null 2>&1 && echo 1) \
+		DATAMAP_REQUIRE_LIBREOFFICE=$$(command -v soffice >/dev/null 2>&1 && echo 1) \
 		$(GO) test -count=1 -timeout 20m ./...
 
 ## test-short: unit tests only, no engine needed

@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/back-trace/datamap/api"
@@ -40,6 +42,8 @@ func TestOpenAPIDocumentIsCurrent(t *testing.T) {
 	}
 	var doc struct {
 		OpenAPI string                    `json:"openapi"`
+		Servers []map[string]any          `json:"servers"`
+		Info    map[string]any            `json:"info"`
 		Paths   map[string]map[string]any `json:"paths"`
 	}
 	if err := json.Unmarshal(want, &doc); err != nil {
@@ -50,6 +54,21 @@ func TestOpenAPIDocumentIsCurrent(t *testing.T) {
 		if doc.Paths[p]["get"] == nil {
 			t.Errorf("openapi.json lacks GET %s", p)
 		}
+	}
+	for _, p := range []string{"/healthz", "/readyz", "/metrics"} {
+		if doc.Paths[p]["get"] == nil {
+			t.Errorf("openapi.json lacks GET %s", p)
+		}
+	}
+	post, _ := doc.Paths["/v1/events"]["post"].(map[string]any)
+	body, _ := json.Marshal(post)
+	for _, s := range []string{`"application/cloudevents+json"`, `"application/cloudevents-batch+json"`, `"ce-specversion"`, `IngestResponse`, `"503"`} {
+		if !bytes.Contains(body, []byte(s)) {
+			t.Errorf("POST /v1/events does not describe %s", s)
+		}
+	}
+	if len(doc.Servers) == 0 || doc.Info["license"] == nil {
+		t.Errorf("openapi.json lacks servers or a licence: %v %v", doc.Servers, doc.Info)
 	}
 }
 
@@ -143,25 +162,45 @@ func TestPagesFollowTheNextLink(t *testing.T) {
 
 func TestBadParametersAre400(t *testing.T) {
 	srv := server(t)
-	for _, path := range []string{
-		"/api/v1/inventory?category=billing.cvv",
-		"/api/v1/inventory?as_of=yesterday",
-		"/api/v1/inventory?colour=blue",
-		"/api/v1/inventory?recipient=Stripe",
-		"/api/v1/flows?group_by=planet",
-		"/api/v1/flows?legal_basis=because",
-		"/api/v1/flows?limit=0",
-		"/api/v1/flows?cursor=nonsense",
-		"/api/v1/transfers?system=biling-api",
-		"/api/v1/retention?purpose=support",
-		"/api/v1/lineage/reach?from=support-desk",
-		"/api/v1/lineage/blast?recipient=Nobody",
-		"/api/v1/lineage/export?format=png",
-		"/api/v1/search",
+	for path, param := range map[string]string{
+		"/api/v1/inventory?category=billing.cvv":         "category",
+		"/api/v1/inventory?as_of=yesterday":              "as_of",
+		"/api/v1/inventory?colour=blue":                  "colour",
+		"/api/v1/inventory?recipient=Stripe":             "recipient",
+		"/api/v1/flows?group_by=planet":                  "group_by",
+		"/api/v1/flows?legal_basis=because":              "legal_basis",
+		"/api/v1/flows?limit=0":                          "limit",
+		"/api/v1/flows?cursor=nonsense":                  "cursor",
+		"/api/v1/flows?system=a&system=b":                "system",
+		"/api/v1/transfers?system=biling-api":            "system",
+		"/api/v1/retention?purpose=support":              "purpose",
+		"/api/v1/lineage/reach?from=support-desk":        "category",
+		"/api/v1/lineage/blast?recipient=Nobody":         "recipient",
+		"/api/v1/lineage/blast?recipient=Stripe&limit=3": "limit",
+		"/api/v1/lineage/export?format=png":              "format",
+		"/api/v1/search":                                 "q",
 	} {
 		code, body := get(t, srv, "read-1", path)
-		if code != 400 || body["error"] == nil {
-			t.Errorf("GET %s: %d %v, want 400 with an error", path, code, body)
+		if code != 400 || body["error"] == nil || body["parameter"] != param {
+			t.Errorf("GET %s: %d %v, want 400 with an error about %q", path, code, body, param)
+			continue
+		}
+		// A route an error points to exists.
+		msg := body["error"].(string)
+		for _, m := range routeInMessage.FindAllStringSubmatch(msg, -1) {
+			if code, _ := get(t, srv, "read-1", m[1]); code == http.StatusNotFound {
+				t.Errorf("GET %s: the error points to %s, which is 404: %s", path, m[1], msg)
+			}
+		}
+	}
+	// An unknown parameter lists every accepted one, paging included.
+	_, body := get(t, srv, "read-1", "/api/v1/inventory?foo=bar")
+	for _, p := range []string{"system", "category", "as_of", "limit", "cursor"} {
+		if msg, _ := body["error"].(string); !strings.Contains(msg, p) {
+			t.Errorf("?foo=bar: the error does not list %s: %v", p, body)
 		}
 	}
 }
+
+// routeInMessage finds an HTTP route an error message tells the reader to call.
+var routeInMessage = regexp.MustCompile(`GET (/[^ ;,]+)`)

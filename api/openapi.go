@@ -12,10 +12,12 @@ import (
 	"github.com/back-trace/datamap/questions"
 )
 
-// OpenAPI returns the OpenAPI 3 document of the query routes, generated
-// from the questions and the Go types of their answers, so it cannot drift
-// from the code: api/openapi.json is this output, checked by a golden test
-// (go test ./api -update rewrites it) and served at /api/v1/openapi.json.
+// OpenAPI returns the OpenAPI 3 document of every route `datamap serve`
+// answers: the query routes, generated from the questions and the Go types
+// of their answers, so it cannot drift from the code, and ingest, health,
+// readiness and metrics (servicePaths). api/openapi.json is this output,
+// checked by a golden test (go test ./api -update rewrites it), linted by
+// Redocly (TestOpenAPILint) and served at /api/v1/openapi.json.
 func OpenAPI() []byte {
 	paramDocs := map[string]string{
 		"system":       "Only this system (the event source), e.g. billing-api.",
@@ -109,14 +111,20 @@ func OpenAPI() []byte {
 			},
 		}}
 	}
+	servicePaths(paths, schemas)
 	recordPaths(paths, schemas)
 	doc := map[string]any{
 		"openapi": "3.0.3",
-		"info": map[string]any{"title": "datamap query API", "version": "1",
-			"description": "The data map questions of `datamap` (inventory, flows, transfers, retention, lineage, search) over HTTP. Counts are over distinct events. Authenticate with DATAMAP_API_TOKEN or one of DATAMAP_READ_TOKENS."},
-		"security":   []any{map[string]any{"bearer": []any{}}},
-		"paths":      paths,
-		"components": map[string]any{"schemas": schemas, "securitySchemes": map[string]any{"bearer": map[string]any{"type": "http", "scheme": "bearer"}}},
+		"info": map[string]any{"title": "datamap API", "version": "1",
+			"description": "The data map questions of `datamap` (inventory, flows, transfers, retention, lineage, search) over HTTP, event ingest for services in any language, health, readiness and metrics. Counts are over distinct events. Authenticate the questions with DATAMAP_API_TOKEN or one of DATAMAP_READ_TOKENS.",
+			"license":     map[string]any{"name": "Proprietary (BackTrace); no licence is granted beyond your agreement with BackTrace"}},
+		"servers": []any{map[string]any{"url": "http://127.0.0.1:8470",
+			"description": "datamap serve on its default address; DATAMAP_HTTP_ADDR sets another"}},
+		"security": []any{map[string]any{"bearer": []any{}}},
+		"paths":    paths,
+		"components": map[string]any{"schemas": schemas, "securitySchemes": map[string]any{
+			"bearer":        map[string]any{"type": "http", "scheme": "bearer"},
+			"metricsBearer": map[string]any{"type": "http", "scheme": "bearer", "description": "DATAMAP_METRICS_TOKEN, when set"}}},
 	}
 	out, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {

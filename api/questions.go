@@ -9,10 +9,12 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 
+	"github.com/back-trace/datamap/catalog/query"
 	"github.com/back-trace/datamap/events"
 	"github.com/back-trace/datamap/internal/bearer"
 	"github.com/back-trace/datamap/questions"
@@ -82,19 +84,28 @@ func (s *Server) question(q questions.Question) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		params := r.URL.Query()
 		values := map[string]string{}
+		accepted := q.Params
+		if paged(q) {
+			accepted = append(slices.Clone(q.Params), pageParamNames...)
+		}
 		for name, vs := range params {
-			if name == "limit" || name == "cursor" {
-				continue
-			}
-			if len(vs) > 1 {
-				writeError(w, http.StatusBadRequest, name+": given "+strconv.Itoa(len(vs))+" times; give it once")
+			if !slices.Contains(accepted, name) {
+				badParameter(w, &query.InputError{Param: name, Value: vs[0],
+					Msg: "not a parameter of " + q.Path() + "; it takes " + strings.Join(accepted, ", ")})
 				return
 			}
-			values[name] = vs[0]
+			if len(vs) > 1 {
+				badParameter(w, &query.InputError{Param: name, Value: vs[0], Msg: "given " + strconv.Itoa(len(vs)) + " times; give it once"})
+				return
+			}
+			if !slices.Contains(pageParamNames, name) {
+				values[name] = vs[0]
+			}
 		}
 		limit, offset, err := pageParams(params)
-		if err != nil {
-			writeError(w, http.StatusBadRequest, err.Error())
+		var ie *query.InputError
+		if errors.As(err, &ie) {
+			badParameter(w, ie)
 			return
 		}
 		a, err := q.Ask(r.Context(), s.catalog, s.taxonomy, values)
@@ -135,20 +146,33 @@ func (s *Server) question(q questions.Question) http.HandlerFunc {
 	}
 }
 
-// pageParams reads limit and cursor. A cursor is the offset of the next
-// row and a fingerprint of the query it came from: a cursor reused with
-// other parameters would skip or repeat rows, so it is refused.
-func pageParams(query url.Values) (limit, offset int, err error) {
+// paged reports whether q's answer is a list served in pages; a blast
+// radius and an export are one document each.
+func paged(q questions.Question) bool { return q.Name != "lineage blast" && q.Name != "lineage export" }
+
+// pageParamNames are the parameters of a list answer's paging.
+var pageParamNames = []string{"limit", "cursor"}
+
+// badParameter answers 400 with the error and the parameter it is about.
+func badParameter(w http.ResponseWriter, ie *query.InputError) {
+	writeJSON(w, http.StatusBadRequest, map[string]string{"error": ie.Error(), "parameter": ie.Param})
+}
+
+// pageParams reads limit and cursor; a bad one is a *query.InputError.
+// A cursor is the offset of the next row and a fingerprint of the query it
+// came from: a cursor reused with other parameters would skip or repeat
+// rows, so it is refused.
+func pageParams(params url.Values) (limit, offset int, err error) {
 	limit = defaultLimit
-	if v := query.Get("limit"); v != "" {
+	if v := params.Get("limit"); v != "" {
 		if limit, err = strconv.Atoi(v); err != nil || limit < 1 || limit > maxLimit {
-			return 0, 0, errors.New("limit " + strconv.Quote(v) + ": must be a number from 1 to " + strconv.Itoa(maxLimit))
+			return 0, 0, &query.InputError{Param: "limit", Value: v, Msg: "must be a number from 1 to " + strconv.Itoa(maxLimit)}
 		}
 	}
-	if v := query.Get("cursor"); v != "" {
+	if v := params.Get("cursor"); v != "" {
 		raw, err := base64.RawURLEncoding.DecodeString(v)
-		if err != nil || len(raw) != 16 || [8]byte(raw[8:]) != fingerprint(query) {
-			return 0, 0, errors.New("cursor: not a next_cursor of this query; start again without cursor")
+		if err != nil || len(raw) != 16 || [8]byte(raw[8:]) != fingerprint(params) {
+			return 0, 0, &query.InputError{Param: "cursor", Value: v, Msg: "not a next_cursor of this query; start again without cursor"}
 		}
 		offset = int(binary.BigEndian.Uint64(raw[:8]))
 	}

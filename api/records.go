@@ -128,7 +128,7 @@ func singleValues(w http.ResponseWriter, r *http.Request, skip ...string) (map[s
 func (s *Server) respondInputError(w http.ResponseWriter, err error) {
 	var ie *query.InputError
 	if errors.As(err, &ie) {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": ie.Error(), "parameter": ie.Param})
+		badParameter(w, ie)
 		return
 	}
 	s.respond(w, nil, err)

@@ -29,7 +29,7 @@ embedded stack (NATS JetStream + ClickHouse) in a temporary directory:
                 with its peak RSS
 
 Figures depend on the machine's load: the load average is printed with
-each. A progress bar runs on stderr. The 1M-event drain of issue 4:
+each. Progress goes to stderr. The drain target (a 1M-event backlog):
   datamap bench --stage drain --backlog 1000000`, `
   datamap bench
   datamap bench --events 500000 --format json > bench.json
@@ -88,9 +88,10 @@ each. A progress bar runs on stderr. The 1M-event drain of issue 4:
 		defer f.Close()
 		o.CPUProfile = f
 	}
-	o.Progress = stageProgress(e)
+	var endProgress func()
+	o.Progress, endProgress = stageProgress(e)
 	r, err := bench.Run(ctx, o)
-	fmt.Fprintln(e.stderr)
+	endProgress()
 	if err != nil {
 		return err
 	}
@@ -112,19 +113,25 @@ func isStage(s string) bool {
 	return false
 }
 
-// stageProgress draws one progress bar per stage on stderr.
-func stageProgress(e *env) func(what string, done, total int) {
-	var current string
-	var show func(int)
-	return func(what string, done, total int) {
-		if what != current {
-			if current != "" {
-				fmt.Fprintln(e.stderr)
+// stageProgress reports each stage's progress on stderr (see progress);
+// end closes the last stage's line.
+func stageProgress(e *env) (report func(what string, done, total int), end func()) {
+	var current *progress
+	report = func(what string, done, total int) {
+		if current == nil || what != current.what {
+			if current != nil {
+				current.end()
 			}
-			current, show = what, progress(e, what, total)
+			current = newProgress(e, what, total)
 		}
-		show(done)
+		current.update(done)
 	}
+	end = func() {
+		if current != nil {
+			current.end()
+		}
+	}
+	return report, end
 }
 
 func printBench(w io.Writer, r *bench.Report) {
@@ -172,7 +179,7 @@ func printBench(w io.Writer, r *bench.Report) {
 		}
 		fmt.Fprintf(w, "drain: consumer peak RSS %s, %s\n", mib(d.ConsumerPeakRSS), where)
 	}
-	fmt.Fprintln(w, "\nTARGETS (issue 4)")
+	fmt.Fprintln(w, "\nTARGETS (ingestion: pipeline throughput, latency, drain memory)")
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, t := range r.Targets {
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", t.Name, t.Goal, strings.ToUpper(t.Status), t.Measured)

@@ -213,7 +213,7 @@ func TestBadUsageExitsTwoWithAHint(t *testing.T) {
 		mention string
 	}{
 		{[]string{"inventroy"}, `did you mean "inventory"`},
-		{[]string{"inventory", "--format", "xml"}, "table, json or csv"},
+		{[]string{"inventory", "--format", "xml"}, "table, wide, json or csv"},
 		{[]string{"inventory", "--category", "billing.cvv"}, "datamap taxonomy"},
 		{[]string{"flows", "--country", "Germany"}, "ISO 3166-1"},
 		{[]string{"flows", "--nope"}, "flag provided but not defined"},

@@ -79,11 +79,12 @@ in CI and scripts, it exits.`, `
 		time.Since(started).Round(time.Millisecond), len(demo.Services()), *n)
 
 	pipelineStart := time.Now()
-	stats, err := demo.Run(ctx, s.JS, demo.Options{Events: *n, SpoolDir: filepath.Join(dir, "spool"), Progress: progress(e, "published", *n)})
+	published := newProgress(e, "published", *n)
+	stats, err := demo.Run(ctx, s.JS, demo.Options{Events: *n, SpoolDir: filepath.Join(dir, "spool"), Progress: published.update})
+	published.end()
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(e.stderr)
 	if err := waitForCatalog(ctx, e, s, uint64(stats.Published)); err != nil {
 		return err
 	}
@@ -109,7 +110,7 @@ in CI and scripts, it exits.`, `
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "\n%d events (%d records) from %d services: published and queryable in %s (%.0f events/s end to end); demo wall time %s\n",
+	fmt.Fprintf(e.stdout, "\n%d events (%d records) from %d services: published and queryable in %s\n(%.0f events/s end to end); demo wall time %s\n",
 		totals.Events, totals.Records, len(stats.PerService), pipelineTime.Round(time.Millisecond),
 		float64(totals.Events)/pipelineTime.Seconds(), time.Since(started).Round(time.Millisecond))
 	if err := writeDemoRecord(ctx, e, s, *outDir); err != nil {
@@ -144,16 +145,16 @@ func isTerminal(r io.Reader) bool {
 
 // waitForCatalog waits until the consumer has stored every published event.
 func waitForCatalog(ctx context.Context, e *env, s *stack.Stack, want uint64) error {
-	show := progress(e, "in catalog", int(want))
+	show := newProgress(e, "in catalog", int(want))
+	defer show.end()
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		t, err := query.CountEvents(ctx, s.ClickHouse)
 		if err != nil {
 			return err
 		}
-		show(int(t.Events))
+		show.update(int(t.Events))
 		if t.Events >= want {
-			fmt.Fprintln(e.stderr)
 			return nil
 		}
 		if time.Now().After(deadline) {
@@ -165,26 +166,6 @@ func waitForCatalog(ctx context.Context, e *env, s *stack.Stack, want uint64) er
 			return ctx.Err()
 		case <-time.After(100 * time.Millisecond):
 		}
-	}
-}
-
-// progress returns a function that redraws a one-line progress bar on
-// stderr.
-func progress(e *env, what string, total int) func(done int) {
-	return func(done int) {
-		const width = 30
-		filled := width
-		if total > 0 && done < total {
-			filled = done * width / total
-		}
-		bar := make([]byte, width)
-		for i := range bar {
-			bar[i] = '.'
-			if i < filled {
-				bar[i] = '#'
-			}
-		}
-		fmt.Fprintf(e.stderr, "\r  [%s] %d/%d %s", bar, done, total, what)
 	}
 }
 
@@ -242,7 +223,7 @@ func writeDemoRecord(ctx context.Context, e *env, s *stack.Stack, dir string) er
 	if err := renderFindings(e, "table", rec.Findings); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "\nArticle 30 record as of %s (content SHA-256 %s):\n", asOf.Format(time.RFC3339), rec.ContentSHA256)
+	fmt.Fprintf(e.stdout, "\nArticle 30 record as of %s\n  content SHA-256 %s\n", asOf.Format(time.RFC3339), rec.ContentSHA256)
 	for _, p := range written {
 		fmt.Fprintf(e.stdout, "  %s\n", p)
 	}

@@ -86,7 +86,8 @@ and csv print them whole, and 'datamap dlq show ID' prints everything.`, `
   datamap dlq list
   datamap dlq list --limit 0 --format csv > dead-letters.csv
   datamap dlq list --format json | jq -r '.[] | select(.source == "billing-api") | .id'`)
-	format := fs.String("format", "table", "output format: table, json or csv")
+	format := new(string)
+	formatFlag(fs, format)
 	limit := fs.Int("limit", 100, "show at most this many (the oldest); 0 shows all")
 	if err := parse(fs, args); err != nil {
 		return err

@@ -112,8 +112,8 @@ func letterID(row map[string]any) string {
 	return strconv.FormatFloat(row["id"].(float64), 'f', -1, 64)
 }
 
-// TestDeadLettersAreListedShownAndReplayedAfterATaxonomyFix is issue 4 end to
-// end: invalid events are dead-lettered, inspected, refused for replay while
+// TestDeadLettersAreListedShownAndReplayedAfterATaxonomyFix is the dead-letter
+// workflow end to end: invalid events are dead-lettered, inspected, refused for replay while
 // they would still fail, replayed once the taxonomy knows their category,
 // and land in the catalog exactly once.
 func TestDeadLettersAreListedShownAndReplayedAfterATaxonomyFix(t *testing.T) {
@@ -262,7 +262,7 @@ func TestDLQBadUsageExitsTwo(t *testing.T) {
 	}{
 		{[]string{"dlq"}, "missing subcommand"},
 		{[]string{"dlq", "lst"}, "unknown subcommand"},
-		{[]string{"dlq", "list", "--format", "xml"}, "table, json or csv"},
+		{[]string{"dlq", "list", "--format", "xml"}, "table, wide, json or csv"},
 		{[]string{"dlq", "list", "--limit", "-1"}, "--limit"},
 		{[]string{"dlq", "show"}, "want one dead-letter ID"},
 		{[]string{"dlq", "show", "abc"}, "not a dead-letter ID"},

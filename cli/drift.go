@@ -45,7 +45,8 @@ registry, 4 findings at or above --fail-on.`, `
   datamap drift --format json --as-of 2026-11-30`)
 	ef.register(fs, e)
 	failOn := fs.String("fail-on", "none", "exit 4 when a finding is at or above this severity: low, medium, high, or none")
-	format := fs.String("format", "table", "output format: table, json or csv")
+	format := new(string)
+	formatFlag(fs, format)
 	if err := parse(fs, args); err != nil {
 		return err
 	}

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"go.opentelemetry.io/otel/metric"
+
 	"github.com/back-trace/datamap/events"
 	"github.com/back-trace/datamap/events/sdk"
 	"github.com/back-trace/datamap/events/taxonomy"
@@ -21,14 +23,14 @@ const IngestSpoolDir = "ingest-spool"
 // handler. The ingest publishes through an sdk.Publisher with a spool in
 // the data directory; the returned close drains it (what is left stays in
 // the spool for the next start).
-func withIngest(e *env, s *stack.Stack, tax *taxonomy.Taxonomy, apiToken string, apiHandler http.Handler) (http.Handler, func(context.Context) error, error) {
+func withIngest(e *env, s *stack.Stack, tax *taxonomy.Taxonomy, apiToken string, mp metric.MeterProvider, apiHandler http.Handler) (http.Handler, func(context.Context) error, error) {
 	pub, err := sdk.NewPublisher(s.JS, sdk.WithSource("datamap-ingest"), sdk.WithTaxonomy(tax),
-		sdk.WithSpool(filepath.Join(e.cfg.DataDir, IngestSpoolDir)), sdk.WithLogger(e.log))
+		sdk.WithSpool(filepath.Join(e.cfg.DataDir, IngestSpoolDir)), sdk.WithLogger(e.log), sdk.WithMeterProvider(mp))
 	if err != nil {
 		return nil, nil, err
 	}
 	tokens := append(strings.Split(e.cfg.IngestTokens, ","), apiToken)
-	h, err := ingest.New(pub, events.NewValidator(tax), ingest.Options{Tokens: tokens, Logger: e.log})
+	h, err := ingest.New(pub, events.NewValidator(tax), ingest.Options{Tokens: tokens, Logger: e.log, MeterProvider: mp})
 	if err != nil {
 		_ = pub.Close(context.Background())
 		return nil, nil, err

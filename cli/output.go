@@ -3,16 +3,26 @@ package cli
 import (
 	"encoding/csv"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
+	"os"
 	"reflect"
+	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
+	"unicode/utf8"
+
+	"golang.org/x/term"
+
+	"github.com/back-trace/datamap/catalog/query"
+	"github.com/back-trace/datamap/lineage"
+	"github.com/back-trace/datamap/sinks/deadletter"
 )
 
-// formats a query result can be printed in.
-var formats = []string{"table", "json", "csv"}
+// formats a query result can be printed in: table shows the essential
+// columns, fitted to the terminal; wide every column, in full.
+var formats = []string{"table", "wide", "json", "csv"}
 
 func checkFormat(f string) error {
 	for _, ok := range formats {
@@ -20,11 +30,35 @@ func checkFormat(f string) error {
 			return nil
 		}
 	}
-	return usagef("--format %q is not supported; use table, json or csv", f)
+	return usagef("--format %q is not supported; use table, wide, json or csv", f)
 }
 
-// render prints rows (a slice of structs with json tags) as an aligned
-// table, a JSON array or CSV with a header line.
+// formatFlag registers --format and its short form -o on p.
+func formatFlag(fs *flag.FlagSet, p *string) {
+	const usage = "output: table (essential columns, fitted to the terminal), wide (every column), json or csv"
+	fs.StringVar(p, "format", "table", usage)
+	fs.StringVar(p, "o", "table", "short for --format (-o wide shows every column)")
+}
+
+// essentialColumns are the columns a table shows by default, by row type;
+// --format wide (and json, csv) show every column. Types not listed show
+// every column.
+var essentialColumns = map[reflect.Type][]string{
+	reflect.TypeFor[query.InventoryRow](): {"system", "category", "data_subject", "purpose", "retention", "records", "last_seen"},
+	reflect.TypeFor[query.FlowRow]():      {"system", "category", "recipient", "role", "country", "safeguard", "records", "last_seen"},
+	reflect.TypeFor[query.FlowGroup]():    {"key", "recipients", "countries", "safeguards", "flows", "records", "last_seen"},
+	reflect.TypeFor[query.TransferRow]():  {"system", "category", "recipient", "country", "safeguard", "records", "finding"},
+	reflect.TypeFor[query.RetentionRow](): {"system", "category", "retention", "held_records", "oldest_held", "finding"},
+	reflect.TypeFor[lineage.ReachRow]():   {"node", "category", "hops", "path", "country", "safeguard", "records"},
+	reflect.TypeFor[findingSummary]():     {"severity", "kind", "activity", "subject", "events", "message"},
+	reflect.TypeFor[deadletter.Summary](): {"id", "failed_at", "subject", "source", "reason"},
+}
+
+// render prints rows (a slice of structs with json tags) as a table, a
+// JSON array or CSV with a header line. A table shows the essential
+// columns and, when the output's width is known (a terminal, or COLUMNS),
+// shortens long values with an ellipsis to fit it; wide shows every column
+// in full. JSON and CSV are never shortened.
 func render[T any](w io.Writer, format string, rows []T) error {
 	switch format {
 	case "json":
@@ -42,18 +76,147 @@ func render[T any](w io.Writer, format string, rows []T) error {
 		}
 		cw.Flush()
 		return cw.Error()
-	default:
-		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		h := header[T]()
-		for i := range h {
-			h[i] = strings.ToUpper(h[i])
-		}
-		fmt.Fprintln(tw, strings.Join(h, "\t"))
-		for _, r := range rows {
-			fmt.Fprintln(tw, strings.Join(cells(r), "\t"))
-		}
-		return tw.Flush()
 	}
+	names := header[T]()
+	keep := make([]int, 0, len(names))
+	essential := essentialColumns[reflect.TypeFor[T]()]
+	for i, n := range names {
+		if format == "wide" || essential == nil || contains(essential, n) {
+			keep = append(keep, i)
+		}
+	}
+	table := make([][]string, 0, len(rows)+1)
+	h := make([]string, len(keep))
+	for j, i := range keep {
+		h[j] = strings.ToUpper(names[i])
+	}
+	table = append(table, h)
+	for _, r := range rows {
+		all := cells(r)
+		row := make([]string, len(keep))
+		for j, i := range keep {
+			row[j] = all[i]
+		}
+		table = append(table, row)
+	}
+	width := 0
+	if format == "table" {
+		width = outputWidth(w)
+	}
+	whole := make([]bool, len(keep)) // counts and times are never shortened
+	t := reflect.TypeFor[T]()
+	for j, i := range keep {
+		switch k := t.Field(i).Type; {
+		case k == reflect.TypeFor[time.Time](), k == reflect.TypeFor[*time.Time]():
+			whole[j] = true
+		default:
+			whole[j] = k.Kind() >= reflect.Int && k.Kind() <= reflect.Float64
+		}
+	}
+	return writeTable(w, table, width, whole)
+}
+
+// columnGap separates table columns.
+const columnGap = 2
+
+// writeTable aligns the rows (the first is the header) in columns. With a
+// width, the widest columns not marked whole are narrowed until a line
+// fits it, and values longer than their column end in "…".
+func writeTable(w io.Writer, rows [][]string, width int, whole []bool) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	cols := make([]int, len(rows[0]))
+	for _, r := range rows {
+		for i, c := range r {
+			cols[i] = max(cols[i], utf8.RuneCountInString(c))
+		}
+	}
+	if width > 0 {
+		fitColumns(cols, rows[0], width, whole)
+	}
+	var b strings.Builder
+	for _, r := range rows {
+		b.Reset()
+		for i, c := range r {
+			c = ellipsis(c, cols[i])
+			b.WriteString(c)
+			if i < len(r)-1 {
+				b.WriteString(strings.Repeat(" ", cols[i]-utf8.RuneCountInString(c)+columnGap))
+			}
+		}
+		if _, err := fmt.Fprintln(w, strings.TrimRight(b.String(), " ")); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fitColumns narrows the widest columns, one character at a time, until
+// the line fits width, keeping each at least as wide as its header's
+// first few characters, and whole columns as they are.
+func fitColumns(cols []int, header []string, width int, whole []bool) {
+	floor := make([]int, len(cols))
+	for i, h := range header {
+		floor[i] = min(cols[i], max(6, min(utf8.RuneCountInString(h), 10)))
+		if whole[i] {
+			floor[i] = cols[i]
+		}
+	}
+	total := func() int {
+		n := columnGap * (len(cols) - 1)
+		for _, c := range cols {
+			n += c
+		}
+		return n
+	}
+	for total() > width {
+		widest := -1
+		for i, c := range cols {
+			if c > floor[i] && (widest < 0 || c > cols[widest]) {
+				widest = i
+			}
+		}
+		if widest < 0 {
+			return // as narrow as it gets; the terminal wraps the rest
+		}
+		cols[widest]--
+	}
+}
+
+// ellipsis shortens s to n characters, the last being "…".
+func ellipsis(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	if n <= 1 {
+		return "…"
+	}
+	r := []rune(s)
+	return string(r[:n-1]) + "…"
+}
+
+// outputWidth is the width tables must fit on w: COLUMNS when set, else
+// the terminal's when w is one; 0 (no limit) for files and pipes.
+func outputWidth(w io.Writer) int {
+	if n, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil && n > 0 {
+		return n
+	}
+	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		if n, _, err := term.GetSize(int(f.Fd())); err == nil && n > 0 {
+			return n
+		}
+	}
+	return 0
+}
+
+func contains(list []string, v string) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
 }
 
 func header[T any]() []string {

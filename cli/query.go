@@ -69,7 +69,7 @@ func (c questionCommand) run(ctx context.Context, e *env, args []string) error {
 	}
 	format := "table"
 	if c.question != "lineage export" {
-		fs.StringVar(&format, "format", "table", "output format: table, json or csv")
+		formatFlag(fs, &format)
 	}
 	exitCode := false
 	if q.Findings {
@@ -119,7 +119,7 @@ func (c questionCommand) run(ctx context.Context, e *env, args []string) error {
 	if err := show(e.stdout, format, a); err != nil {
 		return err
 	}
-	if c.question == "transfers" && format == "table" {
+	if c.question == "transfers" && (format == "table" || format == "wide") {
 		asOf, source := events.CountriesAsOf()
 		fmt.Fprintf(e.stdout, "\nEEA and adequacy as of %s (%s)\n", asOf, source)
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/back-trace/datamap/api"
+	"github.com/back-trace/datamap/catalog/consumer"
 	"github.com/back-trace/datamap/events"
 	"github.com/back-trace/datamap/events/taxonomy"
 	"github.com/back-trace/datamap/stack"
@@ -109,15 +110,19 @@ type pipeline struct {
 // startPipeline starts the consumer and the HTTP API on a stack and
 // publishes their addresses in the data directory.
 func startPipeline(ctx context.Context, e *env, s *stack.Stack, tax *taxonomy.Taxonomy, consumerOnly bool) (*pipeline, error) {
-	metrics, metricsHandler, err := newMetrics()
+	tel, err := newTelemetry(ctx, e.cfg.MetricsToken)
 	if err != nil {
 		return nil, err
 	}
-	consumer, err := s.NewConsumer(ctx, events.NewValidator(tax), metrics)
+	metrics, err := consumer.NewMetrics(tel.provider)
 	if err != nil {
 		return nil, err
 	}
-	if err := metrics.ObserveLag(consumer); err != nil {
+	worker, err := s.NewConsumer(ctx, events.NewValidator(tax), metrics)
+	if err != nil {
+		return nil, err
+	}
+	if err := metrics.ObserveLag(worker); err != nil {
 		return nil, err
 	}
 	token, err := stack.APIToken(e.cfg)
@@ -129,15 +134,15 @@ func startPipeline(ctx context.Context, e *env, s *stack.Stack, tax *taxonomy.Ta
 		return nil, fmt.Errorf("HTTP API: %w (set DATAMAP_HTTP_ADDR to a free address, e.g. 127.0.0.1:0)", err)
 	}
 	p := &pipeline{addr: ln.Addr().String(), consumer: make(chan error, 1)}
-	var root http.Handler = api.Health(s.ClickHouse, consumer)
+	var root http.Handler = api.Health(s.ClickHouse, worker)
 	if !consumerOnly {
-		webServer, handler, err := webAndAPI(e, s, tax, token, consumer)
+		webServer, handler, err := webAndAPI(e, s, tax, token, worker)
 		if err != nil {
 			ln.Close()
 			return nil, err
 		}
 		p.web = webServer
-		handler, closeIngest, err := withIngest(e, s, tax, token, handler)
+		handler, closeIngest, err := withIngest(e, s, tax, token, tel.provider, handler)
 		if err != nil {
 			ln.Close()
 			return nil, err
@@ -146,7 +151,7 @@ func startPipeline(ctx context.Context, e *env, s *stack.Stack, tax *taxonomy.Ta
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/", root)
-	mux.Handle("GET /metrics", metricsHandler)
+	mux.Handle("GET /metrics", tel.handler)
 	p.http = &http.Server{Handler: mux,
 		ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(e.log.Handler(), slog.LevelWarn)}
 	go func() {
@@ -156,7 +161,7 @@ func startPipeline(ctx context.Context, e *env, s *stack.Stack, tax *taxonomy.Ta
 	}()
 	consumeCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	p.cancel = cancel
-	go func() { p.consumer <- consumer.Run(consumeCtx) }()
+	go func() { p.consumer <- worker.Run(consumeCtx) }()
 	if consumerOnly {
 		return p, nil
 	}

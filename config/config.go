@@ -49,6 +49,8 @@ type Config struct {
 	// set or unset; ReadTokenList splits it.
 	ReadTokens string `envconfig:"READ_TOKENS" desc:"comma-separated read-only bearer tokens for the HTTP API's query routes (/api/v1/inventory, flows, lineage…)" secret:"true"`
 
+	MetricsToken string `envconfig:"METRICS_TOKEN" desc:"bearer token GET /metrics requires; empty leaves /metrics open (it listens on HTTP_ADDR, loopback by default)" secret:"true"`
+
 	IngestTokens string `envconfig:"INGEST_TOKENS" desc:"comma-separated bearer tokens that may POST events to /v1/events and nothing else (DATAMAP_API_TOKEN is accepted too)" secret:"true"`
 
 	Registry   string        `envconfig:"REGISTRY" desc:"the declared registry (datamap.yaml) that serve's drift and Article 30 routes and pages check the catalog against, and drift/report use without --registry; backtrace names the embedded BackTrace one"`

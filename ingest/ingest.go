@@ -17,6 +17,10 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/metric"
 
 	"github.com/back-trace/datamap/events"
 	"github.com/back-trace/datamap/events/sdk"
@@ -58,6 +62,9 @@ type Options struct {
 	MaxBatch int
 	// Logger; default slog.Default().
 	Logger *slog.Logger
+	// MeterProvider records the handler's metrics (MetricEvents,
+	// MetricRequestDuration); default the global one.
+	MeterProvider metric.MeterProvider
 }
 
 // Handler serves POST /v1/events. It is safe for concurrent use.
@@ -68,6 +75,7 @@ type Handler struct {
 	maxBody   int64
 	maxBatch  int
 	log       *slog.Logger
+	metrics   *handlerMetrics
 }
 
 // New returns a Handler publishing through pub and validating with v.
@@ -93,8 +101,23 @@ func New(pub Publisher, v *events.Validator, o Options) (*Handler, error) {
 	if h.log == nil {
 		h.log = slog.Default()
 	}
+	mp := o.MeterProvider
+	if mp == nil {
+		mp = otel.GetMeterProvider()
+	}
+	var err error
+	if h.metrics, err = newHandlerMetrics(mp); err != nil {
+		return nil, fmt.Errorf("ingest.New: metrics: %w", err)
+	}
 	return h, nil
 }
+
+// Outcomes of one event (Result.Status).
+const (
+	StatusAccepted = "accepted" // queued for the catalog
+	StatusRejected = "rejected" // invalid: see the problems; do not retry as is
+	StatusFailed   = "failed"   // could not be queued: retry later with the same id
+)
 
 // Result is the outcome of one event of a request.
 type Result struct {
@@ -119,6 +142,13 @@ type Response struct {
 // results by index); 503 when some could not be queued (retry them: ids
 // make retries idempotent); 401, 413 and 415 for the request as a whole.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	started := time.Now()
+	rec := &statusRecorder{ResponseWriter: w}
+	defer func() { h.metrics.request(r.Context(), r.Method, rec.status, time.Since(started)) }()
+	h.serve(rec, r)
+}
+
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		reply(w, http.StatusMethodNotAllowed, Response{Error: "POST CloudEvents to " + Path})
@@ -126,7 +156,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if !h.tokens.Allows(r) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="datamap-ingest"`)
-		reply(w, http.StatusUnauthorized, Response{Error: "missing or wrong bearer token; send 'Authorization: Bearer <token>' with a token of DATAMAP_INGEST_TOKENS"})
+		reply(w, http.StatusUnauthorized, Response{Error: "missing or wrong bearer token; send 'Authorization: Bearer <token>' with one of DATAMAP_INGEST_TOKENS or the API token (DATAMAP_API_TOKEN, or the api-token file in the data directory)"})
 		return
 	}
 	body, err := readBody(w, r, h.maxBody)
@@ -148,14 +178,18 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	for i, doc := range docs {
 		resp.Results[i] = h.handle(r.Context(), i, doc)
 		switch resp.Results[i].Status {
-		case "accepted":
+		case StatusAccepted:
 			resp.Accepted++
-		case "rejected":
+		case StatusRejected:
 			resp.Rejected++
 		default:
 			resp.Failed++
 		}
 	}
+	mode := Mode(r.Header)
+	h.metrics.countEvents(r.Context(), mode, StatusAccepted, resp.Accepted)
+	h.metrics.countEvents(r.Context(), mode, StatusRejected, resp.Rejected)
+	h.metrics.countEvents(r.Context(), mode, StatusFailed, resp.Failed)
 	switch {
 	case resp.Rejected > 0:
 		status = http.StatusBadRequest
@@ -171,7 +205,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) handle(ctx context.Context, i int, doc []byte) Result {
 	ev, err := h.validator.Decode(doc)
 	if err != nil {
-		res := Result{Index: i, Status: "rejected", Error: err.Error()}
+		res := Result{Index: i, Status: StatusRejected, Error: err.Error()}
 		var ve *events.ValidationError
 		if errors.As(err, &ve) {
 			res.ID, res.Problems, res.Error = ve.ID, ve.Problems, ""
@@ -180,15 +214,37 @@ func (h *Handler) handle(ctx context.Context, i int, doc []byte) Result {
 	}
 	if err := h.pub.PublishEvent(ctx, ev); err != nil {
 		h.log.Warn("ingest: could not queue an event", "id", ev.ID, "source", ev.Source, "err", err)
-		return Result{Index: i, ID: ev.ID, Status: "failed", Error: err.Error()}
+		return Result{Index: i, ID: ev.ID, Status: StatusFailed, Error: err.Error()}
 	}
-	return Result{Index: i, ID: ev.ID, Status: "accepted"}
+	return Result{Index: i, ID: ev.ID, Status: StatusAccepted}
 }
 
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
 	var buf bytes.Buffer
 	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit))
 	return buf.Bytes(), err
+}
+
+// Modes of the CloudEvents HTTP binding.
+const (
+	ModeBinary     = "binary"     // attributes in ce-* headers, data as the body
+	ModeStructured = "structured" // one event as application/cloudevents+json
+	ModeBatch      = "batch"      // a JSON array as application/cloudevents-batch+json
+)
+
+// Mode says which mode of the CloudEvents HTTP binding a request uses, or
+// "" when none.
+func Mode(header http.Header) string {
+	mediaType, _, _ := mime.ParseMediaType(header.Get("Content-Type"))
+	switch {
+	case mediaType == ContentTypeBatch:
+		return ModeBatch
+	case mediaType == ContentTypeStructured:
+		return ModeStructured
+	case header.Get("Ce-Specversion") != "":
+		return ModeBinary
+	}
+	return ""
 }
 
 // Split turns a request in any mode of the CloudEvents HTTP binding into
@@ -202,8 +258,8 @@ func Split(header http.Header, body []byte, maxBatch int) ([][]byte, int, error)
 	if ct != "" && err != nil {
 		return nil, http.StatusUnsupportedMediaType, fmt.Errorf("Content-Type %q: %v", ct, err)
 	}
-	switch {
-	case mediaType == ContentTypeBatch:
+	switch Mode(header) {
+	case ModeBatch:
 		trimmed := bytes.TrimSpace(body)
 		if len(trimmed) == 0 || trimmed[0] != '[' {
 			return nil, http.StatusBadRequest, errors.New("a batch is a JSON array of structured-mode CloudEvents")
@@ -223,9 +279,9 @@ func Split(header http.Header, body []byte, maxBatch int) ([][]byte, int, error)
 			out[i] = d
 		}
 		return out, 0, nil
-	case mediaType == ContentTypeStructured:
+	case ModeStructured:
 		return [][]byte{body}, 0, nil
-	case header.Get("Ce-Specversion") != "":
+	case ModeBinary:
 		doc, err := binaryToStructured(header, mediaType, body)
 		if err != nil {
 			return nil, http.StatusBadRequest, err

@@ -185,6 +185,10 @@ func TestIngestRefusals(t *testing.T) {
 			t.Errorf("%s: status %d (%+v), want %d", name, status, r, c.want)
 		}
 	}
+	// The 401 names every kind of token ingest accepts.
+	if _, r := post(t, s, "nope", map[string]string{"Content-Type": ingest.ContentTypeStructured}, event("a")); !strings.Contains(r.Error, "DATAMAP_INGEST_TOKENS") || !strings.Contains(r.Error, "DATAMAP_API_TOKEN") {
+		t.Errorf("401 does not name both token kinds: %q", r.Error)
+	}
 	// An ingest token cannot read the catalog; the full-access token can get past auth.
 	for token, want := range map[string]int{ingestToken: http.StatusUnauthorized, "": http.StatusUnauthorized} {
 		req, _ := http.NewRequest(http.MethodGet, s.url+"/api/v1/inventory", nil)

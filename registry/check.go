@@ -96,6 +96,18 @@ func (p *parser) activity(l located, tax *taxonomy.Taxonomy) {
 			}
 		}
 	}
+	if a.DPIAProgress != "" && a.DPIARequired != nil && !*a.DPIARequired {
+		f, line := p.locate(at(path, "dpia_progress"))
+		p.Errorf(line, f, "set, but dpia_required is false; remove it, or set dpia_required: true")
+	}
+	if a.BreachRecord != "" && (a.BreachOccurred == nil || !*a.BreachOccurred) {
+		f, line := p.locate(at(path, "breach_record"))
+		p.Errorf(line, f, "set, but breach_occurred is not true; set breach_occurred: true, or remove the record")
+	}
+	if a.ConsentRecord != "" && !slices.Contains(a.LegalBases, events.LegalBasisConsent) && a.SpecialCondition != "explicit_consent" {
+		f, line := p.locate(at(path, "consent_record"))
+		p.Errorf(line, f, "set, but the activity rests on no consent (neither legal_bases: [consent] nor special_condition: explicit_consent); remove it, or declare the consent basis")
+	}
 	for i, c := range a.Locations {
 		if _, ok := events.LookupCountry(c); !ok {
 			f, line := p.locate(at(path, "locations", i))

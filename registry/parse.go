@@ -285,7 +285,8 @@ var commonFields = []string{"activities", "business_function", "purposes", "lega
 	"special_condition", "data_subjects", "data_categories", "systems", "recipients", "retention", "sources",
 	"security_measures", "dpia", "automated_decision_making", "representative", "contact", "controller",
 	"joint_controllers", "processor", "controllers", "country", "safeguard", "contract", "period", "category",
-	"description", "address", "email", "phone", "name", "role", "locations", "source_note", "lia_reference"}
+	"description", "address", "email", "phone", "name", "role", "locations", "source_note", "lia_reference",
+	"dpia_required", "dpia_progress", "consent_record", "breach_occurred", "breach_record"}
 
 func suggestField(name string) string {
 	best := suggest.Closest(name, commonFields, 3)

@@ -69,6 +69,12 @@ func TestBadRegistries(t *testing.T) {
 		{"bad duration", "period: P7Y", "period: P7X", 16, "activities[0].retention[0].period", "not an ISO 8601 duration"},
 		{"legitimate interest unexplained", "legal_bases: [contract]", "legal_bases: [legitimate_interests]", 9, "activities[0].legitimate_interest", "which interest"},
 		{"special without condition", "data_categories: [billing]", "data_categories: [billing, health]", 11, "activities[0].data_categories[1]", "special category"},
+		{"dpia progress not a stage", "    systems: [billing-api]\n", "    systems: [billing-api]\n    dpia_required: true\n    dpia_progress: halfway\n", 14, "activities[0].dpia_progress", `"halfway" is not allowed; use one of not_started, in_progress, completed`},
+		{"dpia required not a boolean", "    systems: [billing-api]\n", "    systems: [billing-api]\n    dpia_required: maybe\n", 13, "activities[0].dpia_required", "must be boolean, not string"},
+		{"dpia progress without a dpia", "    systems: [billing-api]\n", "    systems: [billing-api]\n    dpia_required: false\n    dpia_progress: in_progress\n", 14, "activities[0].dpia_progress", "dpia_required is false"},
+		{"breach record without a breach", "    systems: [billing-api]\n", "    systems: [billing-api]\n    breach_record: https://wiki.example/INC-1\n", 13, "activities[0].breach_record", "breach_occurred is not true"},
+		{"consent record without consent", "    systems: [billing-api]\n", "    systems: [billing-api]\n    consent_record: https://crm.example/consents\n", 13, "activities[0].consent_record", "rests on no consent"},
+		{"typo of a new field", "    systems: [billing-api]\n", "    systems: [billing-api]\n    breach_ocurred: false\n", 13, "activities[0].breach_ocurred", `did you mean "breach_occurred"`},
 		{"yaml syntax", "    name: Billing\n", "    name: [Billing\n", 0, "", "invalid YAML"},
 	}
 	for _, c := range cases {
@@ -96,6 +102,23 @@ func TestBadRegistries(t *testing.T) {
 				t.Errorf("want datamap.yaml:%d: %s: …%s…; got\n%v", c.line, c.field, c.msg, err)
 			}
 		})
+	}
+}
+
+// TestICOColumnsFields: the fields behind the ICO template's DPIA, consent
+// and breach columns parse from a registry that declares them.
+func TestICOColumnsFields(t *testing.T) {
+	doc := strings.Replace(valid, "legal_bases: [contract]", "legal_bases: [contract, consent]", 1) +
+		"    dpia_required: true\n    dpia_progress: in_progress\n    dpia: https://wiki.example/dpia/billing\n" +
+		"    consent_record: https://crm.example/consents\n    breach_occurred: true\n    breach_record: INC-2026-3\n"
+	r, err := registry.Parse([]byte(doc), "datamap.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := r.Activities[0]
+	if a.DPIARequired == nil || !*a.DPIARequired || a.DPIAProgress != registry.DPIAInProgress || a.DPIA != "https://wiki.example/dpia/billing" ||
+		a.ConsentRecord != "https://crm.example/consents" || a.BreachOccurred == nil || !*a.BreachOccurred || a.BreachRecord != "INC-2026-3" {
+		t.Errorf("parsed %+v", a)
 	}
 }
 

@@ -102,14 +102,36 @@ type Activity struct {
 	Sources            []string    `yaml:"sources,omitempty" json:"sources,omitempty"`
 	SourceNote         string      `yaml:"source_note,omitempty" json:"source_note,omitempty"`
 	SecurityMeasures   []string    `yaml:"security_measures,omitempty" json:"security_measures,omitempty"`
-	DPIA               string      `yaml:"dpia,omitempty" json:"dpia,omitempty"`
-	AutomatedDecisions string      `yaml:"automated_decision_making,omitempty" json:"automated_decision_making,omitempty"`
-	Locations          []string    `yaml:"locations,omitempty" json:"locations,omitempty"`
+	// DPIARequired says whether the activity needs a data protection impact
+	// assessment (Art. 35); nil when the registry does not say.
+	DPIARequired *bool `yaml:"dpia_required,omitempty" json:"dpia_required,omitempty"`
+	// DPIAProgress is DPIANotStarted, DPIAInProgress or DPIACompleted.
+	DPIAProgress string `yaml:"dpia_progress,omitempty" json:"dpia_progress,omitempty"`
+	// DPIA is where the assessment is (a link or document reference), or
+	// the screening that found none is needed.
+	DPIA string `yaml:"dpia,omitempty" json:"dpia,omitempty"`
+	// ConsentRecord is where consent is recorded, for activities based on
+	// consent (Art. 7(1): the controller must be able to show it).
+	ConsentRecord string `yaml:"consent_record,omitempty" json:"consent_record,omitempty"`
+	// BreachOccurred says whether a personal data breach has affected the
+	// activity's data; nil when the registry does not say.
+	BreachOccurred *bool `yaml:"breach_occurred,omitempty" json:"breach_occurred,omitempty"`
+	// BreachRecord is where the breach is documented (Art. 33(5)).
+	BreachRecord       string   `yaml:"breach_record,omitempty" json:"breach_record,omitempty"`
+	AutomatedDecisions string   `yaml:"automated_decision_making,omitempty" json:"automated_decision_making,omitempty"`
+	Locations          []string `yaml:"locations,omitempty" json:"locations,omitempty"`
 
 	// Client is the controller this activity is done for, when it is
 	// processor work (Art. 30(2)); "" for the controller's own activities.
 	Client string `yaml:"-" json:"-"`
 }
+
+// Progress of a DPIA (Activity.DPIAProgress).
+const (
+	DPIANotStarted = "not_started"
+	DPIAInProgress = "in_progress"
+	DPIACompleted  = "completed"
+)
 
 // Processor is the Art. 30(2) part: processing on behalf of controllers.
 type Processor struct {

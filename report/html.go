@@ -4,6 +4,7 @@ import (
 	"embed"
 	"html/template"
 	"io"
+	"strings"
 	"time"
 )
 
@@ -32,7 +33,7 @@ func writeHTML(w io.Writer, rec *Record) error {
 			a := htmlActivity{ID: row[idCol], Name: row[nameCol]}
 			for i, h := range header {
 				if i != idCol && i != nameCol && row[i] != "" {
-					a.Fields = append(a.Fields, Field{h, row[i]})
+					a.Fields = append(a.Fields, Field{h, keepCitations(row[i])})
 				}
 			}
 			p.Activities = append(p.Activities, a)
@@ -49,7 +50,34 @@ func writeHTML(w io.Writer, rec *Record) error {
 	return recordTemplate.Execute(w, map[string]any{
 		"Title": titleRecord, "Rec": rec, "AsOf": rec.AsOf.Format(time.DateOnly), "HashNote": hashNote,
 		"Parts": parts, "UndeclaredTitle": titleUndeclared, "UndeclaredColumns": UndeclaredColumns,
-		"Undeclared": rec.UndeclaredRows(), "FindingsTitle": titleFindings, "FindingColumns": FindingColumns,
-		"Findings": rec.FindingRows(),
+		"Undeclared": keepCitationsIn(rec.UndeclaredRows()), "FindingsTitle": titleFindings, "FindingColumns": FindingColumns,
+		"Findings": keepCitationsIn(rec.FindingRows()), "UndeclaredNowrap": nowrap(UndeclaredColumns), "FindingNowrap": nowrap(FindingColumns),
 	})
+}
+
+// citationJoint is where browsers would break a citation such as
+// "Art. 6(1)(f)" (between ")" and "("); a word joiner (U+2060) there keeps
+// it on one line, as lines break only at spaces and hyphens.
+var citationJoint = strings.NewReplacer(")(", ")\u2060(")
+
+func keepCitations(s string) string { return citationJoint.Replace(s) }
+
+func keepCitationsIn(rows [][]string) [][]string {
+	for _, r := range rows {
+		for i := range r {
+			r[i] = keepCitations(r[i])
+		}
+	}
+	return rows
+}
+
+// nowrap marks the columns of counts and times, which never break. Other
+// cells break lines at spaces and hyphens only (the stylesheet's
+// overflow-wrap: normal), so a word, key or number is never split.
+func nowrap(columns []string) []bool {
+	out := make([]bool, len(columns))
+	for i, c := range columns {
+		out[i] = columnKindOf(c) != kindText
+	}
+	return out
 }

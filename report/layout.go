@@ -2,10 +2,12 @@ package report
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/back-trace/datamap/events"
 	"github.com/back-trace/datamap/registry"
 )
 
@@ -74,19 +76,45 @@ func orNone(s string) string {
 	return s
 }
 
-// ControllerColumns follow the ICO controller template, then evidence.
+// columnKind says what a column holds, for the formats that type their
+// cells: the XLSX writes counts as numbers and times as dates, the HTML
+// never breaks them across lines.
+type columnKind int
+
+const (
+	kindText  columnKind = iota
+	kindCount            // a non-negative integer, u()
+	kindTime             // an RFC 3339 instant, ts()
+)
+
+// columnKinds lists the columns that are not text, by title; a title means
+// the same in every table.
+var columnKinds = map[string]columnKind{
+	"Observed events": kindCount, "Observed records": kindCount, "Erased records": kindCount,
+	"Events": kindCount, "Records": kindCount, "First seen": kindTime, "Last seen": kindTime,
+}
+
+func columnKindOf(title string) columnKind { return columnKinds[title] }
+
+// ControllerColumns are the activity's id and name, the columns of the
+// ICO controller template's record of processing in its order (without
+// its "(if applicable)" qualifiers), then datamap's systems and evidence.
 var ControllerColumns = []string{
-	"Activity ID", "Processing activity", "Business function", "Purpose of processing",
-	"Name and contact details of joint controller", "Categories of individuals", "Categories of personal data",
-	"Categories of recipients", "Link to contract with processor",
+	"Activity ID", "Processing activity",
+	"Business function", "Purpose of processing", "Name and contact details of joint controller",
+	"Categories of individuals", "Categories of personal data", "Categories of recipients",
+	"Link to contract with processor",
 	"Names of third countries or international organisations that personal data are transferred to",
 	"Safeguards for exceptional transfers of personal data to third countries or international organisations",
 	"Retention schedule", "General description of technical and organisational security measures",
-	"Article 6 lawful basis for processing personal data", "Article 9 basis for processing special category data",
+	"Article 6 lawful basis for processing personal data", "Article 9 condition for processing special category data",
 	"Legitimate interests for the processing", "Link to record of legitimate interests assessment",
-	"Existence of automated decision-making, including profiling", "The source of the personal data",
-	"Location of personal data", "Data Protection Impact Assessment", "Systems",
-	"Observed events", "Observed records", "Erased records", "First seen", "Last seen",
+	"Rights available to individuals", "Existence of automated decision-making, including profiling",
+	"The source of the personal data", "Link to record of consent", "Location of personal data",
+	"Data Protection Impact Assessment required?", "Data Protection Impact Assessment progress",
+	"Link to Data Protection Impact Assessment", "Has a personal data breach occurred?",
+	"Link to record of personal data breach",
+	"Systems", "Observed events", "Observed records", "Erased records", "First seen", "Last seen",
 	"Systems observed", "Recipients observed", "Findings",
 }
 
@@ -116,12 +144,16 @@ func (r *Record) ControllerRows() [][]string {
 	rows := make([][]string, 0, len(r.Activities))
 	for i := range r.Activities {
 		a := &r.Activities[i]
+		adm := a.AutomatedDecisions != "" && !strings.EqualFold(a.AutomatedDecisions, "none")
 		rows = append(rows, append([]string{
-			a.ID, a.Name, orNot(a.BusinessFunction), list(a.Purposes), r.jointFor(a.ID),
+			a.ID, a.Name, orNot(a.BusinessFunction), r.purposes(a.Purposes), r.jointFor(a.ID),
 			list(a.DataSubjects), list(a.DataCategories), recipients(a.Recipients), contracts(a.Recipients),
 			orNone(list(a.ThirdCountries)), safeguards(a), retention(a.Retention), orNot(list(a.SecurityMeasures)),
-			orNot(list(a.LegalBases)), orNone(a.SpecialCondition), a.LegitimateInterest, a.LIAReference,
-			orNone(a.AutomatedDecisions), sources(a.Activity), list(a.Locations), orNot(a.DPIA), list(a.Systems),
+			orNot(names(legalBasisNames, a.LegalBases)), orNone(nameOr(specialConditionNames, a.SpecialCondition)),
+			a.LegitimateInterest, a.LIAReference, rightsFor(a.LegalBases, adm),
+			orNone(a.AutomatedDecisions), sources(a.Activity), consentRecord(&a.Activity), list(a.Locations),
+			yesNo(a.DPIARequired), dpiaProgress(&a.Activity), dpiaLink(&a.Activity),
+			yesNo(a.BreachOccurred), breachRecord(&a.Activity), list(a.Systems),
 		}, r.evidenceCells(a)...))
 	}
 	return rows
@@ -159,7 +191,7 @@ func (r *Record) ProcessorRows() [][]string {
 func (r *Record) UndeclaredRows() [][]string {
 	rows := make([][]string, 0, len(r.Undeclared))
 	for _, o := range r.Undeclared {
-		rows = append(rows, []string{o.Kind, o.System, o.Category, o.DataSubject, o.Purpose, o.LegalBasis,
+		rows = append(rows, []string{o.Kind, o.System, o.Category, o.DataSubject, r.purposes([]string{o.Purpose}), nameOr(legalBasisNames, o.LegalBasis),
 			o.Recipient, o.Role, o.Country, o.Safeguard, o.Retention, u(o.Events), u(o.Records), ts(o.FirstSeen), ts(o.LastSeen)})
 	}
 	return rows
@@ -229,6 +261,63 @@ func (r *Record) jointFor(id string) string {
 }
 
 func list(s []string) string { return strings.Join(s, "; ") }
+
+// names lists the names of keys.
+func names(m map[string]string, keys []string) string {
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = nameOr(m, k)
+	}
+	return list(out)
+}
+
+// purposes lists purposes by their taxonomy names.
+func (r *Record) purposes(keys []string) string { return names(r.purposeNames, keys) }
+
+// notApplicable fills a template column that does not apply to the
+// activity, so that it is not mistaken for a gap.
+const notApplicable = "not applicable"
+
+func yesNo(b *bool) string {
+	switch {
+	case b == nil:
+		return notDeclared
+	case *b:
+		return "yes"
+	}
+	return "no"
+}
+
+var dpiaProgressLabels = map[string]string{registry.DPIANotStarted: "not started",
+	registry.DPIAInProgress: "in progress", registry.DPIACompleted: "completed"}
+
+func dpiaProgress(a *registry.Activity) string {
+	if a.DPIARequired != nil && !*a.DPIARequired {
+		return notApplicable
+	}
+	return orNot(nameOr(dpiaProgressLabels, a.DPIAProgress))
+}
+
+func dpiaLink(a *registry.Activity) string {
+	if a.DPIARequired != nil && !*a.DPIARequired && a.DPIA == "" {
+		return notApplicable
+	}
+	return orNot(a.DPIA)
+}
+
+func consentRecord(a *registry.Activity) string {
+	if !slices.Contains(a.LegalBases, events.LegalBasisConsent) && a.SpecialCondition != "explicit_consent" {
+		return notApplicable
+	}
+	return orNot(a.ConsentRecord)
+}
+
+func breachRecord(a *registry.Activity) string {
+	if a.BreachOccurred == nil || !*a.BreachOccurred {
+		return notApplicable
+	}
+	return orNot(a.BreachRecord)
+}
 
 func recipients(rs []registry.Recipient) string {
 	out := make([]string, 0, len(rs))

@@ -212,14 +212,14 @@ func (c *Consumer) handle(ctx context.Context, items []pending) error {
 			c.metrics.redelivered(ctx, 1)
 		}
 		if p.invalid != nil {
-			if err := c.deadLetter(ctx, p.msg, p.invalid.Error()); err != nil {
+			if err := c.deadLetter(ctx, p.msg, DeadLetterInvalid, p.invalid.Error()); err != nil {
 				return err
 			}
 			continue
 		}
 		if meta != nil && c.maxDeliver > 0 && int(meta.NumDelivered) >= c.maxDeliver {
 			reason := fmt.Sprintf("not stored after %d deliveries (MaxDeliver); the catalog refused it or its consumer kept crashing", meta.NumDelivered)
-			if err := c.deadLetter(ctx, p.msg, reason); err != nil {
+			if err := c.deadLetter(ctx, p.msg, DeadLetterMaxDeliveries, reason); err != nil {
 				return err
 			}
 			continue
@@ -288,7 +288,7 @@ func (c *Consumer) sinkReachable(ctx context.Context) bool {
 // refused event is dead-lettered with the sink's error.
 func (c *Consumer) isolatePoison(ctx context.Context, batch []pending, cause error) error {
 	if len(batch) == 1 {
-		return c.deadLetter(ctx, batch[0].msg, "the catalog refused this event: "+cause.Error())
+		return c.deadLetter(ctx, batch[0].msg, DeadLetterRefused, "the catalog refused this event: "+cause.Error())
 	}
 	c.log.Warn("the catalog refuses a batch while reachable; splitting it to find the event it refuses", "events", len(batch), "err", cause)
 	half := len(batch) / 2
@@ -298,7 +298,14 @@ func (c *Consumer) isolatePoison(ctx context.Context, batch []pending, cause err
 	return c.store(ctx, batch[half:])
 }
 
-func (c *Consumer) deadLetter(ctx context.Context, m jetstream.Msg, reason string) error {
+// Classes of dead letters, the error.type of the dead-letter metric.
+const (
+	DeadLetterInvalid       = "invalid"        // the event fails validation (or is not an event)
+	DeadLetterMaxDeliveries = "max_deliveries" // delivered MaxDeliver times without being stored
+	DeadLetterRefused       = "refused"        // the catalog refuses to store it
+)
+
+func (c *Consumer) deadLetter(ctx context.Context, m jetstream.Msg, class, reason string) error {
 	retry := newBackoff()
 	for {
 		err := c.dead.DeadLetter(ctx, m, reason)
@@ -312,7 +319,7 @@ func (c *Consumer) deadLetter(ctx context.Context, m jetstream.Msg, reason strin
 	}
 	c.log.Info("event dead-lettered", "subject", m.Subject(), "reason", reason)
 	c.deadLettered.Add(1)
-	c.metrics.deadLettered(ctx, 1)
+	c.metrics.deadLettered(ctx, class)
 	c.held.done(m)
 	return m.Term()
 }

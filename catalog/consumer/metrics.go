@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 )
 
@@ -30,7 +31,7 @@ func NewMetrics(mp metric.MeterProvider) (*Metrics, error) {
 		return nil, err
 	}
 	if m.deadLettered, err = m.meter.Int64Counter("datamap.consumer.events.deadlettered",
-		metric.WithDescription("events sent to the dead-letter stream"), metric.WithUnit("{event}")); err != nil {
+		metric.WithDescription("events sent to the dead-letter stream, by error.type (invalid, max_deliveries, refused)"), metric.WithUnit("{event}")); err != nil {
 		return nil, err
 	}
 	if m.redeliveries, err = m.meter.Int64Counter("datamap.consumer.redeliveries",
@@ -86,9 +87,9 @@ func (c *consumerMetrics) batch(ctx context.Context, n int) {
 	}
 }
 
-func (c *consumerMetrics) deadLettered(ctx context.Context, n int) {
+func (c *consumerMetrics) deadLettered(ctx context.Context, class string) {
 	if c.m != nil {
-		c.m.deadLettered.Add(ctx, int64(n))
+		c.m.deadLettered.Add(ctx, 1, metric.WithAttributes(attribute.String("error.type", class)))
 	}
 }
 

@@ -77,7 +77,7 @@ func ParseFilter(values map[string]string, tax *taxonomy.Taxonomy) (Filter, erro
 		case "category":
 			f.Category = v
 			if len(tax.Subtree(v)) == 0 {
-				err = &InputError{name, v, "not a category of the taxonomy; 'datamap taxonomy' or GET /api/v1/taxonomy lists them"}
+				err = &InputError{name, v, "not a category of the taxonomy; 'datamap taxonomy' lists them"}
 			}
 		case "data_subject":
 			f.DataSubject = v

@@ -1,0 +1,109 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/back-trace/datamap/catalog/query"
+)
+
+func longFlows() []query.FlowRow {
+	seen := time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
+	return []query.FlowRow{
+		{System: "customer-integrations-microsoft-365-connector", Category: "integrations.microsoft365.directory_entries",
+			DataSubject: "end_user", Purpose: "service_delivery", LegalBasis: "contract", Recipient: "Microsoft Ireland Operations Limited (Office 365)",
+			Role: "sub_processor", Country: "IE", Safeguard: "adequacy", Contract: "MS-DPA-2024-11 (Online Services Terms, EU Data Boundary)",
+			Events: 123456, Records: 98765432, FirstSeen: seen, LastSeen: seen},
+		{System: "billing-api", Category: "billing.payment_token", DataSubject: "customer", Purpose: "payment_processing",
+			LegalBasis: "contract", Recipient: "Stripe", Role: "processor", Country: "US", Safeguard: "scc", Contract: "DPA-1",
+			Events: 7, Records: 9, FirstSeen: seen, LastSeen: seen},
+	}
+}
+
+// TestTablesFitTheTerminal: a table shows the essential columns and fits
+// the width; wide shows every column in full; JSON and CSV are never
+// shortened.
+func TestTablesFitTheTerminal(t *testing.T) {
+	t.Setenv("COLUMNS", "120")
+	rows := longFlows()
+	var table bytes.Buffer
+	if err := render(&table, "table", rows); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimRight(table.String(), "\n"), "\n")
+	for _, l := range lines {
+		if n := utf8.RuneCountInString(l); n > 120 {
+			t.Errorf("a %d-character line in a 120-column terminal: %q", n, l)
+		}
+	}
+	if !strings.Contains(table.String(), "…") || strings.Contains(lines[0], "CONTRACT") || !strings.Contains(lines[0], "RECIPIENT") {
+		t.Errorf("table: want essential columns, long values shortened with …:\n%s", table.String())
+	}
+	if !strings.Contains(lines[2], "billing-api") || !strings.Contains(lines[1], "98765432") || !strings.Contains(lines[1], "2026-11-01T10:00:00Z") {
+		t.Errorf("short values, counts and times must stay whole:\n%s", table.String())
+	}
+
+	var wide bytes.Buffer
+	if err := render(&wide, "wide", rows); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"CONTRACT", "LEGAL_BASIS", rows[0].Contract, rows[0].Recipient, rows[0].System} {
+		if !strings.Contains(wide.String(), want) {
+			t.Errorf("wide lacks %q:\n%s", want, wide.String())
+		}
+	}
+	if strings.Contains(wide.String(), "…") {
+		t.Errorf("wide shortened a value:\n%s", wide.String())
+	}
+
+	var js bytes.Buffer
+	if err := render(&js, "json", rows); err != nil {
+		t.Fatal(err)
+	}
+	var back []query.FlowRow
+	if err := json.Unmarshal(js.Bytes(), &back); err != nil || back[0].Contract != rows[0].Contract || back[0].Recipient != rows[0].Recipient {
+		t.Errorf("json changed the rows: %v %+v", err, back)
+	}
+	var cs bytes.Buffer
+	if err := render(&cs, "csv", rows); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(&cs).ReadAll()
+	if err != nil || len(recs) != 3 || len(recs[1]) != 14 || recs[1][9] != rows[0].Contract || recs[1][5] != rows[0].Recipient {
+		t.Errorf("csv: %v %q", err, recs)
+	}
+}
+
+// TestTablesUnlimitedWithoutAWidth: into a file or a pipe, with no COLUMNS,
+// a table keeps its values whole.
+func TestTablesUnlimitedWithoutAWidth(t *testing.T) {
+	t.Setenv("COLUMNS", "")
+	var table bytes.Buffer
+	if err := render(&table, "table", longFlows()); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(table.String(), "…") || !strings.Contains(table.String(), longFlows()[0].Recipient) {
+		t.Errorf("a table without a width was shortened:\n%s", table.String())
+	}
+}
+
+// TestProgressWithoutATerminal: into a log, a stage is one line, with no
+// carriage returns or escape codes.
+func TestProgressWithoutATerminal(t *testing.T) {
+	var buf bytes.Buffer
+	e := &env{stderr: &buf}
+	p := newProgress(e, "published", 1000)
+	for i := 0; i <= 1000; i += 10 {
+		p.update(i)
+	}
+	p.end()
+	p.end()
+	if got := buf.String(); strings.ContainsAny(got, "\r\x1b") || strings.Count(got, "\n") != 1 || !strings.Contains(got, "published: 1000/1000") {
+		t.Errorf("progress into a log: %q", got)
+	}
+}

@@ -1,0 +1,110 @@
+package cli_test
+
+import (
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/back-trace/datamap/internal/testservers"
+)
+
+// issueRef matches a reference to a tracker entry ("issue 4", "issue #4"):
+// the product's help, output, docs and comments speak of the product, and a
+// reader has no access to that tracker.
+var issueRef = regexp.MustCompile(`(?i)\bissues? #?[0-9]+`)
+
+// TestProductTextCitesNoIssueNumbers reads every source, doc, manifest and
+// schema of the repository and the help and output of `datamap bench`.
+func TestProductTextCitesNoIssueNumbers(t *testing.T) {
+	root := filepath.Join("..")
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if name := d.Name(); name == ".git" || name == "bin" || name == "node_modules" {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		switch filepath.Ext(path) {
+		case ".go", ".md", ".yaml", ".yml", ".json", ".tmpl", ".sql", ".conf", ".sh", ".txt", "":
+		default:
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for i, line := range strings.Split(string(b), "\n") {
+			if m := issueRef.FindString(line); m != "" && !strings.Contains(line, "issueRef") {
+				t.Errorf("%s:%d cites %q; name what it is about instead", path, i+1, m)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, _ := run(t, "", "bench", "--help")
+	if code != 0 || issueRef.MatchString(stdout) || !strings.Contains(stdout, "drain") {
+		t.Errorf("bench --help (exit %d) cites an issue or lost its text:\n%s", code, stdout)
+	}
+}
+
+// datamapCommand matches a command line quoted in prose: `datamap taxonomy`.
+var datamapCommand = regexp.MustCompile("`datamap ([a-z-]+)")
+
+// TestQuotedCommandsExist checks that every `datamap …` command the
+// schemas and docs tell readers to run exists.
+func TestQuotedCommandsExist(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("..", "schemas", "*.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs, _ := filepath.Glob(filepath.Join("..", "docs", "*.md"))
+	files = append(append(files, docs...), filepath.Join("..", "README.md"))
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range datamapCommand.FindAllStringSubmatch(string(b), -1) {
+			if code, _, stderr := run(t, "", m[1], "--help"); code != 0 {
+				t.Errorf("%s tells readers to run `datamap %s`, which does not exist: %s", f, m[1], stderr)
+			}
+		}
+	}
+}
+
+// TestDemoOutputFitsAndLogsCleanly runs the demo as `make demo > log` does,
+// in a 120-column terminal's width: every table line fits, and stderr,
+// not a terminal, holds one line per stage, no carriage returns and no
+// escape codes.
+func TestDemoOutputFitsAndLogsCleanly(t *testing.T) {
+	testservers.SkipWithoutEngine(t)
+	isolate(t)
+	t.Setenv("COLUMNS", "120")
+	t.Setenv("NO_COLOR", "1")
+	code, stdout, stderr := run(t, "", "demo", "--events", "400", "--out", t.TempDir())
+	if code != 0 {
+		t.Fatalf("demo exited %d:\n%s\n%s", code, stdout, stderr)
+	}
+	for _, l := range strings.Split(stdout, "\n") {
+		if n := utf8.RuneCountInString(l); n > 120 && !strings.HasPrefix(strings.TrimSpace(l), "/") { // a path is as long as it is
+			t.Errorf("a %d-character line in 120 columns: %q", n, l)
+		}
+	}
+	if strings.ContainsAny(stdout+stderr, "\r\x1b") {
+		t.Errorf("carriage returns or escape codes in the output:\n%q", stderr)
+	}
+	for _, stage := range []string{"published: 400/400", "in catalog: 400/400"} {
+		if strings.Count(stderr, stage) != 1 {
+			t.Errorf("stderr should have one line %q:\n%s", stage, stderr)
+		}
+	}
+}
