@@ -23,8 +23,9 @@ type outgoing struct {
 }
 
 type inflight struct {
-	o   *outgoing
-	ack jetstream.PubAckFuture
+	o    *outgoing
+	ack  jetstream.PubAckFuture
+	sent time.Time // the ack timeout counts from here
 }
 
 // delivery is the Publisher's background machinery: the pump takes events
@@ -41,9 +42,9 @@ type delivery struct {
 
 	retryMu sync.Mutex
 	retries []*outgoing
-	// acked counts acks since the pump last paused, so that it backs off
-	// only while nothing gets through.
-	acked atomic.Uint64
+	// lastAck is when JetStream last acknowledged a publish (unix nanos),
+	// so that the pump backs off retries only while nothing gets through.
+	lastAck atomic.Int64
 
 	leftoverMu sync.Mutex
 	leftover   []*outgoing // unacknowledged when the acker was abandoned
@@ -85,9 +86,12 @@ func (p *Publisher) pump() {
 			return
 		}
 		if retry {
-			// Pause before a retry unless acks came through since the last
-			// pause: retries go at full speed once NATS is back.
-			if p.acked.Swap(0) > 0 {
+			// Pause before a retry unless acks are coming through: retries
+			// go at full speed once NATS is back. (Checking only for acks
+			// since the previous retry would pace a whole window of retries
+			// after a stream leader's loss at one pause each, since their
+			// acks arrive after the next retry is sent.)
+			if time.Since(time.Unix(0, p.lastAck.Load())) < maxBackoff {
 				backoff = 0
 			} else {
 				backoff = min(max(2*backoff, minBackoff), maxBackoff)
@@ -151,7 +155,7 @@ func (p *Publisher) send(o *outgoing) bool {
 		ack, err := p.js.PublishMsgAsync(msg, jetstream.WithStallWait(stallWait))
 		if err == nil {
 			select {
-			case p.inflight <- inflight{o: o, ack: ack}:
+			case p.inflight <- inflight{o: o, ack: ack, sent: time.Now()}:
 				return true
 			case <-p.stopping:
 				p.pushRetry(o) // may be acked anyway; a retry is deduplicated
@@ -194,7 +198,11 @@ func (p *Publisher) pause(d time.Duration) bool {
 	}
 }
 
-// ackLoop waits for each publish's ack, in publish order.
+// ackLoop waits for each publish's ack, in publish order. Each publish
+// times out ackTimeout after it was sent, not after the previous one was
+// settled: when a stream leader dies with a full window of publishes in
+// flight, their acks are all lost together, and the window must be retried
+// after one timeout, not after one timeout per publish.
 func (p *Publisher) ackLoop() {
 	defer close(p.ackDone)
 	timer := time.NewTimer(p.ackTimeout)
@@ -205,7 +213,7 @@ func (p *Publisher) ackLoop() {
 			p.settle(in, false)
 			continue
 		}
-		timer.Reset(p.ackTimeout)
+		timer.Reset(time.Until(in.sent.Add(p.ackTimeout)))
 		select {
 		case <-in.ack.Ok():
 			p.acknowledged(in.o)
@@ -236,7 +244,7 @@ func (p *Publisher) acknowledged(o *outgoing) {
 	if o.spooled {
 		p.spool.done()
 	}
-	p.acked.Add(1)
+	p.lastAck.Store(time.Now().UnixNano())
 	p.stats.published.Add(1)
 	p.stats.pending.Add(-1)
 	p.telemetry.published(o)

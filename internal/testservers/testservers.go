@@ -23,10 +23,11 @@ import (
 	"github.com/back-trace/datamap/sinks/chembed"
 )
 
-// Main is the TestMain of packages that use ClickHouse: it lets the test
-// binary act as the embedded engine's child process, runs the tests, then
-// stops the shared server.
+// Main is the TestMain of packages that use ClickHouse or a NATS cluster:
+// it lets the test binary act as the embedded engine's child process or as
+// a NATS cluster node, runs the tests, then stops the shared server.
 func Main(m *testing.M) {
+	runNATSNodeIfRequested()
 	chembed.RunChildIfRequested()
 	code := m.Run()
 	if shared.srv != nil {
