@@ -27,7 +27,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/back-trace/datamap/catalog"
+	"github.com/back-trace/datamap/catalog/consumer"
+	"github.com/back-trace/datamap/catalog/schema"
 	"github.com/back-trace/datamap/config"
 	"github.com/back-trace/datamap/events"
 	"github.com/back-trace/datamap/sinks/chembed"
@@ -214,11 +215,11 @@ func (s *Stack) connectClickHouse(ctx context.Context, opts *ch.Options) error {
 
 // prepare creates the streams and brings the catalog schema up to date.
 func (s *Stack) prepare(ctx context.Context) error {
-	if err := catalog.EnsureStreams(ctx, s.JS, catalog.StreamSettings{
+	if err := consumer.EnsureStreams(ctx, s.JS, consumer.StreamSettings{
 		Duplicates: s.cfg.StreamDuplicates, Replicas: s.cfg.StreamReplicas}); err != nil {
 		return err
 	}
-	dialect := catalog.Dialect{Cluster: s.cfg.ClickHouseCluster,
+	dialect := schema.Dialect{Cluster: s.cfg.ClickHouseCluster,
 		Unreplicated: s.cfg.ClickHouseCluster != "" && !s.cfg.ClickHouseKeeper}
 	servers := []driver.Conn{s.ClickHouse}
 	if dialect.Unreplicated {
@@ -233,12 +234,12 @@ func (s *Stack) prepare(ctx context.Context) error {
 			}
 		}()
 	}
-	ran, err := catalog.MigrateServers(ctx, servers, dialect)
+	ran, err := schema.MigrateServers(ctx, servers, dialect)
 	if err != nil {
 		return err
 	}
 	for _, conn := range servers {
-		if err := catalog.SetInsertFsync(ctx, conn, dialect, s.cfg.ClickHouseFsync); err != nil {
+		if err := schema.SetInsertFsync(ctx, conn, dialect, s.cfg.ClickHouseFsync); err != nil {
 			return err
 		}
 	}
@@ -451,15 +452,15 @@ func Attach(ctx context.Context, cfg config.Config, log *slog.Logger) (*Stack, e
 // NewConsumer wires the catalog consumer to this stack: the durable
 // JetStream consumer in, the ClickHouse writer and the dead-letter stream
 // out. metrics may be nil.
-func (s *Stack) NewConsumer(ctx context.Context, v *events.Validator, metrics *catalog.Metrics) (*catalog.Consumer, error) {
-	durable, err := catalog.EnsureConsumer(ctx, s.JS, catalog.DefaultConsumerSettings)
+func (s *Stack) NewConsumer(ctx context.Context, v *events.Validator, metrics *consumer.Metrics) (*consumer.Consumer, error) {
+	durable, err := consumer.EnsureDurable(ctx, s.JS, consumer.DefaultSettings)
 	if err != nil {
 		return nil, err
 	}
-	return catalog.NewConsumer(durable, clickhouse.NewWriter(s.ClickHouse),
-		deadletter.NewSink(s.JS, catalog.DeadLetterSubjectPrefix), v,
-		catalog.ConsumerOptions{BatchSize: s.cfg.BatchSize, MaxWait: s.cfg.BatchWait, Logger: s.log,
-			MaxDeliver: catalog.DefaultConsumerSettings.MaxDeliver, Metrics: metrics}), nil
+	return consumer.New(durable, clickhouse.NewWriter(s.ClickHouse),
+		deadletter.NewSink(s.JS, deadletter.SubjectPrefix), v,
+		consumer.Options{BatchSize: s.cfg.BatchSize, MaxWait: s.cfg.BatchWait, Logger: s.log,
+			MaxDeliver: consumer.DefaultSettings.MaxDeliver, Metrics: metrics}), nil
 }
 
 // APIToken is the bearer token of the HTTP API: DATAMAP_API_TOKEN, or one

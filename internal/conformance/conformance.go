@@ -25,7 +25,9 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/back-trace/datamap/catalog"
+	"github.com/back-trace/datamap/catalog/consumer"
+	"github.com/back-trace/datamap/catalog/query"
+	"github.com/back-trace/datamap/catalog/schema"
 	"github.com/back-trace/datamap/config"
 	"github.com/back-trace/datamap/demo"
 	"github.com/back-trace/datamap/events"
@@ -112,7 +114,7 @@ func BaseConfig(t *testing.T, natsURL string) config.Config {
 
 func testMigrations(t *testing.T, topo Topology, cat Catalog, s *stack.Stack, _ jetstream.JetStream) {
 	ctx := context.Background()
-	all, err := catalog.Migrations()
+	all, err := schema.Migrations()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,9 +131,9 @@ func testMigrations(t *testing.T, topo Topology, cat Catalog, s *stack.Stack, _ 
 	}
 	// Migrating again (another serve, a restart) applies nothing and fails
 	// nothing.
-	dialect := catalog.Dialect{Cluster: cat.Config.ClickHouseCluster,
+	dialect := schema.Dialect{Cluster: cat.Config.ClickHouseCluster,
 		Unreplicated: cat.Config.ClickHouseCluster != "" && !cat.Config.ClickHouseKeeper}
-	if ran, err := catalog.MigrateWith(ctx, s.ClickHouse, dialect); err != nil || len(ran) > 0 {
+	if ran, err := schema.MigrateWith(ctx, s.ClickHouse, dialect); err != nil || len(ran) > 0 {
 		t.Errorf("migrating again applied %v (%v); want nothing", ran, err)
 	}
 	var engine string
@@ -295,11 +297,11 @@ func testReportEvidence(t *testing.T, _ Topology, _ Catalog, s *stack.Stack, _ j
 	ctx := context.Background()
 	ref := loadBoth(t, s.ClickHouse)
 	asOf, _ := report.ParseAsOf("2026-11-29")
-	got, err := report.LoadObservations(ctx, s.ClickHouse, asOf)
+	got, err := query.Observations(ctx, s.ClickHouse, asOf)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := report.LoadObservations(ctx, ref, asOf)
+	want, err := query.Observations(ctx, ref, asOf)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -353,7 +355,7 @@ func waitDeadLetters(t *testing.T, js jetstream.JetStream, want uint64) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		st, err := js.Stream(context.Background(), catalog.DeadLetterStream)
+		st, err := js.Stream(context.Background(), deadletter.StreamName)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -371,14 +373,14 @@ type sinkFunc func(context.Context, []*events.Event) error
 
 func (f sinkFunc) Write(ctx context.Context, b []*events.Event) error { return f(ctx, b) }
 
-var _ catalog.Sink = sinkFunc(nil)
+var _ consumer.Sink = sinkFunc(nil)
 
 func testServerKilledMidInsert(t *testing.T, _ Topology, cat Catalog, s *stack.Stack, js jetstream.JetStream) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	h := history.New()
 	h.Publish(t, js, "voip-platform", 3000)
-	durable, err := catalog.EnsureConsumer(ctx, js, catalog.ConsumerSettings{AckWait: 5 * time.Second, MaxDeliver: 50, MaxPending: 10000})
+	durable, err := consumer.EnsureDurable(ctx, js, consumer.Settings{AckWait: 5 * time.Second, MaxDeliver: 50, MaxPending: 10000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -391,8 +393,8 @@ func testServerKilledMidInsert(t *testing.T, _ Topology, cat Catalog, s *stack.S
 		}
 		return w.Write(ctx, batch)
 	})
-	c := catalog.NewConsumer(durable, sink, deadletter.NewSink(js, catalog.DeadLetterSubjectPrefix),
-		events.NewValidator(nil), catalog.ConsumerOptions{BatchSize: 300, MaxWait: 50 * time.Millisecond, MaxDeliver: 50,
+	c := consumer.New(durable, sink, deadletter.NewSink(js, deadletter.SubjectPrefix),
+		events.NewValidator(nil), consumer.Options{BatchSize: 300, MaxWait: 50 * time.Millisecond, MaxDeliver: 50,
 			Logger: slog.New(slog.DiscardHandler)})
 	done := make(chan struct{})
 	go func() { defer close(done); c.Run(ctx) }()

@@ -20,6 +20,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/back-trace/datamap/catalog/query"
 	"github.com/back-trace/datamap/events"
 )
 
@@ -161,9 +162,13 @@ func (h *History) Check(conn driver.Conn) (Verdict, error) {
 			v.Unexpected = append(v.Unexpected, id)
 		}
 	}
-	// The totals every inventory query is built on.
-	if err := conn.QueryRow(ctx, "SELECT sum(records) FROM inventory").Scan(&v.Records); err != nil {
+	// The totals the inventory answers with.
+	inventory, err := query.Inventory(ctx, conn, query.Filter{})
+	if err != nil {
 		return Verdict{}, err
+	}
+	for _, r := range inventory {
+		v.Records += r.Records
 	}
 	sort.Strings(v.Lost)
 	return v, nil

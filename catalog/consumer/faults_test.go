@@ -1,4 +1,4 @@
-package catalog_test
+package consumer_test
 
 import (
 	"context"
@@ -16,9 +16,13 @@ import (
 	ch "github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
-	"github.com/back-trace/datamap/catalog"
+	"github.com/back-trace/datamap/catalog/consumer"
+	"github.com/back-trace/datamap/catalog/schema"
 	"github.com/back-trace/datamap/events"
+	"github.com/back-trace/datamap/internal/history"
 	"github.com/back-trace/datamap/internal/testservers"
 	"github.com/back-trace/datamap/sinks/chembed"
 	"github.com/back-trace/datamap/sinks/clickhouse"
@@ -59,19 +63,19 @@ func runChildConsumer(point string) {
 		fail(err)
 	}
 	ctx := context.Background()
-	durable, err := catalog.EnsureConsumer(ctx, js, catalog.ConsumerSettings{AckWait: testAckWait, MaxDeliver: 20, MaxPending: 10000})
+	durable, err := consumer.EnsureDurable(ctx, js, consumer.Settings{AckWait: testAckWait, MaxDeliver: 20, MaxPending: 10000})
 	if err != nil {
 		fail(err)
 	}
 	sink := &killingSink{inner: clickhouse.NewWriter(conn), point: point}
-	c := catalog.NewConsumer(durable, sink, deadletter.NewSink(js, catalog.DeadLetterSubjectPrefix),
-		events.NewValidator(nil), catalog.ConsumerOptions{BatchSize: childBatch, MaxWait: 50 * time.Millisecond})
+	c := consumer.New(durable, sink, deadletter.NewSink(js, deadletter.SubjectPrefix),
+		events.NewValidator(nil), consumer.Options{BatchSize: childBatch, MaxWait: 50 * time.Millisecond})
 	c.Run(ctx)
 }
 
 // killingSink kills its own process at one of four points.
 type killingSink struct {
-	inner  catalog.Sink
+	inner  consumer.Sink
 	point  string
 	writes int
 }
@@ -105,8 +109,8 @@ func TestConsumerKilledAtEveryPointLosesNothingCountsNothingTwice(t *testing.T) 
 		t.Run(point, func(t *testing.T) {
 			ns, js := testservers.NATS(t)
 			db := testservers.PrivateClickHouse(t) // a client killed mid-INSERT can crash chDB
-			h := newHistory()
-			h.publish(t, js, "billing-api", 1000)
+			h := history.New()
+			h.Publish(t, js, "billing-api", 1000)
 
 			child := exec.Command(os.Args[0], "-test.run=^$")
 			child.Env = append(os.Environ(), envKillAt+"="+point, envNATSURL+"="+ns.ClientURL(),
@@ -118,7 +122,7 @@ func TestConsumerKilledAtEveryPointLosesNothingCountsNothingTwice(t *testing.T) 
 				t.Fatalf("child consumer did not die by SIGKILL: %v", err)
 			}
 			startConsumer(t, js, clickhouse.NewWriter(db.Conn))
-			h.waitExact(t, db.Conn, 60*time.Second)
+			h.WaitExact(t, db.Conn, 60*time.Second)
 		})
 	}
 }
@@ -134,11 +138,11 @@ func TestClickHouseKilledMidInsertAndRestarted(t *testing.T) {
 	}
 	proxy := testservers.NewFaultProxy(t, srv.Addr())
 	conn := testservers.Connect(t, proxy.Addr(), srv.Password(), "default")
-	if _, err := catalog.Migrate(ctx, conn); err != nil {
+	if _, err := schema.Migrate(ctx, conn); err != nil {
 		t.Fatal(err)
 	}
-	h := newHistory()
-	h.publish(t, js, "voip-platform", 3000)
+	h := history.New()
+	h.Publish(t, js, "voip-platform", 3000)
 	var writes atomic.Int64
 	killed := make(chan struct{})
 	sink := sinkFunc(func(ctx context.Context, batch []*events.Event) error {
@@ -150,14 +154,14 @@ func TestClickHouseKilledMidInsertAndRestarted(t *testing.T) {
 	startConsumer(t, js, sink)
 	<-killed
 	<-srv.Done()
-	h.publish(t, js, "voip-platform", 500) // traffic goes on during the outage
+	h.Publish(t, js, "voip-platform", 500) // traffic goes on during the outage
 	srv, err = chembed.Start(ctx, chembed.Options{DataDir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Stop(context.Background()) })
 	proxy.SetTarget(srv.Addr())
-	h.waitExact(t, conn, 90*time.Second)
+	h.WaitExact(t, conn, 90*time.Second)
 }
 
 func TestNATSRestartedMidStream(t *testing.T) {
@@ -166,20 +170,20 @@ func TestNATSRestartedMidStream(t *testing.T) {
 	port := ns.Addr().(interface{ String() string }).String()
 	_, portStr, _ := cutLast(port, ":")
 	js := testservers.ConnectJetStream(t, ns.ClientURL())
-	if err := catalog.EnsureStreams(context.Background(), js, catalog.DefaultStreamSettings); err != nil {
+	if err := consumer.EnsureStreams(context.Background(), js, consumer.DefaultStreamSettings); err != nil {
 		t.Fatal(err)
 	}
 	db := testservers.NewDatabase(t)
-	h := newHistory()
-	h.publish(t, js, "sms-gateway", 1500)
+	h := history.New()
+	h.Publish(t, js, "sms-gateway", 1500)
 	startConsumer(t, js, clickhouse.NewWriter(db.Conn))
 	time.Sleep(100 * time.Millisecond)
 	ns.Shutdown()
 	ns.WaitForShutdown()
 	p, _ := strconv.Atoi(portStr)
 	testservers.StartNATSServer(t, dir, p)
-	h.publish(t, js, "sms-gateway", 1500) // the client reconnects by itself
-	h.waitExact(t, db.Conn, 60*time.Second)
+	h.Publish(t, js, "sms-gateway", 1500) // the client reconnects by itself
+	h.WaitExact(t, db.Conn, 60*time.Second)
 }
 
 func TestPublisherRetryAfterLostPubAck(t *testing.T) {
@@ -191,8 +195,8 @@ func TestPublisherRetryAfterLostPubAck(t *testing.T) {
 		t.Fatal(err)
 	}
 	db := testservers.NewDatabase(t)
-	h := newHistory()
-	ev := h.newEvent("billing-api", 3)
+	h := history.New()
+	ev := h.NewEvent("billing-api", 3)
 	raw, _ := events.Encode(ev)
 	for i := 0; i < 2; i++ { // the retry inside the window: NATS drops it
 		if err := events.PublishEncoded(ctx, js, ev, raw); err != nil {
@@ -210,44 +214,94 @@ func TestPublisherRetryAfterLostPubAck(t *testing.T) {
 	if info, _ := stream.Info(ctx); info.State.Msgs != 2 {
 		t.Errorf("stream holds %d messages after a retry outside the window, want 2", info.State.Msgs)
 	}
-	h.publish(t, js, "billing-api", 100)
+	h.Publish(t, js, "billing-api", 100)
 	startConsumer(t, js, clickhouse.NewWriter(db.Conn))
-	h.waitExact(t, db.Conn, 30*time.Second)
+	h.WaitExact(t, db.Conn, 30*time.Second)
 }
 
+// A consumer that holds a batch longer than AckWait (a long GC pause, a
+// stalled insert) gets it redelivered to another consumer meanwhile; when
+// it resumes, both have written the batch, and it still counts once.
 func TestConsumerPausedLongerThanAckWait(t *testing.T) {
 	_, js := testservers.NATS(t)
 	db := testservers.NewDatabase(t)
-	h := newHistory()
-	h.publish(t, js, "support-desk", 300)
+	h := history.New()
+	h.Publish(t, js, "support-desk", 300)
+	reader := sdkmetric.NewManualReader()
+	metrics, err := consumer.NewMetrics(sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const pause = 3 * time.Second // > AckWait (1s)
 	var paused atomic.Bool
+	pausing, resumed := make(chan struct{}), make(chan struct{})
 	slow := sinkFunc(func(ctx context.Context, batch []*events.Event) error {
 		if paused.CompareAndSwap(false, true) {
-			time.Sleep(3 * time.Second) // > AckWait (1s): the batch is redelivered meanwhile
+			close(pausing)
+			time.Sleep(pause) // the batch is redelivered meanwhile
+			defer close(resumed)
 		}
 		return clickhouse.NewWriter(db.Conn).Write(ctx, batch)
 	})
-	startConsumer(t, js, slow)
-	startConsumer(t, js, clickhouse.NewWriter(db.Conn)) // receives the redelivery
-	h.waitExact(t, db.Conn, 30*time.Second)
+	startMeasuredConsumer(t, js, slow, metrics)
+	select {
+	case <-pausing:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the first consumer never wrote a batch, so it never paused")
+	}
+	// Started once the first one holds a batch: it receives the redelivery.
+	startMeasuredConsumer(t, js, clickhouse.NewWriter(db.Conn), metrics)
+	h.WaitExact(t, db.Conn, 30*time.Second)
+	select {
+	case <-resumed:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the paused consumer never finished its write")
+	}
+	h.WaitExact(t, db.Conn, 10*time.Second) // the late write of the paused batch counted nothing twice
+	if n := redeliveries(t, reader); n == 0 {
+		t.Fatalf("no message was redelivered during a %s pause with AckWait 1s: the scenario did not happen", pause)
+	} else {
+		t.Logf("%d messages redelivered during the pause", n)
+	}
+}
+
+// redeliveries reads the consumer's redelivery counter: messages received
+// with a JetStream delivery count above 1.
+func redeliveries(t *testing.T, reader *sdkmetric.ManualReader) int64 {
+	t.Helper()
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			if sum, ok := m.Data.(metricdata.Sum[int64]); ok && m.Name == "datamap.consumer.redeliveries" {
+				for _, dp := range sum.DataPoints {
+					n += dp.Value
+				}
+			}
+		}
+	}
+	return n
 }
 
 func TestFullReplayFromTheStartOfTheStream(t *testing.T) {
 	_, js := testservers.NATS(t)
 	db := testservers.NewDatabase(t)
-	h := newHistory()
-	h.publish(t, js, "website", 1200)
+	h := history.New()
+	h.Publish(t, js, "website", 1200)
 	first := startConsumer(t, js, clickhouse.NewWriter(db.Conn))
-	h.waitExact(t, db.Conn, 30*time.Second)
+	h.WaitExact(t, db.Conn, 30*time.Second)
 	first.stop()
 	ctx := context.Background()
-	if err := js.DeleteConsumer(ctx, events.StreamName, catalog.DurableName); err != nil {
+	if err := js.DeleteConsumer(ctx, events.StreamName, consumer.DurableName); err != nil {
 		t.Fatal(err)
 	}
 	startConsumer(t, js, clickhouse.NewWriter(db.Conn)) // recreated: delivers everything again
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		c, err := js.Consumer(ctx, events.StreamName, catalog.DurableName)
+		c, err := js.Consumer(ctx, events.StreamName, consumer.DurableName)
 		if err == nil {
 			if info, err := c.Info(ctx); err == nil && info.AckFloor.Stream >= 1200 {
 				break
@@ -258,36 +312,36 @@ func TestFullReplayFromTheStartOfTheStream(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	h.waitExact(t, db.Conn, 10*time.Second)
+	h.WaitExact(t, db.Conn, 10*time.Second)
 }
 
 func TestBadEventsInEveryBatch(t *testing.T) {
 	_, js := testservers.NATS(t)
 	db := testservers.NewDatabase(t)
-	h := newHistory()
+	h := history.New()
 	ctx := context.Background()
 	for i := 0; i < 300; i++ {
-		h.publish(t, js, "integrations", 1)
+		h.Publish(t, js, "integrations", 1)
 		bad := fmt.Sprintf(`{"specversion":"1.0","id":"bad-%d","source":"integrations","type":"com.back-trace.datamap.data.collected.v1","time":"2026-11-01T10:00:00Z","data":{"category":"integrations.nope","data_subject":"customer","purpose":"invoicing","legal_basis":"contract","retention":"P1Y"}}`, i)
 		if _, err := js.Publish(ctx, events.Subject(events.KindCollected), []byte(bad)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	startConsumer(t, js, clickhouse.NewWriter(db.Conn)) // batches of 50: every one mixes both
-	h.waitExact(t, db.Conn, 30*time.Second)
+	h.WaitExact(t, db.Conn, 30*time.Second)
 	waitDeadLetters(t, js, 300)
 }
 
 func TestTwoIdenticalBatchesOfDifferentEventsAreBothStored(t *testing.T) {
 	db := testservers.NewDatabase(t)
-	h := newHistory()
+	h := history.New()
 	w := clickhouse.NewWriter(db.Conn)
 	// Same content, different identities: what aggregation produces every
 	// window. ClickHouse's block dedup must not mistake them for a retry.
 	for batch := 0; batch < 2; batch++ {
 		var evs []*events.Event
 		for i := 0; i < 10; i++ {
-			ev := h.newEvent("sms-gateway", 1)
+			ev := h.NewEvent("sms-gateway", 1)
 			ev.Time = time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
 			evs = append(evs, ev)
 		}
@@ -298,7 +352,7 @@ func TestTwoIdenticalBatchesOfDifferentEventsAreBothStored(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	h.waitExact(t, db.Conn, 10*time.Second)
+	h.WaitExact(t, db.Conn, 10*time.Second)
 	var raw uint64
 	if err := db.Conn.QueryRow(context.Background(), "SELECT count() FROM events").Scan(&raw); err != nil {
 		t.Fatal(err)
@@ -311,17 +365,15 @@ func TestTwoIdenticalBatchesOfDifferentEventsAreBothStored(t *testing.T) {
 func TestPoisonEventDoesNotBlockTheEventsBehindIt(t *testing.T) {
 	_, js := testservers.NATS(t)
 	db := testservers.NewDatabase(t)
-	h := newHistory()
-	h.publish(t, js, "billing-api", 200)
-	poison := h.newEvent("billing-api", 1)
-	h.mu.Lock()
-	delete(h.records, poison.Identity()) // it must end up dead-lettered, not stored
-	h.mu.Unlock()
+	h := history.New()
+	h.Publish(t, js, "billing-api", 200)
+	poison := h.NewEvent("billing-api", 1)
+	h.Forget(poison.Identity()) // it must end up dead-lettered, not stored
 	raw, _ := events.Encode(poison)
 	if err := events.PublishEncoded(context.Background(), js, poison, raw); err != nil {
 		t.Fatal(err)
 	}
-	h.publish(t, js, "billing-api", 200)
+	h.Publish(t, js, "billing-api", 200)
 	refusing := pingingSink{sinkFunc(func(ctx context.Context, batch []*events.Event) error {
 		for _, ev := range batch {
 			if ev.ID == poison.ID {
@@ -331,7 +383,7 @@ func TestPoisonEventDoesNotBlockTheEventsBehindIt(t *testing.T) {
 		return clickhouse.NewWriter(db.Conn).Write(ctx, batch)
 	}), db.Conn}
 	startConsumer(t, js, refusing)
-	h.waitExact(t, db.Conn, 60*time.Second)
+	h.WaitExact(t, db.Conn, 60*time.Second)
 	waitDeadLetters(t, js, 1)
 }
 
@@ -345,32 +397,32 @@ func TestClickHouseUnreachableUnderLoad(t *testing.T) {
 	conn := testservers.Connect(t, proxy.Addr(), db.Password, db.Name)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	durable, err := catalog.EnsureConsumer(ctx, js, catalog.ConsumerSettings{AckWait: time.Second, MaxDeliver: 20, MaxPending: 10000})
+	durable, err := consumer.EnsureDurable(ctx, js, consumer.Settings{AckWait: time.Second, MaxDeliver: 20, MaxPending: 10000})
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := catalog.NewConsumer(durable, clickhouse.NewWriter(conn), deadletter.NewSink(js, catalog.DeadLetterSubjectPrefix),
-		events.NewValidator(nil), catalog.ConsumerOptions{BatchSize: 500, MaxWait: 50 * time.Millisecond})
+	c := consumer.New(durable, clickhouse.NewWriter(conn), deadletter.NewSink(js, deadletter.SubjectPrefix),
+		events.NewValidator(nil), consumer.Options{BatchSize: 500, MaxWait: 50 * time.Millisecond})
 	go c.Run(ctx)
 
-	h := newHistory()
-	h.publish(t, js, "hosting-provisioning", 500)
-	h.waitExact(t, conn, 30*time.Second)
+	h := history.New()
+	h.Publish(t, js, "hosting-provisioning", 500)
+	h.WaitExact(t, conn, 30*time.Second)
 	proxy.Down()
 	outageEnds := time.Now().Add(30 * time.Second)
 	for time.Now().Before(outageEnds) { // load goes on
-		h.publish(t, js, "hosting-provisioning", 100)
+		h.Publish(t, js, "hosting-provisioning", 100)
 		time.Sleep(200 * time.Millisecond)
 	}
 	if c.Ready() {
 		t.Error("consumer reports ready while ClickHouse is unreachable")
 	}
-	backlog, err := catalog.Backlog(ctx, js)
+	backlog, err := consumer.Backlog(ctx, js)
 	if err != nil || backlog == 0 {
 		t.Errorf("backlog during the outage = %d (%v); the events should wait in the stream", backlog, err)
 	}
 	proxy.Up()
-	h.waitExact(t, db.Conn, 60*time.Second)
+	h.WaitExact(t, db.Conn, 60*time.Second)
 	if !c.Ready() {
 		t.Error("consumer not ready after ClickHouse came back")
 	}
@@ -380,7 +432,7 @@ func waitDeadLetters(t *testing.T, js jetstream.JetStream, want uint64) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		s, err := js.Stream(context.Background(), catalog.DeadLetterStream)
+		s, err := js.Stream(context.Background(), deadletter.StreamName)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -402,7 +454,7 @@ func (f sinkFunc) Write(ctx context.Context, b []*events.Event) error { return f
 // pingingSink answers pings, so the consumer knows the sink is up and
 // refusing, not down.
 type pingingSink struct {
-	catalog.Sink
+	consumer.Sink
 	conn interface{ Ping(context.Context) error }
 }
 
