@@ -66,3 +66,9 @@ func ReadClickHouseCluster() (ClickHouseCluster, error) {
 	}
 	return out, nil
 }
+
+// Macros are the {shard} and {replica} macros of replica r (from 1) of
+// shard s (from 1): what docker-compose.cluster.yml sets and the tests use.
+func Macros(shard, replica int) (shardMacro, replicaMacro string) {
+	return fmt.Sprintf("%02d", shard), fmt.Sprintf("s%d-r%d", shard, replica)
+}

@@ -79,8 +79,9 @@ func StartClickHouseCluster(t testing.TB) *ClickHouseCluster {
 		var shard []*ClickHouseNode
 		for ri := range s.Replicas {
 			n := &ClickHouseNode{Shard: si + 1, Replica: ri + 1, t: t}
-			macros := fmt.Sprintf("<clickhouse><macros><shard>%02d</shard><replica>s%d-r%d</replica></macros></clickhouse>\n",
-				n.Shard, n.Shard, n.Replica)
+			shardMacro, replicaMacro := deploy.Macros(n.Shard, n.Replica)
+			macros := fmt.Sprintf("<clickhouse><macros><shard>%s</shard><replica>%s</replica></macros></clickhouse>\n",
+				shardMacro, replicaMacro)
 			dir := filepath.Join(t.TempDir(), "ch")
 			n.logPath = filepath.Join(dir, "clickhouse.log")
 			opts[n] = chembed.Options{DataDir: dir, Password: c.Password,
