@@ -162,7 +162,19 @@ func testInsertDeduplication(t *testing.T, topo Topology, _ Catalog, s *stack.St
 			t.Fatal(err)
 		}
 	}
-	if err := w.Write(ctx, batch[100:150]); err != nil { // redelivered in another batch
+	// The retry carried the same insert_deduplication_token: it must not
+	// have reached the disk (through a Distributed table too, where each
+	// shard's part of the batch is deduplicated on its own).
+	var raw uint64
+	if err := s.ClickHouse.QueryRow(ctx, "SELECT count() FROM events").Scan(&raw); err != nil {
+		t.Fatal(err)
+	}
+	if raw != uint64(len(batch)) {
+		t.Errorf("%d rows on disk after a batch of %d and its retry: the retry should have been dropped by its deduplication token", raw, len(batch))
+	}
+	// Redelivered in another batch: on disk twice until a merge; FINAL,
+	// hence every answer, counts them once.
+	if err := w.Write(ctx, batch[100:150]); err != nil {
 		t.Fatal(err)
 	}
 	h.WaitExact(t, s.ClickHouse, 30*time.Second)
