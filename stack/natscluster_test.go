@@ -125,7 +125,7 @@ func runNodeLoss(t *testing.T, pickVictim victimOf) {
 	defer func() { cancel(); <-consumed }()
 
 	// The publisher has a connection of its own, as a service would.
-	_, pubJS := cluster.Connect(t)
+	pubJS := cluster.Connect(t)
 	reader := sdkmetric.NewManualReader(sdkmetric.WithTemporalitySelector(
 		func(sdkmetric.InstrumentKind) metricdata.Temporality { return metricdata.DeltaTemporality }))
 	meters := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader), sdkmetric.WithView(sdkmetric.NewView(

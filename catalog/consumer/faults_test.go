@@ -329,7 +329,7 @@ func TestBadEventsInEveryBatch(t *testing.T) {
 	}
 	startConsumer(t, js, clickhouse.NewWriter(db.Conn)) // batches of 50: every one mixes both
 	h.WaitExact(t, db.Conn, 30*time.Second)
-	waitDeadLetters(t, js, 300)
+	history.WaitDeadLetters(t, js, 300)
 }
 
 func TestTwoIdenticalBatchesOfDifferentEventsAreBothStored(t *testing.T) {
@@ -384,7 +384,7 @@ func TestPoisonEventDoesNotBlockTheEventsBehindIt(t *testing.T) {
 	}), db.Conn}
 	startConsumer(t, js, refusing)
 	h.WaitExact(t, db.Conn, 60*time.Second)
-	waitDeadLetters(t, js, 1)
+	history.WaitDeadLetters(t, js, 1)
 }
 
 func TestClickHouseUnreachableUnderLoad(t *testing.T) {
@@ -425,25 +425,6 @@ func TestClickHouseUnreachableUnderLoad(t *testing.T) {
 	h.WaitExact(t, db.Conn, 60*time.Second)
 	if !c.Ready() {
 		t.Error("consumer not ready after ClickHouse came back")
-	}
-}
-
-func waitDeadLetters(t *testing.T, js jetstream.JetStream, want uint64) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		s, err := js.Stream(context.Background(), deadletter.StreamName)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got := s.CachedInfo().State.Msgs
-		if got == want {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d dead letters, want %d", got, want)
-		}
-		time.Sleep(100 * time.Millisecond)
 	}
 }
 

@@ -360,24 +360,7 @@ func testEndToEnd(t *testing.T, _ Topology, _ Catalog, s *stack.Stack, js jetstr
 	go func() { defer close(done); c.Run(ctx) }()
 	defer func() { cancel(); <-done }()
 	h.WaitExact(t, s.ClickHouse, 60*time.Second)
-	waitDeadLetters(t, js, 10)
-}
-
-func waitDeadLetters(t *testing.T, js jetstream.JetStream, want uint64) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		st, err := js.Stream(context.Background(), deadletter.StreamName)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := st.CachedInfo().State.Msgs; got == want {
-			return
-		} else if time.Now().After(deadline) {
-			t.Fatalf("%d dead letters, want %d", got, want)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	history.WaitDeadLetters(t, js, 10)
 }
 
 // sinkFunc lets the test see each write.

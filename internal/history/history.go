@@ -22,6 +22,7 @@ import (
 
 	"github.com/back-trace/datamap/catalog/query"
 	"github.com/back-trace/datamap/events"
+	"github.com/back-trace/datamap/sinks/deadletter"
 )
 
 // History is what a scenario published. It is safe for concurrent use.
@@ -193,4 +194,25 @@ func (h *History) WaitExact(t testing.TB, conn driver.Conn, within time.Duration
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Fatalf("catalog is not exact: %v (last query error: %v)", v, err)
+}
+
+// WaitDeadLetters waits until the dead-letter stream holds exactly want
+// messages: the invalid events a scenario published, each kept once.
+func WaitDeadLetters(t testing.TB, js jetstream.JetStream, want uint64) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		s, err := js.Stream(context.Background(), deadletter.StreamName)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := s.CachedInfo().State.Msgs
+		if got == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d dead letters, want %d", got, want)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }

@@ -111,7 +111,7 @@ func StartNATSCluster(t testing.TB) *NATSCluster {
 			t.Fatal(err)
 		}
 	}
-	_, js := c.Connect(t)
+	js := c.Connect(t)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -137,26 +137,11 @@ func (c *NATSCluster) URL() string {
 	return strings.Join(urls, ",")
 }
 
-// ClientOptions are the options a datamap client uses against the
-// cluster: its token, and reconnecting forever.
-func (c *NATSCluster) ClientOptions() []nats.Option {
-	return []nats.Option{nats.Token(c.Token), nats.MaxReconnects(-1), nats.ReconnectWait(50 * time.Millisecond)}
-}
-
-// Connect opens a client connection to the cluster, closed at the end of
-// the test.
-func (c *NATSCluster) Connect(t testing.TB) (*nats.Conn, jetstream.JetStream) {
+// Connect opens a client connection to every node of the cluster, with
+// its token, reconnecting forever; closed at the end of the test.
+func (c *NATSCluster) Connect(t testing.TB) jetstream.JetStream {
 	t.Helper()
-	nc, err := nats.Connect(c.URL(), c.ClientOptions()...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return nc, js
+	return ConnectJetStream(t, c.URL(), nats.Token(c.Token))
 }
 
 // Node returns the node with this server name, or nil.
