@@ -254,12 +254,13 @@ func runNodeLoss(t *testing.T, pickVictim victimOf) {
 
 	mu.Lock()
 	defer mu.Unlock()
-	stall := longestStall(samples, killedAt, func(s sample) uint64 { return s.published }, true)
-	resume := firstProgress(samples, killedAt, func(s sample) uint64 { return s.stored })
-	t.Logf("publish: stall %s after the kill; ack latency before %s; kill→node back %s; after recovery %s",
-		stall.Round(time.Millisecond), before, during, after)
-	t.Logf("consumer: first events stored %s after the kill; longest pause %s; throughput %.0f/s in the 10 s after the kill, %.0f/s after recovery (load ~1000/s)",
-		resume.Round(time.Millisecond), longestStall(samples, killedAt, func(s sample) uint64 { return s.stored }, false).Round(time.Millisecond),
+	pubFrom, pubStall := longestStall(samples, killedAt, func(s sample) uint64 { return s.published }, true)
+	conFrom, conStall := longestStall(samples, killedAt, func(s sample) uint64 { return s.stored }, false)
+	ms := func(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
+	t.Logf("publish: longest stall %s (acks resumed %s after the kill); ack latency before %s; kill→node back %s; after recovery %s",
+		ms(pubStall), ms(pubFrom+pubStall-killedAt), before, during, after)
+	t.Logf("consumer: longest pause %s (storing resumed %s after the kill); throughput %.0f/s in the 10 s after the kill, %.0f/s in the 5 s after recovery (load ~1000/s)",
+		ms(conStall), ms(conFrom+conStall-killedAt),
 		rate(samples, killedAt, killedAt+10*time.Second, func(s sample) uint64 { return s.stored }),
 		rate(samples, healthyAt, healthyAt+5*time.Second, func(s sample) uint64 { return s.stored }))
 	t.Logf("timeline: killed %s, restarted %s, stream healthy %s", killedAt.Round(time.Millisecond),
@@ -278,9 +279,9 @@ func waitFor(t *testing.T, within time.Duration, what string, ok func() bool, st
 }
 
 // longestStall is the longest time after from during which the counter did
-// not move; with whilePending only while events were waiting for an ack.
-func longestStall(samples []sample, from time.Duration, counter func(sample) uint64, whilePending bool) time.Duration {
-	var longest time.Duration
+// not move, and when it began; with whilePending only while events were
+// waiting for an ack.
+func longestStall(samples []sample, from time.Duration, counter func(sample) uint64, whilePending bool) (began, longest time.Duration) {
 	var since time.Duration = -1
 	for i := 1; i < len(samples); i++ {
 		s, prev := samples[i], samples[i-1]
@@ -292,30 +293,13 @@ func longestStall(samples []sample, from time.Duration, counter func(sample) uin
 		case stuck && since < 0:
 			since = prev.at
 		case !stuck && since >= 0:
-			longest = max(longest, s.at-since)
+			if s.at-since > longest {
+				began, longest = since, s.at-since
+			}
 			since = -1
 		}
 	}
-	return longest
-}
-
-// firstProgress is how long after from the counter first moved.
-func firstProgress(samples []sample, from time.Duration, counter func(sample) uint64) time.Duration {
-	var base *sample
-	for i := range samples {
-		s := &samples[i]
-		if s.at < from {
-			continue
-		}
-		if base == nil {
-			base = s
-			continue
-		}
-		if counter(*s) > counter(*base) {
-			return s.at - from
-		}
-	}
-	return -1
+	return began, longest
 }
 
 // rate is the counter's average increase per second in [from, to).
