@@ -15,13 +15,17 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"reflect"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
+	ch "github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -277,7 +281,8 @@ func testQuestions(t *testing.T, _ Topology, _ Catalog, s *stack.Stack, _ jetstr
 		if err != nil {
 			t.Fatalf("%s %v on one server: %v", tc.question, tc.params, err)
 		}
-		got, err := q.Ask(ctx, s.ClickHouse, tax, tc.params)
+		var got questions.Answer
+		err = againIfEngineAborted(t, func() (err error) { got, err = q.Ask(ctx, s.ClickHouse, tax, tc.params); return err })
 		if err != nil {
 			t.Errorf("%s %v: %v", tc.question, tc.params, err)
 			continue
@@ -309,7 +314,8 @@ func testReportEvidence(t *testing.T, _ Topology, _ Catalog, s *stack.Stack, _ j
 	ctx := context.Background()
 	ref := loadBoth(t, s.ClickHouse)
 	asOf, _ := report.ParseAsOf("2026-11-29")
-	got, err := query.Observations(ctx, s.ClickHouse, asOf)
+	var got []query.Observation
+	err := againIfEngineAborted(t, func() (err error) { got, err = query.Observations(ctx, s.ClickHouse, asOf); return err })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -361,6 +367,35 @@ func testEndToEnd(t *testing.T, _ Topology, _ Catalog, s *stack.Stack, js jetstr
 	defer func() { cancel(); <-done }()
 	h.WaitExact(t, s.ClickHouse, 60*time.Second)
 	history.WaitDeadLetters(t, js, 10)
+}
+
+// againIfEngineAborted runs a query again when a server aborted under it.
+// chDB, the embedded engine, aborts when a client breaks off in the middle
+// of a query, and on a cluster the server answering a query is the client
+// of the others: a Distributed query that stops reading early (a LIMIT
+// satisfied by one shard) breaks off the rest. The cluster's servers are
+// restarted when that happens (testservers.ClickHouseNode); the query is
+// asked again, and the answer must still be exact. A real ClickHouse
+// server does not abort there.
+func againIfEngineAborted(t *testing.T, query func() error) error {
+	t.Helper()
+	var err error
+	for attempt := 1; attempt <= 3; attempt++ {
+		if err = query(); err == nil || !engineAborted(err) {
+			return err
+		}
+		t.Logf("a ClickHouse server aborted during the query (%v); asking again", err)
+		time.Sleep(2 * time.Second)
+	}
+	return err
+}
+
+func engineAborted(err error) bool {
+	var ex *ch.Exception
+	if errors.As(err, &ex) && ex.Code == 236 { // ABORTED: "shutting down due to a fatal error"
+		return true
+	}
+	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, io.EOF)
 }
 
 // sinkFunc lets the test see each write.
