@@ -16,6 +16,8 @@ import (
 
 	"github.com/back-trace/datamap/config"
 	"github.com/back-trace/datamap/events"
+	"github.com/back-trace/datamap/events/sdk"
+	"github.com/back-trace/datamap/events/taxonomy"
 	"github.com/back-trace/datamap/internal/history"
 	"github.com/back-trace/datamap/internal/testservers"
 	"github.com/back-trace/datamap/stack"
@@ -116,7 +118,7 @@ func runNodeLoss(t *testing.T, pickVictim victimOf) {
 	if r := stream.CachedInfo().Config.Replicas; r != 3 {
 		t.Fatalf("stream %s has %d replicas, want 3 (DATAMAP_STREAM_REPLICAS)", events.StreamName, r)
 	}
-	consumer, err := s.NewConsumer(ctx, events.NewValidator(nil), nil)
+	consumer, err := s.NewConsumer(ctx, events.NewValidator(taxonomy.Default()), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,11 +131,11 @@ func runNodeLoss(t *testing.T, pickVictim victimOf) {
 	reader := sdkmetric.NewManualReader(sdkmetric.WithTemporalitySelector(
 		func(sdkmetric.InstrumentKind) metricdata.Temporality { return metricdata.DeltaTemporality }))
 	meters := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader), sdkmetric.WithView(sdkmetric.NewView(
-		sdkmetric.Instrument{Name: events.MetricLatency},
+		sdkmetric.Instrument{Name: sdk.MetricLatency},
 		sdkmetric.Stream{Aggregation: sdkmetric.AggregationExplicitBucketHistogram{
 			Boundaries: []float64{.001, .002, .005, .01, .02, .05, .1, .2, .5, 1, 2, 5, 10, 20, 30, 60}}})))
-	pub, err := events.NewPublisher(pubJS, events.WithSource("billing-api"), events.WithMeterProvider(meters),
-		events.WithLogger(log))
+	pub, err := sdk.NewPublisher(pubJS, sdk.WithSource("billing-api"), sdk.WithMeterProvider(meters),
+		sdk.WithLogger(log))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +157,7 @@ func runNodeLoss(t *testing.T, pickVictim victimOf) {
 			}
 			for j := 0; j < 20; j++ {
 				count := int64(j%5 + 1)
-				id, err := pub.Collected(ctx, events.Collection{Category: "billing.invoice", DataSubject: "customer",
+				id, err := pub.Collected(ctx, sdk.Collection{Category: "billing.invoice", DataSubject: "customer",
 					Purpose: "invoicing", LegalBasis: events.LegalBasisLegalObligation, Retention: "P7Y", Count: count})
 				if err != nil {
 					t.Errorf("publish: %v", err)
@@ -351,7 +353,7 @@ func latencyWindow(t *testing.T, reader *sdkmetric.ManualReader) latencySummary 
 	for _, sm := range rm.ScopeMetrics {
 		for _, m := range sm.Metrics {
 			hist, ok := m.Data.(metricdata.Histogram[float64])
-			if m.Name != events.MetricLatency || !ok {
+			if m.Name != sdk.MetricLatency || !ok {
 				continue
 			}
 			for _, dp := range hist.DataPoints {

@@ -35,6 +35,7 @@ import (
 	"github.com/back-trace/datamap/config"
 	"github.com/back-trace/datamap/demo"
 	"github.com/back-trace/datamap/events"
+	"github.com/back-trace/datamap/events/taxonomy"
 	"github.com/back-trace/datamap/internal/history"
 	"github.com/back-trace/datamap/internal/testservers"
 	"github.com/back-trace/datamap/lineage"
@@ -231,7 +232,7 @@ func loadBoth(t *testing.T, conn driver.Conn) (reference driver.Conn) {
 func testQuestions(t *testing.T, _ Topology, _ Catalog, s *stack.Stack, _ jetstream.JetStream) {
 	ctx := context.Background()
 	ref := loadBoth(t, s.ClickHouse)
-	tax := events.DefaultTaxonomy()
+	tax := taxonomy.Default()
 	// Parameters that match the workload, read from the reference.
 	first := func(question, field string) string {
 		q, _ := questions.Lookup(question)
@@ -329,7 +330,7 @@ func testReportEvidence(t *testing.T, _ Topology, _ Catalog, s *stack.Stack, _ j
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("evidence differs from one server: %d observations, want %d", len(got), len(want))
 	}
-	tax := events.DefaultTaxonomy()
+	tax := taxonomy.Default()
 	build := func(obs []report.Observation) []byte {
 		rec, err := report.Build(report.DraftRegistry(obs, tax), tax, obs,
 			report.Options{AsOf: asOf, GeneratedAt: asOf, Version: "conformance"})
@@ -358,7 +359,7 @@ func testEndToEnd(t *testing.T, _ Topology, _ Catalog, s *stack.Stack, js jetstr
 			t.Fatal(err)
 		}
 	}
-	c, err := s.NewConsumer(ctx, events.NewValidator(nil), nil)
+	c, err := s.NewConsumer(ctx, events.NewValidator(taxonomy.Default()), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -424,7 +425,7 @@ func testServerKilledMidInsert(t *testing.T, _ Topology, cat Catalog, s *stack.S
 		return w.Write(ctx, batch)
 	})
 	c := consumer.New(durable, sink, deadletter.NewSink(js, deadletter.SubjectPrefix),
-		events.NewValidator(nil), consumer.Options{BatchSize: 300, MaxWait: 50 * time.Millisecond, MaxDeliver: 50,
+		events.NewValidator(taxonomy.Default()), consumer.Options{BatchSize: 300, MaxWait: 50 * time.Millisecond, MaxDeliver: 50,
 			Logger: slog.New(slog.DiscardHandler)})
 	done := make(chan struct{})
 	go func() { defer close(done); c.Run(ctx) }()
