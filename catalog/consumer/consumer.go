@@ -174,6 +174,14 @@ func (c *Consumer) fetch(ctx context.Context, out chan<- []pending) {
 		}
 		if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) && !errors.Is(err, context.DeadlineExceeded) {
 			c.log.Warn("fetch ended early", "err", err, "messages", len(msgs))
+			if len(msgs) == 0 {
+				// E.g. no responders while the consumer's leader is being
+				// elected on a cluster: the request fails at once, so
+				// back off instead of asking again in a tight loop.
+				c.ready.Store(false)
+				retry.wait(ctx)
+				continue
+			}
 		}
 		retry.reset()
 		if len(msgs) == 0 {
