@@ -79,6 +79,7 @@ fuzz:
 	$(FUZZ) ./events -fuzz '^FuzzDecodeOnePassAgrees$$'
 	$(FUZZ) ./events -fuzz '^FuzzFastDecodeAgrees$$'
 	$(FUZZ) ./events -fuzz '^FuzzParseISODuration$$'
+	$(FUZZ) ./events -fuzz '^FuzzRedact$$'
 	$(FUZZ) ./events/taxonomy -fuzz '^FuzzParseTaxonomy$$'
 	$(FUZZ) ./ingest -fuzz '^FuzzIngestRequest$$'
 	$(FUZZ) ./registry -fuzz '^FuzzParse$$'

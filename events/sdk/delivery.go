@@ -424,6 +424,7 @@ func (d *delivery) encode(r *record) *outgoing {
 	ev.Source = source
 	if r.ext != nil {
 		ev.TraceParent, ev.TraceState = r.ext.traceParent, r.ext.traceState
+		ev.Extensions = r.ext.extensions
 	}
 	raw := events.AppendEvent(make([]byte, 0, 512), &ev, r.sc)
 	return &outgoing{kind: r.flow.kind, msgID: events.Identity(source, id), raw: raw, sc: r.sc, queued: r.queued}
