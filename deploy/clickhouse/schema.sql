@@ -93,3 +93,7 @@ DROP VIEW IF EXISTS inventory;
 DROP VIEW IF EXISTS flows;
 
 DROP VIEW IF EXISTS erasures;
+
+
+-- 0004_extensions
+ALTER TABLE events ADD COLUMN IF NOT EXISTS extensions Map(String, String) DEFAULT map();
