@@ -9,6 +9,8 @@ import (
 	"go.opentelemetry.io/otel/metric"
 
 	"github.com/back-trace/datamap/events"
+	"github.com/back-trace/datamap/events/sdk"
+	"github.com/back-trace/datamap/events/taxonomy"
 	"github.com/back-trace/datamap/ingest"
 	"github.com/back-trace/datamap/stack"
 )
@@ -18,12 +20,12 @@ import (
 const IngestSpoolDir = "ingest-spool"
 
 // withIngest mounts POST /v1/events (package ingest) in front of the API
-// handler. The ingest publishes through an events.Publisher with a spool in
+// handler. The ingest publishes through an sdk.Publisher with a spool in
 // the data directory; the returned close drains it (what is left stays in
 // the spool for the next start).
-func withIngest(e *env, s *stack.Stack, tax *events.Taxonomy, apiToken string, mp metric.MeterProvider, apiHandler http.Handler) (http.Handler, func(context.Context) error, error) {
-	pub, err := events.NewPublisher(s.JS, events.WithSource("datamap-ingest"), events.WithTaxonomy(tax),
-		events.WithSpool(filepath.Join(e.cfg.DataDir, IngestSpoolDir)), events.WithLogger(e.log), events.WithMeterProvider(mp))
+func withIngest(e *env, s *stack.Stack, tax *taxonomy.Taxonomy, apiToken string, mp metric.MeterProvider, apiHandler http.Handler) (http.Handler, func(context.Context) error, error) {
+	pub, err := sdk.NewPublisher(s.JS, sdk.WithSource("datamap-ingest"), sdk.WithTaxonomy(tax),
+		sdk.WithSpool(filepath.Join(e.cfg.DataDir, IngestSpoolDir)), sdk.WithLogger(e.log), sdk.WithMeterProvider(mp))
 	if err != nil {
 		return nil, nil, err
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/back-trace/datamap/api"
 	"github.com/back-trace/datamap/catalog/consumer"
 	"github.com/back-trace/datamap/events"
+	"github.com/back-trace/datamap/events/taxonomy"
 	"github.com/back-trace/datamap/stack"
 	"github.com/back-trace/datamap/web"
 )
@@ -108,7 +109,7 @@ type pipeline struct {
 
 // startPipeline starts the consumer and the HTTP API on a stack and
 // publishes their addresses in the data directory.
-func startPipeline(ctx context.Context, e *env, s *stack.Stack, tax *events.Taxonomy, consumerOnly bool) (*pipeline, error) {
+func startPipeline(ctx context.Context, e *env, s *stack.Stack, tax *taxonomy.Taxonomy, consumerOnly bool) (*pipeline, error) {
 	tel, err := newTelemetry(ctx, e.cfg.MetricsToken)
 	if err != nil {
 		return nil, err
