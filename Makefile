@@ -3,7 +3,7 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/back-trace/datamap/cli.Version=$(VERSION)
 
-.PHONY: all setup setup-chromium setup-libreoffice chromium-if-possible openapi-lint-setup openapi-lint build demo test test-short fuzz vet bench web-vendor clean
+.PHONY: all setup setup-chromium setup-libreoffice chromium-if-possible openapi-lint-setup openapi-lint build demo test test-cluster test-short fuzz vet bench web-vendor clean
 
 all: build
 
@@ -54,6 +54,11 @@ test: setup vet chromium-if-possible openapi-lint-setup
 		DATAMAP_REQUIRE_LIBREOFFICE=$$(command -v soffice >/dev/null 2>&1 && echo 1) \
 		$(GO) test -count=1 -timeout 20m ./...
 
+## test-cluster: the cluster tests (every test named …Cluster…): three NATS
+## nodes with 3-replica streams, nodes killed under load; see docs/clustering.md
+test-cluster: setup vet
+	DATAMAP_REQUIRE_ENGINE=1 DATAMAP_TEST_CLUSTER=1 $(GO) test -count=1 -timeout 30m -run 'Cluster' ./...
+
 ## test-short: unit tests only, no engine needed
 test-short:
 	$(GO) test -short ./...
@@ -74,6 +79,7 @@ fuzz:
 	$(FUZZ) ./events -fuzz '^FuzzDecodeOnePassAgrees$$'
 	$(FUZZ) ./events -fuzz '^FuzzFastDecodeAgrees$$'
 	$(FUZZ) ./events -fuzz '^FuzzParseISODuration$$'
+	$(FUZZ) ./events -fuzz '^FuzzRedact$$'
 	$(FUZZ) ./events/taxonomy -fuzz '^FuzzParseTaxonomy$$'
 	$(FUZZ) ./ingest -fuzz '^FuzzIngestRequest$$'
 	$(FUZZ) ./registry -fuzz '^FuzzParse$$'

@@ -104,17 +104,27 @@ func TestServeEmitInventoryOnTheEmbeddedStack(t *testing.T) {
 	}
 	lines = append(lines, `{broken`, event(99, "billing.cvv", ""), event(100, "billing.invoice", `,"count":-1`))
 	lines = append(lines, event(0, "billing.payment_token", "")) // the same event again
+	lines = append(lines, event(101, "billing.invoice", `,"note":"call bob@example.com"`))
 	code, out, errOut := run(t, strings.Join(lines, "\n"), "emit")
 	if code != cli.ExitRejected {
 		t.Errorf("emit exit code = %d, want %d (some rejected)", code, cli.ExitRejected)
 	}
-	if !strings.Contains(out, "21 events published, 3 rejected") {
+	if !strings.Contains(out, "21 events published, 4 rejected") {
 		t.Errorf("emit summary = %q", out)
 	}
 	for _, want := range []string{"stdin:21: rejected", "stdin:22: rejected: invalid event \"cli-99\": data.category", "stdin:23: rejected: invalid event \"cli-100\": data.count"} {
 		if !strings.Contains(errOut, want) {
 			t.Errorf("emit stderr lacks %q:\n%s", want, errOut)
 		}
+	}
+	// The unknown field is the one problem of its event, named for what it
+	// holds, and the address is not repeated.
+	_, line, _ := strings.Cut(errOut, "stdin:25: ")
+	line, _, _ = strings.Cut(line, "\n")
+	if !strings.HasPrefix(line, `rejected: invalid event "cli-101": data.note: unknown field`) ||
+		!strings.Contains(line, "looks like an e-mail address") || strings.Contains(errOut, "bob@example.com") ||
+		strings.Contains(line, "required") {
+		t.Errorf("emit stderr on an unknown field holding an address:\n%s", errOut)
 	}
 	rows := waitForInventoryRecords(t, 20)
 	if len(rows) != 1 || rows[0].Events != 20 || rows[0].System != "billing-api" {

@@ -302,3 +302,58 @@ func TestDLQHelpTeaches(t *testing.T) {
 		t.Errorf("datamap --help does not list dlq:\n%s", out)
 	}
 }
+
+// TestDeadLettersHoldNoPersonalDataAndNameWhatIsWrong: an event with an
+// e-mail address in an unknown field, and a collected event published on
+// the shared subject, are both dead-lettered; the inbox names the problem
+// of each, only that problem, and never shows the address.
+func TestDeadLettersHoldNoPersonalDataAndNameWhatIsWrong(t *testing.T) {
+	js, conn := dlqServers(t)
+	ctx := context.Background()
+	const collected = `{"specversion":"1.0","id":"%s","source":"billing-api","type":"com.back-trace.datamap.data.collected.v1",
+		"time":"2026-11-01T10:00:00Z","data":{"category":"billing.invoice","data_subject":"customer",
+		"purpose":"payment_processing","legal_basis":"contract","retention":"P7Y"%s}}`
+	publishRawEvent(t, js, fmt.Sprintf(collected, "leaky", `,"note":"call bob@example.com"`))
+	wrong := nats.NewMsg(events.Subject(events.KindShared))
+	wrong.Data = []byte(fmt.Sprintf(collected, "misrouted", ""))
+	if _, err := js.PublishMsg(ctx, wrong); err != nil {
+		t.Fatal(err)
+	}
+	startCatalogConsumer(t, js, conn, taxonomy.Default())
+	eventually(t, "dead letters", 2, func() (uint64, error) { return deadletter.Count(ctx, js) })
+	if c, err := query.CountEvents(ctx, conn); err != nil || c.Events != 0 {
+		t.Errorf("catalog holds %d events (%v); want none", c.Events, err)
+	}
+
+	rows := listLetters(t)
+	if len(rows) != 2 {
+		t.Fatalf("dlq list: %v", rows)
+	}
+	for _, row := range rows {
+		id := letterID(row)
+		code, text, _ := run(t, "", "dlq", "show", id)
+		_, asJSON, _ := run(t, "", "dlq", "show", id, "--format", "json")
+		if code != 0 {
+			t.Fatalf("dlq show %s: exit %d", id, code)
+		}
+		for _, out := range []string{text, asJSON} {
+			if strings.Contains(out, "bob@example.com") || strings.Contains(out, "required") {
+				t.Errorf("dlq show %s holds the address or a spurious problem:\n%s", id, out)
+			}
+		}
+		reason := row["reason"].(string)
+		switch row["event_id"] {
+		case "leaky":
+			if !strings.Contains(reason, "data.note") || !strings.Contains(reason, "looks like an e-mail address") ||
+				!strings.Contains(text, "[redacted: e-mail]") {
+				t.Errorf("leaky event: reason %q\n%s", reason, text)
+			}
+		case "misrouted":
+			if !strings.Contains(reason, "com.back-trace.datamap.data.collected.v1") || !strings.Contains(reason, `"datamap.events.shared"`) {
+				t.Errorf("misrouted event: reason %q", reason)
+			}
+		default:
+			t.Errorf("unexpected dead letter %v", row)
+		}
+	}
+}

@@ -42,6 +42,9 @@ type Config struct {
 	// ON CLUSTER, ReplicatedMergeTree tables behind Distributed ones (see
 	// docs/clustering.md). Only meaningful with an external ClickHouse.
 	ClickHouseCluster string `envconfig:"CLICKHOUSE_CLUSTER" desc:"ClickHouse cluster name (remote_servers) for cluster mode: migrations ON CLUSTER, ReplicatedMergeTree + Distributed tables; needs CLICKHOUSE_DSN; empty means one server"`
+	// ClickHouseKeeper=false is a cluster without Keeper: no replicated
+	// tables, no ON CLUSTER; datamap migrates every server the DSN lists.
+	ClickHouseKeeper bool `envconfig:"CLICKHOUSE_KEEPER" desc:"cluster mode: the cluster has ClickHouse Keeper (or ZooKeeper); false: plain MergeTree shards behind Distributed tables, and datamap migrates every server listed in CLICKHOUSE_DSN (docs/clustering.md)" default:"true"`
 
 	HTTPAddr string `envconfig:"HTTP_ADDR" desc:"address of the HTTP API (/healthz, /readyz, /api/v1/…)" default:"127.0.0.1:8470"`
 	APIToken string `envconfig:"API_TOKEN" desc:"bearer token for the HTTP API; empty generates one in the data directory" secret:"true"`

@@ -131,17 +131,19 @@ func hostIP(n yaml.Node) string {
 var composeInterpolation = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)[^}]*\}`)
 
 func TestEnvExampleCoversCompose(t *testing.T) {
-	compose, err := os.ReadFile("docker-compose.yml")
-	if err != nil {
-		t.Fatal(err)
-	}
 	example, err := os.ReadFile(".env.example")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, m := range composeInterpolation.FindAllStringSubmatch(string(compose), -1) {
-		if !regexp.MustCompile(`(?m)^` + m[1] + `=`).Match(example) {
-			t.Errorf("docker-compose.yml reads %s, which .env.example does not list", m[1])
+	for _, file := range []string{"docker-compose.yml", "docker-compose.cluster.yml"} {
+		compose, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range composeInterpolation.FindAllStringSubmatch(string(compose), -1) {
+			if !regexp.MustCompile(`(?m)^` + m[1] + `=`).Match(example) {
+				t.Errorf("%s reads %s, which .env.example does not list", file, m[1])
+			}
 		}
 	}
 }

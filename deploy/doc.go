@@ -6,4 +6,8 @@
 // servers use, every DATAMAP_* variable they set exists in config.Config,
 // nothing is published beyond 127.0.0.1, and the ClickHouse schema is the
 // one datamap migrates itself (golden file clickhouse/schema.sql).
+//
+// The cluster configuration files are also embedded (files.go): the
+// cluster tests start their NATS and ClickHouse servers from them, so the
+// deployed configuration is the tested one.
 package deploy

@@ -31,6 +31,9 @@ type wireEvent struct {
 	TraceParent     string          `json:"traceparent,omitempty"`
 	TraceState      string          `json:"tracestate,omitempty"`
 	Data            json.RawMessage `json:"data"`
+	// Extensions are taken out of the document before it is decoded
+	// strictly; see takeExtensions.
+	Extensions map[string]string `json:"-"`
 }
 
 // wireEventDecoded is wireEvent with its payload decoded in the same pass:
@@ -100,7 +103,7 @@ func (v *Validator) decodedOnePass(fast *wireEventDecoded) (*Event, error) {
 	w := wireEvent{SpecVersion: fast.SpecVersion, ID: fast.ID, Source: fast.Source, Type: fast.Type,
 		Subject: fast.Subject, Time: fast.Time, DataContentType: fast.DataContentType,
 		DataSchema: fast.DataSchema, TraceParent: fast.TraceParent, TraceState: fast.TraceState}
-	return v.decoded(&w, func(ev *Event, ps *problems) { setData(ev, fast.Data, ps) })
+	return v.decoded(&w, nil, func(ev *Event, ps *problems) { setData(ev, fast.Data, ps) })
 }
 
 // decodeTwoPass decodes the envelope, then the payload, so that it can
@@ -108,11 +111,12 @@ func (v *Validator) decodedOnePass(fast *wireEventDecoded) (*Event, error) {
 func (v *Validator) decodeTwoPass(raw []byte) (*Event, error) {
 	var ps problems
 	var w wireEvent
+	raw, w.Extensions = takeExtensions(raw, &ps)
 	if err := strictUnmarshal(raw, &w); err != nil {
 		shapeProblems(raw, "", envelopeTypes, err, &ps)
 		return nil, ps.err(idOf(raw))
 	}
-	return v.decoded(&w, func(ev *Event, ps *problems) { v.decodeData(w.Data, ev, ps) })
+	return v.decoded(&w, ps, func(ev *Event, ps *problems) { v.decodeData(w.Data, ev, ps) })
 }
 
 // onePassSafe reports whether the one-pass decoding gives exactly what the
@@ -139,10 +143,10 @@ func onePassSafe(raw []byte) bool {
 	return n == 1
 }
 
-// decoded checks a decoded envelope; data fills in the payload.
-func (v *Validator) decoded(w *wireEvent, data func(*Event, *problems)) (*Event, error) {
-	var ps problems
-	ev := &Event{DataSchema: w.DataSchema, TraceParent: w.TraceParent, TraceState: w.TraceState}
+// decoded checks a decoded envelope; data fills in the payload. ps holds
+// the problems found so far.
+func (v *Validator) decoded(w *wireEvent, ps problems, data func(*Event, *problems)) (*Event, error) {
+	ev := &Event{DataSchema: w.DataSchema, TraceParent: w.TraceParent, TraceState: w.TraceState, Extensions: w.Extensions}
 	if w.SpecVersion == nil {
 		ps.add("specversion", "required; set it to %q", SpecVersion)
 	} else if *w.SpecVersion != SpecVersion {
@@ -175,7 +179,13 @@ func (v *Validator) decoded(w *wireEvent, data func(*Event, *problems)) (*Event,
 	if w.Subject != "" && ev.Data.Category != "" && w.Subject != ev.Data.Category {
 		ps.add("subject", "%q differs from data.category %q; the subject is the data category", w.Subject, ev.Data.Category)
 	}
+	// What decoding found wrong is the problem of those fields; the checks
+	// below would only add noise about them ("required" for a field that
+	// is there but could not be read), and about the whole payload when
+	// it could not be read at all.
+	decodeProblems := len(ps)
 	v.check(ev, &ps)
+	ps = ps.withoutEchoes(decodeProblems)
 	if err := ps.err(ev.ID); err != nil {
 		return nil, err
 	}
@@ -195,7 +205,14 @@ func (v *Validator) decodeData(raw json.RawMessage, ev *Event, ps *problems) {
 	var d wireData
 	if err := strictUnmarshal(raw, &d); err != nil {
 		shapeProblems(raw, "data.", dataTypes, err, ps)
-		return
+		// Keep what can be read, so that the fields that are there are
+		// checked, and not reported missing.
+		if json.Unmarshal(raw, &d) != nil {
+			var probe map[string]json.RawMessage
+			if json.Unmarshal(raw, &probe) != nil {
+				return // not even an object: nothing to check
+			}
+		}
 	}
 	setData(ev, &d, ps)
 }
@@ -240,7 +257,14 @@ func shapeProblems(raw []byte, prefix string, fields map[string]FieldType, decod
 	for _, name := range slices.Sorted(maps.Keys(m)) {
 		want, known := fields[name]
 		if !known {
-			ps.add(prefix+name, "unknown field; allowed: %s", strings.Join(slices.Sorted(maps.Keys(fields)), ", "))
+			hint := ""
+			if prefix == "" {
+				hint = "; or an extension attribute, named with at most 20 lowercase letters and digits"
+			}
+			if kind := scanPersonalValue(string(m[name])); kind != "" {
+				hint += fmt.Sprintf("; its value looks like %s, and events describe personal data and must not contain it", kind)
+			}
+			ps.add(prefix+name, "unknown field; allowed: %s%s", strings.Join(slices.Sorted(maps.Keys(fields)), ", "), hint)
 			continue
 		}
 		value := bytes.TrimSpace(m[name])

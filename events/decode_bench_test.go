@@ -46,7 +46,8 @@ func FuzzDecodeOnePassAgrees(f *testing.F) {
 	for _, s := range []string{string(benchEvent), `{}`, `{"data":null}`, `{"data":{},"data":{}}`,
 		`{"data":{"category":"a"},"DATA":{"purpose":"b"}}`, `{"d\u0061ta":{"category":"a"},"data":{"purpose":"b"}}`,
 		`{"specversion":"1.0","id":"x","source":"s","type":"com.back-trace.datamap.data.erased.v1","time":"2026-11-01T10:00:00Z","data":{"category":"support.tickets","data_subject":"customer","reason":"retention"}}`,
-		`{"specversion":"1.0","data":{"count":0,"recipient":{"name":"x","extra":1}}}`} {
+		`{"specversion":"1.0","data":{"count":0,"recipient":{"name":"x","extra":1}}}`,
+		`{"specversion":"1.0","partitionkey":"p","data":{"category":"a"},"traceid":7}`} {
 		f.Add([]byte(s))
 	}
 	v := events.NewValidator(taxonomy.Default())

@@ -213,7 +213,9 @@ func TestJSONSchemasAgreeWithTheValidator(t *testing.T) {
 }
 
 func FuzzDecode(f *testing.F) {
-	for _, s := range []string{designExample, sharedExample, erasedExample, `{}`, `[]`, `{"data":[]}`, `null`} {
+	for _, s := range []string{designExample, sharedExample, erasedExample, `{}`, `[]`, `{"data":[]}`, `null`,
+		string(withMembers(`"partitionkey":"t7","seq":3,"ok":true,"nul":null`)), string(withMembers(`"x":{"a":1},"Bad":"v"`)),
+		string(withNote(`"call bob@example.com"`))} {
 		f.Add([]byte(s))
 	}
 	v := events.NewValidator(taxonomy.Default())

@@ -69,7 +69,11 @@ type Event struct {
 	DataSchema  string
 	TraceParent string // W3C trace context of the caller, if any
 	TraceState  string
-	Data        Data
+	// Extensions are the CloudEvents extension attributes the event came
+	// with (brokers and relays add them: partitionkey, Knative's, Dapr's),
+	// by name. They are checked like free text and kept; nil when none.
+	Extensions map[string]string
+	Data       Data
 }
 
 // Identity is the event's identity across the pipeline: JetStream's

@@ -62,9 +62,38 @@ func (ps *problems) add(field, format string, args ...any) {
 	*ps = append(*ps, Problem{Field: field, Message: fmt.Sprintf(format, args...)})
 }
 
+// err is the ValidationError of ps, or nil. Messages quote the values
+// they refuse, and a refused value may be personal data: every personal
+// value in them is redacted, so an error can be logged, answered and kept
+// in a dead letter.
 func (ps problems) err(id string) error {
 	if len(ps) == 0 {
 		return nil
 	}
-	return &ValidationError{ID: id, Problems: ps}
+	for i := range ps {
+		ps[i].Field = RedactText(ps[i].Field)
+		ps[i].Message = RedactText(ps[i].Message)
+	}
+	return &ValidationError{ID: RedactText(id), Problems: ps}
+}
+
+// withoutEchoes drops the problems after the first n that concern a field
+// the first n already have a problem with, and every problem of a payload
+// field when the first n say the payload itself ("data") is wrong.
+func (ps problems) withoutEchoes(n int) problems {
+	if n == 0 || n == len(ps) {
+		return ps
+	}
+	seen := map[string]bool{}
+	for _, p := range ps[:n] {
+		seen[p.Field] = true
+	}
+	out := ps[:n]
+	for _, p := range ps[n:] {
+		if seen[p.Field] || seen["data"] && strings.HasPrefix(p.Field, "data.") {
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
 }

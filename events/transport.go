@@ -36,6 +36,9 @@ func Encode(ev *Event) ([]byte, error) {
 			ce.SetExtension("tracestate", ev.TraceState)
 		}
 	}
+	for name, value := range ev.Extensions {
+		ce.SetExtension(name, value)
+	}
 	if err := ce.SetData(cloudevents.ApplicationJSON, ev.Data); err != nil {
 		return nil, fmt.Errorf("events: encode data: %w", err)
 	}

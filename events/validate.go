@@ -60,6 +60,7 @@ const maxText = 200
 func (v *Validator) check(ev *Event, ps *problems) {
 	checkText(ps, "id", ev.ID, true)
 	checkText(ps, "source", ev.Source, true)
+	checkExtensions(ps, ev.Extensions)
 	d := &ev.Data
 	if ev.Kind == "" {
 		return // unknown type: its fields cannot be checked

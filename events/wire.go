@@ -3,6 +3,8 @@ package events
 import (
 	"encoding/hex"
 	"encoding/json"
+	"maps"
+	"slices"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -44,6 +46,9 @@ func AppendEvent(b []byte, ev *Event, sc trace.SpanContext) []byte {
 			b = appendString(b, ev.TraceState)
 		}
 	}
+	if len(ev.Extensions) > 0 {
+		b = appendExtensions(b, ev.Extensions)
+	}
 	// The payload, member by member in the order of Fields, written out
 	// rather than read through Fields' accessors: calls through them would
 	// move ev to the heap, an allocation per event on the SDK's pump.
@@ -75,6 +80,18 @@ func AppendEvent(b []byte, ev *Event, sc trace.SpanContext) []byte {
 	b = append(b, `,"count":`...)
 	b = strconv.AppendInt(b, d.Count, 10)
 	return append(b, "}}"...)
+}
+
+// appendExtensions writes the extension attributes as string members, in
+// name order. Rare (events relayed through ingest), so not allocation-free.
+func appendExtensions(b []byte, exts map[string]string) []byte {
+	for _, name := range slices.Sorted(maps.Keys(exts)) {
+		b = append(b, ',')
+		b = appendString(b, name)
+		b = append(b, ':')
+		b = appendString(b, exts[name])
+	}
+	return b
 }
 
 // TraceParent renders a span context as a W3C traceparent header value.

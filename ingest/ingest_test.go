@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -219,6 +220,7 @@ func (r *recorder) PublishEvent(_ context.Context, ev *events.Event) error {
 
 func FuzzIngestRequest(f *testing.F) {
 	f.Add(ingest.ContentTypeStructured, "", []byte(event("x")))
+	f.Add(ingest.ContentTypeStructured, "", []byte(strings.Replace(event("x"), `"source"`, `"partitionkey":"p","Bad":1,"source"`, 1)))
 	f.Add(ingest.ContentTypeBatch, "", []byte("["+event("x")+`,{"id":2},[],null]`))
 	f.Add("application/json", "1.0", []byte(collectedData))
 	f.Add("text/plain; charset=", "", []byte("{"))
@@ -261,4 +263,60 @@ func FuzzIngestRequest(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestIngestKeepsExtensionAttributes: relayed events carry extension
+// attributes (ce-* headers in binary mode, members in structured mode);
+// they are accepted, checked and published with the event.
+func TestIngestKeepsExtensionAttributes(t *testing.T) {
+	s := start(t, 0)
+	status, r := post(t, s, ingestToken, map[string]string{"Content-Type": "application/json",
+		"ce-specversion": "1.0", "ce-id": "binary-ext", "ce-source": "relay", "ce-time": "2026-11-01T10:00:00Z",
+		"ce-type": events.KindCollected.Type(), "ce-partitionkey": "tenant-7", "ce-knativearrivaltime": "2026-11-01T10:00:01Z"}, collectedData)
+	if status != http.StatusAccepted || r.Accepted != 1 {
+		t.Errorf("binary with extensions: %d %+v", status, r)
+	}
+	structured := strings.Replace(event("structured-ext"), `"source":"php-shop",`, `"source":"php-shop","partitionkey":"tenant-8",`, 1)
+	status, r = post(t, s, ingestToken, map[string]string{"Content-Type": ingest.ContentTypeStructured}, structured)
+	if status != http.StatusAccepted || r.Accepted != 1 {
+		t.Errorf("structured with extensions: %d %+v", status, r)
+	}
+	got := stored(t, s)
+	if e := got["binary-ext"]; e == nil || e.Extensions["partitionkey"] != "tenant-7" || e.Extensions["knativearrivaltime"] == "" {
+		t.Errorf("binary event published as %+v", e)
+	}
+	if e := got["structured-ext"]; e == nil || e.Extensions["partitionkey"] != "tenant-8" {
+		t.Errorf("structured event published as %+v", e)
+	}
+}
+
+// TestIngestNamesOnlyRealProblemsAndRepeatsNoPersonalData: an unknown data
+// field holding an e-mail address is the one problem reported, named as an
+// e-mail address, and the answer does not repeat the address.
+func TestIngestNamesOnlyRealProblemsAndRepeatsNoPersonalData(t *testing.T) {
+	s := start(t, 0)
+	leaky := strings.Replace(event("leaky"), `"count":3}`, `"count":3,"note":"call bob@example.com"}`, 1)
+	bad := strings.Replace(event("bad-ext"), `"source":"php-shop",`, `"source":"php-shop","owner":"bob@example.com",`, 1)
+	req, _ := http.NewRequest(http.MethodPost, s.url+ingest.Path, strings.NewReader("["+leaky+","+bad+"]"))
+	req.Header.Set("Authorization", "Bearer "+ingestToken)
+	req.Header.Set("Content-Type", ingest.ContentTypeBatch)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusBadRequest || strings.Contains(string(body), "bob@example.com") || strings.Contains(string(body), "required") {
+		t.Fatalf("%d %s", res.StatusCode, body)
+	}
+	var r ingest.Response
+	if err := json.Unmarshal(body, &r); err != nil {
+		t.Fatal(err)
+	}
+	for i, field := range []string{"data.note", "owner"} {
+		ps := r.Results[i].Problems
+		if len(ps) != 1 || ps[0].Field != field || !strings.Contains(ps[0].Message, "looks like an e-mail address") {
+			t.Errorf("event %d: problems %+v, want one on %s naming the e-mail address", i, ps, field)
+		}
+	}
 }

@@ -103,7 +103,8 @@ func TestBadEventsFail(t *testing.T) {
 		{"bad category key", `"category":"billing.payment_token"`, `"category":"Billing.Payment Token"`},
 		{"bad special condition", `"count":1`, `"count":1,"special_condition":"because"`},
 		{"binary data", `"data":{`, `"data_base64":"AA==","data":{`},
-		{"extension attribute", `"datacontenttype"`, `"partitionkey":"acct-1","datacontenttype"`},
+		{"extension attribute with a bad name", `"datacontenttype"`, `"partition_key":"acct-1","datacontenttype"`},
+		{"extension attribute holding an object", `"datacontenttype"`, `"partitionkey":{"a":1},"datacontenttype"`},
 	}
 	for _, c := range cases {
 		ev := strings.Replace(designExample, c.old, c.new, 1)
@@ -113,6 +114,11 @@ func TestBadEventsFail(t *testing.T) {
 		if err := validate(t, s, ev); err == nil {
 			t.Errorf("%s: accepted\n%s", c.name, ev)
 		}
+	}
+	// Extension attributes named by the CloudEvents rules are allowed.
+	withExtension := strings.Replace(designExample, `"datacontenttype"`, `"partitionkey":"acct-1","sequence":7,"datacontenttype"`, 1)
+	if err := validate(t, s, withExtension); err != nil {
+		t.Errorf("event with extension attributes rejected: %v", err)
 	}
 	// subject is optional (the validator checks it equals data.category).
 	noSubject := strings.Replace(designExample, `"subject":"billing.payment_token",`, ``, 1)

@@ -47,6 +47,7 @@ type Stack struct {
 
 	cfg         config.Config
 	log         *slog.Logger
+	chOptions   *ch.Options     // the external ClickHouse's options; nil when embedded
 	natsServer  *server.Server  // nil when external or attached
 	chServer    *chembed.Server // nil when external or attached; replaced by superviseClickHouse
 	chMu        sync.Mutex      // guards chServer
@@ -172,6 +173,7 @@ func (s *Stack) startClickHouse(ctx context.Context) error {
 		if opts.Compression == nil {
 			opts.Compression = &ch.Compression{Method: ch.CompressionLZ4} // across a network, unless the DSN says otherwise
 		}
+		s.chOptions = opts
 		return s.connectClickHouse(ctx, opts)
 	}
 	srv, err := chembed.Start(ctx, chembed.Options{DataDir: filepath.Join(s.cfg.DataDir, "clickhouse"), Logger: s.log})
@@ -217,18 +219,55 @@ func (s *Stack) prepare(ctx context.Context) error {
 		Duplicates: s.cfg.StreamDuplicates, Replicas: s.cfg.StreamReplicas}); err != nil {
 		return err
 	}
-	dialect := schema.Dialect{Cluster: s.cfg.ClickHouseCluster}
-	ran, err := schema.MigrateWith(ctx, s.ClickHouse, dialect)
+	dialect := schema.Dialect{Cluster: s.cfg.ClickHouseCluster,
+		Unreplicated: s.cfg.ClickHouseCluster != "" && !s.cfg.ClickHouseKeeper}
+	servers := []driver.Conn{s.ClickHouse}
+	if dialect.Unreplicated {
+		// No DDL queue without Keeper: migrate each server of the DSN.
+		var err error
+		if servers, err = s.eachServer(ctx); err != nil {
+			return err
+		}
+		defer func() {
+			for _, c := range servers {
+				c.Close()
+			}
+		}()
+	}
+	ran, err := schema.MigrateServers(ctx, servers, dialect)
 	if err != nil {
 		return err
 	}
-	if err := schema.SetInsertFsync(ctx, s.ClickHouse, dialect, s.cfg.ClickHouseFsync); err != nil {
-		return err
+	for _, conn := range servers {
+		if err := schema.SetInsertFsync(ctx, conn, dialect, s.cfg.ClickHouseFsync); err != nil {
+			return err
+		}
 	}
 	if len(ran) > 0 {
 		s.log.Info("catalog schema migrated", "versions", ran)
 	}
 	return nil
+}
+
+// eachServer connects to every server the DSN lists, one connection each.
+func (s *Stack) eachServer(ctx context.Context) ([]driver.Conn, error) {
+	var conns []driver.Conn
+	for _, addr := range s.chOptions.Addr {
+		opts := *s.chOptions
+		opts.Addr = []string{addr}
+		conn, err := ch.Open(&opts)
+		if err == nil {
+			err = conn.Ping(ctx)
+		}
+		if err != nil {
+			for _, c := range conns {
+				c.Close()
+			}
+			return nil, fmt.Errorf("ClickHouse server %s of DATAMAP_CLICKHOUSE_DSN: %w (without Keeper every server must be up to be migrated)", addr, err)
+		}
+		conns = append(conns, conn)
+	}
+	return conns, nil
 }
 
 // Embedded reports whether this process runs the servers itself.

@@ -174,6 +174,14 @@ func (c *Consumer) fetch(ctx context.Context, out chan<- []pending) {
 		}
 		if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) && !errors.Is(err, context.DeadlineExceeded) {
 			c.log.Warn("fetch ended early", "err", err, "messages", len(msgs))
+			if len(msgs) == 0 {
+				// E.g. no responders while the consumer's leader is being
+				// elected on a cluster: the request fails at once, so
+				// back off instead of asking again in a tight loop.
+				c.ready.Store(false)
+				retry.wait(ctx)
+				continue
+			}
 		}
 		retry.reset()
 		if len(msgs) == 0 {
@@ -185,6 +193,9 @@ func (c *Consumer) fetch(ctx context.Context, out chan<- []pending) {
 		for i, m := range msgs {
 			items[i].msg = m
 			items[i].event, items[i].invalid = c.validator.Decode(m.Data())
+			if ev := items[i].event; ev != nil && m.Subject() != events.Subject(ev.Kind) {
+				items[i].event, items[i].invalid = nil, &WrongSubjectError{Subject: m.Subject(), Type: ev.Kind.Type()}
+			}
 		}
 		select {
 		case out <- items:
@@ -193,6 +204,25 @@ func (c *Consumer) fetch(ctx context.Context, out chan<- []pending) {
 		}
 	}
 }
+
+// WrongSubjectError refuses an event published on the subject of another
+// kind: the subject routes and authorizes by kind (a publisher may be
+// allowed shared events only), so the two must agree.
+type WrongSubjectError struct {
+	Subject string // where it was published
+	Type    string // what it says it is
+}
+
+func (e *WrongSubjectError) Error() string {
+	want := e.Type
+	if k, ok := events.KindOfType(e.Type); ok {
+		want = events.Subject(k)
+	}
+	return fmt.Sprintf("type %q does not match subject %q; publish %s events on %s", e.Type, e.Subject, e.Type, want)
+}
+
+// Is makes errors.Is(err, events.ErrInvalid) true: the event can never be stored.
+func (e *WrongSubjectError) Is(target error) bool { return target == events.ErrInvalid }
 
 // pending is a fetched message and what decoding it gave.
 type pending struct {

@@ -23,6 +23,7 @@ import (
 	"github.com/back-trace/datamap/catalog/schema"
 	"github.com/back-trace/datamap/events"
 	"github.com/back-trace/datamap/events/taxonomy"
+	"github.com/back-trace/datamap/internal/history"
 	"github.com/back-trace/datamap/internal/testservers"
 	"github.com/back-trace/datamap/sinks/chembed"
 	"github.com/back-trace/datamap/sinks/clickhouse"
@@ -109,8 +110,8 @@ func TestConsumerKilledAtEveryPointLosesNothingCountsNothingTwice(t *testing.T) 
 		t.Run(point, func(t *testing.T) {
 			ns, js := testservers.NATS(t)
 			db := testservers.PrivateClickHouse(t) // a client killed mid-INSERT can crash chDB
-			h := newHistory()
-			h.publish(t, js, "billing-api", 1000)
+			h := history.New()
+			h.Publish(t, js, "billing-api", 1000)
 
 			child := exec.Command(os.Args[0], "-test.run=^$")
 			child.Env = append(os.Environ(), envKillAt+"="+point, envNATSURL+"="+ns.ClientURL(),
@@ -122,7 +123,7 @@ func TestConsumerKilledAtEveryPointLosesNothingCountsNothingTwice(t *testing.T) 
 				t.Fatalf("child consumer did not die by SIGKILL: %v", err)
 			}
 			startConsumer(t, js, clickhouse.NewWriter(db.Conn))
-			h.waitExact(t, db.Conn, 60*time.Second)
+			h.WaitExact(t, db.Conn, 60*time.Second)
 		})
 	}
 }
@@ -141,8 +142,8 @@ func TestClickHouseKilledMidInsertAndRestarted(t *testing.T) {
 	if _, err := schema.Migrate(ctx, conn); err != nil {
 		t.Fatal(err)
 	}
-	h := newHistory()
-	h.publish(t, js, "voip-platform", 3000)
+	h := history.New()
+	h.Publish(t, js, "voip-platform", 3000)
 	var writes atomic.Int64
 	killed := make(chan struct{})
 	sink := sinkFunc(func(ctx context.Context, batch []*events.Event) error {
@@ -154,14 +155,14 @@ func TestClickHouseKilledMidInsertAndRestarted(t *testing.T) {
 	startConsumer(t, js, sink)
 	<-killed
 	<-srv.Done()
-	h.publish(t, js, "voip-platform", 500) // traffic goes on during the outage
+	h.Publish(t, js, "voip-platform", 500) // traffic goes on during the outage
 	srv, err = chembed.Start(ctx, chembed.Options{DataDir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Stop(context.Background()) })
 	proxy.SetTarget(srv.Addr())
-	h.waitExact(t, conn, 90*time.Second)
+	h.WaitExact(t, conn, 90*time.Second)
 }
 
 func TestNATSRestartedMidStream(t *testing.T) {
@@ -174,16 +175,16 @@ func TestNATSRestartedMidStream(t *testing.T) {
 		t.Fatal(err)
 	}
 	db := testservers.NewDatabase(t)
-	h := newHistory()
-	h.publish(t, js, "sms-gateway", 1500)
+	h := history.New()
+	h.Publish(t, js, "sms-gateway", 1500)
 	startConsumer(t, js, clickhouse.NewWriter(db.Conn))
 	time.Sleep(100 * time.Millisecond)
 	ns.Shutdown()
 	ns.WaitForShutdown()
 	p, _ := strconv.Atoi(portStr)
 	testservers.StartNATSServer(t, dir, p)
-	h.publish(t, js, "sms-gateway", 1500) // the client reconnects by itself
-	h.waitExact(t, db.Conn, 60*time.Second)
+	h.Publish(t, js, "sms-gateway", 1500) // the client reconnects by itself
+	h.WaitExact(t, db.Conn, 60*time.Second)
 }
 
 func TestPublisherRetryAfterLostPubAck(t *testing.T) {
@@ -195,8 +196,8 @@ func TestPublisherRetryAfterLostPubAck(t *testing.T) {
 		t.Fatal(err)
 	}
 	db := testservers.NewDatabase(t)
-	h := newHistory()
-	ev := h.newEvent("billing-api", 3)
+	h := history.New()
+	ev := h.NewEvent("billing-api", 3)
 	raw, _ := events.Encode(ev)
 	for i := 0; i < 2; i++ { // the retry inside the window: NATS drops it
 		if err := events.PublishEncoded(ctx, js, ev, raw); err != nil {
@@ -214,9 +215,9 @@ func TestPublisherRetryAfterLostPubAck(t *testing.T) {
 	if info, _ := stream.Info(ctx); info.State.Msgs != 2 {
 		t.Errorf("stream holds %d messages after a retry outside the window, want 2", info.State.Msgs)
 	}
-	h.publish(t, js, "billing-api", 100)
+	h.Publish(t, js, "billing-api", 100)
 	startConsumer(t, js, clickhouse.NewWriter(db.Conn))
-	h.waitExact(t, db.Conn, 30*time.Second)
+	h.WaitExact(t, db.Conn, 30*time.Second)
 }
 
 // A consumer that holds a batch longer than AckWait (a long GC pause, a
@@ -225,8 +226,8 @@ func TestPublisherRetryAfterLostPubAck(t *testing.T) {
 func TestConsumerPausedLongerThanAckWait(t *testing.T) {
 	_, js := testservers.NATS(t)
 	db := testservers.NewDatabase(t)
-	h := newHistory()
-	h.publish(t, js, "support-desk", 300)
+	h := history.New()
+	h.Publish(t, js, "support-desk", 300)
 	reader := sdkmetric.NewManualReader()
 	metrics, err := consumer.NewMetrics(sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader)))
 	if err != nil {
@@ -251,13 +252,13 @@ func TestConsumerPausedLongerThanAckWait(t *testing.T) {
 	}
 	// Started once the first one holds a batch: it receives the redelivery.
 	startMeasuredConsumer(t, js, clickhouse.NewWriter(db.Conn), metrics)
-	h.waitExact(t, db.Conn, 30*time.Second)
+	h.WaitExact(t, db.Conn, 30*time.Second)
 	select {
 	case <-resumed:
 	case <-time.After(30 * time.Second):
 		t.Fatal("the paused consumer never finished its write")
 	}
-	h.waitExact(t, db.Conn, 10*time.Second) // the late write of the paused batch counted nothing twice
+	h.WaitExact(t, db.Conn, 10*time.Second) // the late write of the paused batch counted nothing twice
 	if n := redeliveries(t, reader); n == 0 {
 		t.Fatalf("no message was redelivered during a %s pause with AckWait 1s: the scenario did not happen", pause)
 	} else {
@@ -289,10 +290,10 @@ func redeliveries(t *testing.T, reader *sdkmetric.ManualReader) int64 {
 func TestFullReplayFromTheStartOfTheStream(t *testing.T) {
 	_, js := testservers.NATS(t)
 	db := testservers.NewDatabase(t)
-	h := newHistory()
-	h.publish(t, js, "website", 1200)
+	h := history.New()
+	h.Publish(t, js, "website", 1200)
 	first := startConsumer(t, js, clickhouse.NewWriter(db.Conn))
-	h.waitExact(t, db.Conn, 30*time.Second)
+	h.WaitExact(t, db.Conn, 30*time.Second)
 	first.stop()
 	ctx := context.Background()
 	if err := js.DeleteConsumer(ctx, events.StreamName, consumer.DurableName); err != nil {
@@ -312,36 +313,36 @@ func TestFullReplayFromTheStartOfTheStream(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	h.waitExact(t, db.Conn, 10*time.Second)
+	h.WaitExact(t, db.Conn, 10*time.Second)
 }
 
 func TestBadEventsInEveryBatch(t *testing.T) {
 	_, js := testservers.NATS(t)
 	db := testservers.NewDatabase(t)
-	h := newHistory()
+	h := history.New()
 	ctx := context.Background()
 	for i := 0; i < 300; i++ {
-		h.publish(t, js, "integrations", 1)
+		h.Publish(t, js, "integrations", 1)
 		bad := fmt.Sprintf(`{"specversion":"1.0","id":"bad-%d","source":"integrations","type":"com.back-trace.datamap.data.collected.v1","time":"2026-11-01T10:00:00Z","data":{"category":"integrations.nope","data_subject":"customer","purpose":"invoicing","legal_basis":"contract","retention":"P1Y"}}`, i)
 		if _, err := js.Publish(ctx, events.Subject(events.KindCollected), []byte(bad)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	startConsumer(t, js, clickhouse.NewWriter(db.Conn)) // batches of 50: every one mixes both
-	h.waitExact(t, db.Conn, 30*time.Second)
-	waitDeadLetters(t, js, 300)
+	h.WaitExact(t, db.Conn, 30*time.Second)
+	history.WaitDeadLetters(t, js, 300)
 }
 
 func TestTwoIdenticalBatchesOfDifferentEventsAreBothStored(t *testing.T) {
 	db := testservers.NewDatabase(t)
-	h := newHistory()
+	h := history.New()
 	w := clickhouse.NewWriter(db.Conn)
 	// Same content, different identities: what aggregation produces every
 	// window. ClickHouse's block dedup must not mistake them for a retry.
 	for batch := 0; batch < 2; batch++ {
 		var evs []*events.Event
 		for i := 0; i < 10; i++ {
-			ev := h.newEvent("sms-gateway", 1)
+			ev := h.NewEvent("sms-gateway", 1)
 			ev.Time = time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
 			evs = append(evs, ev)
 		}
@@ -352,7 +353,7 @@ func TestTwoIdenticalBatchesOfDifferentEventsAreBothStored(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	h.waitExact(t, db.Conn, 10*time.Second)
+	h.WaitExact(t, db.Conn, 10*time.Second)
 	var raw uint64
 	if err := db.Conn.QueryRow(context.Background(), "SELECT count() FROM events").Scan(&raw); err != nil {
 		t.Fatal(err)
@@ -365,17 +366,15 @@ func TestTwoIdenticalBatchesOfDifferentEventsAreBothStored(t *testing.T) {
 func TestPoisonEventDoesNotBlockTheEventsBehindIt(t *testing.T) {
 	_, js := testservers.NATS(t)
 	db := testservers.NewDatabase(t)
-	h := newHistory()
-	h.publish(t, js, "billing-api", 200)
-	poison := h.newEvent("billing-api", 1)
-	h.mu.Lock()
-	delete(h.records, poison.Identity()) // it must end up dead-lettered, not stored
-	h.mu.Unlock()
+	h := history.New()
+	h.Publish(t, js, "billing-api", 200)
+	poison := h.NewEvent("billing-api", 1)
+	h.Forget(poison.Identity()) // it must end up dead-lettered, not stored
 	raw, _ := events.Encode(poison)
 	if err := events.PublishEncoded(context.Background(), js, poison, raw); err != nil {
 		t.Fatal(err)
 	}
-	h.publish(t, js, "billing-api", 200)
+	h.Publish(t, js, "billing-api", 200)
 	refusing := pingingSink{sinkFunc(func(ctx context.Context, batch []*events.Event) error {
 		for _, ev := range batch {
 			if ev.ID == poison.ID {
@@ -385,8 +384,8 @@ func TestPoisonEventDoesNotBlockTheEventsBehindIt(t *testing.T) {
 		return clickhouse.NewWriter(db.Conn).Write(ctx, batch)
 	}), db.Conn}
 	startConsumer(t, js, refusing)
-	h.waitExact(t, db.Conn, 60*time.Second)
-	waitDeadLetters(t, js, 1)
+	h.WaitExact(t, db.Conn, 60*time.Second)
+	history.WaitDeadLetters(t, js, 1)
 }
 
 func TestClickHouseUnreachableUnderLoad(t *testing.T) {
@@ -407,13 +406,13 @@ func TestClickHouseUnreachableUnderLoad(t *testing.T) {
 		events.NewValidator(taxonomy.Default()), consumer.Options{BatchSize: 500, MaxWait: 50 * time.Millisecond})
 	go c.Run(ctx)
 
-	h := newHistory()
-	h.publish(t, js, "hosting-provisioning", 500)
-	h.waitExact(t, conn, 30*time.Second)
+	h := history.New()
+	h.Publish(t, js, "hosting-provisioning", 500)
+	h.WaitExact(t, conn, 30*time.Second)
 	proxy.Down()
 	outageEnds := time.Now().Add(30 * time.Second)
 	for time.Now().Before(outageEnds) { // load goes on
-		h.publish(t, js, "hosting-provisioning", 100)
+		h.Publish(t, js, "hosting-provisioning", 100)
 		time.Sleep(200 * time.Millisecond)
 	}
 	if c.Ready() {
@@ -424,28 +423,9 @@ func TestClickHouseUnreachableUnderLoad(t *testing.T) {
 		t.Errorf("backlog during the outage = %d (%v); the events should wait in the stream", backlog, err)
 	}
 	proxy.Up()
-	h.waitExact(t, db.Conn, 60*time.Second)
+	h.WaitExact(t, db.Conn, 60*time.Second)
 	if !c.Ready() {
 		t.Error("consumer not ready after ClickHouse came back")
-	}
-}
-
-func waitDeadLetters(t *testing.T, js jetstream.JetStream, want uint64) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		s, err := js.Stream(context.Background(), deadletter.StreamName)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got := s.CachedInfo().State.Msgs
-		if got == want {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d dead letters, want %d", got, want)
-		}
-		time.Sleep(100 * time.Millisecond)
 	}
 }
 

@@ -34,6 +34,23 @@ type Dialect struct {
 	// Cluster is the name of the ClickHouse cluster (a <remote_servers>
 	// entry on every server); "" means a single server.
 	Cluster string
+	// Unreplicated is a cluster without Keeper: its shards are single
+	// servers, or replicas that the Distributed table writes itself
+	// (internal_replication false). Local tables keep their single-server
+	// engines (and settings: non_replicated_deduplication_window is what
+	// deduplicates inserts there), and nothing runs ON CLUSTER, since
+	// there is no DDL queue without Keeper: the migrations must run on
+	// every server (MigrateServers), each recording its own versions in a
+	// local schema_migrations.
+	Unreplicated bool
+}
+
+// onCluster is the ON CLUSTER clause of the dialect's DDL.
+func (d Dialect) onCluster() string {
+	if d.Unreplicated {
+		return ""
+	}
+	return " ON CLUSTER " + d.Cluster
 }
 
 // LocalSuffix names the replicated table behind each Distributed table.
@@ -79,6 +96,12 @@ func (d Dialect) Render(m Migration) (Migration, error) {
 // Bookkeeping returns the statements that create the schema_migrations
 // table in this dialect.
 func (d Dialect) Bookkeeping() ([]string, error) {
+	if d.Unreplicated {
+		// Each server records its own versions: a Distributed
+		// schema_migrations would tell the second server that the first
+		// one's migrations are already applied to it.
+		return []string{schemaMigrationsDDL}, nil
+	}
 	m, err := d.Render(Migration{Name: "schema_migrations", Statements: []string{schemaMigrationsDDL}})
 	return m.Statements, err
 }
@@ -245,7 +268,7 @@ func (d Dialect) createTable(stmt string, toks, sig []token) ([]string, error) {
 		return nil, errors.New("no ENGINE clause: the server's default engine cannot be made replicated; name a MergeTree engine")
 	}
 	local := name.text + LocalSuffix
-	edits := []splice{{name.start, name.end, local + " ON CLUSTER " + d.Cluster}}
+	edits := []splice{{name.start, name.end, local + d.onCluster()}}
 
 	// ENGINE [=] XMergeTree[(args)]
 	e := engine.bodySignif
@@ -269,11 +292,13 @@ func (d Dialect) createTable(stmt string, toks, sig []token) ([]string, error) {
 	case !strings.HasSuffix(engineName, "MergeTree"):
 		return nil, fmt.Errorf("ENGINE %s is not of the MergeTree family; only MergeTree tables can be replicated and distributed", engineName)
 	}
-	replicated := fmt.Sprintf("ENGINE = Replicated%s('"+ReplicaPath+"', '{replica}'", engineName, local)
-	if args != "" {
-		replicated += ", " + args // e.g. ReplacingMergeTree's version column stays an argument
+	if !d.Unreplicated {
+		replicated := fmt.Sprintf("ENGINE = Replicated%s('"+ReplicaPath+"', '{replica}'", engineName, local)
+		if args != "" {
+			replicated += ", " + args // e.g. ReplacingMergeTree's version column stays an argument
+		}
+		edits = append(edits, splice{engine.start, engineEnd, replicated + ")"})
 	}
-	edits = append(edits, splice{engine.start, engineEnd, replicated + ")"})
 
 	// Shard by the sorting key: every row that a ReplacingMergeTree (or
 	// Summing, Aggregating, Collapsing…) would merge with another shares
@@ -299,7 +324,7 @@ func (d Dialect) createTable(stmt string, toks, sig []token) ([]string, error) {
 	// configure the single-server equivalent, which has no effect on a
 	// replicated table: drop them rather than carry a misleading setting.
 	// (Translating the window would lower the server default.)
-	if s := byName["SETTINGS"]; s != nil {
+	if s := byName["SETTINGS"]; s != nil && !d.Unreplicated {
 		var kept []string
 		dropped := false
 		for _, item := range splitTopLevel(s.body, ",") {
@@ -320,8 +345,8 @@ func (d Dialect) createTable(stmt string, toks, sig []token) ([]string, error) {
 		}
 	}
 
-	distributed := fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s ON CLUSTER %s AS %s\nENGINE = Distributed(%s, currentDatabase(), %s, %s)",
-		name.text, d.Cluster, local, d.Cluster, local, key)
+	distributed := fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s%s AS %s\nENGINE = Distributed(%s, currentDatabase(), %s, %s)",
+		name.text, d.onCluster(), local, d.Cluster, local, key)
 	if c := byName["COMMENT"]; c != nil {
 		distributed += "\nCOMMENT " + compact(c.body)
 	}
@@ -385,7 +410,7 @@ func (d Dialect) createView(stmt string, sig []token, materialized bool) ([]stri
 			return nil, errors.New("a MATERIALIZED VIEW must write TO a table created by a CREATE TABLE migration (an inner ENGINE would not be replicated)")
 		}
 	}
-	return []string{apply(stmt, splice{name.end, name.end, " ON CLUSTER " + d.Cluster})}, nil
+	return []string{apply(stmt, splice{name.end, name.end, d.onCluster()})}, nil
 }
 
 // columnAlters are the ALTER commands that change a table's columns; they
@@ -401,7 +426,7 @@ func (d Dialect) alterTable(stmt string, toks, sig []token) ([]string, error) {
 	if i >= len(sig) {
 		return nil, errors.New("ALTER TABLE without a command")
 	}
-	local := apply(stmt, splice{name.start, name.end, name.text + LocalSuffix + " ON CLUSTER " + d.Cluster})
+	local := apply(stmt, splice{name.start, name.end, name.text + LocalSuffix + d.onCluster()})
 	var columns []string
 	allDrops := true
 	for _, cmd := range splitTopLevel(between(toks, sig[i].start, len(stmt)), ",") {
@@ -421,7 +446,7 @@ func (d Dialect) alterTable(stmt string, toks, sig []token) ([]string, error) {
 	if len(columns) == 0 {
 		return []string{local}, nil
 	}
-	distributed := fmt.Sprintf("ALTER TABLE %s ON CLUSTER %s %s", name.text, d.Cluster, strings.Join(columns, ", "))
+	distributed := fmt.Sprintf("ALTER TABLE %s%s %s", name.text, d.onCluster(), strings.Join(columns, ", "))
 	if allDrops {
 		// Stop reading a column before the shards lose it.
 		return []string{distributed, local}, nil
@@ -435,12 +460,12 @@ func (d Dialect) drop(stmt string, sig []token) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	onCluster := splice{name.end, name.end, " ON CLUSTER " + d.Cluster}
+	onCluster := splice{name.end, name.end, d.onCluster()}
 	if sig[1].is("VIEW") {
 		return []string{apply(stmt, onCluster)}, nil
 	}
 	// The Distributed table first, then its local table (IF EXISTS: a DROP
 	// TABLE may also name a view, which has none).
-	local := "DROP TABLE IF EXISTS " + name.text + LocalSuffix + " ON CLUSTER " + d.Cluster + stmt[name.end:]
+	local := "DROP TABLE IF EXISTS " + name.text + LocalSuffix + d.onCluster() + stmt[name.end:]
 	return []string{apply(stmt, onCluster), strings.TrimSpace(local)}, nil
 }

@@ -28,6 +28,9 @@ func renderSchema(t *testing.T, d schema.Dialect) (string, []string) {
 	if d.Cluster != "" {
 		mode = "cluster " + d.Cluster
 	}
+	if d.Unreplicated {
+		mode += " without Keeper (Unreplicated; run on every server)"
+	}
 	fmt.Fprintf(&b, "-- The catalog schema as MigrateWith runs it for %s.\n", mode)
 	b.WriteString("-- Generated from catalog/schema/migrations by TestGoldenDDL; do not edit. After changing\n")
 	b.WriteString("-- a migration or catalog/schema/cluster.go: go test ./catalog/schema -run TestGoldenDDL -update\n")
@@ -62,7 +65,8 @@ func renderSchema(t *testing.T, d schema.Dialect) (string, []string) {
 // reviewed copy is deploy/clickhouse/schema.sql.
 func TestGoldenDDL(t *testing.T) {
 	for file, d := range map[string]schema.Dialect{
-		"cluster_ddl.golden.sql": {Cluster: testCluster},
+		"cluster_ddl.golden.sql":              {Cluster: testCluster},
+		"cluster_unreplicated_ddl.golden.sql": {Cluster: testCluster, Unreplicated: true},
 	} {
 		t.Run(file, func(t *testing.T) {
 			got, _ := renderSchema(t, d)

@@ -127,7 +127,7 @@ func MigrateWith(ctx context.Context, conn driver.Conn, d Dialect) ([]int, error
 	}
 	rows.Close()
 	insertCtx := ctx
-	if d.Cluster != "" {
+	if d.Cluster != "" && !d.Unreplicated {
 		// Insert through the Distributed table synchronously, so the record
 		// is on its shard when Exec returns (not queued on this server).
 		insertCtx = ch.Context(ctx, ch.WithSettings(ch.Settings{"insert_distributed_sync": 1}))
@@ -148,6 +148,30 @@ func MigrateWith(ctx context.Context, conn driver.Conn, d Dialect) ([]int, error
 		ran = append(ran, m.Version)
 	}
 	return ran, nil
+}
+
+// MigrateServers migrates every server of a cluster without Keeper
+// (d.Unreplicated), where no DDL queue carries the statements from one
+// server to the others: each server gets the local tables, the Distributed
+// tables and the views, and records its own versions. It returns the
+// versions applied to any server.
+func MigrateServers(ctx context.Context, servers []driver.Conn, d Dialect) ([]int, error) {
+	ran := map[int]bool{}
+	for i, conn := range servers {
+		versions, err := MigrateWith(ctx, conn, d)
+		if err != nil {
+			return nil, fmt.Errorf("catalog: server %d of %d: %w", i+1, len(servers), err)
+		}
+		for _, v := range versions {
+			ran[v] = true
+		}
+	}
+	var out []int
+	for v := range ran {
+		out = append(out, v)
+	}
+	sort.Ints(out)
+	return out, nil
 }
 
 // SetInsertFsync makes ClickHouse fsync every inserted part (and its

@@ -26,8 +26,9 @@ type outgoing struct {
 }
 
 type inflight struct {
-	o   *outgoing
-	ack jetstream.PubAckFuture
+	o    *outgoing
+	ack  jetstream.PubAckFuture
+	sent time.Time // the ack timeout counts from here
 }
 
 // delivery is the Publisher's background machinery: it takes what it is
@@ -60,9 +61,9 @@ type delivery struct {
 
 	retryMu sync.Mutex
 	retries []*outgoing
-	// acked counts acks since the pump last paused, so that it backs off
-	// only while nothing gets through.
-	acked atomic.Uint64
+	// lastAck is when JetStream last acknowledged a publish (unix nanos),
+	// so that the pump backs off retries only while nothing gets through.
+	lastAck atomic.Int64
 
 	leftoverMu sync.Mutex
 	leftover   []*outgoing // unacknowledged when the acker was abandoned
@@ -180,9 +181,12 @@ func (d *delivery) pump() {
 			return
 		}
 		if retry {
-			// Pause before a retry unless acks came through since the last
-			// pause: retries go at full speed once NATS is back.
-			if d.acked.Swap(0) > 0 {
+			// Pause before a retry unless acks are coming through: retries
+			// go at full speed once NATS is back. (Checking only for acks
+			// since the previous retry would pace a whole window of retries
+			// after a stream leader's loss at one pause each, since their
+			// acks arrive after the next retry is sent.)
+			if time.Since(time.Unix(0, d.lastAck.Load())) < maxBackoff {
 				backoff = 0
 			} else {
 				backoff = min(max(2*backoff, minBackoff), maxBackoff)
@@ -246,7 +250,7 @@ func (d *delivery) send(o *outgoing) bool {
 		ack, err := d.js.PublishMsgAsync(msg, jetstream.WithStallWait(stallWait))
 		if err == nil {
 			select {
-			case d.inflight <- inflight{o: o, ack: ack}:
+			case d.inflight <- inflight{o: o, ack: ack, sent: time.Now()}:
 				return true
 			case <-d.stopping:
 				d.pushRetry(o) // may be acked anyway; a retry is deduplicated
@@ -290,7 +294,11 @@ func (d *delivery) pause(wait time.Duration) bool {
 	}
 }
 
-// ackLoop waits for each publish's ack, in publish order.
+// ackLoop waits for each publish's ack, in publish order. Each publish
+// times out ackTimeout after it was sent, not after the previous one was
+// settled: when a stream leader dies with a full window of publishes in
+// flight, their acks are all lost together, and the window must be retried
+// after one timeout, not after one timeout per publish.
 func (d *delivery) ackLoop() {
 	defer close(d.ackDone)
 	timer := time.NewTimer(d.ackTimeout)
@@ -301,7 +309,7 @@ func (d *delivery) ackLoop() {
 			d.settle(in, false)
 			continue
 		}
-		timer.Reset(d.ackTimeout)
+		timer.Reset(time.Until(in.sent.Add(d.ackTimeout)))
 		select {
 		case <-in.ack.Ok():
 			d.acknowledged(in.o)
@@ -332,7 +340,7 @@ func (d *delivery) acknowledged(o *outgoing) {
 	if o.spooled {
 		d.spool.done()
 	}
-	d.acked.Add(1)
+	d.lastAck.Store(time.Now().UnixNano())
 	d.stats.published.Add(1)
 	d.stats.pending.Add(-1)
 	d.observer.published(o)
@@ -416,6 +424,7 @@ func (d *delivery) encode(r *record) *outgoing {
 	ev.Source = source
 	if r.ext != nil {
 		ev.TraceParent, ev.TraceState = r.ext.traceParent, r.ext.traceState
+		ev.Extensions = r.ext.extensions
 	}
 	raw := events.AppendEvent(make([]byte, 0, 512), &ev, r.sc)
 	return &outgoing{kind: r.flow.kind, msgID: events.Identity(source, id), raw: raw, sc: r.sc, queued: r.queued}

@@ -25,6 +25,7 @@ type record struct {
 // external is what an event published with PublishEvent keeps of its own.
 type external struct {
 	id, source, traceParent, traceState string
+	extensions                          map[string]string
 }
 
 // flow is everything that identifies what happened, except when and how

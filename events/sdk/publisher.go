@@ -173,7 +173,8 @@ func (p *Publisher) PublishEvent(ctx context.Context, ev *events.Event) error {
 		return err
 	}
 	r := record{flow: flowOf(ev.Kind, &ev.Data), count: ev.Data.Count, at: ev.Time.UTC(),
-		ext: &external{id: ev.ID, source: ev.Source, traceParent: ev.TraceParent, traceState: ev.TraceState}}
+		ext: &external{id: ev.ID, source: ev.Source, traceParent: ev.TraceParent, traceState: ev.TraceState,
+			extensions: ev.Extensions}}
 	return p.enqueue(ctx, &r)
 }
 

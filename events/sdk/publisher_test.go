@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -507,5 +508,40 @@ func waitFor(t testing.TB, within time.Duration, what string, cond func() bool) 
 			t.Fatalf("timed out after %s waiting for %s", within, what)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// When a stream leader dies, the acks of a whole window of publishes are
+// lost at once. They must all be retried one ack timeout later, not one
+// timeout per publish (which made 1000 lost acks a 10000 s stall).
+func TestLostAcksOfAWindowTimeOutTogether(t *testing.T) {
+	ns := testservers.StartNATSServer(t, t.TempDir(), -1)
+	js := connect(t, ns.ClientURL())
+	// Something receives the publishes and never answers, like a stream
+	// leader that died after reading them.
+	var swallowed atomic.Int64
+	blackhole, err := js.Conn().Subscribe(events.SubjectPrefix+".>", func(*nats.Msg) { swallowed.Add(1) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	js.Conn().Flush()
+	const n = 1000
+	p := newPublisher(t, js, sdk.WithAckTimeout(time.Second), sdk.WithMaxInFlight(n))
+	for range n {
+		if _, err := p.Collected(context.Background(), paymentToken); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for swallowed.Load() < n { // the whole window is in flight
+		time.Sleep(10 * time.Millisecond)
+	}
+	blackhole.Unsubscribe()
+	if err := consumer.EnsureStreams(context.Background(), js, consumer.DefaultStreamSettings); err != nil {
+		t.Fatal(err)
+	}
+	flush(t, p, 60*time.Second) // one timeout per publish would be 1000 s
+	requireOnce(t, js, n)
+	if s := p.Stats(); s.Retried < n {
+		t.Errorf("stats = %+v: every publish of the window should have timed out and been retried", s)
 	}
 }

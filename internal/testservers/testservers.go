@@ -24,10 +24,11 @@ import (
 	"github.com/back-trace/datamap/sinks/chembed"
 )
 
-// Main is the TestMain of packages that use ClickHouse: it lets the test
-// binary act as the embedded engine's child process, runs the tests, then
-// stops the shared server.
+// Main is the TestMain of packages that use ClickHouse or a NATS cluster:
+// it lets the test binary act as the embedded engine's child process or as
+// a NATS cluster node, runs the tests, then stops the shared server.
 func Main(m *testing.M) {
+	runNATSNodeIfRequested()
 	chembed.RunChildIfRequested()
 	code := m.Run()
 	if shared.srv != nil {
@@ -73,10 +74,11 @@ func StartNATSServer(t testing.TB, storeDir string, port int) *server.Server {
 	return ns
 }
 
-// ConnectJetStream connects to url, reconnecting forever.
-func ConnectJetStream(t testing.TB, url string) jetstream.JetStream {
+// ConnectJetStream connects to url, reconnecting forever; opts come on
+// top (e.g. a token).
+func ConnectJetStream(t testing.TB, url string, opts ...nats.Option) jetstream.JetStream {
 	t.Helper()
-	nc, err := nats.Connect(url, nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
+	nc, err := nats.Connect(url, append([]nats.Option{nats.MaxReconnects(-1), nats.ReconnectWait(50 * time.Millisecond)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -368,3 +368,15 @@ func TestRestartAfterACrashKeepsAddressPasswordAndData(t *testing.T) {
 		t.Errorf("the same connection, after restart: %d, %v", n, err)
 	}
 }
+
+func TestExtraConfigNamesArePlainXMLFiles(t *testing.T) {
+	for _, name := range []string{"../escape.xml", "sub/dir.xml", "cluster.conf"} {
+		// Any existing file stands in for the engine: the name is refused
+		// before the engine is loaded.
+		_, err := Start(context.Background(), Options{DataDir: t.TempDir(), LibraryPath: os.Args[0],
+			Config: map[string][]byte{name: []byte("<clickhouse/>")}})
+		if err == nil || !strings.Contains(err.Error(), "Options.Config") || !strings.Contains(err.Error(), name) {
+			t.Errorf("Config file %q: %v; want an error naming Options.Config and the file", name, err)
+		}
+	}
+}

@@ -58,6 +58,14 @@ type Options struct {
 	Logger *slog.Logger
 	// StartTimeout bounds the wait for readiness; 0 means 30s.
 	StartTimeout time.Duration
+	// TCPPort and HTTPPort are the ports to listen on; 0 picks free ones.
+	// Servers that must know each other's address before they start (a
+	// cluster's remote_servers) set them.
+	TCPPort, HTTPPort int
+	// Config holds extra configuration files (name → XML, e.g. the
+	// cluster's remote_servers and macros), written to DataDir/config.d
+	// and merged into the server's configuration by ClickHouse.
+	Config map[string][]byte
 }
 
 // DefaultLibraryPath returns $DATAMAP_CHDB_LIBRARY if set, otherwise the
@@ -146,7 +154,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		lock.Close()
 		return nil, err
 	}
-	if err := writeConfig(dir, password); err != nil {
+	if err := writeConfig(dir, password, opts.Config); err != nil {
 		lock.Close()
 		return nil, err
 	}
@@ -155,7 +163,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	defer cancel()
 	begin := time.Now()
 	for attempt := 1; ; attempt++ {
-		s := &Server{opts: opts, log: log, lock: lock, password: password}
+		s := &Server{opts: opts, log: log, lock: lock, password: password, tcpPort: opts.TCPPort, httpPort: opts.HTTPPort}
 		err := s.start(ctx)
 		if err == nil {
 			log.Info("embedded ClickHouse ready", "addr", s.tcpAddr, "dir", dir, "pid", s.PID(), "elapsed", time.Since(begin))
@@ -163,7 +171,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		}
 		// Another process may grab a port between our probe and the
 		// engine's bind; pick new ports rather than fail.
-		if attempt < 3 && errors.Is(err, ErrChildExited) && strings.Contains(err.Error(), "Address already in use") {
+		if attempt < 3 && opts.TCPPort == 0 && errors.Is(err, ErrChildExited) && strings.Contains(err.Error(), "Address already in use") {
 			log.Warn("embedded ClickHouse port taken, retrying", "attempt", attempt)
 			continue
 		}
@@ -205,10 +213,16 @@ func (s *Server) Restart(ctx context.Context) (*Server, error) {
 func (s *Server) start(ctx context.Context) error {
 	dir := s.opts.DataDir
 	tcpPort, httpPort := s.tcpPort, s.httpPort
-	if tcpPort == 0 {
-		var err error
-		if tcpPort, httpPort, err = freePorts(s.opts.ListenHost); err != nil {
+	if tcpPort == 0 || httpPort == 0 {
+		freeTCP, freeHTTP, err := freePorts(s.opts.ListenHost)
+		if err != nil {
 			return err
+		}
+		if tcpPort == 0 {
+			tcpPort = freeTCP
+		}
+		if httpPort == 0 {
+			httpPort = freeHTTP
 		}
 	}
 	s.tcpPort, s.httpPort = tcpPort, httpPort
@@ -464,7 +478,7 @@ func loadPassword(dir, given string) (string, error) {
 // session always authenticates as "default" with an empty password from
 // 127.0.0.1, so default must stay passwordless; its grants are cut to what
 // engineQuery needs. Clients use User, which holds every privilege.
-func writeConfig(dir, password string) error {
+func writeConfig(dir, password string, extra map[string][]byte) error {
 	sum := sha256.Sum256([]byte(password))
 	var users bytes.Buffer
 	fmt.Fprintf(&users, `<clickhouse>
@@ -500,6 +514,20 @@ func writeConfig(dir, password string) error {
 `, usersPath)
 	if err := writeFile0600(usersPath, users.Bytes()); err != nil {
 		return err
+	}
+	if len(extra) > 0 {
+		confd := filepath.Join(dir, "config.d")
+		if err := os.MkdirAll(confd, 0o700); err != nil {
+			return fmt.Errorf("chembed: create config.d: %w", err)
+		}
+		for name, body := range extra {
+			if filepath.Base(name) != name || filepath.Ext(name) != ".xml" {
+				return fmt.Errorf("chembed: Options.Config: %q must be a plain file name ending in .xml", name)
+			}
+			if err := writeFile0600(filepath.Join(confd, name), body); err != nil {
+				return err
+			}
+		}
 	}
 	return writeFile0600(filepath.Join(dir, "config.xml"), []byte(config))
 }

@@ -82,3 +82,30 @@ func TestWriterFillsTheColumnsOfTheMigratedTable(t *testing.T) {
 		}
 	}
 }
+
+// Extension attributes land in the extensions map; events without any
+// get an empty one.
+func TestWriterKeepsExtensionAttributes(t *testing.T) {
+	conn := testservers.ClickHouse(t)
+	ctx := context.Background()
+	at := time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
+	evs := []*events.Event{
+		{Source: "relay", ID: "with", Kind: events.KindCollected, Time: at, Extensions: map[string]string{"partitionkey": "tenant-7"},
+			Data: events.Data{Category: "billing.invoice", DataSubject: "customer", Count: 1}},
+		{Source: "relay", ID: "without", Kind: events.KindCollected, Time: at,
+			Data: events.Data{Category: "billing.invoice", DataSubject: "customer", Count: 1}},
+	}
+	if err := NewWriter(conn).Write(ctx, evs); err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[string]string{"with": "tenant-7", "without": ""} {
+		var got string
+		var n uint64
+		if err := conn.QueryRow(ctx, `SELECT extensions['partitionkey'], length(extensions) FROM events FINAL WHERE id = ?`, id).Scan(&got, &n); err != nil {
+			t.Fatal(err)
+		}
+		if got != want || (want == "") != (n == 0) {
+			t.Errorf("%s: extensions['partitionkey'] = %q (%d entries), want %q", id, got, n, want)
+		}
+	}
+}

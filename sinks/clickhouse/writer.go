@@ -30,7 +30,7 @@ func NewWriter(conn driver.Conn) *Writer { return &Writer{conn: conn} }
 var (
 	envelopeColumns = []string{"source", "id", "kind", "time"}
 	payloadFields   = payloadColumns()
-	derivedColumns  = []string{"retention_days", "traceparent", "tracestate"}
+	derivedColumns  = []string{"retention_days", "traceparent", "tracestate", "extensions"}
 	insertEvents    = "INSERT INTO events (" + strings.Join(columnNames(), ", ") + ")"
 )
 
@@ -105,13 +105,15 @@ type columns struct {
 	numbers                 [][]uint64 // per payload field, in order; nil for a string one
 	retentionDays           []uint32
 	traceParent, traceState []string
+	extensions              []map[string]string
 }
 
 func newColumns(n int) *columns {
 	s := func() []string { return make([]string, 0, n) }
 	c := &columns{source: s(), id: s(), kind: s(), time: make([]time.Time, 0, n),
 		text: make([][]string, len(payloadFields)), numbers: make([][]uint64, len(payloadFields)),
-		retentionDays: make([]uint32, 0, n), traceParent: s(), traceState: s()}
+		retentionDays: make([]uint32, 0, n), traceParent: s(), traceState: s(),
+		extensions: make([]map[string]string, 0, n)}
 	for i, f := range payloadFields {
 		if f.Type == events.Integer {
 			c.numbers[i] = make([]uint64, 0, n)
@@ -138,6 +140,11 @@ func (c *columns) add(ev *events.Event) {
 	c.retentionDays = append(c.retentionDays, retentionDays(d.Retention))
 	c.traceParent = append(c.traceParent, ev.TraceParent)
 	c.traceState = append(c.traceState, ev.TraceState)
+	exts := ev.Extensions
+	if exts == nil {
+		exts = map[string]string{} // the driver wants a map, even an empty one
+	}
+	c.extensions = append(c.extensions, exts)
 }
 
 // all returns the columns in the order of Columns.
@@ -150,7 +157,7 @@ func (c *columns) all() []any {
 			cols = append(cols, c.text[i])
 		}
 	}
-	return append(cols, c.retentionDays, c.traceParent, c.traceState)
+	return append(cols, c.retentionDays, c.traceParent, c.traceState, c.extensions)
 }
 
 func retentionDays(iso string) uint32 {

@@ -12,6 +12,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/back-trace/datamap/events"
 )
 
 // Headers added to a dead letter.
@@ -36,11 +38,14 @@ func NewSink(js jetstream.JetStream, subjectPrefix string) *Sink {
 }
 
 // DeadLetter publishes msg with the reason and waits for the stream's ack.
+// A refused event may hold personal data, which must not be kept: every
+// personal value found in the body, the headers or the reason is replaced
+// by a mark naming its kind ("[redacted: e-mail]", see events.Redact).
 // The dead letter's Nats-Msg-Id is derived from the original's stream
 // sequence, so dead-lettering the same message twice keeps one copy.
 func (s *Sink) DeadLetter(ctx context.Context, msg jetstream.Msg, reason string) error {
 	out := nats.NewMsg(s.prefix + "." + msg.Subject())
-	out.Data = msg.Data()
+	out.Data = events.Redact(msg.Data())
 	for k, vs := range msg.Headers() {
 		if strings.HasPrefix(k, "Nats-") {
 			// JetStream publish controls (Nats-Expected-Stream, Nats-Rollup,
@@ -50,10 +55,10 @@ func (s *Sink) DeadLetter(ctx context.Context, msg jetstream.Msg, reason string)
 			continue
 		}
 		for _, v := range vs {
-			out.Header.Add(k, v)
+			out.Header.Add(k, events.RedactText(v))
 		}
 	}
-	out.Header.Set(HeaderReason, reason)
+	out.Header.Set(HeaderReason, events.RedactText(reason))
 	out.Header.Set(HeaderOriginalSubject, msg.Subject())
 	out.Header.Set(HeaderFailedAt, time.Now().UTC().Format(time.RFC3339Nano))
 	if meta, err := msg.Metadata(); err == nil {

@@ -87,7 +87,8 @@ type Letter struct {
 	// Header holds every header of the letter: the original's and the
 	// Datamap-* ones the Sink added.
 	Header nats.Header
-	// Body is the original event, byte for byte.
+	// Body is the original event, byte for byte unless it held personal
+	// values, which the Sink redacted (events.Redact).
 	Body []byte
 }
 

@@ -103,3 +103,9 @@ DROP VIEW IF EXISTS inventory ON CLUSTER datamap_cluster;
 DROP VIEW IF EXISTS flows ON CLUSTER datamap_cluster;
 
 DROP VIEW IF EXISTS erasures ON CLUSTER datamap_cluster;
+
+-- ===== 0004_extensions =====
+
+ALTER TABLE events_local ON CLUSTER datamap_cluster ADD COLUMN IF NOT EXISTS extensions Map(String, String) DEFAULT map();
+
+ALTER TABLE events ON CLUSTER datamap_cluster ADD COLUMN IF NOT EXISTS extensions Map(String, String) DEFAULT map();

@@ -1,0 +1,103 @@
+-- The catalog schema as MigrateWith runs it for cluster datamap_cluster without Keeper (Unreplicated; run on every server).
+-- Generated from catalog/schema/migrations by TestGoldenDDL; do not edit. After changing
+-- a migration or catalog/schema/cluster.go: go test ./catalog/schema -run TestGoldenDDL -update
+
+-- ===== schema_migrations (bookkeeping) =====
+
+CREATE TABLE IF NOT EXISTS schema_migrations
+		(version UInt32, name String, applied_at DateTime DEFAULT now())
+		ENGINE = ReplacingMergeTree ORDER BY version;
+
+-- ===== 0001_events =====
+
+CREATE TABLE IF NOT EXISTS events_local
+(
+    source              LowCardinality(String) COMMENT 'the emitting system',
+    id                  String,
+    kind                Enum8('collected' = 1, 'shared' = 2, 'erased' = 3),
+    time                DateTime64(3, 'UTC'),
+    category            LowCardinality(String),
+    data_subject        LowCardinality(String),
+    purpose             LowCardinality(String),
+    legal_basis         LowCardinality(String),
+    special_condition   LowCardinality(String),
+    retention           LowCardinality(String) COMMENT 'ISO 8601 duration as declared',
+    retention_days      UInt32 COMMENT 'retention in days, averaged over calendar lengths, 0 when none',
+    origin              LowCardinality(String),
+    location            LowCardinality(String),
+    activity            LowCardinality(String),
+    recipient_name      LowCardinality(String),
+    recipient_role      LowCardinality(String),
+    recipient_country   LowCardinality(String),
+    recipient_safeguard LowCardinality(String),
+    recipient_contract  LowCardinality(String),
+    reason              LowCardinality(String),
+    count               UInt64,
+    traceparent         String,
+    tracestate          String,
+    ingested_at         DateTime64(3, 'UTC') DEFAULT now64(3)
+)
+ENGINE = ReplacingMergeTree
+ORDER BY (source, id)
+SETTINGS non_replicated_deduplication_window = 1000;
+
+CREATE TABLE IF NOT EXISTS events AS events_local
+ENGINE = Distributed(datamap_cluster, currentDatabase(), events_local, cityHash64(source, id));
+
+-- ===== 0002_views =====
+
+CREATE VIEW IF NOT EXISTS inventory AS
+SELECT
+    source AS system,
+    category,
+    data_subject,
+    purpose,
+    legal_basis,
+    argMax(retention, time) AS retention,
+    count() AS events,
+    sum(count) AS records,
+    min(time) AS first_seen,
+    max(time) AS last_seen
+FROM events FINAL
+WHERE kind = 'collected'
+GROUP BY system, category, data_subject, purpose, legal_basis;
+
+CREATE VIEW IF NOT EXISTS flows AS
+SELECT
+    source AS system,
+    category,
+    data_subject,
+    purpose,
+    legal_basis,
+    recipient_name AS recipient,
+    recipient_role AS role,
+    recipient_country AS country,
+    recipient_safeguard AS safeguard,
+    argMax(recipient_contract, time) AS contract,
+    count() AS events,
+    sum(count) AS records,
+    min(time) AS first_seen,
+    max(time) AS last_seen
+FROM events FINAL
+WHERE kind = 'shared'
+GROUP BY system, category, data_subject, purpose, legal_basis, recipient, role, country, safeguard;
+
+CREATE VIEW IF NOT EXISTS erasures AS
+SELECT
+    source AS system,
+    category,
+    data_subject,
+    count() AS events,
+    sum(count) AS records,
+    max(time) AS last_erased
+FROM events FINAL
+WHERE kind = 'erased'
+GROUP BY system, category, data_subject;
+
+-- ===== 0003_drop_views =====
+
+DROP VIEW IF EXISTS inventory;
+
+DROP VIEW IF EXISTS flows;
+
+DROP VIEW IF EXISTS erasures;
