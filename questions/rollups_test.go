@@ -294,4 +294,3 @@ func same(t *testing.T, what string, a, b any) {
 	jb, _ := json.MarshalIndent(b, "", " ")
 	t.Fatalf("%s: the rollups and the raw events disagree\nrollups:\n%s\nraw events:\n%s", what, ja, jb)
 }
-
