@@ -97,6 +97,7 @@ type pipeline struct {
 	addr     string
 	http     *http.Server
 	consumer chan error
+	folder   chan error // nil when this process does not fold the rollups
 	cancel   context.CancelFunc
 	// closeIngest drains the HTTP ingest's publisher (see withIngest).
 	closeIngest func(context.Context) error
@@ -109,11 +110,11 @@ func startPipeline(ctx context.Context, e *env, s *stack.Stack, tax *events.Taxo
 	if err != nil {
 		return nil, err
 	}
-	consumer, err := s.NewConsumer(ctx, events.NewValidator(tax), metrics)
+	consumer, err := s.NewConsumer(ctx, events.NewValidator(tax), metrics.consumer)
 	if err != nil {
 		return nil, err
 	}
-	if err := metrics.ObserveLag(consumer); err != nil {
+	if err := metrics.consumer.ObserveLag(consumer); err != nil {
 		return nil, err
 	}
 	token, err := stack.APIToken(e.cfg)
@@ -148,8 +149,15 @@ func startPipeline(ctx context.Context, e *env, s *stack.Stack, tax *events.Taxo
 	p.cancel = cancel
 	go func() { p.consumer <- consumer.Run(consumeCtx) }()
 	if consumerOnly {
-		return p, nil
+		return p, nil // the serve process it joined folds the rollups
 	}
+	folder := s.NewFolder(metrics.rollup)
+	if err := metrics.rollup.ObserveBacklog(folder); err != nil {
+		p.stop()
+		return nil, err
+	}
+	p.folder = make(chan error, 1)
+	go func() { p.folder <- folder.Run(consumeCtx) }()
 	if err := s.Publish(p.addr); err != nil {
 		p.stop()
 		return nil, fmt.Errorf("publish runtime file: %w", err)
@@ -157,8 +165,9 @@ func startPipeline(ctx context.Context, e *env, s *stack.Stack, tax *events.Taxo
 	return p, nil
 }
 
-// stop shuts the HTTP API down and abandons the consumer's current batch
-// (it will be redelivered and counted once).
+// stop shuts the HTTP API down, abandons the consumer's current batch (it
+// will be redelivered and counted once) and stops folding (a round cut
+// short is redone: its days stay dirty).
 func (p *pipeline) stop() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -167,5 +176,9 @@ func (p *pipeline) stop() error {
 		err = errors.Join(err, p.closeIngest(ctx))
 	}
 	p.cancel()
-	return errors.Join(err, <-p.consumer)
+	err = errors.Join(err, <-p.consumer)
+	if p.folder != nil {
+		err = errors.Join(err, <-p.folder)
+	}
+	return err
 }

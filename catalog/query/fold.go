@@ -54,6 +54,13 @@ func DirtyDays(ctx context.Context, conn driver.Conn) ([]Day, error) {
 	return days(ctx, conn, "sum(arrived) > max(folded) AND max(sealed) = 0", nil)
 }
 
+// LateDays lists the sealed days that received events since they were
+// sealed: events the rollups do not count, since their day's raw events
+// may be gone.
+func LateDays(ctx context.Context, conn driver.Conn) ([]Day, error) {
+	return days(ctx, conn, "sum(arrived) > max(folded) AND max(sealed) = 1", nil)
+}
+
 // UnsealedDays lists the days up to and including through that are not
 // sealed yet, oldest first.
 func UnsealedDays(ctx context.Context, conn driver.Conn, through time.Time) ([]Day, error) {

@@ -18,6 +18,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/back-trace/datamap/catalog/query"
+	"github.com/back-trace/datamap/catalog/schema"
 )
 
 // Options tune a Folder.
@@ -30,9 +31,13 @@ type Options struct {
 	// uses at most 1/(1+Pace) of one connection's time while ingestion goes
 	// on. Default DefaultPace.
 	Pace float64
-	// RawTTLDays is how many days the events table keeps raw events (0:
-	// forever). Days are sealed the day before their raw events expire.
+	// RawTTLDays is how many days the events table is to keep raw events
+	// (0: forever). Days are sealed the day before their raw events expire,
+	// and the Folder sets the table's TTL once every day it would expire is
+	// folded and sealed.
 	RawTTLDays int
+	// Dialect renders the TTL statement for a cluster.
+	Dialect schema.Dialect
 	// Logger receives progress and errors; nil discards them.
 	Logger *slog.Logger
 	// Metrics records folding; nil records nothing.
@@ -126,36 +131,69 @@ func (f *Folder) Fold(ctx context.Context) (Round, error) {
 }
 
 // seal seals every unsealed day up to the day before the raw events of the
-// oldest kept day expire. The newest of them still has all its raw events,
-// so it is folded first if dirty; older ones may have lost theirs, so they
-// are sealed as they are and what arrived for them since their last
-// folding is reported as late.
+// oldest kept day expire, then sets the table's TTL if it is not the one
+// asked for. Days whose raw events are all there (under the TTL in force)
+// are folded first if dirty; older ones may have lost some, so they are
+// sealed as they are, and what arrived for them since their last folding
+// is reported as late. Without a TTL asked for, nothing is sealed and a
+// TTL in force is removed.
 func (f *Folder) seal(ctx context.Context, r *Round) error {
-	if f.opts.RawTTLDays <= 0 {
-		return nil
-	}
-	through := SealedThrough(f.opts.Now(), f.opts.RawTTLDays)
-	days, err := query.UnsealedDays(ctx, f.conn, through)
-	if err != nil || len(days) == 0 {
+	inForce, err := schema.RawEventsTTL(ctx, f.conn, f.opts.Dialect)
+	if err != nil {
 		return err
 	}
-	for _, d := range days {
-		if d.Day.Equal(through) && d.Dirty() {
-			if err := query.FoldDays(ctx, f.conn, []query.Day{d}); err != nil {
+	want := f.opts.RawTTLDays
+	if want > 0 {
+		now := f.opts.Now()
+		through := SealedThrough(now, want)
+		days, err := query.UnsealedDays(ctx, f.conn, through)
+		if err != nil {
+			return err
+		}
+		var whole time.Time // days after it still have every raw event
+		if inForce > 0 {
+			whole = SealedThrough(now, inForce).AddDate(0, 0, -1)
+		}
+		var fold []query.Day
+		for i, d := range days {
+			if d.Dirty() && d.Day.After(whole) {
+				fold = append(fold, d)
+				days[i].Folded = d.Arrived
+			}
+		}
+		for len(fold) > 0 {
+			n := 1
+			for n < len(fold) && sameMonth(fold[n].Day, fold[0].Day) {
+				n++
+			}
+			if err := query.FoldDays(ctx, f.conn, fold[:n]); err != nil {
 				return err
 			}
-			r.Folded++
-			d.Folded = d.Arrived
+			r.Folded += n
+			fold = fold[n:]
 		}
-		r.LateRows += d.Pending()
+		r.Sealed = len(days)
+		late, err := query.LateDays(ctx, f.conn)
+		if err != nil {
+			return err
+		}
+		days = append(days, late...) // recorded again, so that they are reported once
+		for _, d := range days {
+			r.LateRows += d.Pending()
+		}
+		if err := query.SealDays(ctx, f.conn, days); err != nil {
+			return err
+		}
+		if r.LateRows > 0 {
+			f.opts.Logger.Warn("events arrived for days whose raw events expired; the rollups do not count them",
+				"rows", r.LateRows, "through", through.Format(time.DateOnly), "raw_events_ttl_days", want)
+		}
 	}
-	if err := query.SealDays(ctx, f.conn, days); err != nil {
-		return err
-	}
-	r.Sealed = len(days)
-	if r.LateRows > 0 {
-		f.opts.Logger.Warn("events arrived for days whose raw events expire; the rollups do not count them",
-			"rows", r.LateRows, "through", through.Format(time.DateOnly), "raw_events_ttl_days", f.opts.RawTTLDays)
+	if inForce != want {
+		if err := schema.SetRawEventsTTL(ctx, f.conn, f.opts.Dialect, want); err != nil {
+			return err
+		}
+		f.opts.Logger.Info("raw events TTL set", "days", want, "was", inForce)
 	}
 	return nil
 }
