@@ -109,6 +109,7 @@ func OpenAPI() []byte {
 			},
 		}}
 	}
+	recordPaths(paths, schemas)
 	doc := map[string]any{
 		"openapi": "3.0.3",
 		"info": map[string]any{"title": "datamap query API", "version": "1",

@@ -51,6 +51,9 @@ type Config struct {
 
 	IngestTokens string `envconfig:"INGEST_TOKENS" desc:"comma-separated bearer tokens that may POST events to /v1/events and nothing else (DATAMAP_API_TOKEN is accepted too)" secret:"true"`
 
+	Registry   string        `envconfig:"REGISTRY" desc:"the declared registry (datamap.yaml) that serve's drift and Article 30 routes and pages check the catalog against, and drift/report use without --registry; backtrace names the embedded BackTrace one"`
+	SessionTTL time.Duration `envconfig:"SESSION_TTL" desc:"how long a login to the web data map lasts; 0 means 8h" default:"8h"`
+
 	Taxonomy string `envconfig:"TAXONOMY" desc:"taxonomy YAML file; empty uses the built-in BackTrace taxonomy"`
 
 	RollupInterval   time.Duration `envconfig:"ROLLUP_INTERVAL" desc:"how often serve folds newly arrived events into the rollups; answers are exact either way, days not folded yet are read from raw events" default:"5s"`
@@ -108,7 +111,7 @@ func (c Config) Validate() error {
 		bad("NATS_TLS_CERT", "set both NATS_TLS_CERT and NATS_TLS_KEY, or neither")
 	}
 	for name, file := range map[string]string{"NATS_CREDS": c.NATSCredsFile, "NATS_TLS_CA": c.NATSTLSCA,
-		"NATS_TLS_CERT": c.NATSTLSCert, "NATS_TLS_KEY": c.NATSTLSKey, "TAXONOMY": c.Taxonomy} {
+		"NATS_TLS_CERT": c.NATSTLSCert, "NATS_TLS_KEY": c.NATSTLSKey, "TAXONOMY": c.Taxonomy, "REGISTRY": c.registryFile()} {
 		if file != "" {
 			if _, err := os.Stat(file); err != nil {
 				bad(name, "cannot read %s: %v", file, errors.Unwrap(err))
@@ -142,6 +145,9 @@ func (c Config) Validate() error {
 	} else if host == "" {
 		bad("HTTP_ADDR", "%q listens on every interface; name one, e.g. 127.0.0.1:8470 (or 0.0.0.0:8470 on purpose)", c.HTTPAddr)
 	}
+	if c.SessionTTL != 0 && c.SessionTTL < time.Minute || c.SessionTTL > 30*24*time.Hour {
+		bad("SESSION_TTL", "%s is not between 1m and 720h", c.SessionTTL)
+	}
 	if c.RollupInterval <= 0 {
 		bad("ROLLUP_INTERVAL", "must be positive, e.g. 5s")
 	}
@@ -164,6 +170,18 @@ func (c Config) Validate() error {
 		bad("LOG_FORMAT", "%q is not text or json", c.LogFormat)
 	}
 	return errors.Join(errs...)
+}
+
+// BuiltinRegistry is the DATAMAP_REGISTRY value naming the registry
+// embedded in datamap (registry.Builtin).
+const BuiltinRegistry = "backtrace"
+
+// registryFile is the registry's file, "" when none or the embedded one.
+func (c Config) registryFile() string {
+	if c.Registry == BuiltinRegistry {
+		return ""
+	}
+	return c.Registry
 }
 
 // ReadTokenList returns the read-only API tokens, without blanks.
