@@ -108,6 +108,7 @@ func TestConsumerKilledAtEveryPointLosesNothingCountsNothingTwice(t *testing.T) 
 		t.Run(point, func(t *testing.T) {
 			ns, js := testservers.NATS(t)
 			db := testservers.PrivateClickHouse(t) // a client killed mid-INSERT can crash chDB
+			foldDuring(t, db.Conn)
 			h := newHistory()
 			h.publish(t, js, "billing-api", 1000)
 
@@ -140,6 +141,7 @@ func TestClickHouseKilledMidInsertAndRestarted(t *testing.T) {
 	if _, err := schema.Migrate(ctx, conn); err != nil {
 		t.Fatal(err)
 	}
+	foldDuring(t, conn)
 	h := newHistory()
 	h.publish(t, js, "voip-platform", 3000)
 	var writes atomic.Int64
@@ -173,6 +175,7 @@ func TestNATSRestartedMidStream(t *testing.T) {
 		t.Fatal(err)
 	}
 	db := testservers.NewDatabase(t)
+	foldDuring(t, db.Conn)
 	h := newHistory()
 	h.publish(t, js, "sms-gateway", 1500)
 	startConsumer(t, js, clickhouse.NewWriter(db.Conn))
@@ -194,6 +197,7 @@ func TestPublisherRetryAfterLostPubAck(t *testing.T) {
 		t.Fatal(err)
 	}
 	db := testservers.NewDatabase(t)
+	foldDuring(t, db.Conn)
 	h := newHistory()
 	ev := h.newEvent("billing-api", 3)
 	raw, _ := events.Encode(ev)
@@ -224,6 +228,7 @@ func TestPublisherRetryAfterLostPubAck(t *testing.T) {
 func TestConsumerPausedLongerThanAckWait(t *testing.T) {
 	_, js := testservers.NATS(t)
 	db := testservers.NewDatabase(t)
+	foldDuring(t, db.Conn)
 	h := newHistory()
 	h.publish(t, js, "support-desk", 300)
 	reader := sdkmetric.NewManualReader()
@@ -288,6 +293,7 @@ func redeliveries(t *testing.T, reader *sdkmetric.ManualReader) int64 {
 func TestFullReplayFromTheStartOfTheStream(t *testing.T) {
 	_, js := testservers.NATS(t)
 	db := testservers.NewDatabase(t)
+	foldDuring(t, db.Conn)
 	h := newHistory()
 	h.publish(t, js, "website", 1200)
 	first := startConsumer(t, js, clickhouse.NewWriter(db.Conn))
@@ -317,6 +323,7 @@ func TestFullReplayFromTheStartOfTheStream(t *testing.T) {
 func TestBadEventsInEveryBatch(t *testing.T) {
 	_, js := testservers.NATS(t)
 	db := testservers.NewDatabase(t)
+	foldDuring(t, db.Conn)
 	h := newHistory()
 	ctx := context.Background()
 	for i := 0; i < 300; i++ {
@@ -333,6 +340,7 @@ func TestBadEventsInEveryBatch(t *testing.T) {
 
 func TestTwoIdenticalBatchesOfDifferentEventsAreBothStored(t *testing.T) {
 	db := testservers.NewDatabase(t)
+	foldDuring(t, db.Conn)
 	h := newHistory()
 	w := clickhouse.NewWriter(db.Conn)
 	// Same content, different identities: what aggregation produces every
@@ -364,6 +372,7 @@ func TestTwoIdenticalBatchesOfDifferentEventsAreBothStored(t *testing.T) {
 func TestPoisonEventDoesNotBlockTheEventsBehindIt(t *testing.T) {
 	_, js := testservers.NATS(t)
 	db := testservers.NewDatabase(t)
+	foldDuring(t, db.Conn)
 	h := newHistory()
 	h.publish(t, js, "billing-api", 200)
 	poison := h.newEvent("billing-api", 1)
@@ -396,6 +405,7 @@ func TestClickHouseUnreachableUnderLoad(t *testing.T) {
 	db := testservers.NewDatabase(t)
 	proxy := testservers.NewFaultProxy(t, db.Addr)
 	conn := testservers.Connect(t, proxy.Addr(), db.Password, db.Name)
+	foldDuring(t, conn)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	durable, err := consumer.EnsureDurable(ctx, js, consumer.Settings{AckWait: time.Second, MaxDeliver: 20, MaxPending: 10000})

@@ -27,7 +27,7 @@ type Options struct {
 	// there is nothing to fold; default DefaultInterval.
 	Interval time.Duration
 	// Pace bounds the time Run spends folding: after a round that took d,
-	// it waits Pace×d before the next one (at least a second), so folding
+	// it waits Pace×d before the next one, so folding
 	// uses at most 1/(1+Pace) of one connection's time while ingestion goes
 	// on. Default DefaultPace.
 	Pace float64
@@ -254,7 +254,7 @@ func (f *Folder) Run(ctx context.Context) error {
 			wait, backoff = backoff, min(2*backoff, time.Minute)
 		case r.Folded > 0:
 			backoff = f.opts.Interval
-			wait = max(time.Duration(f.opts.Pace*float64(took)), time.Second)
+			wait = max(time.Duration(f.opts.Pace*float64(took)), 10*time.Millisecond)
 			if r.Remaining > 0 && time.Since(lastReport) > 30*time.Second {
 				f.opts.Logger.Info("folding events into the rollups", "month", r.Month.Format("2006-01"),
 					"dirty_days_left", r.Remaining)
