@@ -36,8 +36,8 @@ const (
 	// nothing folded. The pipeline's rate as a share of it is what the
 	// rollups cost ingestion.
 	StageNoRollups Stage = "pipeline-no-rollups"
-	StageLatency  Stage = "latency"  // publish→queryable latency at half of (c)
-	StageDrain    Stage = "drain"    // consumer RSS while draining a pre-filled backlog
+	StageLatency   Stage = "latency" // publish→queryable latency at half of (c)
+	StageDrain     Stage = "drain"   // consumer RSS while draining a pre-filled backlog
 )
 
 // Stages lists every stage in run order.
