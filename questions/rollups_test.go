@@ -44,6 +44,7 @@ var (
 	// boundaries are instants events cluster around: ends of days and
 	// months, in UTC.
 	boundaries = []time.Time{
+		time.Date(2025, 12, 31, 23, 59, 59, 999e6, time.UTC),
 		time.Date(2026, 1, 31, 23, 59, 59, 999e6, time.UTC),
 		time.Date(2026, 2, 28, 23, 59, 59, 999e6, time.UTC),
 		time.Date(2026, 3, 15, 0, 0, 0, 0, time.UTC),
@@ -170,15 +171,19 @@ func TestRollupsAnswerLikeTheRawEvents(t *testing.T) {
 			same(t, "systems", a, b)
 
 			// The comparison has teeth: a rollup row that counts one event
-			// too many changes the answer.
-			if err := conn.Exec(ctx, `INSERT INTO rollups SELECT span, period, kind, source, category, data_subject,
-				purpose, legal_basis, special_condition, retention, retention_days, activity, recipient_name,
-				recipient_role, recipient_country, recipient_safeguard, recipient_contract, events + 1, records,
-				first_seen, last_seen FROM rollups FINAL WHERE span = 'month' AND period = '2026-02-01' LIMIT 1`); err != nil {
-				t.Fatal(err)
-			}
-			if got, _ := query.CountEvents(ctx, conn); got == want {
-				t.Fatal("a corrupted month row did not change the totals: the rollups were not read")
+			// too many changes the answer, whether it is a year's row or a
+			// month's.
+			for _, period := range []string{"span = 'year' AND period = '2025-01-01'", "span = 'month' AND period = '2026-02-01'"} {
+				before, _ := query.CountEvents(ctx, conn)
+				if err := conn.Exec(ctx, `INSERT INTO rollups SELECT span, period, kind, source, category, data_subject,
+					purpose, legal_basis, special_condition, retention, retention_days, activity, recipient_name,
+					recipient_role, recipient_country, recipient_safeguard, recipient_contract, events + 1, records,
+					first_seen, last_seen FROM rollups FINAL WHERE `+period+` LIMIT 1`); err != nil {
+					t.Fatal(err)
+				}
+				if after, _ := query.CountEvents(ctx, conn); after.Events != before.Events+1 {
+					t.Fatalf("a corrupted row (%s) did not change the totals (%d, then %d): the rollups were not read", period, before.Events, after.Events)
+				}
 			}
 		})
 	}
@@ -208,7 +213,7 @@ func loadRandomCatalog(t *testing.T, conn driver.Conn, r *rand.Rand) []*events.E
 		}
 		return out
 	}
-	lateApril := func(ev *events.Event) bool { return ev.Time.After(boundaries[3].Add(-2 * 24 * time.Hour)) }
+	lateApril := func(ev *events.Event) bool { return ev.Time.After(boundaries[4].Add(-2 * 24 * time.Hour)) }
 	early := slices.DeleteFunc(slices.Clone(all), lateApril)
 	last := slices.DeleteFunc(slices.Clone(all), func(ev *events.Event) bool { return !lateApril(ev) })
 	folder := rollup.New(conn, rollup.Options{})
@@ -237,7 +242,7 @@ func loadRandomCatalog(t *testing.T, conn driver.Conn, r *rand.Rand) []*events.E
 // values that exist in the random catalog and dates at and between day
 // and month boundaries.
 func randomParams(r *rand.Rand, q questions.Question) map[string]string {
-	dates := []string{"2026-01-31", "2026-02-01", "2026-02-28", "2026-03-01", "2026-03-15", "2026-04-30",
+	dates := []string{"2025-12-31", "2026-01-01", "2026-01-31", "2026-02-01", "2026-02-28", "2026-03-01", "2026-03-15", "2026-04-30",
 		"2026-01-31T23:59:59.999Z", "2026-02-01T00:00:00Z", "2026-02-15T12:34:56.789Z",
 		"2026-03-01T01:30:00+02:00", "2026-04-30T18:00:00-05:00", "2026-03-14T23:59:59.998Z"}
 	values := map[string]string{}

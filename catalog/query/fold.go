@@ -92,8 +92,8 @@ func days(ctx context.Context, conn driver.Conn, having string, args []any) ([]D
 var ErrDaysInSeveralMonths = errors.New("query: fold the days of one month at a time")
 
 // FoldDays recomputes the rollup rows of days, which must lie in one
-// month, and of their month, then records each day as folded up to the
-// arrivals it had when it was listed. Days must have been read (DirtyDays)
+// month, and of the longer periods holding them, then records each day as
+// folded up to the arrivals it had when it was listed. Days must have been read (DirtyDays)
 // before FoldDays reads the events: an insert committed after that read
 // has raised its day's arrivals past what is recorded here, so the day
 // stays dirty. Folding a day twice, or concurrently, is harmless: a row
@@ -117,11 +117,21 @@ func FoldDays(ctx context.Context, conn driver.Conn, days []Day) error {
 		GROUP BY day, `+rollupDims+rollupSettings, dates(list)); err != nil {
 		return fmt.Errorf("fold days of %s: %w", month.Format("2006-01"), err)
 	}
-	if err := conn.Exec(ctx, `INSERT INTO rollups (span, period, `+rollupDims+`, events, records, first_seen, last_seen)
-		SELECT 'month', toStartOfMonth(period) AS month, `+rollupDims+`, `+measures+`
-		FROM rollups FINAL WHERE span = 'day' AND period BETWEEN ? AND ?
-		GROUP BY month, `+rollupDims+rollupSettings, date(month), date(month.AddDate(0, 1, -1))); err != nil {
-		return fmt.Errorf("fold month %s: %w", month.Format("2006-01"), err)
+	// Then the longer periods holding them, each from the next shorter:
+	// the month's ten-day periods from its days, the month from those, the
+	// year from its months.
+	year := spans[0].start(month)
+	for i := len(spans) - 2; i >= 0; i-- {
+		from, to := month, month.AddDate(0, 1, -1)
+		if spans[i].name == "year" {
+			from, to = year, year.AddDate(1, 0, -1)
+		}
+		if err := conn.Exec(ctx, `INSERT INTO rollups (span, period, `+rollupDims+`, events, records, first_seen, last_seen)
+			SELECT ?, `+spans[i].startSQL("period")+` AS start, `+rollupDims+`, `+measures+`
+			FROM rollups FINAL WHERE span = ? AND period BETWEEN ? AND ?
+			GROUP BY start, `+rollupDims+rollupSettings, spans[i].name, spans[i+1].name, date(from), date(to)); err != nil {
+			return fmt.Errorf("fold %s of %s: %w", spans[i].name, month.Format("2006-01"), err)
+		}
 	}
 	return recordDays(ctx, conn, days, false)
 }

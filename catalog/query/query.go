@@ -151,7 +151,7 @@ func KnownValues(ctx context.Context, conn driver.Conn, f Filter) error {
 		if c.value == "" {
 			continue
 		}
-		from, args, err := selection{kinds: allKinds, flows: true, cols: []string{"source"}}.from(ctx, conn, c.only)
+		from, args, err := selection{kinds: allKinds, flows: true, cols: []string{"source"}, distinct: true}.from(ctx, conn, c.only)
 		if err != nil {
 			return err
 		}
@@ -170,7 +170,7 @@ func KnownValues(ctx context.Context, conn driver.Conn, f Filter) error {
 // lineage graph uses it to tell an instrumented recipient, whose chain
 // continues, from an opaque one.
 func Systems(ctx context.Context, conn driver.Conn) ([]string, error) {
-	from, args, err := selection{kinds: allKinds, cols: []string{"source"}}.from(ctx, conn, Filter{})
+	from, args, err := selection{kinds: allKinds, cols: []string{"source"}, distinct: true}.from(ctx, conn, Filter{})
 	if err != nil {
 		return nil, err
 	}

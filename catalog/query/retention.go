@@ -58,14 +58,14 @@ func Retention(ctx context.Context, conn driver.Conn, f Filter) ([]RetentionRow,
 		return nil, err
 	}
 	// One pass, aggregated to (system, category, period): a day, or a
-	// whole month the rollups hold. Small enough to walk in Go whatever
+	// longer period the rollups hold. Small enough to walk in Go whatever
 	// the number of events.
-	rows, err := conn.Query(ctx, `SELECT source, category, period, whole_month,
+	rows, err := conn.Query(ctx, `SELECT source, category, period_span, period,
 		sumIf(records, kind = 'collected'), minIf(first_seen, kind = 'collected'),
 		sumIf(records, kind = 'erased'), maxIf(last_seen, kind = 'erased'),
 		maxIf(retention_days, kind = 'collected'), `+longestRetention("kind = 'collected'")+`
 		FROM `+from+`
-		GROUP BY source, category, period, whole_month ORDER BY source, category, period`+rollupSettings, args...)
+		GROUP BY source, category, period_span, period ORDER BY source, category, period`+rollupSettings, args...)
 	if err != nil {
 		return nil, fmt.Errorf("retention query: %w", err)
 	}
@@ -76,12 +76,10 @@ func Retention(ctx context.Context, conn driver.Conn, f Filter) ([]RetentionRow,
 	for rows.Next() {
 		var k key
 		var p retentionPeriod
-		var wholeMonth uint8
-		if err := rows.Scan(&k.system, &k.category, &p.start, &wholeMonth, &p.collected, &p.first, &p.erased, &p.lastErased,
+		if err := rows.Scan(&k.system, &k.category, &p.span, &p.start, &p.collected, &p.first, &p.erased, &p.lastErased,
 			&p.days, &p.retention); err != nil {
 			return nil, err
 		}
-		p.month = wholeMonth == 1
 		if _, seen := byKey[k]; !seen {
 			order = append(order, k)
 		}
@@ -91,7 +89,7 @@ func Retention(ctx context.Context, conn driver.Conn, f Filter) ([]RetentionRow,
 		return nil, err
 	}
 	var out []RetentionRow
-	var open []oldestInMonth // rows whose oldest held collection is inside a whole month
+	var open []oldestWithin // rows whose oldest held collection is inside a period longer than a day
 	for _, k := range order {
 		periods := byKey[k]
 		r := RetentionRow{System: k.system, Category: k.category}
@@ -113,22 +111,17 @@ func Retention(ctx context.Context, conn driver.Conn, f Filter) ([]RetentionRow,
 		if r.Collected > r.Erased {
 			r.Held = r.Collected - r.Erased
 		}
-		var covered uint64
-		for _, p := range periods {
-			if covered+p.collected > r.Erased && p.collected > 0 {
-				if p.month {
-					open = append(open, oldestInMonth{row: len(out), month: p.start, coveredBefore: covered})
-				} else {
-					t := p.first
-					r.OldestHeld = &t
-				}
-				break
+		if p, before, ok := firstNotCovered(periods, r.Erased); ok {
+			if p.span == daySpan.name {
+				t := p.first
+				r.OldestHeld = &t
+			} else {
+				open = append(open, oldestWithin{row: len(out), span: p.span, start: p.start, coveredBefore: before})
 			}
-			covered += p.collected
 		}
 		out = append(out, r)
 	}
-	if err := oldestInMonths(ctx, conn, scope, out, open); err != nil {
+	if err := oldestWithinPeriods(ctx, conn, scope, out, open); err != nil {
 		return nil, err
 	}
 	now := f.now()
@@ -147,75 +140,109 @@ func Retention(ctx context.Context, conn driver.Conn, f Filter) ([]RetentionRow,
 // retentionPeriod is what one system and category collected and erased in
 // one period.
 type retentionPeriod struct {
-	start             time.Time // the day, or the first of the month
-	month             bool      // a whole month from the rollups
+	span              string    // day, or a longer span of the rollups
+	start             time.Time // the first day of the period
 	collected, erased uint64
 	first, lastErased time.Time
 	days              uint32 // the longest retention declared, in days
 	retention         string // and as written
 }
 
-// oldestInMonth is a retention row whose first collection not covered by
-// erasures lies in a whole month: coveredBefore records were collected
-// before the month.
-type oldestInMonth struct {
+// firstNotCovered returns the first period, in time order, whose
+// collections are not all covered by erased records, and how many records
+// were collected before it.
+func firstNotCovered(periods []retentionPeriod, erased uint64) (retentionPeriod, uint64, bool) {
+	var covered uint64
+	for _, p := range periods {
+		if p.collected > 0 && covered+p.collected > erased {
+			return p, covered, true
+		}
+		covered += p.collected
+	}
+	return retentionPeriod{}, 0, false
+}
+
+// oldestWithin is a retention row whose first collection not covered by
+// erasures lies in a period longer than a day: coveredBefore records were
+// collected before the period.
+type oldestWithin struct {
 	row           int
-	month         time.Time
+	span          string
+	start         time.Time
 	coveredBefore uint64
 }
 
-// oldestInMonths finds, for each open row, the day of its month where the
+// oldestWithinPeriods finds, for each open row, the day where its
 // collections stop being covered by erasures, and sets OldestHeld to that
-// day's first collection. The months are whole and clean, so their day
-// rows in the rollups are exactly what their month rows sum up.
-func oldestInMonths(ctx context.Context, conn driver.Conn, scope Filter, out []RetentionRow, open []oldestInMonth) error {
-	if len(open) == 0 {
-		return nil
-	}
-	type key struct {
-		system, category string
-		month            time.Time
-	}
-	want := map[key]oldestInMonth{}
-	var months []time.Time
-	for _, o := range open {
-		k := key{out[o.row].System, out[o.row].Category, o.month}
-		want[k] = o
-		if !slices.ContainsFunc(months, o.month.Equal) {
-			months = append(months, o.month)
-		}
-	}
+// day's first collection. It reads the rows of the next shorter span
+// inside each open period, and again inside the period found there, down
+// to days: a few rollup rows per step. The periods are whole and clean,
+// so their shorter periods' rows are exactly what they sum up.
+func oldestWithinPeriods(ctx context.Context, conn driver.Conn, scope Filter, out []RetentionRow, open []oldestWithin) error {
 	conds, args := scope.dimConds(false)
-	rows, err := conn.Query(ctx, `SELECT source, category, toStartOfMonth(period), period, `+sumRecords+`, `+firstSeen+`
-		FROM rollups FINAL
-		WHERE span = 'day' AND kind = 'collected' AND toStartOfMonth(period) IN ?`+and(conds)+`
-		GROUP BY source, category, period ORDER BY source, category, period`+rollupSettings,
-		append([]any{dates(months)}, args...)...)
-	if err != nil {
-		return fmt.Errorf("retention query, days of a month: %w", err)
-	}
-	defer rows.Close()
-	covered := map[key]uint64{}
-	for rows.Next() {
-		var k key
-		var day, first time.Time
-		var collected uint64
-		if err := rows.Scan(&k.system, &k.category, &k.month, &day, &collected, &first); err != nil {
+	for len(open) > 0 {
+		// The open rows of the longest span first; the others wait.
+		level := len(spans)
+		for _, o := range open {
+			level = min(level, spanIndex(o.span))
+		}
+		parent, child := spans[level], spans[level+1]
+		type key struct {
+			system, category string
+			start            time.Time
+		}
+		want := map[key]oldestWithin{}
+		var starts []time.Time
+		var rest []oldestWithin
+		for _, o := range open {
+			if o.span != parent.name {
+				rest = append(rest, o)
+				continue
+			}
+			want[key{out[o.row].System, out[o.row].Category, o.start}] = o
+			if !slices.ContainsFunc(starts, o.start.Equal) {
+				starts = append(starts, o.start)
+			}
+		}
+		rows, err := conn.Query(ctx, `SELECT source, category, `+parent.startSQL("period")+` AS parent, period,
+			sumIf(records, kind = 'collected'), minIf(first_seen, kind = 'collected')
+			FROM rollups FINAL
+			WHERE span = ? AND kind = 'collected' AND parent IN ?`+and(conds)+`
+			GROUP BY source, category, parent, period ORDER BY source, category, period`+rollupSettings,
+			append([]any{child.name, dates(starts)}, args...)...)
+		if err != nil {
+			return fmt.Errorf("retention query, inside %s periods: %w", parent.name, err)
+		}
+		byKey := map[key][]retentionPeriod{}
+		for rows.Next() {
+			var k key
+			p := retentionPeriod{span: child.name}
+			if err := rows.Scan(&k.system, &k.category, &k.start, &p.start, &p.collected, &p.first); err != nil {
+				rows.Close()
+				return err
+			}
+			byKey[k] = append(byKey[k], p)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
 			return err
 		}
-		o, ok := want[k]
-		if !ok || out[o.row].OldestHeld != nil {
-			continue
+		for k, o := range want {
+			p, before, ok := firstNotCovered(byKey[k], out[o.row].Erased-min(o.coveredBefore, out[o.row].Erased))
+			if !ok {
+				return fmt.Errorf("retention: the %s rows of %s %s do not add up to its row; run 'datamap rollups --rebuild'",
+					child.name, parent.name, date(o.start))
+			}
+			if child.name == daySpan.name {
+				t := p.first
+				out[o.row].OldestHeld = &t
+				continue
+			}
+			rest = append(rest, oldestWithin{row: o.row, span: child.name, start: p.start, coveredBefore: o.coveredBefore + before})
 		}
-		if _, started := covered[k]; !started {
-			covered[k] = o.coveredBefore
-		}
-		covered[k] += collected
-		if collected > 0 && covered[k] > out[o.row].Erased {
-			out[o.row].OldestHeld = &first
-		}
+		open = rest
 	}
-	return rows.Err()
+	return nil
 }
 
 func retentionFinding(r *RetentionRow, now time.Time) string {

@@ -1,18 +1,20 @@
 -- Rollups: the data map answered from flows, not from events.
 --
 -- `rollups` holds one row per flow (every column a question groups or
--- filters by) and period: a day (span 'day') or a calendar month (span
--- 'month', the sum of its days). A row is recomputed from `events FINAL`
--- whenever its day receives events, so it counts distinct events however
--- often they were delivered. Recomputing only ever adds events to a row,
+-- filters by) and period: a day, ten days (the 1st–10th, 11th–20th and
+-- 21st–end of a month), a calendar month or a year, each the sum of the
+-- shorter periods it is made of. A day's rows are recomputed from
+-- `events FINAL` whenever it receives events, so they count distinct
+-- events however often they were delivered, and then the rows of the
+-- longer periods holding it. Recomputing only ever adds events to a row,
 -- so the newest version of a row is the one with the most events:
 -- ReplacingMergeTree(events) keeps it, and queries read `rollups FINAL`.
 -- Partitioned by month so that FINAL merges only the months that were
 -- recomputed since their last merge.
 CREATE TABLE IF NOT EXISTS rollups
 (
-    span                Enum8('day' = 1, 'month' = 2),
-    period              Date COMMENT 'the day, or the first day of the month',
+    span                Enum8('day' = 1, 'ten_days' = 2, 'month' = 3, 'year' = 4),
+    period              Date COMMENT 'the first day of the period',
     kind                Enum8('collected' = 1, 'shared' = 2, 'erased' = 3),
     source              LowCardinality(String),
     category            LowCardinality(String),
