@@ -86,7 +86,9 @@ var spans = []span{
 var daySpan = spans[len(spans)-1]
 
 // spanIndex is the place of the span named s in spans.
-func spanIndex(s string) int { return slices.IndexFunc(spans, func(sp span) bool { return sp.name == s }) }
+func spanIndex(s string) int {
+	return slices.IndexFunc(spans, func(sp span) bool { return sp.name == s })
+}
 
 func startOfDay(t time.Time) time.Time {
 	t = t.UTC()
