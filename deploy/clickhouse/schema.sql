@@ -98,8 +98,8 @@ DROP VIEW IF EXISTS erasures;
 -- 0004_rollups
 CREATE TABLE IF NOT EXISTS rollups
 (
-    span                Enum8('day' = 1, 'month' = 2),
-    period              Date COMMENT 'the day, or the first day of the month',
+    span                Enum8('day' = 1, 'ten_days' = 2, 'month' = 3, 'year' = 4),
+    period              Date COMMENT 'the first day of the period',
     kind                Enum8('collected' = 1, 'shared' = 2, 'erased' = 3),
     source              LowCardinality(String),
     category            LowCardinality(String),
@@ -124,7 +124,8 @@ ENGINE = ReplacingMergeTree(events)
 PARTITION BY toYYYYMM(period)
 ORDER BY (span, period, kind, source, category, data_subject, purpose, legal_basis, special_condition,
           retention, retention_days, activity, recipient_name, recipient_role, recipient_country,
-          recipient_safeguard, recipient_contract);
+          recipient_safeguard, recipient_contract)
+SETTINGS index_granularity = 1024;
 
 CREATE TABLE IF NOT EXISTS rollup_days
 (

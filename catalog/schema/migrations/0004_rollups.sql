@@ -10,7 +10,9 @@
 -- so the newest version of a row is the one with the most events:
 -- ReplacingMergeTree(events) keeps it, and queries read `rollups FINAL`.
 -- Partitioned by month so that FINAL merges only the months that were
--- recomputed since their last merge.
+-- recomputed since their last merge; small granules, because a question
+-- reads a few thousand rows of a period (measured: a fifth of the CPU of
+-- the default 8192 for a year's rows).
 CREATE TABLE IF NOT EXISTS rollups
 (
     span                Enum8('day' = 1, 'ten_days' = 2, 'month' = 3, 'year' = 4),
@@ -39,7 +41,8 @@ ENGINE = ReplacingMergeTree(events)
 PARTITION BY toYYYYMM(period)
 ORDER BY (span, period, kind, source, category, data_subject, purpose, legal_basis, special_condition,
           retention, retention_days, activity, recipient_name, recipient_role, recipient_country,
-          recipient_safeguard, recipient_contract);
+          recipient_safeguard, recipient_contract)
+SETTINGS index_granularity = 1024;
 
 -- rollup_days says which days' rollup rows are stale. `arrived` counts the
 -- rows inserted into `events` for the day (redeliveries included); `folded`

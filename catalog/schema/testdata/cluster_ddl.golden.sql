@@ -108,8 +108,8 @@ DROP VIEW IF EXISTS erasures ON CLUSTER datamap_cluster;
 
 CREATE TABLE IF NOT EXISTS rollups_local ON CLUSTER datamap_cluster
 (
-    span                Enum8('day' = 1, 'month' = 2),
-    period              Date COMMENT 'the day, or the first day of the month',
+    span                Enum8('day' = 1, 'ten_days' = 2, 'month' = 3, 'year' = 4),
+    period              Date COMMENT 'the first day of the period',
     kind                Enum8('collected' = 1, 'shared' = 2, 'erased' = 3),
     source              LowCardinality(String),
     category            LowCardinality(String),
@@ -134,7 +134,8 @@ ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/rol
 PARTITION BY toYYYYMM(period)
 ORDER BY (span, period, kind, source, category, data_subject, purpose, legal_basis, special_condition,
           retention, retention_days, activity, recipient_name, recipient_role, recipient_country,
-          recipient_safeguard, recipient_contract);
+          recipient_safeguard, recipient_contract)
+SETTINGS index_granularity = 1024;
 
 CREATE TABLE IF NOT EXISTS rollups ON CLUSTER datamap_cluster AS rollups_local
 ENGINE = Distributed(datamap_cluster, currentDatabase(), rollups_local, cityHash64(span, period, kind, source, category, data_subject, purpose, legal_basis, special_condition, retention, retention_days, activity, recipient_name, recipient_role, recipient_country, recipient_safeguard, recipient_contract));
