@@ -31,13 +31,17 @@ type Stage string
 const (
 	StageConsume  Stage = "consume"  // (a) raw JetStream pull consume with per-message ack
 	StageInsert   Stage = "insert"   // (b) raw ClickHouse batch inserts of the same rows
-	StagePipeline Stage = "pipeline" // (c) publish → queryable, real catalog consumer
-	StageLatency  Stage = "latency"  // publish→queryable latency at half of (c)
-	StageDrain    Stage = "drain"    // consumer RSS while draining a pre-filled backlog
+	StagePipeline Stage = "pipeline" // (c) publish → queryable, real catalog consumer, rollups folded as serve does
+	// StageNoRollups is (c) with the rollups off: no day counted at insert,
+	// nothing folded. The pipeline's rate as a share of it is what the
+	// rollups cost ingestion.
+	StageNoRollups Stage = "pipeline-no-rollups"
+	StageLatency   Stage = "latency" // publish→queryable latency at half of (c)
+	StageDrain     Stage = "drain"   // consumer RSS while draining a pre-filled backlog
 )
 
 // Stages lists every stage in run order.
-var Stages = []Stage{StageConsume, StageInsert, StagePipeline, StageLatency, StageDrain}
+var Stages = []Stage{StageConsume, StageInsert, StagePipeline, StageNoRollups, StageLatency, StageDrain}
 
 // Defaults of Options.
 const (
@@ -151,6 +155,10 @@ type Report struct {
 	Ratio float64 `json:"ratio,omitempty"`
 	// Slower names the slower raw stage, the denominator of Ratio.
 	Slower Stage `json:"slower_raw_stage,omitempty"`
+	// NoRollups is (c) with the rollups off; RollupsRatio is Pipeline /
+	// NoRollups, both from this run (0 when one did not run).
+	NoRollups    *Throughput `json:"pipeline_no_rollups,omitempty"`
+	RollupsRatio float64     `json:"rollups_ratio,omitempty"`
 
 	Latency *Latency `json:"latency,omitempty"`
 	Drain   *Drain   `json:"drain,omitempty"`
@@ -246,7 +254,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		o.Stages = append(o.Stages, StagePipeline)
 	}
 	var w *Workload
-	if want(StageConsume) || want(StageInsert) || want(StagePipeline) {
+	if want(StageConsume) || want(StageInsert) || want(StagePipeline) || want(StageNoRollups) {
 		report(o.progress("events generated", o.Events), 0)
 		var err error
 		if w, err = NewWorkload(o.Events, o.EventSize, o.Seed); err != nil {
@@ -274,6 +282,15 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			return nil, fmt.Errorf("stage pipeline: %w", err)
 		}
 		chPeak(r.Pipeline.ClickHousePeakRSS)
+	}
+	if want(StageNoRollups) {
+		if r.NoRollups, err = PipelineWithoutRollups(ctx, o, w); err != nil {
+			return nil, fmt.Errorf("stage pipeline without rollups: %w", err)
+		}
+		chPeak(r.NoRollups.ClickHousePeakRSS)
+		if r.Pipeline != nil {
+			r.RollupsRatio = r.Pipeline.PerSecond / r.NoRollups.PerSecond
+		}
 	}
 	w = nil // let the workload go before the drain measures memory
 	if r.Consume != nil && r.Insert != nil && r.Pipeline != nil {
@@ -314,6 +331,9 @@ const (
 	GoalP99        = 2 * time.Second
 	GoalDrainRSS   = 256 << 20
 	GoalDrainEvent = 1_000_000
+	// GoalRollups is the least share of the ingestion rate without rollups
+	// that ingestion keeps with them.
+	GoalRollups = 0.85
 )
 
 func targets(r *Report) []Target {
@@ -341,7 +361,12 @@ func targets(r *Report) []Target {
 			rss.Status = "indicative"
 		}
 	}
-	return []Target{ratio, lat, rss}
+	rollups := Target{Name: "ingestion with rollups", Goal: fmt.Sprintf("≥ %.0f%% of the pipeline without them, same run", GoalRollups*100), Status: "not run"}
+	if r.RollupsRatio > 0 {
+		rollups.Measured = fmt.Sprintf("%.0f%% (%.0f of %.0f events/s)", r.RollupsRatio*100, r.Pipeline.PerSecond, r.NoRollups.PerSecond)
+		rollups.Status = status(r.RollupsRatio >= GoalRollups)
+	}
+	return []Target{ratio, lat, rss, rollups}
 }
 
 func status(ok bool) string {

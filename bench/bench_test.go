@@ -19,11 +19,11 @@ func TestMain(m *testing.M) {
 }
 
 // TestRun is functional, not timed: a tiny run must report every stage
-// with positive rates, the ratio computed from this run's own figures, and
+// with positive rates, the ratios computed from this run's own figures, and
 // a drain whose consumer ran in a child process.
 func TestRun(t *testing.T) {
 	if testing.Short() {
-		t.Skip("starts five embedded stacks")
+		t.Skip("starts six embedded stacks")
 	}
 	testservers.SkipWithoutEngine(t)
 	var progressed []string
@@ -45,13 +45,17 @@ func TestRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, tp := range map[string]*bench.Throughput{"publish": r.Publish, "consume": r.Consume, "insert": r.Insert, "pipeline": r.Pipeline} {
+	for name, tp := range map[string]*bench.Throughput{"publish": r.Publish, "consume": r.Consume, "insert": r.Insert,
+		"pipeline": r.Pipeline, "pipeline without rollups": r.NoRollups} {
 		if tp == nil || tp.Events != o.Events || tp.Seconds <= 0 || tp.PerSecond <= 0 {
 			t.Errorf("%s: %+v, want %d events at a positive rate", name, tp, o.Events)
 		}
 	}
-	if r.Consume == nil || r.Insert == nil || r.Pipeline == nil {
+	if r.Consume == nil || r.Insert == nil || r.Pipeline == nil || r.NoRollups == nil {
 		t.FailNow()
+	}
+	if want := r.Pipeline.PerSecond / r.NoRollups.PerSecond; r.RollupsRatio != want {
+		t.Errorf("rollups ratio %v, want pipeline/pipeline without rollups of this run %v", r.RollupsRatio, want)
 	}
 	slower := min(r.Consume.PerSecond, r.Insert.PerSecond)
 	if want := r.Pipeline.PerSecond / slower; r.Ratio != want {
@@ -76,7 +80,7 @@ func TestRun(t *testing.T) {
 	if r.PeakRSS == 0 || r.ClickHousePeakRSS == 0 {
 		t.Errorf("peak RSS %d, ClickHouse %d", r.PeakRSS, r.ClickHousePeakRSS)
 	}
-	if len(r.Targets) != 3 {
+	if len(r.Targets) != 4 {
 		t.Errorf("targets: %+v", r.Targets)
 	}
 	for _, tg := range r.Targets {

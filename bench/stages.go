@@ -16,6 +16,7 @@ import (
 
 	"github.com/back-trace/datamap/catalog/consumer"
 	"github.com/back-trace/datamap/catalog/query"
+	"github.com/back-trace/datamap/catalog/schema"
 	"github.com/back-trace/datamap/events"
 	"github.com/back-trace/datamap/events/taxonomy"
 	"github.com/back-trace/datamap/sinks/clickhouse"
@@ -88,6 +89,14 @@ func (s *stageStack) startConsumer(ctx context.Context) (stop func(), err error)
 	done := make(chan struct{})
 	go func() { defer close(done); _ = c.Run(ctx) }()
 	return func() { cancel(); <-done }, nil
+}
+
+// startFolder folds the stack's rollups until stop, as serve does.
+func (s *stageStack) startFolder(ctx context.Context) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); _ = s.NewFolder(nil).Run(ctx) }()
+	return func() { cancel(); <-done }
 }
 
 // Consume is stage (a): pre-publish the workload, then time a pull
@@ -217,8 +226,22 @@ func Insert(ctx context.Context, o Options, w *Workload) (*Throughput, error) {
 // every 50 ms (it reads part metadata, so polling costs nothing), then
 // query.CountEvents (distinct events, FINAL) confirms N.
 func Pipeline(ctx context.Context, o Options, w *Workload) (*Throughput, error) {
+	return pipeline(ctx, o, w, true)
+}
+
+// PipelineWithoutRollups is Pipeline on a catalog whose rollups are off:
+// inserts count no day, and nothing is folded.
+func PipelineWithoutRollups(ctx context.Context, o Options, w *Workload) (*Throughput, error) {
+	return pipeline(ctx, o, w, false)
+}
+
+func pipeline(ctx context.Context, o Options, w *Workload, rollups bool) (*Throughput, error) {
 	o = o.withDefaults()
-	s, err := startStack(ctx, o, "pipeline")
+	name := "pipeline"
+	if !rollups {
+		name = "pipeline-no-rollups"
+	}
+	s, err := startStack(ctx, o, name)
 	if err != nil {
 		return nil, err
 	}
@@ -228,6 +251,12 @@ func Pipeline(ctx context.Context, o Options, w *Workload) (*Throughput, error) 
 			t.ClickHousePeakRSS = peak
 		}
 	}()
+	if rollups {
+		stopFolding := s.startFolder(ctx)
+		defer stopFolding()
+	} else if err := schema.StopCountingArrivals(ctx, s.ClickHouse, schema.Dialect{}); err != nil {
+		return nil, err
+	}
 	stopConsumer, err := s.startConsumer(ctx)
 	if err != nil {
 		return nil, err
@@ -253,7 +282,11 @@ func Pipeline(ctx context.Context, o Options, w *Workload) (*Throughput, error) 
 		published <- err
 	}()
 	n := len(w.Events)
-	if err := waitForRows(ctx, s.ClickHouse, n, published, o.progress("(c) pipeline: publish → queryable", n)); err != nil {
+	label := "(c) pipeline: publish → queryable"
+	if !rollups {
+		label = "(d) pipeline without rollups"
+	}
+	if err := waitForRows(ctx, s.ClickHouse, n, published, o.progress(label, n)); err != nil {
 		return nil, err
 	}
 	t = newThroughput(n, time.Since(start))
@@ -272,7 +305,9 @@ func waitForRows(ctx context.Context, conn driver.Conn, n int, published <-chan 
 		}
 		report(show, int(rows))
 		if rows >= uint64(n) {
-			final, err := query.CountEvents(ctx, conn)
+			// Distinct events in the raw table: what every question
+			// answers, folded or not.
+			final, err := query.CountEvents(query.FromEventsOnly(ctx), conn)
 			if err != nil {
 				return err
 			}

@@ -23,7 +23,10 @@ embedded stack (NATS JetStream + ClickHouse) in a temporary directory:
   (a) consume   raw JetStream pull consume of N stored events, per-message ack, no decode
   (b) insert    raw ClickHouse batch inserts of the same N rows (sinks/clickhouse.Writer)
   (c) pipeline  publish N events (async, Nats-Msg-Id) → queryable in ClickHouse,
-                with the real catalog consumer; printed as a ratio of the slower of (a), (b)
+                with the real catalog consumer and the rollups folded as serve folds them;
+                printed as a ratio of the slower of (a), (b)
+  (d) pipeline-no-rollups
+                (c) with the rollups off; (c) is printed as a share of it
   latency       publish→queryable p50/p99 at half of (c)'s rate for --latency-duration
   drain         the consumer draining a pre-filled --backlog, in a child process,
                 with its peak RSS
@@ -39,7 +42,7 @@ each. Progress goes to stderr. The drain target (a 1M-event backlog):
 	size := fs.Int("event-size", bench.DefaultEventSize, "pad events towards this many encoded bytes with legitimate metadata (-1: no padding)")
 	batch := fs.Int("batch", bench.DefaultBatchSize, "fetch and INSERT batch size of every stage, the consumer's included")
 	format := fs.String("format", "table", "output: table or json")
-	stages := fs.String("stage", "all", "stages, comma-separated: all, consume, insert, pipeline, latency, drain")
+	stages := fs.String("stage", "all", "stages, comma-separated: all, consume, insert, pipeline, pipeline-no-rollups, latency, drain")
 	backlog := fs.Int("backlog", bench.DefaultBacklog, "events pre-filled for the drain stage")
 	latencyFor := fs.Duration("latency-duration", bench.DefaultLatencyDuration, "how long the latency stage publishes")
 	rate := fs.Float64("rate", 0, "publish rate of the latency stage in events/s (0: half the pipeline rate)")
@@ -70,7 +73,7 @@ each. Progress goes to stderr. The drain target (a 1M-event backlog):
 		case isStage(s):
 			o.Stages = append(o.Stages, bench.Stage(s))
 		default:
-			return usagef("--stage %q is not one of all, consume, insert, pipeline, latency, drain", s)
+			return usagef("--stage %q is not one of all, consume, insert, pipeline, pipeline-no-rollups, latency, drain", s)
 		}
 	}
 	if !*inProcess {
@@ -157,6 +160,13 @@ func printBench(w io.Writer, r *bench.Report) {
 			extra = fmt.Sprintf("  %.0f%% of (%s)%s", r.Ratio*100, map[bench.Stage]string{bench.StageConsume: "a", bench.StageInsert: "b"}[r.Slower], extra)
 		}
 		row("(c) pipeline publish→queryable", p, extra)
+	}
+	if p := r.NoRollups; p != nil {
+		extra := fmt.Sprintf("  (publishing took %.2fs)", p.PublishSeconds)
+		if r.RollupsRatio > 0 {
+			extra = fmt.Sprintf("  (c) is %.0f%% of it%s", r.RollupsRatio*100, extra)
+		}
+		row("(d) pipeline, rollups off", p, extra)
 	}
 	if d := r.Drain; d != nil {
 		row(fmt.Sprintf("drain of a %d backlog", d.Backlog), &bench.Throughput{Events: d.Backlog, Seconds: d.Seconds, PerSecond: d.PerSecond, Load: d.Load}, "")

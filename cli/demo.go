@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -135,11 +134,12 @@ in CI and scripts, it exits.`, `
 	return nil
 }
 
-// isTerminal reports whether r is an interactive terminal: then the demo
-// keeps serving the web map until Ctrl-C; in CI and scripts it exits.
-// (/dev/null is a character device too, hence the terminal check proper.)
-func isTerminal(r io.Reader) bool {
-	f, ok := r.(*os.File)
+// isTerminal reports whether a stream (stdin, stderr) is an interactive
+// terminal: then the demo keeps serving the web map until Ctrl-C, and
+// progress bars are drawn; in CI and scripts they are not. (/dev/null is
+// a character device too, hence the terminal check proper.)
+func isTerminal(stream any) bool {
+	f, ok := stream.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 

@@ -101,7 +101,8 @@ func TestConsumerOnlyProcessesSplitTheWorkAndCountsStayExact(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	for _, name := range []string{"datamap_consumer_lag", "datamap_consumer_batch_size", "datamap_consumer_insert_duration_seconds"} {
+	for _, name := range []string{"datamap_consumer_lag", "datamap_consumer_batch_size", "datamap_consumer_insert_duration_seconds",
+		"datamap_rollup_days_dirty", "datamap_rollup_rows_pending", "datamap_rollup_days_folded", "datamap_rollup_fold_duration_seconds"} {
 		if !strings.Contains(string(body), name) {
 			t.Errorf("/metrics lacks %s", name)
 		}

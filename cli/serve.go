@@ -14,6 +14,7 @@ import (
 
 	"github.com/back-trace/datamap/api"
 	"github.com/back-trace/datamap/catalog/consumer"
+	"github.com/back-trace/datamap/catalog/rollup"
 	"github.com/back-trace/datamap/events"
 	"github.com/back-trace/datamap/events/taxonomy"
 	"github.com/back-trace/datamap/stack"
@@ -101,6 +102,7 @@ type pipeline struct {
 	addr     string
 	http     *http.Server
 	consumer chan error
+	folder   chan error // nil when this process does not fold the rollups
 	cancel   context.CancelFunc
 	// closeIngest drains the HTTP ingest's publisher (see withIngest).
 	closeIngest func(context.Context) error
@@ -115,6 +117,10 @@ func startPipeline(ctx context.Context, e *env, s *stack.Stack, tax *taxonomy.Ta
 		return nil, err
 	}
 	metrics, err := consumer.NewMetrics(tel.provider)
+	if err != nil {
+		return nil, err
+	}
+	rollupMetrics, err := rollup.NewMetrics(tel.provider)
 	if err != nil {
 		return nil, err
 	}
@@ -163,8 +169,15 @@ func startPipeline(ctx context.Context, e *env, s *stack.Stack, tax *taxonomy.Ta
 	p.cancel = cancel
 	go func() { p.consumer <- worker.Run(consumeCtx) }()
 	if consumerOnly {
-		return p, nil
+		return p, nil // the serve process it joined folds the rollups
 	}
+	folder := s.NewFolder(rollupMetrics)
+	if err := rollupMetrics.ObserveBacklog(folder); err != nil {
+		p.stop()
+		return nil, err
+	}
+	p.folder = make(chan error, 1)
+	go func() { p.folder <- folder.Run(consumeCtx) }()
 	if err := s.Publish(p.addr); err != nil {
 		p.stop()
 		return nil, fmt.Errorf("publish runtime file: %w", err)
@@ -172,8 +185,9 @@ func startPipeline(ctx context.Context, e *env, s *stack.Stack, tax *taxonomy.Ta
 	return p, nil
 }
 
-// stop shuts the HTTP API down and abandons the consumer's current batch
-// (it will be redelivered and counted once).
+// stop shuts the HTTP API down, abandons the consumer's current batch (it
+// will be redelivered and counted once) and stops folding (a round cut
+// short is redone: its days stay dirty).
 func (p *pipeline) stop() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -182,5 +196,9 @@ func (p *pipeline) stop() error {
 		err = errors.Join(err, p.closeIngest(ctx))
 	}
 	p.cancel()
-	return errors.Join(err, <-p.consumer)
+	err = errors.Join(err, <-p.consumer)
+	if p.folder != nil {
+		err = errors.Join(err, <-p.folder)
+	}
+	return err
 }

@@ -61,12 +61,21 @@ type Config struct {
 
 	Taxonomy string `envconfig:"TAXONOMY" desc:"taxonomy YAML file; empty uses the built-in BackTrace taxonomy"`
 
+	RollupInterval   time.Duration `envconfig:"ROLLUP_INTERVAL" desc:"how often serve folds newly arrived events into the rollups; answers are exact either way, days not folded yet are read from raw events" default:"5s"`
+	RawEventsTTLDays int           `envconfig:"RAW_EVENTS_TTL_DAYS" desc:"days the catalog keeps raw events (at least 7); 0 keeps them forever. Older days are answered from the rollups, whole days only; see docs/catalog.md" default:"0"`
+
 	BatchSize int           `envconfig:"BATCH_SIZE" desc:"events per ClickHouse INSERT" default:"5000"`
 	BatchWait time.Duration `envconfig:"BATCH_WAIT" desc:"longest wait to fill a batch before inserting what there is" default:"200ms"`
 
 	LogLevel  string `envconfig:"LOG_LEVEL" desc:"debug, info, warn or error" default:"info"`
 	LogFormat string `envconfig:"LOG_FORMAT" desc:"text or json" default:"text"`
 }
+
+// MinRawEventsTTLDays is the shortest raw-event TTL: a day's rollup rows
+// are final the day before its raw events expire, so an event that arrives
+// later than that after it happened is not counted; a week absorbs outages
+// of publishers and of the catalog.
+const MinRawEventsTTLDays = 7
 
 // clusterName is what schema.Dialect accepts as a cluster name.
 var clusterName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
@@ -143,6 +152,13 @@ func (c Config) Validate() error {
 	}
 	if c.SessionTTL != 0 && c.SessionTTL < time.Minute || c.SessionTTL > 30*24*time.Hour {
 		bad("SESSION_TTL", "%s is not between 1m and 720h", c.SessionTTL)
+	}
+	if c.RollupInterval <= 0 {
+		bad("ROLLUP_INTERVAL", "must be positive, e.g. 5s")
+	}
+	if c.RawEventsTTLDays != 0 && c.RawEventsTTLDays < MinRawEventsTTLDays {
+		bad("RAW_EVENTS_TTL_DAYS", "%d is too short: use 0 (keep raw events forever) or at least %d days; events that arrive later than that after they happened are not counted",
+			c.RawEventsTTLDays, MinRawEventsTTLDays)
 	}
 	if c.BatchSize < 1 || c.BatchSize > 100_000 {
 		bad("BATCH_SIZE", "%d is not 1 to 100000", c.BatchSize)

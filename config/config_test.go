@@ -39,23 +39,46 @@ func TestDefaultsAreValid(t *testing.T) {
 func TestValidateListsEveryProblem(t *testing.T) {
 	c := Config{DataDir: "/tmp/x", NATSURL: "::bad", NATSPort: 70000, StreamReplicas: 9, StreamDuplicates: 0,
 		ClickHouseDSN: "mysql://x", HTTPAddr: "8470", BatchSize: 0, LogLevel: "loud", LogFormat: "xml",
-		NATSTLSCert: "cert.pem", Taxonomy: "/nonexistent/taxonomy.yaml", Registry: "/nonexistent/datamap.yaml", SessionTTL: time.Second}
+		NATSTLSCert: "cert.pem", Taxonomy: "/nonexistent/taxonomy.yaml", Registry: "/nonexistent/datamap.yaml", SessionTTL: time.Second,
+		RawEventsTTLDays: 3}
 	err := c.Validate()
 	if err == nil {
 		t.Fatal("no error")
 	}
 	for _, name := range []string{"NATS_URL", "NATS_PORT", "STREAM_REPLICAS", "STREAM_DUPLICATES", "CLICKHOUSE_DSN",
-		"HTTP_ADDR", "BATCH_SIZE", "BATCH_WAIT", "LOG_LEVEL", "LOG_FORMAT", "NATS_TLS_CERT", "TAXONOMY", "REGISTRY", "SESSION_TTL"} {
+		"HTTP_ADDR", "BATCH_SIZE", "BATCH_WAIT", "LOG_LEVEL", "LOG_FORMAT", "NATS_TLS_CERT", "TAXONOMY", "REGISTRY", "SESSION_TTL",
+		"ROLLUP_INTERVAL", "RAW_EVENTS_TTL_DAYS"} {
 		if !strings.Contains(err.Error(), "DATAMAP_"+name) {
 			t.Errorf("error does not name DATAMAP_%s:\n%v", name, err)
 		}
 	}
 }
 
+// validConfig is a configuration that passes Validate.
+func validConfig() Config {
+	return Config{DataDir: "d", HTTPAddr: "127.0.0.1:1", StreamReplicas: 1, StreamDuplicates: 1, BatchSize: 1,
+		BatchWait: 1, RollupInterval: 1, LogLevel: "info", LogFormat: "text"}
+}
+
+func TestRawEventsTTL(t *testing.T) {
+	for _, c := range []struct {
+		days int
+		ok   bool
+	}{{0, true}, {7, true}, {400, true}, {1, false}, {6, false}, {-1, false}} {
+		cfg := validConfig()
+		cfg.RawEventsTTLDays = c.days
+		err := cfg.Validate()
+		if (err == nil) != c.ok {
+			t.Errorf("RAW_EVENTS_TTL_DAYS=%d: %v", c.days, err)
+		}
+		if err != nil && (!strings.Contains(err.Error(), "DATAMAP_RAW_EVENTS_TTL_DAYS") || !strings.Contains(err.Error(), "at least 7")) {
+			t.Errorf("the error does not say what to do: %v", err)
+		}
+	}
+}
+
 func TestClusterNeedsExternalClickHouse(t *testing.T) {
-	base := Config{DataDir: "d", HTTPAddr: "127.0.0.1:1", StreamReplicas: 1, StreamDuplicates: 1, BatchSize: 1,
-		BatchWait: 1, LogLevel: "info", LogFormat: "text"}
-	c := base
+	c := validConfig()
 	c.ClickHouseCluster = "datamap_cluster"
 	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "DATAMAP_CLICKHOUSE_CLUSTER") ||
 		!strings.Contains(err.Error(), "DATAMAP_CLICKHOUSE_DSN") {

@@ -101,7 +101,7 @@ func TestComposeFile(t *testing.T) {
 	// The values must pass datamap's own validation once the secrets are
 	// substituted, or the container would exit at start.
 	cfg := config.Config{DataDir: "/var/lib/datamap", StreamReplicas: 1, StreamDuplicates: 2 * time.Minute,
-		BatchSize: 5000, BatchWait: 200 * time.Millisecond, LogLevel: "info",
+		BatchSize: 5000, BatchWait: 200 * time.Millisecond, RollupInterval: 5 * time.Second, LogLevel: "info",
 		NATSURL: dm.Environment["DATAMAP_NATS_URL"], HTTPAddr: dm.Environment["DATAMAP_HTTP_ADDR"],
 		ClickHouseDSN: composeInterpolation.ReplaceAllString(dsn, "dummy"), LogFormat: dm.Environment["DATAMAP_LOG_FORMAT"]}
 	if err := cfg.Validate(); err != nil {

@@ -28,6 +28,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/back-trace/datamap/catalog/consumer"
+	"github.com/back-trace/datamap/catalog/rollup"
 	"github.com/back-trace/datamap/catalog/schema"
 	"github.com/back-trace/datamap/config"
 	"github.com/back-trace/datamap/events"
@@ -447,6 +448,13 @@ func Attach(ctx context.Context, cfg config.Config, log *slog.Logger) (*Stack, e
 		return nil, err
 	}
 	return s, nil
+}
+
+// NewFolder returns the folder that keeps this stack's rollups current, as
+// the configuration says (DATAMAP_ROLLUP_INTERVAL, DATAMAP_RAW_EVENTS_TTL_DAYS).
+func (s *Stack) NewFolder(metrics *rollup.Metrics) *rollup.Folder {
+	return rollup.New(s.ClickHouse, rollup.Options{Interval: s.cfg.RollupInterval, RawTTLDays: s.cfg.RawEventsTTLDays,
+		Dialect: schema.Dialect{Cluster: s.cfg.ClickHouseCluster}, Logger: s.log, Metrics: metrics})
 }
 
 // NewConsumer wires the catalog consumer to this stack: the durable

@@ -110,6 +110,7 @@ func TestConsumerKilledAtEveryPointLosesNothingCountsNothingTwice(t *testing.T) 
 		t.Run(point, func(t *testing.T) {
 			ns, js := testservers.NATS(t)
 			db := testservers.PrivateClickHouse(t) // a client killed mid-INSERT can crash chDB
+			history.FoldDuring(t, db.Conn)
 			h := history.New()
 			h.Publish(t, js, "billing-api", 1000)
 
@@ -142,6 +143,7 @@ func TestClickHouseKilledMidInsertAndRestarted(t *testing.T) {
 	if _, err := schema.Migrate(ctx, conn); err != nil {
 		t.Fatal(err)
 	}
+	history.FoldDuring(t, conn)
 	h := history.New()
 	h.Publish(t, js, "voip-platform", 3000)
 	var writes atomic.Int64
@@ -175,6 +177,7 @@ func TestNATSRestartedMidStream(t *testing.T) {
 		t.Fatal(err)
 	}
 	db := testservers.NewDatabase(t)
+	history.FoldDuring(t, db.Conn)
 	h := history.New()
 	h.Publish(t, js, "sms-gateway", 1500)
 	startConsumer(t, js, clickhouse.NewWriter(db.Conn))
@@ -196,6 +199,7 @@ func TestPublisherRetryAfterLostPubAck(t *testing.T) {
 		t.Fatal(err)
 	}
 	db := testservers.NewDatabase(t)
+	history.FoldDuring(t, db.Conn)
 	h := history.New()
 	ev := h.NewEvent("billing-api", 3)
 	raw, _ := events.Encode(ev)
@@ -226,6 +230,7 @@ func TestPublisherRetryAfterLostPubAck(t *testing.T) {
 func TestConsumerPausedLongerThanAckWait(t *testing.T) {
 	_, js := testservers.NATS(t)
 	db := testservers.NewDatabase(t)
+	history.FoldDuring(t, db.Conn)
 	h := history.New()
 	h.Publish(t, js, "support-desk", 300)
 	reader := sdkmetric.NewManualReader()
@@ -290,6 +295,7 @@ func redeliveries(t *testing.T, reader *sdkmetric.ManualReader) int64 {
 func TestFullReplayFromTheStartOfTheStream(t *testing.T) {
 	_, js := testservers.NATS(t)
 	db := testservers.NewDatabase(t)
+	history.FoldDuring(t, db.Conn)
 	h := history.New()
 	h.Publish(t, js, "website", 1200)
 	first := startConsumer(t, js, clickhouse.NewWriter(db.Conn))
@@ -319,6 +325,7 @@ func TestFullReplayFromTheStartOfTheStream(t *testing.T) {
 func TestBadEventsInEveryBatch(t *testing.T) {
 	_, js := testservers.NATS(t)
 	db := testservers.NewDatabase(t)
+	history.FoldDuring(t, db.Conn)
 	h := history.New()
 	ctx := context.Background()
 	for i := 0; i < 300; i++ {
@@ -335,6 +342,7 @@ func TestBadEventsInEveryBatch(t *testing.T) {
 
 func TestTwoIdenticalBatchesOfDifferentEventsAreBothStored(t *testing.T) {
 	db := testservers.NewDatabase(t)
+	history.FoldDuring(t, db.Conn)
 	h := history.New()
 	w := clickhouse.NewWriter(db.Conn)
 	// Same content, different identities: what aggregation produces every
@@ -366,6 +374,7 @@ func TestTwoIdenticalBatchesOfDifferentEventsAreBothStored(t *testing.T) {
 func TestPoisonEventDoesNotBlockTheEventsBehindIt(t *testing.T) {
 	_, js := testservers.NATS(t)
 	db := testservers.NewDatabase(t)
+	history.FoldDuring(t, db.Conn)
 	h := history.New()
 	h.Publish(t, js, "billing-api", 200)
 	poison := h.NewEvent("billing-api", 1)
@@ -396,6 +405,7 @@ func TestClickHouseUnreachableUnderLoad(t *testing.T) {
 	db := testservers.NewDatabase(t)
 	proxy := testservers.NewFaultProxy(t, db.Addr)
 	conn := testservers.Connect(t, proxy.Addr(), db.Password, db.Name)
+	history.FoldDuring(t, conn)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	durable, err := consumer.EnsureDurable(ctx, js, consumer.Settings{AckWait: time.Second, MaxDeliver: 20, MaxPending: 10000})

@@ -35,25 +35,29 @@ type Observation struct {
 	LastSeen      time.Time `json:"last_seen"`
 }
 
-// observationsQuery groups distinct events (FINAL collapses redelivered
-// duplicates) up to the as-of instant. Only aggregates leave ClickHouse.
-var observationsQuery = `SELECT toString(kind), source, category, data_subject, purpose, legal_basis,
-	special_condition, recipient_name, recipient_role, recipient_country, recipient_safeguard,
-	` + latestContract + `, ` + longestRetention("") + `, max(retention_days),
-	count(), sum(count), min(time), max(time)
-FROM events FINAL
-WHERE time <= ?
-GROUP BY kind, source, category, data_subject, purpose, legal_basis, special_condition,
-	recipient_name, recipient_role, recipient_country, recipient_safeguard
-ORDER BY kind, source, category, data_subject, purpose, legal_basis, special_condition,
-	recipient_name, recipient_role, recipient_country, recipient_safeguard`
+// evidenceSelection is what the evidence aggregates.
+var evidenceSelection = selection{kinds: allKinds, flows: true,
+	cols: []string{"kind", "source", "category", "data_subject", "purpose", "legal_basis", "special_condition",
+		"recipient_name", "recipient_role", "recipient_country", "recipient_safeguard", "recipient_contract",
+		"retention", "retention_days"}}
 
 // Observations returns the observed processing up to and including asOf,
 // aggregated in ClickHouse, in a stable order: the evidence the Article 30
 // record is built from. A report over millions of events reads a few
 // thousand rows.
 func Observations(ctx context.Context, conn driver.Conn, asOf time.Time) ([]Observation, error) {
-	rows, err := conn.Query(ctx, observationsQuery, asOf.UTC())
+	from, args, err := evidenceSelection.from(ctx, conn, Filter{AsOf: asOf})
+	if err != nil {
+		return nil, fmt.Errorf("report: %w", err)
+	}
+	rows, err := conn.Query(ctx, `SELECT toString(kind), source, category, data_subject, purpose, legal_basis,
+	special_condition, recipient_name, recipient_role, recipient_country, recipient_safeguard,
+	`+latestContract+`, `+longestRetention("")+`, max(retention_days), `+measures+`
+FROM `+from+`
+GROUP BY kind, source, category, data_subject, purpose, legal_basis, special_condition,
+	recipient_name, recipient_role, recipient_country, recipient_safeguard
+ORDER BY kind, source, category, data_subject, purpose, legal_basis, special_condition,
+	recipient_name, recipient_role, recipient_country, recipient_safeguard`+rollupSettings, args...)
 	if err != nil {
 		return nil, fmt.Errorf("report: evidence query: %w", err)
 	}

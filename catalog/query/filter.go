@@ -164,9 +164,11 @@ func (f Filter) now() time.Time {
 	return f.AsOf
 }
 
-// eventConds renders the filter as conditions on raw events columns.
-// Conditions on recipients are included only for flow queries.
-func (f Filter) eventConds(flows bool) ([]string, []any) {
+// dimConds renders the filter's conditions on what events are about (not
+// on their time, which a plan splits), on columns that the events and
+// the rollups both have. Conditions on recipients are included only for
+// flow queries.
+func (f Filter) dimConds(flows bool) ([]string, []any) {
 	var conds []string
 	var args []any
 	add := func(cond string, vals ...any) { conds, args = append(conds, cond), append(args, vals...) }
@@ -201,12 +203,6 @@ func (f Filter) eventConds(flows bool) ([]string, []any) {
 		if f.Safeguard != "" {
 			add("recipient_safeguard = ?", f.Safeguard)
 		}
-	}
-	if !f.Since.IsZero() {
-		add("time >= toDateTime64(?, 3, 'UTC')", chTime(f.Since))
-	}
-	if u := f.upper(); !u.IsZero() {
-		add("time <= toDateTime64(?, 3, 'UTC')", chTime(u))
 	}
 	return conds, args
 }

@@ -1,9 +1,11 @@
 // Package query holds every SQL statement that reads the catalog: the data
 // map (inventory, flows, transfers, retention, search), the flow rows the
 // lineage graph is built from, the Article 30 evidence, and the counts the
-// benchmarks poll. Filters, their parsing (the same for the CLI and the
-// API) and flow groups live here too. Every query reads distinct events
-// (`events FINAL`); docs/catalog.md says which figure each row shows.
+// benchmarks poll; and the statements that keep the rollups current
+// (fold.go). Filters, their parsing (the same for the CLI and the API) and
+// flow groups live here too. Every query counts distinct events: it reads
+// the rollups for the days they hold and `events FINAL` for the rest
+// (rollups.go); docs/catalog.md says which figure each row shows.
 package query
 
 import (
@@ -13,18 +15,6 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 )
-
-// Queries read `events FINAL` with the filter pushed into WHERE, so every
-// count is over distinct events (source, id) and any time bound (--as-of)
-// applies before aggregation. On 10 million events this answers in well
-// under a second (docs/benchmarks.md, "Data map queries").
-
-// finalSettings make FINAL cheaper without changing its answer: ranges of
-// parts that overlap (a redelivered event in a later part) are split into
-// layers, so only the overlapping layers are merged by key. Measured on 10
-// million events with 1% pending redeliveries: the inventory query goes
-// from 1.4 s to 0.67 s (docs/benchmarks.md, "Data map queries").
-const finalSettings = " SETTINGS split_intersecting_parts_ranges_into_layers_final = 1"
 
 // InventoryRow is one line of the inventory: what is held, where, why.
 type InventoryRow struct {
@@ -59,14 +49,21 @@ type FlowRow struct {
 	LastSeen    time.Time `json:"last_seen"`
 }
 
+// inventorySelection is what the inventory aggregates.
+var inventorySelection = selection{kinds: []string{"collected"},
+	cols: []string{"source", "category", "data_subject", "purpose", "legal_basis", "retention", "retention_days"}}
+
 // Inventory answers "what personal data do we hold, where and why".
 func Inventory(ctx context.Context, conn driver.Conn, f Filter) ([]InventoryRow, error) {
-	conds, args := f.eventConds(false)
+	from, args, err := inventorySelection.from(ctx, conn, f)
+	if err != nil {
+		return nil, err
+	}
 	rows, err := conn.Query(ctx, `SELECT source, category, data_subject, purpose, legal_basis,
-		`+longestRetention("")+`, count(), sum(count), min(time), max(time)
-		FROM events FINAL WHERE kind = 'collected'`+and(conds)+`
+		`+longestRetention("")+`, `+measures+`
+		FROM `+from+`
 		GROUP BY source, category, data_subject, purpose, legal_basis
-		ORDER BY source, category, data_subject, purpose, legal_basis`+finalSettings, args...)
+		ORDER BY source, category, data_subject, purpose, legal_basis`+rollupSettings, args...)
 	if err != nil {
 		return nil, fmt.Errorf("inventory query: %w", err)
 	}
@@ -83,17 +80,24 @@ func Inventory(ctx context.Context, conn driver.Conn, f Filter) ([]InventoryRow,
 	return out, rows.Err()
 }
 
+// flowSelection is what flows aggregate.
+var flowSelection = selection{kinds: []string{"shared"}, flows: true,
+	cols: []string{"source", "category", "data_subject", "purpose", "legal_basis",
+		"recipient_name", "recipient_role", "recipient_country", "recipient_safeguard", "recipient_contract"}}
+
 // Flows answers "who received which personal data, where".
 func Flows(ctx context.Context, conn driver.Conn, f Filter) ([]FlowRow, error) {
-	conds, args := f.eventConds(true)
+	from, args, err := flowSelection.from(ctx, conn, f)
+	if err != nil {
+		return nil, err
+	}
 	rows, err := conn.Query(ctx, `SELECT source, category, data_subject, purpose, legal_basis,
-		recipient_name, recipient_role, recipient_country, recipient_safeguard, `+latestContract+`,
-		count(), sum(count), min(time), max(time)
-		FROM events FINAL WHERE kind = 'shared'`+and(conds)+`
+		recipient_name, recipient_role, recipient_country, recipient_safeguard, `+latestContract+`, `+measures+`
+		FROM `+from+`
 		GROUP BY source, category, data_subject, purpose, legal_basis,
 			recipient_name, recipient_role, recipient_country, recipient_safeguard
 		ORDER BY recipient_name, source, category, data_subject, purpose, legal_basis,
-			recipient_role, recipient_country, recipient_safeguard`+finalSettings, args...)
+			recipient_role, recipient_country, recipient_safeguard`+rollupSettings, args...)
 	if err != nil {
 		return nil, fmt.Errorf("flows query: %w", err)
 	}
@@ -116,26 +120,43 @@ type Totals struct {
 	Records uint64 `json:"records"`
 }
 
+// allKinds selects every event, for the queries that are not about one
+// kind.
+var allKinds = []string{"collected", "shared", "erased"}
+
 // CountEvents returns totals over distinct events.
 func CountEvents(ctx context.Context, conn driver.Conn) (Totals, error) {
+	from, args, err := selection{kinds: allKinds, cols: []string{"kind"}}.from(ctx, conn, Filter{})
+	if err != nil {
+		return Totals{}, err
+	}
 	var t Totals
-	err := conn.QueryRow(ctx, "SELECT count(), sum(count) FROM events FINAL"+finalSettings).Scan(&t.Events, &t.Records)
-	return t, err
+	if err := conn.QueryRow(ctx, "SELECT "+sumEvents+", "+sumRecords+" FROM "+from+rollupSettings, args...).
+		Scan(&t.Events, &t.Records); err != nil {
+		return t, fmt.Errorf("totals query: %w", err)
+	}
+	return t, nil
 }
 
 // KnownValues checks that the system and recipient the filter names appear
 // in the catalog at all (at any time), so that a typo is an InputError
-// rather than an empty answer. Distinct values need no FINAL: duplicates
-// do not change them.
+// rather than an empty answer.
 func KnownValues(ctx context.Context, conn driver.Conn, f Filter) error {
-	for _, c := range []struct{ param, column, value string }{
-		{"system", "source", f.System}, {"recipient", "recipient_name", f.Recipient},
+	for _, c := range []struct {
+		param, value string
+		only         Filter
+	}{
+		{"system", f.System, Filter{System: f.System}}, {"recipient", f.Recipient, Filter{Recipient: f.Recipient}},
 	} {
 		if c.value == "" {
 			continue
 		}
+		from, args, err := selection{kinds: allKinds, flows: true, cols: []string{"source"}, distinct: true}.from(ctx, conn, c.only)
+		if err != nil {
+			return err
+		}
 		var n uint64
-		if err := conn.QueryRow(ctx, "SELECT count() FROM (SELECT 1 FROM events WHERE "+c.column+" = ? LIMIT 1)", c.value).Scan(&n); err != nil {
+		if err := conn.QueryRow(ctx, "SELECT count() FROM (SELECT 1 FROM "+from+" LIMIT 1)"+rollupSettings, args...).Scan(&n); err != nil {
 			return fmt.Errorf("%s lookup: %w", c.param, err)
 		}
 		if n == 0 {
@@ -149,7 +170,11 @@ func KnownValues(ctx context.Context, conn driver.Conn, f Filter) error {
 // lineage graph uses it to tell an instrumented recipient, whose chain
 // continues, from an opaque one.
 func Systems(ctx context.Context, conn driver.Conn) ([]string, error) {
-	rows, err := conn.Query(ctx, "SELECT DISTINCT source FROM events ORDER BY source")
+	from, args, err := selection{kinds: allKinds, cols: []string{"source"}, distinct: true}.from(ctx, conn, Filter{})
+	if err != nil {
+		return nil, err
+	}
+	rows, err := conn.Query(ctx, "SELECT DISTINCT source FROM "+from+" ORDER BY source"+rollupSettings, args...)
 	if err != nil {
 		return nil, fmt.Errorf("systems query: %w", err)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/back-trace/datamap/catalog/query"
+	"github.com/back-trace/datamap/catalog/rollup"
 	"github.com/back-trace/datamap/events"
 	"github.com/back-trace/datamap/events/taxonomy"
 	"github.com/back-trace/datamap/internal/testservers"
@@ -22,7 +23,9 @@ import (
 // loadFixture writes testdata/fixture.jsonl into a fresh catalog, then
 // writes half of it again in differently split batches — redeliveries that
 // the insert deduplication cannot catch — so every answer below is also a
-// test that counts stay over distinct events.
+// test that counts stay over distinct events. The events are then folded
+// into the rollups, which answer the questions below (TestRollupsAnswer…
+// compares them with the raw events on random catalogs).
 func loadFixture(t *testing.T) driver.Conn {
 	t.Helper()
 	conn := testservers.ClickHouse(t)
@@ -37,7 +40,21 @@ func loadFixture(t *testing.T) driver.Conn {
 			t.Fatal(err)
 		}
 	}
+	foldAll(t, conn)
 	return conn
+}
+
+// foldAll folds every dirty day into the rollups and checks none is left.
+func foldAll(t testing.TB, conn driver.Conn) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := rollup.New(conn, rollup.Options{}).FoldAll(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	dirty, err := query.DirtyDays(ctx, conn)
+	if err != nil || len(dirty) > 0 {
+		t.Fatalf("dirty days after folding everything: %v %v", dirty, err)
+	}
 }
 
 // ReadFixture decodes a JSON Lines file of events with the validator.

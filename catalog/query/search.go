@@ -25,7 +25,7 @@ type SearchResult struct {
 // taxonomy name or description, contains text (case-insensitive). Taxonomy
 // entries match even when no event mentions them yet (with zero counts),
 // so the officer learns the word is known but unobserved. One pass over
-// distinct events with GROUPING SETS gives every count.
+// the selection with GROUPING SETS gives every count.
 func Search(ctx context.Context, conn driver.Conn, tax *taxonomy.Taxonomy, text string, f Filter) ([]SearchResult, error) {
 	text = strings.TrimSpace(text)
 	if text == "" {
@@ -42,17 +42,19 @@ func Search(ctx context.Context, conn driver.Conn, tax *taxonomy.Taxonomy, text 
 			labels["purpose"][p.Key] = p.Name
 		}
 	}
-	conds, args := f.eventConds(false)
+	from, args, err := selection{kinds: allKinds, cols: []string{"source", "recipient_name", "category", "purpose"}}.from(ctx, conn, f)
+	if err != nil {
+		return nil, err
+	}
 	query := `SELECT
 		multiIf(grouping(source) = 0, 'system', grouping(recipient_name) = 0, 'recipient', grouping(category) = 0, 'category', 'purpose') AS kind,
 		multiIf(kind = 'system', toString(source), kind = 'recipient', toString(recipient_name), kind = 'category', toString(category), toString(purpose)) AS name,
-		count(), sum(count)
-		FROM events FINAL WHERE 1` + and(conds) + `
+		` + sumEvents + `, ` + sumRecords + `
+		FROM ` + from + `
 		GROUP BY GROUPING SETS ((source), (recipient_name), (category), (purpose))
 		HAVING name != '' AND (positionCaseInsensitiveUTF8(name, ?) > 0
 			OR (kind = 'category' AND has(?, name)) OR (kind = 'purpose' AND has(?, name)))
-		ORDER BY kind, name
-		SETTINGS group_by_use_nulls = 0, split_intersecting_parts_ranges_into_layers_final = 1`
+		ORDER BY kind, name` + rollupSettings + `, group_by_use_nulls = 0`
 	args = append(args, text, keys(labels["category"]), keys(labels["purpose"]))
 	rows, err := conn.Query(ctx, query, args...)
 	if err != nil {

@@ -178,14 +178,21 @@ func MigrateServers(ctx context.Context, servers []driver.Conn, d Dialect) ([]in
 // directory) before acknowledging the INSERT, or stops it. The consumer
 // acks a message once its INSERT is acknowledged, so without fsync a power
 // failure can lose acknowledged events; with it, each batch costs a few
-// fsyncs. See docs/reliability.md.
+// fsyncs. The rollups and their dirty-day counts get the same setting: a
+// raw event that survives a power failure while the count marking its day
+// dirty does not would be missing from the rollups. See
+// docs/reliability.md.
 func SetInsertFsync(ctx context.Context, conn driver.Conn, d Dialect, on bool) error {
 	flag := 0
 	if on {
 		flag = 1
 	}
-	m, err := d.Render(Migration{Name: "fsync", Statements: []string{fmt.Sprintf(
-		"ALTER TABLE events MODIFY SETTING fsync_after_insert = %d, fsync_part_directory = %d", flag, flag)}})
+	var stmts []string
+	for _, table := range []string{"events", "rollups", "rollup_days"} {
+		stmts = append(stmts, fmt.Sprintf(
+			"ALTER TABLE %s MODIFY SETTING fsync_after_insert = %d, fsync_part_directory = %d", table, flag, flag))
+	}
+	m, err := d.Render(Migration{Name: "fsync", Statements: stmts})
 	if err != nil {
 		return err
 	}

@@ -97,3 +97,60 @@ DROP VIEW IF EXISTS erasures;
 
 -- 0004_extensions
 ALTER TABLE events ADD COLUMN IF NOT EXISTS extensions Map(String, String) DEFAULT map();
+
+
+-- 0005_rollups
+CREATE TABLE IF NOT EXISTS rollups
+(
+    span                Enum8('day' = 1, 'ten_days' = 2, 'month' = 3, 'year' = 4),
+    period              Date COMMENT 'the first day of the period',
+    kind                Enum8('collected' = 1, 'shared' = 2, 'erased' = 3),
+    source              LowCardinality(String),
+    category            LowCardinality(String),
+    data_subject        LowCardinality(String),
+    purpose             LowCardinality(String),
+    legal_basis         LowCardinality(String),
+    special_condition   LowCardinality(String),
+    retention           LowCardinality(String),
+    retention_days      UInt32,
+    activity            LowCardinality(String),
+    recipient_name      LowCardinality(String),
+    recipient_role      LowCardinality(String),
+    recipient_country   LowCardinality(String),
+    recipient_safeguard LowCardinality(String),
+    recipient_contract  LowCardinality(String),
+    events              UInt64 COMMENT 'distinct events',
+    records             UInt64 COMMENT 'sum of their counts',
+    first_seen          DateTime64(3, 'UTC'),
+    last_seen           DateTime64(3, 'UTC')
+)
+ENGINE = ReplacingMergeTree(events)
+PARTITION BY toYYYYMM(period)
+ORDER BY (span, period, kind, source, category, data_subject, purpose, legal_basis, special_condition,
+          retention, retention_days, activity, recipient_name, recipient_role, recipient_country,
+          recipient_safeguard, recipient_contract)
+SETTINGS index_granularity = 1024;
+
+CREATE TABLE IF NOT EXISTS rollup_days
+(
+    day     Date,
+    arrived SimpleAggregateFunction(sum, UInt64),
+    folded  SimpleAggregateFunction(max, UInt64),
+    sealed  SimpleAggregateFunction(max, UInt8)
+)
+ENGINE = AggregatingMergeTree
+ORDER BY day;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS rollup_days_mv TO rollup_days AS
+SELECT toDate(time) AS day, count() AS arrived
+FROM events
+GROUP BY day;
+
+ALTER TABLE events ADD INDEX IF NOT EXISTS time_minmax time TYPE minmax GRANULARITY 1;
+
+ALTER TABLE events MATERIALIZE INDEX time_minmax;
+
+INSERT INTO rollup_days (day, arrived)
+SELECT toDate(time) AS day, count() AS arrived
+FROM events
+GROUP BY day;

@@ -10,6 +10,7 @@ package history
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -21,6 +22,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/back-trace/datamap/catalog/query"
+	"github.com/back-trace/datamap/catalog/rollup"
 	"github.com/back-trace/datamap/events"
 	"github.com/back-trace/datamap/sinks/deadletter"
 )
@@ -177,7 +179,8 @@ func (h *History) Check(conn driver.Conn) (Verdict, error) {
 
 // WaitExact waits until the catalog holds exactly the history, then stays a
 // moment to catch late duplicates; it fails the test with the verdict
-// otherwise.
+// otherwise. Then the rollups must answer exactly the history too
+// (checkRollups).
 func (h *History) WaitExact(t testing.TB, conn driver.Conn, within time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(within)
@@ -187,6 +190,7 @@ func (h *History) WaitExact(t testing.TB, conn driver.Conn, within time.Duration
 		if v, err = h.Check(conn); err == nil && v.Exact() {
 			time.Sleep(500 * time.Millisecond)
 			if v, err = h.Check(conn); err == nil && v.Exact() {
+				h.checkRollups(t, conn, deadline)
 				return
 			}
 			break
@@ -212,6 +216,64 @@ func WaitDeadLetters(t testing.TB, js jetstream.JetStream, want uint64) {
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("%d dead letters, want %d", got, want)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// FoldDuring folds the catalog's rollups in the background while the
+// scenario runs, as serve does, so that the scenario's faults hit days that
+// were already folded: an insert whose day was not marked dirty again
+// would be missing from the rollups, and checkRollups would see it.
+func FoldDuring(t testing.TB, conn driver.Conn) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		rollup.New(conn, rollup.Options{Interval: 50 * time.Millisecond}).Run(ctx)
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+}
+
+// checkRollups folds whatever is still dirty, then requires the answers
+// from the rollups to hold every event of the history once: the inventory
+// (the questions' totals) counts exactly its events and records, and
+// equals the inventory read from the raw events alone.
+func (h *History) checkRollups(t testing.TB, conn driver.Conn, deadline time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	h.mu.Lock()
+	wantEvents, wantRecords := uint64(len(h.records)), uint64(0)
+	for _, r := range h.records {
+		wantRecords += r
+	}
+	h.mu.Unlock()
+	var err error
+	for {
+		// ClickHouse may still be coming back: retry until the deadline.
+		if _, err = rollup.New(conn, rollup.Options{}).FoldAll(ctx, nil); err == nil {
+			var rolled, raw []query.InventoryRow
+			if rolled, err = query.Inventory(ctx, conn, query.Filter{}); err == nil {
+				raw, err = query.Inventory(query.FromEventsOnly(ctx), conn, query.Filter{})
+			}
+			if err == nil {
+				var events, records uint64
+				for _, r := range rolled {
+					events, records = events+r.Events, records+r.Records
+				}
+				if events != wantEvents || records != wantRecords || !reflect.DeepEqual(rolled, raw) {
+					t.Fatalf("the rollups are not exact: %d events, %d records; want %d, %d (raw events agree: %v)",
+						events, records, wantEvents, wantRecords, reflect.DeepEqual(rolled, raw))
+				}
+				if dirty, _ := query.DirtyDays(ctx, conn); len(dirty) > 0 {
+					t.Fatalf("days still dirty after folding: %v", dirty)
+				}
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("rollups not checked: %v", err)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

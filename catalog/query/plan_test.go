@@ -1,0 +1,150 @@
+package query
+
+import (
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+)
+
+// answers counts how many parts of a plan answer the instant t: the rollup
+// periods holding its day (when the day is whole in the plan), and the
+// raw events (as rawWhere selects them).
+func (p plan) answers(t time.Time) int {
+	n := 0
+	day := startOfDay(t)
+	if p.wholeDays() && !day.Before(p.firstDay) && !day.After(p.lastDay) {
+		for _, s := range spans {
+			for _, start := range p.periods[s.name] {
+				if !day.Before(start) && day.Before(s.next(start)) {
+					n++
+				}
+			}
+		}
+	}
+	if !t.Before(p.lo) && !t.After(p.hi) {
+		edge := !p.wholeDays() || t.Before(p.firstDay) || !t.Before(p.lastDay.AddDate(0, 0, 1))
+		if edge || slices.ContainsFunc(p.dirty, day.Equal) {
+			n++
+		}
+	}
+	return n
+}
+
+// Random ranges, bounds on and off day and month boundaries, random dirty
+// days: every instant of the range with events is answered exactly once,
+// every instant outside it not at all, and every rollup period used is
+// whole and clean.
+func TestPlanAnswersEveryInstantOnce(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 11))
+	base := time.Date(2024, 11, 20, 0, 0, 0, 0, time.UTC)
+	instant := func() time.Time {
+		t := base.Add(time.Duration(r.Int64N(int64(3 * 365 * 24 * time.Hour))))
+		switch r.IntN(4) {
+		case 0:
+			return startOfDay(t) // a day's first millisecond
+		case 1:
+			return startOfDay(t).AddDate(0, 0, 1).Add(-resolution) // its last
+		case 2:
+			return startOfMonth(t)
+		}
+		return t.Truncate(resolution)
+	}
+	for i := range 300 {
+		first := startOfDay(base.AddDate(0, 0, r.IntN(60)))
+		state := rollupState{first: first, last: first.AddDate(0, 0, 200+r.IntN(900))}
+		for range r.IntN(12) {
+			d := first.AddDate(0, 0, r.IntN(int(state.last.Sub(first).Hours()/24)+1))
+			if !slices.ContainsFunc(state.dirty, d.Equal) {
+				state.dirty = append(state.dirty, d)
+			}
+		}
+		slices.SortFunc(state.dirty, time.Time.Compare)
+		var lo, hi time.Time
+		if r.IntN(3) > 0 {
+			lo = instant()
+		}
+		if r.IntN(3) > 0 {
+			hi = instant()
+		}
+		if !lo.IsZero() && !hi.IsZero() && hi.Before(lo) {
+			lo, hi = hi, lo
+		}
+		p := newPlan(lo, hi, state, false)
+		for _, s := range spans {
+			for _, start := range p.periods[s.name] {
+				end := s.next(start).AddDate(0, 0, -1)
+				if !s.start(start).Equal(start) || start.Before(p.firstDay) || end.After(p.lastDay) || p.dirtyWithin(start, end) {
+					t.Fatalf("case %d: %s period %s is not whole and clean in %+v", i, s.name, date(start), p)
+				}
+			}
+		}
+		// Every millisecond is too many: instants at and around every day
+		// boundary, and a random one inside each day.
+		for d := spans[0].start(first).AddDate(0, 0, -2); d.Before(spans[0].next(spans[0].start(state.last)).AddDate(0, 0, 2)); d = d.AddDate(0, 0, 1) {
+			for _, at := range []time.Time{d, d.Add(resolution), d.Add(time.Duration(r.Int64N(int64(24 * time.Hour)))).Truncate(resolution),
+				d.AddDate(0, 0, 1).Add(-resolution)} {
+				inRange := (lo.IsZero() || !at.Before(lo)) && (hi.IsZero() || !at.After(hi))
+				// the years holding the days with events
+				hasEvents := !at.Before(spans[0].start(state.first)) && at.Before(spans[0].next(spans[0].start(state.last)))
+				want := 0
+				if inRange && hasEvents {
+					want = 1
+				}
+				if got := p.answers(at); got != want {
+					t.Fatalf("case %d: %s answered %d times, want %d\nlo %s hi %s dirty %v\nplan %+v", i, at, got, want, lo, hi, dates(state.dirty), p)
+				}
+			}
+		}
+	}
+}
+
+// A clean catalog asked about everything reads one row set per year; a
+// dirty day costs the periods around it, not its year.
+func TestPlanUsesTheLongestPeriods(t *testing.T) {
+	state := rollupState{first: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), last: time.Date(2026, 12, 31, 0, 0, 0, 0, time.UTC)}
+	p := newPlan(time.Time{}, time.Time{}, state, false)
+	if got := dates(p.periods["year"]); !slices.Equal(got, []string{"2024-01-01", "2025-01-01", "2026-01-01"}) || len(p.periods) != 1 {
+		t.Errorf("clean: %v", p.periods)
+	}
+	state.dirty = []time.Time{time.Date(2026, 12, 31, 0, 0, 0, 0, time.UTC)}
+	p = newPlan(time.Time{}, time.Time{}, state, false)
+	want := map[string][]string{
+		"year":     {"2024-01-01", "2025-01-01"},
+		"month":    {"2026-01-01", "2026-02-01", "2026-03-01", "2026-04-01", "2026-05-01", "2026-06-01", "2026-07-01", "2026-08-01", "2026-09-01", "2026-10-01", "2026-11-01"},
+		"ten_days": {"2026-12-01", "2026-12-11"},
+		"day":      {"2026-12-21", "2026-12-22", "2026-12-23", "2026-12-24", "2026-12-25", "2026-12-26", "2026-12-27", "2026-12-28", "2026-12-29", "2026-12-30"},
+	}
+	for span, w := range want {
+		if got := dates(p.periods[span]); !slices.Equal(got, w) {
+			t.Errorf("last day dirty, %s: %v, want %v", span, got, w)
+		}
+	}
+	if got := dates(p.dirty); !slices.Equal(got, []string{"2026-12-31"}) {
+		t.Errorf("raw days %v", got)
+	}
+	// Events from mid-year on: the year is whole all the same.
+	p = newPlan(time.Time{}, time.Time{}, rollupState{first: time.Date(2024, 7, 9, 0, 0, 0, 0, time.UTC), last: state.last}, false)
+	if got := dates(p.periods["year"]); !slices.Equal(got, []string{"2024-01-01", "2025-01-01", "2026-01-01"}) {
+		t.Errorf("from mid-year: %v", p.periods)
+	}
+	// As of noon: the day's first half from the raw events.
+	p = newPlan(time.Time{}, time.Date(2025, 6, 30, 12, 0, 0, 0, time.UTC), rollupState{first: state.first, last: state.last}, false)
+	if !p.lastDay.Equal(time.Date(2025, 6, 29, 0, 0, 0, 0, time.UTC)) || !slices.Equal(dates(p.periods["year"]), []string{"2024-01-01"}) {
+		t.Errorf("as of noon: last whole day %s, periods %v", date(p.lastDay), p.periods)
+	}
+}
+
+func TestTenDays(t *testing.T) {
+	s := spans[spanIndex("ten_days")]
+	for _, c := range []struct{ day, start, next string }{
+		{"2026-02-01", "2026-02-01", "2026-02-11"}, {"2026-02-10", "2026-02-01", "2026-02-11"},
+		{"2026-02-11", "2026-02-11", "2026-02-21"}, {"2026-02-28", "2026-02-21", "2026-03-01"},
+		{"2026-01-31", "2026-01-21", "2026-02-01"},
+	} {
+		d, _ := time.Parse(time.DateOnly, c.day)
+		if start := s.start(d); date(start) != c.start || date(s.next(start)) != c.next {
+			t.Errorf("%s: ten days from %s to %s, want %s to %s", c.day, date(start), date(s.next(start)), c.start, c.next)
+		}
+	}
+}

@@ -1,0 +1,338 @@
+package query
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+)
+
+// The data-map queries read the rollups (migration 0005): one row per flow
+// and period — a day, ten days, a month, a year — recomputed from
+// `events FINAL` whenever the day receives events. A day whose events
+// arrived after its last recomputation is dirty; its rows, and the rows of
+// every longer period holding it, are stale. Each query splits its time
+// range with a plan: whole clean periods from the rollups, the longest
+// that fit, and the dirty days and the partial days at the edges of
+// --since/--until/--as-of from the raw events. Every instant of the range
+// is answered by exactly one of them, so the sum is the answer the raw
+// events alone would give (docs/catalog.md, "Rollups").
+
+// rollupSettings keep FINAL cheap and exact. FINAL on the raw events splits
+// overlapping part ranges into layers (measured: half the time with pending
+// redeliveries) and uses the time skip index without widening it to equal
+// keys in other parts: every copy of an event has the same time, so each
+// copy passes the index exactly as its original does. Rollups are
+// partitioned by month, and FINAL merges within a partition only.
+const rollupSettings = ` SETTINGS split_intersecting_parts_ranges_into_layers_final = 1,
+	use_skip_indexes_if_final_exact_mode = 0, do_not_merge_across_partitions_select_final = 1`
+
+const resolution = time.Millisecond // of the catalog's times
+
+// The range of the catalog's DateTime64 times.
+var (
+	firstInstant = time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)
+	lastInstant  = time.Date(2299, 12, 31, 23, 59, 59, 999e6, time.UTC)
+)
+
+type rawOnlyKey struct{}
+
+// FromEventsOnly returns a context under which every query answers from
+// the raw events alone, as if no day had been rolled up: the reference the
+// rollups are checked against, and the way to read a catalog whose rollups
+// are suspect. It is slower by the number of events.
+func FromEventsOnly(ctx context.Context) context.Context {
+	return context.WithValue(ctx, rawOnlyKey{}, true)
+}
+
+func fromEventsOnly(ctx context.Context) bool { v, _ := ctx.Value(rawOnlyKey{}).(bool); return v }
+
+// span is a length of period the rollups hold rows for.
+type span struct {
+	name  string                    // in the rollups' span column
+	start func(time.Time) time.Time // the start of the period holding a day
+	next  func(time.Time) time.Time // the start of the period after the one starting at a day
+	// startSQL is start in SQL, over a Date expression.
+	startSQL func(date string) string
+}
+
+// spans are the periods of the rollups, longest first; each is made of
+// whole periods of the next.
+var spans = []span{
+	{"year", func(t time.Time) time.Time { return time.Date(t.Year(), 1, 1, 0, 0, 0, 0, time.UTC) },
+		func(t time.Time) time.Time { return t.AddDate(1, 0, 0) },
+		func(d string) string { return "toStartOfYear(" + d + ")" }},
+	{"month", startOfMonth, func(t time.Time) time.Time { return t.AddDate(0, 1, 0) },
+		func(d string) string { return "toStartOfMonth(" + d + ")" }},
+	// Ten days: the 1st, the 11th and the 21st of a month to its end.
+	{"ten_days", func(t time.Time) time.Time {
+		return time.Date(t.Year(), t.Month(), 1+min((t.Day()-1)/10, 2)*10, 0, 0, 0, 0, time.UTC)
+	}, func(t time.Time) time.Time {
+		if t.Day() == 21 {
+			return startOfMonth(t).AddDate(0, 1, 0)
+		}
+		return t.AddDate(0, 0, 10)
+	}, func(d string) string {
+		return "toStartOfMonth(" + d + ") + toIntervalDay(least(intDiv(toDayOfMonth(" + d + ") - 1, 10), 2) * 10)"
+	}},
+	{"day", startOfDay, func(t time.Time) time.Time { return t.AddDate(0, 0, 1) },
+		func(d string) string { return d }},
+}
+
+// daySpan is the last of spans.
+var daySpan = spans[len(spans)-1]
+
+// spanIndex is the place of the span named s in spans.
+func spanIndex(s string) int {
+	return slices.IndexFunc(spans, func(sp span) bool { return sp.name == s })
+}
+
+func startOfDay(t time.Time) time.Time {
+	t = t.UTC()
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+}
+
+func startOfMonth(t time.Time) time.Time {
+	t = t.UTC()
+	return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
+}
+
+// plan splits the event-time range [lo, hi] (both inclusive) into what the
+// rollups answer and what the raw events answer.
+type plan struct {
+	lo, hi time.Time
+	// Whole days [firstDay, lastDay] (empty when firstDay is after
+	// lastDay) come from rollup rows, of the periods listed by span,
+	// except the dirty days.
+	firstDay, lastDay time.Time
+	periods           map[string][]time.Time
+	dirty             []time.Time
+}
+
+// newPlan plans [lo, hi]; a zero bound is unbounded. The state says which
+// days have events and which are dirty. With rawOnly nothing comes from
+// the rollups.
+func newPlan(lo, hi time.Time, state rollupState, rawOnly bool) plan {
+	p := plan{lo: lo.UTC(), hi: hi.UTC(), periods: map[string][]time.Time{}}
+	// No event lies outside the days that had arrivals: the range shrinks
+	// to the years that hold them (so that those years can be whole), or
+	// to what DateTime64 can hold when nothing is known.
+	first, last := spans[0].start(state.first), spans[0].next(spans[0].start(state.last)).Add(-resolution)
+	if rawOnly || state.first.IsZero() {
+		first, last = firstInstant, lastInstant
+	}
+	if lo.IsZero() || lo.Before(first) {
+		p.lo = first
+	}
+	if hi.IsZero() || hi.After(last) {
+		p.hi = last
+	}
+	p.firstDay = startOfDay(p.lo)
+	if p.lo.After(p.firstDay) {
+		p.firstDay = p.firstDay.AddDate(0, 0, 1)
+	}
+	p.lastDay = startOfDay(p.hi)
+	if p.hi.Add(resolution).Before(p.lastDay.AddDate(0, 0, 1)) {
+		p.lastDay = p.lastDay.AddDate(0, 0, -1) // hi is before the day's last millisecond
+	}
+	if rawOnly || state.first.IsZero() {
+		p.firstDay = p.lastDay.AddDate(0, 0, 1)
+	}
+	for _, d := range state.dirty {
+		if !d.Before(p.firstDay) && !d.After(p.lastDay) {
+			p.dirty = append(p.dirty, d)
+		}
+	}
+	if p.wholeDays() {
+		p.cover(p.firstDay, p.lastDay, 0)
+	}
+	return p
+}
+
+// cover lists the periods of spans[level] and finer that make up the days
+// [from, to]: a period wholly inside and without a dirty day is read from
+// its row; the others are split into periods of the next span; a dirty day
+// is left to the raw events.
+func (p *plan) cover(from, to time.Time, level int) {
+	s := spans[level]
+	for start := s.start(from); !start.After(to); start = s.next(start) {
+		end := s.next(start).AddDate(0, 0, -1)
+		switch whole := !start.Before(from) && !end.After(to); {
+		case whole && !p.dirtyWithin(start, end):
+			p.periods[s.name] = append(p.periods[s.name], start)
+		case s.name != daySpan.name:
+			p.cover(maxTime(start, from), minTime(end, to), level+1)
+		}
+	}
+}
+
+// dirtyWithin reports whether a dirty day lies in [from, to].
+func (p *plan) dirtyWithin(from, to time.Time) bool {
+	i, _ := slices.BinarySearchFunc(p.dirty, from, func(d, t time.Time) int { return d.Compare(t) })
+	return i < len(p.dirty) && !p.dirty[i].After(to)
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// wholeDays reports whether the plan has any whole day.
+func (p plan) wholeDays() bool { return !p.firstDay.After(p.lastDay) }
+
+// rollupWhere selects the rollup rows of the plan.
+func (p plan) rollupWhere() (string, []any) {
+	var conds []string
+	var args []any
+	for _, s := range spans {
+		if periods := p.periods[s.name]; len(periods) > 0 {
+			conds = append(conds, "(span = '"+s.name+"' AND period IN ?)")
+			args = append(args, dates(periods))
+		}
+	}
+	if len(conds) == 0 {
+		return "0", nil
+	}
+	return "(" + strings.Join(conds, " OR ") + ")", args
+}
+
+// rawWhere selects the raw events of the plan: the partial days at the
+// edges, and the dirty days.
+func (p plan) rawWhere() (string, []any) {
+	c := "time BETWEEN toDateTime64(?, 3, 'UTC') AND toDateTime64(?, 3, 'UTC')"
+	args := []any{chTime(p.lo), chTime(p.hi)}
+	if !p.wholeDays() {
+		return c, args
+	}
+	c += " AND (time < toDateTime64(?, 3, 'UTC') OR time >= toDateTime64(?, 3, 'UTC')"
+	args = append(args, chTime(p.firstDay), chTime(p.lastDay.AddDate(0, 0, 1)))
+	if len(p.dirty) > 0 {
+		c += " OR toDate(time) IN ?"
+		args = append(args, dates(p.dirty))
+	}
+	return c + ")", args
+}
+
+func date(t time.Time) string { return t.Format(time.DateOnly) }
+
+func dates(ts []time.Time) []string {
+	out := make([]string, len(ts))
+	for i, t := range ts {
+		out[i] = date(t)
+	}
+	return out
+}
+
+// rollupState is what the plans of a query need to know about the
+// rollups: the first and last day with events, the dirty days (sorted),
+// and the last day whose raw events may have expired (zero when no
+// raw-event TTL ever sealed a day).
+type rollupState struct {
+	first, last time.Time
+	dirty       []time.Time
+	sealed      time.Time
+}
+
+func readRollupState(ctx context.Context, conn driver.Conn) (rollupState, error) {
+	var s rollupState
+	err := conn.QueryRow(ctx, `SELECT min(day), max(day), arraySort(groupArrayIf(day, dirty AND NOT sealed)), maxIf(day, sealed)
+		FROM (SELECT day, sum(arrived) > max(folded) AS dirty, max(sealed) = 1 AS sealed FROM rollup_days GROUP BY day)`).
+		Scan(&s.first, &s.last, &s.dirty, &s.sealed)
+	if err != nil {
+		return s, fmt.Errorf("rollup state query: %w", err)
+	}
+	epoch := time.Unix(0, 0).UTC() // what min and max of nothing are
+	if !s.sealed.After(epoch) {
+		s.sealed = time.Time{}
+	}
+	if !s.last.After(epoch) {
+		s.first, s.last = time.Time{}, time.Time{} // no day has events
+	}
+	return s, nil
+}
+
+// selection is the rows a query aggregates: rollup rows and raw events in
+// the filter's time range, matching its conditions. Every row has the raw
+// columns the query asked for, and events, records, first_seen, last_seen
+// (a raw event counts as one event with its count as records), period_span
+// and period (the span and start of a rollup row's period; a raw event's
+// are day and its day).
+type selection struct {
+	kinds []string // event kinds to read
+	flows bool     // apply the recipient conditions of the filter
+	cols  []string // raw columns both tables have
+	// distinct selects rows only to find which values exist: without
+	// FINAL, since duplicates do not change that.
+	distinct bool
+}
+
+// from renders the selection as a FROM clause for f, reading the rollup
+// state first. A bound that cuts a day whose raw events expired is the
+// caller's mistake: only whole days of it can be answered.
+func (s selection) from(ctx context.Context, conn driver.Conn, f Filter) (string, []any, error) {
+	var state rollupState
+	if !fromEventsOnly(ctx) {
+		var err error
+		if state, err = readRollupState(ctx, conn); err != nil {
+			return "", nil, err
+		}
+	}
+	p := newPlan(f.Since, f.upper(), state, fromEventsOnly(ctx))
+	if err := p.checkExpired(f, state.sealed); err != nil {
+		return "", nil, err
+	}
+	conds, args := f.dimConds(s.flows)
+	conds = append([]string{"kind IN ('" + strings.Join(s.kinds, "', '") + "')"}, conds...)
+	where := strings.Join(conds, " AND ")
+	cols := strings.Join(s.cols, ", ")
+	rw, rargs := p.rawWhere()
+	final := " FINAL"
+	if s.distinct {
+		final = ""
+	}
+	raw := "SELECT " + cols + `, toUInt64(1) AS events, count AS records, time AS first_seen, time AS last_seen,
+		'day' AS period_span, toDate(time) AS period
+		FROM events` + final + ` WHERE ` + where + " AND " + rw
+	if !p.wholeDays() {
+		return "(" + raw + ")", append(args, rargs...), nil
+	}
+	uw, uargs := p.rollupWhere()
+	rolled := "SELECT " + cols + `, events, records, first_seen, last_seen, toString(span) AS period_span, period
+		FROM rollups` + final + ` WHERE ` + where + " AND " + uw
+	all := append(append(append(append([]any{}, args...), uargs...), args...), rargs...)
+	return "(" + rolled + "\n\t\tUNION ALL " + raw + ")", all, nil
+}
+
+// checkExpired refuses a bound inside a day whose raw events may have
+// expired: the rollups answer whole days only.
+func (p plan) checkExpired(f Filter, sealed time.Time) error {
+	if sealed.IsZero() {
+		return nil
+	}
+	msg := func(t time.Time) string {
+		return fmt.Sprintf("the raw events of %s have expired (DATAMAP_RAW_EVENTS_TTL) and the rollups keep whole days: give a date YYYY-MM-DD", date(t))
+	}
+	if !p.lo.Equal(startOfDay(p.lo)) && !startOfDay(p.lo).After(sealed) {
+		return &InputError{"since", f.Since.Format(time.RFC3339Nano), msg(p.lo)}
+	}
+	if !p.hi.Add(resolution).Equal(startOfDay(p.hi).AddDate(0, 0, 1)) && !startOfDay(p.hi).After(sealed) {
+		param, v := "until", f.Until
+		if v.IsZero() || (!f.AsOf.IsZero() && f.AsOf.Before(v)) {
+			param, v = "as_of", f.AsOf
+		}
+		return &InputError{param, v.Format(time.RFC3339Nano), msg(p.hi)}
+	}
+	return nil
+}

@@ -1,0 +1,90 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/back-trace/datamap/catalog/query"
+	"github.com/back-trace/datamap/catalog/rollup"
+	"github.com/back-trace/datamap/stack"
+)
+
+func runRollups(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "rollups", "[--fold | --rebuild] [--format table|json]", `
+Show the state of the rollups: the per-day and per-month flow rows every
+question reads instead of the raw events. A day is dirty from the moment it
+receives events until 'datamap serve' folds them in (every
+DATAMAP_ROLLUP_INTERVAL); answers are exact either way, since a dirty day is
+read from its raw events, only slower. After an upgrade to rollups every day
+is dirty until the backfill is done.
+
+--fold folds every dirty day now, with a progress bar when stderr is a
+terminal; interrupting it is safe (the days not done stay dirty) and it may
+run while serve runs and events arrive.
+
+--rebuild marks every day dirty first, so every rollup row is recomputed
+from the raw events: after restoring a backup of the events table, or a
+power failure with DATAMAP_CLICKHOUSE_FSYNC=false. Days sealed by
+DATAMAP_RAW_EVENTS_TTL_DAYS keep their rows (their raw events are gone).`, `
+  datamap rollups
+  datamap rollups --fold
+  datamap rollups --rebuild --format json`)
+	fold := fs.Bool("fold", false, "fold every dirty day now")
+	rebuild := fs.Bool("rebuild", false, "recompute every rollup row from the raw events (sealed days excepted)")
+	format := fs.String("format", "table", "output format: table or json")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q", fs.Arg(0))
+	}
+	if *format != "table" && *format != "json" {
+		return usagef("--format %q is not supported; use table or json", *format)
+	}
+	if *fold && *rebuild {
+		return usagef("--rebuild folds too: give one of --fold and --rebuild")
+	}
+	s, err := stack.Attach(ctx, e.cfg, quiet(e))
+	if err != nil {
+		return err
+	}
+	defer s.Close(context.WithoutCancel(ctx))
+	if *rebuild {
+		if err := query.MarkAllDirty(ctx, s.ClickHouse); err != nil {
+			return err
+		}
+	}
+	if *fold || *rebuild {
+		started := time.Now()
+		var bar *progress
+		show := func(done, total int) {
+			if bar == nil {
+				bar = newProgress(e, "days folded", total)
+			}
+			bar.update(done)
+		}
+		r, err := s.NewFolder(nil).FoldAll(ctx, show)
+		if bar != nil {
+			bar.end()
+		}
+		if err != nil {
+			return fmt.Errorf("folding stopped after %d days (the others stay dirty; run it again to go on): %w", r.Folded, err)
+		}
+		fmt.Fprintf(e.stderr, "folded %d days in %s\n", r.Folded, time.Since(started).Round(time.Millisecond))
+	}
+	st, err := rollup.ReadStatus(ctx, s.ClickHouse)
+	if err != nil {
+		return err
+	}
+	if *format == "json" {
+		return renderValue(e.stdout, st)
+	}
+	oldest := "-"
+	if !st.OldestDirty.IsZero() {
+		oldest = st.OldestDirty.Format(time.DateOnly)
+	}
+	fmt.Fprintf(e.stdout, "days with events   %d\ndirty days         %d (oldest %s)\nrows pending       %d\nsealed days        %d\n",
+		st.Days, st.DirtyDays, oldest, st.PendingRows, st.SealedDays)
+	return nil
+}
