@@ -4,6 +4,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestReadmeDocumentsEveryVariable(t *testing.T) {
@@ -44,7 +45,7 @@ func TestValidateListsEveryProblem(t *testing.T) {
 		t.Fatal("no error")
 	}
 	for _, name := range []string{"NATS_URL", "NATS_PORT", "STREAM_REPLICAS", "STREAM_DUPLICATES", "CLICKHOUSE_DSN",
-		"HTTP_ADDR", "BATCH_SIZE", "BATCH_WAIT", "LOG_LEVEL", "LOG_FORMAT", "NATS_TLS_CERT", "TAXONOMY"} {
+		"HTTP_ADDR", "BATCH_SIZE", "BATCH_WAIT", "LOG_LEVEL", "LOG_FORMAT", "NATS_TLS_CERT", "TAXONOMY", "SUBJECT_EVIDENCE"} {
 		if !strings.Contains(err.Error(), "DATAMAP_"+name) {
 			t.Errorf("error does not name DATAMAP_%s:\n%v", name, err)
 		}
@@ -53,7 +54,7 @@ func TestValidateListsEveryProblem(t *testing.T) {
 
 func TestClusterNeedsExternalClickHouse(t *testing.T) {
 	base := Config{DataDir: "d", HTTPAddr: "127.0.0.1:1", StreamReplicas: 1, StreamDuplicates: 1, BatchSize: 1,
-		BatchWait: 1, LogLevel: "info", LogFormat: "text"}
+		BatchWait: 1, LogLevel: "info", LogFormat: "text", SubjectEvidence: 24 * time.Hour}
 	c := base
 	c.ClickHouseCluster = "datamap_cluster"
 	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "DATAMAP_CLICKHOUSE_CLUSTER") ||
@@ -92,4 +93,38 @@ func FuzzValidateNeverPanics(f *testing.F) {
 		_ = c.Validate()
 		_ = c.Variables()
 	})
+}
+
+func TestSubjectTokens(t *testing.T) {
+	c := Config{SubjectTokens: " dpo:0123456789abcdef0123 , auditor-laptop:fedcba9876543210fedc,"}
+	got, err := c.SubjectTokenList()
+	if err != nil || len(got) != 2 || got[0] != (NamedToken{"dpo", "0123456789abcdef0123"}) || got[1].Name != "auditor-laptop" {
+		t.Fatalf("SubjectTokenList() = %+v, %v", got, err)
+	}
+	secret := "0123456789abcdef0123"
+	for _, c := range []struct{ in, want string }{
+		{secret, "entry 1 is not name:token"},
+		{"dpo:" + secret + ",:x" + secret, "entry 2 is not name:token"},
+		{"d p o:" + secret, "letters, digits"},
+		{"dpo:" + secret + ",dpo:x" + secret, "used twice"},
+		{"dpo:short", "shorter than 16"},
+	} {
+		_, err := (Config{SubjectTokens: c.in}).SubjectTokenList()
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("SUBJECT_TOKENS=%q: %v; want %q", c.in, err, c.want)
+		}
+		if err != nil && strings.Contains(err.Error(), secret) {
+			t.Errorf("SUBJECT_TOKENS error shows a token: %v", err)
+		}
+		full := Config{DataDir: "d", HTTPAddr: "127.0.0.1:1", StreamReplicas: 1, StreamDuplicates: 1, BatchSize: 1,
+			BatchWait: 1, LogLevel: "info", LogFormat: "text", SubjectEvidence: 24 * time.Hour, SubjectTokens: c.in}
+		if err := full.Validate(); err == nil || !strings.Contains(err.Error(), "DATAMAP_SUBJECT_TOKENS") {
+			t.Errorf("Validate with SUBJECT_TOKENS=%q: %v", c.in, err)
+		}
+	}
+	for _, v := range (Config{SubjectTokens: "dpo:" + secret, SubjectKey: "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="}).Variables() {
+		if strings.Contains(v.Value, secret) || strings.Contains(v.Value, "AAEC") {
+			t.Errorf("%s shows a secret: %s", v.Name, v.Value)
+		}
+	}
 }
