@@ -12,6 +12,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/back-trace/datamap/events"
+	"github.com/back-trace/datamap/internal/bearer"
 )
 
 // Readiness reports whether the pipeline can do its work right now.
@@ -21,18 +22,18 @@ type Readiness interface {
 
 // Server serves the HTTP API.
 type Server struct {
-	catalog    driver.Conn
-	ready      Readiness
-	taxonomy   *events.Taxonomy
-	token      string
-	readTokens []string // read-only: the query routes, nothing that writes
-	log        *slog.Logger
+	catalog  driver.Conn
+	ready    Readiness
+	taxonomy *events.Taxonomy
+	token    string
+	readers  bearer.Tokens // the full-access token and the read-only ones: the query routes
+	log      *slog.Logger
 }
 
 // New returns the API over a catalog connection. token is the bearer token
 // /api/ routes require.
 func New(conn driver.Conn, ready Readiness, tax *events.Taxonomy, token string, log *slog.Logger) *Server {
-	return &Server{catalog: conn, ready: ready, taxonomy: tax, token: token, log: log}
+	return &Server{catalog: conn, ready: ready, taxonomy: tax, token: token, readers: bearer.New(token), log: log}
 }
 
 // Handler returns the routes.

@@ -56,7 +56,7 @@ func TestOpenAPIDocumentIsCurrent(t *testing.T) {
 func server(t *testing.T) *httptest.Server {
 	t.Helper()
 	conn := testservers.ClickHouse(t)
-	f, err := os.Open("../catalog/testdata/fixture.jsonl")
+	f, err := os.Open("../catalog/query/testdata/fixture.jsonl")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/back-trace/datamap/catalog"
+	"github.com/back-trace/datamap/catalog/query"
 	"github.com/back-trace/datamap/events"
 	"github.com/back-trace/datamap/lineage"
 	"github.com/back-trace/datamap/questions"
@@ -37,20 +37,20 @@ func OpenAPI() []byte {
 		"q":            "Text to look for, case-insensitive.",
 	}
 	enums := map[string][]string{"legal_basis": events.LegalBases, "role": events.Roles, "safeguard": events.Safeguards,
-		"group_by": catalog.GroupBy, "format": lineage.Formats}
+		"group_by": query.GroupBy, "format": lineage.Formats}
 	answers := map[string]reflect.Type{
-		"inventory":      reflect.TypeFor[catalog.InventoryRow](),
-		"flows":          reflect.TypeFor[catalog.FlowRow](),
-		"transfers":      reflect.TypeFor[catalog.TransferRow](),
-		"retention":      reflect.TypeFor[catalog.RetentionRow](),
+		"inventory":      reflect.TypeFor[query.InventoryRow](),
+		"flows":          reflect.TypeFor[query.FlowRow](),
+		"transfers":      reflect.TypeFor[query.TransferRow](),
+		"retention":      reflect.TypeFor[query.RetentionRow](),
 		"lineage reach":  reflect.TypeFor[lineage.ReachRow](),
 		"lineage blast":  reflect.TypeFor[lineage.BlastRadius](),
 		"lineage export": reflect.TypeFor[lineage.Graph](),
-		"search":         reflect.TypeFor[catalog.SearchResult](),
+		"search":         reflect.TypeFor[query.SearchResult](),
 	}
 	schemas := map[string]any{
 		"Error":     obj(map[string]any{"error": str(), "parameter": str()}, "error"),
-		"FlowGroup": schemaOf(reflect.TypeFor[catalog.FlowGroup]()),
+		"FlowGroup": schemaOf(reflect.TypeFor[query.FlowGroup]()),
 	}
 	paths := map[string]any{}
 	for _, q := range questions.All() {

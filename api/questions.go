@@ -2,7 +2,6 @@ package api
 
 import (
 	"crypto/sha256"
-	"crypto/subtle"
 	_ "embed"
 	"encoding/base64"
 	"encoding/binary"
@@ -14,8 +13,9 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/back-trace/datamap/catalog"
+	"github.com/back-trace/datamap/catalog/query"
 	"github.com/back-trace/datamap/events"
+	"github.com/back-trace/datamap/internal/bearer"
 	"github.com/back-trace/datamap/questions"
 )
 
@@ -33,7 +33,7 @@ var openAPI []byte
 // (GET /api/v1/… questions and the OpenAPI document) and nothing else.
 // The full-access token opens them too.
 func (s *Server) WithReadTokens(tokens []string) *Server {
-	s.readTokens = tokens
+	s.readers = bearer.New(append([]string{s.token}, tokens...)...)
 	return s
 }
 
@@ -49,19 +49,11 @@ func (s *Server) questionRoutes(mux *http.ServeMux) {
 	}))
 }
 
-// readable admits the full-access token and the read tokens. Every
-// candidate is compared, in constant time, so timing reveals neither which
-// token matched nor how much of one.
+// readable admits the full-access token and the read tokens, compared in
+// constant time (package bearer).
 func (s *Server) readable(h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		match := 0
-		for _, t := range append([]string{s.token}, s.readTokens...) {
-			if t != "" {
-				match |= subtle.ConstantTimeCompare([]byte(got), []byte(t))
-			}
-		}
-		if !ok || got == "" || match != 1 {
+		if !s.readers.Allows(r) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="datamap"`)
 			writeError(w, http.StatusUnauthorized, "missing or wrong bearer token; send 'Authorization: Bearer <token>' (DATAMAP_API_TOKEN, the api-token file in the data directory, or one of DATAMAP_READ_TOKENS)")
 			return
@@ -85,9 +77,9 @@ type page struct {
 
 func (s *Server) question(q questions.Question) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		query := r.URL.Query()
+		params := r.URL.Query()
 		values := map[string]string{}
-		for name, vs := range query {
+		for name, vs := range params {
 			if name == "limit" || name == "cursor" {
 				continue
 			}
@@ -97,13 +89,13 @@ func (s *Server) question(q questions.Question) http.HandlerFunc {
 			}
 			values[name] = vs[0]
 		}
-		limit, offset, err := pageParams(query)
+		limit, offset, err := pageParams(params)
 		if err != nil {
 			writeError(w, http.StatusBadRequest, err.Error())
 			return
 		}
 		a, err := q.Ask(r.Context(), s.catalog, s.taxonomy, values)
-		var ie *catalog.InputError
+		var ie *query.InputError
 		switch {
 		case errors.As(err, &ie):
 			writeJSON(w, http.StatusBadRequest, map[string]string{"error": ie.Error(), "parameter": ie.Param})
@@ -127,9 +119,9 @@ func (s *Server) question(q questions.Question) http.HandlerFunc {
 		start := min(offset, end)
 		p.Items = rows.Slice(start, end).Interface()
 		if end < rows.Len() {
-			p.NextCursor = encodeCursor(end, query)
+			p.NextCursor = encodeCursor(end, params)
 			next := url.Values{}
-			for k, v := range query {
+			for k, v := range params {
 				next[k] = v
 			}
 			next.Set("cursor", p.NextCursor)

@@ -14,7 +14,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/back-trace/datamap/catalog"
+	"github.com/back-trace/datamap/catalog/consumer"
+	"github.com/back-trace/datamap/catalog/query"
 	"github.com/back-trace/datamap/events"
 	"github.com/back-trace/datamap/sinks/clickhouse"
 	"github.com/back-trace/datamap/stack"
@@ -38,7 +39,7 @@ func startStack(ctx context.Context, o Options, name string) (*stageStack, error
 		cfg.BatchWait = 200 * time.Millisecond
 	}
 	if cfg.StreamDuplicates <= 0 {
-		cfg.StreamDuplicates = catalog.DefaultStreamSettings.Duplicates
+		cfg.StreamDuplicates = consumer.DefaultStreamSettings.Duplicates
 	}
 	s, err := stack.Start(ctx, cfg, o.Logger)
 	if err != nil {
@@ -115,7 +116,7 @@ func consume(ctx context.Context, o Options, w *Workload) (t, publish *Throughpu
 		return nil, nil, err
 	}
 	publish = newThroughput(len(w.Events), time.Since(filling))
-	cons, err := catalog.EnsureConsumer(ctx, s.JS, catalog.DefaultConsumerSettings)
+	cons, err := consumer.EnsureDurable(ctx, s.JS, consumer.DefaultSettings)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -202,8 +203,8 @@ func Insert(ctx context.Context, o Options, w *Workload) (*Throughput, error) {
 		report(show, min(off+o.BatchSize, len(decoded)))
 	}
 	t = newThroughput(len(decoded), time.Since(start))
-	if n, err := countFinal(ctx, s.ClickHouse); err != nil || n != uint64(len(decoded)) {
-		return nil, fmt.Errorf("after the inserts the table has %d rows, want %d (%v)", n, len(decoded), err)
+	if n, err := query.CountEvents(ctx, s.ClickHouse); err != nil || n.Events != uint64(len(decoded)) {
+		return nil, fmt.Errorf("after the inserts the table has %d rows, want %d (%v)", n.Events, len(decoded), err)
 	}
 	return t, nil
 }
@@ -211,9 +212,9 @@ func Insert(ctx context.Context, o Options, w *Workload) (*Throughput, error) {
 // Pipeline is stage (c): with the real catalog consumer running, time from
 // the first publish of the workload (asynchronous, Nats-Msg-Id, from a
 // separate NATS connection; events are encoded beforehand, as their
-// services would) until ClickHouse holds every event: count() is polled
+// services would) until ClickHouse holds every event: query.CountRows is polled
 // every 50 ms (it reads part metadata, so polling costs nothing), then
-// `SELECT count() FROM events FINAL` confirms N.
+// query.CountEvents (distinct events, FINAL) confirms N.
 func Pipeline(ctx context.Context, o Options, w *Workload) (*Throughput, error) {
 	o = o.withDefaults()
 	s, err := startStack(ctx, o, "pipeline")
@@ -264,17 +265,17 @@ func Pipeline(ctx context.Context, o Options, w *Workload) (*Throughput, error) 
 func waitForRows(ctx context.Context, conn driver.Conn, n int, published <-chan error, show func(int)) error {
 	last, lastChange := uint64(0), time.Now()
 	for {
-		var rows uint64
-		if err := conn.QueryRow(ctx, "SELECT count() FROM events").Scan(&rows); err != nil {
+		rows, err := query.CountRows(ctx, conn)
+		if err != nil {
 			return err
 		}
 		report(show, int(rows))
 		if rows >= uint64(n) {
-			final, err := countFinal(ctx, conn)
+			final, err := query.CountEvents(ctx, conn)
 			if err != nil {
 				return err
 			}
-			if final >= uint64(n) {
+			if final.Events >= uint64(n) {
 				return nil
 			}
 		}
@@ -294,12 +295,6 @@ func waitForRows(ctx context.Context, conn driver.Conn, n int, published <-chan 
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-}
-
-func countFinal(ctx context.Context, conn driver.Conn) (uint64, error) {
-	var n uint64
-	err := conn.QueryRow(ctx, "SELECT count() FROM events FINAL").Scan(&n)
-	return n, err
 }
 
 // MeasureLatency publishes fresh events at rate events/s for
@@ -369,8 +364,7 @@ func MeasureLatency(ctx context.Context, o Options, rate float64) (*Latency, err
 			case <-tick.C:
 			}
 			began := time.Now()
-			rows, err := s.ClickHouse.Query(pollCtx,
-				"SELECT id, toUnixTimestamp64Milli(ingested_at) FROM events WHERE ingested_at >= fromUnixTimestamp64Milli(toInt64(?))", since)
+			arrived, err := query.ArrivedSince(pollCtx, s.ClickHouse, time.UnixMilli(since))
 			if err != nil {
 				res.err = err
 				return
@@ -378,23 +372,12 @@ func MeasureLatency(ctx context.Context, o Options, rate float64) (*Latency, err
 			var found []int
 			var foundAt []int64
 			newest := since
-			for rows.Next() {
-				var id string
-				var ms int64
-				if err := rows.Scan(&id, &ms); err != nil {
-					res.err = err
-					rows.Close()
-					return
-				}
-				if i, ok := index[id]; ok && visibleAt[i].IsZero() {
+			for _, a := range arrived {
+				ms := a.IngestedAt.UnixMilli()
+				if i, ok := index[a.ID]; ok && visibleAt[i].IsZero() {
 					found, foundAt = append(found, i), append(foundAt, ms)
 				}
 				newest = max(newest, ms)
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
-				res.err = err
-				return
 			}
 			done := time.Now()
 			res.maxQuery = max(res.maxQuery, done.Sub(began))

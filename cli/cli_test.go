@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/back-trace/datamap/catalog"
+	"github.com/back-trace/datamap/catalog/query"
 	"github.com/back-trace/datamap/cli"
 	"github.com/back-trace/datamap/internal/testservers"
 	"github.com/back-trace/datamap/stack"
@@ -106,7 +106,7 @@ func event(i int, category, extra string) string {
 	return fmt.Sprintf(`{"specversion":"1.0","id":"cli-%d","source":"billing-api","type":"com.back-trace.datamap.data.collected.v1","time":"2026-11-01T10:00:00Z","data":{"category":%q,"data_subject":"customer","purpose":"payment_processing","legal_basis":"contract","retention":"P7Y"%s}}`, i, category, extra)
 }
 
-func waitForInventoryRecords(t *testing.T, want uint64) []catalog.InventoryRow {
+func waitForInventoryRecords(t *testing.T, want uint64) []query.InventoryRow {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -114,7 +114,7 @@ func waitForInventoryRecords(t *testing.T, want uint64) []catalog.InventoryRow {
 		if code != 0 {
 			t.Fatalf("inventory exited %d: %s", code, errOut)
 		}
-		var rows []catalog.InventoryRow
+		var rows []query.InventoryRow
 		if err := json.Unmarshal([]byte(out), &rows); err != nil {
 			t.Fatalf("inventory --format json printed %q: %v", out, err)
 		}
@@ -172,7 +172,7 @@ func TestServeEmitInventoryOnTheEmbeddedStack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var body struct{ Items []catalog.InventoryRow }
+	var body struct{ Items []query.InventoryRow }
 	json.NewDecoder(resp.Body).Decode(&body)
 	resp.Body.Close()
 	if resp.StatusCode != 200 || len(body.Items) != 1 || body.Items[0].Records != 20 {

@@ -9,7 +9,8 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/back-trace/datamap/catalog"
+	"github.com/back-trace/datamap/catalog/consumer"
+	"github.com/back-trace/datamap/catalog/query"
 	"github.com/back-trace/datamap/demo"
 	"github.com/back-trace/datamap/events"
 	"github.com/back-trace/datamap/registry"
@@ -79,7 +80,7 @@ behaviours are deliberately undeclared, for the findings to catch.`, `
 	pipelineTime := time.Since(pipelineStart)
 
 	fmt.Fprintln(e.stdout, "\nINVENTORY — what BackTrace holds, where and why")
-	inv, err := catalog.Inventory(ctx, s.ClickHouse, catalog.Filter{})
+	inv, err := query.Inventory(ctx, s.ClickHouse, query.Filter{})
 	if err != nil {
 		return err
 	}
@@ -87,14 +88,14 @@ behaviours are deliberately undeclared, for the findings to catch.`, `
 		return err
 	}
 	fmt.Fprintln(e.stdout, "\nFLOWS — who received it, where, under which safeguard")
-	flows, err := catalog.Flows(ctx, s.ClickHouse, catalog.Filter{})
+	flows, err := query.Flows(ctx, s.ClickHouse, query.Filter{})
 	if err != nil {
 		return err
 	}
 	if err := render(e.stdout, "table", flows); err != nil {
 		return err
 	}
-	totals, err := catalog.CountEvents(ctx, s.ClickHouse)
+	totals, err := query.CountEvents(ctx, s.ClickHouse)
 	if err != nil {
 		return err
 	}
@@ -115,7 +116,7 @@ func waitForCatalog(ctx context.Context, e *env, s *stack.Stack, want uint64) er
 	show := progress(e, "in catalog", int(want))
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
-		t, err := catalog.CountEvents(ctx, s.ClickHouse)
+		t, err := query.CountEvents(ctx, s.ClickHouse)
 		if err != nil {
 			return err
 		}
@@ -125,7 +126,7 @@ func waitForCatalog(ctx context.Context, e *env, s *stack.Stack, want uint64) er
 			return nil
 		}
 		if time.Now().After(deadline) {
-			backlog, _ := catalog.Backlog(ctx, s.JS)
+			backlog, _ := consumer.Backlog(ctx, s.JS)
 			return fmt.Errorf("the catalog has %d of %d events after 2 minutes (backlog %d); see the log above", t.Events, want, backlog)
 		}
 		select {
@@ -164,7 +165,7 @@ func writeDemoRecord(ctx context.Context, e *env, s *stack.Stack, dir string) er
 		return err
 	}
 	asOf := time.Now().UTC()
-	obs, err := report.LoadObservations(ctx, s.ClickHouse, asOf)
+	obs, err := query.Observations(ctx, s.ClickHouse, asOf)
 	if err != nil {
 		return err
 	}

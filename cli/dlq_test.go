@@ -15,7 +15,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/back-trace/datamap/catalog"
+	"github.com/back-trace/datamap/catalog/consumer"
+	"github.com/back-trace/datamap/catalog/query"
 	"github.com/back-trace/datamap/cli"
 	"github.com/back-trace/datamap/events"
 	"github.com/back-trace/datamap/internal/testservers"
@@ -46,12 +47,12 @@ func dlqServers(t *testing.T) (jetstream.JetStream, driver.Conn) {
 func startCatalogConsumer(t *testing.T, js jetstream.JetStream, conn driver.Conn, tax *events.Taxonomy) (stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	durable, err := catalog.EnsureConsumer(ctx, js, catalog.ConsumerSettings{AckWait: time.Second, MaxDeliver: 20, MaxPending: 10000})
+	durable, err := consumer.EnsureDurable(ctx, js, consumer.Settings{AckWait: time.Second, MaxDeliver: 20, MaxPending: 10000})
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := catalog.NewConsumer(durable, clickhouse.NewWriter(conn), deadletter.NewSink(js, catalog.DeadLetterSubjectPrefix),
-		events.NewValidator(tax), catalog.ConsumerOptions{BatchSize: 50, MaxWait: 50 * time.Millisecond})
+	c := consumer.New(durable, clickhouse.NewWriter(conn), deadletter.NewSink(js, deadletter.SubjectPrefix),
+		events.NewValidator(tax), consumer.Options{BatchSize: 50, MaxWait: 50 * time.Millisecond})
 	done := make(chan struct{})
 	go func() { defer close(done); c.Run(ctx) }()
 	stop = func() { cancel(); <-done }
@@ -117,7 +118,7 @@ func letterID(row map[string]any) string {
 func TestDeadLettersAreListedShownAndReplayedAfterATaxonomyFix(t *testing.T) {
 	js, conn := dlqServers(t)
 	ctx := context.Background()
-	countEvents := func() (uint64, error) { c, err := catalog.CountEvents(ctx, conn); return c.Events, err }
+	countEvents := func() (uint64, error) { c, err := query.CountEvents(ctx, conn); return c.Events, err }
 	countLetters := func() (uint64, error) { return deadletter.Count(ctx, js) }
 
 	// Two valid events, three in a category the default taxonomy lacks.
@@ -203,7 +204,7 @@ func TestDeadLettersAreListedShownAndReplayedAfterATaxonomyFix(t *testing.T) {
 	}
 	eventually(t, "catalog events", 5, countEvents)
 	eventually(t, "dead letters", 0, countLetters)
-	inv, err := catalog.Inventory(ctx, conn, catalog.Filter{Category: "crypto"})
+	inv, err := query.Inventory(ctx, conn, query.Filter{Category: "crypto"})
 	if err != nil || len(inv) != 1 || inv[0].Events != 3 || inv[0].Records != 3 {
 		t.Errorf("crypto inventory after replay: %+v %v", inv, err)
 	}

@@ -9,7 +9,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/back-trace/datamap/catalog"
+	"github.com/back-trace/datamap/catalog/query"
 	"github.com/back-trace/datamap/events"
 	"github.com/back-trace/datamap/lineage"
 	"github.com/back-trace/datamap/questions"
@@ -129,10 +129,10 @@ func (c questionCommand) run(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
-// inputError spells a catalog.InputError the way the command line takes
+// inputError spells a query.InputError the way the command line takes
 // it (--data-subject, or the positional argument), as a usage error.
 func inputError(err error, positional string) error {
-	var ie *catalog.InputError
+	var ie *query.InputError
 	if !errors.As(err, &ie) {
 		return err
 	}
@@ -150,17 +150,17 @@ func inputError(err error, positional string) error {
 // a summary and two tables; an export as is.
 func show(w io.Writer, format string, a questions.Answer) error {
 	switch rows := a.Rows.(type) {
-	case []catalog.InventoryRow:
+	case []query.InventoryRow:
 		return render(w, format, rows)
-	case []catalog.FlowRow:
+	case []query.FlowRow:
 		return render(w, format, rows)
-	case []catalog.FlowGroup:
+	case []query.FlowGroup:
 		return render(w, format, rows)
-	case []catalog.TransferRow:
+	case []query.TransferRow:
 		return render(w, format, rows)
-	case []catalog.RetentionRow:
+	case []query.RetentionRow:
 		return render(w, format, rows)
-	case []catalog.SearchResult:
+	case []query.SearchResult:
 		return render(w, format, rows)
 	case []lineage.ReachRow:
 		return render(w, format, rows)
@@ -249,10 +249,11 @@ func runLineage(ctx context.Context, e *env, args []string) error {
 var (
 	runInventory = questionCommand{question: "inventory", synopsis: "[flags]", description: `
 What personal data is held: one row per system, category, data subject,
-purpose and legal basis, with the declared retention, the number of events
-and records, and when it was first and last seen. Counts are over distinct
-events, however often they were delivered. --as-of answers from the events
-up to that day, as the inventory stood then.`, examples: `
+purpose and legal basis, with the declared retention (the longest
+declared), the number of events and records, and when it was first and
+last seen. Counts are over distinct events, however often they were
+delivered. --as-of answers from the events up to that day, as the
+inventory stood then.`, examples: `
   datamap inventory
   datamap inventory --category billing --format csv > billing.csv
   datamap inventory --system support-desk --as-of 2026-10-01 --format json | jq '.[].records'`}.run

@@ -23,7 +23,7 @@ func TestCLIAndAPIGiveTheSameAnswers(t *testing.T) {
 	t.Setenv("DATAMAP_READ_TOKENS", "officer-token, auditor-token")
 	t.Setenv("DATAMAP_INGEST_TOKENS", "ingest-token")
 	serve(t)
-	fixture, err := os.ReadFile("../catalog/testdata/fixture.jsonl")
+	fixture, err := os.ReadFile("../catalog/query/testdata/fixture.jsonl")
 	if err != nil {
 		t.Fatal(err)
 	}

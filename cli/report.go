@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/back-trace/datamap/catalog/query"
 	"github.com/back-trace/datamap/registry"
 	"github.com/back-trace/datamap/report"
 	"github.com/back-trace/datamap/schemas"
@@ -75,7 +76,7 @@ func observe(ctx context.Context, e *env, asOf time.Time) ([]report.Observation,
 		return nil, err
 	}
 	defer s.Close(context.WithoutCancel(ctx))
-	return report.LoadObservations(ctx, s.ClickHouse, asOf)
+	return query.Observations(ctx, s.ClickHouse, asOf)
 }
 
 func indentLines(s string) string { return "  " + strings.ReplaceAll(s, "\n", "\n  ") }

@@ -72,7 +72,7 @@ type Config struct {
 	LogFormat string `envconfig:"LOG_FORMAT" desc:"text or json" default:"text"`
 }
 
-// clusterName is what catalog.Dialect accepts as a cluster name.
+// clusterName is what schema.Dialect accepts as a cluster name.
 var clusterName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // Prefix of every variable.

@@ -12,7 +12,7 @@ import (
 	"github.com/back-trace/datamap/schemas"
 )
 
-// observe aggregates events the way report.LoadObservations does in
+// observe aggregates events the way query.Observations does in
 // ClickHouse, so the scenario can be checked against the registry without
 // a server.
 func observe(evs []*events.Event) []report.Observation {

@@ -22,12 +22,13 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"go.yaml.in/yaml/v3"
 
-	"github.com/back-trace/datamap/catalog"
+	"github.com/back-trace/datamap/catalog/consumer"
+	"github.com/back-trace/datamap/catalog/schema"
 	"github.com/back-trace/datamap/config"
 	"github.com/back-trace/datamap/events"
 )
 
-var update = flag.Bool("update", false, "rewrite clickhouse/schema.sql from catalog.Migrations()")
+var update = flag.Bool("update", false, "rewrite clickhouse/schema.sql from schema.Migrations()")
 
 // composeFile is the part of docker-compose.yml the checks read.
 type composeFile struct {
@@ -259,15 +260,15 @@ func TestVariablesExist(t *testing.T) {
 // schemaSQL is what datamap applies to ClickHouse at start, in order.
 func schemaSQL(t *testing.T) []byte {
 	t.Helper()
-	migrations, err := catalog.Migrations()
+	migrations, err := schema.Migrations()
 	if err != nil {
 		t.Fatal(err)
 	}
 	var b bytes.Buffer
-	b.WriteString("-- The ClickHouse schema `datamap serve` applies at start (catalog.Migrate),\n")
-	b.WriteString("-- generated from catalog/migrations; do not edit. Regenerate with\n")
+	b.WriteString("-- The ClickHouse schema `datamap serve` applies at start (schema.Migrate),\n")
+	b.WriteString("-- generated from catalog/schema/migrations; do not edit. Regenerate with\n")
 	b.WriteString("--   go test ./deploy -run TestSchemaGolden -update\n")
-	b.WriteString("-- catalog.Migrate also creates schema_migrations, its record of applied versions.\n")
+	b.WriteString("-- schema.Migrate also creates schema_migrations, its record of applied versions.\n")
 	b.WriteString("-- Shown for review only: nothing mounts this file into ClickHouse.\n")
 	for _, m := range migrations {
 		fmt.Fprintf(&b, "\n-- %04d_%s\n", m.Version, m.Name)
@@ -292,7 +293,7 @@ func TestSchemaGolden(t *testing.T) {
 		t.Fatalf("%v (run go test ./deploy -run TestSchemaGolden -update)", err)
 	}
 	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from catalog.Migrations(); a migration changed: run go test ./deploy -run TestSchemaGolden -update and review the diff", golden)
+		t.Errorf("%s differs from schema.Migrations(); a migration changed: run go test ./deploy -run TestSchemaGolden -update and review the diff", golden)
 	}
 }
 
@@ -397,10 +398,10 @@ func TestNATSConfigParses(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := catalog.EnsureStreams(ctx, js, catalog.DefaultStreamSettings); err != nil {
+	if err := consumer.EnsureStreams(ctx, js, consumer.DefaultStreamSettings); err != nil {
 		t.Fatalf("datamap's streams on a server configured by nats/nats.conf: %v", err)
 	}
-	if _, err := catalog.EnsureConsumer(ctx, js, catalog.DefaultConsumerSettings); err != nil {
+	if _, err := consumer.EnsureDurable(ctx, js, consumer.DefaultSettings); err != nil {
 		t.Fatal(err)
 	}
 }

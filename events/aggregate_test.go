@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/back-trace/datamap/catalog"
+	"github.com/back-trace/datamap/catalog/query"
 	"github.com/back-trace/datamap/events"
 	"github.com/back-trace/datamap/internal/testservers"
 )
@@ -42,15 +42,15 @@ func TestAggregationKeepsRecordTotals(t *testing.T) {
 		flush(t, p, 20*time.Second)
 		published := p.Stats().Published
 		startConsumer(t, js, conn)
-		var got catalog.Totals
+		var got query.Totals
 		waitFor(t, 30*time.Second, "the catalog to hold every event", func() bool {
 			var err error
-			if got, err = catalog.CountEvents(ctx, conn); err != nil {
+			if got, err = query.CountEvents(ctx, conn); err != nil {
 				t.Fatal(err)
 			}
 			return got.Events == published
 		})
-		flows, err := catalog.Flows(ctx, conn, catalog.Filter{})
+		flows, err := query.Flows(ctx, conn, query.Filter{})
 		if err != nil {
 			t.Fatal(err)
 		}

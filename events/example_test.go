@@ -11,7 +11,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/back-trace/datamap/catalog"
+	"github.com/back-trace/datamap/catalog/consumer"
 	"github.com/back-trace/datamap/events"
 )
 
@@ -30,7 +30,7 @@ func exampleJetStream() (jetstream.JetStream, func()) {
 		panic(err)
 	}
 	js, _ := jetstream.New(nc)
-	if err := catalog.EnsureStreams(context.Background(), js, catalog.DefaultStreamSettings); err != nil {
+	if err := consumer.EnsureStreams(context.Background(), js, consumer.DefaultStreamSettings); err != nil {
 		panic(err)
 	}
 	return js, func() { nc.Close(); ns.Shutdown(); os.RemoveAll(dir) }

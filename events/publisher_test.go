@@ -20,7 +20,8 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
-	"github.com/back-trace/datamap/catalog"
+	"github.com/back-trace/datamap/catalog/consumer"
+	"github.com/back-trace/datamap/catalog/query"
 	"github.com/back-trace/datamap/events"
 	"github.com/back-trace/datamap/internal/testservers"
 	"github.com/back-trace/datamap/sinks/clickhouse"
@@ -69,7 +70,7 @@ func (d downNATS) start(t *testing.T) *server.Server {
 	t.Helper()
 	ns := testservers.StartNATSServer(t, d.dir, d.port)
 	js := testservers.ConnectJetStream(t, ns.ClientURL())
-	if err := catalog.EnsureStreams(context.Background(), js, catalog.DefaultStreamSettings); err != nil {
+	if err := consumer.EnsureStreams(context.Background(), js, consumer.DefaultStreamSettings); err != nil {
 		t.Fatal(err)
 	}
 	return ns
@@ -280,7 +281,7 @@ func TestNATSRestartMidBurst(t *testing.T) {
 	conn := testservers.ClickHouse(t)
 	startConsumer(t, js, conn)
 	waitFor(t, 60*time.Second, "the catalog to hold every event", func() bool {
-		got, err := catalog.CountEvents(context.Background(), conn)
+		got, err := query.CountEvents(context.Background(), conn)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -485,12 +486,12 @@ func spoolChild(dir string) {
 func startConsumer(t *testing.T, js jetstream.JetStream, conn driver.Conn) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	durable, err := catalog.EnsureConsumer(ctx, js, catalog.ConsumerSettings{AckWait: 10 * time.Second, MaxDeliver: 20, MaxPending: 20000})
+	durable, err := consumer.EnsureDurable(ctx, js, consumer.Settings{AckWait: 10 * time.Second, MaxDeliver: 20, MaxPending: 20000})
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := catalog.NewConsumer(durable, clickhouse.NewWriter(conn), deadletter.NewSink(js, catalog.DeadLetterSubjectPrefix),
-		events.NewValidator(nil), catalog.ConsumerOptions{BatchSize: 5000, MaxWait: 50 * time.Millisecond})
+	c := consumer.New(durable, clickhouse.NewWriter(conn), deadletter.NewSink(js, deadletter.SubjectPrefix),
+		events.NewValidator(nil), consumer.Options{BatchSize: 5000, MaxWait: 50 * time.Millisecond})
 	done := make(chan struct{})
 	go func() { defer close(done); c.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })

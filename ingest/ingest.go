@@ -9,7 +9,6 @@ package ingest
 import (
 	"bytes"
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,6 +19,7 @@ import (
 	"strings"
 
 	"github.com/back-trace/datamap/events"
+	"github.com/back-trace/datamap/internal/bearer"
 )
 
 // Path is where the handler is mounted.
@@ -63,7 +63,7 @@ type Options struct {
 type Handler struct {
 	pub       Publisher
 	validator *events.Validator
-	tokens    [][]byte
+	tokens    bearer.Tokens
 	maxBody   int64
 	maxBatch  int
 	log       *slog.Logger
@@ -75,12 +75,12 @@ func New(pub Publisher, v *events.Validator, o Options) (*Handler, error) {
 		return nil, errors.New("ingest.New: needs a Publisher and a Validator")
 	}
 	h := &Handler{pub: pub, validator: v, maxBody: o.MaxBodyBytes, maxBatch: o.MaxBatch, log: o.Logger}
-	for _, t := range o.Tokens {
-		if t = strings.TrimSpace(t); t != "" {
-			h.tokens = append(h.tokens, []byte(t))
-		}
+	trimmed := make([]string, len(o.Tokens))
+	for i, t := range o.Tokens {
+		trimmed[i] = strings.TrimSpace(t)
 	}
-	if len(h.tokens) == 0 {
+	h.tokens = bearer.New(trimmed...)
+	if h.tokens.Len() == 0 {
 		return nil, errors.New("ingest.New: no token; set DATAMAP_INGEST_TOKENS or DATAMAP_API_TOKEN")
 	}
 	if h.maxBody <= 0 {
@@ -123,7 +123,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		reply(w, http.StatusMethodNotAllowed, Response{Error: "POST CloudEvents to " + Path})
 		return
 	}
-	if !h.authorized(r) {
+	if !h.tokens.Allows(r) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="datamap-ingest"`)
 		reply(w, http.StatusUnauthorized, Response{Error: "missing or wrong bearer token; send 'Authorization: Bearer <token>' with a token of DATAMAP_INGEST_TOKENS"})
 		return
@@ -182,20 +182,6 @@ func (h *Handler) handle(ctx context.Context, i int, doc []byte) Result {
 		return Result{Index: i, ID: ev.ID, Status: "failed", Error: err.Error()}
 	}
 	return Result{Index: i, ID: ev.ID, Status: "accepted"}
-}
-
-// authorized compares the bearer token with every accepted token in
-// constant time.
-func (h *Handler) authorized(r *http.Request) bool {
-	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok {
-		return false
-	}
-	match := 0
-	for _, t := range h.tokens {
-		match |= subtle.ConstantTimeCompare([]byte(got), t)
-	}
-	return match == 1
 }
 
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {

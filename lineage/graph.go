@@ -5,7 +5,7 @@
 // with the system, so its own flows continue the chain and sub-processors
 // appear as further hops.
 //
-// The graph is built from aggregated flows (catalog.Flows), never from
+// The graph is built from aggregated flows (query.Flows), never from
 // events: systems × recipients is small, so traversal happens in Go.
 package lineage
 
@@ -17,7 +17,7 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
-	"github.com/back-trace/datamap/catalog"
+	"github.com/back-trace/datamap/catalog/query"
 )
 
 // Node is a system, a recipient, or both (an instrumented recipient).
@@ -58,12 +58,12 @@ type Graph struct {
 
 // Load builds the graph from the catalog's flows under a filter (as of a
 // date, for a category subtree…).
-func Load(ctx context.Context, conn driver.Conn, f catalog.Filter) (*Graph, error) {
-	flows, err := catalog.Flows(ctx, conn, f)
+func Load(ctx context.Context, conn driver.Conn, f query.Filter) (*Graph, error) {
+	flows, err := query.Flows(ctx, conn, f)
 	if err != nil {
 		return nil, err
 	}
-	systems, err := catalog.Systems(ctx, conn)
+	systems, err := query.Systems(ctx, conn)
 	if err != nil {
 		return nil, err
 	}
@@ -74,7 +74,7 @@ func Load(ctx context.Context, conn driver.Conn, f catalog.Filter) (*Graph, erro
 // systems. Flow rows that differ only in legal basis, role, country or
 // safeguard merge into one edge (counts add up; the latest row's recipient
 // details win).
-func Build(flows []catalog.FlowRow, systems []string) *Graph {
+func Build(flows []query.FlowRow, systems []string) *Graph {
 	nodes := map[string]*Node{}
 	node := func(name string) *Node {
 		n := nodes[name]

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/back-trace/datamap/catalog"
+	"github.com/back-trace/datamap/catalog/query"
 	"github.com/back-trace/datamap/events"
 	"github.com/back-trace/datamap/internal/testservers"
 	"github.com/back-trace/datamap/lineage"
@@ -23,12 +23,12 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 func TestMain(m *testing.M) { testservers.Main(m) }
 
-// fixtureGraph loads the shared fixture (catalog/testdata/fixture.jsonl)
+// fixtureGraph loads the shared fixture (catalog/query/testdata/fixture.jsonl)
 // into a fresh catalog and builds the graph from it.
-func fixtureGraph(t *testing.T, f catalog.Filter) *lineage.Graph {
+func fixtureGraph(t *testing.T, f query.Filter) *lineage.Graph {
 	t.Helper()
 	conn := testservers.ClickHouse(t)
-	file, err := os.Open("../catalog/testdata/fixture.jsonl")
+	file, err := os.Open("../catalog/query/testdata/fixture.jsonl")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +54,7 @@ func fixtureGraph(t *testing.T, f catalog.Filter) *lineage.Graph {
 }
 
 func TestReachFollowsInstrumentedRecipients(t *testing.T) {
-	g := fixtureGraph(t, catalog.Filter{})
+	g := fixtureGraph(t, query.Filter{})
 	cases := []struct{ from, category, want string }{
 		// Three hops: system → processor → sub-processor.
 		{"support-desk", "support", "Zendesk support.chat (support-desk → Zendesk) 3, Zendesk support.tickets (support-desk → Zendesk) 20, " +
@@ -75,7 +75,7 @@ func TestReachFollowsInstrumentedRecipients(t *testing.T) {
 }
 
 func TestBlastRadiusIncludesOriginsAndWhatWasPassedOn(t *testing.T) {
-	g := fixtureGraph(t, catalog.Filter{})
+	g := fixtureGraph(t, query.Filter{})
 	cases := []struct{ recipient, want string }{
 		{"Zendesk", "records 23 categories [support.chat support.tickets] subjects [customer end_user] systems [support-desk]; " +
 			"support.chat from [support-desk] origins [support-desk] 3; support.tickets from [support-desk] origins [support-desk] 20; " +
@@ -110,8 +110,8 @@ func TestBlastRadiusIncludesOriginsAndWhatWasPassedOn(t *testing.T) {
 }
 
 func TestAsOfDropsLaterFlows(t *testing.T) {
-	asOf, _ := catalog.ParseTime("as_of", "2026-09-26", true)
-	g := fixtureGraph(t, catalog.Filter{AsOf: asOf})
+	asOf, _ := query.ParseTime("as_of", "2026-09-26", true)
+	g := fixtureGraph(t, query.Filter{AsOf: asOf})
 	for _, r := range g.Reach("support-desk", "support") {
 		if r.Node == "Cloudflare" {
 			t.Errorf("Cloudflare got support.chat on 2026-09-27, yet is reachable as of 2026-09-26: %+v", r)
@@ -123,7 +123,7 @@ func TestAsOfDropsLaterFlows(t *testing.T) {
 }
 
 func TestExportsMatchGoldenFiles(t *testing.T) {
-	g := fixtureGraph(t, catalog.Filter{})
+	g := fixtureGraph(t, query.Filter{})
 	for _, format := range lineage.Formats {
 		var buf bytes.Buffer
 		if err := g.Export(&buf, format); err != nil {

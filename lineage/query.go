@@ -4,6 +4,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/back-trace/datamap/internal/sortedset"
 )
 
 // Path is the chain of nodes data passed through, from the system it
@@ -64,8 +66,8 @@ func (g *Graph) Reach(from, category string) []ReachRow {
 			row := ReachRow{Node: s.node, Category: s.category, Hops: len(path) - 1, Path: path}
 			for _, e := range byNext[s] {
 				row.Role, row.Country, row.Safeguard = e.Role, e.Country, e.Safeguard
-				row.Purposes = addSorted(row.Purposes, e.Purpose)
-				row.Subjects = addSorted(row.Subjects, e.DataSubject)
+				row.Purposes = sortedset.Add(row.Purposes, e.Purpose)
+				row.Subjects = sortedset.Add(row.Subjects, e.DataSubject)
 				row.Events += e.Events
 				row.Records += e.Records
 			}
@@ -139,20 +141,20 @@ func (g *Graph) Blast(recipient string) (BlastRadius, bool) {
 			x = &Exposure{Category: e.Category}
 			byCategory[e.Category] = x
 		}
-		x.Subjects = addSorted(x.Subjects, e.DataSubject)
-		x.Senders = addSorted(x.Senders, e.From)
+		x.Subjects = sortedset.Add(x.Subjects, e.DataSubject)
+		x.Senders = sortedset.Add(x.Senders, e.From)
 		x.Events += e.Events
 		x.Records += e.Records
 	}
 	for _, x := range byCategory {
 		x.Origins = g.origins(recipient, x.Category)
 		b.Exposed = append(b.Exposed, *x)
-		b.Categories = addSorted(b.Categories, x.Category)
+		b.Categories = sortedset.Add(b.Categories, x.Category)
 		for _, s := range x.Subjects {
-			b.Subjects = addSorted(b.Subjects, s)
+			b.Subjects = sortedset.Add(b.Subjects, s)
 		}
 		for _, s := range append(slices.Clone(x.Senders), x.Origins...) {
-			b.Systems = addSorted(b.Systems, s)
+			b.Systems = sortedset.Add(b.Systems, s)
 		}
 		b.Records += x.Records
 	}
@@ -186,21 +188,9 @@ func (g *Graph) origins(node, category string) []string {
 			seen[e.From] = true
 			queue = append(queue, e.From)
 			if !slices.ContainsFunc(g.in(e.From), func(x Edge) bool { return x.Category == category }) {
-				out = addSorted(out, e.From)
+				out = sortedset.Add(out, e.From)
 			}
 		}
 	}
 	return out
-}
-
-// addSorted inserts v into a sorted set, skipping empty values.
-func addSorted(set []string, v string) []string {
-	if v == "" {
-		return set
-	}
-	i, found := slices.BinarySearch(set, v)
-	if found {
-		return set
-	}
-	return slices.Insert(set, i, v)
 }

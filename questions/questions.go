@@ -15,7 +15,7 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
-	"github.com/back-trace/datamap/catalog"
+	"github.com/back-trace/datamap/catalog/query"
 	"github.com/back-trace/datamap/events"
 	"github.com/back-trace/datamap/lineage"
 )
@@ -56,11 +56,11 @@ func All() []Question {
 		{Name: "inventory", Summary: "what personal data is held, where, why, about whom, for how long",
 			Params: filterOnly, answer: inventory},
 		{Name: "flows", Summary: "which recipients received which personal data; group by recipient, country or safeguard",
-			Params: append(slices.Clone(catalog.Params), "group_by"), answer: flows},
+			Params: append(slices.Clone(query.Params), "group_by"), answer: flows},
 		{Name: "transfers", Summary: "flows to countries outside the EEA, with their safeguard; missing safeguards are findings",
-			Params: catalog.Params, Findings: true, answer: transfers},
+			Params: query.Params, Findings: true, answer: transfers},
 		{Name: "retention", Summary: "what is held per system and category, since when, and what is held past its retention",
-			Params: catalog.RetentionParams, Findings: true, answer: retention},
+			Params: query.RetentionParams, Findings: true, answer: retention},
 		{Name: "lineage reach", Summary: "every place data of a category can end up, leaving from a system, with the path",
 			Params: []string{"from", "category", "as_of"}, Required: []string{"from", "category"}, answer: reach},
 		{Name: "lineage blast", Summary: "what a breach of one recipient exposes: categories, subjects, systems, records, onward flows",
@@ -84,14 +84,14 @@ func Lookup(name string) (Question, bool) {
 
 // Request is a question's parsed parameters; Parse makes one.
 type Request struct {
-	filter catalog.Filter
+	filter query.Filter
 	values map[string]string
 }
 
 // Parse checks the question's parameters without touching the catalog.
 // values are keyed as in Params; empty values count as absent. A mistake of
 // the caller — an unknown parameter, a value that can never match, a
-// malformed date, a missing required parameter — is a *catalog.InputError
+// malformed date, a missing required parameter — is a *query.InputError
 // (CLI exit 2, HTTP 400).
 func (q Question) Parse(values map[string]string, tax *events.Taxonomy) (Request, error) {
 	filterValues := map[string]string{}
@@ -100,29 +100,29 @@ func (q Question) Parse(values map[string]string, tax *events.Taxonomy) (Request
 			continue
 		}
 		if !slices.Contains(q.Params, name) {
-			return Request{}, &catalog.InputError{Param: name, Value: v, Msg: "not a parameter of " + q.Name + "; it takes " + strings.Join(q.Params, ", ")}
+			return Request{}, &query.InputError{Param: name, Value: v, Msg: "not a parameter of " + q.Name + "; it takes " + strings.Join(q.Params, ", ")}
 		}
-		if slices.Contains(catalog.Params, name) {
+		if slices.Contains(query.Params, name) {
 			filterValues[name] = v
 		}
 	}
 	for _, name := range q.Required {
 		if values[name] == "" {
-			return Request{}, &catalog.InputError{Param: name, Msg: "required by " + q.Name}
+			return Request{}, &query.InputError{Param: name, Msg: "required by " + q.Name}
 		}
 	}
-	f, err := catalog.ParseFilter(filterValues, tax)
+	f, err := query.ParseFilter(filterValues, tax)
 	if err != nil {
 		return Request{}, err
 	}
 	switch q.Name {
 	case "flows":
-		if by := values["group_by"]; by != "" && !slices.Contains(catalog.GroupBy, by) {
-			return Request{}, &catalog.InputError{Param: "group_by", Value: by, Msg: "must be one of " + strings.Join(catalog.GroupBy, ", ")}
+		if by := values["group_by"]; by != "" && !slices.Contains(query.GroupBy, by) {
+			return Request{}, &query.InputError{Param: "group_by", Value: by, Msg: "must be one of " + strings.Join(query.GroupBy, ", ")}
 		}
 	case "lineage export":
 		if format := values["format"]; !slices.Contains(lineage.Formats, format) {
-			return Request{}, &catalog.InputError{Param: "format", Value: format, Msg: "must be one of " + strings.Join(lineage.Formats, ", ")}
+			return Request{}, &query.InputError{Param: "format", Value: format, Msg: "must be one of " + strings.Join(lineage.Formats, ", ")}
 		}
 	}
 	return Request{filter: f, values: values}, nil
@@ -132,11 +132,11 @@ func (q Question) Parse(values map[string]string, tax *events.Taxonomy) (Request
 // recipient the catalog has never seen is an InputError too, so a typo
 // is not mistaken for an empty answer.
 func (q Question) Answer(ctx context.Context, conn driver.Conn, tax *events.Taxonomy, r Request) (Answer, error) {
-	known := catalog.Filter{System: r.filter.System, Recipient: r.filter.Recipient}
+	known := query.Filter{System: r.filter.System, Recipient: r.filter.Recipient}
 	if from := r.values["from"]; from != "" {
 		known.System = from
 	}
-	if err := catalog.KnownValues(ctx, conn, known); err != nil {
+	if err := query.KnownValues(ctx, conn, known); err != nil {
 		return Answer{}, err
 	}
 	return q.answer(ctx, conn, tax, r)
@@ -153,37 +153,37 @@ func (q Question) Ask(ctx context.Context, conn driver.Conn, tax *events.Taxonom
 
 // IsInputError reports whether err is the caller's mistake.
 func IsInputError(err error) bool {
-	var ie *catalog.InputError
+	var ie *query.InputError
 	return errors.As(err, &ie)
 }
 
 func inventory(ctx context.Context, conn driver.Conn, _ *events.Taxonomy, r Request) (Answer, error) {
-	rows, err := catalog.Inventory(ctx, conn, r.filter)
+	rows, err := query.Inventory(ctx, conn, r.filter)
 	return Answer{Rows: nonNil(rows)}, err
 }
 
 func flows(ctx context.Context, conn driver.Conn, _ *events.Taxonomy, r Request) (Answer, error) {
 	by := r.values["group_by"]
-	rows, err := catalog.Flows(ctx, conn, r.filter)
+	rows, err := query.Flows(ctx, conn, r.filter)
 	if err != nil || by == "" {
 		return Answer{Rows: nonNil(rows)}, err
 	}
-	groups, err := catalog.GroupFlows(rows, by)
+	groups, err := query.GroupFlows(rows, by)
 	return Answer{Rows: nonNil(groups)}, err
 }
 
 func transfers(ctx context.Context, conn driver.Conn, _ *events.Taxonomy, r Request) (Answer, error) {
-	rows, err := catalog.Transfers(ctx, conn, r.filter)
-	return Answer{Rows: nonNil(rows), Findings: catalog.Findings(rows)}, err
+	rows, err := query.Transfers(ctx, conn, r.filter)
+	return Answer{Rows: nonNil(rows), Findings: query.Findings(rows)}, err
 }
 
 func retention(ctx context.Context, conn driver.Conn, _ *events.Taxonomy, r Request) (Answer, error) {
-	rows, err := catalog.Retention(ctx, conn, r.filter)
-	return Answer{Rows: nonNil(rows), Findings: catalog.Findings(rows)}, err
+	rows, err := query.Retention(ctx, conn, r.filter)
+	return Answer{Rows: nonNil(rows), Findings: query.Findings(rows)}, err
 }
 
 func reach(ctx context.Context, conn driver.Conn, _ *events.Taxonomy, r Request) (Answer, error) {
-	g, err := lineage.Load(ctx, conn, catalog.Filter{AsOf: r.filter.AsOf})
+	g, err := lineage.Load(ctx, conn, query.Filter{AsOf: r.filter.AsOf})
 	if err != nil {
 		return Answer{}, err
 	}
@@ -191,13 +191,13 @@ func reach(ctx context.Context, conn driver.Conn, _ *events.Taxonomy, r Request)
 }
 
 func blast(ctx context.Context, conn driver.Conn, _ *events.Taxonomy, r Request) (Answer, error) {
-	g, err := lineage.Load(ctx, conn, catalog.Filter{AsOf: r.filter.AsOf})
+	g, err := lineage.Load(ctx, conn, query.Filter{AsOf: r.filter.AsOf})
 	if err != nil {
 		return Answer{}, err
 	}
 	b, ok := g.Blast(r.filter.Recipient)
 	if !ok {
-		return Answer{}, &catalog.InputError{Param: "recipient", Value: r.filter.Recipient,
+		return Answer{}, &query.InputError{Param: "recipient", Value: r.filter.Recipient,
 			Msg: "received nothing in the catalog (as of the date asked); 'datamap flows --group-by recipient' lists recipients"}
 	}
 	if b.PassedOn == nil {
@@ -224,7 +224,7 @@ func export(ctx context.Context, conn driver.Conn, _ *events.Taxonomy, r Request
 }
 
 func search(ctx context.Context, conn driver.Conn, tax *events.Taxonomy, r Request) (Answer, error) {
-	rows, err := catalog.Search(ctx, conn, tax, r.values["q"], r.filter)
+	rows, err := query.Search(ctx, conn, tax, r.values["q"], r.filter)
 	return Answer{Rows: nonNil(rows)}, err
 }
 

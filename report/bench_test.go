@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/back-trace/datamap/catalog/query"
 	"github.com/back-trace/datamap/events"
 	"github.com/back-trace/datamap/internal/testservers"
 	"github.com/back-trace/datamap/registry"
@@ -126,7 +127,7 @@ func BenchmarkArticle30(b *testing.B) {
 	b.ResetTimer()
 	for b.Loop() {
 		t0 := time.Now()
-		obs, err := report.LoadObservations(ctx, conn, asOf)
+		obs, err := query.Observations(ctx, conn, asOf)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -27,7 +27,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/back-trace/datamap/catalog"
+	"github.com/back-trace/datamap/catalog/consumer"
+	"github.com/back-trace/datamap/catalog/schema"
 	"github.com/back-trace/datamap/config"
 	"github.com/back-trace/datamap/events"
 	"github.com/back-trace/datamap/sinks/chembed"
@@ -212,16 +213,16 @@ func (s *Stack) connectClickHouse(ctx context.Context, opts *ch.Options) error {
 
 // prepare creates the streams and brings the catalog schema up to date.
 func (s *Stack) prepare(ctx context.Context) error {
-	if err := catalog.EnsureStreams(ctx, s.JS, catalog.StreamSettings{
+	if err := consumer.EnsureStreams(ctx, s.JS, consumer.StreamSettings{
 		Duplicates: s.cfg.StreamDuplicates, Replicas: s.cfg.StreamReplicas}); err != nil {
 		return err
 	}
-	dialect := catalog.Dialect{Cluster: s.cfg.ClickHouseCluster}
-	ran, err := catalog.MigrateWith(ctx, s.ClickHouse, dialect)
+	dialect := schema.Dialect{Cluster: s.cfg.ClickHouseCluster}
+	ran, err := schema.MigrateWith(ctx, s.ClickHouse, dialect)
 	if err != nil {
 		return err
 	}
-	if err := catalog.SetInsertFsync(ctx, s.ClickHouse, dialect, s.cfg.ClickHouseFsync); err != nil {
+	if err := schema.SetInsertFsync(ctx, s.ClickHouse, dialect, s.cfg.ClickHouseFsync); err != nil {
 		return err
 	}
 	if len(ran) > 0 {
@@ -412,15 +413,15 @@ func Attach(ctx context.Context, cfg config.Config, log *slog.Logger) (*Stack, e
 // NewConsumer wires the catalog consumer to this stack: the durable
 // JetStream consumer in, the ClickHouse writer and the dead-letter stream
 // out. metrics may be nil.
-func (s *Stack) NewConsumer(ctx context.Context, v *events.Validator, metrics *catalog.Metrics) (*catalog.Consumer, error) {
-	durable, err := catalog.EnsureConsumer(ctx, s.JS, catalog.DefaultConsumerSettings)
+func (s *Stack) NewConsumer(ctx context.Context, v *events.Validator, metrics *consumer.Metrics) (*consumer.Consumer, error) {
+	durable, err := consumer.EnsureDurable(ctx, s.JS, consumer.DefaultSettings)
 	if err != nil {
 		return nil, err
 	}
-	return catalog.NewConsumer(durable, clickhouse.NewWriter(s.ClickHouse),
-		deadletter.NewSink(s.JS, catalog.DeadLetterSubjectPrefix), v,
-		catalog.ConsumerOptions{BatchSize: s.cfg.BatchSize, MaxWait: s.cfg.BatchWait, Logger: s.log,
-			MaxDeliver: catalog.DefaultConsumerSettings.MaxDeliver, Metrics: metrics}), nil
+	return consumer.New(durable, clickhouse.NewWriter(s.ClickHouse),
+		deadletter.NewSink(s.JS, deadletter.SubjectPrefix), v,
+		consumer.Options{BatchSize: s.cfg.BatchSize, MaxWait: s.cfg.BatchWait, Logger: s.log,
+			MaxDeliver: consumer.DefaultSettings.MaxDeliver, Metrics: metrics}), nil
 }
 
 // APIToken is the bearer token of the HTTP API: DATAMAP_API_TOKEN, or one

@@ -1,7 +1,7 @@
--- The ClickHouse schema `datamap serve` applies at start (catalog.Migrate),
--- generated from catalog/migrations; do not edit. Regenerate with
+-- The ClickHouse schema `datamap serve` applies at start (schema.Migrate),
+-- generated from catalog/schema/migrations; do not edit. Regenerate with
 --   go test ./deploy -run TestSchemaGolden -update
--- catalog.Migrate also creates schema_migrations, its record of applied versions.
+-- schema.Migrate also creates schema_migrations, its record of applied versions.
 -- Shown for review only: nothing mounts this file into ClickHouse.
 
 -- 0001_events
@@ -85,3 +85,11 @@ SELECT
 FROM events FINAL
 WHERE kind = 'erased'
 GROUP BY system, category, data_subject;
+
+
+-- 0003_drop_views
+DROP VIEW IF EXISTS inventory;
+
+DROP VIEW IF EXISTS flows;
+
+DROP VIEW IF EXISTS erasures;

@@ -19,7 +19,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/back-trace/datamap/catalog"
+	"github.com/back-trace/datamap/catalog/consumer"
+	"github.com/back-trace/datamap/catalog/schema"
 	"github.com/back-trace/datamap/sinks/chembed"
 )
 
@@ -49,7 +50,7 @@ func NATS(t testing.TB) (*server.Server, jetstream.JetStream) {
 	t.Helper()
 	ns := StartNATSServer(t, t.TempDir(), -1)
 	js := ConnectJetStream(t, ns.ClientURL())
-	if err := catalog.EnsureStreams(context.Background(), js, catalog.DefaultStreamSettings); err != nil {
+	if err := consumer.EnsureStreams(context.Background(), js, consumer.DefaultStreamSettings); err != nil {
 		t.Fatal(err)
 	}
 	return ns, js
@@ -118,7 +119,7 @@ func NewDatabase(t testing.TB) Database {
 		t.Fatal(err)
 	}
 	conn := Connect(t, srv.Addr(), srv.Password(), db)
-	if _, err := catalog.Migrate(context.Background(), conn); err != nil {
+	if _, err := schema.Migrate(context.Background(), conn); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = admin.Exec(context.Background(), "DROP DATABASE IF EXISTS "+db+" SYNC") })
@@ -198,7 +199,7 @@ func PrivateClickHouse(t testing.TB) Database {
 	}()
 	t.Cleanup(func() { close(stop); <-stopped })
 	conn := Connect(t, srv.Addr(), srv.Password(), "default")
-	if _, err := catalog.Migrate(ctx, conn); err != nil {
+	if _, err := schema.Migrate(ctx, conn); err != nil {
 		t.Fatal(err)
 	}
 	return Database{Conn: conn, Name: "default", Addr: srv.Addr(), Password: srv.Password()}

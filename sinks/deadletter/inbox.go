@@ -40,10 +40,8 @@ import (
 //     another caller deleted meanwhile are reported missing, not failed.
 
 // StreamName is the JetStream stream of dead letters, and SubjectPrefix the
-// prefix its subjects have before the original subject. catalog.EnsureStreams
-// creates the stream as catalog.DeadLetterStream with subjects
-// catalog.DeadLetterSubjectPrefix+".>"; the names must stay equal (a test
-// checks).
+// prefix its subjects have before the original subject. consumer.EnsureStreams
+// creates the stream with these names.
 const (
 	StreamName    = "DATAMAP_DEADLETTER"
 	SubjectPrefix = "datamap.deadletter"

@@ -10,16 +10,25 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/back-trace/datamap/catalog"
+	"github.com/back-trace/datamap/catalog/consumer"
 	"github.com/back-trace/datamap/events"
 	"github.com/back-trace/datamap/internal/testservers"
 	"github.com/back-trace/datamap/sinks/deadletter"
 )
 
-func TestNamesMatchTheCatalogStreams(t *testing.T) {
-	if deadletter.StreamName != catalog.DeadLetterStream || deadletter.SubjectPrefix != catalog.DeadLetterSubjectPrefix {
-		t.Errorf("deadletter names %s %s differ from the catalog's %s %s", deadletter.StreamName, deadletter.SubjectPrefix,
-			catalog.DeadLetterStream, catalog.DeadLetterSubjectPrefix)
+// The Sink is where the consumer keeps what it cannot store. (The check
+// lives in a test: package consumer imports this one for the stream names.)
+var _ consumer.DeadLetterer = (*deadletter.Sink)(nil)
+
+// The stream the catalog creates is the one the inbox reads.
+func TestTheCatalogCreatesTheDeadLetterStream(t *testing.T) {
+	_, js := testservers.NATS(t) // runs consumer.EnsureStreams
+	s, err := js.Stream(context.Background(), deadletter.StreamName)
+	if err != nil {
+		t.Fatalf("stream %s: %v", deadletter.StreamName, err)
+	}
+	if got := s.CachedInfo().Config.Subjects; len(got) != 1 || got[0] != deadletter.SubjectPrefix+".>" {
+		t.Errorf("stream %s has subjects %v, want [%s.>]", deadletter.StreamName, got, deadletter.SubjectPrefix)
 	}
 }
 
@@ -52,7 +61,7 @@ func deadLetter(t *testing.T, js jetstream.JetStream, bodies ...string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sink := deadletter.NewSink(js, catalog.DeadLetterSubjectPrefix)
+	sink := deadletter.NewSink(js, deadletter.SubjectPrefix)
 	n := 0
 	for m := range batch.Messages() {
 		if err := sink.DeadLetter(ctx, m, "invalid event: data.category: unknown"); err != nil {

@@ -1,4 +1,4 @@
-package catalog_test
+package consumer_test
 
 import (
 	"context"
@@ -12,7 +12,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/back-trace/datamap/catalog"
+	"github.com/back-trace/datamap/catalog/consumer"
+	"github.com/back-trace/datamap/catalog/query"
 	"github.com/back-trace/datamap/events"
 	"github.com/back-trace/datamap/internal/testservers"
 	"github.com/back-trace/datamap/sinks/clickhouse"
@@ -26,15 +27,21 @@ type pipeline struct {
 	done   chan struct{}
 }
 
-func startConsumer(t *testing.T, js jetstream.JetStream, sink catalog.Sink) *pipeline {
+func startConsumer(t *testing.T, js jetstream.JetStream, sink consumer.Sink) *pipeline {
+	t.Helper()
+	return startMeasuredConsumer(t, js, sink, nil)
+}
+
+// startMeasuredConsumer is startConsumer recording into m.
+func startMeasuredConsumer(t *testing.T, js jetstream.JetStream, sink consumer.Sink, m *consumer.Metrics) *pipeline {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	durable, err := catalog.EnsureConsumer(ctx, js, catalog.ConsumerSettings{AckWait: time.Second, MaxDeliver: 20, MaxPending: 10000})
+	durable, err := consumer.EnsureDurable(ctx, js, consumer.Settings{AckWait: time.Second, MaxDeliver: 20, MaxPending: 10000})
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := catalog.NewConsumer(durable, sink, deadletter.NewSink(js, catalog.DeadLetterSubjectPrefix),
-		events.NewValidator(nil), catalog.ConsumerOptions{BatchSize: 50, MaxWait: 50 * time.Millisecond})
+	c := consumer.New(durable, sink, deadletter.NewSink(js, deadletter.SubjectPrefix),
+		events.NewValidator(nil), consumer.Options{BatchSize: 50, MaxWait: 50 * time.Millisecond, Metrics: m})
 	p := &pipeline{js: js, cancel: cancel, done: make(chan struct{})}
 	go func() { defer close(p.done); c.Run(ctx) }()
 	t.Cleanup(p.stop)
@@ -50,7 +57,7 @@ func (p *pipeline) stop() {
 // consumer crashed after the insert and before the ack. The batch comes
 // back and must not count twice.
 type flakySink struct {
-	inner  catalog.Sink
+	inner  consumer.Sink
 	failed atomic.Bool
 	onFail func()
 }
@@ -131,7 +138,7 @@ func TestEndToEndCountsEveryEventOnce(t *testing.T) {
 	startConsumer(t, js, clickhouse.NewWriter(conn))
 
 	waitForEvents(t, conn, 40+15+50+5+1)
-	inv, err := catalog.Inventory(ctx, conn, catalog.Filter{})
+	inv, err := query.Inventory(ctx, conn, query.Filter{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +154,7 @@ func TestEndToEndCountsEveryEventOnce(t *testing.T) {
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("inventory (events, records) = %v, want %v", got, want)
 	}
-	flows, err := catalog.Flows(ctx, conn, catalog.Filter{Country: "US"})
+	flows, err := query.Flows(ctx, conn, query.Filter{Country: "US"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +166,7 @@ func TestEndToEndCountsEveryEventOnce(t *testing.T) {
 	if fmt.Sprint(gotFlows) != fmt.Sprint(wantFlows) {
 		t.Errorf("flows = %v, want %v", gotFlows, wantFlows)
 	}
-	billingOnly, err := catalog.Inventory(ctx, conn, catalog.Filter{Category: "billing"})
+	billingOnly, err := query.Inventory(ctx, conn, query.Filter{Category: "billing"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,7 +197,7 @@ func TestBadEventsAreDeadLetteredAndGoodOnesLand(t *testing.T) {
 	waitForEvents(t, conn, 10)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		info, err := js.Stream(ctx, catalog.DeadLetterStream)
+		info, err := js.Stream(ctx, deadletter.StreamName)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -203,11 +210,11 @@ func TestBadEventsAreDeadLetteredAndGoodOnesLand(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 		_, _ = info.Info(ctx)
 	}
-	dl, err := js.Stream(ctx, catalog.DeadLetterStream)
+	dl, err := js.Stream(ctx, deadletter.StreamName)
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := dl.GetLastMsgForSubject(ctx, catalog.DeadLetterSubjectPrefix+".>")
+	m, err := dl.GetLastMsgForSubject(ctx, deadletter.SubjectPrefix+".>")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,14 +243,14 @@ func waitForEvents(t *testing.T, conn driver.Conn, want uint64) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		got, err := catalog.CountEvents(context.Background(), conn)
+		got, err := query.CountEvents(context.Background(), conn)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if got.Events == want {
 			// Stay a moment to catch late duplicates.
 			time.Sleep(300 * time.Millisecond)
-			if again, _ := catalog.CountEvents(context.Background(), conn); again.Events != want {
+			if again, _ := query.CountEvents(context.Background(), conn); again.Events != want {
 				t.Fatalf("catalog grew from %d to %d events", want, again.Events)
 			}
 			return

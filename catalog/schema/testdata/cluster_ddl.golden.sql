@@ -1,6 +1,6 @@
 -- The catalog schema as MigrateWith runs it for cluster datamap_cluster.
--- Generated from catalog/migrations by TestGoldenDDL; do not edit. After changing
--- a migration or catalog/cluster.go: go test ./catalog -run TestGoldenDDL -update
+-- Generated from catalog/schema/migrations by TestGoldenDDL; do not edit. After changing
+-- a migration or catalog/schema/cluster.go: go test ./catalog/schema -run TestGoldenDDL -update
 
 -- ===== schema_migrations (bookkeeping) =====
 
@@ -95,3 +95,11 @@ SELECT
 FROM events FINAL
 WHERE kind = 'erased'
 GROUP BY system, category, data_subject;
+
+-- ===== 0003_drop_views =====
+
+DROP VIEW IF EXISTS inventory ON CLUSTER datamap_cluster;
+
+DROP VIEW IF EXISTS flows ON CLUSTER datamap_cluster;
+
+DROP VIEW IF EXISTS erasures ON CLUSTER datamap_cluster;

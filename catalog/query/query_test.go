@@ -1,4 +1,4 @@
-package catalog_test
+package query_test
 
 import (
 	"bufio"
@@ -12,7 +12,7 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
-	"github.com/back-trace/datamap/catalog"
+	"github.com/back-trace/datamap/catalog/query"
 	"github.com/back-trace/datamap/events"
 	"github.com/back-trace/datamap/internal/testservers"
 	"github.com/back-trace/datamap/sinks/clickhouse"
@@ -60,13 +60,13 @@ func ReadFixture(t testing.TB, path string) []*events.Event {
 	return out
 }
 
-func filter(t *testing.T, params ...string) catalog.Filter {
+func filter(t *testing.T, params ...string) query.Filter {
 	t.Helper()
 	values := map[string]string{}
 	for i := 0; i+1 < len(params); i += 2 {
 		values[params[i]] = params[i+1]
 	}
-	f, err := catalog.ParseFilter(values, events.DefaultTaxonomy())
+	f, err := query.ParseFilter(values, events.DefaultTaxonomy())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +95,7 @@ func TestInventoryAnswersWithFiltersAndAsOf(t *testing.T) {
 			"support-desk support.tickets 1/10, web-frontend web.analytics 1/50"},
 	}
 	for _, c := range cases {
-		rows, err := catalog.Inventory(ctx, conn, filter(t, c.params...))
+		rows, err := query.Inventory(ctx, conn, filter(t, c.params...))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -127,11 +127,11 @@ func TestFlowsGroupedByRecipientCountryAndSafeguard(t *testing.T) {
 		{"safeguard", []string{"role", "sub_processor"}, "dpf [Zendesk] 2/23"},
 	}
 	for _, c := range cases {
-		rows, err := catalog.Flows(ctx, conn, filter(t, c.params...))
+		rows, err := query.Flows(ctx, conn, filter(t, c.params...))
 		if err != nil {
 			t.Fatal(err)
 		}
-		groups, err := catalog.GroupFlows(rows, c.by)
+		groups, err := query.GroupFlows(rows, c.by)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -147,7 +147,7 @@ func TestFlowsGroupedByRecipientCountryAndSafeguard(t *testing.T) {
 
 func TestTransfersFlagMissingSafeguards(t *testing.T) {
 	conn := loadFixture(t)
-	rows, err := catalog.Transfers(context.Background(), conn, catalog.Filter{})
+	rows, err := query.Transfers(context.Background(), conn, query.Filter{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +164,7 @@ func TestTransfersFlagMissingSafeguards(t *testing.T) {
 	if strings.Join(got, ", ") != want {
 		t.Errorf("transfers:\n got %s\nwant %s", strings.Join(got, ", "), want)
 	}
-	if n := catalog.Findings(rows); n != 1 {
+	if n := query.Findings(rows); n != 1 {
 		t.Errorf("findings = %d, want 1", n)
 	}
 }
@@ -185,7 +185,7 @@ func TestRetentionAppliesErasuresOldestFirst(t *testing.T) {
 		{[]string{"category", "support.chat", "as_of", "2026-04-15"}, "support-desk support.chat 0 -"},
 	}
 	for _, c := range cases {
-		rows, err := catalog.Retention(context.Background(), conn, filter(t, c.params...))
+		rows, err := query.Retention(context.Background(), conn, filter(t, c.params...))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -216,7 +216,7 @@ func TestSearchFindsSystemsRecipientsCategoriesPurposes(t *testing.T) {
 		"payment_token": {"category billing.payment_token 5/33"},
 		"analytics":     {"category web.analytics 2/100", "purpose analytics 2/100"},
 	} {
-		rows, err := catalog.Search(context.Background(), conn, tax, text, catalog.Filter{})
+		rows, err := query.Search(context.Background(), conn, tax, text, query.Filter{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -246,19 +246,60 @@ func TestBadFilterValuesAreInputErrors(t *testing.T) {
 		{"since", "2026-13-01", "RFC 3339"},
 		{"colour", "blue", "unknown parameter"},
 	} {
-		_, err := catalog.ParseFilter(map[string]string{c.param: c.value}, tax)
-		var ie *catalog.InputError
+		_, err := query.ParseFilter(map[string]string{c.param: c.value}, tax)
+		var ie *query.InputError
 		if !errors.As(err, &ie) || ie.Param != c.param || !strings.Contains(err.Error(), c.mention) {
 			t.Errorf("%s=%s: %v, want an InputError mentioning %q", c.param, c.value, err, c.mention)
 		}
 	}
 	conn := loadFixture(t)
-	err := catalog.KnownValues(context.Background(), conn, catalog.Filter{System: "biling-api"})
-	var ie *catalog.InputError
+	err := query.KnownValues(context.Background(), conn, query.Filter{System: "biling-api"})
+	var ie *query.InputError
 	if !errors.As(err, &ie) || ie.Param != "system" {
 		t.Errorf("unknown system: %v", err)
 	}
-	if err := catalog.KnownValues(context.Background(), conn, catalog.Filter{System: "billing-api", Recipient: "Stripe"}); err != nil {
+	if err := query.KnownValues(context.Background(), conn, query.Filter{System: "billing-api", Recipient: "Stripe"}); err != nil {
 		t.Errorf("known system and recipient: %v", err)
+	}
+}
+
+// A service that shortens its retention still holds what it collected
+// under the longer one: the inventory, the retention answer and the
+// Article 30 evidence all show the longest declared retention, whatever
+// the order the declarations came in.
+func TestEveryRowShowsTheLongestDeclaredRetention(t *testing.T) {
+	conn := testservers.ClickHouse(t)
+	ctx := context.Background()
+	at := func(month int) time.Time { return time.Date(2026, time.Month(month), 1, 10, 0, 0, 0, time.UTC) }
+	ticket := func(id string, month int, retention string) *events.Event {
+		return &events.Event{ID: id, Source: "support-desk", Kind: events.KindCollected, Time: at(month), Data: events.Data{
+			Category: "support.tickets", DataSubject: "customer", Purpose: "support", LegalBasis: "contract",
+			Retention: retention, Count: 1}}
+	}
+	// P24M first, then P6M (the latest), then P30D.
+	if err := clickhouse.NewWriter(conn).Write(ctx, []*events.Event{
+		ticket("t1", 1, "P24M"), ticket("t2", 5, "P6M"), ticket("t3", 3, "P30D")}); err != nil {
+		t.Fatal(err)
+	}
+	inv, err := query.Inventory(ctx, conn, query.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(inv) != 1 || inv[0].Retention != "P24M" {
+		t.Errorf("inventory: %+v, want one row with retention P24M", inv)
+	}
+	ret, err := query.Retention(ctx, conn, query.Filter{AsOf: at(6)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ret) != 1 || ret[0].Retention != "P24M" || ret[0].Finding != "" {
+		t.Errorf("retention: %+v, want P24M and no finding", ret)
+	}
+	obs, err := query.Observations(ctx, conn, at(6))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(obs) != 1 || obs[0].Retention != "P24M" || obs[0].RetentionDays != 730 {
+		t.Errorf("evidence: %+v, want P24M (730 days)", obs)
 	}
 }

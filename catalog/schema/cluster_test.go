@@ -1,4 +1,4 @@
-package catalog_test
+package schema_test
 
 import (
 	"context"
@@ -10,17 +10,17 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/back-trace/datamap/catalog"
+	"github.com/back-trace/datamap/catalog/schema"
 	"github.com/back-trace/datamap/internal/testservers"
 )
 
-var update = flag.Bool("update", false, "rewrite catalog/testdata/*.golden.sql from the current migrations")
+var update = flag.Bool("update", false, "rewrite catalog/schema/testdata/*.golden.sql from the current migrations")
 
 const testCluster = "datamap_cluster"
 
 // renderSchema renders schema_migrations and every migration file, as
 // MigrateWith runs them, into one SQL document.
-func renderSchema(t *testing.T, d catalog.Dialect) (string, []string) {
+func renderSchema(t *testing.T, d schema.Dialect) (string, []string) {
 	t.Helper()
 	var b strings.Builder
 	var all []string
@@ -29,8 +29,8 @@ func renderSchema(t *testing.T, d catalog.Dialect) (string, []string) {
 		mode = "cluster " + d.Cluster
 	}
 	fmt.Fprintf(&b, "-- The catalog schema as MigrateWith runs it for %s.\n", mode)
-	b.WriteString("-- Generated from catalog/migrations by TestGoldenDDL; do not edit. After changing\n")
-	b.WriteString("-- a migration or catalog/cluster.go: go test ./catalog -run TestGoldenDDL -update\n")
+	b.WriteString("-- Generated from catalog/schema/migrations by TestGoldenDDL; do not edit. After changing\n")
+	b.WriteString("-- a migration or catalog/schema/cluster.go: go test ./catalog/schema -run TestGoldenDDL -update\n")
 	section := func(title string, stmts []string) {
 		fmt.Fprintf(&b, "\n-- ===== %s =====\n", title)
 		for _, s := range stmts {
@@ -43,7 +43,7 @@ func renderSchema(t *testing.T, d catalog.Dialect) (string, []string) {
 		t.Fatal(err)
 	}
 	section("schema_migrations (bookkeeping)", book)
-	ms, err := catalog.Migrations()
+	ms, err := schema.Migrations()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +61,7 @@ func renderSchema(t *testing.T, d catalog.Dialect) (string, []string) {
 // DDL is the migrations themselves (TestSingleNodeRenderingIsIdentity); its
 // reviewed copy is deploy/clickhouse/schema.sql.
 func TestGoldenDDL(t *testing.T) {
-	for file, d := range map[string]catalog.Dialect{
+	for file, d := range map[string]schema.Dialect{
 		"cluster_ddl.golden.sql": {Cluster: testCluster},
 	} {
 		t.Run(file, func(t *testing.T) {
@@ -75,10 +75,10 @@ func TestGoldenDDL(t *testing.T) {
 			}
 			want, err := os.ReadFile(path)
 			if err != nil {
-				t.Fatalf("%v (run: go test ./catalog -run TestGoldenDDL -update)", err)
+				t.Fatalf("%v (run: go test ./catalog/schema -run TestGoldenDDL -update)", err)
 			}
 			if got != string(want) {
-				t.Errorf("rendered DDL differs from %s; review, then run go test ./catalog -run TestGoldenDDL -update\n%s",
+				t.Errorf("rendered DDL differs from %s; review, then run go test ./catalog/schema -run TestGoldenDDL -update\n%s",
 					path, firstDifference(string(want), got))
 			}
 		})
@@ -105,12 +105,12 @@ func firstDifference(want, got string) string {
 // The single-server dialect must change nothing: the statements that run
 // are the migration files' statements, byte for byte.
 func TestSingleNodeRenderingIsIdentity(t *testing.T) {
-	ms, err := catalog.Migrations()
+	ms, err := schema.Migrations()
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, m := range ms {
-		r, err := catalog.Dialect{}.Render(m)
+		r, err := schema.Dialect{}.Render(m)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -118,7 +118,7 @@ func TestSingleNodeRenderingIsIdentity(t *testing.T) {
 			t.Errorf("migration %04d changed:\n%#v\n%#v", m.Version, m.Statements, r.Statements)
 		}
 	}
-	book, err := catalog.Dialect{}.Bookkeeping()
+	book, err := schema.Dialect{}.Bookkeeping()
 	if err != nil || len(book) != 1 || strings.Contains(book[0], "CLUSTER") || strings.Contains(book[0], "Replicated") {
 		t.Errorf("single-node bookkeeping: %q %v", book, err)
 	}
@@ -127,11 +127,11 @@ func TestSingleNodeRenderingIsIdentity(t *testing.T) {
 // The events table must shard by its identity, so that every copy of one
 // event lands on one shard and FINAL there collapses it.
 func TestEventsShardByIdentity(t *testing.T) {
-	ms, err := catalog.Migrations()
+	ms, err := schema.Migrations()
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := catalog.Dialect{Cluster: testCluster}.Render(ms[0])
+	r, err := schema.Dialect{Cluster: testCluster}.Render(ms[0])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +143,7 @@ func TestEventsShardByIdentity(t *testing.T) {
 
 func render(t *testing.T, stmt string) []string {
 	t.Helper()
-	r, err := catalog.Dialect{Cluster: "c"}.Render(catalog.Migration{Version: 7, Name: "test", Statements: []string{stmt}})
+	r, err := schema.Dialect{Cluster: "c"}.Render(schema.Migration{Version: 7, Name: "test", Statements: []string{stmt}})
 	if err != nil {
 		t.Fatalf("%s\n%v", stmt, err)
 	}
@@ -247,7 +247,7 @@ func TestClusterTransformerRefuses(t *testing.T) {
 		{"CREATE TABLE t (a String DEFAULT 'x) ENGINE = MergeTree ORDER BY a", "unterminated ' quote"},
 	}
 	for _, c := range cases {
-		_, err := catalog.Dialect{Cluster: "c"}.Render(catalog.Migration{Version: 3, Name: "future", Statements: []string{"SELECT 1", c.in}})
+		_, err := schema.Dialect{Cluster: "c"}.Render(schema.Migration{Version: 3, Name: "future", Statements: []string{"SELECT 1", c.in}})
 		if err == nil {
 			t.Errorf("%s: rendered without error", c.in)
 			continue
@@ -257,7 +257,7 @@ func TestClusterTransformerRefuses(t *testing.T) {
 			t.Errorf("%s:\n error %q\n does not say %q, nor name the migration and statement", c.in, msg, c.want)
 		}
 	}
-	if _, err := (catalog.Dialect{Cluster: "bad name;"}).Render(catalog.Migration{}); err == nil {
+	if _, err := (schema.Dialect{Cluster: "bad name;"}).Render(schema.Migration{}); err == nil {
 		t.Error("a cluster name that is not an identifier was accepted")
 	}
 }
@@ -288,7 +288,7 @@ func TestRenderedDDLParses(t *testing.T) {
 	if err := explain("CREATE TABLE x ON CLUSTER c (a UInt8) ENGINE = "); err == nil {
 		t.Fatal("EXPLAIN AST accepted a broken statement")
 	}
-	for _, d := range []catalog.Dialect{{}, {Cluster: testCluster}} {
+	for _, d := range []schema.Dialect{{}, {Cluster: testCluster}} {
 		_, stmts := renderSchema(t, d)
 		for _, stmt := range stmts {
 			if err := explain(stmt); err != nil {
@@ -316,6 +316,29 @@ func FuzzClusterRenderNeverPanics(f *testing.F) {
 	}
 	f.Add("CREATE TABLE t (a ] ENGINE = MergeTree( ORDER BY a")
 	f.Fuzz(func(t *testing.T, stmt string) {
-		_, _ = catalog.Dialect{Cluster: "c"}.Render(catalog.Migration{Statements: []string{stmt}})
+		_, _ = schema.Dialect{Cluster: "c"}.Render(schema.Migration{Statements: []string{stmt}})
 	})
+}
+
+// The views of migration 0002 are dropped by 0003: a migrated catalog holds
+// the events table and the record of applied migrations, nothing else.
+func TestMigratedCatalogHoldsNoViews(t *testing.T) {
+	conn := testservers.ClickHouse(t)
+	rows, err := conn.Query(context.Background(),
+		"SELECT name, engine FROM system.tables WHERE database = currentDatabase() ORDER BY name")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var got []string
+	for rows.Next() {
+		var name, engine string
+		if err := rows.Scan(&name, &engine); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, name+" "+engine)
+	}
+	if want := "events ReplacingMergeTree, schema_migrations ReplacingMergeTree"; strings.Join(got, ", ") != want {
+		t.Errorf("tables after migration: %s, want %s", strings.Join(got, ", "), want)
+	}
 }

@@ -1,4 +1,4 @@
-package catalog_test
+package consumer_test
 
 import (
 	"context"
@@ -16,8 +16,11 @@ import (
 	ch "github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
-	"github.com/back-trace/datamap/catalog"
+	"github.com/back-trace/datamap/catalog/consumer"
+	"github.com/back-trace/datamap/catalog/schema"
 	"github.com/back-trace/datamap/events"
 	"github.com/back-trace/datamap/internal/testservers"
 	"github.com/back-trace/datamap/sinks/chembed"
@@ -59,19 +62,19 @@ func runChildConsumer(point string) {
 		fail(err)
 	}
 	ctx := context.Background()
-	durable, err := catalog.EnsureConsumer(ctx, js, catalog.ConsumerSettings{AckWait: testAckWait, MaxDeliver: 20, MaxPending: 10000})
+	durable, err := consumer.EnsureDurable(ctx, js, consumer.Settings{AckWait: testAckWait, MaxDeliver: 20, MaxPending: 10000})
 	if err != nil {
 		fail(err)
 	}
 	sink := &killingSink{inner: clickhouse.NewWriter(conn), point: point}
-	c := catalog.NewConsumer(durable, sink, deadletter.NewSink(js, catalog.DeadLetterSubjectPrefix),
-		events.NewValidator(nil), catalog.ConsumerOptions{BatchSize: childBatch, MaxWait: 50 * time.Millisecond})
+	c := consumer.New(durable, sink, deadletter.NewSink(js, deadletter.SubjectPrefix),
+		events.NewValidator(nil), consumer.Options{BatchSize: childBatch, MaxWait: 50 * time.Millisecond})
 	c.Run(ctx)
 }
 
 // killingSink kills its own process at one of four points.
 type killingSink struct {
-	inner  catalog.Sink
+	inner  consumer.Sink
 	point  string
 	writes int
 }
@@ -134,7 +137,7 @@ func TestClickHouseKilledMidInsertAndRestarted(t *testing.T) {
 	}
 	proxy := testservers.NewFaultProxy(t, srv.Addr())
 	conn := testservers.Connect(t, proxy.Addr(), srv.Password(), "default")
-	if _, err := catalog.Migrate(ctx, conn); err != nil {
+	if _, err := schema.Migrate(ctx, conn); err != nil {
 		t.Fatal(err)
 	}
 	h := newHistory()
@@ -166,7 +169,7 @@ func TestNATSRestartedMidStream(t *testing.T) {
 	port := ns.Addr().(interface{ String() string }).String()
 	_, portStr, _ := cutLast(port, ":")
 	js := testservers.ConnectJetStream(t, ns.ClientURL())
-	if err := catalog.EnsureStreams(context.Background(), js, catalog.DefaultStreamSettings); err != nil {
+	if err := consumer.EnsureStreams(context.Background(), js, consumer.DefaultStreamSettings); err != nil {
 		t.Fatal(err)
 	}
 	db := testservers.NewDatabase(t)
@@ -215,21 +218,71 @@ func TestPublisherRetryAfterLostPubAck(t *testing.T) {
 	h.waitExact(t, db.Conn, 30*time.Second)
 }
 
+// A consumer that holds a batch longer than AckWait (a long GC pause, a
+// stalled insert) gets it redelivered to another consumer meanwhile; when
+// it resumes, both have written the batch, and it still counts once.
 func TestConsumerPausedLongerThanAckWait(t *testing.T) {
 	_, js := testservers.NATS(t)
 	db := testservers.NewDatabase(t)
 	h := newHistory()
 	h.publish(t, js, "support-desk", 300)
+	reader := sdkmetric.NewManualReader()
+	metrics, err := consumer.NewMetrics(sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const pause = 3 * time.Second // > AckWait (1s)
 	var paused atomic.Bool
+	pausing, resumed := make(chan struct{}), make(chan struct{})
 	slow := sinkFunc(func(ctx context.Context, batch []*events.Event) error {
 		if paused.CompareAndSwap(false, true) {
-			time.Sleep(3 * time.Second) // > AckWait (1s): the batch is redelivered meanwhile
+			close(pausing)
+			time.Sleep(pause) // the batch is redelivered meanwhile
+			defer close(resumed)
 		}
 		return clickhouse.NewWriter(db.Conn).Write(ctx, batch)
 	})
-	startConsumer(t, js, slow)
-	startConsumer(t, js, clickhouse.NewWriter(db.Conn)) // receives the redelivery
+	startMeasuredConsumer(t, js, slow, metrics)
+	select {
+	case <-pausing:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the first consumer never wrote a batch, so it never paused")
+	}
+	// Started once the first one holds a batch: it receives the redelivery.
+	startMeasuredConsumer(t, js, clickhouse.NewWriter(db.Conn), metrics)
 	h.waitExact(t, db.Conn, 30*time.Second)
+	select {
+	case <-resumed:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the paused consumer never finished its write")
+	}
+	h.waitExact(t, db.Conn, 10*time.Second) // the late write of the paused batch counted nothing twice
+	if n := redeliveries(t, reader); n == 0 {
+		t.Fatalf("no message was redelivered during a %s pause with AckWait 1s: the scenario did not happen", pause)
+	} else {
+		t.Logf("%d messages redelivered during the pause", n)
+	}
+}
+
+// redeliveries reads the consumer's redelivery counter: messages received
+// with a JetStream delivery count above 1.
+func redeliveries(t *testing.T, reader *sdkmetric.ManualReader) int64 {
+	t.Helper()
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			if sum, ok := m.Data.(metricdata.Sum[int64]); ok && m.Name == "datamap.consumer.redeliveries" {
+				for _, dp := range sum.DataPoints {
+					n += dp.Value
+				}
+			}
+		}
+	}
+	return n
 }
 
 func TestFullReplayFromTheStartOfTheStream(t *testing.T) {
@@ -241,13 +294,13 @@ func TestFullReplayFromTheStartOfTheStream(t *testing.T) {
 	h.waitExact(t, db.Conn, 30*time.Second)
 	first.stop()
 	ctx := context.Background()
-	if err := js.DeleteConsumer(ctx, events.StreamName, catalog.DurableName); err != nil {
+	if err := js.DeleteConsumer(ctx, events.StreamName, consumer.DurableName); err != nil {
 		t.Fatal(err)
 	}
 	startConsumer(t, js, clickhouse.NewWriter(db.Conn)) // recreated: delivers everything again
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		c, err := js.Consumer(ctx, events.StreamName, catalog.DurableName)
+		c, err := js.Consumer(ctx, events.StreamName, consumer.DurableName)
 		if err == nil {
 			if info, err := c.Info(ctx); err == nil && info.AckFloor.Stream >= 1200 {
 				break
@@ -345,12 +398,12 @@ func TestClickHouseUnreachableUnderLoad(t *testing.T) {
 	conn := testservers.Connect(t, proxy.Addr(), db.Password, db.Name)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	durable, err := catalog.EnsureConsumer(ctx, js, catalog.ConsumerSettings{AckWait: time.Second, MaxDeliver: 20, MaxPending: 10000})
+	durable, err := consumer.EnsureDurable(ctx, js, consumer.Settings{AckWait: time.Second, MaxDeliver: 20, MaxPending: 10000})
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := catalog.NewConsumer(durable, clickhouse.NewWriter(conn), deadletter.NewSink(js, catalog.DeadLetterSubjectPrefix),
-		events.NewValidator(nil), catalog.ConsumerOptions{BatchSize: 500, MaxWait: 50 * time.Millisecond})
+	c := consumer.New(durable, clickhouse.NewWriter(conn), deadletter.NewSink(js, deadletter.SubjectPrefix),
+		events.NewValidator(nil), consumer.Options{BatchSize: 500, MaxWait: 50 * time.Millisecond})
 	go c.Run(ctx)
 
 	h := newHistory()
@@ -365,7 +418,7 @@ func TestClickHouseUnreachableUnderLoad(t *testing.T) {
 	if c.Ready() {
 		t.Error("consumer reports ready while ClickHouse is unreachable")
 	}
-	backlog, err := catalog.Backlog(ctx, js)
+	backlog, err := consumer.Backlog(ctx, js)
 	if err != nil || backlog == 0 {
 		t.Errorf("backlog during the outage = %d (%v); the events should wait in the stream", backlog, err)
 	}
@@ -380,7 +433,7 @@ func waitDeadLetters(t *testing.T, js jetstream.JetStream, want uint64) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		s, err := js.Stream(context.Background(), catalog.DeadLetterStream)
+		s, err := js.Stream(context.Background(), deadletter.StreamName)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -402,7 +455,7 @@ func (f sinkFunc) Write(ctx context.Context, b []*events.Event) error { return f
 // pingingSink answers pings, so the consumer knows the sink is up and
 // refusing, not down.
 type pingingSink struct {
-	catalog.Sink
+	consumer.Sink
 	conn interface{ Ping(context.Context) error }
 }
 

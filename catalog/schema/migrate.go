@@ -1,4 +1,9 @@
-package catalog
+// Package schema is the catalog's ClickHouse schema: the versioned
+// migrations (migrations/NNNN_name.sql, plain single-server SQL, embedded),
+// Migrate, which applies them at every start, and the Dialect that renders
+// them for a cluster (ON CLUSTER, replicated tables behind Distributed ones).
+// docs/catalog.md describes the tables; docs/clustering.md the cluster DDL.
+package schema
 
 import (
 	"context"

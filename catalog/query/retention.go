@@ -1,4 +1,4 @@
-package catalog
+package query
 
 import (
 	"context"
@@ -16,7 +16,8 @@ type RetentionRow struct {
 	System   string `json:"system"`
 	Category string `json:"category"`
 	// Retention is the longest retention the collections declared (an
-	// ISO 8601 duration); findings use it, so a shorter declaration for
+	// ISO 8601 duration), as every row of the catalog shows it (see
+	// longestRetention); findings use it, so a shorter declaration for
 	// another purpose never raises a false alarm.
 	Retention string `json:"retention"`
 	Collected uint64 `json:"collected_records"`
@@ -53,7 +54,7 @@ func Retention(ctx context.Context, conn driver.Conn, f Filter) ([]RetentionRow,
 	rows, err := conn.Query(ctx, `SELECT source, category, toDate(time) AS day,
 		sumIf(count, kind = 'collected'), minIf(time, kind = 'collected'),
 		sumIf(count, kind = 'erased'), maxIf(time, kind = 'erased'),
-		maxIf(retention_days, kind = 'collected'), argMaxIf(retention, retention_days, kind = 'collected')
+		maxIf(retention_days, kind = 'collected'), `+longestRetention("kind = 'collected'")+`
 		FROM events FINAL WHERE kind IN ('collected', 'erased')`+and(conds)+`
 		GROUP BY source, category, day ORDER BY source, category, day`+finalSettings, args...)
 	if err != nil {

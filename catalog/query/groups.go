@@ -1,10 +1,11 @@
-package catalog
+package query
 
 import (
 	"fmt"
-	"slices"
 	"sort"
 	"time"
+
+	"github.com/back-trace/datamap/internal/sortedset"
 )
 
 // GroupBy values for GroupFlows.
@@ -52,12 +53,12 @@ func GroupFlows(rows []FlowRow, by string) ([]FlowGroup, error) {
 			g = &FlowGroup{Key: k, FirstSeen: r.FirstSeen, LastSeen: r.LastSeen}
 			groups[k] = g
 		}
-		g.Recipients = addSorted(g.Recipients, r.Recipient)
-		g.Countries = addSorted(g.Countries, r.Country)
-		g.Safeguards = addSorted(g.Safeguards, r.Safeguard)
-		g.Systems = addSorted(g.Systems, r.System)
-		g.Categories = addSorted(g.Categories, r.Category)
-		g.Subjects = addSorted(g.Subjects, r.DataSubject)
+		g.Recipients = sortedset.Add(g.Recipients, r.Recipient)
+		g.Countries = sortedset.Add(g.Countries, r.Country)
+		g.Safeguards = sortedset.Add(g.Safeguards, r.Safeguard)
+		g.Systems = sortedset.Add(g.Systems, r.System)
+		g.Categories = sortedset.Add(g.Categories, r.Category)
+		g.Subjects = sortedset.Add(g.Subjects, r.DataSubject)
 		g.Flows++
 		g.Events += r.Events
 		g.Records += r.Records
@@ -74,16 +75,4 @@ func GroupFlows(rows []FlowRow, by string) ([]FlowGroup, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
 	return out, nil
-}
-
-// addSorted inserts v into a sorted set, skipping empty values.
-func addSorted(set []string, v string) []string {
-	if v == "" {
-		return set
-	}
-	i, found := slices.BinarySearch(set, v)
-	if found {
-		return set
-	}
-	return slices.Insert(set, i, v)
 }

@@ -1,4 +1,4 @@
-package catalog
+package consumer
 
 import (
 	"context"
@@ -9,19 +9,12 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/back-trace/datamap/events"
+	"github.com/back-trace/datamap/sinks/deadletter"
 )
 
-// Names of the JetStream resources the catalog owns.
-const (
-	// DeadLetterStream keeps events the consumer could not store, with the
-	// reason, until someone replays or purges them.
-	DeadLetterStream = "DATAMAP_DEADLETTER"
-	// DeadLetterSubjectPrefix is followed by the original subject.
-	DeadLetterSubjectPrefix = "datamap.deadletter"
-	// DurableName is the consumer that builds the catalog. Every
-	// `datamap serve` shares it, so several processes split the work.
-	DurableName = "datamap-catalog"
-)
+// DurableName is the consumer that builds the catalog. Every `datamap
+// serve` shares it, so several processes split the work.
+const DurableName = "datamap-catalog"
 
 // StreamSettings are the knobs of the streams that matter for reliability.
 type StreamSettings struct {
@@ -52,9 +45,11 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, s StreamSettings
 		MaxAge:      s.MaxAge,
 		MaxMsgSize:  events.MaxEventSize,
 	}, {
-		Name:        DeadLetterStream,
+		// Kept until someone replays or purges them (package deadletter
+		// owns the names and reads the stream).
+		Name:        deadletter.StreamName,
 		Description: "datamap events the catalog could not store, with the reason",
-		Subjects:    []string{DeadLetterSubjectPrefix + ".>"},
+		Subjects:    []string{deadletter.SubjectPrefix + ".>"},
 		Storage:     jetstream.FileStorage,
 		Replicas:    s.Replicas,
 	}}
@@ -66,18 +61,18 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, s StreamSettings
 	return nil
 }
 
-// ConsumerSettings configure the durable pull consumer.
-type ConsumerSettings struct {
+// Settings configure the durable pull consumer.
+type Settings struct {
 	AckWait    time.Duration // how long a fetched batch may take before redelivery
 	MaxDeliver int           // attempts before a message is dead-lettered
 	MaxPending int           // unacked messages in flight; must exceed the batch size
 }
 
-// DefaultConsumerSettings fit batches of up to 10k events.
-var DefaultConsumerSettings = ConsumerSettings{AckWait: 60 * time.Second, MaxDeliver: 10, MaxPending: 50_000}
+// DefaultSettings fit batches of up to 10k events.
+var DefaultSettings = Settings{AckWait: 60 * time.Second, MaxDeliver: 10, MaxPending: 50_000}
 
-// EnsureConsumer creates or updates the durable consumer of the catalog.
-func EnsureConsumer(ctx context.Context, js jetstream.JetStream, s ConsumerSettings) (jetstream.Consumer, error) {
+// EnsureDurable creates or updates the durable consumer of the catalog.
+func EnsureDurable(ctx context.Context, js jetstream.JetStream, s Settings) (jetstream.Consumer, error) {
 	c, err := js.CreateOrUpdateConsumer(ctx, events.StreamName, jetstream.ConsumerConfig{
 		Durable:       DurableName,
 		Description:   "builds the datamap ClickHouse catalog",

@@ -1,7 +1,11 @@
-// Package catalog builds and queries the ClickHouse catalog of personal
-// data: the consumer that turns the event stream into rows, the data model
-// and its migrations, and the inventory and flow queries.
-package catalog
+// Package consumer builds the catalog: a durable JetStream pull consumer
+// that validates each event, writes the valid ones to a Sink in batches and
+// dead-letters the rest, acknowledging a message only once its row (or its
+// dead letter) is durable. The ports it needs — Sink, Pinger, DeadLetterer —
+// are declared here; sinks/clickhouse and sinks/deadletter implement them.
+// It also defines the streams and the durable consumer it reads, and its
+// OpenTelemetry metrics.
+package consumer
 
 import (
 	"context"
@@ -72,17 +76,17 @@ type Consumer struct {
 	deadLettered atomic.Uint64
 }
 
-// ConsumerOptions tune a Consumer.
-type ConsumerOptions struct {
+// Options tune a Consumer.
+type Options struct {
 	BatchSize  int           // events per INSERT; default 5000
 	MaxWait    time.Duration // longest wait to fill a batch; default 200ms
-	MaxDeliver int           // deliveries before dead-lettering; default DefaultConsumerSettings.MaxDeliver
+	MaxDeliver int           // deliveries before dead-lettering; default DefaultSettings.MaxDeliver
 	Logger     *slog.Logger
 	Metrics    *Metrics // nil records nothing
 }
 
-// NewConsumer wires a consumer. Run starts it.
-func NewConsumer(stream jetstream.Consumer, sink Sink, dead DeadLetterer, v *events.Validator, o ConsumerOptions) *Consumer {
+// New wires a consumer. Run starts it.
+func New(stream jetstream.Consumer, sink Sink, dead DeadLetterer, v *events.Validator, o Options) *Consumer {
 	if o.BatchSize <= 0 {
 		o.BatchSize = 5000
 	}
@@ -90,7 +94,7 @@ func NewConsumer(stream jetstream.Consumer, sink Sink, dead DeadLetterer, v *eve
 		o.MaxWait = 200 * time.Millisecond
 	}
 	if o.MaxDeliver <= 0 {
-		o.MaxDeliver = DefaultConsumerSettings.MaxDeliver
+		o.MaxDeliver = DefaultSettings.MaxDeliver
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()

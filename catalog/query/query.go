@@ -1,4 +1,10 @@
-package catalog
+// Package query holds every SQL statement that reads the catalog: the data
+// map (inventory, flows, transfers, retention, search), the flow rows the
+// lineage graph is built from, the Article 30 evidence, and the counts the
+// benchmarks poll. Filters, their parsing (the same for the CLI and the
+// API) and flow groups live here too. Every query reads distinct events
+// (`events FINAL`); docs/catalog.md says which figure each row shows.
+package query
 
 import (
 	"context"
@@ -11,8 +17,7 @@ import (
 // Queries read `events FINAL` with the filter pushed into WHERE, so every
 // count is over distinct events (source, id) and any time bound (--as-of)
 // applies before aggregation. On 10 million events this answers in well
-// under a second (docs/benchmarks.md, "Data map queries"); the views of
-// migration 0002 stay for ad-hoc SQL.
+// under a second (docs/benchmarks.md, "Data map queries").
 
 // finalSettings make FINAL cheaper without changing its answer: ranges of
 // parts that overlap (a redelivered event in a later part) are split into
@@ -28,7 +33,7 @@ type InventoryRow struct {
 	DataSubject string    `json:"data_subject"`
 	Purpose     string    `json:"purpose"`
 	LegalBasis  string    `json:"legal_basis"`
-	Retention   string    `json:"retention"`
+	Retention   string    `json:"retention"` // the longest declared (see longestRetention)
 	Events      uint64    `json:"events"`
 	Records     uint64    `json:"records"`
 	FirstSeen   time.Time `json:"first_seen"`
@@ -47,7 +52,7 @@ type FlowRow struct {
 	Role        string    `json:"role"`
 	Country     string    `json:"country"`
 	Safeguard   string    `json:"safeguard"`
-	Contract    string    `json:"contract"`
+	Contract    string    `json:"contract"` // the latest one named (see latestContract)
 	Events      uint64    `json:"events"`
 	Records     uint64    `json:"records"`
 	FirstSeen   time.Time `json:"first_seen"`
@@ -58,7 +63,7 @@ type FlowRow struct {
 func Inventory(ctx context.Context, conn driver.Conn, f Filter) ([]InventoryRow, error) {
 	conds, args := f.eventConds(false)
 	rows, err := conn.Query(ctx, `SELECT source, category, data_subject, purpose, legal_basis,
-		argMax(retention, time), count(), sum(count), min(time), max(time)
+		`+longestRetention("")+`, count(), sum(count), min(time), max(time)
 		FROM events FINAL WHERE kind = 'collected'`+and(conds)+`
 		GROUP BY source, category, data_subject, purpose, legal_basis
 		ORDER BY source, category, data_subject, purpose, legal_basis`+finalSettings, args...)
@@ -82,7 +87,7 @@ func Inventory(ctx context.Context, conn driver.Conn, f Filter) ([]InventoryRow,
 func Flows(ctx context.Context, conn driver.Conn, f Filter) ([]FlowRow, error) {
 	conds, args := f.eventConds(true)
 	rows, err := conn.Query(ctx, `SELECT source, category, data_subject, purpose, legal_basis,
-		recipient_name, recipient_role, recipient_country, recipient_safeguard, argMax(recipient_contract, time),
+		recipient_name, recipient_role, recipient_country, recipient_safeguard, `+latestContract+`,
 		count(), sum(count), min(time), max(time)
 		FROM events FINAL WHERE kind = 'shared'`+and(conds)+`
 		GROUP BY source, category, data_subject, purpose, legal_basis,

@@ -1,4 +1,4 @@
-package catalog
+package consumer
 
 import (
 	"context"
@@ -21,6 +21,8 @@ type Metrics struct {
 
 // NewMetrics creates the instruments on mp.
 func NewMetrics(mp metric.MeterProvider) (*Metrics, error) {
+	// The instrumentation scope stays "…/catalog", the name dashboards and
+	// alerts already select on.
 	m := &Metrics{meter: mp.Meter("github.com/back-trace/datamap/catalog")}
 	var err error
 	if m.stored, err = m.meter.Int64Counter("datamap.consumer.events.stored",

@@ -1,4 +1,4 @@
-package catalog_test
+package consumer_test
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/back-trace/datamap/catalog/query"
 	"github.com/back-trace/datamap/events"
 )
 
@@ -130,9 +131,13 @@ func (h *history) check(conn driver.Conn) (verdict, error) {
 			v.unexpected = append(v.unexpected, id)
 		}
 	}
-	// The totals every inventory query is built on.
-	if err := conn.QueryRow(ctx, "SELECT sum(records) FROM inventory").Scan(&v.records); err != nil {
+	// The totals the inventory answers with.
+	inventory, err := query.Inventory(ctx, conn, query.Filter{})
+	if err != nil {
 		return verdict{}, err
+	}
+	for _, r := range inventory {
+		v.records += r.Records
 	}
 	sort.Strings(v.lost)
 	return v, nil

@@ -1,4 +1,4 @@
-package catalog
+package schema
 
 import (
 	"errors"
@@ -10,7 +10,7 @@ import (
 
 // Dialect says which ClickHouse deployment the migrations are rendered
 // for. The zero value is a single server: statements run exactly as they
-// are written in catalog/migrations. With Cluster set, every statement is
+// are written in catalog/schema/migrations. With Cluster set, every statement is
 // rewritten for that cluster (see docs/clustering.md):
 //
 //   - CREATE TABLE name (…) ENGINE = XMergeTree(args) … becomes
@@ -126,7 +126,7 @@ func (d Dialect) renderStatement(stmt string) ([]string, error) {
 		return []string{stmt}, nil
 	}
 	return nil, errors.New("not supported in cluster mode (only CREATE TABLE, CREATE [MATERIALIZED] VIEW, ALTER TABLE, " +
-		"DROP TABLE/VIEW, INSERT and SELECT are); extend catalog/cluster.go")
+		"DROP TABLE/VIEW, INSERT and SELECT are); extend catalog/schema/cluster.go")
 }
 
 // name reads the object name at sig[i], after an optional IF [NOT] EXISTS,

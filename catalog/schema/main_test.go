@@ -1,0 +1,11 @@
+package schema_test
+
+import (
+	"testing"
+
+	"github.com/back-trace/datamap/internal/testservers"
+)
+
+// TestMain lets the test binary double as the embedded ClickHouse's child
+// process (see internal/testservers).
+func TestMain(m *testing.M) { testservers.Main(m) }
