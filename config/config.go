@@ -148,7 +148,7 @@ func (c Config) Validate() error {
 	if _, err := c.SubjectTokenList(); err != nil {
 		bad("SUBJECT_TOKENS", "%v", err)
 	}
-	if c.SubjectEvidence < 24*time.Hour {
+	if c.SubjectEvidence < 0 || (c.SubjectEvidence > 0 && c.SubjectEvidence < 24*time.Hour) {
 		bad("SUBJECT_EVIDENCE", "%s is shorter than a day; give the evidence period, e.g. 26280h (three years)", c.SubjectEvidence)
 	}
 	if c.BatchSize < 1 || c.BatchSize > 100_000 {
@@ -177,6 +177,17 @@ func (c Config) ReadTokenList() []string {
 		}
 	}
 	return out
+}
+
+// DefaultSubjectEvidence is the evidence period when SUBJECT_EVIDENCE is 0.
+const DefaultSubjectEvidence = 3 * 365 * 24 * time.Hour
+
+// SubjectEvidencePeriod is SUBJECT_EVIDENCE, or its default when unset.
+func (c Config) SubjectEvidencePeriod() time.Duration {
+	if c.SubjectEvidence == 0 {
+		return DefaultSubjectEvidence
+	}
+	return c.SubjectEvidence
 }
 
 // NamedToken is a bearer token with the name the audit trail records

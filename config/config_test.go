@@ -39,7 +39,7 @@ func TestDefaultsAreValid(t *testing.T) {
 func TestValidateListsEveryProblem(t *testing.T) {
 	c := Config{DataDir: "/tmp/x", NATSURL: "::bad", NATSPort: 70000, StreamReplicas: 9, StreamDuplicates: 0,
 		ClickHouseDSN: "mysql://x", HTTPAddr: "8470", BatchSize: 0, LogLevel: "loud", LogFormat: "xml",
-		NATSTLSCert: "cert.pem", Taxonomy: "/nonexistent/taxonomy.yaml"}
+		NATSTLSCert: "cert.pem", Taxonomy: "/nonexistent/taxonomy.yaml", SubjectEvidence: time.Hour}
 	err := c.Validate()
 	if err == nil {
 		t.Fatal("no error")
