@@ -27,6 +27,8 @@ type Server struct {
 	taxonomy *events.Taxonomy
 	token    string
 	readers  bearer.Tokens // the full-access token and the read-only ones: the query routes
+	subjects subjectTokens // the subject role: the subject questions, and only those
+	ingest   bearer.Tokens // recognised only to refuse them with 403
 	log      *slog.Logger
 }
 

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -127,7 +128,9 @@ func startPipeline(ctx context.Context, e *env, s *stack.Stack, tax *events.Taxo
 	p := &pipeline{addr: ln.Addr().String(), consumer: make(chan error, 1)}
 	var root http.Handler = api.Health(s.ClickHouse, consumer)
 	if !consumerOnly {
-		handler, closeIngest, err := withIngest(e, s, tax, token, api.New(s.ClickHouse, consumer, tax, token, e.log).WithReadTokens(e.cfg.ReadTokenList()).Handler())
+		apiServer := api.New(s.ClickHouse, consumer, tax, token, e.log).WithReadTokens(e.cfg.ReadTokenList()).
+			WithSubjectTokens(subjectTokens(e)).WithIngestTokens(strings.Split(e.cfg.IngestTokens, ","))
+		handler, closeIngest, err := withIngest(e, s, tax, token, apiServer.Handler())
 		if err != nil {
 			ln.Close()
 			return nil, err
@@ -168,4 +171,15 @@ func (p *pipeline) stop() error {
 	}
 	p.cancel()
 	return errors.Join(err, <-p.consumer)
+}
+
+// subjectTokens are DATAMAP_SUBJECT_TOKENS for the API (validated by
+// config.Validate at start).
+func subjectTokens(e *env) []api.SubjectToken {
+	named, _ := e.cfg.SubjectTokenList()
+	out := make([]api.SubjectToken, len(named))
+	for i, t := range named {
+		out[i] = api.SubjectToken{Name: t.Name, Token: t.Token}
+	}
+	return out
 }
