@@ -34,6 +34,13 @@ categories) and what to do. Kinds:
   medium  retention_exceeded           a service keeps data longer than the declared retention
   low     stale_record                 a declared activity, system or recipient unobserved for --stale-days
 
+People's rights (from the subject facts; each finding sums the people
+concerned and names none — 'datamap subject requests' does, subject role):
+  high    processing_after_withdrawal  collection or disclosure for a purpose after the person withdrew consent
+  high    erasure_incomplete           an erasure completed or past its deadline; a holder has no evidence
+  high    request_overdue              a request still open past its one-month deadline (Art. 12(3))
+  medium  processing_after_erasure     a system collects a person's data again after erasing it on request
+
 Gate a deploy on it: with --fail-on, the exit code is 4 when any finding is
 at or above that severity.
 Exit codes: 0 no findings at or above --fail-on, 1 failure, 2 bad usage or
@@ -69,11 +76,11 @@ registry, 4 findings at or above --fail-on.`, `
 	if err != nil {
 		return err
 	}
-	obs, err := observe(ctx, e, asOf)
+	obs, rights, err := observeAll(ctx, e, asOf)
 	if err != nil {
 		return err
 	}
-	findings := report.Drift(reg, tax, obs, asOf, report.DriftOptions{StaleAfter: ef.staleAfter()})
+	findings := report.Drift(reg, tax, obs, asOf, report.DriftOptions{StaleAfter: ef.staleAfter(), Rights: rights})
 	if err := renderFindings(e, *format, findings); err != nil {
 		return err
 	}

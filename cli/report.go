@@ -17,6 +17,7 @@ import (
 	"github.com/back-trace/datamap/report"
 	"github.com/back-trace/datamap/schemas"
 	"github.com/back-trace/datamap/stack"
+	"github.com/back-trace/datamap/subjects"
 )
 
 // builtinRegistry is the --registry value that selects the embedded
@@ -77,6 +78,25 @@ func observe(ctx context.Context, e *env, asOf time.Time) ([]report.Observation,
 	}
 	defer s.Close(context.WithoutCancel(ctx))
 	return query.Observations(ctx, s.ClickHouse, asOf)
+}
+
+// observeAll is observe, plus the findings about people's rights as of
+// asOf: judged here from the subject facts, they name no one.
+func observeAll(ctx context.Context, e *env, asOf time.Time) ([]report.Observation, []subjects.Finding, error) {
+	s, err := stack.Attach(ctx, e.cfg, quiet(e))
+	if err != nil {
+		return nil, nil, err
+	}
+	defer s.Close(context.WithoutCancel(ctx))
+	obs, err := query.Observations(ctx, s.ClickHouse, asOf)
+	if err != nil {
+		return nil, nil, err
+	}
+	facts, err := query.RightsFacts(ctx, s.ClickHouse, asOf)
+	if err != nil {
+		return nil, nil, err
+	}
+	return obs, subjects.Findings(facts, asOf), nil
 }
 
 func indentLines(s string) string { return "  " + strings.ReplaceAll(s, "\n", "\n  ") }
@@ -155,7 +175,7 @@ CSV, JSON, Markdown and HTML are then byte-identical between runs.
 	if err != nil {
 		return err
 	}
-	obs, err := observe(ctx, e, asOf)
+	obs, rights, err := observeAll(ctx, e, asOf)
 	if err != nil {
 		return err
 	}
@@ -164,7 +184,7 @@ CSV, JSON, Markdown and HTML are then byte-identical between runs.
 		return err
 	}
 	rec, err := report.Build(reg, tax, obs, report.Options{AsOf: asOf, Role: *role, GeneratedAt: gen,
-		Version: Version, StaleAfter: ef.staleAfter()})
+		Version: Version, StaleAfter: ef.staleAfter(), Rights: rights})
 	if err != nil {
 		return err
 	}

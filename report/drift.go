@@ -8,6 +8,7 @@ import (
 
 	"github.com/back-trace/datamap/events"
 	"github.com/back-trace/datamap/registry"
+	"github.com/back-trace/datamap/subjects"
 )
 
 // Severity ranks findings; a deploy gate fails at or above a threshold.
@@ -113,6 +114,10 @@ type DriftOptions struct {
 	// go unobserved before the record is called stale; 0 means
 	// DefaultStaleAfter.
 	StaleAfter time.Duration
+	// Rights are the findings about people's rights (subjects.Findings over
+	// the catalog's subject facts), judged by the caller, who has read
+	// them; they join the drift findings, naming no one.
+	Rights []subjects.Finding
 }
 
 // DefaultStaleAfter is the default window of the stale-record check.
@@ -143,9 +148,12 @@ func Drift(reg *registry.Registry, tax *events.Taxonomy, obs []Observation, asOf
 		}
 	}
 	d.stale(Attribute(reg, obs), asOf, o.StaleAfter)
-	out := make([]Finding, 0, len(d.order))
+	out := make([]Finding, 0, len(d.order)+len(o.Rights))
 	for _, k := range d.order {
 		out = append(out, *d.byKey[k])
+	}
+	for _, f := range o.Rights {
+		out = append(out, rightsFinding(f))
 	}
 	slices.SortStableFunc(out, func(a, b Finding) int {
 		if a.Severity != b.Severity {
