@@ -95,12 +95,13 @@ func subjectShow(ctx context.Context, conn driver.Conn, _ *events.Taxonomy, r Re
 
 func subjectRequests(ctx context.Context, conn driver.Conn, _ *events.Taxonomy, r Request) (Answer, error) {
 	asOf := r.asOf()
-	facts, err := query.RequestFacts(ctx, conn, asOf)
+	all := r.values["all"] == "true"
+	facts, err := query.RequestFacts(ctx, conn, asOf, !all)
 	if err != nil {
 		return Answer{}, err
 	}
 	rs := subjects.Requests(facts, asOf)
-	if r.values["all"] != "true" {
+	if !all {
 		rs = subjects.Open(rs)
 	}
 	if rs == nil {

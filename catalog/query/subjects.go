@@ -31,22 +31,37 @@ func SubjectFacts(ctx context.Context, conn driver.Conn, ref string, asOf time.T
 
 // RequestFacts returns every fact about the people who made a request,
 // up to asOf: what Requests needs to pair requests with answers and to
-// find an erasure's holders. Other people's facts are not read.
-func RequestFacts(ctx context.Context, conn driver.Conn, asOf time.Time) ([]subjects.Fact, error) {
-	return peopleFacts(ctx, conn, `kind = 'request_received'`, asOf)
+// find an erasure's holders. With openOnly, only the people with a request
+// still open (more received than answered, for some right) are read, so
+// the cost follows the open requests, not every request ever made. Other
+// people's facts are not read.
+func RequestFacts(ctx context.Context, conn driver.Conn, asOf time.Time, openOnly bool) ([]subjects.Fact, error) {
+	if !openOnly {
+		return peopleFacts(ctx, conn, `SELECT ref FROM subject_refs
+			WHERE kind = 'request_received' AND time <= {as_of:DateTime64(3)}`, asOf)
+	}
+	return peopleFacts(ctx, conn, `SELECT ref FROM (
+			SELECT ref, request_right, countIf(kind = 'request_received') AS received, count() - received AS answered
+			FROM subject_refs FINAL
+			WHERE kind IN ('request_received', 'request_completed', 'request_refused') AND time <= {as_of:DateTime64(3)}
+			GROUP BY ref, request_right)
+		WHERE received > answered`, asOf)
 }
 
 // RightsFacts returns every fact about the people who made a request,
 // withdrew a consent or had data erased on request, up to asOf: what
 // subjects.Findings judges.
 func RightsFacts(ctx context.Context, conn driver.Conn, asOf time.Time) ([]subjects.Fact, error) {
-	return peopleFacts(ctx, conn, `kind IN ('request_received', 'consent_withdrawn')
-		OR (kind = 'erased' AND reason = 'subject_request')`, asOf)
+	return peopleFacts(ctx, conn, `SELECT ref FROM subject_refs
+		WHERE (kind IN ('request_received', 'consent_withdrawn') OR (kind = 'erased' AND reason = 'subject_request'))
+		AND time <= {as_of:DateTime64(3)}`, asOf)
 }
 
+// peopleFacts reads every fact, up to asOf, of the people the subquery
+// who selects (by ref).
 func peopleFacts(ctx context.Context, conn driver.Conn, who string, asOf time.Time) ([]subjects.Fact, error) {
 	return readFacts(ctx, conn, `SELECT `+factColumns+` FROM subject_refs FINAL
-		WHERE ref IN (SELECT ref FROM subject_refs WHERE (`+who+`) AND time <= {as_of:DateTime64(3)})
+		WHERE ref IN (`+who+`)
 		AND time <= {as_of:DateTime64(3)}
 		ORDER BY ref, time, source, id`,
 		ch.Parameters{"as_of": chTime(asOf)})

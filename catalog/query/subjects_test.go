@@ -66,7 +66,7 @@ func TestSubjectFacts(t *testing.T) {
 	if err != nil || len(early) != 1 {
 		t.Errorf("as of before the request: %d facts, %v; want 1", len(early), err)
 	}
-	reqs, err := query.RequestFacts(ctx, conn, asOf)
+	reqs, err := query.RequestFacts(ctx, conn, asOf, true)
 	if err != nil {
 		t.Fatal(err)
 	}
