@@ -104,7 +104,9 @@ func BenchmarkSubjectQueries(b *testing.B) {
 		name   string
 		params func(i int) map[string]string
 	}{
-		{"subject show", func(i int) map[string]string { return map[string]string{"ref": refs[i%len(refs)], "as_of": "2027-01-01"} }},
+		{"subject show", func(i int) map[string]string {
+			return map[string]string{"ref": refs[i%len(refs)], "as_of": "2027-01-01"}
+		}},
 		{"subject requests", func(int) map[string]string { return asOf }},
 	} {
 		q, _ := questions.Lookup(c.name)
