@@ -3,7 +3,7 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/back-trace/datamap/cli.Version=$(VERSION)
 
-.PHONY: all setup setup-chromium chromium-if-possible build demo test test-short fuzz vet bench clean
+.PHONY: all setup setup-chromium chromium-if-possible build demo test test-short fuzz vet bench web-vendor clean
 
 all: build
 
@@ -17,13 +17,14 @@ setup:
 setup-chromium:
 	apt-get install -y chromium || { apt-get update && apt-get install -y chromium; }
 
-# chromium-if-possible: `make test` renders the HTML record in Chromium; it
-# installs it when it can (root with apt), and otherwise says the test skips.
+# chromium-if-possible: `make test` renders the HTML record and drives the
+# web data map in Chromium; it installs it when it can (root with apt), and
+# otherwise says those tests skip.
 chromium-if-possible:
 	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
-		echo "installing chromium for the HTML rendering test (apt)…" && \
+		echo "installing chromium for the HTML rendering and web data map tests (apt)…" && \
 		{ apt-get install -y -qq chromium >/dev/null 2>&1 || { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq chromium >/dev/null 2>&1; }; }; } || \
-		echo "note: chromium is not installed; the HTML rendering test will skip (make setup-chromium)"
+		echo "note: chromium is not installed; the HTML rendering and web data map tests will skip (make setup-chromium)"
 
 ## build: compile bin/datamap
 build:
@@ -52,6 +53,13 @@ fuzz:
 	$(GO) test ./events -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME)
 	$(GO) test ./events -run '^$$' -fuzz FuzzParseTaxonomy -fuzztime $(FUZZTIME)
 	$(GO) test ./registry -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
+	$(GO) test ./web -run '^$$' -fuzz FuzzSafeNext -fuzztime $(FUZZTIME)
+
+## web-vendor: re-fetch the web map's vendored libraries from npm and check
+## them against web/assets/vendor/VERSIONS (integrity and sha256); the
+## copies are committed, so building and testing never need this
+web-vendor:
+	sh web/vendor.sh
 
 ## bench: Go benchmarks with allocations
 bench:

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/back-trace/datamap/events"
 	"github.com/back-trace/datamap/internal/bearer"
@@ -29,7 +30,12 @@ type Server struct {
 	readers  bearer.Tokens // the full-access token and the read-only ones: the query routes
 	subjects subjectTokens // the subject role: the subject questions, and only those
 	ingest   bearer.Tokens // recognised only to refuse them with 403
-	log      *slog.Logger
+	sessions Sessions      // web data map sessions, as read tokens; may be nil
+	evidence Evidence
+	// deadLetters is the JetStream the dead-letter summary reads; nil
+	// when this server has none.
+	deadLetters jetstream.JetStream
+	log         *slog.Logger
 }
 
 // New returns the API over a catalog connection. token is the bearer token
@@ -44,6 +50,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
 	s.questionRoutes(mux)
+	s.recordRoutes(mux)
 	return mux
 }
 

@@ -121,6 +121,7 @@ func OpenAPI() []byte {
 			get["description"] = "Subject role only (DATAMAP_SUBJECT_TOKENS): the answer holds subject references, which are personal data. Every call is recorded in the audit trail under the token's name."
 		}
 	}
+	recordPaths(paths, schemas)
 	doc := map[string]any{
 		"openapi": "3.0.3",
 		"info": map[string]any{"title": "datamap query API", "version": "1",

@@ -13,7 +13,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/back-trace/datamap/catalog/query"
 	"github.com/back-trace/datamap/events"
 	"github.com/back-trace/datamap/internal/bearer"
 	"github.com/back-trace/datamap/questions"
@@ -58,6 +57,10 @@ func (s *Server) questionRoutes(mux *http.ServeMux) {
 // constant time (package bearer).
 func (s *Server) readable(h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.sessions != nil && r.Header.Get("Authorization") == "" && s.sessions.Admit(r) {
+			h(w, r)
+			return
+		}
 		if !s.readers.Allows(r) {
 			if _, ok := s.subjects.match(r); ok {
 				writeError(w, http.StatusForbidden, "a subject token opens only the subject questions (/api/v1/subject/…, /api/v1/audit); this route needs the read role: DATAMAP_API_TOKEN or one of DATAMAP_READ_TOKENS")
@@ -104,13 +107,8 @@ func (s *Server) question(q questions.Question) http.HandlerFunc {
 			return
 		}
 		a, err := q.Ask(r.Context(), s.catalog, s.taxonomy, values)
-		var ie *query.InputError
-		switch {
-		case errors.As(err, &ie):
-			writeJSON(w, http.StatusBadRequest, map[string]string{"error": ie.Error(), "parameter": ie.Param})
-			return
-		case err != nil:
-			s.respond(w, nil, err)
+		if err != nil {
+			s.respondInputError(w, err)
 			return
 		}
 		if a.Text != nil {

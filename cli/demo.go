@@ -5,17 +5,22 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
+	"syscall"
 	"time"
+
+	"golang.org/x/term"
 
 	"github.com/back-trace/datamap/catalog/consumer"
 	"github.com/back-trace/datamap/catalog/query"
 	"github.com/back-trace/datamap/demo"
 	"github.com/back-trace/datamap/events"
+	"github.com/back-trace/datamap/questions"
 	"github.com/back-trace/datamap/registry"
 	"github.com/back-trace/datamap/report"
-	"github.com/back-trace/datamap/schemas"
 	"github.com/back-trace/datamap/stack"
 )
 
@@ -30,7 +35,11 @@ and print the data map: the inventory and the flows to third parties.
 Then it writes BackTrace's GDPR Article 30 record (XLSX, HTML, and PDF when
 Chromium is installed) and the drift findings into --out, checked against
 the declared registry schemas/backtrace-registry.yaml. A few simulated
-behaviours are deliberately undeclared, for the findings to catch.`, `
+behaviours are deliberately undeclared, for the findings to catch.
+
+It ends with the address of the web data map. In a terminal it keeps
+serving the map (with a one-time login link) until Ctrl-C; otherwise, as
+in CI and scripts, it exits.`, `
   datamap demo
   datamap demo --events 100000 --keep --out /tmp/backtrace`)
 	n := fs.Int("events", 20000, "events the simulated services publish")
@@ -52,6 +61,7 @@ behaviours are deliberately undeclared, for the findings to catch.`, `
 	}
 	cfg := e.cfg
 	cfg.DataDir, cfg.HTTPAddr, cfg.NATSPort, cfg.NATSURL, cfg.ClickHouseDSN = dir, "127.0.0.1:0", 0, "", ""
+	cfg.Registry = registry.Builtin // the web map's drift and Article 30 pages check the demo against it
 	de := *e
 	de.cfg, de.log = cfg, quiet(e)
 	fmt.Fprintf(e.stderr, "starting embedded NATS JetStream and ClickHouse in %s …\n", dir)
@@ -105,10 +115,31 @@ behaviours are deliberately undeclared, for the findings to catch.`, `
 	if err := writeDemoRecord(ctx, e, s, *outDir); err != nil {
 		return err
 	}
+	base := "http://" + p.addr
+	fmt.Fprintf(e.stdout, "\nWeb data map: %s/\n", base)
+	if isTerminal(e.stdin) {
+		fmt.Fprintf(e.stdout, "Open it with this one-time login link (valid 15 minutes):\n  %s\n", p.web.OneTimeLogin(base))
+		fmt.Fprintf(e.stdout, "or log in with the API token in %s.\n", filepath.Join(dir, stack.APITokenFile))
+		fmt.Fprintln(e.stdout, "Serving the demo until Ctrl-C …")
+		ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+		<-ctx.Done()
+		stop()
+		fmt.Fprintln(e.stdout, "\ndatamap demo: stopping")
+	} else {
+		fmt.Fprintln(e.stdout, "(not a terminal, so the demo ends here; run it in a terminal to keep the map open)")
+	}
 	if *keep {
 		fmt.Fprintf(e.stdout, "data kept in %s; query it with: DATAMAP_DATA_DIR=%s datamap inventory\n", dir, dir)
 	}
 	return nil
+}
+
+// isTerminal reports whether r is an interactive terminal: then the demo
+// keeps serving the web map until Ctrl-C; in CI and scripts it exits.
+// (/dev/null is a character device too, hence the terminal check proper.)
+func isTerminal(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 // waitForCatalog waits until the consumer has stored every published event.
@@ -160,16 +191,16 @@ func progress(e *env, what string, total int) func(done int) {
 // writeDemoRecord writes BackTrace's Article 30 record and drift findings
 // into dir and prints the high findings.
 func writeDemoRecord(ctx context.Context, e *env, s *stack.Stack, dir string) error {
-	reg, err := registry.Parse(schemas.BackTraceRegistry(), "schemas/backtrace-registry.yaml", events.DefaultTaxonomy())
+	reg, err := registry.Open(registry.Builtin, events.DefaultTaxonomy())
 	if err != nil {
 		return err
 	}
 	asOf := time.Now().UTC()
-	obs, err := query.Observations(ctx, s.ClickHouse, asOf)
+	req, err := questions.ParseEvidence(map[string]string{"as_of": asOf.Format(time.RFC3339Nano)}, questions.RecordParams)
 	if err != nil {
 		return err
 	}
-	rec, err := report.Build(reg, events.DefaultTaxonomy(), obs, report.Options{AsOf: asOf, GeneratedAt: asOf, Version: Version})
+	rec, err := questions.Article30(ctx, s.ClickHouse, events.DefaultTaxonomy(), reg, req, asOf, Version)
 	if err != nil {
 		return err
 	}

@@ -77,18 +77,6 @@ func attachDLQ(ctx context.Context, e *env) (*stack.Stack, error) {
 	return stack.Attach(ctx, e.cfg, quiet(e))
 }
 
-// dlqRow is one dead letter in `dlq list`.
-type dlqRow struct {
-	ID         uint64    `json:"id"`
-	FailedAt   time.Time `json:"failed_at"`
-	Subject    string    `json:"subject"`
-	Source     string    `json:"source"`
-	EventID    string    `json:"event_id"`
-	Deliveries uint64    `json:"deliveries"`
-	Size       int       `json:"size"`
-	Reason     string    `json:"reason"`
-}
-
 func runDLQList(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "dlq list", "[flags]", `
 List the dead letters, oldest first: ID, when the event failed, its original
@@ -121,14 +109,12 @@ and csv print them whole, and 'datamap dlq show ID' prints everything.`, `
 	if err != nil {
 		return err
 	}
-	rows := make([]dlqRow, len(letters))
+	rows := make([]deadletter.Summary, len(letters))
 	for i, l := range letters {
-		reason := l.Reason
+		rows[i] = l.Summary()
 		if *format == "table" {
-			reason = shorten(reason, 100)
+			rows[i].Reason = shorten(rows[i].Reason, 100)
 		}
-		rows[i] = dlqRow{ID: l.ID, FailedAt: l.FailedAt, Subject: l.Subject, Source: l.Source, EventID: l.EventID,
-			Deliveries: l.Deliveries, Size: l.Size, Reason: reason}
 	}
 	if err := render(e.stdout, *format, rows); err != nil {
 		return err

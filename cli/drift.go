@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/back-trace/datamap/questions"
 	"github.com/back-trace/datamap/report"
+	"github.com/back-trace/datamap/stack"
 )
 
 // ExitFindings is drift's exit code when findings reach --fail-on.
@@ -48,7 +50,7 @@ registry, 4 findings at or above --fail-on.`, `
   datamap drift --registry datamap.yaml
   datamap drift --registry datamap.yaml --fail-on high || echo "blocked: undeclared processing"
   datamap drift --format json --as-of 2026-11-30`)
-	ef.register(fs)
+	ef.register(fs, e)
 	failOn := fs.String("fail-on", "none", "exit 4 when a finding is at or above this severity: low, medium, high, or none")
 	format := fs.String("format", "table", "output format: table, json or csv")
 	if err := parse(fs, args); err != nil {
@@ -68,7 +70,7 @@ registry, 4 findings at or above --fail-on.`, `
 		}
 		threshold = s
 	}
-	reg, asOf, err := ef.resolve(e)
+	reg, req, err := ef.resolve(e, questions.DriftParams, nil)
 	if err != nil {
 		return err
 	}
@@ -76,11 +78,15 @@ registry, 4 findings at or above --fail-on.`, `
 	if err != nil {
 		return err
 	}
-	obs, rights, err := observeAll(ctx, e, asOf)
+	s, err := stack.Attach(ctx, e.cfg, quiet(e))
 	if err != nil {
 		return err
 	}
-	findings := report.Drift(reg, tax, obs, asOf, report.DriftOptions{StaleAfter: ef.staleAfter(), Rights: rights})
+	defer s.Close(context.WithoutCancel(ctx))
+	findings, err := questions.Drift(ctx, s.ClickHouse, tax, reg, req)
+	if err != nil {
+		return err
+	}
 	if err := renderFindings(e, *format, findings); err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,16 +14,11 @@ import (
 	"time"
 
 	"github.com/back-trace/datamap/catalog/query"
+	"github.com/back-trace/datamap/questions"
 	"github.com/back-trace/datamap/registry"
 	"github.com/back-trace/datamap/report"
-	"github.com/back-trace/datamap/schemas"
 	"github.com/back-trace/datamap/stack"
-	"github.com/back-trace/datamap/subjects"
 )
-
-// builtinRegistry is the --registry value that selects the embedded
-// BackTrace registry, so the demo data can be reported on without a file.
-const builtinRegistry = "backtrace"
 
 // evidenceFlags are the flags report and drift share.
 type evidenceFlags struct {
@@ -31,43 +27,35 @@ type evidenceFlags struct {
 	staleDays int
 }
 
-func (f *evidenceFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.registry, "registry", "datamap.yaml", `the declared registry; "backtrace" for the embedded BackTrace one`)
+func (f *evidenceFlags) register(fs *flag.FlagSet, e *env) {
+	def := e.cfg.Registry
+	if def == "" {
+		def = "datamap.yaml"
+	}
+	fs.StringVar(&f.registry, "registry", def, `the declared registry (default DATAMAP_REGISTRY, else datamap.yaml); "`+registry.Builtin+`" for the embedded BackTrace one`)
 	fs.StringVar(&f.asOf, "as-of", "", "evidence up to this date (YYYY-MM-DD, through the end of the day UTC) or RFC 3339 instant; default now")
 	fs.IntVar(&f.staleDays, "stale-days", int(report.DefaultStaleAfter/(24*time.Hour)), "a declared activity, system or recipient unobserved this many days is a stale-record finding")
 }
 
-// resolve checks the flags and loads the registry.
-func (f *evidenceFlags) resolve(e *env) (*registry.Registry, time.Time, error) {
-	asOf := time.Now().UTC()
-	if f.asOf != "" {
-		t, err := report.ParseAsOf(f.asOf)
-		if err != nil {
-			return nil, time.Time{}, usagef("--as-of: %v", err)
-		}
-		asOf = t
-	}
-	if f.staleDays < 1 {
-		return nil, time.Time{}, usagef("--stale-days must be at least 1")
+// resolve checks the flags with the same definition the API uses
+// (questions.ParseEvidence) and loads the registry. extra holds further
+// parameters of the request (the record's role).
+func (f *evidenceFlags) resolve(e *env, params []string, extra map[string]string) (*registry.Registry, questions.EvidenceRequest, error) {
+	values := map[string]string{"as_of": f.asOf, "stale_days": strconv.Itoa(f.staleDays)}
+	maps.Copy(values, extra)
+	req, err := questions.ParseEvidence(values, params)
+	if err != nil {
+		return nil, req, inputError(err, "")
 	}
 	tax, err := loadTaxonomy(e)
 	if err != nil {
-		return nil, time.Time{}, err
+		return nil, req, err
 	}
-	var reg *registry.Registry
-	if f.registry == builtinRegistry {
-		reg, err = registry.Parse(schemas.BackTraceRegistry(), "schemas/backtrace-registry.yaml", tax)
-	} else {
-		reg, err = registry.Load(f.registry, tax)
-	}
+	reg, err := registry.Open(f.registry, tax)
 	if err != nil {
-		return nil, time.Time{}, usageError{fmt.Errorf("registry is invalid:\n%s", indentLines(err.Error()))}
+		return nil, req, usageError{fmt.Errorf("registry is invalid:\n%s", indentLines(err.Error()))}
 	}
-	return reg, asOf, nil
-}
-
-func (f *evidenceFlags) staleAfter() time.Duration {
-	return time.Duration(f.staleDays) * 24 * time.Hour
+	return reg, req, nil
 }
 
 // observe loads the evidence from the running catalog.
@@ -78,25 +66,6 @@ func observe(ctx context.Context, e *env, asOf time.Time) ([]report.Observation,
 	}
 	defer s.Close(context.WithoutCancel(ctx))
 	return query.Observations(ctx, s.ClickHouse, asOf)
-}
-
-// observeAll is observe, plus the findings about people's rights as of
-// asOf: judged here from the subject facts, they name no one.
-func observeAll(ctx context.Context, e *env, asOf time.Time) ([]report.Observation, []subjects.Finding, error) {
-	s, err := stack.Attach(ctx, e.cfg, quiet(e))
-	if err != nil {
-		return nil, nil, err
-	}
-	defer s.Close(context.WithoutCancel(ctx))
-	obs, err := query.Observations(ctx, s.ClickHouse, asOf)
-	if err != nil {
-		return nil, nil, err
-	}
-	facts, err := query.RightsFacts(ctx, s.ClickHouse, asOf)
-	if err != nil {
-		return nil, nil, err
-	}
-	return obs, subjects.Findings(facts, asOf), nil
 }
 
 func indentLines(s string) string { return "  " + strings.ReplaceAll(s, "\n", "\n  ") }
@@ -145,7 +114,7 @@ CSV, JSON, Markdown and HTML are then byte-identical between runs.
   datamap report article30 --registry backtrace --role processor --format html --out ropa.html
   datamap report article30 --format json --out - | jq '.findings[] | select(.severity=="high")'
   datamap report verify ropa.json`)
-	ef.register(fs)
+	ef.register(fs, e)
 	role := fs.String("role", report.RoleAll, "controller (Art. 30(1)), processor (Art. 30(2)) or all")
 	format := fs.String("format", "", "xlsx, html, pdf, csv, md or json (required)")
 	out := fs.String("out", "", `output file, "-" for stdout (required)`)
@@ -161,13 +130,10 @@ CSV, JSON, Markdown and HTML are then byte-identical between runs.
 	if *out == "" {
 		return usagef("--out is required: a file name, or - for stdout")
 	}
-	if *role != report.RoleAll && *role != report.RoleController && *role != report.RoleProcessor {
-		return usagef("--role %q: use controller, processor or all", *role)
-	}
 	if (*format == "xlsx" || *format == "pdf") && *out == "-" {
 		return usagef("--format %s is binary; write it to a file with --out FILE", *format)
 	}
-	reg, asOf, err := ef.resolve(e)
+	reg, req, err := ef.resolve(e, questions.RecordParams, map[string]string{"role": *role})
 	if err != nil {
 		return err
 	}
@@ -175,16 +141,16 @@ CSV, JSON, Markdown and HTML are then byte-identical between runs.
 	if err != nil {
 		return err
 	}
-	obs, rights, err := observeAll(ctx, e, asOf)
-	if err != nil {
-		return err
-	}
 	tax, err := loadTaxonomy(e)
 	if err != nil {
 		return err
 	}
-	rec, err := report.Build(reg, tax, obs, report.Options{AsOf: asOf, Role: *role, GeneratedAt: gen,
-		Version: Version, StaleAfter: ef.staleAfter(), Rights: rights})
+	s, err := stack.Attach(ctx, e.cfg, quiet(e))
+	if err != nil {
+		return err
+	}
+	defer s.Close(context.WithoutCancel(ctx))
+	rec, err := questions.Article30(ctx, s.ClickHouse, tax, reg, req, gen, Version)
 	if err != nil {
 		return err
 	}

@@ -9,13 +9,13 @@ import (
 	"net/http"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/back-trace/datamap/api"
 	"github.com/back-trace/datamap/events"
 	"github.com/back-trace/datamap/stack"
+	"github.com/back-trace/datamap/web"
 )
 
 func runServe(ctx context.Context, e *env, args []string) error {
@@ -59,6 +59,7 @@ this machine find it there. Stop it with Ctrl-C (SIGINT) or SIGTERM.`, `
 	fmt.Fprintf(e.stdout, "datamap serve is running (data in %s)\n", e.cfg.DataDir)
 	fmt.Fprintf(e.stdout, "  publish events to  %s  (token in %s)\n", s.NATSURL, filepath.Join(e.cfg.DataDir, stack.NATSTokenFile))
 	fmt.Fprintf(e.stdout, "  catalog            clickhouse://%s\n", s.ClickHouseAddr)
+	fmt.Fprintf(e.stdout, "  web data map       http://%s/  (log in with the API token or a read token)\n", srv.addr)
 	fmt.Fprintf(e.stdout, "  HTTP API           http://%s/api/v1/  (bearer token: DATAMAP_API_TOKEN or %s)\n", srv.addr, filepath.Join(e.cfg.DataDir, stack.APITokenFile))
 	fmt.Fprintf(e.stdout, "  HTTP ingest        POST http://%s/v1/events  (bearer token: DATAMAP_INGEST_TOKENS or the API token)\n", srv.addr)
 	<-ctx.Done()
@@ -101,6 +102,7 @@ type pipeline struct {
 	cancel   context.CancelFunc
 	// closeIngest drains the HTTP ingest's publisher (see withIngest).
 	closeIngest func(context.Context) error
+	web         *web.Server // nil for --consumer-only
 }
 
 // startPipeline starts the consumer and the HTTP API on a stack and
@@ -128,9 +130,13 @@ func startPipeline(ctx context.Context, e *env, s *stack.Stack, tax *events.Taxo
 	p := &pipeline{addr: ln.Addr().String(), consumer: make(chan error, 1)}
 	var root http.Handler = api.Health(s.ClickHouse, consumer)
 	if !consumerOnly {
-		apiServer := api.New(s.ClickHouse, consumer, tax, token, e.log).WithReadTokens(e.cfg.ReadTokenList()).
-			WithSubjectTokens(subjectTokens(e)).WithIngestTokens(strings.Split(e.cfg.IngestTokens, ","))
-		handler, closeIngest, err := withIngest(e, s, tax, token, apiServer.Handler())
+		webServer, handler, err := webAndAPI(e, s, tax, token, consumer)
+		if err != nil {
+			ln.Close()
+			return nil, err
+		}
+		p.web = webServer
+		handler, closeIngest, err := withIngest(e, s, tax, token, handler)
 		if err != nil {
 			ln.Close()
 			return nil, err

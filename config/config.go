@@ -63,6 +63,9 @@ type Config struct {
 
 	IngestTokens string `envconfig:"INGEST_TOKENS" desc:"comma-separated bearer tokens that may POST events to /v1/events and nothing else (DATAMAP_API_TOKEN is accepted too)" secret:"true"`
 
+	Registry   string        `envconfig:"REGISTRY" desc:"the declared registry (datamap.yaml) that serve's drift and Article 30 routes and pages check the catalog against, and drift/report use without --registry; backtrace names the embedded BackTrace one"`
+	SessionTTL time.Duration `envconfig:"SESSION_TTL" desc:"how long a login to the web data map lasts; 0 means 8h" default:"8h"`
+
 	Taxonomy string `envconfig:"TAXONOMY" desc:"taxonomy YAML file; empty uses the built-in BackTrace taxonomy"`
 
 	BatchSize int           `envconfig:"BATCH_SIZE" desc:"events per ClickHouse INSERT" default:"5000"`
@@ -111,7 +114,7 @@ func (c Config) Validate() error {
 		bad("NATS_TLS_CERT", "set both NATS_TLS_CERT and NATS_TLS_KEY, or neither")
 	}
 	for name, file := range map[string]string{"NATS_CREDS": c.NATSCredsFile, "NATS_TLS_CA": c.NATSTLSCA,
-		"NATS_TLS_CERT": c.NATSTLSCert, "NATS_TLS_KEY": c.NATSTLSKey, "TAXONOMY": c.Taxonomy} {
+		"NATS_TLS_CERT": c.NATSTLSCert, "NATS_TLS_KEY": c.NATSTLSKey, "TAXONOMY": c.Taxonomy, "REGISTRY": c.registryFile()} {
 		if file != "" {
 			if _, err := os.Stat(file); err != nil {
 				bad(name, "cannot read %s: %v", file, errors.Unwrap(err))
@@ -151,6 +154,9 @@ func (c Config) Validate() error {
 	if c.SubjectEvidence < 0 || (c.SubjectEvidence > 0 && c.SubjectEvidence < 24*time.Hour) {
 		bad("SUBJECT_EVIDENCE", "%s is shorter than a day; give the evidence period, e.g. 26280h (three years)", c.SubjectEvidence)
 	}
+	if c.SessionTTL != 0 && c.SessionTTL < time.Minute || c.SessionTTL > 30*24*time.Hour {
+		bad("SESSION_TTL", "%s is not between 1m and 720h", c.SessionTTL)
+	}
 	if c.BatchSize < 1 || c.BatchSize > 100_000 {
 		bad("BATCH_SIZE", "%d is not 1 to 100000", c.BatchSize)
 	}
@@ -166,6 +172,18 @@ func (c Config) Validate() error {
 		bad("LOG_FORMAT", "%q is not text or json", c.LogFormat)
 	}
 	return errors.Join(errs...)
+}
+
+// BuiltinRegistry is the DATAMAP_REGISTRY value naming the registry
+// embedded in datamap (registry.Builtin).
+const BuiltinRegistry = "backtrace"
+
+// registryFile is the registry's file, "" when none or the embedded one.
+func (c Config) registryFile() string {
+	if c.Registry == BuiltinRegistry {
+		return ""
+	}
+	return c.Registry
 }
 
 // ReadTokenList returns the read-only API tokens, without blanks.

@@ -39,13 +39,13 @@ func TestDefaultsAreValid(t *testing.T) {
 func TestValidateListsEveryProblem(t *testing.T) {
 	c := Config{DataDir: "/tmp/x", NATSURL: "::bad", NATSPort: 70000, StreamReplicas: 9, StreamDuplicates: 0,
 		ClickHouseDSN: "mysql://x", HTTPAddr: "8470", BatchSize: 0, LogLevel: "loud", LogFormat: "xml",
-		NATSTLSCert: "cert.pem", Taxonomy: "/nonexistent/taxonomy.yaml", SubjectEvidence: time.Hour}
+		NATSTLSCert: "cert.pem", Taxonomy: "/nonexistent/taxonomy.yaml", Registry: "/nonexistent/datamap.yaml", SessionTTL: time.Second, SubjectEvidence: time.Hour}
 	err := c.Validate()
 	if err == nil {
 		t.Fatal("no error")
 	}
 	for _, name := range []string{"NATS_URL", "NATS_PORT", "STREAM_REPLICAS", "STREAM_DUPLICATES", "CLICKHOUSE_DSN",
-		"HTTP_ADDR", "BATCH_SIZE", "BATCH_WAIT", "LOG_LEVEL", "LOG_FORMAT", "NATS_TLS_CERT", "TAXONOMY", "SUBJECT_EVIDENCE"} {
+		"HTTP_ADDR", "BATCH_SIZE", "BATCH_WAIT", "LOG_LEVEL", "LOG_FORMAT", "NATS_TLS_CERT", "TAXONOMY", "REGISTRY", "SESSION_TTL", "SUBJECT_EVIDENCE"} {
 		if !strings.Contains(err.Error(), "DATAMAP_"+name) {
 			t.Errorf("error does not name DATAMAP_%s:\n%v", name, err)
 		}

@@ -69,7 +69,7 @@ func All() []Question {
 		{Name: "lineage blast", Summary: "what a breach of one recipient exposes: categories, subjects, systems, records, onward flows",
 			Params: []string{"recipient", "as_of"}, Required: []string{"recipient"}, answer: blast},
 		{Name: "lineage export", Summary: "the lineage graph as JSON, Graphviz DOT, Mermaid or OpenLineage events",
-			Params: []string{"format", "system", "category", "as_of"}, Required: []string{"format"}, answer: export},
+			Params: append([]string{"format"}, query.Params...), Required: []string{"format"}, answer: export},
 		{Name: "search", Summary: "find systems, recipients, categories and purposes by a word",
 			Params: []string{"q", "as_of"}, Required: []string{"q"}, answer: search},
 		{Name: "subject show", Summary: "everything held about one person (by subject reference): systems, categories, recipients, consents, requests",

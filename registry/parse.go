@@ -32,6 +32,18 @@ type Error = fileerr.Error
 // a few hundred activities is well under a megabyte.
 const maxSize = 8 << 20
 
+// Builtin names the registry embedded in datamap, BackTrace's, which the
+// demo's data is declared in: `--registry backtrace`, DATAMAP_REGISTRY=backtrace.
+const Builtin = "backtrace"
+
+// Open loads the registry a name points to: Builtin, or a file path.
+func Open(name string, tax *events.Taxonomy) (*Registry, error) {
+	if name == Builtin {
+		return Parse(schemas.BackTraceRegistry(), "schemas/backtrace-registry.yaml", tax)
+	}
+	return Load(name, tax)
+}
+
 // Load reads and parses a registry file; see Parse.
 func Load(path string, tax *events.Taxonomy) (*Registry, error) {
 	data, err := os.ReadFile(path)

@@ -326,6 +326,11 @@ func stream(ctx context.Context, js jetstream.JetStream) (jetstream.Stream, erro
 // ("" for all), in ID order, up to the last letter stored when scan
 // started, until fn returns false.
 func scan(ctx context.Context, js jetstream.JetStream, subject string, headersOnly bool, fn func(Letter) bool) error {
+	return scanFrom(ctx, js, 0, subject, headersOnly, fn)
+}
+
+// scanFrom is scan starting at the letter with ID from (0: the first).
+func scanFrom(ctx context.Context, js jetstream.JetStream, from uint64, subject string, headersOnly bool, fn func(Letter) bool) error {
 	s, err := stream(ctx, js)
 	if err != nil {
 		return err
@@ -338,6 +343,9 @@ func scan(ctx context.Context, js jetstream.JetStream, subject string, headersOn
 	// or by the server after InactiveThreshold should this process die.
 	cfg := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy, HeadersOnly: headersOnly,
 		InactiveThreshold: 30 * time.Second}
+	if from > 0 {
+		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, from
+	}
 	if subject != "" {
 		cfg.FilterSubjects = []string{SubjectPrefix + "." + subject}
 	}

@@ -1,0 +1,113 @@
+package web_test
+
+import (
+	"os"
+	"slices"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+)
+
+// The web data map's speed, measured in Chromium against a real serve with
+// the demo's events (docs/benchmarks.md, "Web data map"). Each iteration is
+// one page load or one redraw; the metrics are medians and 95th
+// percentiles of what the page itself measured (performance marks), so
+// Go's and the DevTools protocol's overhead is not counted:
+//
+//	go test ./web -run '^$' -bench Web -benchtime 20x
+
+// BenchmarkWebFirstRender is the time from navigation start until a page
+// has drawn its answer (body[data-state=ready]).
+func BenchmarkWebFirstRender(b *testing.B) {
+	f := startFixture(b)
+	tab := f.tab(b, false)
+	f.login(b, tab, readToken, "/")
+	logLoad(b)
+	for _, p := range pagesUnderTest {
+		b.Run(p.name, func(b *testing.B) {
+			var ms []float64
+			for range b.N {
+				f.do(b, tab, p.name, chromedp.Navigate(f.base+p.path), waitReady())
+				ms = append(ms, get(b, tab, "mark", js[float64](`performance.getEntriesByName('datamap:ready')[0].startTime`)))
+			}
+			reportMS(b, ms)
+		})
+	}
+}
+
+// BenchmarkWebFilterRedraw is the time from a filter change (category, or
+// the as-of date) until the page has drawn the new answer.
+func BenchmarkWebFilterRedraw(b *testing.B) {
+	f := startFixture(b)
+	tab := f.tab(b, false)
+	f.login(b, tab, readToken, "/")
+	logLoad(b)
+	for _, c := range []struct{ name, path, control, value string }{
+		{"map category", "/", "f-category", "billing"},
+		{"map as-of", "/", "f-as_of", pastDate},
+		{"flows category", "/flows", "f-category", "billing"},
+		{"inventory as-of", "/inventory", "f-as_of", pastDate},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			f.do(b, tab, c.path, chromedp.Navigate(f.base+c.path), waitReady())
+			var ms, api []float64
+			for i := range b.N {
+				value := c.value
+				if i%2 == 1 {
+					value = "" // and back
+				}
+				f.do(b, tab, "change "+c.control,
+					chromedp.SetValue(chromedp.CSS("#"+c.control), value),
+					js[chromedp.Void](`document.getElementById('`+c.control+`').dispatchEvent(new Event('change'))`),
+					waitReady())
+				ms = append(ms, get(b, tab, "marks", js[float64](`performance.getEntriesByName('datamap:ready').at(-1).startTime - performance.getEntriesByName('datamap:filters').at(-1).startTime`)))
+				// The API's share: from the change to the last answer in.
+				api = append(api, get(b, tab, "api", js[float64](`(() => { const t0 = performance.getEntriesByName('datamap:filters').at(-1).startTime;
+					return Math.max(0, ...performance.getEntriesByType('resource').filter(e => e.name.includes('/api/v1/') && e.startTime >= t0).map(e => e.responseEnd - t0)); })()`)))
+			}
+			reportMS(b, ms)
+			slices.Sort(api)
+			b.ReportMetric(api[len(api)/2], "ms-api-median")
+		})
+	}
+}
+
+// BenchmarkWebLayout lays out generated graphs in the map's Cytoscape
+// (dagre, left to right) and reports what the layout alone took.
+func BenchmarkWebLayout(b *testing.B) {
+	f := startFixture(b)
+	tab := f.tab(b, false)
+	f.login(b, tab, readToken, "/")
+	logLoad(b)
+	// A fixed loop in the same page, as a yardstick of how fast this
+	// machine ran at the time: on a shared machine the layout times scale
+	// with it.
+	b.Run("yardstick 1e8-step loop", func(b *testing.B) {
+		var ms []float64
+		for range b.N {
+			ms = append(ms, get(b, tab, "loop", js[float64](`(() => { const t0 = performance.now(); let x = 0; for (let i = 0; i < 1e8; i++) x += i % 7; return x > 0 ? performance.now() - t0 : 0; })()`)))
+		}
+		reportMS(b, ms)
+	})
+	for _, n := range []string{"50", "300"} {
+		b.Run(n+" nodes", func(b *testing.B) {
+			var ms []float64
+			for range b.N {
+				ms = append(ms, get(b, tab, "layout", js[float64](`import('/assets/map.js').then(m => m.layoutBench(`+n+`))`)))
+			}
+			reportMS(b, ms)
+		})
+	}
+}
+
+func reportMS(b *testing.B, ms []float64) {
+	slices.Sort(ms)
+	b.ReportMetric(ms[len(ms)/2], "ms-median")
+	b.ReportMetric(ms[(len(ms)*95+99)/100-1], "ms-p95")
+	b.ReportMetric(0, "ns/op") // the wall time per iteration includes the test's own waiting
+}
+
+func logLoad(b *testing.B) {
+	load, _ := os.ReadFile("/proc/loadavg")
+	b.Logf("load average: %s", load)
+}

@@ -1,0 +1,146 @@
+package web
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// loginData is what the login template gets.
+type loginData struct {
+	Page    page
+	CSRF    string
+	Next    string
+	Once    string
+	Expired bool
+	Error   string
+}
+
+// safeNext keeps a post-login redirect on this site: a local path, never
+// //host or /\host, which browsers would take for another origin.
+func safeNext(next string) string {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+		return "/"
+	}
+	return next
+}
+
+func (s *Server) loginForm(w http.ResponseWriter, r *http.Request) {
+	next := safeNext(r.URL.Query().Get("next"))
+	if sess, _ := s.sessions.lookup(r); sess != nil && r.URL.Query().Get("once") == "" {
+		http.Redirect(w, r, next, http.StatusSeeOther)
+		return
+	}
+	s.showLogin(w, r, http.StatusOK, loginData{Next: next, Once: r.URL.Query().Get("once"),
+		Expired: r.URL.Query().Get("expired") != ""})
+}
+
+// showLogin renders the form with a fresh CSRF value, also set as a
+// cookie: the POST must carry both, equal (double submit).
+func (s *Server) showLogin(w http.ResponseWriter, r *http.Request, status int, d loginData) {
+	d.Page = page{Name: "login", Title: "Log in"}
+	d.CSRF = randomString()
+	setCookie(w, r, loginCookie, d.CSRF, "/login", oneTimeTTL)
+	s.render(w, "login", status, d)
+}
+
+func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "the login form is too large or malformed", http.StatusBadRequest)
+		return
+	}
+	next := safeNext(r.PostForm.Get("next"))
+	c, err := r.Cookie(loginCookie)
+	if err != nil || !validCSRF(r.PostForm.Get("csrf"), c.Value) {
+		s.showLogin(w, r, http.StatusForbidden, loginData{Next: next,
+			Error: "The login form expired or did not come from this page; enter the token again."})
+		return
+	}
+	var access Access
+	if once := r.PostForm.Get("once"); once != "" {
+		if s.sessions.redeem(once) {
+			access = Writer
+		}
+	} else {
+		access = s.sessions.accessOf(strings.TrimSpace(r.PostForm.Get("token")))
+	}
+	if access == 0 {
+		s.opts.Log.Warn("web login refused", "remote", r.RemoteAddr)
+		msg := "That is neither the API token nor a read token."
+		if r.PostForm.Get("once") != "" {
+			msg = "That login link was used already or has expired; log in with the API token (the api-token file in the data directory)."
+		}
+		s.showLogin(w, r, http.StatusUnauthorized, loginData{Next: next, Error: msg})
+		return
+	}
+	s.sessions.end(r)
+	id, _ := s.sessions.create(access)
+	setCookie(w, r, sessionCookie, id, "/", s.opts.SessionTTL)
+	clearCookie(w, r, loginCookie, "/login")
+	s.opts.Log.Info("web login", "access", access.String(), "remote", r.RemoteAddr)
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// checkCSRF refuses a state-changing request without the session's CSRF
+// token (cross-origin ones are refused before, by CrossOriginProtection).
+func checkCSRF(w http.ResponseWriter, r *http.Request) bool {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "malformed form", http.StatusBadRequest)
+		return false
+	}
+	got := r.PostForm.Get("csrf")
+	if got == "" {
+		got = r.Header.Get("X-CSRF-Token")
+	}
+	if !validCSRF(got, sessionOf(r).csrf) {
+		http.Error(w, "missing or wrong CSRF token: reload the page and try again", http.StatusForbidden)
+		return false
+	}
+	return true
+}
+
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
+	if !checkCSRF(w, r) {
+		return
+	}
+	s.sessions.end(r)
+	clearCookie(w, r, sessionCookie, "/")
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}
+
+// replay republishes dead letters: a writing route, for full access only.
+func (s *Server) replay(w http.ResponseWriter, r *http.Request) {
+	if !checkCSRF(w, r) {
+		return
+	}
+	if sessionOf(r).access != Writer {
+		http.Error(w, "read-only login: replaying dead letters needs the API token", http.StatusForbidden)
+		return
+	}
+	if s.opts.Replay == nil {
+		http.Error(w, "this server cannot replay dead letters", http.StatusNotFound)
+		return
+	}
+	var ids []uint64
+	for _, f := range strings.FieldsFunc(strings.Join(r.PostForm["ids"], ","), func(c rune) bool { return c == ',' || c == ' ' }) {
+		id, err := strconv.ParseUint(f, 10, 64)
+		if err != nil || id == 0 {
+			http.Error(w, "ids: "+strconv.Quote(f)+" is not a dead-letter ID (a positive number)", http.StatusBadRequest)
+			return
+		}
+		ids = append(ids, id)
+	}
+	if len(ids) == 0 {
+		http.Error(w, "ids: name at least one dead-letter ID", http.StatusBadRequest)
+		return
+	}
+	replayed, missing, err := s.opts.Replay(r.Context(), ids)
+	if err != nil {
+		s.opts.Log.Error("web replay", "err", err)
+		http.Error(w, "replay failed: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	http.Redirect(w, r, "/deadletters?replayed="+strconv.Itoa(len(replayed))+"&missing="+strconv.Itoa(len(missing)), http.StatusSeeOther)
+}

@@ -1,0 +1,420 @@
+package web_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+
+	"github.com/back-trace/datamap/lineage"
+)
+
+// pagesUnderTest are every page of the map, with what must be on it.
+var pagesUnderTest = []struct{ name, path, ready string }{
+	{"map", "/?node=Zendesk", `#panel table`},
+	{"inventory", "/inventory", `#table tbody tr`},
+	{"flows", "/flows", `#table tbody tr`},
+	{"transfers", "/transfers", `#table tbody tr`},
+	{"retention", "/retention", `#table tbody tr`},
+	{"drift", "/drift", `#drift tbody tr`},
+	{"article30", "/article30", `#sha256`},
+	{"deadletters", "/deadletters", `#count`},
+}
+
+// TestWebDataMap drives the web data map in Chromium against a real serve
+// holding the demo's events: one stack and one browser for every subtest.
+func TestWebDataMap(t *testing.T) {
+	f := startFixture(t)
+	tab := f.tab(t, false)
+	f.login(t, tab, readToken, "/")
+
+	t.Run("the map shows every node of the lineage graph, by name", func(t *testing.T) {
+		var g lineage.Graph
+		if err := json.Unmarshal([]byte(cliRun(t, "lineage", "export", "--format", "json")), &g); err != nil {
+			t.Fatal(err)
+		}
+		want := nodeNames(g)
+		got := f.nodeList(t, tab, "/")
+		if !slices.Equal(got, want) || len(want) < 10 {
+			t.Errorf("map nodes %v, want the %d of datamap lineage export: %v", got, len(want), want)
+		}
+		for _, name := range []string{"billing-api", "Stripe", "Zendesk", "Amazon Web Services", "Mixpanel"} {
+			if !slices.Contains(got, name) {
+				t.Errorf("map lacks %s", name)
+			}
+		}
+	})
+
+	t.Run("category=billing leaves only billing flows", func(t *testing.T) {
+		f.do(t, tab, "flows page", chromedp.Navigate(f.base+"/flows"), waitReady())
+		f.do(t, tab, "choose billing",
+			chromedp.SetValue(chromedp.CSS(`#f-category`), "billing"),
+			js[chromedp.Void](`document.getElementById('f-category').dispatchEvent(new Event('change'))`),
+			waitReady())
+		loc := get(t, tab, "address", chromedp.Location())
+		categories := get(t, tab, "read the table", js[[]string](`(() => { const s = document.getElementById('page-size'); s.value = '500'; s.dispatchEvent(new Event('change'));
+			return [...document.querySelectorAll('#table tbody tr')].map(tr => tr.cells[1].textContent); })()`))
+		if !strings.Contains(loc, "category=billing") {
+			t.Errorf("the filter is not in the address: %s", loc)
+		}
+		var page struct{ Total int }
+		f.apiGet(t, "/api/v1/flows?category=billing&limit=1", &page)
+		if len(categories) == 0 || len(categories) != page.Total {
+			t.Errorf("%d rows shown, the API has %d billing flows", len(categories), page.Total)
+		}
+		for _, c := range categories {
+			if c != "billing" && !strings.HasPrefix(c, "billing.") {
+				t.Errorf("a %s flow is shown under category=billing", c)
+			}
+		}
+		// The map under the same filter has the nodes of the billing graph.
+		var g lineage.Graph
+		if err := json.Unmarshal([]byte(cliRun(t, "lineage", "export", "--format", "json", "--category", "billing")), &g); err != nil {
+			t.Fatal(err)
+		}
+		if got := f.nodeList(t, tab, "/?category=billing"); !slices.Equal(got, nodeNames(g)) {
+			t.Errorf("map under category=billing shows %v, want %v", got, nodeNames(g))
+		}
+	})
+
+	t.Run("as of a past date the counts are the API's for that date", func(t *testing.T) {
+		var now, then struct{ Total int }
+		f.apiGet(t, "/api/v1/inventory?limit=1", &now)
+		f.apiGet(t, "/api/v1/inventory?limit=1&as_of="+pastDate, &then)
+		if then.Total >= now.Total || then.Total == 0 {
+			t.Fatalf("the fixture does not change between %s (%d rows) and now (%d)", pastDate, then.Total, now.Total)
+		}
+		f.do(t, tab, "inventory now", chromedp.Navigate(f.base+"/inventory"), waitReady())
+		f.do(t, tab, "move as of back",
+			chromedp.SetValue(chromedp.CSS(`#f-as_of`), pastDate),
+			js[chromedp.Void](`document.getElementById('f-as_of').dispatchEvent(new Event('change'))`),
+			waitReady())
+		count := get(t, tab, "read the count", chromedp.Text(chromedp.CSS(`#count`)))
+		if !strings.HasPrefix(count, strconv.Itoa(then.Total)+" rows") {
+			t.Errorf("inventory as of %s says %q, the API has %d rows", pastDate, count, then.Total)
+		}
+		var g lineage.Graph
+		if err := json.Unmarshal([]byte(cliRun(t, "lineage", "export", "--format", "json", "--as-of", pastDate)), &g); err != nil {
+			t.Fatal(err)
+		}
+		if got := f.nodeList(t, tab, "/?as_of="+pastDate); !slices.Equal(got, nodeNames(g)) {
+			t.Errorf("map as of %s shows %v, want %v", pastDate, got, nodeNames(g))
+		}
+	})
+
+	t.Run("a node's panel shows what it holds and sent", func(t *testing.T) {
+		f.nodeList(t, tab, "/")
+		f.do(t, tab, "open billing-api",
+			chromedp.Click(chromedp.CSS(`#node-list [data-node="billing-api"]`)),
+			chromedp.WaitVisible(chromedp.CSS(`#panel table`)), waitReady())
+		title := get(t, tab, "panel title", chromedp.Text(chromedp.CSS(`#panel h2`)))
+		captions := get(t, tab, "panel tables", js[[]string](`[...document.querySelectorAll('#panel caption')].map(c => c.textContent)`))
+		if title != "billing-api" || !slices.Equal(captions, []string{"Holds", "Sent"}) {
+			t.Errorf("panel %q with tables %v, want billing-api with Holds and Sent", title, captions)
+		}
+		if rows := get(t, tab, "count rows", js[int](`document.querySelectorAll('#panel .table-wrap:last-of-type tbody tr').length`)); rows == 0 {
+			t.Error("billing-api's panel lists no flow it sent")
+		}
+	})
+
+	t.Run("reach highlights what datamap lineage reach answers", func(t *testing.T) {
+		var rows []lineage.ReachRow
+		if err := json.Unmarshal([]byte(cliRun(t, "lineage", "reach", "--from", "support-desk", "--category", "support", "--format", "json")), &rows); err != nil {
+			t.Fatal(err)
+		}
+		want := []string{"support-desk"}
+		for _, r := range rows {
+			want = append(want, r.Node)
+		}
+		f.nodeList(t, tab, "/")
+		f.do(t, tab, "reach",
+			chromedp.SetValue(chromedp.CSS(`#reach-from`), "support-desk"),
+			chromedp.SetValue(chromedp.CSS(`#reach-category`), "support"),
+			chromedp.Click(chromedp.CSS(`#reach-go`)), waitReady())
+		if got := f.highlighted(t, tab); !slices.Equal(got, sorted(want)) || len(got) < 3 {
+			t.Errorf("reach highlights %v, datamap lineage reach answers %v", got, sorted(want))
+		}
+	})
+
+	t.Run("blast radius highlights what datamap lineage blast answers", func(t *testing.T) {
+		var b lineage.BlastRadius
+		if err := json.Unmarshal([]byte(cliRun(t, "lineage", "blast", "--recipient", "Zendesk", "--format", "json")), &b); err != nil {
+			t.Fatal(err)
+		}
+		want := append([]string{"Zendesk"}, b.Systems...)
+		for _, r := range b.PassedOn {
+			want = append(want, r.Node)
+		}
+		f.nodeList(t, tab, "/")
+		f.do(t, tab, "blast",
+			chromedp.SetValue(chromedp.CSS(`#blast-recipient`), "Zendesk"),
+			chromedp.Click(chromedp.CSS(`#blast-go`)), waitReady())
+		if got := f.highlighted(t, tab); !slices.Equal(got, sorted(want)) || len(b.PassedOn) == 0 {
+			t.Errorf("blast highlights %v, datamap lineage blast answers %v", got, sorted(want))
+		}
+	})
+
+	t.Run("the CSV download is the CLI's CSV", func(t *testing.T) {
+		dir, allow := downloads(t)
+		f.do(t, tab, "download", allow,
+			chromedp.Navigate(f.base+"/flows?category=billing"), waitReady(),
+			chromedp.Click(chromedp.CSS(`#dl-csv`)))
+		got := waitFile(t, dir, "flows-"+time.Now().UTC().Format(time.DateOnly)+".csv")
+		if want := cliRun(t, "flows", "--category", "billing", "--format", "csv"); string(got) != want {
+			t.Errorf("downloaded CSV differs from datamap flows --format csv:\n%s\nCLI:\n%s", got, want)
+		}
+		f.do(t, tab, "inventory download", chromedp.Navigate(f.base+"/inventory?as_of="+pastDate), waitReady(),
+			chromedp.Click(chromedp.CSS(`#dl-csv`)))
+		got = waitFile(t, dir, "inventory-"+pastDate+".csv")
+		if want := cliRun(t, "inventory", "--as-of", pastDate, "--format", "csv"); string(got) != want {
+			t.Errorf("inventory CSV differs from the CLI's:\n%s\nCLI:\n%s", got, want)
+		}
+	})
+
+	t.Run("every page passes axe-core without serious or critical violations", func(t *testing.T) {
+		axe, err := os.ReadFile("testdata/axe.min.js")
+		if err != nil {
+			t.Fatal(err)
+		}
+		shots := os.Getenv("DATAMAP_WEB_SCREENSHOTS")
+		type violation struct {
+			ID, Impact, Help string
+			Nodes            []struct{ Target []any }
+		}
+		for _, p := range pagesUnderTest {
+			f.do(t, tab, p.name, chromedp.Navigate(f.base+p.path), waitReady(), chromedp.WaitReady(chromedp.CSS(p.ready)),
+				js[chromedp.Void](string(axe)))
+			vs := get(t, tab, "axe on "+p.name, js[[]violation](`axe.run(document, {resultTypes: ['violations']}).then(r => r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical'))`))
+			for _, v := range vs {
+				t.Errorf("%s: axe %s (%s): %s at %v", p.name, v.ID, v.Impact, v.Help, v.Nodes)
+			}
+			if shots != "" {
+				png := get(t, tab, "screenshot "+p.name, chromedp.CaptureScreenshot())
+				if err := os.WriteFile(filepath.Join(shots, p.name+".png"), png, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	})
+
+	t.Run("a malformed filter shows the API's error naming the field", func(t *testing.T) {
+		for _, c := range []struct{ query, param string }{
+			{"as_of=yesterday", "as_of"}, {"category=billing.nonsense", "category"}, {"safeguard=handshake", "safeguard"},
+		} {
+			var apiErr struct{ Error, Parameter string }
+			if code := f.apiGet(t, "/api/v1/flows?"+c.query, &apiErr); code != http.StatusBadRequest || apiErr.Parameter != c.param {
+				t.Fatalf("API on %s: %d %+v", c.query, code, apiErr)
+			}
+			f.do(t, tab, c.query, chromedp.Navigate(f.base+"/flows?"+c.query), waitState("error"))
+			shown := get(t, tab, "error", chromedp.Text(chromedp.CSS(`#error`)))
+			invalid := get(t, tab, "invalid control", js[string](`document.querySelector('[aria-invalid=true]')?.id || ''`))
+			if !strings.Contains(shown, apiErr.Error) || invalid != "f-"+c.param {
+				t.Errorf("%s: the page shows %q (invalid control %q), the API says %q about %s", c.query, shown, invalid, apiErr.Error, c.param)
+			}
+		}
+	})
+
+	t.Run("a wrong or expired session goes to the login page", func(t *testing.T) {
+		other := f.tab(t, true)
+		u, _ := url.Parse(f.base)
+		f.do(t, other, "bogus session",
+			chromedp.Navigate(f.base+"/login"), waitReady(),
+			chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+				_, err := cdp.Call(ctx, tg, network.SetCookie, network.SetCookieParams{Name: "datamap_session", Value: "not-a-session",
+					Domain: u.Hostname(), Path: "/", HTTPOnly: new(true)})
+				return err
+			}),
+			chromedp.Navigate(f.base+"/flows?category=billing"), waitReady())
+		loc := get(t, other, "address", chromedp.Location())
+		notice := get(t, other, "notice", chromedp.Text(chromedp.CSS(`.notice`)))
+		if !strings.Contains(loc, "/login?") || !strings.Contains(loc, "next=%2Fflows%3Fcategory%3Dbilling") || !strings.Contains(notice, "expired") {
+			t.Errorf("a bogus session lands on %s (%q), want the login page remembering /flows?category=billing", loc, notice)
+		}
+		f.login(t, other, "not-the-token", "/flows")
+		if errText := get(t, other, "wrong token", chromedp.Text(chromedp.CSS(`.error`))); !strings.Contains(errText, "neither the API token nor a read token") {
+			t.Errorf("a wrong token shows %q", errText)
+		}
+	})
+	t.Run("a read token changes nothing; writing needs the CSRF token", func(t *testing.T) {
+		reader := f.httpLogin(t, readToken)
+		writer := f.httpLogin(t, fullToken)
+		if code := reader.post(t, "/deadletters/replay", url.Values{"ids": {"1"}, "csrf": {reader.csrf}}, nil); code != http.StatusForbidden {
+			t.Errorf("replay with a read login: %d, want 403", code)
+		}
+		if code := writer.post(t, "/deadletters/replay", url.Values{"ids": {"1"}}, nil); code != http.StatusForbidden {
+			t.Errorf("replay without the CSRF token: %d, want 403", code)
+		}
+		if code := writer.post(t, "/deadletters/replay", url.Values{"ids": {"1"}, "csrf": {reader.csrf}}, nil); code != http.StatusForbidden {
+			t.Errorf("replay with another session's CSRF token: %d, want 403", code)
+		}
+		cross := http.Header{"Sec-Fetch-Site": {"cross-site"}, "Origin": {"https://evil.example"}}
+		if code := writer.post(t, "/deadletters/replay", url.Values{"ids": {"1"}, "csrf": {writer.csrf}}, cross); code != http.StatusForbidden {
+			t.Errorf("cross-origin replay: %d, want 403", code)
+		}
+		if code := writer.post(t, "/logout", url.Values{}, nil); code != http.StatusForbidden {
+			t.Errorf("logout without the CSRF token: %d, want 403", code)
+		}
+		// A read login reaches every read route of the API, by its cookie.
+		for _, p := range []string{"/api/v1/inventory", "/api/v1/drift", "/api/v1/deadletters", "/api/v1/article30?format=json"} {
+			if code := reader.get(t, p); code != http.StatusOK {
+				t.Errorf("GET %s with a read login: %d", p, code)
+			}
+		}
+		// Ingest takes bearer tokens only: a session cannot publish.
+		if code := writer.post(t, "/v1/events", url.Values{}, nil); code != http.StatusUnauthorized && code != http.StatusForbidden {
+			t.Errorf("POST /v1/events with a session: %d, want 401 or 403", code)
+		}
+	})
+
+	t.Run("dead letters: counted, latest reason shown, replayed with full access", func(t *testing.T) {
+		// An event the consumer must refuse: unknown category.
+		bad := `{"specversion":"1.0","id":"web-bad-1","source":"billing-api","type":"com.back-trace.datamap.data.collected.v1","time":"2026-11-01T10:00:00Z","data":{"category":"billing.unheard_of","data_subject":"customer","purpose":"payment_processing","legal_basis":"contract","retention":"P7Y"}}`
+		if _, err := f.stack.JS.Publish(context.Background(), "datamap.events.collected", []byte(bad)); err != nil {
+			t.Fatal(err)
+		}
+		var dl struct {
+			Total uint64
+			Items []struct {
+				ID     uint64
+				Reason string
+			}
+		}
+		for deadline := time.Now().Add(30 * time.Second); dl.Total == 0 && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+			f.apiGet(t, "/api/v1/deadletters", &dl)
+		}
+		if dl.Total != 1 || !strings.Contains(dl.Items[0].Reason, "billing.unheard_of") {
+			t.Fatalf("dead letters %+v, want the one refused event", dl)
+		}
+		f.do(t, tab, "dead letters page", chromedp.Navigate(f.base+"/deadletters"), waitReady())
+		count := get(t, tab, "count", chromedp.Text(chromedp.CSS(`#count`)))
+		reason := get(t, tab, "reason", chromedp.Text(chromedp.CSS(`#letters tbody tr td:last-child`)))
+		if !strings.HasPrefix(count, "1 dead letters") || reason != dl.Items[0].Reason {
+			t.Errorf("page says %q, %q; the API %+v", count, reason, dl)
+		}
+		writer := f.httpLogin(t, fullToken)
+		if code := writer.post(t, "/deadletters/replay", url.Values{"ids": {strconv.FormatUint(dl.Items[0].ID, 10)}, "csrf": {writer.csrf}}, nil); code != http.StatusSeeOther {
+			t.Fatalf("replay with full access: %d, want 303", code)
+		}
+		// Still invalid, it comes back under a new ID.
+		old := dl.Items[0].ID
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+			f.apiGet(t, "/api/v1/deadletters", &dl)
+			if dl.Total == 1 && dl.Items[0].ID != old {
+				return
+			}
+		}
+		t.Errorf("after replay: %+v, want the letter back under a new ID", dl)
+	})
+}
+
+// nodeList opens the map and returns the names of its nodes.
+func (f *fixture) nodeList(t *testing.T, tab context.Context, path string) []string {
+	t.Helper()
+	f.do(t, tab, "map "+path, chromedp.Navigate(f.base+path), waitReady())
+	return sorted(get(t, tab, "node list", js[[]string](`[...document.querySelectorAll('#node-list [data-node]')].map(b => b.dataset.node)`)))
+}
+
+// highlighted returns the names of the highlighted nodes.
+func (f *fixture) highlighted(t *testing.T, tab context.Context) []string {
+	t.Helper()
+	return sorted(get(t, tab, "highlighted", js[[]string](`[...document.querySelectorAll('#node-list [data-node].hl')].map(b => b.dataset.node)`)))
+}
+
+func nodeNames(g lineage.Graph) []string {
+	var out []string
+	for _, n := range g.Nodes {
+		out = append(out, n.Name)
+	}
+	return sorted(out)
+}
+
+func sorted(s []string) []string {
+	s = slices.Clone(s)
+	sort.Strings(s)
+	return slices.Compact(s)
+}
+
+// client is a logged-in HTTP client with its session's CSRF token.
+type client struct {
+	f    *fixture
+	http *http.Client
+	csrf string
+}
+
+var csrfMeta = regexp.MustCompile(`<meta name="csrf-token" content="([^"]+)">`)
+
+// httpLogin logs in through the login form, as a browser would.
+func (f *fixture) httpLogin(t *testing.T, token string) *client {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &client{f: f, http: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	resp, err := c.http.Get(f.base + "/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := readAll(resp)
+	m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("login form without CSRF value:\n%s", body)
+	}
+	if code := c.post(t, "/login", url.Values{"csrf": {m[1]}, "token": {token}, "next": {"/inventory"}}, nil); code != http.StatusSeeOther {
+		t.Fatalf("login: %d", code)
+	}
+	resp, err = c.http.Get(f.base + "/inventory")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := readAll(resp)
+	m = csrfMeta.FindStringSubmatch(page)
+	if resp.StatusCode != http.StatusOK || m == nil {
+		t.Fatalf("after login: %d\n%s", resp.StatusCode, page)
+	}
+	c.csrf = m[1]
+	return c
+}
+
+func (c *client) post(t *testing.T, path string, form url.Values, h http.Header) int {
+	t.Helper()
+	req, _ := http.NewRequest("POST", c.f.base+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for k, v := range h {
+		req.Header[k] = v
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	readAll(resp)
+	return resp.StatusCode
+}
+
+func (c *client) get(t *testing.T, path string) int {
+	t.Helper()
+	resp, err := c.http.Get(c.f.base + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	readAll(resp)
+	return resp.StatusCode
+}
+
+func readAll(resp *http.Response) string {
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
