@@ -12,19 +12,19 @@ import (
 const (
 	exampleRef       = "sr1:k2nac3jx5imyn7wdwie6u3ntmlps3w2skukb4xt6zzyvckwlkt3a"
 	consentWithdrawn = `{"specversion":"1.0","id":"01934f7e-7c1a-7b3e-9d2a-5f0c8e1b2b01","source":"sms-gateway",
- "type":"com.back-trace.datamap.consent.withdrawn.v1","time":"2026-11-01T10:00:00Z",
+ "type":"com.back-trace.datamap.data.consent_withdrawn.v1","time":"2026-11-01T10:00:00Z",
  "data":{"data_subject":"customer","subject_ref":"` + exampleRef + `","purpose":"marketing","channel":"sms_stop"}}`
 	consentGiven = `{"specversion":"1.0","id":"01934f7e-7c1a-7b3e-9d2a-5f0c8e1b2b02","source":"customer-portal",
- "type":"com.back-trace.datamap.consent.given.v1","time":"2026-10-01T10:00:00Z",
+ "type":"com.back-trace.datamap.data.consent_given.v1","time":"2026-10-01T10:00:00Z",
  "data":{"data_subject":"customer","subject_ref":"` + exampleRef + `","purpose":"marketing","channel":"web_form","count":1}}`
 	requestReceived = `{"specversion":"1.0","id":"01934f7e-7c1a-7b3e-9d2a-5f0c8e1b2b03","source":"privacy-desk",
- "type":"com.back-trace.datamap.request.received.v1","time":"2026-11-02T09:00:00Z",
+ "type":"com.back-trace.datamap.data.request_received.v1","time":"2026-11-02T09:00:00Z",
  "data":{"data_subject":"customer","subject_ref":"` + exampleRef + `","right":"erasure","channel":"email"}}`
 	requestCompleted = `{"specversion":"1.0","id":"01934f7e-7c1a-7b3e-9d2a-5f0c8e1b2b04","source":"privacy-desk",
- "type":"com.back-trace.datamap.request.completed.v1","time":"2026-11-20T09:00:00Z",
+ "type":"com.back-trace.datamap.data.request_completed.v1","time":"2026-11-20T09:00:00Z",
  "data":{"data_subject":"customer","subject_ref":"` + exampleRef + `","right":"erasure"}}`
 	requestRefused = `{"specversion":"1.0","id":"01934f7e-7c1a-7b3e-9d2a-5f0c8e1b2b05","source":"privacy-desk",
- "type":"com.back-trace.datamap.request.refused.v1","time":"2026-11-20T09:00:00Z",
+ "type":"com.back-trace.datamap.data.request_refused.v1","time":"2026-11-20T09:00:00Z",
  "data":{"data_subject":"customer","subject_ref":"` + exampleRef + `","right":"erasure","grounds":"legal_obligation"}}`
 )
 
