@@ -12,7 +12,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/back-trace/datamap/events"
+	"github.com/back-trace/datamap/events/taxonomy"
 	"github.com/back-trace/datamap/internal/bearer"
 )
 
@@ -25,7 +25,7 @@ type Readiness interface {
 type Server struct {
 	catalog  driver.Conn
 	ready    Readiness
-	taxonomy *events.Taxonomy
+	taxonomy *taxonomy.Taxonomy
 	token    string
 	readers  bearer.Tokens // the full-access token and the read-only ones: the query routes
 	subjects subjectTokens // the subject role: the subject questions, and only those
@@ -40,7 +40,7 @@ type Server struct {
 
 // New returns the API over a catalog connection. token is the bearer token
 // /api/ routes require.
-func New(conn driver.Conn, ready Readiness, tax *events.Taxonomy, token string, log *slog.Logger) *Server {
+func New(conn driver.Conn, ready Readiness, tax *taxonomy.Taxonomy, token string, log *slog.Logger) *Server {
 	return &Server{catalog: conn, ready: ready, taxonomy: tax, token: token, readers: bearer.New(token), log: log}
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/back-trace/datamap/api"
 	"github.com/back-trace/datamap/events"
+	"github.com/back-trace/datamap/events/taxonomy"
 	"github.com/back-trace/datamap/internal/testservers"
 	"github.com/back-trace/datamap/sinks/clickhouse"
 )
@@ -61,7 +62,7 @@ func server(t *testing.T) *httptest.Server {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	v := events.NewValidator(nil)
+	v := events.NewValidator(taxonomy.Default())
 	var evs []*events.Event
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
@@ -74,7 +75,7 @@ func server(t *testing.T) *httptest.Server {
 	if err := clickhouse.NewWriter(conn).Write(context.Background(), evs); err != nil {
 		t.Fatal(err)
 	}
-	s := api.New(conn, nil, events.DefaultTaxonomy(), "full-token", slog.New(slog.NewTextHandler(io.Discard, nil))).
+	s := api.New(conn, nil, taxonomy.Default(), "full-token", slog.New(slog.NewTextHandler(io.Discard, nil))).
 		WithReadTokens([]string{"read-1", "read-2"})
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)

@@ -12,7 +12,7 @@ import (
 
 	"github.com/back-trace/datamap/api"
 	"github.com/back-trace/datamap/catalog/query"
-	"github.com/back-trace/datamap/events"
+	"github.com/back-trace/datamap/events/taxonomy"
 	"github.com/back-trace/datamap/internal/testservers"
 )
 
@@ -26,7 +26,7 @@ func subjectServer(t *testing.T) (*httptest.Server, func() []query.AuditEntry) {
 		VALUES (?, 'crm', '1', 'collected', now64(3) - INTERVAL 1 DAY, 'account.contact', 'customer', 'service_delivery', 'contract', now() + INTERVAL 1 YEAR)`, annRef); err != nil {
 		t.Fatal(err)
 	}
-	s := api.New(conn, nil, events.DefaultTaxonomy(), "full-token", slog.New(slog.NewTextHandler(io.Discard, nil))).
+	s := api.New(conn, nil, taxonomy.Default(), "full-token", slog.New(slog.NewTextHandler(io.Discard, nil))).
 		WithReadTokens([]string{"read-1"}).WithIngestTokens([]string{"ingest-1"}).
 		WithSubjectTokens([]api.SubjectToken{{Name: "dpo", Token: "subject-token-0123456789"}})
 	srv := httptest.NewServer(s.Handler())

@@ -17,6 +17,7 @@ import (
 	"github.com/back-trace/datamap/catalog/consumer"
 	"github.com/back-trace/datamap/catalog/query"
 	"github.com/back-trace/datamap/events"
+	"github.com/back-trace/datamap/events/taxonomy"
 	"github.com/back-trace/datamap/sinks/clickhouse"
 	"github.com/back-trace/datamap/stack"
 )
@@ -79,7 +80,7 @@ func (s *stageStack) publisher() (jetstream.JetStream, func(), error) {
 
 // startConsumer runs the real catalog consumer of the stack until stop.
 func (s *stageStack) startConsumer(ctx context.Context) (stop func(), err error) {
-	c, err := s.NewConsumer(ctx, events.NewValidator(nil), nil)
+	c, err := s.NewConsumer(ctx, events.NewValidator(taxonomy.Default()), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -186,7 +187,7 @@ func Insert(ctx context.Context, o Options, w *Workload) (*Throughput, error) {
 			t.ClickHousePeakRSS = peak
 		}
 	}()
-	v := events.NewValidator(nil)
+	v := events.NewValidator(taxonomy.Default())
 	decoded := make([]*events.Event, len(w.Raw))
 	for i, raw := range w.Raw {
 		if decoded[i], err = v.Decode(raw); err != nil {

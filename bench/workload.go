@@ -9,6 +9,7 @@ import (
 
 	"github.com/back-trace/datamap/demo"
 	"github.com/back-trace/datamap/events"
+	"github.com/back-trace/datamap/events/taxonomy"
 )
 
 // Workload is a set of valid events and their wire encoding, published
@@ -54,7 +55,7 @@ func NewWorkload(n, size int, seed int64) (*Workload, error) {
 		return nil, err
 	}
 	rng := rand.New(rand.NewPCG(uint64(seed), 0xbe7c4))
-	v := events.NewValidator(nil)
+	v := events.NewValidator(taxonomy.Default())
 	w := &Workload{Events: evs, Raw: make([][]byte, len(evs))}
 	for i, ev := range evs {
 		raw, err := events.Encode(ev)

@@ -17,7 +17,7 @@ import (
 	"github.com/back-trace/datamap/catalog/consumer"
 	"github.com/back-trace/datamap/catalog/query"
 	"github.com/back-trace/datamap/demo"
-	"github.com/back-trace/datamap/events"
+	"github.com/back-trace/datamap/events/taxonomy"
 	"github.com/back-trace/datamap/questions"
 	"github.com/back-trace/datamap/registry"
 	"github.com/back-trace/datamap/report"
@@ -70,7 +70,7 @@ in CI and scripts, it exits.`, `
 		return err
 	}
 	defer s.Close(context.WithoutCancel(ctx))
-	p, err := startPipeline(ctx, &de, s, events.DefaultTaxonomy(), false)
+	p, err := startPipeline(ctx, &de, s, taxonomy.Default(), false)
 	if err != nil {
 		return err
 	}
@@ -191,7 +191,7 @@ func progress(e *env, what string, total int) func(done int) {
 // writeDemoRecord writes BackTrace's Article 30 record and drift findings
 // into dir and prints the high findings.
 func writeDemoRecord(ctx context.Context, e *env, s *stack.Stack, dir string) error {
-	reg, err := registry.Open(registry.Builtin, events.DefaultTaxonomy())
+	reg, err := registry.Open(registry.Builtin, taxonomy.Default())
 	if err != nil {
 		return err
 	}
@@ -200,7 +200,7 @@ func writeDemoRecord(ctx context.Context, e *env, s *stack.Stack, dir string) er
 	if err != nil {
 		return err
 	}
-	rec, err := questions.Article30(ctx, s.ClickHouse, events.DefaultTaxonomy(), reg, req, asOf, Version)
+	rec, err := questions.Article30(ctx, s.ClickHouse, taxonomy.Default(), reg, req, asOf, Version)
 	if err != nil {
 		return err
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/back-trace/datamap/catalog/query"
 	"github.com/back-trace/datamap/cli"
 	"github.com/back-trace/datamap/events"
+	"github.com/back-trace/datamap/events/taxonomy"
 	"github.com/back-trace/datamap/internal/testservers"
 	"github.com/back-trace/datamap/schemas"
 	"github.com/back-trace/datamap/sinks/clickhouse"
@@ -44,7 +45,7 @@ func dlqServers(t *testing.T) (jetstream.JetStream, driver.Conn) {
 
 // startCatalogConsumer runs the catalog consumer with a taxonomy until the
 // returned function (or the end of the test) stops it.
-func startCatalogConsumer(t *testing.T, js jetstream.JetStream, conn driver.Conn, tax *events.Taxonomy) (stop func()) {
+func startCatalogConsumer(t *testing.T, js jetstream.JetStream, conn driver.Conn, tax *taxonomy.Taxonomy) (stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	durable, err := consumer.EnsureDurable(ctx, js, consumer.Settings{AckWait: time.Second, MaxDeliver: 20, MaxPending: 10000})
@@ -127,7 +128,7 @@ func TestDeadLettersAreListedShownAndReplayedAfterATaxonomyFix(t *testing.T) {
 		publishRawEvent(t, js, event(i, "crypto.wallet", ""))
 	}
 	publishRawEvent(t, js, event(5, "billing.invoice", ""))
-	stopDefault := startCatalogConsumer(t, js, conn, nil)
+	stopDefault := startCatalogConsumer(t, js, conn, taxonomy.Default())
 	eventually(t, "dead letters", 3, countLetters)
 	eventually(t, "catalog events", 2, countEvents)
 
@@ -179,7 +180,7 @@ func TestDeadLettersAreListedShownAndReplayedAfterATaxonomyFix(t *testing.T) {
 	// The fix: a taxonomy that extends the default with the category.
 	extended := strings.Replace(string(schemas.Taxonomy()), "\ncategories:\n",
 		"\ncategories:\n  - key: crypto\n    name: Crypto assets\n  - key: crypto.wallet\n    name: Wallet addresses\n", 1)
-	tax, err := events.ParseTaxonomy([]byte(extended), "extended.yaml")
+	tax, err := taxonomy.Parse([]byte(extended), "extended.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/back-trace/datamap/events"
+	"github.com/back-trace/datamap/events/sdk"
+	"github.com/back-trace/datamap/events/taxonomy"
 	"github.com/back-trace/datamap/ingest"
 	"github.com/back-trace/datamap/stack"
 )
@@ -16,12 +18,12 @@ import (
 const IngestSpoolDir = "ingest-spool"
 
 // withIngest mounts POST /v1/events (package ingest) in front of the API
-// handler. The ingest publishes through an events.Publisher with a spool in
+// handler. The ingest publishes through an sdk.Publisher with a spool in
 // the data directory; the returned close drains it (what is left stays in
 // the spool for the next start).
-func withIngest(e *env, s *stack.Stack, tax *events.Taxonomy, apiToken string, apiHandler http.Handler) (http.Handler, func(context.Context) error, error) {
-	pub, err := events.NewPublisher(s.JS, events.WithSource("datamap-ingest"), events.WithTaxonomy(tax),
-		events.WithSpool(filepath.Join(e.cfg.DataDir, IngestSpoolDir)), events.WithLogger(e.log))
+func withIngest(e *env, s *stack.Stack, tax *taxonomy.Taxonomy, apiToken string, apiHandler http.Handler) (http.Handler, func(context.Context) error, error) {
+	pub, err := sdk.NewPublisher(s.JS, sdk.WithSource("datamap-ingest"), sdk.WithTaxonomy(tax),
+		sdk.WithSpool(filepath.Join(e.cfg.DataDir, IngestSpoolDir)), sdk.WithLogger(e.log))
 	if err != nil {
 		return nil, nil, err
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/back-trace/datamap/catalog/query"
 	"github.com/back-trace/datamap/events"
+	"github.com/back-trace/datamap/events/taxonomy"
 	"github.com/back-trace/datamap/lineage"
 	"github.com/back-trace/datamap/questions"
 	"github.com/back-trace/datamap/stack"
@@ -297,11 +298,11 @@ with zero counts.`, examples: `
   datamap search "call detail"`}.run
 )
 
-func loadTaxonomy(e *env) (*events.Taxonomy, error) {
+func loadTaxonomy(e *env) (*taxonomy.Taxonomy, error) {
 	if e.cfg.Taxonomy == "" {
-		return events.DefaultTaxonomy(), nil
+		return taxonomy.Default(), nil
 	}
-	t, err := events.LoadTaxonomy(e.cfg.Taxonomy)
+	t, err := taxonomy.Load(e.cfg.Taxonomy)
 	if err != nil {
 		return nil, fmt.Errorf("DATAMAP_TAXONOMY: %w", err)
 	}

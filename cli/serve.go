@@ -14,6 +14,7 @@ import (
 
 	"github.com/back-trace/datamap/api"
 	"github.com/back-trace/datamap/events"
+	"github.com/back-trace/datamap/events/taxonomy"
 	"github.com/back-trace/datamap/stack"
 	"github.com/back-trace/datamap/web"
 )
@@ -107,7 +108,7 @@ type pipeline struct {
 
 // startPipeline starts the consumer and the HTTP API on a stack and
 // publishes their addresses in the data directory.
-func startPipeline(ctx context.Context, e *env, s *stack.Stack, tax *events.Taxonomy, consumerOnly bool) (*pipeline, error) {
+func startPipeline(ctx context.Context, e *env, s *stack.Stack, tax *taxonomy.Taxonomy, consumerOnly bool) (*pipeline, error) {
 	metrics, metricsHandler, err := newMetrics()
 	if err != nil {
 		return nil, err

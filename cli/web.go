@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/back-trace/datamap/api"
-	"github.com/back-trace/datamap/events"
+	"github.com/back-trace/datamap/events/taxonomy"
 	"github.com/back-trace/datamap/registry"
 	"github.com/back-trace/datamap/report"
 	"github.com/back-trace/datamap/sinks/deadletter"
@@ -17,7 +17,7 @@ import (
 // webAndAPI builds the HTTP API and the web data map in front of it: the
 // map's pages, served to browsers logged in with the same tokens, ask the
 // API for everything they show.
-func webAndAPI(e *env, s *stack.Stack, tax *events.Taxonomy, token string, ready api.Readiness) (*web.Server, http.Handler, error) {
+func webAndAPI(e *env, s *stack.Stack, tax *taxonomy.Taxonomy, token string, ready api.Readiness) (*web.Server, http.Handler, error) {
 	var reg *registry.Registry
 	if e.cfg.Registry != "" {
 		var err error

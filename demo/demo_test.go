@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/back-trace/datamap/events"
+	"github.com/back-trace/datamap/events/taxonomy"
 )
 
 // fixedPeriod makes Generate independent of the clock.
@@ -29,7 +30,7 @@ func TestGeneratedEventsValidate(t *testing.T) {
 	if len(evs) != DefaultEvents {
 		t.Fatalf("generated %d events, want the default %d", len(evs), DefaultEvents)
 	}
-	v := events.NewValidator(nil)
+	v := events.NewValidator(taxonomy.Default())
 	for _, ev := range evs {
 		if err := v.Validate(ev); err != nil {
 			t.Fatalf("event of %s: %v", ev.Source, err)
@@ -46,7 +47,7 @@ func TestGeneratedEventsValidate(t *testing.T) {
 // TestEveryFlowValidates checks each scenario line once, so a taxonomy key
 // that changes names the flow that uses it.
 func TestEveryFlowValidates(t *testing.T) {
-	v := events.NewValidator(nil)
+	v := events.NewValidator(taxonomy.Default())
 	for _, f := range allFlows() {
 		ev := &events.Event{ID: "0193", Source: f.source, Kind: f.kind, Time: fixedPeriod.Start, Data: f.data}
 		ev.Data.Count = f.records.min

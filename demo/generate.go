@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/back-trace/datamap/events"
+	"github.com/back-trace/datamap/events/taxonomy"
 )
 
 // Defaults of Options.
@@ -22,7 +23,7 @@ const (
 // Options configure a demo run.
 type Options struct {
 	// SpoolDir, when set, gives each service's publisher a disk spool in
-	// a directory of its own under it (events.WithSpool).
+	// a directory of its own under it (sdk.WithSpool).
 	SpoolDir string
 	// Events is the total number of events across all services; 0 means
 	// DefaultEvents.
@@ -75,7 +76,7 @@ func Generate(o Options) ([]*events.Event, error) {
 	flows := allFlows()
 	picks := pickFlows(rng, flows, o.Events)
 
-	validator := events.NewValidator(nil)
+	validator := events.NewValidator(taxonomy.Default())
 	span := o.End.Sub(o.Start)
 	out := make([]*events.Event, 0, len(picks))
 	for _, f := range picks {

@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/back-trace/datamap/events"
+	"github.com/back-trace/datamap/events/sdk"
 )
 
 // Stats summarize a run. Counts are of acknowledged events.
@@ -52,7 +53,7 @@ func newStats() Stats { return Stats{PerService: map[string]int{}} }
 const progressEvery = 250 * time.Millisecond
 
 // Run publishes the events of Generate(o) through js, every service
-// concurrently, each through its own events.Publisher — the SDK a real
+// concurrently, each through its own sdk.Publisher — the SDK a real
 // service would use, with a disk spool when o.SpoolDir is set — and returns
 // once JetStream has acknowledged every event. The stream events.StreamName
 // must exist.
@@ -71,17 +72,17 @@ func Run(ctx context.Context, js jetstream.JetStream, o Options) (Stats, error) 
 	}
 	var (
 		mu         sync.Mutex
-		publishers []*events.Publisher
+		publishers []*sdk.Publisher
 		total      = newStats()
 		errs       []error
 		wg         sync.WaitGroup
 	)
 	for source, queue := range bySource {
-		opts := []events.Option{events.WithSource(source)}
+		opts := []sdk.Option{sdk.WithSource(source)}
 		if o.SpoolDir != "" {
-			opts = append(opts, events.WithSpool(filepath.Join(o.SpoolDir, source)))
+			opts = append(opts, sdk.WithSpool(filepath.Join(o.SpoolDir, source)))
 		}
-		pub, err := events.NewPublisher(js, opts...)
+		pub, err := sdk.NewPublisher(js, opts...)
 		if err != nil {
 			return Stats{}, err
 		}
@@ -126,21 +127,21 @@ func Run(ctx context.Context, js jetstream.JetStream, o Options) (Stats, error) 
 
 // publish hands one simulated event to the service's publisher, with the
 // typed call a real service would make.
-func publish(ctx context.Context, pub *events.Publisher, ev *events.Event) error {
+func publish(ctx context.Context, pub *sdk.Publisher, ev *events.Event) error {
 	d := ev.Data
 	var err error
 	switch ev.Kind {
 	case events.KindCollected:
-		_, err = pub.Collected(ctx, events.Collection{Category: d.Category, DataSubject: d.DataSubject,
+		_, err = pub.Collected(ctx, sdk.Collection{Category: d.Category, DataSubject: d.DataSubject,
 			Purpose: d.Purpose, LegalBasis: d.LegalBasis, SpecialCondition: d.SpecialCondition,
 			Retention: d.Retention, Origin: d.Origin, Location: d.Location, Activity: d.Activity,
 			Count: d.Count, Time: ev.Time})
 	case events.KindShared:
-		_, err = pub.Shared(ctx, events.Share{Category: d.Category, DataSubject: d.DataSubject,
+		_, err = pub.Shared(ctx, sdk.Share{Category: d.Category, DataSubject: d.DataSubject,
 			Purpose: d.Purpose, LegalBasis: d.LegalBasis, SpecialCondition: d.SpecialCondition,
 			Activity: d.Activity, Recipient: *d.Recipient, Count: d.Count, Time: ev.Time})
 	case events.KindErased:
-		_, err = pub.Erased(ctx, events.Erasure{Category: d.Category, DataSubject: d.DataSubject,
+		_, err = pub.Erased(ctx, sdk.Erasure{Category: d.Category, DataSubject: d.DataSubject,
 			Reason: d.Reason, Count: d.Count, Time: ev.Time})
 	}
 	return err

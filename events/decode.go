@@ -4,7 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 )
@@ -48,54 +49,18 @@ type wireEventDecoded struct {
 	Data            *wireData `json:"data"`
 }
 
-// wireData mirrors Data with a pointer count, to tell "absent" (means 1)
-// from an explicit 0 (an error).
+// wireData is Data with a pointer count, to tell "absent" (means 1) from
+// an explicit 0 (an error). Its outer count hides Data's for encoding/json.
 type wireData struct {
-	Category         string     `json:"category"`
-	DataSubject      string     `json:"data_subject"`
-	Purpose          string     `json:"purpose"`
-	LegalBasis       string     `json:"legal_basis"`
-	SpecialCondition string     `json:"special_condition"`
-	Retention        string     `json:"retention"`
-	Origin           string     `json:"origin"`
-	Location         string     `json:"location"`
-	Activity         string     `json:"activity"`
-	Recipient        *Recipient `json:"recipient"`
-	Reason           string     `json:"reason"`
-	Count            *int64     `json:"count"`
+	Data
+	Count *int64 `json:"count"`
 }
 
-// jsonKind is the JSON type an attribute must have.
-type jsonKind byte
-
-const (
-	jsonString jsonKind = 's'
-	jsonNumber jsonKind = 'n'
-	jsonObject jsonKind = 'o'
-)
-
-func (k jsonKind) String() string {
-	switch k {
-	case jsonString:
-		return "a string"
-	case jsonNumber:
-		return "an integer"
-	default:
-		return "an object"
-	}
-}
-
-var (
-	envelopeFields = map[string]jsonKind{"specversion": jsonString, "id": jsonString, "source": jsonString,
-		"type": jsonString, "subject": jsonString, "time": jsonString, "datacontenttype": jsonString,
-		"dataschema": jsonString, "traceparent": jsonString, "tracestate": jsonString, "data": jsonObject}
-	dataFields = map[string]jsonKind{"category": jsonString, "data_subject": jsonString, "purpose": jsonString,
-		"legal_basis": jsonString, "special_condition": jsonString, "retention": jsonString,
-		"origin": jsonString, "location": jsonString, "activity": jsonString, "recipient": jsonObject,
-		"reason": jsonString, "count": jsonNumber}
-	recipientFields = map[string]jsonKind{"name": jsonString, "role": jsonString, "country": jsonString,
-		"safeguard": jsonString, "contract": jsonString}
-)
+// The members of the envelope and their JSON types; the payload's are in
+// Fields.
+var envelopeTypes = map[string]FieldType{"specversion": String, "id": String, "source": String,
+	"type": String, "subject": String, "time": String, "datacontenttype": String,
+	"dataschema": String, "traceparent": String, "tracestate": String, "data": Object}
 
 // Decode parses one structured-mode CloudEvent and validates it. The error,
 // if any, is a *ValidationError listing every problem found.
@@ -144,7 +109,7 @@ func (v *Validator) decodeTwoPass(raw []byte) (*Event, error) {
 	var ps problems
 	var w wireEvent
 	if err := strictUnmarshal(raw, &w); err != nil {
-		shapeProblems(raw, "", envelopeFields, err, &ps)
+		shapeProblems(raw, "", envelopeTypes, err, &ps)
 		return nil, ps.err(idOf(raw))
 	}
 	return v.decoded(&w, func(ev *Event, ps *problems) { v.decodeData(w.Data, ev, ps) })
@@ -229,17 +194,15 @@ func (v *Validator) decodeData(raw json.RawMessage, ev *Event, ps *problems) {
 	}
 	var d wireData
 	if err := strictUnmarshal(raw, &d); err != nil {
-		shapeProblems(raw, "data.", dataFields, err, ps)
+		shapeProblems(raw, "data.", dataTypes, err, ps)
 		return
 	}
 	setData(ev, &d, ps)
 }
 
 func setData(ev *Event, d *wireData, ps *problems) {
-	ev.Data = Data{Category: d.Category, DataSubject: d.DataSubject, Purpose: d.Purpose,
-		LegalBasis: d.LegalBasis, SpecialCondition: d.SpecialCondition, Retention: d.Retention,
-		Origin: d.Origin, Location: d.Location, Activity: d.Activity, Recipient: d.Recipient,
-		Reason: d.Reason, Count: 1}
+	ev.Data = d.Data
+	ev.Data.Count = 1
 	if d.Count != nil {
 		ev.Data.Count = *d.Count
 		if *d.Count < 1 {
@@ -263,7 +226,7 @@ func strictUnmarshal(raw []byte, into any) error {
 // shapeProblems explains why strict decoding failed, one problem per field,
 // by looking at the document as a map. It runs only for bad input, so the
 // good path never pays for it.
-func shapeProblems(raw []byte, prefix string, fields map[string]jsonKind, decodeErr error, ps *problems) {
+func shapeProblems(raw []byte, prefix string, fields map[string]FieldType, decodeErr error, ps *problems) {
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &m); err != nil {
 		if prefix == "" {
@@ -274,10 +237,10 @@ func shapeProblems(raw []byte, prefix string, fields map[string]jsonKind, decode
 		return
 	}
 	before := len(*ps)
-	for _, name := range sortedKeys(m) {
+	for _, name := range slices.Sorted(maps.Keys(m)) {
 		want, known := fields[name]
 		if !known {
-			ps.add(prefix+name, "unknown field; allowed: %s", strings.Join(sortedKeys(fields), ", "))
+			ps.add(prefix+name, "unknown field; allowed: %s", strings.Join(slices.Sorted(maps.Keys(fields)), ", "))
 			continue
 		}
 		value := bytes.TrimSpace(m[name])
@@ -291,7 +254,7 @@ func shapeProblems(raw []byte, prefix string, fields map[string]jsonKind, decode
 		if name == "recipient" {
 			var r Recipient
 			if err := strictUnmarshal(value, &r); err != nil {
-				shapeProblems(value, prefix+"recipient.", recipientFields, err, ps)
+				shapeProblems(value, prefix+"recipient.", recipientTypes, err, ps)
 			}
 		}
 	}
@@ -300,11 +263,11 @@ func shapeProblems(raw []byte, prefix string, fields map[string]jsonKind, decode
 	}
 }
 
-func hasKind(value []byte, want jsonKind) bool {
+func hasKind(value []byte, want FieldType) bool {
 	switch want {
-	case jsonString:
+	case String:
 		return value[0] == '"'
-	case jsonObject:
+	case Object:
 		return value[0] == '{'
 	default:
 		var n int64
@@ -341,15 +304,6 @@ func idOf(raw []byte) string {
 		}
 	}
 	return ""
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func typeNames() []string {

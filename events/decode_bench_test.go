@@ -1,23 +1,23 @@
-package events
+package events_test
 
 import (
 	"reflect"
 	"testing"
+
+	"github.com/back-trace/datamap/events"
+	"github.com/back-trace/datamap/events/taxonomy"
 )
 
-// benchEvent is a ~500-byte shared event like those `datamap bench` sends:
-// a traceparent and a long (digit-free) processing-activity description.
-var benchEvent = []byte(`{"specversion":"1.0","id":"019ac5e2-3f4b-7c1d-9e2a-5f0c8e1b2a43","source":"sms-gateway",` +
-	`"type":"com.back-trace.datamap.data.shared.v1","subject":"telephony.sms_metadata","time":"2026-11-01T10:00:00.123456Z",` +
-	`"datacontenttype":"application/json","traceparent":"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",` +
-	`"data":{"category":"telephony.sms_metadata","data_subject":"call_party","purpose":"call_message_routing",` +
-	`"legal_basis":"contract","activity":"SMS delivery — processing activity recorded in the BackTrace register under the operations and billing domain",` +
-	`"recipient":{"name":"Twilio","role":"processor","country":"US","safeguard":"scc","contract":"DPA-TWILIO-2023"},"count":120}}`)
+// The decoding benchmarks and the fuzz tests that hold Decode's fast paths
+// to encoding/json. They validate against the default taxonomy, so they
+// live outside package events; export_test.go lends them the internals.
+
+var benchEvent = events.BenchEvent
 
 // BenchmarkDecode is the consumer's per-event CPU: `go test ./events
 // -run '^$' -bench Decode -benchmem`.
 func BenchmarkDecode(b *testing.B) {
-	v := NewValidator(nil)
+	v := events.NewValidator(taxonomy.Default())
 	b.SetBytes(int64(len(benchEvent)))
 	b.ReportAllocs()
 	for b.Loop() {
@@ -27,24 +27,13 @@ func BenchmarkDecode(b *testing.B) {
 	}
 }
 
-// BenchmarkPersonalValueText is the personal-value scan of one free-text
-// field of prose, the common case.
-func BenchmarkPersonalValueText(b *testing.B) {
-	s := "SMS delivery — processing activity recorded in the BackTrace register under the operations and billing domain"
-	for b.Loop() {
-		if personalValue(s) != "" {
-			b.Fatal("flagged")
-		}
-	}
-}
-
 // BenchmarkDecodeTwoPass is Decode without its one-pass fast path.
 func BenchmarkDecodeTwoPass(b *testing.B) {
-	v := NewValidator(nil)
+	v := events.NewValidator(taxonomy.Default())
 	b.SetBytes(int64(len(benchEvent)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := v.decodeTwoPass(benchEvent); err != nil {
+		if _, err := v.DecodeTwoPass(benchEvent); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -60,13 +49,13 @@ func FuzzDecodeOnePassAgrees(f *testing.F) {
 		`{"specversion":"1.0","data":{"count":0,"recipient":{"name":"x","extra":1}}}`} {
 		f.Add([]byte(s))
 	}
-	v := NewValidator(nil)
+	v := events.NewValidator(taxonomy.Default())
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		if len(raw) > v.maxSize {
+		if len(raw) > events.MaxEventSize {
 			return
 		}
 		ev1, err1 := v.Decode(raw)
-		ev2, err2 := v.decodeTwoPass(raw)
+		ev2, err2 := v.DecodeTwoPass(raw)
 		if !reflect.DeepEqual(ev1, ev2) || (err1 == nil) != (err2 == nil) || (err1 != nil && err1.Error() != err2.Error()) {
 			t.Fatalf("one pass: %+v, %v\ntwo passes: %+v, %v", ev1, err1, ev2, err2)
 		}
@@ -76,11 +65,11 @@ func FuzzDecodeOnePassAgrees(f *testing.F) {
 // BenchmarkDecodeReference is Decode without its hand-written fast path
 // (encoding/json only).
 func BenchmarkDecodeReference(b *testing.B) {
-	v := NewValidator(nil)
+	v := events.NewValidator(taxonomy.Default())
 	b.SetBytes(int64(len(benchEvent)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := v.decodeReference(benchEvent); err != nil {
+		if _, err := v.DecodeReference(benchEvent); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -110,45 +99,18 @@ func FuzzFastDecodeAgrees(f *testing.F) {
 	for _, s := range fastDecodeSeeds {
 		f.Add([]byte(s))
 	}
-	v := NewValidator(nil)
+	v := events.NewValidator(taxonomy.Default())
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		if len(raw) > v.maxSize {
+		if len(raw) > events.MaxEventSize {
 			return
 		}
-		if fast, ok := fastDecode(raw); ok {
-			var ref wireEventDecoded
-			if err := strictUnmarshal(raw, &ref); err != nil {
-				t.Fatalf("fast path took %q, encoding/json refuses it: %v", raw, err)
-			}
-			if !reflect.DeepEqual(fast, ref) {
-				t.Fatalf("fast path: %+v\nencoding/json: %+v", fast, ref)
-			}
+		if problem := events.FastDecodeDisagrees(raw); problem != "" {
+			t.Fatal(problem)
 		}
 		ev1, err1 := v.Decode(raw)
-		ev2, err2 := v.decodeReference(raw)
+		ev2, err2 := v.DecodeReference(raw)
 		if !reflect.DeepEqual(ev1, ev2) || (err1 == nil) != (err2 == nil) || (err1 != nil && err1.Error() != err2.Error()) {
 			t.Fatalf("Decode: %+v, %v\nreference: %+v, %v", ev1, err1, ev2, err2)
 		}
 	})
-}
-
-// The seeds the fast path takes are the ones a valid event's plain form
-// would; the fuzz test above checks the rest.
-func TestFastDecodeTakesPlainEvents(t *testing.T) {
-	if _, ok := fastDecode(benchEvent); !ok {
-		t.Fatal("fast path refuses the bench event")
-	}
-	for _, s := range []string{`{"data":{}}`, " \t\r\n{ \"data\" : { } } \n", `{"id":"é","data":{}}`,
-		`{"data":{"count":-0}}`, `{"data":{"count":999999999999999999}}`, `{"data":{"recipient":{}}}`} {
-		if _, ok := fastDecode([]byte(s)); !ok {
-			t.Errorf("fast path refuses %s", s)
-		}
-	}
-	for _, s := range []string{`{"data":{}}}`, `{"data":{},}`, `{"Data":{}}`, `{"id":null,"data":{}}`, `{"data":{"count":01}}`,
-		`{"data":{"count":1.0}}`, `{"data":{"count":9999999999999999999}}`, "{\"id\":\"\xff\",\"data\":{}}", `{"id":"a\"b","data":{}}`,
-		`{"data":{},"data":{}}`, `{"id":"x"}`} {
-		if _, ok := fastDecode([]byte(s)); ok {
-			t.Errorf("fast path takes %s", s)
-		}
-	}
 }

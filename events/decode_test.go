@@ -10,6 +10,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/back-trace/datamap/events"
+	"github.com/back-trace/datamap/events/taxonomy"
 	"github.com/back-trace/datamap/schemas"
 )
 
@@ -32,7 +33,7 @@ const erasedExample = `{"specversion":"1.0","id":"e3","source":"support-desk",
  "data":{"category":"support.tickets","data_subject":"customer","reason":"retention","count":12}}`
 
 func TestDecodeAcceptsTheWireFormat(t *testing.T) {
-	v := events.NewValidator(nil)
+	v := events.NewValidator(taxonomy.Default())
 	ev, err := v.Decode([]byte(designExample))
 	if err != nil {
 		t.Fatal(err)
@@ -54,7 +55,7 @@ func TestDecodeAcceptsTheWireFormat(t *testing.T) {
 }
 
 func TestEncodeDecodeRoundTrip(t *testing.T) {
-	v := events.NewValidator(nil)
+	v := events.NewValidator(taxonomy.Default())
 	in, err := v.Decode([]byte(sharedExample))
 	if err != nil {
 		t.Fatal(err)
@@ -82,7 +83,7 @@ func withData(data string) string {
 }
 
 func TestDecodeRejectsBadInputNamingTheField(t *testing.T) {
-	v := events.NewValidator(nil)
+	v := events.NewValidator(taxonomy.Default())
 	okData := `{"category":"billing.payment_token","data_subject":"customer","purpose":"payment_processing","legal_basis":"contract","retention":"P7Y"`
 	cases := []struct {
 		name, event, field, mentions string
@@ -141,7 +142,7 @@ func TestDecodeRejectsBadInputNamingTheField(t *testing.T) {
 
 func TestDecodeReportsEveryProblemAtOnce(t *testing.T) {
 	bad := withData(`{"category":"nope","data_subject":"alien","purpose":"fun","legal_basis":"whim","retention":"forever","count":-1}`)
-	_, err := events.NewValidator(nil).Decode([]byte(bad))
+	_, err := events.NewValidator(taxonomy.Default()).Decode([]byte(bad))
 	var ve *events.ValidationError
 	if !errors.As(err, &ve) {
 		t.Fatal(err)
@@ -158,7 +159,7 @@ func TestNoFalsePositivesOnMetadata(t *testing.T) {
 	for _, s := range []string{"P7Y", "DPA-2024-001", "01934f7e-7c1a-7b3e-9d2a-5f0c8e1b2a43", "MSA-BANDWIDTH-2023",
 		"billing.payment_token", "v1.2.3", "2026-11-01", "INV-123456"} {
 		ev := withData(`{"category":"billing.payment_token","data_subject":"customer","purpose":"payment_processing","legal_basis":"contract","retention":"P7Y","activity":"` + s + `"}`)
-		if _, err := events.NewValidator(nil).Decode([]byte(ev)); err != nil {
+		if _, err := events.NewValidator(taxonomy.Default()).Decode([]byte(ev)); err != nil {
 			t.Errorf("activity %q rejected: %v", s, err)
 		}
 	}
@@ -205,7 +206,7 @@ func TestJSONSchemasAgreeWithTheValidator(t *testing.T) {
 		if compiled[k].Validate(doc) == nil {
 			t.Errorf("schema accepts %s", bad)
 		}
-		if _, err := events.NewValidator(nil).Decode([]byte(bad)); err == nil {
+		if _, err := events.NewValidator(taxonomy.Default()).Decode([]byte(bad)); err == nil {
 			t.Errorf("validator accepts %s", bad)
 		}
 	}
@@ -215,7 +216,7 @@ func FuzzDecode(f *testing.F) {
 	for _, s := range []string{designExample, sharedExample, erasedExample, `{}`, `[]`, `{"data":[]}`, `null`} {
 		f.Add([]byte(s))
 	}
-	v := events.NewValidator(nil)
+	v := events.NewValidator(taxonomy.Default())
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		ev, err := v.Decode(raw)
 		if (ev == nil) == (err == nil) {

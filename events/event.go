@@ -1,14 +1,19 @@
-// Package events is the datamap event contract and the SDK that services
-// import to publish it.
+// Package events is the datamap event contract, what publishers and the
+// consumer share: the types (Event, Data, Recipient, Kind), the values
+// fixed by law (legal bases, roles, safeguards…) and by standards (ISO
+// 3166-1 countries, ISO 8601 durations), the wire encoding and decoding,
+// and validation, whose every problem is keyed by field.
 //
 // An event says that a system collected, shared or erased a category of
 // personal data. It carries metadata about the data — category, purpose,
-// legal basis, recipient — and never the data itself: Validate refuses
+// legal basis, recipient — and never the data itself: validation refuses
 // payloads that contain e-mail addresses, phone numbers, card numbers or IP
 // addresses.
 //
 // The wire format is a CloudEvents 1.0 structured-mode JSON document; see
-// the JSON Schemas in package schemas and docs/instrumenting.md.
+// the JSON Schemas in package schemas and docs/instrumenting.md. Services
+// publish with package events/sdk; the keys of categories, purposes and
+// data subjects come from a taxonomy (package events/taxonomy).
 package events
 
 import (
@@ -99,53 +104,6 @@ type Recipient struct {
 	Country   string `json:"country"`
 	Safeguard string `json:"safeguard,omitempty"`
 	Contract  string `json:"contract,omitempty"`
-}
-
-// Collection describes one collection of personal data, for
-// Publisher.Collected.
-type Collection struct {
-	Category         string // taxonomy key, e.g. "billing.payment_token"
-	DataSubject      string // taxonomy key, e.g. "customer"
-	Purpose          string // taxonomy key, e.g. "payment_processing"
-	LegalBasis       string // GDPR Art. 6 basis: LegalBasisContract, …
-	SpecialCondition string // GDPR Art. 9(2) condition; required for special categories
-	Retention        string // ISO 8601 duration, e.g. "P7Y"
-	Origin           string // OriginDataSubject, OriginThirdParty or OriginObserved
-	Location         string // ISO 3166-1 alpha-2 country where it is stored
-	Activity         string // processing activity, e.g. "billing"
-	Count            int64  // records; 0 means 1
-	// Time is when the data was collected; zero means now.
-	Time time.Time
-}
-
-// Share describes one disclosure of personal data to a recipient, for
-// Publisher.Shared.
-type Share struct {
-	Category         string
-	DataSubject      string
-	Purpose          string
-	LegalBasis       string
-	SpecialCondition string
-	Activity         string
-	Recipient        Recipient
-	Count            int64     // records; 0 means 1
-	Time             time.Time // when the data was shared; zero means now
-}
-
-// Erasure describes one erasure of personal data, for Publisher.Erased.
-type Erasure struct {
-	Category    string
-	DataSubject string
-	Reason      string    // ReasonRetention, ReasonSubjectRequest or ReasonContractEnd
-	Count       int64     // records; 0 means 1
-	Time        time.Time // when the data was erased; zero means now
-}
-
-func countOrOne(n int64) int64 {
-	if n == 0 {
-		return 1
-	}
-	return n
 }
 
 // Values fixed by law (GDPR), not by the taxonomy.

@@ -6,25 +6,34 @@ import (
 	"unicode"
 )
 
-// Validator checks events against the contract and a taxonomy. The SDK and
-// the consumer use the same Validator, so an event the SDK accepts is one the
-// catalog stores. It is safe for concurrent use.
+// Vocabulary is the configured part of the contract: the keys events may
+// use for categories, purposes and data subjects. A *taxonomy.Taxonomy is
+// one; the Validator looks up a few keys per event, so lookups must be
+// cheap and safe for concurrent use.
+type Vocabulary interface {
+	// IsCategory reports whether key is a category and whether it is a
+	// special category (GDPR Art. 9), whose events need a special_condition.
+	IsCategory(key string) (known, special bool)
+	IsPurpose(key string) bool
+	IsDataSubject(key string) bool
+}
+
+// Validator checks events against the contract and a vocabulary. The SDK
+// and the consumer use the same Validator, so an event the SDK accepts is
+// one the catalog stores. It is safe for concurrent use.
 type Validator struct {
-	taxonomy *Taxonomy
-	maxSize  int
+	vocab   Vocabulary
+	maxSize int
 }
 
-// NewValidator returns a Validator for the given taxonomy (nil means
-// DefaultTaxonomy()).
-func NewValidator(t *Taxonomy) *Validator {
-	if t == nil {
-		t = DefaultTaxonomy()
+// NewValidator returns a Validator that checks keys against vocab,
+// usually taxonomy.Default() or a taxonomy loaded with taxonomy.Load.
+func NewValidator(vocab Vocabulary) *Validator {
+	if vocab == nil {
+		panic("events.NewValidator(nil): pass a vocabulary, e.g. taxonomy.Default()")
 	}
-	return &Validator{taxonomy: t, maxSize: MaxEventSize}
+	return &Validator{vocab: vocab, maxSize: MaxEventSize}
 }
-
-// Taxonomy is the taxonomy events are checked against.
-func (v *Validator) Taxonomy() *Taxonomy { return v.taxonomy }
 
 // Validate checks an event built in Go (by the SDK). The error, if any, is a
 // *ValidationError listing every problem found.
@@ -58,7 +67,7 @@ func (v *Validator) check(ev *Event, ps *problems) {
 	v.checkCategory(ps, d)
 	if d.DataSubject == "" {
 		ps.add("data.data_subject", "required: whose data it is, e.g. customer")
-	} else if _, ok := v.taxonomy.DataSubject(d.DataSubject); !ok {
+	} else if !v.vocab.IsDataSubject(d.DataSubject) {
 		ps.add("data.data_subject", "%q is not a data-subject category of the taxonomy", d.DataSubject)
 	}
 	notAllowed := func(field, value string) {
@@ -112,16 +121,16 @@ func (v *Validator) checkCategory(ps *problems, d *Data) {
 		ps.add("data.category", "required: a taxonomy category key such as billing.payment_token")
 		return
 	}
-	c, ok := v.taxonomy.Category(d.Category)
-	if !ok {
+	known, special := v.vocab.IsCategory(d.Category)
+	if !known {
 		ps.add("data.category", "%q is not a category of the taxonomy; see `datamap taxonomy` for the keys", d.Category)
 		return
 	}
 	switch {
-	case c.Special && d.SpecialCondition == "" && d.Reason == "":
+	case special && d.SpecialCondition == "" && d.Reason == "":
 		ps.add("data.special_condition", "required: %q is a special category (GDPR Art. 9); name the Art. 9(2) condition, one of %s",
 			d.Category, strings.Join(SpecialConditions, ", "))
-	case d.SpecialCondition != "" && !c.Special:
+	case d.SpecialCondition != "" && !special:
 		ps.add("data.special_condition", "only for special categories (GDPR Art. 9); %q is not one", d.Category)
 	case d.SpecialCondition != "":
 		checkEnum(ps, "data.special_condition", d.SpecialCondition, SpecialConditions, true)
@@ -131,7 +140,7 @@ func (v *Validator) checkCategory(ps *problems, d *Data) {
 func (v *Validator) checkPurpose(ps *problems, d *Data) {
 	if d.Purpose == "" {
 		ps.add("data.purpose", "required: why the data is processed, a taxonomy purpose key such as payment_processing")
-	} else if _, ok := v.taxonomy.Purpose(d.Purpose); !ok {
+	} else if !v.vocab.IsPurpose(d.Purpose) {
 		ps.add("data.purpose", "%q is not a purpose of the taxonomy", d.Purpose)
 	}
 	checkEnum(ps, "data.legal_basis", d.LegalBasis, LegalBases, true)
@@ -223,4 +232,16 @@ func checkPersonalValues(ps *problems, ev *Event) {
 		look("data.recipient.country", r.Country)
 		look("data.recipient.safeguard", r.Safeguard)
 	}
+}
+
+// CheckSource says what is wrong with the name of an emitting system, as
+// Validate would of an event's source, or "" when nothing is: the SDK
+// checks it once, when a publisher is created.
+func CheckSource(name string) string {
+	var ps problems
+	checkText(&ps, "source", name, true)
+	if len(ps) == 0 {
+		return ""
+	}
+	return ps[0].Message
 }

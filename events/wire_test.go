@@ -12,7 +12,7 @@ import (
 // TestAppendEventMatchesEncode: the Publisher's fast encoder and the
 // CloudEvents SDK's (Encode) produce the same document. (One deliberate
 // difference: the SDK percent-encodes a source that is not a valid URI
-// reference, e.g. with spaces; appendEvent keeps it as given, so that it
+// reference, e.g. with spaces; AppendEvent keeps it as given, so that it
 // matches the Nats-Msg-Id and what the consumer decodes.)
 func TestAppendEventMatchesEncode(t *testing.T) {
 	at := time.Date(2026, 11, 1, 10, 0, 0, 123456789, time.UTC)
@@ -32,16 +32,16 @@ func TestAppendEventMatchesEncode(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got := appendEvent(nil, &ev, trace.SpanContext{})
+		got := AppendEvent(nil, &ev, trace.SpanContext{})
 		var w, g map[string]any
 		if err := json.Unmarshal(want, &w); err != nil {
 			t.Fatal(err)
 		}
 		if err := json.Unmarshal(got, &g); err != nil {
-			t.Fatalf("appendEvent wrote invalid JSON %s: %v", got, err)
+			t.Fatalf("AppendEvent wrote invalid JSON %s: %v", got, err)
 		}
 		if !reflect.DeepEqual(w, g) {
-			t.Errorf("appendEvent differs from Encode:\n got %s\nwant %s", got, want)
+			t.Errorf("AppendEvent differs from Encode:\n got %s\nwant %s", got, want)
 		}
 	}
 }

@@ -2,7 +2,7 @@
 // languages send datamap events: POST /v1/events in the CloudEvents HTTP
 // binding — binary, structured and batch modes. Every event is validated
 // with the same events.Validator as the consumer's; the valid ones are
-// published through an events.Publisher (the same queue, retries and spool
+// published through an sdk.Publisher (the same queue, retries and spool
 // as the Go SDK), and the answer lists the outcome of each event by index.
 package ingest
 
@@ -19,6 +19,7 @@ import (
 	"strings"
 
 	"github.com/back-trace/datamap/events"
+	"github.com/back-trace/datamap/events/sdk"
 	"github.com/back-trace/datamap/internal/bearer"
 )
 
@@ -37,14 +38,14 @@ const (
 	DefaultMaxBatch     = 10_000
 )
 
-// Publisher queues validated events for JetStream. *events.Publisher is
+// Publisher queues validated events for JetStream. *sdk.Publisher is
 // one. PublishEvent must be safe for concurrent use; it returns once the
 // event is queued, or an error when it could not be (queue full, closed).
 type Publisher interface {
 	PublishEvent(ctx context.Context, ev *events.Event) error
 }
 
-var _ Publisher = (*events.Publisher)(nil)
+var _ Publisher = (*sdk.Publisher)(nil)
 
 // Options configure a Handler.
 type Options struct {

@@ -16,6 +16,8 @@ import (
 
 	"github.com/back-trace/datamap/api"
 	"github.com/back-trace/datamap/events"
+	"github.com/back-trace/datamap/events/sdk"
+	"github.com/back-trace/datamap/events/taxonomy"
 	"github.com/back-trace/datamap/ingest"
 	"github.com/back-trace/datamap/internal/testservers"
 )
@@ -37,24 +39,24 @@ const collectedData = `{"category":"billing.payment_token","data_subject":"custo
 type server struct {
 	url string
 	js  jetstream.JetStream
-	pub *events.Publisher
+	pub *sdk.Publisher
 }
 
 func start(t *testing.T, maxBody int64) server {
 	t.Helper()
 	_, js := testservers.NATS(t)
-	pub, err := events.NewPublisher(js, events.WithSource("datamap-ingest"))
+	pub, err := sdk.NewPublisher(js, sdk.WithSource("datamap-ingest"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = pub.Close(context.Background()) })
-	h, err := ingest.New(pub, events.NewValidator(nil), ingest.Options{Tokens: []string{ingestToken, apiToken}, MaxBodyBytes: maxBody})
+	h, err := ingest.New(pub, events.NewValidator(taxonomy.Default()), ingest.Options{Tokens: []string{ingestToken, apiToken}, MaxBodyBytes: maxBody})
 	if err != nil {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("POST "+ingest.Path, h)
-	mux.Handle("/", api.New(nil, nil, events.DefaultTaxonomy(), apiToken, nil).Handler())
+	mux.Handle("/", api.New(nil, nil, taxonomy.Default(), apiToken, nil).Handler())
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return server{url: srv.URL, js: js, pub: pub}
@@ -100,7 +102,7 @@ func stored(t *testing.T, s server) map[string]*events.Event {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ev, err := events.NewValidator(nil).Decode(m.Data)
+		ev, err := events.NewValidator(taxonomy.Default()).Decode(m.Data)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -217,7 +219,7 @@ func FuzzIngestRequest(f *testing.F) {
 	f.Add("application/json", "1.0", []byte(collectedData))
 	f.Add("text/plain; charset=", "", []byte("{"))
 	f.Add(ingest.ContentTypeBatch, "", []byte(`[{"specversion":"1.0","data":{"count":1e400}}]`))
-	v := events.NewValidator(nil)
+	v := events.NewValidator(taxonomy.Default())
 	f.Fuzz(func(t *testing.T, contentType, specversion string, body []byte) {
 		rec := &recorder{}
 		h, err := ingest.New(rec, v, ingest.Options{Tokens: []string{"t"}, MaxBodyBytes: 1 << 16})

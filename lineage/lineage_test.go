@@ -14,6 +14,7 @@ import (
 
 	"github.com/back-trace/datamap/catalog/query"
 	"github.com/back-trace/datamap/events"
+	"github.com/back-trace/datamap/events/taxonomy"
 	"github.com/back-trace/datamap/internal/testservers"
 	"github.com/back-trace/datamap/lineage"
 	"github.com/back-trace/datamap/sinks/clickhouse"
@@ -33,7 +34,7 @@ func fixtureGraph(t *testing.T, f query.Filter) *lineage.Graph {
 		t.Fatal(err)
 	}
 	defer file.Close()
-	v := events.NewValidator(nil)
+	v := events.NewValidator(taxonomy.Default())
 	var evs []*events.Event
 	sc := bufio.NewScanner(file)
 	for sc.Scan() {

@@ -12,7 +12,7 @@ import (
 	ch "github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
-	"github.com/back-trace/datamap/events"
+	"github.com/back-trace/datamap/events/taxonomy"
 	"github.com/back-trace/datamap/internal/testservers"
 	"github.com/back-trace/datamap/lineage"
 	"github.com/back-trace/datamap/questions"
@@ -117,7 +117,7 @@ func benchQuestions(b *testing.B, conn driver.Conn) {
 	ctx := context.Background()
 	load, _ := os.ReadFile("/proc/loadavg")
 	b.Logf("load average: %s", load)
-	tax := events.DefaultTaxonomy()
+	tax := taxonomy.Default()
 	for _, c := range []struct {
 		name   string
 		params map[string]string

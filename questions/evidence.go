@@ -11,7 +11,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/back-trace/datamap/catalog/query"
-	"github.com/back-trace/datamap/events"
+	"github.com/back-trace/datamap/events/taxonomy"
 	"github.com/back-trace/datamap/registry"
 	"github.com/back-trace/datamap/report"
 	"github.com/back-trace/datamap/subjects"
@@ -79,7 +79,7 @@ func ParseEvidence(values map[string]string, params []string) (EvidenceRequest, 
 
 // Drift returns where the processing observed up to r.AsOf departs from
 // the registry, most severe first.
-func Drift(ctx context.Context, conn driver.Conn, tax *events.Taxonomy, reg *registry.Registry, r EvidenceRequest) ([]report.Finding, error) {
+func Drift(ctx context.Context, conn driver.Conn, tax *taxonomy.Taxonomy, reg *registry.Registry, r EvidenceRequest) ([]report.Finding, error) {
 	obs, rights, err := observe(ctx, conn, r.AsOf)
 	if err != nil {
 		return nil, err
@@ -94,7 +94,7 @@ func Drift(ctx context.Context, conn driver.Conn, tax *events.Taxonomy, reg *reg
 // Article30 builds the Article 30 record as of r.AsOf, sealed with its
 // content SHA-256. generatedAt and version are stamped on it; neither is
 // part of the hash.
-func Article30(ctx context.Context, conn driver.Conn, tax *events.Taxonomy, reg *registry.Registry, r EvidenceRequest, generatedAt time.Time, version string) (*report.Record, error) {
+func Article30(ctx context.Context, conn driver.Conn, tax *taxonomy.Taxonomy, reg *registry.Registry, r EvidenceRequest, generatedAt time.Time, version string) (*report.Record, error) {
 	obs, rights, err := observe(ctx, conn, r.AsOf)
 	if err != nil {
 		return nil, err

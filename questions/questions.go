@@ -16,7 +16,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/back-trace/datamap/catalog/query"
-	"github.com/back-trace/datamap/events"
+	"github.com/back-trace/datamap/events/taxonomy"
 	"github.com/back-trace/datamap/lineage"
 )
 
@@ -35,7 +35,7 @@ type Question struct {
 	// Role is the role a caller needs: RoleRead ("" means it too) or
 	// RoleSubject, whose questions are audited (see subject.go).
 	Role   string
-	answer func(ctx context.Context, conn driver.Conn, tax *events.Taxonomy, r Request) (Answer, error)
+	answer func(ctx context.Context, conn driver.Conn, tax *taxonomy.Taxonomy, r Request) (Answer, error)
 }
 
 // Path is the question's HTTP path.
@@ -102,7 +102,7 @@ type Request struct {
 // the caller — an unknown parameter, a value that can never match, a
 // malformed date, a missing required parameter — is a *query.InputError
 // (CLI exit 2, HTTP 400).
-func (q Question) Parse(values map[string]string, tax *events.Taxonomy) (Request, error) {
+func (q Question) Parse(values map[string]string, tax *taxonomy.Taxonomy) (Request, error) {
 	filterValues := map[string]string{}
 	for name, v := range values {
 		if v == "" {
@@ -145,7 +145,7 @@ func (q Question) Parse(values map[string]string, tax *events.Taxonomy) (Request
 // Answer answers a parsed question from the catalog. A system or
 // recipient the catalog has never seen is an InputError too, so a typo
 // is not mistaken for an empty answer.
-func (q Question) Answer(ctx context.Context, conn driver.Conn, tax *events.Taxonomy, r Request) (Answer, error) {
+func (q Question) Answer(ctx context.Context, conn driver.Conn, tax *taxonomy.Taxonomy, r Request) (Answer, error) {
 	if q.Role == RoleSubject {
 		if err := audit(ctx, conn, q, r); err != nil {
 			return Answer{}, err
@@ -163,7 +163,7 @@ func (q Question) Answer(ctx context.Context, conn driver.Conn, tax *events.Taxo
 }
 
 // Ask is Parse, then Answer.
-func (q Question) Ask(ctx context.Context, conn driver.Conn, tax *events.Taxonomy, values map[string]string) (Answer, error) {
+func (q Question) Ask(ctx context.Context, conn driver.Conn, tax *taxonomy.Taxonomy, values map[string]string) (Answer, error) {
 	r, err := q.Parse(values, tax)
 	if err != nil {
 		return Answer{}, err
@@ -177,12 +177,12 @@ func IsInputError(err error) bool {
 	return errors.As(err, &ie)
 }
 
-func inventory(ctx context.Context, conn driver.Conn, _ *events.Taxonomy, r Request) (Answer, error) {
+func inventory(ctx context.Context, conn driver.Conn, _ *taxonomy.Taxonomy, r Request) (Answer, error) {
 	rows, err := query.Inventory(ctx, conn, r.filter)
 	return Answer{Rows: nonNil(rows)}, err
 }
 
-func flows(ctx context.Context, conn driver.Conn, _ *events.Taxonomy, r Request) (Answer, error) {
+func flows(ctx context.Context, conn driver.Conn, _ *taxonomy.Taxonomy, r Request) (Answer, error) {
 	by := r.values["group_by"]
 	rows, err := query.Flows(ctx, conn, r.filter)
 	if err != nil || by == "" {
@@ -192,17 +192,17 @@ func flows(ctx context.Context, conn driver.Conn, _ *events.Taxonomy, r Request)
 	return Answer{Rows: nonNil(groups)}, err
 }
 
-func transfers(ctx context.Context, conn driver.Conn, _ *events.Taxonomy, r Request) (Answer, error) {
+func transfers(ctx context.Context, conn driver.Conn, _ *taxonomy.Taxonomy, r Request) (Answer, error) {
 	rows, err := query.Transfers(ctx, conn, r.filter)
 	return Answer{Rows: nonNil(rows), Findings: query.Findings(rows)}, err
 }
 
-func retention(ctx context.Context, conn driver.Conn, _ *events.Taxonomy, r Request) (Answer, error) {
+func retention(ctx context.Context, conn driver.Conn, _ *taxonomy.Taxonomy, r Request) (Answer, error) {
 	rows, err := query.Retention(ctx, conn, r.filter)
 	return Answer{Rows: nonNil(rows), Findings: query.Findings(rows)}, err
 }
 
-func reach(ctx context.Context, conn driver.Conn, _ *events.Taxonomy, r Request) (Answer, error) {
+func reach(ctx context.Context, conn driver.Conn, _ *taxonomy.Taxonomy, r Request) (Answer, error) {
 	g, err := lineage.Load(ctx, conn, query.Filter{AsOf: r.filter.AsOf})
 	if err != nil {
 		return Answer{}, err
@@ -210,7 +210,7 @@ func reach(ctx context.Context, conn driver.Conn, _ *events.Taxonomy, r Request)
 	return Answer{Rows: nonNil(g.Reach(r.values["from"], r.filter.Category))}, nil
 }
 
-func blast(ctx context.Context, conn driver.Conn, _ *events.Taxonomy, r Request) (Answer, error) {
+func blast(ctx context.Context, conn driver.Conn, _ *taxonomy.Taxonomy, r Request) (Answer, error) {
 	g, err := lineage.Load(ctx, conn, query.Filter{AsOf: r.filter.AsOf})
 	if err != nil {
 		return Answer{}, err
@@ -230,7 +230,7 @@ func blast(ctx context.Context, conn driver.Conn, _ *events.Taxonomy, r Request)
 var exportMIME = map[string]string{"json": "application/json", "dot": "text/vnd.graphviz",
 	"mermaid": "text/plain; charset=utf-8", "openlineage": "application/x-ndjson"}
 
-func export(ctx context.Context, conn driver.Conn, _ *events.Taxonomy, r Request) (Answer, error) {
+func export(ctx context.Context, conn driver.Conn, _ *taxonomy.Taxonomy, r Request) (Answer, error) {
 	format := r.values["format"]
 	g, err := lineage.Load(ctx, conn, r.filter)
 	if err != nil {
@@ -243,7 +243,7 @@ func export(ctx context.Context, conn driver.Conn, _ *events.Taxonomy, r Request
 	return Answer{Rows: g, Text: buf.Bytes(), MIME: exportMIME[format]}, nil
 }
 
-func search(ctx context.Context, conn driver.Conn, tax *events.Taxonomy, r Request) (Answer, error) {
+func search(ctx context.Context, conn driver.Conn, tax *taxonomy.Taxonomy, r Request) (Answer, error) {
 	rows, err := query.Search(ctx, conn, tax, r.values["q"], r.filter)
 	return Answer{Rows: nonNil(rows)}, err
 }

@@ -9,8 +9,8 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/back-trace/datamap/catalog/query"
-	"github.com/back-trace/datamap/events"
 	"github.com/back-trace/datamap/events/subjectref"
+	"github.com/back-trace/datamap/events/taxonomy"
 	"github.com/back-trace/datamap/subjects"
 )
 
@@ -84,7 +84,7 @@ func (r Request) asOf() time.Time {
 	return r.filter.AsOf
 }
 
-func subjectShow(ctx context.Context, conn driver.Conn, _ *events.Taxonomy, r Request) (Answer, error) {
+func subjectShow(ctx context.Context, conn driver.Conn, _ *taxonomy.Taxonomy, r Request) (Answer, error) {
 	asOf := r.asOf()
 	facts, err := query.SubjectFacts(ctx, conn, r.values["ref"], asOf)
 	if err != nil {
@@ -93,7 +93,7 @@ func subjectShow(ctx context.Context, conn driver.Conn, _ *events.Taxonomy, r Re
 	return Answer{Rows: subjects.ProfileOf(r.values["ref"], facts, asOf)}, nil
 }
 
-func subjectRequests(ctx context.Context, conn driver.Conn, _ *events.Taxonomy, r Request) (Answer, error) {
+func subjectRequests(ctx context.Context, conn driver.Conn, _ *taxonomy.Taxonomy, r Request) (Answer, error) {
 	asOf := r.asOf()
 	all := r.values["all"] == "true"
 	facts, err := query.RequestFacts(ctx, conn, asOf, !all)
@@ -110,7 +110,7 @@ func subjectRequests(ctx context.Context, conn driver.Conn, _ *events.Taxonomy, 
 	return Answer{Rows: rs}, nil
 }
 
-func auditTrail(ctx context.Context, conn driver.Conn, _ *events.Taxonomy, r Request) (Answer, error) {
+func auditTrail(ctx context.Context, conn driver.Conn, _ *taxonomy.Taxonomy, r Request) (Answer, error) {
 	rows, err := query.Audit(ctx, conn, query.AuditFilter{Who: r.values["who"], Ref: r.values["ref"],
 		Since: r.filter.Since, Until: r.filter.Until})
 	return Answer{Rows: rows}, err

@@ -10,7 +10,7 @@ import (
 
 	ch "github.com/ClickHouse/clickhouse-go/v2"
 
-	"github.com/back-trace/datamap/events"
+	"github.com/back-trace/datamap/events/taxonomy"
 	"github.com/back-trace/datamap/internal/testservers"
 	"github.com/back-trace/datamap/questions"
 	"github.com/back-trace/datamap/subjects"
@@ -98,7 +98,7 @@ func BenchmarkSubjectQueries(b *testing.B) {
 	load, _ := os.ReadFile("/proc/loadavg")
 	b.Logf("load average: %s", load)
 	ctx = questions.WithAsker(ctx, questions.Asker{Who: "bench", Surface: "cli"})
-	tax := events.DefaultTaxonomy()
+	tax := taxonomy.Default()
 	asOf := map[string]string{"as_of": "2027-01-01"}
 	for _, c := range []struct {
 		name   string

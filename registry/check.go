@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/back-trace/datamap/events"
+	"github.com/back-trace/datamap/events/taxonomy"
 )
 
 // located is an activity with the pointer path to it, for error lines.
@@ -16,7 +17,7 @@ type located struct {
 
 // check validates what the schema cannot: references to the taxonomy,
 // countries, durations, unique ids, and the GDPR's cross-field rules.
-func (p *parser) check(r *Registry, tax *events.Taxonomy) {
+func (p *parser) check(r *Registry, tax *taxonomy.Taxonomy) {
 	var all []located
 	for i := range r.Activities {
 		all = append(all, located{&r.Activities[i], []string{"activities", strconv.Itoa(i)}})
@@ -34,7 +35,7 @@ func (p *parser) check(r *Registry, tax *events.Taxonomy) {
 	for _, l := range all {
 		field, line := p.locate(at(l.path, "id"))
 		if first, dup := ids[l.a.ID]; dup {
-			p.errorf(line, field, "activity id %q is used twice (first on line %d); ids must be unique across the registry", l.a.ID, first)
+			p.Errorf(line, field, "activity id %q is used twice (first on line %d); ids must be unique across the registry", l.a.ID, first)
 		} else {
 			ids[l.a.ID] = line
 		}
@@ -44,7 +45,7 @@ func (p *parser) check(r *Registry, tax *events.Taxonomy) {
 		for j, id := range jc.Activities {
 			if _, ok := ids[id]; !ok {
 				field, line := p.locate([]string{"joint_controllers", strconv.Itoa(i), "activities", strconv.Itoa(j)})
-				p.errorf(line, field, "%q is not the id of an activity in this registry", id)
+				p.Errorf(line, field, "%q is not the id of an activity in this registry", id)
 			}
 		}
 	}
@@ -63,13 +64,13 @@ func at(path []string, more ...any) []string {
 	return out
 }
 
-func (p *parser) activity(l located, tax *events.Taxonomy) {
+func (p *parser) activity(l located, tax *taxonomy.Taxonomy) {
 	a, path := l.a, l.path
 	keys := func(list []string, field string, known func(string) bool, what string) {
 		for i, k := range list {
 			if !known(k) {
 				f, line := p.locate(at(path, field, i))
-				p.errorf(line, f, "%q is not a %s of the taxonomy; `datamap taxonomy` lists them", k, what)
+				p.Errorf(line, f, "%q is not a %s of the taxonomy; `datamap taxonomy` lists them", k, what)
 			}
 		}
 	}
@@ -81,61 +82,61 @@ func (p *parser) activity(l located, tax *events.Taxonomy) {
 	controller := a.Client == ""
 	if controller && len(a.LegalBases) == 0 {
 		f, line := p.locate(path)
-		p.errorf(line, joinField(f, "legal_bases"), "missing; a controller activity needs its Art. 6 lawful basis (e.g. [contract])")
+		p.Errorf(line, joinField(f, "legal_bases"), "missing; a controller activity needs its Art. 6 lawful basis (e.g. [contract])")
 	}
 	if slices.Contains(a.LegalBases, events.LegalBasisLegitimateInterests) && strings.TrimSpace(a.LegitimateInterest) == "" {
 		f, line := p.locate(at(path, "legal_bases"))
-		p.errorf(line, strings.TrimSuffix(f, ".legal_bases")+".legitimate_interest", "missing; with legitimate_interests, say which interest is pursued (Art. 6(1)(f))")
+		p.Errorf(line, strings.TrimSuffix(f, ".legal_bases")+".legitimate_interest", "missing; with legitimate_interests, say which interest is pursued (Art. 6(1)(f))")
 	}
 	if controller && a.SpecialCondition == "" {
 		for i, k := range a.DataCategories {
 			if c, ok := tax.Category(k); ok && c.Special {
 				f, line := p.locate(at(path, "data_categories", i))
-				p.errorf(line, f, "%q is a special category (Art. 9); set special_condition on the activity", k)
+				p.Errorf(line, f, "%q is a special category (Art. 9); set special_condition on the activity", k)
 			}
 		}
 	}
 	for i, c := range a.Locations {
 		if _, ok := events.LookupCountry(c); !ok {
 			f, line := p.locate(at(path, "locations", i))
-			p.errorf(line, f, "%q is not an ISO 3166-1 alpha-2 country code", c)
+			p.Errorf(line, f, "%q is not an ISO 3166-1 alpha-2 country code", c)
 		}
 	}
 	for i, rt := range a.Retention {
 		if !isCategory(rt.Category) {
 			f, line := p.locate(at(path, "retention", i, "category"))
-			p.errorf(line, f, "%q is not a data category of the taxonomy; `datamap taxonomy` lists them", rt.Category)
+			p.Errorf(line, f, "%q is not a data category of the taxonomy; `datamap taxonomy` lists them", rt.Category)
 		} else if !a.CoversCategory(rt.Category) && !slices.ContainsFunc(a.DataCategories, func(k string) bool { return isUnder(k, rt.Category) }) {
 			f, line := p.locate(at(path, "retention", i, "category"))
-			p.errorf(line, f, "%q is not among the activity's data_categories; add it there or remove this entry", rt.Category)
+			p.Errorf(line, f, "%q is not among the activity's data_categories; add it there or remove this entry", rt.Category)
 		}
 		if _, err := events.ParseISODuration(rt.Period); err != nil {
 			f, line := p.locate(at(path, "retention", i, "period"))
-			p.errorf(line, f, "%v", err)
+			p.Errorf(line, f, "%v", err)
 		}
 	}
 	names := map[string]bool{}
 	for i, rc := range a.Recipients {
 		if names[rc.Name] {
 			f, line := p.locate(at(path, "recipients", i, "name"))
-			p.errorf(line, f, "%q is listed twice in this activity; list each recipient once", rc.Name)
+			p.Errorf(line, f, "%q is listed twice in this activity; list each recipient once", rc.Name)
 		}
 		names[rc.Name] = true
 		if _, ok := events.LookupCountry(rc.Country); !ok {
 			f, line := p.locate(at(path, "recipients", i, "country"))
-			p.errorf(line, f, "%q is not an ISO 3166-1 alpha-2 country code", rc.Country)
+			p.Errorf(line, f, "%q is not an ISO 3166-1 alpha-2 country code", rc.Country)
 		} else if rc.Safeguard == "" && requiresSafeguard(rc.Country) {
 			f, line := p.locate(at(path, "recipients", i, "country"))
-			p.errorf(line, strings.TrimSuffix(f, ".country")+".safeguard",
+			p.Errorf(line, strings.TrimSuffix(f, ".country")+".safeguard",
 				"missing; %s is outside the EEA without an adequacy decision, so name the transfer safeguard (scc, bcr, dpf, derogation, or none if there is none)", rc.Country)
 		}
 		for j, k := range rc.Categories {
 			f, line := p.locate(at(path, "recipients", i, "categories", j))
 			switch {
 			case !isCategory(k):
-				p.errorf(line, f, "%q is not a data category of the taxonomy", k)
+				p.Errorf(line, f, "%q is not a data category of the taxonomy", k)
 			case !a.CoversCategory(k):
-				p.errorf(line, f, "%q is not among the activity's data_categories; add it there", k)
+				p.Errorf(line, f, "%q is not among the activity's data_categories; add it there", k)
 			}
 		}
 	}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,7 +17,7 @@ import (
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
 
-	"github.com/back-trace/datamap/events"
+	"github.com/back-trace/datamap/events/taxonomy"
 	"github.com/back-trace/datamap/internal/fileerr"
 	"github.com/back-trace/datamap/internal/suggest"
 	"github.com/back-trace/datamap/schemas"
@@ -37,7 +36,7 @@ const maxSize = 8 << 20
 const Builtin = "backtrace"
 
 // Open loads the registry a name points to: Builtin, or a file path.
-func Open(name string, tax *events.Taxonomy) (*Registry, error) {
+func Open(name string, tax *taxonomy.Taxonomy) (*Registry, error) {
 	if name == Builtin {
 		return Parse(schemas.BackTraceRegistry(), "schemas/backtrace-registry.yaml", tax)
 	}
@@ -45,7 +44,7 @@ func Open(name string, tax *events.Taxonomy) (*Registry, error) {
 }
 
 // Load reads and parses a registry file; see Parse.
-func Load(path string, tax *events.Taxonomy) (*Registry, error) {
+func Load(path string, tax *taxonomy.Taxonomy) (*Registry, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("registry: %w (pass the path of a datamap.yaml; `datamap registry init` drafts one)", err)
@@ -61,27 +60,16 @@ func Load(path string, tax *events.Taxonomy) (*Registry, error) {
 // explained, special categories have an Art. 9 condition, third-country
 // recipients name a safeguard. Every problem is reported, each an *Error
 // with file, line and field.
-func Parse(data []byte, name string, tax *events.Taxonomy) (*Registry, error) {
+func Parse(data []byte, name string, tax *taxonomy.Taxonomy) (*Registry, error) {
 	if tax == nil {
-		tax = events.DefaultTaxonomy()
+		tax = taxonomy.Default()
 	}
-	p := &parser{file: name}
-	if len(data) > maxSize {
-		p.errorf(0, "", "document is %d bytes, over the %d byte limit; is it the right file?", len(data), maxSize)
-		return nil, p.err()
+	p := &parser{List: fileerr.List{File: name}}
+	if p.root = p.ReadYAML(data, maxSize, "a registry needs version, controller and activities (see schemas/backtrace-registry.yaml)"); p.root == nil {
+		return nil, p.Err()
 	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		p.yamlError(err)
-		return nil, p.err()
-	}
-	if doc.Kind == 0 || len(doc.Content) == 0 {
-		p.errorf(0, "", "empty document; a registry needs version, controller and activities (see schemas/backtrace-registry.yaml)")
-		return nil, p.err()
-	}
-	p.root = doc.Content[0]
 	inst := p.value(p.root, nil)
-	if err := p.err(); err != nil {
+	if err := p.Err(); err != nil {
 		return nil, err
 	}
 	if err := registrySchema().Validate(inst); err != nil {
@@ -90,16 +78,16 @@ func Parse(data []byte, name string, tax *events.Taxonomy) (*Registry, error) {
 			return nil, fmt.Errorf("registry: schema validation: %w", err)
 		}
 		p.schemaErrors(ve)
-		return nil, p.err()
+		return nil, p.Err()
 	}
 	var r Registry
 	if err := p.root.Decode(&r); err != nil {
 		// The schema admits only what decodes; this is a defect, not input.
-		p.errorf(0, "", "cannot decode: %v", err)
-		return nil, p.err()
+		p.Errorf(0, "", "cannot decode: %v", err)
+		return nil, p.Err()
 	}
 	p.check(&r, tax)
-	if err := p.err(); err != nil {
+	if err := p.Err(); err != nil {
 		return nil, err
 	}
 	return &r, nil
@@ -123,39 +111,8 @@ var registrySchema = sync.OnceValue(func() *jsonschema.Schema {
 })
 
 type parser struct {
-	file string
+	fileerr.List
 	root *yaml.Node
-	errs []*Error
-}
-
-func (p *parser) errorf(line int, field, format string, args ...any) {
-	p.errs = append(p.errs, &Error{File: p.file, Line: line, Field: field, Msg: fmt.Sprintf(format, args...)})
-}
-
-// err returns the problems in line order, which is how people fix them.
-func (p *parser) err() error {
-	if len(p.errs) == 0 {
-		return nil
-	}
-	slices.SortStableFunc(p.errs, func(a, b *Error) int { return a.Line - b.Line })
-	errs := make([]error, len(p.errs))
-	for i, e := range p.errs {
-		errs[i] = e
-	}
-	return errors.Join(errs...)
-}
-
-var yamlLine = regexp.MustCompile(`^yaml: line (\d+): `)
-
-func (p *parser) yamlError(err error) {
-	msg, line := err.Error(), 0
-	if m := yamlLine.FindStringSubmatch(msg); m != nil {
-		line, _ = strconv.Atoi(m[1])
-		msg = msg[len(m[0]):]
-	} else {
-		msg = strings.TrimPrefix(msg, "yaml: ")
-	}
-	p.errorf(line, "", "invalid YAML: %s", msg)
 }
 
 // value converts a YAML node to the JSON data model the schema validator
@@ -166,7 +123,7 @@ func (p *parser) yamlError(err error) {
 func (p *parser) value(n *yaml.Node, path []string) any {
 	switch n.Kind {
 	case yaml.AliasNode:
-		p.errorf(n.Line, fieldOf(path), "YAML aliases are not supported in a registry; write the value out")
+		p.Errorf(n.Line, fieldOf(path), "YAML aliases are not supported in a registry; write the value out")
 		return nil
 	case yaml.MappingNode:
 		m := make(map[string]any, len(n.Content)/2)
@@ -174,11 +131,11 @@ func (p *parser) value(n *yaml.Node, path []string) any {
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
 			if k.Kind != yaml.ScalarNode {
-				p.errorf(k.Line, fieldOf(path), "field names must be plain strings")
+				p.Errorf(k.Line, fieldOf(path), "field names must be plain strings")
 				continue
 			}
 			if first, dup := lines[k.Value]; dup {
-				p.errorf(k.Line, fieldOf(append(path, k.Value)), "set twice (first on line %d); keep one", first)
+				p.Errorf(k.Line, fieldOf(append(path, k.Value)), "set twice (first on line %d); keep one", first)
 				continue
 			}
 			lines[k.Value] = k.Line
@@ -269,38 +226,38 @@ func (p *parser) schemaErrors(ve *jsonschema.ValidationError) {
 	case *kind.AdditionalProperties:
 		for _, prop := range k.Properties {
 			field, line := p.locate(append(slices.Clone(loc), prop))
-			p.errorf(line, field, "unknown field%s; check the spelling against schemas/registry.v1.json", suggestField(prop))
+			p.Errorf(line, field, "unknown field%s; check the spelling against schemas/registry.v1.json", suggestField(prop))
 		}
 	case *kind.Required:
 		field, line := p.locate(loc)
 		for _, m := range k.Missing {
-			p.errorf(line, joinField(field, m), "missing; it is required here")
+			p.Errorf(line, joinField(field, m), "missing; it is required here")
 		}
 	case *kind.Type:
 		field, line := p.locate(loc)
-		p.errorf(line, field, "must be %s, not %s", strings.Join(k.Want, " or "), k.Got)
+		p.Errorf(line, field, "must be %s, not %s", strings.Join(k.Want, " or "), k.Got)
 	case *kind.Enum:
 		field, line := p.locate(loc)
 		want := make([]string, len(k.Want))
 		for i, w := range k.Want {
 			want[i] = fmt.Sprint(w)
 		}
-		p.errorf(line, field, "%q is not allowed; use one of %s", fmt.Sprint(k.Got), strings.Join(want, ", "))
+		p.Errorf(line, field, "%q is not allowed; use one of %s", fmt.Sprint(k.Got), strings.Join(want, ", "))
 	case *kind.Pattern:
 		field, line := p.locate(loc)
-		p.errorf(line, field, "%q %s", k.Got, patternHint(k.Want))
+		p.Errorf(line, field, "%q %s", k.Got, patternHint(k.Want))
 	case *kind.MinItems:
 		field, line := p.locate(loc)
-		p.errorf(line, field, "empty; list at least %d", k.Want)
+		p.Errorf(line, field, "empty; list at least %d", k.Want)
 	case *kind.MinLength:
 		field, line := p.locate(loc)
-		p.errorf(line, field, "empty; write a value or leave the field out")
+		p.Errorf(line, field, "empty; write a value or leave the field out")
 	case *kind.Const:
 		field, line := p.locate(loc)
-		p.errorf(line, field, "must be %v (the registry format version this datamap reads)", k.Want)
+		p.Errorf(line, field, "must be %v (the registry format version this datamap reads)", k.Want)
 	default:
 		field, line := p.locate(loc)
-		p.errorf(line, field, "%s", ve.ErrorKind.LocalizedString(printer))
+		p.Errorf(line, field, "%s", ve.ErrorKind.LocalizedString(printer))
 	}
 }
 

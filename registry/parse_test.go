@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/back-trace/datamap/events"
+	"github.com/back-trace/datamap/events/taxonomy"
 	"github.com/back-trace/datamap/registry"
 	"github.com/back-trace/datamap/schemas"
 )
@@ -77,7 +77,7 @@ func TestBadRegistries(t *testing.T) {
 			if doc == valid {
 				t.Fatalf("case does not change the document")
 			}
-			_, err := registry.Parse([]byte(doc), "datamap.yaml", events.DefaultTaxonomy())
+			_, err := registry.Parse([]byte(doc), "datamap.yaml", taxonomy.Default())
 			if err == nil {
 				t.Fatalf("no error for\n%s", doc)
 			}

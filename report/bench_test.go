@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/back-trace/datamap/catalog/query"
-	"github.com/back-trace/datamap/events"
+	"github.com/back-trace/datamap/events/taxonomy"
 	"github.com/back-trace/datamap/internal/testservers"
 	"github.com/back-trace/datamap/registry"
 	"github.com/back-trace/datamap/report"
@@ -36,7 +36,7 @@ func benchEvents(b *testing.B) int {
 // benchRegistry declares benchActivities activities, activity i run by
 // system sys-i for one purpose, one category and one recipient.
 func benchRegistry(b *testing.B) *registry.Registry {
-	tax := events.DefaultTaxonomy()
+	tax := taxonomy.Default()
 	var sb strings.Builder
 	sb.WriteString("version: 1\ncontroller: {name: Bench, contact: {name: Privacy}}\nactivities:\n")
 	for i := range benchActivities {
@@ -62,7 +62,7 @@ func benchRegistry(b *testing.B) *registry.Registry {
 	return reg
 }
 
-func benchCategory(tax *events.Taxonomy, i int) string {
+func benchCategory(tax *taxonomy.Taxonomy, i int) string {
 	var keys []string
 	for _, c := range tax.Categories {
 		if !c.Special {
@@ -79,7 +79,7 @@ func benchCategory(tax *events.Taxonomy, i int) string {
 func BenchmarkArticle30(b *testing.B) {
 	conn := testservers.ClickHouse(b)
 	ctx := context.Background()
-	tax := events.DefaultTaxonomy()
+	tax := taxonomy.Default()
 	reg := benchRegistry(b)
 	n := benchEvents(b)
 	var purposes, categories []string

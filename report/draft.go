@@ -2,10 +2,12 @@ package report
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
 	"github.com/back-trace/datamap/events"
+	"github.com/back-trace/datamap/events/taxonomy"
 	"github.com/back-trace/datamap/registry"
 )
 
@@ -15,9 +17,9 @@ import (
 // point for `datamap registry init`: the controller's details, business
 // functions, security measures and the reasoning behind legitimate
 // interests are marked TODO, because no event can say them.
-func DraftRegistry(obs []Observation, tax *events.Taxonomy) *registry.Registry {
+func DraftRegistry(obs []Observation, tax *taxonomy.Taxonomy) *registry.Registry {
 	if tax == nil {
-		tax = events.DefaultTaxonomy()
+		tax = taxonomy.Default()
 	}
 	const todo = "TODO"
 	reg := &registry.Registry{Version: 1, Controller: registry.Party{
@@ -76,7 +78,7 @@ func DraftRegistry(obs []Observation, tax *events.Taxonomy) *registry.Registry {
 	slices.Sort(order)
 	for _, p := range order {
 		a := byPurpose[p]
-		for _, c := range sortedKeys(retention[p]) {
+		for _, c := range slices.Sorted(maps.Keys(retention[p])) {
 			a.Retention = append(a.Retention, registry.Retention{Category: c, Period: retention[p][c].Retention,
 				Note: "longest retention the services declared"})
 		}

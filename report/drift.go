@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/back-trace/datamap/events"
+	"github.com/back-trace/datamap/events/taxonomy"
 	"github.com/back-trace/datamap/registry"
 	"github.com/back-trace/datamap/subjects"
 )
@@ -126,9 +127,9 @@ const DefaultStaleAfter = 90 * 24 * time.Hour
 // Drift compares the registry with the observations up to asOf and returns
 // the findings, most severe first, in a stable order. It is a pure
 // function: the same inputs give the same findings.
-func Drift(reg *registry.Registry, tax *events.Taxonomy, obs []Observation, asOf time.Time, o DriftOptions) []Finding {
+func Drift(reg *registry.Registry, tax *taxonomy.Taxonomy, obs []Observation, asOf time.Time, o DriftOptions) []Finding {
 	if tax == nil {
-		tax = events.DefaultTaxonomy()
+		tax = taxonomy.Default()
 	}
 	if o.StaleAfter <= 0 {
 		o.StaleAfter = DefaultStaleAfter
@@ -166,7 +167,7 @@ func Drift(reg *registry.Registry, tax *events.Taxonomy, obs []Observation, asOf
 
 type drift struct {
 	reg   *registry.Registry
-	tax   *events.Taxonomy
+	tax   *taxonomy.Taxonomy
 	byKey map[string]*Finding
 	order []string
 }

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/back-trace/datamap/events"
+	"github.com/back-trace/datamap/events/taxonomy"
 	"github.com/back-trace/datamap/registry"
 	"github.com/back-trace/datamap/report"
 )
@@ -66,7 +66,7 @@ func cleanObservations() []report.Observation {
 
 func driftReg(t *testing.T, yaml string) *registry.Registry {
 	t.Helper()
-	reg, err := registry.Parse([]byte(yaml), "drift.yaml", events.DefaultTaxonomy())
+	reg, err := registry.Parse([]byte(yaml), "drift.yaml", taxonomy.Default())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,11 +6,13 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/back-trace/datamap/events"
+	"github.com/back-trace/datamap/events/taxonomy"
 	"github.com/back-trace/datamap/registry"
 	"github.com/back-trace/datamap/subjects"
 )
@@ -152,7 +154,7 @@ type Options struct {
 
 // Build makes the record from the registry and the observations up to
 // opts.AsOf, and seals it. It is a pure function of its inputs.
-func Build(reg *registry.Registry, tax *events.Taxonomy, obs []Observation, opts Options) (*Record, error) {
+func Build(reg *registry.Registry, tax *taxonomy.Taxonomy, obs []Observation, opts Options) (*Record, error) {
 	role := opts.Role
 	if role == "" {
 		role = RoleAll
@@ -296,13 +298,13 @@ func activityRecord(a *registry.Activity, obs []Observation) ActivityRecord {
 		first, last := span.FirstSeen, span.LastSeen
 		ev.FirstSeen, ev.LastSeen = &first, &last
 	}
-	for _, k := range sortedKeys(systems) {
+	for _, k := range slices.Sorted(maps.Keys(systems)) {
 		ev.Systems = append(ev.Systems, *systems[k])
 	}
-	for _, k := range sortedKeys(recipients) {
+	for _, k := range slices.Sorted(maps.Keys(recipients)) {
 		ev.Recipients = append(ev.Recipients, *recipients[k])
 	}
-	for _, k := range sortedKeys(categories) {
+	for _, k := range slices.Sorted(maps.Keys(categories)) {
 		ev.Categories = append(ev.Categories, *categories[k])
 	}
 	ar.Evidence = ev
@@ -315,15 +317,6 @@ func retentionDays(iso string) time.Duration {
 		return 0
 	}
 	return d.Approx()
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // Seal sets ContentSHA256: the SHA-256 of the record's JSON encoding

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/back-trace/datamap/events"
+	"github.com/back-trace/datamap/events/taxonomy"
 	"github.com/back-trace/datamap/registry"
 	"github.com/back-trace/datamap/report"
 )
@@ -31,7 +31,7 @@ func mustAsOf(s string) time.Time {
 
 func fixture(t testing.TB) (*registry.Registry, []report.Observation) {
 	t.Helper()
-	reg, err := registry.Load("testdata/registry.yaml", events.DefaultTaxonomy())
+	reg, err := registry.Load("testdata/registry.yaml", taxonomy.Default())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +49,7 @@ func fixture(t testing.TB) (*registry.Registry, []report.Observation) {
 func fixtureRecord(t testing.TB, role string) *report.Record {
 	t.Helper()
 	reg, obs := fixture(t)
-	rec, err := report.Build(reg, events.DefaultTaxonomy(), obs, report.Options{
+	rec, err := report.Build(reg, taxonomy.Default(), obs, report.Options{
 		AsOf: fixtureAsOf, Role: role, Version: "test",
 		GeneratedAt: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)})
 	if err != nil {

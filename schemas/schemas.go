@@ -4,7 +4,7 @@
 //   - collected.v1.json, shared.v1.json, erased.v1.json: JSON Schemas
 //     (draft 2020-12) of the whole structured-mode CloudEvent of each type;
 //   - taxonomy.yaml: the default taxonomy, derived from the BackTrace privacy
-//     policy (parsed by events.DefaultTaxonomy);
+//     policy (parsed by taxonomy.Default);
 //   - countries.yaml: ISO 3166-1 codes with EEA membership and EU adequacy
 //     (parsed by events.LookupCountry);
 //   - registry.v1.json: JSON Schema of the declared registry (datamap.yaml),

@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/back-trace/datamap/events"
+	"github.com/back-trace/datamap/events/taxonomy"
 )
 
 // filter is one of the shared filters every page keeps in its URL.
@@ -20,7 +21,7 @@ type option struct{ Value, Label string }
 
 // filters are the shared filters, with the choices the taxonomy and the
 // law allow. as_of is the time control and is drawn apart.
-func filters(tax *events.Taxonomy) []filter {
+func filters(tax *taxonomy.Taxonomy) []filter {
 	var cats, subjects, purposes []option
 	for _, c := range tax.Categories {
 		depth := strings.Count(c.Key, ".")

@@ -24,7 +24,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/back-trace/datamap/events"
+	"github.com/back-trace/datamap/events/taxonomy"
 	"github.com/back-trace/datamap/questions"
 )
 
@@ -39,7 +39,7 @@ type Options struct {
 	ReadTokens []string
 	// SessionTTL is how long a login lasts; 0 means 8 hours.
 	SessionTTL time.Duration
-	Taxonomy   *events.Taxonomy
+	Taxonomy   *taxonomy.Taxonomy
 	// Registry names the declared registry the drift and Article 30 pages
 	// use, "" when serve has none (the pages then say how to set one).
 	Registry string
@@ -92,7 +92,7 @@ func New(o Options) (*Server, error) {
 		o.SessionTTL = 8 * time.Hour
 	}
 	if o.Taxonomy == nil {
-		o.Taxonomy = events.DefaultTaxonomy()
+		o.Taxonomy = taxonomy.Default()
 	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)

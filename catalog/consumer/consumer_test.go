@@ -15,6 +15,8 @@ import (
 	"github.com/back-trace/datamap/catalog/consumer"
 	"github.com/back-trace/datamap/catalog/query"
 	"github.com/back-trace/datamap/events"
+	"github.com/back-trace/datamap/events/sdk"
+	"github.com/back-trace/datamap/events/taxonomy"
 	"github.com/back-trace/datamap/internal/testservers"
 	"github.com/back-trace/datamap/sinks/clickhouse"
 	"github.com/back-trace/datamap/sinks/deadletter"
@@ -41,7 +43,7 @@ func startMeasuredConsumer(t *testing.T, js jetstream.JetStream, sink consumer.S
 		t.Fatal(err)
 	}
 	c := consumer.New(durable, sink, deadletter.NewSink(js, deadletter.SubjectPrefix),
-		events.NewValidator(nil), consumer.Options{BatchSize: 50, MaxWait: 50 * time.Millisecond, Metrics: m})
+		events.NewValidator(taxonomy.Default()), consumer.Options{BatchSize: 50, MaxWait: 50 * time.Millisecond, Metrics: m})
 	p := &pipeline{js: js, cancel: cancel, done: make(chan struct{})}
 	go func() { defer close(p.done); c.Run(ctx) }()
 	t.Cleanup(p.stop)
@@ -91,21 +93,21 @@ func TestEndToEndCountsEveryEventOnce(t *testing.T) {
 	stripe := events.Recipient{Name: "Stripe", Role: events.RoleProcessor, Country: "US", Safeguard: events.SafeguardSCC, Contract: "DPA-17"}
 	zendesk := events.Recipient{Name: "Zendesk", Role: events.RoleProcessor, Country: "US", Safeguard: events.SafeguardDPF}
 	for i := 0; i < 40; i++ {
-		check(billing.Collected(ctx, events.Collection{Category: "billing.payment_token", DataSubject: "customer",
+		check(billing.Collected(ctx, sdk.Collection{Category: "billing.payment_token", DataSubject: "customer",
 			Purpose: "payment_processing", LegalBasis: events.LegalBasisContract, Retention: "P7Y", Count: 2}))
 	}
 	for i := 0; i < 15; i++ {
-		check(billing.Shared(ctx, events.Share{Category: "billing.payment_token", DataSubject: "customer",
+		check(billing.Shared(ctx, sdk.Share{Category: "billing.payment_token", DataSubject: "customer",
 			Purpose: "payment_processing", LegalBasis: events.LegalBasisContract, Recipient: stripe}))
 	}
 	for i := 0; i < 25; i++ {
-		check(support.Collected(ctx, events.Collection{Category: "support.tickets", DataSubject: "customer",
+		check(support.Collected(ctx, sdk.Collection{Category: "support.tickets", DataSubject: "customer",
 			Purpose: "support", LegalBasis: events.LegalBasisContract, Retention: "P24M"}))
-		check(support.Shared(ctx, events.Share{Category: "support.tickets", DataSubject: "customer",
+		check(support.Shared(ctx, sdk.Share{Category: "support.tickets", DataSubject: "customer",
 			Purpose: "support", LegalBasis: events.LegalBasisContract, Recipient: zendesk, Count: 3}))
 	}
 	for i := 0; i < 5; i++ {
-		check(support.Erased(ctx, events.Erasure{Category: "support.tickets", DataSubject: "customer", Reason: events.ReasonSubjectRequest}))
+		check(support.Erased(ctx, sdk.Erasure{Category: "support.tickets", DataSubject: "customer", Reason: events.ReasonSubjectRequest}))
 	}
 	// The same event published twice: once through JetStream's dedup window
 	// (dropped by NATS), once under a different Nats-Msg-Id (NATS keeps
@@ -230,9 +232,9 @@ func publishRaw(t *testing.T, js jetstream.JetStream, body string) {
 	}
 }
 
-func mustPublisher(t *testing.T, js jetstream.JetStream, source string) *events.Publisher {
+func mustPublisher(t *testing.T, js jetstream.JetStream, source string) *sdk.Publisher {
 	t.Helper()
-	p, err := events.NewPublisher(js, events.WithSource(source))
+	p, err := sdk.NewPublisher(js, sdk.WithSource(source))
 	if err != nil {
 		t.Fatal(err)
 	}

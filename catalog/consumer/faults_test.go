@@ -22,6 +22,7 @@ import (
 	"github.com/back-trace/datamap/catalog/consumer"
 	"github.com/back-trace/datamap/catalog/schema"
 	"github.com/back-trace/datamap/events"
+	"github.com/back-trace/datamap/events/taxonomy"
 	"github.com/back-trace/datamap/internal/testservers"
 	"github.com/back-trace/datamap/sinks/chembed"
 	"github.com/back-trace/datamap/sinks/clickhouse"
@@ -68,7 +69,7 @@ func runChildConsumer(point string) {
 	}
 	sink := &killingSink{inner: clickhouse.NewWriter(conn), point: point}
 	c := consumer.New(durable, sink, deadletter.NewSink(js, deadletter.SubjectPrefix),
-		events.NewValidator(nil), consumer.Options{BatchSize: childBatch, MaxWait: 50 * time.Millisecond})
+		events.NewValidator(taxonomy.Default()), consumer.Options{BatchSize: childBatch, MaxWait: 50 * time.Millisecond})
 	c.Run(ctx)
 }
 
@@ -403,7 +404,7 @@ func TestClickHouseUnreachableUnderLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := consumer.New(durable, clickhouse.NewWriter(conn), deadletter.NewSink(js, deadletter.SubjectPrefix),
-		events.NewValidator(nil), consumer.Options{BatchSize: 500, MaxWait: 50 * time.Millisecond})
+		events.NewValidator(taxonomy.Default()), consumer.Options{BatchSize: 500, MaxWait: 50 * time.Millisecond})
 	go c.Run(ctx)
 
 	h := newHistory()

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/back-trace/datamap/events"
+	"github.com/back-trace/datamap/events/taxonomy"
 )
 
 // Filter narrows catalog queries. Empty fields match everything. A filter
@@ -59,7 +60,7 @@ const DateFormat = "a date YYYY-MM-DD (UTC; --until and --as-of mean the end of 
 // refusing unknown parameters, values outside the taxonomy or the fixed GDPR
 // lists, and malformed dates. Every surface (CLI, API) goes through it, so
 // they accept and refuse the same things.
-func ParseFilter(values map[string]string, tax *events.Taxonomy) (Filter, error) {
+func ParseFilter(values map[string]string, tax *taxonomy.Taxonomy) (Filter, error) {
 	var f Filter
 	for name, v := range values {
 		if v == "" {

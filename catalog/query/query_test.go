@@ -14,6 +14,7 @@ import (
 
 	"github.com/back-trace/datamap/catalog/query"
 	"github.com/back-trace/datamap/events"
+	"github.com/back-trace/datamap/events/taxonomy"
 	"github.com/back-trace/datamap/internal/testservers"
 	"github.com/back-trace/datamap/sinks/clickhouse"
 )
@@ -47,7 +48,7 @@ func ReadFixture(t testing.TB, path string) []*events.Event {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	v := events.NewValidator(nil)
+	v := events.NewValidator(taxonomy.Default())
 	var out []*events.Event
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
@@ -66,7 +67,7 @@ func filter(t *testing.T, params ...string) query.Filter {
 	for i := 0; i+1 < len(params); i += 2 {
 		values[params[i]] = params[i+1]
 	}
-	f, err := query.ParseFilter(values, events.DefaultTaxonomy())
+	f, err := query.ParseFilter(values, taxonomy.Default())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,7 +210,7 @@ func TestRetentionAppliesErasuresOldestFirst(t *testing.T) {
 
 func TestSearchFindsSystemsRecipientsCategoriesPurposes(t *testing.T) {
 	conn := loadFixture(t)
-	tax := events.DefaultTaxonomy()
+	tax := taxonomy.Default()
 	for text, want := range map[string][]string{
 		"zendesk":       {"recipient Zendesk 2/23", "system Zendesk 3/43"},
 		"STRIPE":        {"recipient Stripe 3/18"},
@@ -233,7 +234,7 @@ func TestSearchFindsSystemsRecipientsCategoriesPurposes(t *testing.T) {
 }
 
 func TestBadFilterValuesAreInputErrors(t *testing.T) {
-	tax := events.DefaultTaxonomy()
+	tax := taxonomy.Default()
 	for _, c := range []struct{ param, value, mention string }{
 		{"category", "billing.cvv", "taxonomy"},
 		{"purpose", "world_domination", "purpose"},

@@ -8,7 +8,7 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
-	"github.com/back-trace/datamap/events"
+	"github.com/back-trace/datamap/events/taxonomy"
 )
 
 // SearchResult is one system, recipient, category or purpose that matches
@@ -26,7 +26,7 @@ type SearchResult struct {
 // entries match even when no event mentions them yet (with zero counts),
 // so the officer learns the word is known but unobserved. One pass over
 // distinct events with GROUPING SETS gives every count.
-func Search(ctx context.Context, conn driver.Conn, tax *events.Taxonomy, text string, f Filter) ([]SearchResult, error) {
+func Search(ctx context.Context, conn driver.Conn, tax *taxonomy.Taxonomy, text string, f Filter) ([]SearchResult, error) {
 	text = strings.TrimSpace(text)
 	if text == "" {
 		return nil, &InputError{"q", text, "give a word to look for, e.g. stripe or billing"}
@@ -101,7 +101,7 @@ func matches(text string, fields ...string) bool {
 	return false
 }
 
-func taxonomyLabel(tax *events.Taxonomy, kind, key string) string {
+func taxonomyLabel(tax *taxonomy.Taxonomy, kind, key string) string {
 	switch kind {
 	case "category":
 		c, _ := tax.Category(key)

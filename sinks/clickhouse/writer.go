@@ -6,6 +6,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	ch "github.com/ClickHouse/clickhouse-go/v2"
@@ -22,10 +24,35 @@ type Writer struct {
 // NewWriter returns a Writer over an open connection. The caller owns conn.
 func NewWriter(conn driver.Conn) *Writer { return &Writer{conn: conn} }
 
-const insertEvents = `INSERT INTO events (source, id, kind, time, category, data_subject, purpose,
-	legal_basis, special_condition, retention, retention_days, origin, location, activity,
-	recipient_name, recipient_role, recipient_country, recipient_safeguard, recipient_contract,
-	reason, count, traceparent, tracestate)`
+// The columns of the events table the writer fills: the envelope's, one
+// per payload field (events.Fields), retention_days derived from
+// retention, and the trace context. ingested_at has a default.
+var (
+	envelopeColumns = []string{"source", "id", "kind", "time"}
+	payloadFields   = payloadColumns()
+	derivedColumns  = []string{"retention_days", "traceparent", "tracestate"}
+	insertEvents    = "INSERT INTO events (" + strings.Join(columnNames(), ", ") + ")"
+)
+
+// columnNames are the columns of the events table the writer fills, in its
+// order; every other column must have a default.
+func columnNames() []string {
+	cols := slices.Clone(envelopeColumns)
+	for _, f := range payloadFields {
+		cols = append(cols, f.Column)
+	}
+	return append(cols, derivedColumns...)
+}
+
+func payloadColumns() []*events.Field {
+	var fs []*events.Field
+	for i := range events.Fields {
+		if f := &events.Fields[i]; f.Column != "" {
+			fs = append(fs, f)
+		}
+	}
+	return fs
+}
 
 // Write inserts the batch as one INSERT and returns nil only once ClickHouse
 // has acknowledged it. Writing the same batch again is a no-op: the insert
@@ -72,64 +99,58 @@ func DeduplicationToken(batch []*events.Event) string {
 // columns holds a batch column by column: appending whole columns avoids
 // per-row reflection in the driver.
 type columns struct {
-	source, id, kind                                        []string
-	time                                                    []time.Time
-	category, dataSubject, purpose, legalBasis, special     []string
-	retention                                               []string
-	retentionDays                                           []uint32
-	origin, location, activity                              []string
-	recName, recRole, recCountry, recSafeguard, recContract []string
-	reason                                                  []string
-	count                                                   []uint64
-	traceParent, traceState                                 []string
+	source, id, kind        []string
+	time                    []time.Time
+	text                    [][]string // per payload field, in order; nil for an integer one
+	numbers                 [][]uint64 // per payload field, in order; nil for a string one
+	retentionDays           []uint32
+	traceParent, traceState []string
 }
 
 func newColumns(n int) *columns {
 	s := func() []string { return make([]string, 0, n) }
-	return &columns{source: s(), id: s(), kind: s(), time: make([]time.Time, 0, n),
-		category: s(), dataSubject: s(), purpose: s(), legalBasis: s(), special: s(),
-		retention: s(), retentionDays: make([]uint32, 0, n), origin: s(), location: s(), activity: s(),
-		recName: s(), recRole: s(), recCountry: s(), recSafeguard: s(), recContract: s(),
-		reason: s(), count: make([]uint64, 0, n), traceParent: s(), traceState: s()}
+	c := &columns{source: s(), id: s(), kind: s(), time: make([]time.Time, 0, n),
+		text: make([][]string, len(payloadFields)), numbers: make([][]uint64, len(payloadFields)),
+		retentionDays: make([]uint32, 0, n), traceParent: s(), traceState: s()}
+	for i, f := range payloadFields {
+		if f.Type == events.Integer {
+			c.numbers[i] = make([]uint64, 0, n)
+		} else {
+			c.text[i] = s()
+		}
+	}
+	return c
 }
 
 func (c *columns) add(ev *events.Event) {
 	d := &ev.Data
-	var r events.Recipient
-	if d.Recipient != nil {
-		r = *d.Recipient
-	}
 	c.source = append(c.source, ev.Source)
 	c.id = append(c.id, ev.ID)
 	c.kind = append(c.kind, string(ev.Kind))
 	c.time = append(c.time, ev.Time)
-	c.category = append(c.category, d.Category)
-	c.dataSubject = append(c.dataSubject, d.DataSubject)
-	c.purpose = append(c.purpose, d.Purpose)
-	c.legalBasis = append(c.legalBasis, d.LegalBasis)
-	c.special = append(c.special, d.SpecialCondition)
-	c.retention = append(c.retention, d.Retention)
+	for i, f := range payloadFields {
+		if f.Type == events.Integer {
+			c.numbers[i] = append(c.numbers[i], uint64(f.Number(d)))
+		} else {
+			c.text[i] = append(c.text[i], f.Text(d))
+		}
+	}
 	c.retentionDays = append(c.retentionDays, retentionDays(d.Retention))
-	c.origin = append(c.origin, d.Origin)
-	c.location = append(c.location, d.Location)
-	c.activity = append(c.activity, d.Activity)
-	c.recName = append(c.recName, r.Name)
-	c.recRole = append(c.recRole, r.Role)
-	c.recCountry = append(c.recCountry, r.Country)
-	c.recSafeguard = append(c.recSafeguard, r.Safeguard)
-	c.recContract = append(c.recContract, r.Contract)
-	c.reason = append(c.reason, d.Reason)
-	c.count = append(c.count, uint64(d.Count))
 	c.traceParent = append(c.traceParent, ev.TraceParent)
 	c.traceState = append(c.traceState, ev.TraceState)
 }
 
-// all returns the columns in the order of insertEvents.
+// all returns the columns in the order of Columns.
 func (c *columns) all() []any {
-	return []any{c.source, c.id, c.kind, c.time, c.category, c.dataSubject, c.purpose,
-		c.legalBasis, c.special, c.retention, c.retentionDays, c.origin, c.location, c.activity,
-		c.recName, c.recRole, c.recCountry, c.recSafeguard, c.recContract,
-		c.reason, c.count, c.traceParent, c.traceState}
+	cols := []any{c.source, c.id, c.kind, c.time}
+	for i, f := range payloadFields {
+		if f.Type == events.Integer {
+			cols = append(cols, c.numbers[i])
+		} else {
+			cols = append(cols, c.text[i])
+		}
+	}
+	return append(cols, c.retentionDays, c.traceParent, c.traceState)
 }
 
 func retentionDays(iso string) uint32 {

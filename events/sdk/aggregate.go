@@ -1,7 +1,8 @@
-package events
+package sdk
 
 import (
 	"context"
+	"log/slog"
 	"math"
 	"sync"
 	"time"
@@ -14,7 +15,8 @@ import (
 // whose count is the sum (WithAggregation). Joining a flow already in the
 // window is a map lookup under a mutex: no validation, no allocation.
 type aggregator struct {
-	p      *Publisher
+	out    recordSink
+	log    *slog.Logger
 	window time.Duration
 
 	mu     sync.Mutex
@@ -26,14 +28,24 @@ type aggregator struct {
 	done    chan struct{}
 }
 
+// recordSink takes a validated record for delivery, applying the overflow
+// policy; closing, when not nil, cuts a blocked offer short.
+type recordSink interface {
+	offer(ctx context.Context, r *record, closing <-chan struct{}) error
+}
+
+var _ recordSink = (*delivery)(nil)
+
 type aggregate struct {
 	count int64
 	at    time.Time
 	sc    trace.SpanContext
 }
 
-func newAggregator(p *Publisher, window time.Duration) *aggregator {
-	a := &aggregator{p: p, window: window, flows: map[flow]*aggregate{},
+// newAggregator starts the window; each flush offers out one record per
+// flow of the window.
+func newAggregator(out recordSink, window time.Duration, log *slog.Logger) *aggregator {
+	a := &aggregator{out: out, log: log, window: window, flows: map[flow]*aggregate{},
 		stop_: make(chan struct{}), done: make(chan struct{})}
 	go a.run()
 	return a
@@ -94,7 +106,7 @@ func (a *aggregator) run() {
 		select {
 		case <-tick.C:
 			if err := a.flush(context.Background()); err != nil {
-				a.p.log.Error("publishing an aggregation window failed", "err", err)
+				a.log.Error("publishing an aggregation window failed", "err", err)
 			}
 		case <-a.stop_:
 			return
@@ -120,7 +132,7 @@ func (a *aggregator) publish(ctx context.Context, window map[flow]*aggregate) er
 			return err
 		}
 		r := record{flow: f, count: g.count, id: id, at: g.at.UTC(), sc: g.sc}
-		if err := a.p.offer(ctx, &r, nil); err != nil {
+		if err := a.out.offer(ctx, &r, nil); err != nil {
 			return err
 		}
 	}

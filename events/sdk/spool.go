@@ -1,4 +1,4 @@
-package events
+package sdk
 
 import (
 	"bufio"
@@ -13,6 +13,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/back-trace/datamap/events"
 )
 
 // The spool is a write-ahead file of events waiting for NATS. Each record
@@ -30,7 +32,7 @@ const (
 	spoolFile       = "events.spool"
 	spoolLockFile   = "spool.lock"
 	spoolHeaderSize = 8
-	spoolMaxRecord  = MaxEventSize + 1024
+	spoolMaxRecord  = events.MaxEventSize + 1024
 	spoolReadChunk  = 256 << 10
 )
 
@@ -40,7 +42,7 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // spool directory. Give each Publisher its own directory.
 var ErrSpoolLocked = errors.New("events: spool directory is in use by another publisher")
 
-var kindCodes = []Kind{KindCollected, KindShared, KindErased}
+var kindCodes = []events.Kind{events.KindCollected, events.KindShared, events.KindErased}
 
 type spool struct {
 	mu          sync.Mutex
@@ -141,7 +143,7 @@ func decodeSpoolPayload(p []byte) (*outgoing, bool) {
 	return o, true
 }
 
-func kindCode(k Kind) byte {
+func kindCode(k events.Kind) byte {
 	for i, c := range kindCodes {
 		if c == k {
 			return byte(i)

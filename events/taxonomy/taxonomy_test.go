@@ -1,4 +1,4 @@
-package events
+package taxonomy
 
 import (
 	"errors"
@@ -7,11 +7,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/back-trace/datamap/events"
 )
 
 func TestDefaultTaxonomy(t *testing.T) {
-	tx := DefaultTaxonomy()
+	tx := Default()
 	if tx.Version == "" {
 		t.Error("default taxonomy has no version")
 	}
@@ -40,7 +41,7 @@ func TestDefaultTaxonomy(t *testing.T) {
 			special++
 		}
 		if c.Retention != "" {
-			if _, err := ParseISODuration(c.Retention); err != nil {
+			if _, err := events.ParseISODuration(c.Retention); err != nil {
 				t.Errorf("%s: %v", c.Key, err)
 			}
 		}
@@ -68,8 +69,8 @@ func TestDefaultTaxonomy(t *testing.T) {
 	if _, ok := tx.Category("billingx"); ok {
 		t.Error("unknown category found")
 	}
-	if DefaultTaxonomy() != tx {
-		t.Error("DefaultTaxonomy parses more than once")
+	if Default() != tx {
+		t.Error("Default parses more than once")
 	}
 }
 
@@ -88,7 +89,7 @@ data_subjects:
 `
 
 func TestSubtree(t *testing.T) {
-	tx, err := ParseTaxonomy([]byte(smallTaxonomy), "small.yaml")
+	tx, err := Parse([]byte(smallTaxonomy), "small.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,13 +143,13 @@ func TestParseTaxonomyErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := ParseTaxonomy([]byte(c.yaml), "tx.yaml")
+			_, err := Parse([]byte(c.yaml), "tx.yaml")
 			if err == nil {
 				t.Fatalf("no error for\n%s", c.yaml)
 			}
-			var te *TaxonomyError
+			var te *Error
 			if !errors.As(err, &te) {
-				t.Fatalf("error %T is not a *TaxonomyError: %v", err, err)
+				t.Fatalf("error %T is not a *Error: %v", err, err)
 			}
 			found := false
 			for _, e := range unjoin(err) {
@@ -189,11 +190,11 @@ purposes:
 data_subjects:
   - {key: s, name: S}
 `
-	_, err := ParseTaxonomy([]byte(bad), "bad.yaml")
+	_, err := Parse([]byte(bad), "bad.yaml")
 	errs := unjoin(err)
 	lines := map[int]int{}
 	for _, e := range errs {
-		lines[e.(*TaxonomyError).Line]++
+		lines[e.(*Error).Line]++
 	}
 	// line 2: key syntax; line 3: name, retention, missing parent; line 4: unknown field.
 	if lines[2] != 1 || lines[3] != 3 || lines[4] != 1 {
@@ -203,7 +204,7 @@ data_subjects:
 
 func TestParseTaxonomyEmpty(t *testing.T) {
 	for _, in := range []string{"", "# only a comment\n", "[]", "just a string"} {
-		if _, err := ParseTaxonomy([]byte(in), "e.yaml"); err == nil {
+		if _, err := Parse([]byte(in), "e.yaml"); err == nil {
 			t.Errorf("%q: no error", in)
 		}
 	}
@@ -212,15 +213,15 @@ func TestParseTaxonomyEmpty(t *testing.T) {
 func TestLoadTaxonomy(t *testing.T) {
 	dir := t.TempDir()
 	missing := filepath.Join(dir, "nope.yaml")
-	_, err := LoadTaxonomy(missing)
+	_, err := Load(missing)
 	if err == nil || !strings.Contains(err.Error(), missing) || !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("LoadTaxonomy(missing) = %v; want an os.ErrNotExist naming %s", err, missing)
+		t.Errorf("Load(missing) = %v; want an os.ErrNotExist naming %s", err, missing)
 	}
 	good := filepath.Join(dir, "tx.yaml")
 	if err := os.WriteFile(good, []byte(smallTaxonomy), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	tx, err := LoadTaxonomy(good)
+	tx, err := Load(good)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,74 +232,8 @@ func TestLoadTaxonomy(t *testing.T) {
 	if err := os.WriteFile(bad, []byte(strings.Replace(smallTaxonomy, "P7Y", "P7", 1)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := LoadTaxonomy(bad); err == nil || !strings.Contains(err.Error(), bad+":4:") {
-		t.Errorf("LoadTaxonomy(bad) = %v; want an error at %s:4", err, bad)
-	}
-}
-
-func TestParseISODuration(t *testing.T) {
-	good := []struct {
-		in   string
-		want ISODuration
-		str  string
-	}{
-		{"P7Y", ISODuration{Years: 7}, "P7Y"},
-		{"P18M", ISODuration{Months: 18}, "P18M"},
-		{"P30D", ISODuration{Days: 30}, "P30D"},
-		{"PT12H", ISODuration{Hours: 12}, "PT12H"},
-		{"P1Y6M", ISODuration{Years: 1, Months: 6}, "P1Y6M"},
-		{"P2W", ISODuration{Weeks: 2}, "P2W"},
-		{"P1DT2H3M4S", ISODuration{Days: 1, Hours: 2, Minutes: 3, Seconds: 4}, "P1DT2H3M4S"},
-		{"PT90M", ISODuration{Minutes: 90}, "PT90M"},
-		{"P0D", ISODuration{}, "P0D"},
-		{"P01Y", ISODuration{Years: 1}, "P1Y"},
-	}
-	for _, c := range good {
-		d, err := ParseISODuration(c.in)
-		if err != nil {
-			t.Errorf("%s: %v", c.in, err)
-			continue
-		}
-		if d != c.want || d.String() != c.str {
-			t.Errorf("%s = %+v (%s), want %+v (%s)", c.in, d, d, c.want, c.str)
-		}
-	}
-	for _, in := range []string{"", "P", "PT", "P1YT", "7Y", "p7y", "P7", "P7y", "P1M1Y", "P1Y1Y", "PT1D", "P1H",
-		"P1.5Y", "PT1,5H", "-P1Y", "P-1Y", "P1Y ", " P1Y", "PTT1H", "P1DT1H1H", "P99999999999999999999Y", "P1000000Y", "P1X"} {
-		if d, err := ParseISODuration(in); err == nil {
-			t.Errorf("%q accepted as %+v", in, d)
-		} else if !strings.Contains(err.Error(), "P7Y") {
-			t.Errorf("%q: error does not show an example: %v", in, err)
-		}
-	}
-}
-
-func TestISODurationArithmetic(t *testing.T) {
-	mustParse := func(s string) ISODuration {
-		d, err := ParseISODuration(s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return d
-	}
-	if a, b := mustParse("P18M").Approx(), mustParse("P1Y6M").Approx(); a != b {
-		t.Errorf("P18M (%v) != P1Y6M (%v)", a, b)
-	}
-	if mustParse("P24M").Approx() <= mustParse("P1Y").Approx() || mustParse("P7Y").Approx() <= mustParse("P24M").Approx() {
-		t.Error("Approx does not order durations")
-	}
-	if got := mustParse("PT12H").Approx(); got != 12*time.Hour {
-		t.Errorf("PT12H = %v", got)
-	}
-	if got := mustParse("P999999Y").Approx(); got <= 0 {
-		t.Errorf("P999999Y overflowed to %v", got)
-	}
-	start := time.Date(2024, 2, 29, 10, 0, 0, 0, time.UTC)
-	if got := mustParse("P1Y1DT1H").AddTo(start); !got.Equal(time.Date(2025, 3, 2, 11, 0, 0, 0, time.UTC)) {
-		t.Errorf("AddTo = %v", got)
-	}
-	if !mustParse("P0D").IsZero() || mustParse("PT1S").IsZero() {
-		t.Error("IsZero wrong")
+	if _, err := Load(bad); err == nil || !strings.Contains(err.Error(), bad+":4:") {
+		t.Errorf("Load(bad) = %v; want an error at %s:4", err, bad)
 	}
 }
 
@@ -308,7 +243,7 @@ func FuzzParseTaxonomy(f *testing.F) {
 	f.Add([]byte("categories: [{key: a.b, name: x, special: 1}]\nrecipients: [{name: a, role: processor, country: ZZ}]"))
 	f.Add([]byte("a: &x [*x]\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		tx, err := ParseTaxonomy(data, "fuzz.yaml")
+		tx, err := Parse(data, "fuzz.yaml")
 		if err != nil {
 			if tx != nil {
 				t.Fatal("taxonomy returned with an error")
@@ -329,23 +264,5 @@ func FuzzParseTaxonomy(f *testing.F) {
 				t.Fatalf("Subtree(%q) empty", c.Key)
 			}
 		}
-	})
-}
-
-func FuzzParseISODuration(f *testing.F) {
-	for _, s := range []string{"P7Y", "P1Y6M", "PT12H", "P1DT2H3M4S", "P", "PT1.5H"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		d, err := ParseISODuration(s)
-		if err != nil {
-			return
-		}
-		// The canonical spelling must parse back to the same value.
-		d2, err := ParseISODuration(d.String())
-		if err != nil || d2 != d {
-			t.Fatalf("%q -> %q -> %+v, %v", s, d.String(), d2, err)
-		}
-		_ = d.Approx()
 	})
 }

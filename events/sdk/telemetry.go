@@ -1,4 +1,4 @@
-package events
+package sdk
 
 import (
 	"context"
@@ -9,9 +9,13 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/back-trace/datamap/events"
 )
 
-// instrumentationName names the SDK's tracer and meter.
+// instrumentationName names the SDK's tracer and meter: the scope that
+// dashboards and alerts select the SDK's metrics and spans by, so it does
+// not follow the package path.
 const instrumentationName = "github.com/back-trace/datamap/events"
 
 // Metric names of the Publisher, all with the attribute datamap.source.
@@ -36,7 +40,17 @@ type telemetry struct {
 	attrs   metric.MeasurementOption
 }
 
-func (t *telemetry) init(p *Publisher, o *options) error {
+// statsSource is what the metrics callback reads: the counters.
+type statsSource interface {
+	snapshot() Stats
+}
+
+var _ statsSource = (*counters)(nil)
+
+// newTelemetry registers the instruments of the publisher of o.source;
+// the metrics callback reads stats.
+func newTelemetry(o *options, stats statsSource) (*telemetry, error) {
+	t := new(telemetry)
 	tp, mp := o.tracerProvider, o.meterProvider
 	if tp == nil {
 		tp = otel.GetTracerProvider()
@@ -46,11 +60,11 @@ func (t *telemetry) init(p *Publisher, o *options) error {
 	}
 	t.tracer = tp.Tracer(instrumentationName)
 	meter := mp.Meter(instrumentationName)
-	t.attrs = metric.WithAttributeSet(attribute.NewSet(attribute.String("datamap.source", p.source)))
+	t.attrs = metric.WithAttributeSet(attribute.NewSet(attribute.String("datamap.source", o.source)))
 	var err error
 	if t.latency, err = meter.Float64Histogram(MetricLatency, metric.WithUnit("s"),
 		metric.WithDescription("time from accepting an event to JetStream's acknowledgement")); err != nil {
-		return fmt.Errorf("events: metric %s: %w", MetricLatency, err)
+		return nil, fmt.Errorf("events: metric %s: %w", MetricLatency, err)
 	}
 	counter := func(name, desc string) (metric.Int64ObservableCounter, error) {
 		return meter.Int64ObservableCounter(name, metric.WithUnit("{event}"), metric.WithDescription(desc))
@@ -64,11 +78,11 @@ func (t *telemetry) init(p *Publisher, o *options) error {
 		metric.WithDescription("events accepted and not yet acknowledged"))
 	for _, err := range []error{err1, err2, err3, err4, err5, err6} {
 		if err != nil {
-			return fmt.Errorf("events: metrics: %w", err)
+			return nil, fmt.Errorf("events: metrics: %w", err)
 		}
 	}
 	t.reg, err = meter.RegisterCallback(func(_ context.Context, obs metric.Observer) error {
-		s := p.Stats()
+		s := stats.snapshot()
 		obs.ObserveInt64(queued, int64(s.Queued), t.attrs)
 		obs.ObserveInt64(published, int64(s.Published), t.attrs)
 		obs.ObserveInt64(retried, int64(s.Retried), t.attrs)
@@ -78,9 +92,9 @@ func (t *telemetry) init(p *Publisher, o *options) error {
 		return nil
 	}, queued, published, retried, spooled, dropped, pending)
 	if err != nil {
-		return fmt.Errorf("events: metrics callback: %w", err)
+		return nil, fmt.Errorf("events: metrics callback: %w", err)
 	}
-	return nil
+	return t, nil
 }
 
 // published records the latency of an acknowledged event and, when the
@@ -92,7 +106,7 @@ func (t *telemetry) published(o *outgoing) {
 	if !o.sc.IsSampled() {
 		return
 	}
-	subject := Subject(o.kind)
+	subject := events.Subject(o.kind)
 	_, span := t.tracer.Start(trace.ContextWithSpanContext(ctx, o.sc), "publish "+subject,
 		trace.WithSpanKind(trace.SpanKindProducer), trace.WithTimestamp(o.queued),
 		trace.WithAttributes(attribute.String("messaging.system", "nats"),

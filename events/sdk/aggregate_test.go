@@ -1,4 +1,4 @@
-package events_test
+package sdk_test
 
 import (
 	"context"
@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/back-trace/datamap/catalog/query"
-	"github.com/back-trace/datamap/events"
+	"github.com/back-trace/datamap/events/sdk"
 	"github.com/back-trace/datamap/internal/testservers"
 )
 
@@ -20,7 +20,7 @@ func TestAggregationKeepsRecordTotals(t *testing.T) {
 		events, records uint64
 		flows           string
 	}
-	run := func(opts ...events.Option) totals {
+	run := func(opts ...sdk.Option) totals {
 		_, js := testservers.NATS(t)
 		conn := testservers.ClickHouse(t)
 		p := newPublisher(t, js, opts...)
@@ -61,7 +61,7 @@ func TestAggregationKeepsRecordTotals(t *testing.T) {
 		return totals{events: got.Events, records: got.Records, flows: fmt.Sprint(perFlow)}
 	}
 	off := run()
-	on := run(events.WithAggregation(50 * time.Millisecond))
+	on := run(sdk.WithAggregation(50 * time.Millisecond))
 	if off.records != on.records || off.flows != on.flows {
 		t.Errorf("aggregation changed the records: off %d %s, on %d %s", off.records, off.flows, on.records, on.flows)
 	}

@@ -1,4 +1,4 @@
-package events_test
+package sdk_test
 
 import (
 	"bufio"
@@ -23,6 +23,8 @@ import (
 	"github.com/back-trace/datamap/catalog/consumer"
 	"github.com/back-trace/datamap/catalog/query"
 	"github.com/back-trace/datamap/events"
+	"github.com/back-trace/datamap/events/sdk"
+	"github.com/back-trace/datamap/events/taxonomy"
 	"github.com/back-trace/datamap/internal/testservers"
 	"github.com/back-trace/datamap/sinks/clickhouse"
 	"github.com/back-trace/datamap/sinks/deadletter"
@@ -40,10 +42,10 @@ func TestMain(m *testing.M) {
 	testservers.Main(m)
 }
 
-var paymentToken = events.Collection{Category: "billing.payment_token", DataSubject: "customer",
+var paymentToken = sdk.Collection{Category: "billing.payment_token", DataSubject: "customer",
 	Purpose: "payment_processing", LegalBasis: events.LegalBasisContract, Retention: "P7Y"}
 
-var smsToCarrier = events.Share{Category: "telephony.sms_metadata", DataSubject: "customer",
+var smsToCarrier = sdk.Share{Category: "telephony.sms_metadata", DataSubject: "customer",
 	Purpose: "call_message_routing", LegalBasis: events.LegalBasisContract,
 	Recipient: events.Recipient{Name: "Twilio", Role: events.RoleProcessor, Country: "US", Safeguard: events.SafeguardSCC}}
 
@@ -92,9 +94,9 @@ func connect(t testing.TB, url string) jetstream.JetStream {
 	return js
 }
 
-func newPublisher(t testing.TB, js jetstream.JetStream, opts ...events.Option) *events.Publisher {
+func newPublisher(t testing.TB, js jetstream.JetStream, opts ...sdk.Option) *sdk.Publisher {
 	t.Helper()
-	p, err := events.NewPublisher(js, append([]events.Option{events.WithSource("billing-api")}, opts...)...)
+	p, err := sdk.NewPublisher(js, append([]sdk.Option{sdk.WithSource("billing-api")}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +108,7 @@ func newPublisher(t testing.TB, js jetstream.JetStream, opts ...events.Option) *
 	return p
 }
 
-func flush(t testing.TB, p *events.Publisher, within time.Duration) {
+func flush(t testing.TB, p *sdk.Publisher, within time.Duration) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), within)
 	defer cancel()
@@ -180,7 +182,7 @@ func TestPublisherDeliversEveryEventOnce(t *testing.T) {
 	if _, err := p.Shared(ctx, smsToCarrier); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := p.Erased(ctx, events.Erasure{Category: "billing.payment_token", DataSubject: "customer", Reason: events.ReasonRetention}); err != nil {
+	if _, err := p.Erased(ctx, sdk.Erasure{Category: "billing.payment_token", DataSubject: "customer", Reason: events.ReasonRetention}); err != nil {
 		t.Fatal(err)
 	}
 	flush(t, p, 20*time.Second)
@@ -217,13 +219,13 @@ func TestInvalidEventIsRefusedSynchronouslyByField(t *testing.T) {
 
 func TestOptionsAreValidatedTogether(t *testing.T) {
 	_, js := testservers.NATS(t)
-	for name, opts := range map[string][]events.Option{
+	for name, opts := range map[string][]sdk.Option{
 		"no source":             {},
-		"spill without a spool": {events.WithSource("a"), events.WithSpillOnFull()},
-		"bad buffer":            {events.WithSource("a"), events.WithBuffer(0)},
-		"bad window":            {events.WithSource("a"), events.WithAggregation(-time.Second)},
+		"spill without a spool": {sdk.WithSource("a"), sdk.WithSpillOnFull()},
+		"bad buffer":            {sdk.WithSource("a"), sdk.WithBuffer(0)},
+		"bad window":            {sdk.WithSource("a"), sdk.WithAggregation(-time.Second)},
 	} {
-		if _, err := events.NewPublisher(js, opts...); err == nil {
+		if _, err := sdk.NewPublisher(js, opts...); err == nil {
 			t.Errorf("%s: NewPublisher succeeded", name)
 		}
 	}
@@ -232,7 +234,7 @@ func TestOptionsAreValidatedTogether(t *testing.T) {
 func TestNATSDownAtStartThenUp(t *testing.T) {
 	down := reserveNATS(t)
 	js := connect(t, down.url)
-	p := newPublisher(t, js, events.WithAckTimeout(2*time.Second))
+	p := newPublisher(t, js, sdk.WithAckTimeout(2*time.Second))
 	const n = 2000
 	for range n {
 		if _, err := p.Collected(context.Background(), paymentToken); err != nil {
@@ -251,7 +253,7 @@ func TestNATSRestartMidBurst(t *testing.T) {
 	down := reserveNATS(t)
 	ns := down.start(t)
 	js := connect(t, down.url)
-	p := newPublisher(t, js, events.WithAckTimeout(2*time.Second))
+	p := newPublisher(t, js, sdk.WithAckTimeout(2*time.Second))
 	const n = 100_000
 	var wg sync.WaitGroup
 	errs := make(chan error, 1)
@@ -298,13 +300,13 @@ func TestQueueFullPolicies(t *testing.T) {
 	// brings it up and checks that every accepted event arrived once.
 	cases := []struct {
 		name  string
-		opts  func(t *testing.T) []events.Option
-		check func(t *testing.T, accepted int, errs []error, s events.Stats)
+		opts  func(t *testing.T) []sdk.Option
+		check func(t *testing.T, accepted int, errs []error, s sdk.Stats)
 	}{{
 		name: "default blocks until the caller's context ends and loses nothing",
-		opts: func(*testing.T) []events.Option { return nil },
-		check: func(t *testing.T, accepted int, errs []error, s events.Stats) {
-			if len(errs) == 0 || !errors.Is(errs[0], events.ErrQueueFull) || !errors.Is(errs[0], context.DeadlineExceeded) {
+		opts: func(*testing.T) []sdk.Option { return nil },
+		check: func(t *testing.T, accepted int, errs []error, s sdk.Stats) {
+			if len(errs) == 0 || !errors.Is(errs[0], sdk.ErrQueueFull) || !errors.Is(errs[0], context.DeadlineExceeded) {
 				t.Errorf("errs = %v, want ErrQueueFull with the context's deadline", errs)
 			}
 			if s.Dropped != 0 || s.Spooled != 0 {
@@ -313,26 +315,26 @@ func TestQueueFullPolicies(t *testing.T) {
 		},
 	}, {
 		name: "block with a timeout reports ErrQueueFull",
-		opts: func(*testing.T) []events.Option {
-			return []events.Option{events.WithBlockOnFull(20 * time.Millisecond)}
+		opts: func(*testing.T) []sdk.Option {
+			return []sdk.Option{sdk.WithBlockOnFull(20 * time.Millisecond)}
 		},
-		check: func(t *testing.T, accepted int, errs []error, s events.Stats) {
-			if len(errs) == 0 || !errors.Is(errs[0], events.ErrQueueFull) {
+		check: func(t *testing.T, accepted int, errs []error, s sdk.Stats) {
+			if len(errs) == 0 || !errors.Is(errs[0], sdk.ErrQueueFull) {
 				t.Errorf("errs = %v, want ErrQueueFull", errs)
 			}
 		},
 	}, {
 		name: "drop never fails and counts the drops",
-		opts: func(*testing.T) []events.Option { return []events.Option{events.WithDropOnFull()} },
-		check: func(t *testing.T, accepted int, errs []error, s events.Stats) {
+		opts: func(*testing.T) []sdk.Option { return []sdk.Option{sdk.WithDropOnFull()} },
+		check: func(t *testing.T, accepted int, errs []error, s sdk.Stats) {
 			if len(errs) != 0 || accepted != attempts || s.Dropped == 0 || s.Queued == 0 {
 				t.Errorf("errs = %v, stats = %+v: want no error, some queued, some dropped", errs, s)
 			}
 		},
 	}, {
 		name: "spill (the default with a spool) never fails and loses nothing",
-		opts: func(t *testing.T) []events.Option { return []events.Option{events.WithSpool(t.TempDir())} },
-		check: func(t *testing.T, accepted int, errs []error, s events.Stats) {
+		opts: func(t *testing.T) []sdk.Option { return []sdk.Option{sdk.WithSpool(t.TempDir())} },
+		check: func(t *testing.T, accepted int, errs []error, s sdk.Stats) {
 			if len(errs) != 0 || accepted != attempts || s.Spooled == 0 {
 				t.Errorf("errs = %v, stats = %+v: want all %d accepted, some spooled", errs, s, attempts)
 			}
@@ -342,7 +344,7 @@ func TestQueueFullPolicies(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			down := reserveNATS(t)
 			js := connect(t, down.url)
-			opts := append([]events.Option{events.WithBuffer(4), events.WithMaxInFlight(2), events.WithAckTimeout(time.Second)}, c.opts(t)...)
+			opts := append([]sdk.Option{sdk.WithBuffer(4), sdk.WithMaxInFlight(2), sdk.WithAckTimeout(time.Second)}, c.opts(t)...)
 			p := newPublisher(t, js, opts...)
 			accepted := 0
 			var errs []error
@@ -372,7 +374,7 @@ func TestTraceParentOfTheCallerIsOnTheStoredEvent(t *testing.T) {
 	_, js := testservers.NATS(t)
 	spans := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
-	p := newPublisher(t, js, events.WithTracerProvider(tp))
+	p := newPublisher(t, js, sdk.WithTracerProvider(tp))
 	ctx, span := tp.Tracer("billing").Start(context.Background(), "charge card")
 	if _, err := p.Collected(ctx, paymentToken); err != nil {
 		t.Fatal(err)
@@ -404,7 +406,7 @@ func lastEvent(t *testing.T, js jetstream.JetStream) *events.Event {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ev, err := events.NewValidator(nil).Decode(m.Data)
+	ev, err := events.NewValidator(taxonomy.Default()).Decode(m.Data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -445,7 +447,7 @@ func TestSpoolSurvivesKill(t *testing.T) {
 	f.Close()
 
 	_, js := testservers.NATS(t)
-	p := newPublisher(t, js, events.WithSpool(dir))
+	p := newPublisher(t, js, sdk.WithSpool(dir))
 	if got := p.Stats().Pending; got != n {
 		t.Errorf("pending after restart = %d, want the %d spooled events", got, n)
 	}
@@ -467,7 +469,7 @@ func spoolChild(dir string) {
 		panic(err)
 	}
 	js, _ := jetstream.New(nc)
-	p, err := events.NewPublisher(js, events.WithSource("billing-api"), events.WithSpool(dir))
+	p, err := sdk.NewPublisher(js, sdk.WithSource("billing-api"), sdk.WithSpool(dir))
 	if err != nil {
 		panic(err)
 	}
@@ -491,7 +493,7 @@ func startConsumer(t *testing.T, js jetstream.JetStream, conn driver.Conn) {
 		t.Fatal(err)
 	}
 	c := consumer.New(durable, clickhouse.NewWriter(conn), deadletter.NewSink(js, deadletter.SubjectPrefix),
-		events.NewValidator(nil), consumer.Options{BatchSize: 5000, MaxWait: 50 * time.Millisecond})
+		events.NewValidator(taxonomy.Default()), consumer.Options{BatchSize: 5000, MaxWait: 50 * time.Millisecond})
 	done := make(chan struct{})
 	go func() { defer close(done); c.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })

@@ -1,19 +1,27 @@
-package events
+// Package taxonomy is the configured vocabulary of datamap events: the
+// personal-data categories, purposes and data-subject categories a
+// deployment names in a YAML file (schemas/taxonomy.yaml is the default,
+// derived from the BackTrace privacy policy), with example recipients.
+//
+// Values fixed by law or by standards — legal bases, recipient roles,
+// transfer safeguards, ISO country codes, ISO 8601 durations — belong to
+// the event contract (package events), which a Taxonomy's example
+// recipients are checked against. An *events.Validator checks events
+// against a Taxonomy through the events.Vocabulary it implements.
+package taxonomy
 
 import (
-	"errors"
 	"fmt"
-	"math"
 	"os"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/back-trace/datamap/events"
 	"github.com/back-trace/datamap/internal/fileerr"
 	"github.com/back-trace/datamap/schemas"
 )
@@ -27,7 +35,7 @@ import (
 // and are deliberately not part of the taxonomy.
 //
 // A Taxonomy is read-only once parsed and safe for concurrent use; callers
-// must not modify its slices (DefaultTaxonomy is shared by the process).
+// must not modify its slices (Default is shared by the process).
 type Taxonomy struct {
 	Version      string
 	Categories   []Category // in file order, parents before children
@@ -67,16 +75,16 @@ type Term struct {
 type KnownRecipient struct {
 	Name        string
 	Kind        string // e.g. "payment_processor", "carrier"
-	Role        string // one of Roles
+	Role        string // one of events.Roles
 	Country     string // ISO 3166-1 alpha-2, or "" when it depends
-	Safeguard   string // one of Safeguards, or ""
+	Safeguard   string // one of events.Safeguards, or ""
 	Description string
 }
 
-// TaxonomyError is one problem in a taxonomy file. ParseTaxonomy returns
+// Error is one problem in a taxonomy file. Parse returns
 // all of them joined with errors.Join; use errors.As to inspect the first,
 // or iterate with the Unwrap() []error of the joined error.
-type TaxonomyError = fileerr.Error
+type Error = fileerr.Error
 
 // maxTaxonomySize bounds the input so a wrong path (a log file, a binary)
 // fails fast instead of being parsed; real taxonomies are a few KB.
@@ -87,21 +95,21 @@ const maxKeyLen = 200
 
 var keyPattern = regexp.MustCompile(`^[a-z0-9_]+(\.[a-z0-9_]+)*$`)
 
-// DefaultTaxonomy returns the taxonomy embedded in package schemas, derived
+// Default returns the taxonomy embedded in package schemas, derived
 // from the BackTrace privacy policy. It is parsed once; it panics only if
 // the embedded file is broken, which the package tests rule out.
-func DefaultTaxonomy() *Taxonomy { return defaultTaxonomy() }
+func Default() *Taxonomy { return defaultTaxonomy() }
 
 var defaultTaxonomy = sync.OnceValue(func() *Taxonomy {
-	t, err := ParseTaxonomy(schemas.Taxonomy(), "schemas/taxonomy.yaml")
+	t, err := Parse(schemas.Taxonomy(), "schemas/taxonomy.yaml")
 	if err != nil {
-		panic("events: embedded default taxonomy is invalid: " + err.Error())
+		panic("taxonomy: embedded default taxonomy is invalid: " + err.Error())
 	}
 	return t
 })
 
-// LoadTaxonomy reads and parses a taxonomy file; see ParseTaxonomy.
-func LoadTaxonomy(path string) (*Taxonomy, error) {
+// Load reads and parses a taxonomy file; see Parse.
+func Load(path string) (*Taxonomy, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("taxonomy: %w (pass the path of a taxonomy YAML file; schemas/taxonomy.yaml is the template)", err)
@@ -118,41 +126,31 @@ func LoadTaxonomy(path string) (*Taxonomy, error) {
 	if err != nil {
 		return nil, fmt.Errorf("taxonomy: %w", err)
 	}
-	return ParseTaxonomy(data, path)
+	return Parse(data, path)
 }
 
-// ParseTaxonomy parses a taxonomy YAML document; name (usually the file
+// Parse parses a taxonomy YAML document; name (usually the file
 // path) prefixes the errors. Decoding is strict, because a typo such as
 // "retenion" would otherwise drop a value silently. It reports every problem
-// it finds, each a *TaxonomyError with file, line and field, joined with
+// it finds, each a *Error with file, line and field, joined with
 // errors.Join: unknown or duplicate fields, duplicate keys, keys that are not
 // lowercase [a-z0-9_] segments joined by ".", dotted keys whose parent is
 // missing, empty names, retentions that are not ISO 8601 durations, and
 // recipients with an unknown role, safeguard or country.
-func ParseTaxonomy(data []byte, name string) (*Taxonomy, error) {
-	p := &taxonomyParser{file: name}
-	if len(data) > maxTaxonomySize {
-		p.errorf(0, "", "document is %d bytes, over the %d byte limit", len(data), maxTaxonomySize)
-		return nil, p.err()
-	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		p.yamlError(err)
-		return nil, p.err()
-	}
-	if doc.Kind == 0 || len(doc.Content) == 0 {
-		p.errorf(0, "", "empty document; a taxonomy needs categories, purposes and data_subjects (see schemas/taxonomy.yaml)")
-		return nil, p.err()
+func Parse(data []byte, name string) (*Taxonomy, error) {
+	p := &taxonomyParser{List: fileerr.List{File: name}}
+	root := p.ReadYAML(data, maxTaxonomySize, "a taxonomy needs categories, purposes and data_subjects (see schemas/taxonomy.yaml)")
+	if root == nil {
+		return nil, p.Err()
 	}
 	t := &Taxonomy{
 		categories:   map[string]int{},
 		purposes:     map[string]int{},
 		dataSubjects: map[string]int{},
 	}
-	root := doc.Content[0]
 	if root.Kind != yaml.MappingNode {
-		p.errorf(root.Line, "", "the document must be a mapping with categories, purposes and data_subjects, not a %s", kindName(root))
-		return nil, p.err()
+		p.Errorf(root.Line, "", "the document must be a mapping with categories, purposes and data_subjects, not a %s", kindName(root))
+		return nil, p.Err()
 	}
 	seen := p.fields(root, "", map[string]func(k, v *yaml.Node){
 		"version": func(_, v *yaml.Node) { t.Version, _ = p.str(v, "version") },
@@ -171,11 +169,11 @@ func ParseTaxonomy(data []byte, name string) (*Taxonomy, error) {
 	})
 	for _, f := range []struct{ list, field string }{{"categories", "category"}, {"purposes", "purpose"}, {"data_subjects", "data_subject"}} {
 		if _, ok := seen[f.list]; !ok {
-			p.errorf(root.Line, f.list, "missing; events must name a %s from the taxonomy, so list at least one", f.field)
+			p.Errorf(root.Line, f.list, "missing; events must name a %s from the taxonomy, so list at least one", f.field)
 		}
 	}
 	p.checkParents()
-	if err := p.err(); err != nil {
+	if err := p.Err(); err != nil {
 		return nil, err
 	}
 	t.inheritSpecial()
@@ -207,6 +205,31 @@ func (t *Taxonomy) DataSubject(key string) (Term, bool) {
 		return Term{}, false
 	}
 	return t.DataSubjects[i], true
+}
+
+// The events.Vocabulary of a Taxonomy: what a Validator looks up per event.
+var _ events.Vocabulary = (*Taxonomy)(nil)
+
+// IsCategory reports whether key is a category, and whether it is special
+// (GDPR Art. 9, inherited from its ancestors).
+func (t *Taxonomy) IsCategory(key string) (known, special bool) {
+	i, ok := t.categories[key]
+	if !ok {
+		return false, false
+	}
+	return true, t.Categories[i].Special
+}
+
+// IsPurpose reports whether key is a purpose.
+func (t *Taxonomy) IsPurpose(key string) bool {
+	_, ok := t.purposes[key]
+	return ok
+}
+
+// IsDataSubject reports whether key is a data-subject category.
+func (t *Taxonomy) IsDataSubject(key string) bool {
+	_, ok := t.dataSubjects[key]
+	return ok
 }
 
 // Subtree returns the category key prefix and the keys of all its
@@ -254,8 +277,7 @@ func (t *Taxonomy) inheritSpecial() {
 // structs, so that every error carries the line of the offending node and
 // all problems are collected in one pass.
 type taxonomyParser struct {
-	file string
-	errs []error
+	fileerr.List
 	// keys remembers where each key was defined, per list, for the
 	// duplicate and missing-parent messages.
 	keys map[string]map[string]keyDef
@@ -264,34 +286,6 @@ type taxonomyParser struct {
 type keyDef struct {
 	line  int
 	field string
-}
-
-func (p *taxonomyParser) errorf(line int, field, format string, args ...any) {
-	p.errs = append(p.errs, &TaxonomyError{File: p.file, Line: line, Field: field, Msg: fmt.Sprintf(format, args...)})
-}
-
-// err joins the problems in file order, which is how people fix them.
-func (p *taxonomyParser) err() error {
-	slices.SortStableFunc(p.errs, func(a, b error) int {
-		return a.(*TaxonomyError).Line - b.(*TaxonomyError).Line
-	})
-	return errors.Join(p.errs...)
-}
-
-var yamlLine = regexp.MustCompile(`^yaml: line (\d+): `)
-
-// yamlError turns "yaml: line 3: did not find expected key" into a
-// TaxonomyError on line 3, so syntax errors read like the others.
-func (p *taxonomyParser) yamlError(err error) {
-	msg := err.Error()
-	line := 0
-	if m := yamlLine.FindStringSubmatch(msg); m != nil {
-		line, _ = strconv.Atoi(m[1])
-		msg = msg[len(m[0]):]
-	} else {
-		msg = strings.TrimPrefix(msg, "yaml: ")
-	}
-	p.errorf(line, "", "invalid YAML: %s", msg)
 }
 
 func kindName(n *yaml.Node) string {
@@ -319,11 +313,11 @@ func (p *taxonomyParser) fields(m *yaml.Node, path string, handle map[string]fun
 			field = path + "." + k.Value
 		}
 		if k.Kind != yaml.ScalarNode {
-			p.errorf(k.Line, path, "field names must be plain strings, not a %s", kindName(k))
+			p.Errorf(k.Line, path, "field names must be plain strings, not a %s", kindName(k))
 			continue
 		}
 		if prev, dup := seen[k.Value]; dup {
-			p.errorf(k.Line, field, "set twice (first on line %d); keep one", prev.Line)
+			p.Errorf(k.Line, field, "set twice (first on line %d); keep one", prev.Line)
 			continue
 		}
 		seen[k.Value] = k
@@ -334,11 +328,11 @@ func (p *taxonomyParser) fields(m *yaml.Node, path string, handle map[string]fun
 				known = append(known, name)
 			}
 			slices.Sort(known)
-			p.errorf(k.Line, field, "unknown field; allowed here: %s", strings.Join(known, ", "))
+			p.Errorf(k.Line, field, "unknown field; allowed here: %s", strings.Join(known, ", "))
 			continue
 		}
 		if v.Kind == yaml.AliasNode {
-			p.errorf(v.Line, field, "YAML aliases are not supported in a taxonomy; write the value out")
+			p.Errorf(v.Line, field, "YAML aliases are not supported in a taxonomy; write the value out")
 			continue
 		}
 		h(k, v)
@@ -349,7 +343,7 @@ func (p *taxonomyParser) fields(m *yaml.Node, path string, handle map[string]fun
 // str returns the value of a scalar, or reports that it is not one.
 func (p *taxonomyParser) str(v *yaml.Node, field string) (string, bool) {
 	if v.Kind != yaml.ScalarNode {
-		p.errorf(v.Line, field, "must be a string, not a %s", kindName(v))
+		p.Errorf(v.Line, field, "must be a string, not a %s", kindName(v))
 		return "", false
 	}
 	if v.Tag == "!!null" {
@@ -361,19 +355,19 @@ func (p *taxonomyParser) str(v *yaml.Node, field string) (string, bool) {
 func (p *taxonomyParser) list(v *yaml.Node, field string, item func(n *yaml.Node, field string)) {
 	if v.Kind != yaml.SequenceNode {
 		if v.Kind == yaml.ScalarNode && v.Tag == "!!null" {
-			p.errorf(v.Line, field, "empty; list at least one entry with key and name")
+			p.Errorf(v.Line, field, "empty; list at least one entry with key and name")
 			return
 		}
-		p.errorf(v.Line, field, "must be a list of entries (\"- key: …\"), not a %s", kindName(v))
+		p.Errorf(v.Line, field, "must be a list of entries (\"- key: …\"), not a %s", kindName(v))
 		return
 	}
 	if len(v.Content) == 0 {
-		p.errorf(v.Line, field, "empty; list at least one entry")
+		p.Errorf(v.Line, field, "empty; list at least one entry")
 	}
 	for i, n := range v.Content {
 		f := fmt.Sprintf("%s[%d]", field, i)
 		if n.Kind != yaml.MappingNode {
-			p.errorf(n.Line, f, "must be a mapping with key and name, not a %s", kindName(n))
+			p.Errorf(n.Line, f, "must be a mapping with key and name, not a %s", kindName(n))
 			continue
 		}
 		item(n, f)
@@ -407,20 +401,20 @@ func (p *taxonomyParser) entryFields(e *entry, field string, extra map[string]fu
 func (p *taxonomyParser) checkEntry(list string, e *entry, m *yaml.Node, field string) bool {
 	ok := true
 	if strings.TrimSpace(e.name) == "" {
-		p.errorf(m.Line, field+".name", "missing or empty; give the entry a human-readable name")
+		p.Errorf(m.Line, field+".name", "missing or empty; give the entry a human-readable name")
 		ok = false
 	}
 	if e.keyNode == nil || e.key == "" {
-		p.errorf(m.Line, field+".key", "missing or empty; give the entry a key such as \"billing.invoice\"")
+		p.Errorf(m.Line, field+".key", "missing or empty; give the entry a key such as \"billing.invoice\"")
 		return false
 	}
 	line := e.keyNode.Line
 	if len(e.key) > maxKeyLen || !keyPattern.MatchString(e.key) {
-		p.errorf(line, field+".key", "%q is not a valid key; use lowercase [a-z0-9_] segments joined by \".\", at most %d characters, e.g. \"billing.payment_token\"", e.key, maxKeyLen)
+		p.Errorf(line, field+".key", "%q is not a valid key; use lowercase [a-z0-9_] segments joined by \".\", at most %d characters, e.g. \"billing.payment_token\"", e.key, maxKeyLen)
 		return false
 	}
 	if prev, dup := p.firstLine(list, e.key, line, field+".key"); dup {
-		p.errorf(line, field+".key", "%q is defined twice (first on line %d); keys must be unique", e.key, prev)
+		p.Errorf(line, field+".key", "%q is defined twice (first on line %d); keys must be unique", e.key, prev)
 		return false
 	}
 	return ok
@@ -451,15 +445,15 @@ func (p *taxonomyParser) category(t *Taxonomy, m *yaml.Node, field string) {
 			if !ok || s == "" {
 				return
 			}
-			if _, err := ParseISODuration(s); err != nil {
-				p.errorf(v.Line, field+".retention", "%v", err)
+			if _, err := events.ParseISODuration(s); err != nil {
+				p.Errorf(v.Line, field+".retention", "%v", err)
 				return
 			}
 			c.Retention = s
 		},
 		"special": func(_, v *yaml.Node) {
 			if v.Kind != yaml.ScalarNode || v.Tag != "!!bool" {
-				p.errorf(v.Line, field+".special", "must be true or false, not %s", kindName(v))
+				p.Errorf(v.Line, field+".special", "must be true or false, not %s", kindName(v))
 				return
 			}
 			_ = v.Decode(&c.Special)
@@ -509,28 +503,28 @@ func (p *taxonomyParser) recipient(t *Taxonomy, m *yaml.Node, field string) {
 	}
 	ok := true
 	if strings.TrimSpace(r.Name) == "" {
-		p.errorf(line("name"), field+".name", "missing or empty; name the recipient, e.g. \"Stripe\"")
+		p.Errorf(line("name"), field+".name", "missing or empty; name the recipient, e.g. \"Stripe\"")
 		ok = false
 	} else if prev, dup := p.firstLine("recipients", r.Name, line("name"), field+".name"); dup {
-		p.errorf(line("name"), field+".name", "%q is listed twice (first on line %d)", r.Name, prev)
+		p.Errorf(line("name"), field+".name", "%q is listed twice (first on line %d)", r.Name, prev)
 		ok = false
 	}
 	if r.Kind != "" && !keyPattern.MatchString(r.Kind) {
-		p.errorf(line("kind"), field+".kind", "%q is not a valid kind; use lowercase [a-z0-9_], e.g. \"payment_processor\"", r.Kind)
+		p.Errorf(line("kind"), field+".kind", "%q is not a valid kind; use lowercase [a-z0-9_], e.g. \"payment_processor\"", r.Kind)
 		ok = false
 	}
-	if !slices.Contains(Roles, r.Role) {
-		p.errorf(line("role"), field+".role", "%q is not a recipient role; use one of %s", r.Role, strings.Join(Roles, ", "))
+	if !slices.Contains(events.Roles, r.Role) {
+		p.Errorf(line("role"), field+".role", "%q is not a recipient role; use one of %s", r.Role, strings.Join(events.Roles, ", "))
 		ok = false
 	}
 	if r.Country != "" {
-		if _, known := LookupCountry(r.Country); !known {
-			p.errorf(line("country"), field+".country", "%q is not an ISO 3166-1 alpha-2 code; use two upper-case letters such as \"US\", or leave it out when it varies", r.Country)
+		if _, known := events.LookupCountry(r.Country); !known {
+			p.Errorf(line("country"), field+".country", "%q is not an ISO 3166-1 alpha-2 code; use two upper-case letters such as \"US\", or leave it out when it varies", r.Country)
 			ok = false
 		}
 	}
-	if r.Safeguard != "" && !slices.Contains(Safeguards, r.Safeguard) {
-		p.errorf(line("safeguard"), field+".safeguard", "%q is not a transfer safeguard; use one of %s", r.Safeguard, strings.Join(Safeguards, ", "))
+	if r.Safeguard != "" && !slices.Contains(events.Safeguards, r.Safeguard) {
+		p.Errorf(line("safeguard"), field+".safeguard", "%q is not a transfer safeguard; use one of %s", r.Safeguard, strings.Join(events.Safeguards, ", "))
 		ok = false
 	}
 	if ok {
@@ -554,162 +548,8 @@ func (p *taxonomyParser) checkParents() {
 		slices.SortFunc(children, func(a, b string) int { return keys[a].line - keys[b].line })
 		for _, k := range children {
 			if _, ok := keys[parentKey(k)]; !ok {
-				p.errorf(keys[k].line, keys[k].field, "%q has no parent: add an entry with key %q, or rename it", k, parentKey(k))
+				p.Errorf(keys[k].line, keys[k].field, "%q has no parent: add an entry with key %q, or rename it", k, parentKey(k))
 			}
 		}
 	}
-}
-
-// ISODuration is an ISO 8601 duration such as P7Y, P18M, P1Y6M, P2W, PT12H,
-// with integer components. Years and months have no fixed length, so the
-// components are kept as written; use AddTo for exact calendar arithmetic
-// and Approx to compare or sort.
-type ISODuration struct {
-	Years, Months, Weeks, Days int
-	Hours, Minutes, Seconds    int
-}
-
-// maxDurationComponent keeps every component far from integer overflow in
-// AddTo and Approx; a million years is beyond any retention.
-const maxDurationComponent = 999_999
-
-// ParseISODuration parses an ISO 8601 duration: "P", then any of nY nM nW
-// nD in that order, then optionally "T" and any of nH nM nS in that order,
-// with at least one component. Fractions, signs and lower case are rejected
-// because retention values are compared and must have one spelling.
-func ParseISODuration(s string) (ISODuration, error) {
-	var d ISODuration
-	bad := func(why string) (ISODuration, error) {
-		return ISODuration{}, fmt.Errorf("%q is not an ISO 8601 duration: %s; write e.g. P7Y, P18M, P30D, PT12H or P1Y6M", s, why)
-	}
-	if s == "" {
-		return bad("it is empty")
-	}
-	if s[0] != 'P' {
-		if s[0] == 'p' {
-			return bad("it must start with an upper-case P")
-		}
-		return bad("it must start with P")
-	}
-	date := []struct {
-		unit byte
-		dst  *int
-	}{{'Y', &d.Years}, {'M', &d.Months}, {'W', &d.Weeks}, {'D', &d.Days}}
-	clock := []struct {
-		unit byte
-		dst  *int
-	}{{'H', &d.Hours}, {'M', &d.Minutes}, {'S', &d.Seconds}}
-	units, inTime, n, components := date, false, 0, 0
-	rest := s[1:]
-	for rest != "" {
-		if rest[0] == 'T' {
-			if inTime {
-				return bad("T appears twice")
-			}
-			inTime, units, n = true, clock, 0
-			rest = rest[1:]
-			if rest == "" {
-				return bad("T must be followed by hours, minutes or seconds")
-			}
-			continue
-		}
-		i := 0
-		for i < len(rest) && rest[i] >= '0' && rest[i] <= '9' {
-			i++
-		}
-		if i == 0 {
-			return bad(fmt.Sprintf("expected a number at %q", rest))
-		}
-		if i == len(rest) {
-			return bad(fmt.Sprintf("number %s has no unit", rest))
-		}
-		if rest[i] == '.' || rest[i] == ',' {
-			return bad("fractions are not supported; use a smaller unit (PT90M, not PT1.5H)")
-		}
-		v, err := strconv.Atoi(rest[:i])
-		if err != nil || v > maxDurationComponent {
-			return bad(fmt.Sprintf("%s is too large", rest[:i]))
-		}
-		u := rest[i]
-		j := n
-		for j < len(units) && units[j].unit != u {
-			j++
-		}
-		if j == len(units) {
-			switch {
-			case !inTime && (u == 'H' || u == 'S'):
-				return bad(fmt.Sprintf("unit %c needs a T before it (PT%d%c)", u, v, u))
-			case strings.IndexByte("YMWDHS", u) >= 0:
-				return bad(fmt.Sprintf("unit %c is out of order or repeated; order is Y M W D T H M S", u))
-			}
-			return bad(fmt.Sprintf("unknown unit %q", string(u)))
-		}
-		*units[j].dst = v
-		n = j + 1
-		components++
-		rest = rest[i+1:]
-	}
-	if components == 0 {
-		return bad("it has no components")
-	}
-	return d, nil
-}
-
-// String returns the canonical spelling, e.g. "P1Y6M" or "PT12H"; "P0D"
-// for a zero duration.
-func (d ISODuration) String() string {
-	var b strings.Builder
-	b.WriteByte('P')
-	for _, c := range []struct {
-		v    int
-		unit byte
-	}{{d.Years, 'Y'}, {d.Months, 'M'}, {d.Weeks, 'W'}, {d.Days, 'D'}} {
-		if c.v != 0 {
-			b.WriteString(strconv.Itoa(c.v))
-			b.WriteByte(c.unit)
-		}
-	}
-	if d.Hours != 0 || d.Minutes != 0 || d.Seconds != 0 {
-		b.WriteByte('T')
-		for _, c := range []struct {
-			v    int
-			unit byte
-		}{{d.Hours, 'H'}, {d.Minutes, 'M'}, {d.Seconds, 'S'}} {
-			if c.v != 0 {
-				b.WriteString(strconv.Itoa(c.v))
-				b.WriteByte(c.unit)
-			}
-		}
-	}
-	if b.Len() == 1 {
-		return "P0D"
-	}
-	return b.String()
-}
-
-// IsZero reports whether every component is zero (e.g. "P0D").
-func (d ISODuration) IsZero() bool { return d == ISODuration{} }
-
-// AddTo returns t plus d on the calendar of t's location: P1M after
-// 31 January is 3 March in non-leap years, as time.AddDate normalizes.
-func (d ISODuration) AddTo(t time.Time) time.Time {
-	return t.AddDate(d.Years, d.Months, 7*d.Weeks+d.Days).
-		Add(time.Duration(d.Hours)*time.Hour + time.Duration(d.Minutes)*time.Minute + time.Duration(d.Seconds)*time.Second)
-}
-
-// Approx returns d as a time.Duration with average calendar lengths (a year
-// is 365.2425 days, a month a twelfth of that). Use it to compare and sort
-// durations, not to compute dates. It saturates at the largest
-// time.Duration (about 292 years) instead of overflowing.
-func (d ISODuration) Approx() time.Duration {
-	const day = 24 * float64(time.Hour)
-	const year = 365.2425 * day
-	total := float64(d.Years)*year + float64(d.Months)*year/12 +
-		float64(d.Weeks)*7*day + float64(d.Days)*day +
-		float64(d.Hours)*float64(time.Hour) + float64(d.Minutes)*float64(time.Minute) +
-		float64(d.Seconds)*float64(time.Second)
-	if total >= math.MaxInt64 {
-		return time.Duration(math.MaxInt64)
-	}
-	return time.Duration(total)
 }

@@ -1,4 +1,4 @@
-package events_test
+package sdk_test
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/back-trace/datamap/events"
+	"github.com/back-trace/datamap/events/sdk"
 	"github.com/back-trace/datamap/internal/testservers"
 )
 
@@ -30,7 +31,7 @@ func BenchmarkEmit(b *testing.B) {
 	// the cheaper drop path).
 	b.Run("Publisher.Collected", func(b *testing.B) {
 		js := connect(b, "nats://127.0.0.1:1")
-		p := newPublisher(b, js, events.WithBuffer(1<<18), events.WithDropOnFull(), events.WithAckTimeout(time.Hour))
+		p := newPublisher(b, js, sdk.WithBuffer(1<<18), sdk.WithDropOnFull(), sdk.WithAckTimeout(time.Hour))
 		ctx := context.Background()
 		b.ReportAllocs()
 		b.ResetTimer()
@@ -49,7 +50,7 @@ func BenchmarkEmit(b *testing.B) {
 	// pipeline, for comparison with the synchronous baseline below.
 	b.Run("Publisher.Collected/delivered", func(b *testing.B) {
 		_, js := testservers.NATS(b)
-		p := newPublisher(b, js, events.WithMaxInFlight(4000))
+		p := newPublisher(b, js, sdk.WithMaxInFlight(4000))
 		ctx := context.Background()
 		b.ReportAllocs()
 		b.ResetTimer()
@@ -62,7 +63,7 @@ func BenchmarkEmit(b *testing.B) {
 	})
 	b.Run("Publisher.Collected/aggregated", func(b *testing.B) {
 		_, js := testservers.NATS(b)
-		p := newPublisher(b, js, events.WithAggregation(0))
+		p := newPublisher(b, js, sdk.WithAggregation(0))
 		ctx := context.Background()
 		b.ReportAllocs()
 		b.ResetTimer()
@@ -114,7 +115,7 @@ func BenchmarkEmit(b *testing.B) {
 func BenchmarkThroughput(b *testing.B) {
 	b.Run("Publisher", func(b *testing.B) {
 		_, js := testservers.NATS(b)
-		p := newPublisher(b, js, events.WithMaxInFlight(4000))
+		p := newPublisher(b, js, sdk.WithMaxInFlight(4000))
 		ctx := context.Background()
 		b.ResetTimer()
 		for b.Loop() {
@@ -178,7 +179,7 @@ func TestMemoryBoundedWithNATSDown(t *testing.T) {
 	down := reserveNATS(t)
 	js := connect(t, down.url)
 	const buffer = 10_000
-	p := newPublisher(t, js, events.WithBuffer(buffer), events.WithDropOnFull(), events.WithAckTimeout(time.Hour))
+	p := newPublisher(t, js, sdk.WithBuffer(buffer), sdk.WithDropOnFull(), sdk.WithAckTimeout(time.Hour))
 	runtime.GC()
 	before := heapInUse()
 	ctx := context.Background()

@@ -1,4 +1,4 @@
-package events
+package sdk
 
 import (
 	"errors"
@@ -8,6 +8,9 @@ import (
 
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/back-trace/datamap/events"
+	"github.com/back-trace/datamap/events/taxonomy"
 )
 
 // Option configures a Publisher. Options return errors, so a bad value fails
@@ -15,11 +18,19 @@ import (
 // they are checked together (e.g. WithSpillOnFull needs WithSpool).
 type Option func(*options) error
 
-// options collects the settings that are checked together.
+// options are the settings of a Publisher, applied in order and then
+// checked together; NewPublisher hands each part the settings it needs.
 type options struct {
-	p              *Publisher
-	buffer         *int
-	policySet      bool
+	source         string
+	validator      *events.Validator
+	log            *slog.Logger
+	buffer         int
+	policy         overflow
+	blockTimeout   time.Duration
+	spoolDir       string
+	aggWindow      time.Duration
+	maxInFlight    int
+	ackTimeout     time.Duration
 	tracerProvider trace.TracerProvider
 	meterProvider  metric.MeterProvider
 }
@@ -43,12 +54,10 @@ const (
 // Required.
 func WithSource(name string) Option {
 	return func(o *options) error {
-		var ps problems
-		checkText(&ps, "source", name, true)
-		if len(ps) > 0 {
-			return fmt.Errorf("WithSource(%q): %s", name, ps[0].Message)
+		if problem := events.CheckSource(name); problem != "" {
+			return fmt.Errorf("WithSource(%q): %s", name, problem)
 		}
-		o.p.source = name
+		o.source = name
 		return nil
 	}
 }
@@ -56,12 +65,12 @@ func WithSource(name string) Option {
 // WithTaxonomy validates events against a custom taxonomy instead of the
 // default one. Use the taxonomy the consumer uses, or events the SDK accepts
 // will be dead-lettered by the consumer.
-func WithTaxonomy(t *Taxonomy) Option {
+func WithTaxonomy(t *taxonomy.Taxonomy) Option {
 	return func(o *options) error {
 		if t == nil {
-			return errors.New("WithTaxonomy(nil): pass a taxonomy from LoadTaxonomy or DefaultTaxonomy")
+			return errors.New("WithTaxonomy(nil): pass a taxonomy from taxonomy.Load or taxonomy.Default")
 		}
-		o.p.validator = NewValidator(t)
+		o.validator = events.NewValidator(t)
 		return nil
 	}
 }
@@ -74,7 +83,7 @@ func WithBuffer(events int) Option {
 		if events < 1 || events > 10_000_000 {
 			return fmt.Errorf("WithBuffer(%d): the queue holds 1 to 10000000 events", events)
 		}
-		*o.buffer = events
+		o.buffer = events
 		return nil
 	}
 }
@@ -88,7 +97,7 @@ func WithBlockOnFull(timeout time.Duration) Option {
 		if timeout < 0 {
 			return fmt.Errorf("WithBlockOnFull(%s): the timeout must not be negative (0 waits for the caller's context)", timeout)
 		}
-		o.p.policy, o.p.blockTimeout, o.policySet = overflowBlock, timeout, true
+		o.policy, o.blockTimeout = overflowBlock, timeout
 		return nil
 	}
 }
@@ -97,7 +106,7 @@ func WithBlockOnFull(timeout time.Duration) Option {
 // calls never wait. Needs WithSpool. This is the default with a spool.
 func WithSpillOnFull() Option {
 	return func(o *options) error {
-		o.p.policy, o.policySet = overflowSpill, true
+		o.policy = overflowSpill
 		return nil
 	}
 }
@@ -108,7 +117,7 @@ func WithSpillOnFull() Option {
 // is acceptable.
 func WithDropOnFull() Option {
 	return func(o *options) error {
-		o.p.policy, o.policySet = overflowDrop, true
+		o.policy = overflowDrop
 		return nil
 	}
 }
@@ -126,7 +135,7 @@ func WithSpool(dir string) Option {
 		if dir == "" {
 			return errors.New("WithSpool(\"\"): name a directory the service owns, e.g. /var/lib/billing-api/datamap-spool")
 		}
-		o.p.spoolDir = dir
+		o.spoolDir = dir
 		return nil
 	}
 }
@@ -145,7 +154,7 @@ func WithAggregation(window time.Duration) Option {
 		if window == 0 {
 			window = DefaultAggregationWindow
 		}
-		o.p.aggWindow = window
+		o.aggWindow = window
 		return nil
 	}
 }
@@ -158,7 +167,7 @@ func WithMaxInFlight(n int) Option {
 		if n < 1 || n > 1_000_000 {
 			return fmt.Errorf("WithMaxInFlight(%d): 1 to 1000000", n)
 		}
-		o.p.maxInFlight = n
+		o.maxInFlight = n
 		return nil
 	}
 }
@@ -170,7 +179,7 @@ func WithAckTimeout(d time.Duration) Option {
 		if d <= 0 {
 			return fmt.Errorf("WithAckTimeout(%s): must be positive, e.g. 5s", d)
 		}
-		o.p.ackTimeout = d
+		o.ackTimeout = d
 		return nil
 	}
 }
@@ -181,7 +190,7 @@ func WithLogger(l *slog.Logger) Option {
 		if l == nil {
 			return errors.New("WithLogger(nil): pass a *slog.Logger, or omit the option for slog.Default()")
 		}
-		o.p.log = l
+		o.log = l
 		return nil
 	}
 }
@@ -210,20 +219,27 @@ func WithMeterProvider(mp metric.MeterProvider) Option {
 	}
 }
 
-// check validates the options together, after all were applied.
+// check validates the options together, after all were applied, and
+// settles the defaults that depend on them.
 func (o *options) check() error {
-	p := o.p
-	if p.source == "" {
-		return errors.New("events.NewPublisher: no source; add WithSource(\"your-service\")")
+	if o.source == "" {
+		return errors.New("sdk.NewPublisher: no source; add WithSource(\"your-service\")")
 	}
-	if p.policy == overflowSpill && p.spoolDir == "" {
-		return errors.New("events.NewPublisher: WithSpillOnFull needs WithSpool(dir)")
+	if o.policy == overflowSpill && o.spoolDir == "" {
+		return errors.New("sdk.NewPublisher: WithSpillOnFull needs WithSpool(dir)")
 	}
-	if p.policy == overflowDefault {
-		p.policy = overflowBlock
-		if p.spoolDir != "" {
-			p.policy = overflowSpill
+	if o.policy == overflowDefault {
+		o.policy = overflowBlock
+		if o.spoolDir != "" {
+			o.policy = overflowSpill
 		}
 	}
+	if o.validator == nil {
+		o.validator = events.NewValidator(taxonomy.Default())
+	}
+	if o.log == nil {
+		o.log = slog.Default()
+	}
+	o.log = o.log.With("component", "datamap-publisher", "source", o.source)
 	return nil
 }

@@ -1,4 +1,4 @@
-package events_test
+package sdk_test
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 
 	"github.com/back-trace/datamap/catalog/consumer"
 	"github.com/back-trace/datamap/events"
+	"github.com/back-trace/datamap/events/sdk"
 )
 
 // exampleJetStream starts a throwaway in-process NATS JetStream with the
@@ -43,10 +44,10 @@ func ExampleNewPublisher() {
 	spool, _ := os.MkdirTemp("", "billing-spool-")
 	defer os.RemoveAll(spool)
 
-	p, err := events.NewPublisher(js,
-		events.WithSource("billing-api"),
-		events.WithSpool(spool),   // survive NATS outages and restarts
-		events.WithBuffer(16_384), // in-memory queue; full → spill to the spool
+	p, err := sdk.NewPublisher(js,
+		sdk.WithSource("billing-api"),
+		sdk.WithSpool(spool),   // survive NATS outages and restarts
+		sdk.WithBuffer(16_384), // in-memory queue; full → spill to the spool
 	)
 	if err != nil {
 		fmt.Println(err)
@@ -63,18 +64,18 @@ func ExampleNewPublisher() {
 func ExamplePublisher_Collected() {
 	js, stop := exampleJetStream()
 	defer stop()
-	p, _ := events.NewPublisher(js, events.WithSource("billing-api"))
+	p, _ := sdk.NewPublisher(js, sdk.WithSource("billing-api"))
 	defer p.Close(context.Background())
 
 	ctx := context.Background() // the request's context: its span becomes the traceparent
-	_, err := p.Collected(ctx, events.Collection{
+	_, err := p.Collected(ctx, sdk.Collection{
 		Category: "billing.payment_token", DataSubject: "customer",
 		Purpose: "payment_processing", LegalBasis: events.LegalBasisContract, Retention: "P7Y",
 	})
 	fmt.Println(err)
 
 	// Mistakes come back at once, keyed by field.
-	_, err = p.Collected(ctx, events.Collection{Category: "billing.payment_token", DataSubject: "customer",
+	_, err = p.Collected(ctx, sdk.Collection{Category: "billing.payment_token", DataSubject: "customer",
 		Purpose: "payment_processing", LegalBasis: "because"})
 	var invalid *events.ValidationError
 	if errors.As(err, &invalid) {
@@ -92,10 +93,10 @@ func ExamplePublisher_Collected() {
 func ExamplePublisher_Shared() {
 	js, stop := exampleJetStream()
 	defer stop()
-	p, _ := events.NewPublisher(js, events.WithSource("sms-gateway"))
+	p, _ := sdk.NewPublisher(js, sdk.WithSource("sms-gateway"))
 	defer p.Close(context.Background())
 
-	_, err := p.Shared(context.Background(), events.Share{
+	_, err := p.Shared(context.Background(), sdk.Share{
 		Category: "telephony.sms_metadata", DataSubject: "customer",
 		Purpose: "call_message_routing", LegalBasis: events.LegalBasisContract,
 		Recipient: events.Recipient{Name: "Twilio", Role: events.RoleProcessor, Country: "US",
@@ -109,10 +110,10 @@ func ExamplePublisher_Shared() {
 func ExamplePublisher_Erased() {
 	js, stop := exampleJetStream()
 	defer stop()
-	p, _ := events.NewPublisher(js, events.WithSource("support-desk"))
+	p, _ := sdk.NewPublisher(js, sdk.WithSource("support-desk"))
 	defer p.Close(context.Background())
 
-	_, err := p.Erased(context.Background(), events.Erasure{Category: "support.tickets",
+	_, err := p.Erased(context.Background(), sdk.Erasure{Category: "support.tickets",
 		DataSubject: "customer", Reason: events.ReasonRetention, Count: 1200})
 	fmt.Println(err)
 	// Output: <nil>
@@ -123,10 +124,10 @@ func ExamplePublisher_Erased() {
 func ExampleWithAggregation() {
 	js, stop := exampleJetStream()
 	defer stop()
-	p, _ := events.NewPublisher(js, events.WithSource("sms-gateway"), events.WithAggregation(10*time.Second))
+	p, _ := sdk.NewPublisher(js, sdk.WithSource("sms-gateway"), sdk.WithAggregation(10*time.Second))
 	ctx := context.Background()
 	for range 10_000 {
-		p.Shared(ctx, events.Share{Category: "telephony.sms_metadata", DataSubject: "customer",
+		p.Shared(ctx, sdk.Share{Category: "telephony.sms_metadata", DataSubject: "customer",
 			Purpose: "call_message_routing", LegalBasis: events.LegalBasisContract,
 			Recipient: events.Recipient{Name: "Twilio", Role: events.RoleProcessor, Country: "US", Safeguard: events.SafeguardSCC}})
 	}
@@ -140,10 +141,10 @@ func ExampleWithAggregation() {
 func ExamplePublisher_Flush() {
 	js, stop := exampleJetStream()
 	defer stop()
-	p, _ := events.NewPublisher(js, events.WithSource("billing-api"))
+	p, _ := sdk.NewPublisher(js, sdk.WithSource("billing-api"))
 	defer p.Close(context.Background())
 	for range 100 {
-		p.Collected(context.Background(), events.Collection{Category: "billing.invoice", DataSubject: "customer",
+		p.Collected(context.Background(), sdk.Collection{Category: "billing.invoice", DataSubject: "customer",
 			Purpose: "invoicing", LegalBasis: events.LegalBasisLegalObligation, Retention: "P10Y"})
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
