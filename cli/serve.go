@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/back-trace/datamap/api"
-	"github.com/back-trace/datamap/events"
 	"github.com/back-trace/datamap/events/taxonomy"
 	"github.com/back-trace/datamap/stack"
 	"github.com/back-trace/datamap/web"
@@ -113,7 +112,7 @@ func startPipeline(ctx context.Context, e *env, s *stack.Stack, tax *taxonomy.Ta
 	if err != nil {
 		return nil, err
 	}
-	consumer, err := s.NewConsumer(ctx, events.NewValidator(tax), metrics)
+	consumer, err := s.NewConsumer(ctx, tax, metrics)
 	if err != nil {
 		return nil, err
 	}

@@ -210,6 +210,17 @@ func (t *Taxonomy) DataSubject(key string) (Term, bool) {
 // The events.Vocabulary of a Taxonomy: what a Validator looks up per event.
 var _ events.Vocabulary = (*Taxonomy)(nil)
 
+// RetentionOf is the suggested retention of a category: its own, else its
+// nearest ancestor's; "" when none suggests one.
+func (t *Taxonomy) RetentionOf(key string) string {
+	for k := key; k != ""; k = parentKey(k) {
+		if c, ok := t.Category(k); ok && c.Retention != "" {
+			return c.Retention
+		}
+	}
+	return ""
+}
+
 // IsCategory reports whether key is a category, and whether it is special
 // (GDPR Art. 9, inherited from its ancestors).
 func (t *Taxonomy) IsCategory(key string) (known, special bool) {
