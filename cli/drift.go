@@ -29,6 +29,8 @@ categories) and what to do. Kinds:
   high    legal_basis_mismatch         the legal basis observed is not the one declared
   high    transfer_without_safeguard   a transfer to a third country without adequacy has no safeguard
   high    special_category_without_condition   Art. 9 data without a declared Art. 9(2) condition
+  high    children_data                data subjects the taxonomy marks child: true, in a system whose
+                                       activities do not declare them
   medium  undeclared_system            a system processes personal data but no activity lists it
   medium  undeclared_category          a category the activity does not declare
   medium  undeclared_data_subject      a category of data subjects the activity does not declare

@@ -60,6 +60,10 @@ const (
 	KindSpecialNoCondition    = "special_category_without_condition"
 	KindRetentionExceeded     = "retention_exceeded"
 	KindStaleRecord           = "stale_record"
+	// KindChildrenData: a data-subject category the taxonomy marks as
+	// children (child: true) observed in a system none of whose activities
+	// declares it (GDPR Art. 8; BackTrace's policy §10).
+	KindChildrenData = "children_data"
 )
 
 // Finding is one disagreement between the registry and what was observed.
@@ -142,6 +146,7 @@ func Drift(reg *registry.Registry, tax *taxonomy.Taxonomy, obs []Observation, as
 		if at.Kind == string(events.KindErased) {
 			continue // erasing is never drift; it is counted as evidence
 		}
+		d.children(at.Observation)
 		if at.Activity == nil {
 			d.undeclared(at.Observation)
 		} else {
@@ -170,6 +175,32 @@ type drift struct {
 	tax   *taxonomy.Taxonomy
 	byKey map[string]*Finding
 	order []string
+}
+
+// childOutsideDeclarations reports whether o is about children that no
+// activity of its system declares: a children_data finding, which replaces
+// the undeclared data subject one.
+func (d *drift) childOutsideDeclarations(o Observation) bool {
+	s, ok := d.tax.DataSubject(o.DataSubject)
+	if !ok || !s.Child {
+		return false
+	}
+	for _, a := range d.reg.AllActivities() {
+		if slices.Contains(a.Systems, o.System) && slices.Contains(a.DataSubjects, o.DataSubject) {
+			return false
+		}
+	}
+	return true
+}
+
+// children reports data about children where no activity declares them.
+func (d *drift) children(o Observation) {
+	if !d.childOutsideDeclarations(o) {
+		return
+	}
+	d.add(Finding{Kind: KindChildrenData, Severity: High, Subject: o.System + ": " + o.DataSubject,
+		Message: fmt.Sprintf("%q processes %s about %q, a category of children, and none of its activities declares children", o.System, o.Category, o.DataSubject),
+		Action:  "find out how children's data got in (an age gate, a form) and erase it, or declare the processing with its Art. 8 parental consent; the privacy policy may promise none is collected"}, &o)
 }
 
 // add records a finding, merging the evidence of findings with the same
@@ -238,7 +269,7 @@ func (d *drift) declared(a *registry.Activity, o Observation) {
 			Message: fmt.Sprintf("%q processes category %q for %q, which activity %q does not declare (declared: %s)", o.System, o.Category, o.Purpose, a.ID, strings.Join(a.DataCategories, ", ")),
 			Action:  fmt.Sprintf("add %q to data_categories of %q, or stop collecting it", o.Category, a.ID)}, &o)
 	}
-	if !slices.Contains(a.DataSubjects, o.DataSubject) {
+	if !slices.Contains(a.DataSubjects, o.DataSubject) && !d.childOutsideDeclarations(o) {
 		d.add(Finding{Kind: KindUndeclaredDataSubject, Severity: Medium, Activity: a.ID, Subject: o.DataSubject,
 			Message: fmt.Sprintf("%q processes data about %q, a category of data subjects activity %q does not declare (declared: %s)", o.System, o.DataSubject, a.ID, strings.Join(a.DataSubjects, ", ")),
 			Action:  fmt.Sprintf("add %q to data_subjects of %q, or stop the processing", o.DataSubject, a.ID)}, &o)

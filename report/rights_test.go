@@ -50,3 +50,16 @@ func TestRightsFindings(t *testing.T) {
 		t.Errorf("%d findings; want the %d rights findings over clean observations", len(fs), len(rights))
 	}
 }
+
+// TestChildrenData: a child data subject in a system whose activities do
+// not declare children is one children_data finding (high), not also an
+// undeclared data subject.
+func TestChildrenData(t *testing.T) {
+	obs := cleanObservations()
+	kid := obs[0]
+	kid.DataSubject = "child"
+	fs := report.Drift(driftReg(t, driftRegistry), nil, append(obs, kid), asOf, report.DriftOptions{})
+	if len(fs) != 1 || fs[0].Kind != report.KindChildrenData || fs[0].Severity != report.High || !strings.Contains(fs[0].Subject, kid.System) {
+		t.Fatalf("findings %+v; want one children_data for %s", fs, kid.System)
+	}
+}
