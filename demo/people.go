@@ -51,7 +51,9 @@ func peopleEvents(end time.Time) []*events.Event {
 		return r
 	}
 	var out []*events.Event
-	at := func(daysBefore int) time.Time { return end.Add(-time.Duration(daysBefore) * 24 * time.Hour).Truncate(time.Millisecond) }
+	at := func(daysBefore int) time.Time {
+		return end.Add(-time.Duration(daysBefore) * 24 * time.Hour).Truncate(time.Millisecond)
+	}
 	add := func(source string, kind events.Kind, when time.Time, d events.Data) {
 		d.Count = 1
 		out = append(out, &events.Event{ID: uuid.Must(uuid.NewV7()).String(), Source: source, Kind: kind, Time: when, Data: d})
