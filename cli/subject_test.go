@@ -1,10 +1,17 @@
 package cli_test
 
 import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/back-trace/datamap/events/subjectref"
+	"github.com/back-trace/datamap/internal/testservers"
+	"github.com/back-trace/datamap/stack"
 )
 
 // TestSubjectBadUsage: every way of naming a person wrongly is exit 2 with
@@ -58,5 +65,85 @@ func TestSubjectKeyPrintsAUsableKey(t *testing.T) {
 	_, again, _ := run(t, "", "subject", "key")
 	if again == out {
 		t.Error("two keys are the same")
+	}
+}
+
+// TestSubjectQuestionsEndToEnd: events with a reference emitted through the
+// running serve are answered the same by the CLI and by the API (subject
+// token), the CLI computes the reference from --customer locally, both
+// askings are audited by name, and forget removes the person.
+func TestSubjectQuestionsEndToEnd(t *testing.T) {
+	testservers.SkipWithoutEngine(t)
+	dir := isolate(t)
+	key := "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+	t.Setenv("DATAMAP_SUBJECT_TOKENS", "dpo:dpo-token-0123456789abcdef")
+	t.Setenv("DATAMAP_READ_TOKENS", "read-token")
+	t.Setenv("DATAMAP_SUBJECT_KEY", key)
+	serve(t)
+	k, _ := subjectref.ParseKey(key)
+	ref, _ := k.Ref(subjectref.CustomerNumber, "C-10042")
+	in := event(1, "billing.invoice", `,"subject_ref":"`+ref+`"`) + "\n" +
+		`{"specversion":"1.0","id":"cli-req","source":"support-desk","type":"com.back-trace.datamap.data.request_received.v1","time":"2026-11-02T10:00:00Z","data":{"data_subject":"customer","subject_ref":"` + ref + `","right":"access","channel":"email"}}` + "\n" +
+		event(2, "billing.invoice", `,"subject_ref":"ann@example.org"`) + "\n"
+	code, out, errOut := run(t, in, "emit")
+	if code != 3 || !strings.Contains(out, "2 events published, 1 rejected") || !strings.Contains(errOut, "data.subject_ref") || strings.Contains(errOut, "ann@example.org") {
+		t.Fatalf("emit: %d %q %q", code, out, errOut)
+	}
+	var cli string
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		code, cli, errOut = run(t, "", "subject", "show", "--customer", "C-10042", "--format", "json", "--as-of", "2026-12-01")
+		if code != 0 {
+			t.Fatalf("subject show: %d %s", code, errOut)
+		}
+		if strings.Contains(cli, `"billing.invoice"`) && strings.Contains(cli, `"access"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the person never showed up: %s", cli)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	rt, ok := stack.FindRunning(dir)
+	if !ok {
+		t.Fatal("no running serve")
+	}
+	get := func(path, token string) (int, string) {
+		req, _ := http.NewRequest("GET", "http://"+rt.HTTPAddr+path, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	status, body := get("/api/v1/subject/show?ref="+ref+"&as_of=2026-12-01", "dpo-token-0123456789abcdef")
+	if status != 200 {
+		t.Fatalf("API: %d %s", status, body)
+	}
+	var fromCLI, fromAPI any
+	if err := json.Unmarshal([]byte(cli), &fromCLI); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal([]byte(body), &fromAPI); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(fromCLI, fromAPI) {
+		t.Errorf("CLI and API disagree:\nCLI %s\nAPI %s", cli, body)
+	}
+	if status, body := get("/api/v1/subject/show?ref="+ref, "read-token"); status != 403 || !strings.Contains(body, "DATAMAP_SUBJECT_TOKENS") {
+		t.Errorf("read token: %d %s", status, body)
+	}
+	code, trail, _ := run(t, "", "audit", "--format", "json")
+	if code != 0 || !strings.Contains(trail, `"who": "dpo"`) || !strings.Contains(trail, `"surface": "api"`) || !strings.Contains(trail, `"surface": "cli"`) || strings.Contains(trail, "dpo-token") {
+		t.Errorf("audit: %d %s", code, trail)
+	}
+	if code, out, errOut := run(t, "", "subject", "forget", ref); code != 0 || !strings.Contains(out, "2 rows") {
+		t.Fatalf("forget: %d %s %s", code, out, errOut)
+	}
+	if _, after, _ := run(t, "", "subject", "show", ref); !strings.Contains(after, "Nothing is held") {
+		t.Errorf("after forget: %s", after)
 	}
 }
