@@ -39,7 +39,7 @@ each. A progress bar runs on stderr. The 1M-event drain of issue 4:
 	size := fs.Int("event-size", bench.DefaultEventSize, "pad events towards this many encoded bytes with legitimate metadata (-1: no padding)")
 	batch := fs.Int("batch", bench.DefaultBatchSize, "fetch and INSERT batch size of every stage, the consumer's included")
 	format := fs.String("format", "table", "output: table or json")
-	stages := fs.String("stage", "all", "stages, comma-separated: all, consume, insert, pipeline, latency, drain")
+	stages := fs.String("stage", "all", "stages, comma-separated: all, consume, insert, pipeline, pipeline-refs, latency, drain")
 	backlog := fs.Int("backlog", bench.DefaultBacklog, "events pre-filled for the drain stage")
 	latencyFor := fs.Duration("latency-duration", bench.DefaultLatencyDuration, "how long the latency stage publishes")
 	rate := fs.Float64("rate", 0, "publish rate of the latency stage in events/s (0: half the pipeline rate)")
@@ -150,6 +150,13 @@ func printBench(w io.Writer, r *bench.Report) {
 			extra = fmt.Sprintf("  %.0f%% of (%s)%s", r.Ratio*100, map[bench.Stage]string{bench.StageConsume: "a", bench.StageInsert: "b"}[r.Slower], extra)
 		}
 		row("(c) pipeline publish→queryable", p, extra)
+	}
+	if p := r.PipelineRefs; p != nil {
+		extra := ""
+		if r.RefsRatio > 0 {
+			extra = fmt.Sprintf("  %.0f%% of (c)", r.RefsRatio*100)
+		}
+		row("(c') pipeline, 1 in 5 with a subject ref", p, extra)
 	}
 	if d := r.Drain; d != nil {
 		row(fmt.Sprintf("drain of a %d backlog", d.Backlog), &bench.Throughput{Events: d.Backlog, Seconds: d.Seconds, PerSecond: d.PerSecond, Load: d.Load}, "")
