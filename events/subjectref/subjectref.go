@@ -44,6 +44,15 @@ const alphabet = "abcdefghijklmnopqrstuvwxyz234567"
 
 var encoding = base32.NewEncoding(alphabet).WithPadding(base32.NoPadding)
 
+// inAlphabet[c] says whether byte c is in alphabet: Check runs on every
+// event the SDK publishes with a reference, so a table, not a search.
+var inAlphabet = func() (t [256]bool) {
+	for i := 0; i < len(alphabet); i++ {
+		t[alphabet[i]] = true
+	}
+	return t
+}()
+
 // ErrMalformed is wrapped by every error of Check.
 var ErrMalformed = errors.New("malformed subject reference")
 
@@ -63,7 +72,7 @@ func Check(ref string) error {
 	}
 	body := ref[len(Prefix):]
 	for i := 0; i < len(body); i++ {
-		if strings.IndexByte(alphabet, body[i]) < 0 {
+		if !inAlphabet[body[i]] {
 			return fmt.Errorf("%w: character %d is not lower-case base32 (a–z, 2–7)", ErrMalformed, len(Prefix)+i+1)
 		}
 	}
