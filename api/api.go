@@ -28,6 +28,8 @@ type Server struct {
 	taxonomy *taxonomy.Taxonomy
 	token    string
 	readers  bearer.Tokens // the full-access token and the read-only ones: the query routes
+	subjects subjectTokens // the subject role: the subject questions, and only those
+	ingest   bearer.Tokens // recognised only to refuse them with 403
 	sessions Sessions      // web data map sessions, as read tokens; may be nil
 	evidence Evidence
 	// deadLetters is the JetStream the dead-letter summary reads; nil

@@ -10,6 +10,7 @@ import (
 	"github.com/back-trace/datamap/events"
 	"github.com/back-trace/datamap/lineage"
 	"github.com/back-trace/datamap/questions"
+	"github.com/back-trace/datamap/subjects"
 )
 
 // OpenAPI returns the OpenAPI 3 document of every route `datamap serve`
@@ -37,18 +38,24 @@ func OpenAPI() []byte {
 		"from":         "The system the data leaves from.",
 		"format":       "Export format.",
 		"q":            "Text to look for, case-insensitive.",
+		"ref":          "A subject reference (sr1: and 52 base32 characters), computed by the caller with the subject key; never an identifier.",
+		"all":          "true lists answered and refused requests too.",
+		"who":          "Only this subject token name or CLI user.",
 	}
 	enums := map[string][]string{"legal_basis": events.LegalBases, "role": events.Roles, "safeguard": events.Safeguards,
 		"group_by": query.GroupBy, "format": lineage.Formats}
 	answers := map[string]reflect.Type{
-		"inventory":      reflect.TypeFor[query.InventoryRow](),
-		"flows":          reflect.TypeFor[query.FlowRow](),
-		"transfers":      reflect.TypeFor[query.TransferRow](),
-		"retention":      reflect.TypeFor[query.RetentionRow](),
-		"lineage reach":  reflect.TypeFor[lineage.ReachRow](),
-		"lineage blast":  reflect.TypeFor[lineage.BlastRadius](),
-		"lineage export": reflect.TypeFor[lineage.Graph](),
-		"search":         reflect.TypeFor[query.SearchResult](),
+		"inventory":        reflect.TypeFor[query.InventoryRow](),
+		"flows":            reflect.TypeFor[query.FlowRow](),
+		"transfers":        reflect.TypeFor[query.TransferRow](),
+		"retention":        reflect.TypeFor[query.RetentionRow](),
+		"lineage reach":    reflect.TypeFor[lineage.ReachRow](),
+		"lineage blast":    reflect.TypeFor[lineage.BlastRadius](),
+		"lineage export":   reflect.TypeFor[lineage.Graph](),
+		"search":           reflect.TypeFor[query.SearchResult](),
+		"subject show":     reflect.TypeFor[subjects.Profile](),
+		"subject requests": reflect.TypeFor[subjects.Request](),
+		"audit":            reflect.TypeFor[query.AuditEntry](),
 	}
 	schemas := map[string]any{
 		"Error":     obj(map[string]any{"error": str(), "parameter": str()}, "error"),
@@ -71,7 +78,7 @@ func OpenAPI() []byte {
 		ref := map[string]any{"$ref": "#/components/schemas/" + name}
 		var ok map[string]any
 		switch q.Name {
-		case "lineage blast":
+		case "lineage blast", "subject show":
 			ok = content("application/json", ref)
 		case "lineage export":
 			ok = map[string]any{"description": "the graph in the asked format", "content": map[string]any{
@@ -107,16 +114,21 @@ func OpenAPI() []byte {
 				"200": ok,
 				"400": withDescription(content("application/json", map[string]any{"$ref": "#/components/schemas/Error"}), "bad parameter: unknown, malformed, or a value that can never match"),
 				"401": map[string]any{"description": "missing or wrong bearer token"},
+				"403": map[string]any{"description": "a token of another role: subject questions need a subject token, the others a read token"},
 				"503": map[string]any{"description": "the catalog could not answer"},
 			},
 		}}
+		if q.Role == questions.RoleSubject {
+			get := paths[q.Path()].(map[string]any)["get"].(map[string]any)
+			get["description"] = "Subject role only (DATAMAP_SUBJECT_TOKENS): the answer holds subject references, which are personal data. Every call is recorded in the audit trail under the token's name."
+		}
 	}
 	servicePaths(paths, schemas)
 	recordPaths(paths, schemas)
 	doc := map[string]any{
 		"openapi": "3.0.3",
 		"info": map[string]any{"title": "datamap API", "version": "1",
-			"description": "The data map questions of `datamap` (inventory, flows, transfers, retention, lineage, search) over HTTP, event ingest for services in any language, health, readiness and metrics. Counts are over distinct events. Authenticate the questions with DATAMAP_API_TOKEN or one of DATAMAP_READ_TOKENS.",
+			"description": "The data map questions of `datamap` (inventory, flows, transfers, retention, lineage, search) over HTTP, the subject questions (a person's data, open requests, the audit trail; only with one of DATAMAP_SUBJECT_TOKENS), event ingest for services in any language, health, readiness and metrics. Counts are over distinct events. Authenticate the questions with DATAMAP_API_TOKEN or one of DATAMAP_READ_TOKENS.",
 			"license":     map[string]any{"name": "Proprietary (BackTrace); no licence is granted beyond your agreement with BackTrace"}},
 		"servers": []any{map[string]any{"url": "http://127.0.0.1:8470",
 			"description": "datamap serve on its default address; DATAMAP_HTTP_ADDR sets another"}},

@@ -39,9 +39,14 @@ func (s *Server) WithReadTokens(tokens []string) *Server {
 }
 
 // questionRoutes serves every question of package questions at its path,
-// and the OpenAPI document that describes them.
+// and the OpenAPI document that describes them. Subject questions need a
+// subject token; the others a read token or the full-access one.
 func (s *Server) questionRoutes(mux *http.ServeMux) {
 	for _, q := range questions.All() {
+		if q.Role == questions.RoleSubject {
+			mux.Handle("GET "+q.Path(), s.subjectOnly(s.question(q)))
+			continue
+		}
 		mux.Handle("GET "+q.Path(), s.readable(s.question(q)))
 	}
 	mux.Handle("GET /api/v1/openapi.json", s.readable(func(w http.ResponseWriter, r *http.Request) {
@@ -59,6 +64,10 @@ func (s *Server) readable(h http.HandlerFunc) http.Handler {
 			return
 		}
 		if !s.readers.Allows(r) {
+			if _, ok := s.subjects.match(r); ok {
+				writeError(w, http.StatusForbidden, "a subject token opens only the subject questions (/api/v1/subject/…, /api/v1/audit); this route needs the read role: DATAMAP_API_TOKEN or one of DATAMAP_READ_TOKENS")
+				return
+			}
 			w.Header().Set("WWW-Authenticate", `Bearer realm="datamap"`)
 			writeError(w, http.StatusUnauthorized, "missing or wrong bearer token; send 'Authorization: Bearer <token>' (DATAMAP_API_TOKEN, the api-token file in the data directory, or one of DATAMAP_READ_TOKENS)")
 			return

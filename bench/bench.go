@@ -41,7 +41,7 @@ const (
 )
 
 // Stages lists every stage in run order.
-var Stages = []Stage{StageConsume, StageInsert, StagePipeline, StageNoRollups, StageLatency, StageDrain}
+var Stages = []Stage{StageConsume, StageInsert, StagePipeline, StageNoRollups, StagePipelineRefs, StageLatency, StageDrain}
 
 // Defaults of Options.
 const (
@@ -150,6 +150,10 @@ type Report struct {
 	Consume  *Throughput `json:"consume,omitempty"`  // (a)
 	Insert   *Throughput `json:"insert,omitempty"`   // (b)
 	Pipeline *Throughput `json:"pipeline,omitempty"` // (c)
+	// PipelineRefs is (c) with one event in five carrying a subject
+	// reference, and RefsRatio its share of Pipeline's rate.
+	PipelineRefs *Throughput `json:"pipeline_refs,omitempty"`
+	RefsRatio    float64     `json:"refs_ratio,omitempty"`
 	// Ratio is Pipeline / min(Consume, Insert), all three from this run;
 	// 0 when one of them did not run.
 	Ratio float64 `json:"ratio,omitempty"`
@@ -254,7 +258,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		o.Stages = append(o.Stages, StagePipeline)
 	}
 	var w *Workload
-	if want(StageConsume) || want(StageInsert) || want(StagePipeline) || want(StageNoRollups) {
+	if want(StageConsume) || want(StageInsert) || want(StagePipeline) || want(StageNoRollups) || want(StagePipelineRefs) {
 		report(o.progress("events generated", o.Events), 0)
 		var err error
 		if w, err = NewWorkload(o.Events, o.EventSize, o.Seed); err != nil {
@@ -290,6 +294,19 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		chPeak(r.NoRollups.ClickHousePeakRSS)
 		if r.Pipeline != nil {
 			r.RollupsRatio = r.Pipeline.PerSecond / r.NoRollups.PerSecond
+		}
+	}
+	if want(StagePipelineRefs) {
+		wr, err := withSubjectRefs(w)
+		if err != nil {
+			return nil, err
+		}
+		if r.PipelineRefs, err = Pipeline(ctx, o, wr); err != nil {
+			return nil, fmt.Errorf("stage pipeline-refs: %w", err)
+		}
+		chPeak(r.PipelineRefs.ClickHousePeakRSS)
+		if r.Pipeline != nil {
+			r.RefsRatio = r.PipelineRefs.PerSecond / r.Pipeline.PerSecond
 		}
 	}
 	w = nil // let the workload go before the drain measures memory
@@ -366,7 +383,14 @@ func targets(r *Report) []Target {
 		rollups.Measured = fmt.Sprintf("%.0f%% (%.0f of %.0f events/s)", r.RollupsRatio*100, r.Pipeline.PerSecond, r.NoRollups.PerSecond)
 		rollups.Status = status(r.RollupsRatio >= GoalRollups)
 	}
-	return []Target{ratio, lat, rss, rollups}
+
+	refs := Target{Name: "pipeline with subject references", Goal: fmt.Sprintf("≥ %.0f%% of the pipeline without, same run", GoalRefsRatio*100), Status: "not run"}
+	if r.RefsRatio > 0 {
+		refs.Measured = fmt.Sprintf("%.0f%% (%.0f of %.0f events/s, 1 event in %d with a reference)", r.RefsRatio*100,
+			r.PipelineRefs.PerSecond, r.Pipeline.PerSecond, refsEvery)
+		refs.Status = status(r.RefsRatio >= GoalRefsRatio)
+	}
+	return []Target{ratio, lat, rss, rollups, refs}
 }
 
 func status(ok bool) string {

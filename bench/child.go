@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/back-trace/datamap/config"
-	"github.com/back-trace/datamap/events"
 	"github.com/back-trace/datamap/events/taxonomy"
 	"github.com/back-trace/datamap/stack"
 )
@@ -58,7 +57,7 @@ func runConsumerChild(dir string) error {
 		return err
 	}
 	defer s.Close(context.Background())
-	c, err := s.NewConsumer(ctx, events.NewValidator(taxonomy.Default()), nil)
+	c, err := s.NewConsumer(ctx, taxonomy.Default(), nil)
 	if err != nil {
 		return err
 	}

@@ -81,7 +81,7 @@ func (s *stageStack) publisher() (jetstream.JetStream, func(), error) {
 
 // startConsumer runs the real catalog consumer of the stack until stop.
 func (s *stageStack) startConsumer(ctx context.Context) (stop func(), err error) {
-	c, err := s.NewConsumer(ctx, events.NewValidator(taxonomy.Default()), nil)
+	c, err := s.NewConsumer(ctx, taxonomy.Default(), nil)
 	if err != nil {
 		return nil, err
 	}

@@ -42,7 +42,7 @@ each. Progress goes to stderr. The drain target (a 1M-event backlog):
 	size := fs.Int("event-size", bench.DefaultEventSize, "pad events towards this many encoded bytes with legitimate metadata (-1: no padding)")
 	batch := fs.Int("batch", bench.DefaultBatchSize, "fetch and INSERT batch size of every stage, the consumer's included")
 	format := fs.String("format", "table", "output: table or json")
-	stages := fs.String("stage", "all", "stages, comma-separated: all, consume, insert, pipeline, pipeline-no-rollups, latency, drain")
+	stages := fs.String("stage", "all", "stages, comma-separated: all, consume, insert, pipeline, pipeline-no-rollups, pipeline-refs, latency, drain")
 	backlog := fs.Int("backlog", bench.DefaultBacklog, "events pre-filled for the drain stage")
 	latencyFor := fs.Duration("latency-duration", bench.DefaultLatencyDuration, "how long the latency stage publishes")
 	rate := fs.Float64("rate", 0, "publish rate of the latency stage in events/s (0: half the pipeline rate)")
@@ -167,6 +167,13 @@ func printBench(w io.Writer, r *bench.Report) {
 			extra = fmt.Sprintf("  (c) is %.0f%% of it%s", r.RollupsRatio*100, extra)
 		}
 		row("(d) pipeline, rollups off", p, extra)
+	}
+	if p := r.PipelineRefs; p != nil {
+		extra := ""
+		if r.RefsRatio > 0 {
+			extra = fmt.Sprintf("  %.0f%% of (c)", r.RefsRatio*100)
+		}
+		row("(c') pipeline, 1 in 5 with a subject ref", p, extra)
 	}
 	if d := r.Drain; d != nil {
 		row(fmt.Sprintf("drain of a %d backlog", d.Backlog), &bench.Throughput{Events: d.Backlog, Seconds: d.Seconds, PerSecond: d.PerSecond, Load: d.Load}, "")

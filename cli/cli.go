@@ -56,6 +56,8 @@ func commands() []command {
 		{"retention", "what is held since when, and what is held past its retention", runRetention},
 		{"lineage", "where data can end up (reach), what a breach exposes (blast), graph exports", runLineage},
 		{"search", "find systems, recipients, categories and purposes by a word", runSearch},
+		{"subject", "a person's data by subject reference: show, open requests, forget (subject role, audited)", runSubject},
+		{"audit", "who asked about whom: the append-only trail of subject questions", runAudit},
 		{"report", "the GDPR Article 30 record, backed by observed evidence (xlsx, html, pdf, csv, md, json)", runReport},
 		{"drift", "where observed processing departs from the declared registry; gate deploys with --fail-on", runDrift},
 		{"registry", "validate the declared registry (datamap.yaml), or draft one from what was observed", runRegistry},

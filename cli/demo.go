@@ -21,6 +21,7 @@ import (
 	"github.com/back-trace/datamap/registry"
 	"github.com/back-trace/datamap/report"
 	"github.com/back-trace/datamap/stack"
+	"github.com/back-trace/datamap/subjects"
 )
 
 func runDemo(ctx context.Context, e *env, args []string) error {
@@ -84,7 +85,10 @@ in CI and scripts, it exits.`, `
 	if err != nil {
 		return err
 	}
-	if err := waitForCatalog(ctx, e, s, uint64(stats.Published)); err != nil {
+	fmt.Fprintln(e.stderr)
+	// Events about data land in events; consents and requests only in
+	// subject_refs, written in the same batches.
+	if err := waitForCatalog(ctx, e, s, uint64(stats.Collected+stats.Shared+stats.Erased)); err != nil {
 		return err
 	}
 	pipelineTime := time.Since(pipelineStart)
@@ -113,6 +117,9 @@ in CI and scripts, it exits.`, `
 		totals.Events, totals.Records, len(stats.PerService), pipelineTime.Round(time.Millisecond),
 		float64(totals.Events)/pipelineTime.Seconds(), time.Since(started).Round(time.Millisecond))
 	if err := writeDemoRecord(ctx, e, s, *outDir); err != nil {
+		return err
+	}
+	if err := showDemoPeople(ctx, e, s); err != nil {
 		return err
 	}
 	base := "http://" + p.addr
@@ -227,5 +234,25 @@ func writeDemoRecord(ctx context.Context, e *env, s *stack.Stack, dir string) er
 	for _, p := range written {
 		fmt.Fprintf(e.stdout, "  %s\n", p)
 	}
+	return nil
+}
+
+// showDemoPeople prints the open data-subject requests of the demo's people
+// (asked as the CLI user, so the audit trail records it) and how to look
+// one of them up.
+func showDemoPeople(ctx context.Context, e *env, s *stack.Stack) error {
+	q, _ := questions.Lookup("subject requests")
+	a, err := q.Ask(questions.WithAsker(ctx, questions.CLIAsker()), s.ClickHouse, taxonomy.Default(), nil)
+	if err != nil {
+		return err
+	}
+	rs := a.Rows.([]subjects.Request)
+	fmt.Fprintf(e.stdout, "\nA PERSON'S DATA — open data-subject requests (%d), by subject reference; the catalog holds no identity\n", len(rs))
+	if err := render(e.stdout, "table", requestRows(rs)); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "\nLook a demo customer up (the demo's subject key is public; yours is not):\n"+
+		"  DATAMAP_SUBJECT_KEY=%s datamap subject show --customer BT-100231\n"+
+		"  datamap subject requests --all; datamap audit\n", demo.SubjectKey)
 	return nil
 }

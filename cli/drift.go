@@ -29,12 +29,21 @@ categories) and what to do. Kinds:
   high    legal_basis_mismatch         the legal basis observed is not the one declared
   high    transfer_without_safeguard   a transfer to a third country without adequacy has no safeguard
   high    special_category_without_condition   Art. 9 data without a declared Art. 9(2) condition
+  high    children_data                data subjects the taxonomy marks child: true, in a system whose
+                                       activities do not declare them
   medium  undeclared_system            a system processes personal data but no activity lists it
   medium  undeclared_category          a category the activity does not declare
   medium  undeclared_data_subject      a category of data subjects the activity does not declare
   medium  transfer_safeguard_mismatch  a transfer under another safeguard or to another country than declared
   medium  retention_exceeded           a service keeps data longer than the declared retention
   low     stale_record                 a declared activity, system or recipient unobserved for --stale-days
+
+People's rights (from the subject facts; each finding sums the people
+concerned and names none — 'datamap subject requests' does, subject role):
+  high    processing_after_withdrawal  collection or disclosure for a purpose after the person withdrew consent
+  high    erasure_incomplete           an erasure completed or past its deadline; a holder has no evidence
+  high    request_overdue              a request still open past its one-month deadline (Art. 12(3))
+  medium  processing_after_erasure     a system collects a person's data again after erasing it on request
 
 Gate a deploy on it: with --fail-on, the exit code is 4 when any finding is
 at or above that severity.

@@ -15,7 +15,6 @@ import (
 	"github.com/back-trace/datamap/api"
 	"github.com/back-trace/datamap/catalog/consumer"
 	"github.com/back-trace/datamap/catalog/rollup"
-	"github.com/back-trace/datamap/events"
 	"github.com/back-trace/datamap/events/taxonomy"
 	"github.com/back-trace/datamap/stack"
 	"github.com/back-trace/datamap/web"
@@ -124,7 +123,7 @@ func startPipeline(ctx context.Context, e *env, s *stack.Stack, tax *taxonomy.Ta
 	if err != nil {
 		return nil, err
 	}
-	worker, err := s.NewConsumer(ctx, events.NewValidator(tax), metrics)
+	worker, err := s.NewConsumer(ctx, tax, metrics)
 	if err != nil {
 		return nil, err
 	}
@@ -201,4 +200,15 @@ func (p *pipeline) stop() error {
 		err = errors.Join(err, <-p.folder)
 	}
 	return err
+}
+
+// subjectTokens are DATAMAP_SUBJECT_TOKENS for the API (validated by
+// config.Validate at start).
+func subjectTokens(e *env) []api.SubjectToken {
+	named, _ := e.cfg.SubjectTokenList()
+	out := make([]api.SubjectToken, len(named))
+	for i, t := range named {
+		out[i] = api.SubjectToken{Name: t.Name, Token: t.Token}
+	}
+	return out
 }

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"net/http"
+	"strings"
 
 	"github.com/back-trace/datamap/api"
 	"github.com/back-trace/datamap/events/taxonomy"
@@ -35,6 +36,7 @@ func webAndAPI(e *env, s *stack.Stack, tax *taxonomy.Taxonomy, token string, rea
 		return nil, nil, err
 	}
 	a := api.New(s.ClickHouse, ready, tax, token, e.log).WithReadTokens(e.cfg.ReadTokenList()).
+		WithSubjectTokens(subjectTokens(e)).WithIngestTokens(strings.Split(e.cfg.IngestTokens, ",")).
 		WithSessions(w.Sessions()).WithDeadLetters(s.JS).
 		WithEvidence(api.Evidence{Registry: reg, Name: e.cfg.Registry, Version: Version})
 	return w, w.Handler(a.Handler()), nil

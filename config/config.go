@@ -53,6 +53,17 @@ type Config struct {
 	ReadTokens string `envconfig:"READ_TOKENS" desc:"comma-separated read-only bearer tokens for the HTTP API's query routes (/api/v1/inventory, flows, lineage…)" secret:"true"`
 
 	MetricsToken string `envconfig:"METRICS_TOKEN" desc:"bearer token GET /metrics requires; empty leaves /metrics open (it listens on HTTP_ADDR, loopback by default)" secret:"true"`
+	// SubjectTokens open the subject questions (a person's data, requests,
+	// the audit trail), and only those: refs are personal data. Each is
+	// named, so the audit trail can say who asked without keeping a token.
+	SubjectTokens string `envconfig:"SUBJECT_TOKENS" desc:"comma-separated name:token pairs for the subject role: the only tokens that may ask about a person (/api/v1/subject/…) and read the audit trail; every use is audited by name" secret:"true"`
+	// SubjectKey is read by `datamap subject` on the caller's machine to
+	// compute a reference from an e-mail, phone or customer number; the
+	// server never reads it (docs/subjects.md).
+	SubjectKey string `envconfig:"SUBJECT_KEY" desc:"the organisation's subject key (base64, printed by datamap subject key); only on the machines of services and privacy officers, never on the server" secret:"true"`
+	// SubjectEvidence is how long consent and request rows of the subject
+	// table are kept: the evidence of how a person's rights were handled.
+	SubjectEvidence time.Duration `envconfig:"SUBJECT_EVIDENCE" desc:"how long consents and requests about a person are kept as evidence (subject table TTL); the person's other rows follow their categories' retention" default:"26280h"`
 
 	IngestTokens string `envconfig:"INGEST_TOKENS" desc:"comma-separated bearer tokens that may POST events to /v1/events and nothing else (DATAMAP_API_TOKEN is accepted too)" secret:"true"`
 
@@ -150,6 +161,12 @@ func (c Config) Validate() error {
 	} else if host == "" {
 		bad("HTTP_ADDR", "%q listens on every interface; name one, e.g. 127.0.0.1:8470 (or 0.0.0.0:8470 on purpose)", c.HTTPAddr)
 	}
+	if _, err := c.SubjectTokenList(); err != nil {
+		bad("SUBJECT_TOKENS", "%v", err)
+	}
+	if c.SubjectEvidence < 0 || (c.SubjectEvidence > 0 && c.SubjectEvidence < 24*time.Hour) {
+		bad("SUBJECT_EVIDENCE", "%s is shorter than a day; give the evidence period, e.g. 26280h (three years)", c.SubjectEvidence)
+	}
 	if c.SessionTTL != 0 && c.SessionTTL < time.Minute || c.SessionTTL > 30*24*time.Hour {
 		bad("SESSION_TTL", "%s is not between 1m and 720h", c.SessionTTL)
 	}
@@ -199,6 +216,53 @@ func (c Config) ReadTokenList() []string {
 	}
 	return out
 }
+
+// DefaultSubjectEvidence is the evidence period when SUBJECT_EVIDENCE is 0.
+const DefaultSubjectEvidence = 3 * 365 * 24 * time.Hour
+
+// SubjectEvidencePeriod is SUBJECT_EVIDENCE, or its default when unset.
+func (c Config) SubjectEvidencePeriod() time.Duration {
+	if c.SubjectEvidence == 0 {
+		return DefaultSubjectEvidence
+	}
+	return c.SubjectEvidence
+}
+
+// NamedToken is a bearer token with the name the audit trail records
+// instead of it.
+type NamedToken struct {
+	Name, Token string
+}
+
+// SubjectTokenList parses SUBJECT_TOKENS ("alice:s3cret,dpo-laptop:…").
+// Errors name the entry by position, never by its token.
+func (c Config) SubjectTokenList() ([]NamedToken, error) {
+	var out []NamedToken
+	names := map[string]bool{}
+	for i, entry := range strings.Split(c.SubjectTokens, ",") {
+		entry = strings.TrimSpace(entry)
+		if entry == "" {
+			continue
+		}
+		name, token, ok := strings.Cut(entry, ":")
+		name, token = strings.TrimSpace(name), strings.TrimSpace(token)
+		switch {
+		case !ok || name == "" || token == "":
+			return nil, fmt.Errorf("entry %d is not name:token (the name is what the audit trail records)", i+1)
+		case !tokenName.MatchString(name):
+			return nil, fmt.Errorf("entry %d: the name must be letters, digits, '.', '_' or '-' (at most 64)", i+1)
+		case names[name]:
+			return nil, fmt.Errorf("entry %d: the name %q is used twice; the audit trail could not tell them apart", i+1, name)
+		case len(token) < 16:
+			return nil, fmt.Errorf("entry %d (%s): the token is shorter than 16 characters; use a long random one", i+1, name)
+		}
+		names[name] = true
+		out = append(out, NamedToken{Name: name, Token: token})
+	}
+	return out, nil
+}
+
+var tokenName = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 
 // Variable describes one configuration variable, for `datamap config` and
 // the README.

@@ -40,14 +40,14 @@ func TestValidateListsEveryProblem(t *testing.T) {
 	c := Config{DataDir: "/tmp/x", NATSURL: "::bad", NATSPort: 70000, StreamReplicas: 9, StreamDuplicates: 0,
 		ClickHouseDSN: "mysql://x", HTTPAddr: "8470", BatchSize: 0, LogLevel: "loud", LogFormat: "xml",
 		NATSTLSCert: "cert.pem", Taxonomy: "/nonexistent/taxonomy.yaml", Registry: "/nonexistent/datamap.yaml", SessionTTL: time.Second,
-		RawEventsTTLDays: 3}
+		RawEventsTTLDays: 3, SubjectEvidence: time.Hour}
 	err := c.Validate()
 	if err == nil {
 		t.Fatal("no error")
 	}
 	for _, name := range []string{"NATS_URL", "NATS_PORT", "STREAM_REPLICAS", "STREAM_DUPLICATES", "CLICKHOUSE_DSN",
 		"HTTP_ADDR", "BATCH_SIZE", "BATCH_WAIT", "LOG_LEVEL", "LOG_FORMAT", "NATS_TLS_CERT", "TAXONOMY", "REGISTRY", "SESSION_TTL",
-		"ROLLUP_INTERVAL", "RAW_EVENTS_TTL_DAYS"} {
+		"ROLLUP_INTERVAL", "RAW_EVENTS_TTL_DAYS", "SUBJECT_EVIDENCE"} {
 		if !strings.Contains(err.Error(), "DATAMAP_"+name) {
 			t.Errorf("error does not name DATAMAP_%s:\n%v", name, err)
 		}
@@ -57,7 +57,7 @@ func TestValidateListsEveryProblem(t *testing.T) {
 // validConfig is a configuration that passes Validate.
 func validConfig() Config {
 	return Config{DataDir: "d", HTTPAddr: "127.0.0.1:1", StreamReplicas: 1, StreamDuplicates: 1, BatchSize: 1,
-		BatchWait: 1, RollupInterval: 1, LogLevel: "info", LogFormat: "text"}
+		BatchWait: 1, RollupInterval: 1, LogLevel: "info", LogFormat: "text", SubjectEvidence: 24 * time.Hour}
 }
 
 func TestRawEventsTTL(t *testing.T) {
@@ -116,4 +116,38 @@ func FuzzValidateNeverPanics(f *testing.F) {
 		_ = c.Validate()
 		_ = c.Variables()
 	})
+}
+
+func TestSubjectTokens(t *testing.T) {
+	c := Config{SubjectTokens: " dpo:0123456789abcdef0123 , auditor-laptop:fedcba9876543210fedc,"}
+	got, err := c.SubjectTokenList()
+	if err != nil || len(got) != 2 || got[0] != (NamedToken{"dpo", "0123456789abcdef0123"}) || got[1].Name != "auditor-laptop" {
+		t.Fatalf("SubjectTokenList() = %+v, %v", got, err)
+	}
+	secret := "0123456789abcdef0123"
+	for _, c := range []struct{ in, want string }{
+		{secret, "entry 1 is not name:token"},
+		{"dpo:" + secret + ",:x" + secret, "entry 2 is not name:token"},
+		{"d p o:" + secret, "letters, digits"},
+		{"dpo:" + secret + ",dpo:x" + secret, "used twice"},
+		{"dpo:short", "shorter than 16"},
+	} {
+		_, err := (Config{SubjectTokens: c.in}).SubjectTokenList()
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("SUBJECT_TOKENS=%q: %v; want %q", c.in, err, c.want)
+		}
+		if err != nil && strings.Contains(err.Error(), secret) {
+			t.Errorf("SUBJECT_TOKENS error shows a token: %v", err)
+		}
+		full := Config{DataDir: "d", HTTPAddr: "127.0.0.1:1", StreamReplicas: 1, StreamDuplicates: 1, BatchSize: 1,
+			BatchWait: 1, LogLevel: "info", LogFormat: "text", SubjectEvidence: 24 * time.Hour, SubjectTokens: c.in}
+		if err := full.Validate(); err == nil || !strings.Contains(err.Error(), "DATAMAP_SUBJECT_TOKENS") {
+			t.Errorf("Validate with SUBJECT_TOKENS=%q: %v", c.in, err)
+		}
+	}
+	for _, v := range (Config{SubjectTokens: "dpo:" + secret, SubjectKey: "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="}).Variables() {
+		if strings.Contains(v.Value, secret) || strings.Contains(v.Value, "AAEC") {
+			t.Errorf("%s shows a secret: %s", v.Name, v.Value)
+		}
+	}
 }

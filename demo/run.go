@@ -62,10 +62,15 @@ func Run(ctx context.Context, js jetstream.JetStream, o Options) (Stats, error) 
 	if js == nil {
 		return Stats{}, errors.New("demo.Run: nil JetStream context; create one with jetstream.New(nc)")
 	}
+	o, err := o.resolve()
+	if err != nil {
+		return Stats{}, err
+	}
 	evs, err := Generate(o)
 	if err != nil {
 		return Stats{}, err
 	}
+	evs = append(evs, peopleEvents(o.End)...)
 	bySource := map[string][]*events.Event{}
 	for _, ev := range evs {
 		bySource[ev.Source] = append(bySource[ev.Source], ev)
@@ -135,14 +140,27 @@ func publish(ctx context.Context, pub *sdk.Publisher, ev *events.Event) error {
 		_, err = pub.Collected(ctx, sdk.Collection{Category: d.Category, DataSubject: d.DataSubject,
 			Purpose: d.Purpose, LegalBasis: d.LegalBasis, SpecialCondition: d.SpecialCondition,
 			Retention: d.Retention, Origin: d.Origin, Location: d.Location, Activity: d.Activity,
-			Count: d.Count, Time: ev.Time})
+			SubjectRef: d.SubjectRef, Count: d.Count, Time: ev.Time})
 	case events.KindShared:
 		_, err = pub.Shared(ctx, sdk.Share{Category: d.Category, DataSubject: d.DataSubject,
 			Purpose: d.Purpose, LegalBasis: d.LegalBasis, SpecialCondition: d.SpecialCondition,
-			Activity: d.Activity, Recipient: *d.Recipient, Count: d.Count, Time: ev.Time})
+			Activity: d.Activity, Recipient: *d.Recipient, SubjectRef: d.SubjectRef, Count: d.Count, Time: ev.Time})
 	case events.KindErased:
 		_, err = pub.Erased(ctx, sdk.Erasure{Category: d.Category, DataSubject: d.DataSubject,
-			Reason: d.Reason, Count: d.Count, Time: ev.Time})
+			Reason: d.Reason, SubjectRef: d.SubjectRef, Count: d.Count, Time: ev.Time})
+	case events.KindConsentGiven, events.KindConsentWithdrawn:
+		c := sdk.Consent{SubjectRef: d.SubjectRef, DataSubject: d.DataSubject, Purpose: d.Purpose, Channel: d.Channel, Time: ev.Time}
+		if ev.Kind == events.KindConsentGiven {
+			_, err = pub.ConsentGiven(ctx, c)
+		} else {
+			_, err = pub.ConsentWithdrawn(ctx, c)
+		}
+	case events.KindRequestReceived:
+		_, err = pub.RequestReceived(ctx, sdk.Request{SubjectRef: d.SubjectRef, DataSubject: d.DataSubject, Right: d.Right, Channel: d.Channel, Time: ev.Time})
+	case events.KindRequestCompleted:
+		_, err = pub.RequestCompleted(ctx, sdk.Request{SubjectRef: d.SubjectRef, DataSubject: d.DataSubject, Right: d.Right, Time: ev.Time})
+	case events.KindRequestRefused:
+		_, err = pub.RequestRefused(ctx, sdk.Request{SubjectRef: d.SubjectRef, DataSubject: d.DataSubject, Right: d.Right, Grounds: d.Grounds, Time: ev.Time})
 	}
 	return err
 }

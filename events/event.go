@@ -21,21 +21,37 @@ import (
 	"time"
 )
 
-// Kind is what happened to the data: collected, shared or erased.
+// Kind is what happened: to the data (collected, shared, erased), or
+// between a person and the organisation (a consent given or withdrawn, a
+// data-subject request received, completed or refused).
 type Kind string
 
-// The three kinds of v1 events.
+// The kinds of v1 events.
 const (
 	KindCollected Kind = "collected"
 	KindShared    Kind = "shared"
 	KindErased    Kind = "erased"
+
+	// Events about one person's choices and rights; each carries the
+	// person's subject reference (docs/subjects.md).
+	KindConsentGiven     Kind = "consent_given"
+	KindConsentWithdrawn Kind = "consent_withdrawn"
+	KindRequestReceived  Kind = "request_received"
+	KindRequestCompleted Kind = "request_completed"
+	KindRequestRefused   Kind = "request_refused"
 )
+
+// AboutData reports whether events of kind k describe personal data
+// (collected, shared, erased) — the evidence of the data map — rather than
+// one person's choices and requests.
+func (k Kind) AboutData() bool { return k == KindCollected || k == KindShared || k == KindErased }
 
 // typePrefix is the reverse-DNS prefix of every datamap event type.
 const typePrefix = "com.back-trace.datamap.data."
 
 // Kinds lists every kind, in a stable order.
-var Kinds = []Kind{KindCollected, KindShared, KindErased}
+var Kinds = []Kind{KindCollected, KindShared, KindErased,
+	KindConsentGiven, KindConsentWithdrawn, KindRequestReceived, KindRequestCompleted, KindRequestRefused}
 
 // Type is the CloudEvents type attribute of the v1 event of this kind,
 // e.g. "com.back-trace.datamap.data.collected.v1".
@@ -87,7 +103,7 @@ func Identity(source, id string) string { return source + "/" + id }
 // Data is the payload of an event. Which fields are allowed depends on the
 // kind; see the JSON Schemas in package schemas.
 type Data struct {
-	Category         string     `json:"category"`
+	Category         string     `json:"category,omitempty"`
 	DataSubject      string     `json:"data_subject"`
 	Purpose          string     `json:"purpose,omitempty"`
 	LegalBasis       string     `json:"legal_basis,omitempty"`
@@ -98,7 +114,13 @@ type Data struct {
 	Activity         string     `json:"activity,omitempty"`
 	Recipient        *Recipient `json:"recipient,omitempty"`
 	Reason           string     `json:"reason,omitempty"`
-	Count            int64      `json:"count"`
+	// SubjectRef is the subject reference (sr1:…) of the one person the
+	// event is about; never an identifier (package events/subjectref).
+	SubjectRef string `json:"subject_ref,omitempty"`
+	Right      string `json:"right,omitempty"`   // requests: RightAccess, …
+	Channel    string `json:"channel,omitempty"` // consents, requests received: how
+	Grounds    string `json:"grounds,omitempty"` // refused requests: why
+	Count      int64  `json:"count"`
 }
 
 // Recipient is who received shared data.
@@ -139,6 +161,17 @@ const (
 	ReasonRetention      = "retention"
 	ReasonSubjectRequest = "subject_request"
 	ReasonContractEnd    = "contract_end"
+
+	// The rights of data subjects a request exercises (GDPR Art. 15–21).
+	RightAccess        = "access"
+	RightRectification = "rectification"
+	RightErasure       = "erasure"
+	RightRestriction   = "restriction"
+	RightObjection     = "objection"
+	RightPortability   = "portability"
+
+	// ChannelSMSStop is a STOP reply to an SMS: a withdrawal of consent.
+	ChannelSMSStop = "sms_stop"
 )
 
 // The allowed values of each fixed field, in documentation order.
@@ -149,6 +182,17 @@ var (
 	Safeguards = []string{SafeguardAdequacy, SafeguardSCC, SafeguardBCR, SafeguardDPF, SafeguardDerogation, SafeguardNone}
 	Origins    = []string{OriginDataSubject, OriginThirdParty, OriginObserved}
 	Reasons    = []string{ReasonRetention, ReasonSubjectRequest, ReasonContractEnd}
+	Rights     = []string{RightAccess, RightRectification, RightErasure, RightRestriction, RightObjection, RightPortability}
+	// Channels are how a consent was given or withdrawn, or a request
+	// arrived.
+	Channels = []string{"web_form", "cookie_banner", "email", "unsubscribe_link", "sms", ChannelSMSStop,
+		"phone", "in_person", "paper", "app", "support"}
+	// Grounds are why a request may be refused: identity not verified
+	// (Art. 12(6)), manifestly unfounded or excessive (12(5)), a legal
+	// obligation or legal claims (17(3)(b), (e)), another exemption (Art.
+	// 23 and national law).
+	Grounds = []string{"identity_not_verified", "manifestly_unfounded", "excessive", "legal_obligation",
+		"legal_claims", "exemption"}
 	// SpecialConditions are the GDPR Art. 9(2)(a)–(j) conditions.
 	SpecialConditions = []string{"explicit_consent", "employment", "vital_interests", "nonprofit",
 		"made_public", "legal_claims", "substantial_public_interest", "health_care",

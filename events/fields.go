@@ -16,12 +16,13 @@ package events
 // docs/architecture.md ("Adding a payload field") says what adding one
 // takes.
 var Fields = []Field{
-	{Key: "category", Column: "category", Type: String, Always: true,
+	{Key: "category", Column: "category", Type: String,
 		Collected: Required, Shared: Required, Erased: Required, str: func(d *Data) *string { return &d.Category }},
 	{Key: "data_subject", Column: "data_subject", Type: String, Always: true,
-		Collected: Required, Shared: Required, Erased: Required, str: func(d *Data) *string { return &d.DataSubject }},
+		Collected: Required, Shared: Required, Erased: Required, Consent: Required, RequestReceived: Required, RequestCompleted: Required, RequestRefused: Required,
+		str: func(d *Data) *string { return &d.DataSubject }},
 	{Key: "purpose", Column: "purpose", Type: String,
-		Collected: Required, Shared: Required, str: func(d *Data) *string { return &d.Purpose }},
+		Collected: Required, Shared: Required, Consent: Required, str: func(d *Data) *string { return &d.Purpose }},
 	{Key: "legal_basis", Column: "legal_basis", Type: String,
 		Collected: Required, Shared: Required, str: func(d *Data) *string { return &d.LegalBasis }},
 	// Required for special categories, which only the taxonomy knows.
@@ -48,9 +49,22 @@ var Fields = []Field{
 		Shared: Optional, recipient: func(r *Recipient) *string { return &r.Contract }},
 	{Key: "reason", Column: "reason", Type: String,
 		Erased: Required, str: func(d *Data) *string { return &d.Reason }},
+	// A subject reference is personal data: it has no column in the events
+	// table. The writer stores it, with the event's facts, in subject_refs
+	// (docs/subjects.md); so are consent and request events, whole.
+	{Key: "subject_ref", Type: String, SubjectOnly: true,
+		Collected: Optional, Shared: Optional, Erased: Optional, Consent: Required, RequestReceived: Required, RequestCompleted: Required, RequestRefused: Required,
+		str: func(d *Data) *string { return &d.SubjectRef }},
+	{Key: "right", Type: String, SubjectOnly: true,
+		RequestReceived: Required, RequestCompleted: Required, RequestRefused: Required, str: func(d *Data) *string { return &d.Right }},
+	{Key: "channel", Type: String, SubjectOnly: true,
+		Consent: Required, RequestReceived: Optional, str: func(d *Data) *string { return &d.Channel }},
+	{Key: "grounds", Type: String, SubjectOnly: true,
+		RequestRefused: Required, str: func(d *Data) *string { return &d.Grounds }},
 	// Absent means 1.
 	{Key: "count", Column: "count", Type: Integer, Always: true,
-		Collected: Optional, Shared: Optional, Erased: Optional, num: func(d *Data) *int64 { return &d.Count }},
+		Collected: Optional, Shared: Optional, Erased: Optional, Consent: Optional, RequestReceived: Optional, RequestCompleted: Optional, RequestRefused: Optional,
+		num: func(d *Data) *int64 { return &d.Count }},
 }
 
 // Field is one member of the payload; see Fields.
@@ -59,14 +73,22 @@ type Field struct {
 	// "recipient.name", ….
 	Key string
 	// Column is the column of the catalog's events table that holds it;
-	// "" for the recipient object, whose members have columns of their own.
+	// "" for the recipient object, whose members have columns of their own,
+	// and for what only the subject table holds (subject_ref, right,
+	// channel, grounds).
 	Column string
 	Type   FieldType
+	// SubjectOnly: personal, or only in events about one person; the
+	// events table has no column for it, the subject table holds it.
+	SubjectOnly bool
 	// Always: the encoder writes it even when it is empty (no omitempty).
 	Always bool
 	// Whether each kind of event requires, allows or refuses it. Members
 	// of the recipient: when the recipient is there.
 	Collected, Shared, Erased Presence
+	// The same for consents (given and withdrawn) and for requests
+	// received, completed and refused.
+	Consent, RequestReceived, RequestCompleted, RequestRefused Presence
 
 	str       func(*Data) *string      // a string member of data
 	num       func(*Data) *int64       // an integer member of data
@@ -114,6 +136,14 @@ func (f *Field) In(k Kind) Presence {
 		return f.Shared
 	case KindErased:
 		return f.Erased
+	case KindConsentGiven, KindConsentWithdrawn:
+		return f.Consent
+	case KindRequestReceived:
+		return f.RequestReceived
+	case KindRequestCompleted:
+		return f.RequestCompleted
+	case KindRequestRefused:
+		return f.RequestRefused
 	}
 	return Refused
 }

@@ -45,8 +45,8 @@ func TestFieldList(t *testing.T) {
 			case f.Type == String && (f.str == nil) == (f.recipient == nil):
 				t.Errorf("%s: a string field needs exactly one accessor, str or recipient", f.Key)
 			}
-			if (f.Column == "") != (f.Type == Object) {
-				t.Errorf("%s: column %q; every field but the recipient object has one column", f.Key, f.Column)
+			if (f.Column == "") != (f.Type == Object || f.SubjectOnly) {
+				t.Errorf("%s: column %q; every field but the recipient object and what only the subject table holds has one column", f.Key, f.Column)
 			}
 		}
 		strs := 0
@@ -149,6 +149,9 @@ func TestFieldList(t *testing.T) {
 				}
 				return validSample(t, f)
 			})
+			if valid.Data.SubjectRef != "" {
+				valid.Data.Count = 1
+			}
 			if err := v.Validate(&valid); err != nil {
 				t.Fatalf("%s: an event with every required field set is refused: %v", k, err)
 			}
@@ -165,6 +168,9 @@ func TestFieldList(t *testing.T) {
 				})
 				if f.In(k) == Refused && f.str != nil {
 					*f.str(&ev.Data) = validSample(t, f)
+				}
+				if ev.Data.SubjectRef != "" {
+					ev.Data.Count = 1 // an event about one person
 				}
 				if f.Key == "special_condition" && f.In(k) == Optional {
 					ev.Data.Category = "billing.health" // special: the condition is allowed
@@ -331,7 +337,9 @@ func validSample(t *testing.T, f *Field) string {
 		"legal_basis": LegalBasisContract, "special_condition": "employment", "retention": "P7Y",
 		"origin": OriginDataSubject, "location": "DE", "activity": "billing", "reason": ReasonRetention,
 		"recipient.name": "Stripe", "recipient.role": RoleProcessor, "recipient.country": "US",
-		"recipient.safeguard": SafeguardSCC, "recipient.contract": "DPA-17"}
+		"recipient.safeguard": SafeguardSCC, "recipient.contract": "DPA-17",
+		"subject_ref": "sr1:k2nac3jx5imyn7wdwie6u3ntmlps3w2skukb4xt6zzyvckwlkt3a", "right": RightErasure,
+		"channel": ChannelSMSStop, "grounds": "legal_obligation"}
 	if f.Type != String {
 		return ""
 	}

@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strings"
 	"unicode"
+
+	"github.com/back-trace/datamap/events/subjectref"
 )
 
 // Vocabulary is the configured part of the contract: the keys events may
@@ -40,7 +42,7 @@ func NewValidator(vocab Vocabulary) *Validator {
 func (v *Validator) Validate(ev *Event) error {
 	var ps problems
 	if _, ok := KindOfType(ev.Kind.Type()); !ok {
-		ps.add("type", "unknown kind %q; one of collected, shared, erased", ev.Kind)
+		ps.add("type", "unknown kind %q; one of %s", ev.Kind, strings.Join(typeNames(), ", "))
 	}
 	if ev.Time.IsZero() {
 		ps.add("time", "required")
@@ -65,17 +67,22 @@ func (v *Validator) check(ev *Event, ps *problems) {
 	if ev.Kind == "" {
 		return // unknown type: its fields cannot be checked
 	}
-	v.checkCategory(ps, d)
-	if d.DataSubject == "" {
-		ps.add("data.data_subject", "required: whose data it is, e.g. customer")
-	} else if !v.vocab.IsDataSubject(d.DataSubject) {
-		ps.add("data.data_subject", "%q is not a data-subject category of the taxonomy", d.DataSubject)
+	v.checkDataSubject(ps, d)
+	v.checkSubjectRef(ps, ev)
+	if !ev.Kind.AboutData() {
+		v.checkPersonEvent(ps, ev)
+		checkPersonalValues(ps, ev)
+		return
 	}
+	v.checkCategory(ps, d)
 	notAllowed := func(field, value string) {
 		if value != "" {
 			ps.add("data."+field, "not allowed in %s events", ev.Kind)
 		}
 	}
+	notAllowed("right", d.Right)
+	notAllowed("channel", d.Channel)
+	notAllowed("grounds", d.Grounds)
 	switch ev.Kind {
 	case KindCollected, KindShared:
 		v.checkPurpose(ps, d)
@@ -115,6 +122,75 @@ func (v *Validator) check(ev *Event, ps *problems) {
 		}
 	}
 	checkPersonalValues(ps, ev)
+}
+
+func (v *Validator) checkDataSubject(ps *problems, d *Data) {
+	if d.DataSubject == "" {
+		ps.add("data.data_subject", "required: whose data it is, e.g. customer")
+	} else if !v.vocab.IsDataSubject(d.DataSubject) {
+		ps.add("data.data_subject", "%q is not a data-subject category of the taxonomy", d.DataSubject)
+	}
+}
+
+// checkSubjectRef checks a subject reference: only a well-formed one, so
+// that an e-mail address or a phone number can never travel in the field,
+// and only on an event about one person. The error never repeats the value.
+func (v *Validator) checkSubjectRef(ps *problems, ev *Event) {
+	d := &ev.Data
+	if d.SubjectRef == "" {
+		if !ev.Kind.AboutData() {
+			ps.add("data.subject_ref", "required: the subject reference (sr1:…) of the person the %s event is about; compute it with the subject key (docs/subjects.md)", ev.Kind)
+		}
+		return
+	}
+	if err := subjectref.Check(d.SubjectRef); err != nil {
+		ps.add("data.subject_ref", "%v", err)
+	}
+	if d.Count > 1 {
+		ps.add("data.subject_ref", "an event with a subject reference is about one person, but count is %d; publish one event per person, or none of them with a reference", d.Count)
+	}
+}
+
+// checkPersonEvent checks the payload of a consent or request event.
+func (v *Validator) checkPersonEvent(ps *problems, ev *Event) {
+	d := &ev.Data
+	notAllowed := func(field, value string) {
+		if value != "" {
+			ps.add("data."+field, "not allowed in %s events", ev.Kind)
+		}
+	}
+	for _, f := range []struct{ field, value string }{{"category", d.Category}, {"legal_basis", d.LegalBasis},
+		{"special_condition", d.SpecialCondition}, {"retention", d.Retention}, {"origin", d.Origin},
+		{"location", d.Location}, {"activity", d.Activity}, {"reason", d.Reason}} {
+		notAllowed(f.field, f.value)
+	}
+	if d.Recipient != nil {
+		ps.add("data.recipient", "not allowed in %s events", ev.Kind)
+	}
+	switch ev.Kind {
+	case KindConsentGiven, KindConsentWithdrawn:
+		if d.Purpose == "" {
+			ps.add("data.purpose", "required: the purpose the consent is for, a taxonomy purpose key such as marketing")
+		} else if !v.vocab.IsPurpose(d.Purpose) {
+			ps.add("data.purpose", "%q is not a purpose of the taxonomy", d.Purpose)
+		}
+		checkEnum(ps, "data.channel", d.Channel, Channels, true)
+		notAllowed("right", d.Right)
+		notAllowed("grounds", d.Grounds)
+	default:
+		notAllowed("purpose", d.Purpose)
+		checkEnum(ps, "data.right", d.Right, Rights, true)
+		if ev.Kind == KindRequestReceived {
+			checkEnum(ps, "data.channel", d.Channel, Channels, false)
+		} else {
+			notAllowed("channel", d.Channel)
+		}
+		if ev.Kind == KindRequestRefused {
+			checkEnum(ps, "data.grounds", d.Grounds, Grounds, true)
+		} else {
+			notAllowed("grounds", d.Grounds)
+		}
+	}
 }
 
 func (v *Validator) checkCategory(ps *problems, d *Data) {

@@ -25,8 +25,9 @@ func AppendEvent(b []byte, ev *Event, sc trace.SpanContext) []byte {
 	b = append(b, `,"type":"`...)
 	b = append(b, typePrefix...)
 	b = append(b, ev.Kind...)
-	b = append(b, `.v1","subject":`...)
-	b = appendString(b, ev.Data.Category)
+	b = append(b, `.v1"`...)
+	// subject is the data category; consent and request events have none.
+	b = appendOptional(b, `,"subject":`, ev.Data.Category)
 	b = append(b, `,"time":"`...)
 	b = ev.Time.UTC().AppendFormat(b, time.RFC3339Nano)
 	b = append(b, `","datacontenttype":"application/json"`...)
@@ -54,9 +55,13 @@ func AppendEvent(b []byte, ev *Event, sc trace.SpanContext) []byte {
 	// move ev to the heap, an allocation per event on the SDK's pump.
 	// TestFieldList encodes every field and decodes it back.
 	d := &ev.Data
-	b = append(b, `,"data":{"category":`...)
-	b = appendString(b, d.Category)
-	b = append(b, `,"data_subject":`...)
+	b = append(b, `,"data":{`...)
+	if d.Category != "" {
+		b = append(b, `"category":`...)
+		b = appendString(b, d.Category)
+		b = append(b, ',')
+	}
+	b = append(b, `"data_subject":`...)
 	b = appendString(b, d.DataSubject)
 	b = appendOptional(b, `,"purpose":`, d.Purpose)
 	b = appendOptional(b, `,"legal_basis":`, d.LegalBasis)
@@ -77,6 +82,10 @@ func AppendEvent(b []byte, ev *Event, sc trace.SpanContext) []byte {
 		b = append(b, '}')
 	}
 	b = appendOptional(b, `,"reason":`, d.Reason)
+	b = appendOptional(b, `,"subject_ref":`, d.SubjectRef)
+	b = appendOptional(b, `,"right":`, d.Right)
+	b = appendOptional(b, `,"channel":`, d.Channel)
+	b = appendOptional(b, `,"grounds":`, d.Grounds)
 	b = append(b, `,"count":`...)
 	b = strconv.AppendInt(b, d.Count, 10)
 	return append(b, "}}"...)

@@ -14,6 +14,7 @@ import (
 	"github.com/back-trace/datamap/events/taxonomy"
 	"github.com/back-trace/datamap/registry"
 	"github.com/back-trace/datamap/report"
+	"github.com/back-trace/datamap/subjects"
 )
 
 // Drift and the Article 30 record hold the evidence against the declared
@@ -79,11 +80,11 @@ func ParseEvidence(values map[string]string, params []string) (EvidenceRequest, 
 // Drift returns where the processing observed up to r.AsOf departs from
 // the registry, most severe first.
 func Drift(ctx context.Context, conn driver.Conn, tax *taxonomy.Taxonomy, reg *registry.Registry, r EvidenceRequest) ([]report.Finding, error) {
-	obs, err := query.Observations(ctx, conn, r.AsOf)
+	obs, rights, err := observe(ctx, conn, r.AsOf)
 	if err != nil {
 		return nil, err
 	}
-	findings := report.Drift(reg, tax, obs, r.AsOf, report.DriftOptions{StaleAfter: r.StaleAfter})
+	findings := report.Drift(reg, tax, obs, r.AsOf, report.DriftOptions{StaleAfter: r.StaleAfter, Rights: rights})
 	if findings == nil {
 		findings = []report.Finding{}
 	}
@@ -94,14 +95,29 @@ func Drift(ctx context.Context, conn driver.Conn, tax *taxonomy.Taxonomy, reg *r
 // content SHA-256. generatedAt and version are stamped on it; neither is
 // part of the hash.
 func Article30(ctx context.Context, conn driver.Conn, tax *taxonomy.Taxonomy, reg *registry.Registry, r EvidenceRequest, generatedAt time.Time, version string) (*report.Record, error) {
-	obs, err := query.Observations(ctx, conn, r.AsOf)
+	obs, rights, err := observe(ctx, conn, r.AsOf)
 	if err != nil {
 		return nil, err
 	}
 	rec, err := report.Build(reg, tax, obs, report.Options{AsOf: r.AsOf, Role: r.Role, GeneratedAt: generatedAt,
-		Version: version, StaleAfter: r.StaleAfter})
+		Version: version, StaleAfter: r.StaleAfter, Rights: rights})
 	if err != nil {
 		return nil, fmt.Errorf("article 30 record: %w", err)
 	}
 	return rec, nil
+}
+
+// observe reads the observations and judges the findings about people's
+// rights as of asOf. The rights findings sum the people concerned and name
+// none, so drift and the record stay read-role answers.
+func observe(ctx context.Context, conn driver.Conn, asOf time.Time) ([]report.Observation, []subjects.Finding, error) {
+	obs, err := query.Observations(ctx, conn, asOf)
+	if err != nil {
+		return nil, nil, err
+	}
+	facts, err := query.RightsFacts(ctx, conn, asOf)
+	if err != nil {
+		return nil, nil, err
+	}
+	return obs, subjects.Findings(facts, asOf), nil
 }

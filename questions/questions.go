@@ -32,7 +32,10 @@ type Question struct {
 	// Findings is set for questions whose answers may hold findings
 	// (transfers, retention).
 	Findings bool
-	answer   func(ctx context.Context, conn driver.Conn, tax *taxonomy.Taxonomy, r Request) (Answer, error)
+	// Role is the role a caller needs: RoleRead ("" means it too) or
+	// RoleSubject, whose questions are audited (see subject.go).
+	Role   string
+	answer func(ctx context.Context, conn driver.Conn, tax *taxonomy.Taxonomy, r Request) (Answer, error)
 }
 
 // Path is the question's HTTP path.
@@ -69,6 +72,12 @@ func All() []Question {
 			Params: append([]string{"format"}, query.Params...), Required: []string{"format"}, answer: export},
 		{Name: "search", Summary: "find systems, recipients, categories and purposes by a word",
 			Params: []string{"q", "as_of"}, Required: []string{"q"}, answer: search},
+		{Name: "subject show", Summary: "everything held about one person (by subject reference): systems, categories, recipients, consents, requests",
+			Params: []string{"ref", "as_of"}, Required: []string{"ref"}, Role: RoleSubject, answer: subjectShow},
+		{Name: "subject requests", Summary: "open data-subject requests with their deadline, overdue first; for erasures, who still holds the data and whom to tell",
+			Params: []string{"all", "as_of"}, Role: RoleSubject, answer: subjectRequests},
+		{Name: "audit", Summary: "who asked about whom, when: every subject question asked",
+			Params: []string{"who", "ref", "since", "until"}, Role: RoleSubject, answer: auditTrail},
 	}
 }
 
@@ -115,6 +124,11 @@ func (q Question) Parse(values map[string]string, tax *taxonomy.Taxonomy) (Reque
 	if err != nil {
 		return Request{}, err
 	}
+	if q.Role == RoleSubject {
+		if err := parseSubject(values); err != nil {
+			return Request{}, err
+		}
+	}
 	switch q.Name {
 	case "flows":
 		if by := values["group_by"]; by != "" && !slices.Contains(query.GroupBy, by) {
@@ -132,6 +146,12 @@ func (q Question) Parse(values map[string]string, tax *taxonomy.Taxonomy) (Reque
 // recipient the catalog has never seen is an InputError too, so a typo
 // is not mistaken for an empty answer.
 func (q Question) Answer(ctx context.Context, conn driver.Conn, tax *taxonomy.Taxonomy, r Request) (Answer, error) {
+	if q.Role == RoleSubject {
+		if err := audit(ctx, conn, q, r); err != nil {
+			return Answer{}, err
+		}
+		return q.answer(ctx, conn, tax, r)
+	}
 	known := query.Filter{System: r.filter.System, Recipient: r.filter.Recipient}
 	if from := r.values["from"]; from != "" {
 		known.System = from

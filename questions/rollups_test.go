@@ -27,14 +27,14 @@ import (
 // mailer → Mailgun), categories with their parents, and times packed
 // around day and month boundaries.
 var (
-	sources    = []string{"billing-api", "web-shop", "crm", "mailer"}
-	categories = []string{"billing.invoice", "billing.payment_token", "support.tickets", "support.email", "web.cookies"}
-	subjects   = []string{"customer", "end_user"}
-	purposes   = []string{"invoicing", "support", "marketing"}
-	bases      = []string{"contract", "consent", "legal_obligation"}
-	retentions = []string{"P1Y", "P12M", "P90D", "P7Y", ""} // P1Y and P12M are the same number of days
-	activities = []string{"billing", "care", ""}
-	recipients = []events.Recipient{
+	sources      = []string{"billing-api", "web-shop", "crm", "mailer"}
+	categories   = []string{"billing.invoice", "billing.payment_token", "support.tickets", "support.email", "web.cookies"}
+	dataSubjects = []string{"customer", "end_user"}
+	purposes     = []string{"invoicing", "support", "marketing"}
+	bases        = []string{"contract", "consent", "legal_obligation"}
+	retentions   = []string{"P1Y", "P12M", "P90D", "P7Y", ""} // P1Y and P12M are the same number of days
+	activities   = []string{"billing", "care", ""}
+	recipients   = []events.Recipient{
 		{Name: "crm", Role: "processor", Country: "DE"},
 		{Name: "mailer", Role: "sub_processor", Country: "IE", Contract: "DPA-1"},
 		{Name: "mailer", Role: "sub_processor", Country: "IE", Contract: "DPA-2"},
@@ -77,7 +77,7 @@ func randomTime(r *rand.Rand) time.Time {
 
 func randomEvent(r *rand.Rand, i int) *events.Event {
 	ev := &events.Event{ID: fmt.Sprintf("ev-%05d", i), Source: pick(r, sources), Time: randomTime(r),
-		Data: events.Data{Category: pick(r, categories), DataSubject: pick(r, subjects), Count: int64(1 + r.IntN(20))}}
+		Data: events.Data{Category: pick(r, categories), DataSubject: pick(r, dataSubjects), Count: int64(1 + r.IntN(20))}}
 	switch n := r.IntN(10); {
 	case n < 5:
 		ev.Kind = events.KindCollected
@@ -261,7 +261,7 @@ func randomParams(r *rand.Rand, q questions.Question) map[string]string {
 		case "category":
 			v = pick(r, append([]string{"billing", "support", "web"}, categories...))
 		case "data_subject":
-			v = pick(r, subjects)
+			v = pick(r, dataSubjects)
 		case "purpose":
 			v = pick(r, purposes)
 		case "legal_basis":

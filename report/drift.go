@@ -9,6 +9,7 @@ import (
 	"github.com/back-trace/datamap/events"
 	"github.com/back-trace/datamap/events/taxonomy"
 	"github.com/back-trace/datamap/registry"
+	"github.com/back-trace/datamap/subjects"
 )
 
 // Severity ranks findings; a deploy gate fails at or above a threshold.
@@ -59,6 +60,10 @@ const (
 	KindSpecialNoCondition    = "special_category_without_condition"
 	KindRetentionExceeded     = "retention_exceeded"
 	KindStaleRecord           = "stale_record"
+	// KindChildrenData: a data-subject category the taxonomy marks as
+	// children (child: true) observed in a system none of whose activities
+	// declares it (GDPR Art. 8; BackTrace's policy §10).
+	KindChildrenData = "children_data"
 )
 
 // Finding is one disagreement between the registry and what was observed.
@@ -114,6 +119,10 @@ type DriftOptions struct {
 	// go unobserved before the record is called stale; 0 means
 	// DefaultStaleAfter.
 	StaleAfter time.Duration
+	// Rights are the findings about people's rights (subjects.Findings over
+	// the catalog's subject facts), judged by the caller, who has read
+	// them; they join the drift findings, naming no one.
+	Rights []subjects.Finding
 }
 
 // DefaultStaleAfter is the default window of the stale-record check.
@@ -137,6 +146,7 @@ func Drift(reg *registry.Registry, tax *taxonomy.Taxonomy, obs []Observation, as
 		if at.Kind == string(events.KindErased) {
 			continue // erasing is never drift; it is counted as evidence
 		}
+		d.children(at.Observation)
 		if at.Activity == nil {
 			d.undeclared(at.Observation)
 		} else {
@@ -144,9 +154,12 @@ func Drift(reg *registry.Registry, tax *taxonomy.Taxonomy, obs []Observation, as
 		}
 	}
 	d.stale(Attribute(reg, obs), asOf, o.StaleAfter)
-	out := make([]Finding, 0, len(d.order))
+	out := make([]Finding, 0, len(d.order)+len(o.Rights))
 	for _, k := range d.order {
 		out = append(out, *d.byKey[k])
+	}
+	for _, f := range o.Rights {
+		out = append(out, rightsFinding(f))
 	}
 	slices.SortStableFunc(out, func(a, b Finding) int {
 		if a.Severity != b.Severity {
@@ -162,6 +175,32 @@ type drift struct {
 	tax   *taxonomy.Taxonomy
 	byKey map[string]*Finding
 	order []string
+}
+
+// childOutsideDeclarations reports whether o is about children that no
+// activity of its system declares: a children_data finding, which replaces
+// the undeclared data subject one.
+func (d *drift) childOutsideDeclarations(o Observation) bool {
+	s, ok := d.tax.DataSubject(o.DataSubject)
+	if !ok || !s.Child {
+		return false
+	}
+	for _, a := range d.reg.AllActivities() {
+		if slices.Contains(a.Systems, o.System) && slices.Contains(a.DataSubjects, o.DataSubject) {
+			return false
+		}
+	}
+	return true
+}
+
+// children reports data about children where no activity declares them.
+func (d *drift) children(o Observation) {
+	if !d.childOutsideDeclarations(o) {
+		return
+	}
+	d.add(Finding{Kind: KindChildrenData, Severity: High, Subject: o.System + ": " + o.DataSubject,
+		Message: fmt.Sprintf("%q processes %s about %q, a category of children, and none of its activities declares children", o.System, o.Category, o.DataSubject),
+		Action:  "find out how children's data got in (an age gate, a form) and erase it, or declare the processing with its Art. 8 parental consent; the privacy policy may promise none is collected"}, &o)
 }
 
 // add records a finding, merging the evidence of findings with the same
@@ -230,7 +269,7 @@ func (d *drift) declared(a *registry.Activity, o Observation) {
 			Message: fmt.Sprintf("%q processes category %q for %q, which activity %q does not declare (declared: %s)", o.System, o.Category, o.Purpose, a.ID, strings.Join(a.DataCategories, ", ")),
 			Action:  fmt.Sprintf("add %q to data_categories of %q, or stop collecting it", o.Category, a.ID)}, &o)
 	}
-	if !slices.Contains(a.DataSubjects, o.DataSubject) {
+	if !slices.Contains(a.DataSubjects, o.DataSubject) && !d.childOutsideDeclarations(o) {
 		d.add(Finding{Kind: KindUndeclaredDataSubject, Severity: Medium, Activity: a.ID, Subject: o.DataSubject,
 			Message: fmt.Sprintf("%q processes data about %q, a category of data subjects activity %q does not declare (declared: %s)", o.System, o.DataSubject, a.ID, strings.Join(a.DataSubjects, ", ")),
 			Action:  fmt.Sprintf("add %q to data_subjects of %q, or stop the processing", o.DataSubject, a.ID)}, &o)

@@ -14,6 +14,7 @@ import (
 	"github.com/back-trace/datamap/events"
 	"github.com/back-trace/datamap/events/taxonomy"
 	"github.com/back-trace/datamap/registry"
+	"github.com/back-trace/datamap/subjects"
 )
 
 // FormatID names the JSON schema of Record; it changes only when a field's
@@ -150,6 +151,9 @@ type Options struct {
 	GeneratedAt time.Time
 	Version     string // datamap version
 	StaleAfter  time.Duration
+	// Rights are the findings about people's rights as of AsOf (see
+	// DriftOptions.Rights).
+	Rights []subjects.Finding
 }
 
 // Build makes the record from the registry and the observations up to
@@ -222,7 +226,7 @@ func Build(reg *registry.Registry, tax *taxonomy.Taxonomy, obs []Observation, op
 			rec.Processor = append(rec.Processor, cr)
 		}
 	}
-	findings := Drift(reg, tax, kept, asOf, DriftOptions{StaleAfter: opts.StaleAfter})
+	findings := Drift(reg, tax, kept, asOf, DriftOptions{StaleAfter: opts.StaleAfter, Rights: opts.Rights})
 	rec.Findings = filterFindings(findings, reg, role)
 	rec.Summary = summarize(rec, kept)
 	if !opts.GeneratedAt.IsZero() {

@@ -1,7 +1,9 @@
 // Package schemas holds the datamap contract files, embedded so that every
 // binary carries the exact version it validates against:
 //
-//   - collected.v1.json, shared.v1.json, erased.v1.json: JSON Schemas
+//   - collected.v1.json, shared.v1.json, erased.v1.json, and for events
+//     about one person consent_given, consent_withdrawn, request_received,
+//     request_completed and request_refused (.v1.json): JSON Schemas
 //     (draft 2020-12) of the whole structured-mode CloudEvent of each type;
 //   - taxonomy.yaml: the default taxonomy, derived from the BackTrace privacy
 //     policy (parsed by taxonomy.Default);
@@ -51,10 +53,11 @@ func EventSchema(kind string) ([]byte, error) {
 		name += ".v1"
 	}
 	switch name {
-	case "collected.v1", "shared.v1", "erased.v1":
+	case "collected.v1", "shared.v1", "erased.v1", "consent_given.v1", "consent_withdrawn.v1",
+		"request_received.v1", "request_completed.v1", "request_refused.v1":
 		return mustRead(name + ".json"), nil
 	}
-	return nil, fmt.Errorf("schemas: no schema for event kind %q; use collected, shared or erased (v1)", kind)
+	return nil, fmt.Errorf("schemas: no schema for event kind %q; use collected, shared, erased, consent_given, consent_withdrawn, request_received, request_completed or request_refused (v1)", kind)
 }
 
 // mustRead panics because a missing embedded file is a build defect, not a

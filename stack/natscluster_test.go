@@ -118,7 +118,7 @@ func runNodeLoss(t *testing.T, pickVictim victimOf) {
 	if r := stream.CachedInfo().Config.Replicas; r != 3 {
 		t.Fatalf("stream %s has %d replicas, want 3 (DATAMAP_STREAM_REPLICAS)", events.StreamName, r)
 	}
-	consumer, err := s.NewConsumer(ctx, events.NewValidator(taxonomy.Default()), nil)
+	consumer, err := s.NewConsumer(ctx, taxonomy.Default(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

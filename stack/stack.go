@@ -32,6 +32,7 @@ import (
 	"github.com/back-trace/datamap/catalog/schema"
 	"github.com/back-trace/datamap/config"
 	"github.com/back-trace/datamap/events"
+	"github.com/back-trace/datamap/events/taxonomy"
 	"github.com/back-trace/datamap/sinks/chembed"
 	"github.com/back-trace/datamap/sinks/clickhouse"
 	"github.com/back-trace/datamap/sinks/deadletter"
@@ -459,13 +460,17 @@ func (s *Stack) NewFolder(metrics *rollup.Metrics) *rollup.Folder {
 
 // NewConsumer wires the catalog consumer to this stack: the durable
 // JetStream consumer in, the ClickHouse writer and the dead-letter stream
-// out. metrics may be nil.
-func (s *Stack) NewConsumer(ctx context.Context, v *events.Validator, metrics *consumer.Metrics) (*consumer.Consumer, error) {
+// out. tax validates the events and gives the retention of the subject
+// table's rows; metrics may be nil.
+func (s *Stack) NewConsumer(ctx context.Context, tax *taxonomy.Taxonomy, metrics *consumer.Metrics) (*consumer.Consumer, error) {
 	durable, err := consumer.EnsureDurable(ctx, s.JS, consumer.DefaultSettings)
 	if err != nil {
 		return nil, err
 	}
-	return consumer.New(durable, clickhouse.NewWriter(s.ClickHouse),
+	v := events.NewValidator(tax)
+	w := clickhouse.NewWriter(s.ClickHouse).WithSubjectRetention(clickhouse.SubjectRetention{
+		Category: tax.RetentionOf, Evidence: s.cfg.SubjectEvidencePeriod()})
+	return consumer.New(durable, w,
 		deadletter.NewSink(s.JS, deadletter.SubjectPrefix), v,
 		consumer.Options{BatchSize: s.cfg.BatchSize, MaxWait: s.cfg.BatchWait, Logger: s.log,
 			MaxDeliver: consumer.DefaultSettings.MaxDeliver, Metrics: metrics}), nil

@@ -154,3 +154,42 @@ INSERT INTO rollup_days (day, arrived)
 SELECT toDate(time) AS day, count() AS arrived
 FROM events
 GROUP BY day;
+
+
+-- 0006_subjects
+CREATE TABLE IF NOT EXISTS subject_refs
+(
+    ref               String COMMENT 'subject reference (sr1:…), a keyed pseudonym of one person',
+    source            LowCardinality(String),
+    id                String,
+    kind              LowCardinality(String),
+    time              DateTime64(3, 'UTC'),
+    category          LowCardinality(String),
+    data_subject      LowCardinality(String),
+    purpose           LowCardinality(String),
+    legal_basis       LowCardinality(String),
+    recipient_name    LowCardinality(String),
+    recipient_role    LowCardinality(String),
+    recipient_country LowCardinality(String),
+    reason            LowCardinality(String),
+    request_right     LowCardinality(String),
+    channel           LowCardinality(String),
+    grounds           LowCardinality(String),
+    keep_until        DateTime('UTC') COMMENT 'when the row is deleted (TTL)',
+    ingested_at       DateTime64(3, 'UTC') DEFAULT now64(3)
+)
+ENGINE = ReplacingMergeTree
+ORDER BY (ref, source, id)
+TTL keep_until
+SETTINGS non_replicated_deduplication_window = 1000;
+
+CREATE TABLE IF NOT EXISTS subject_audit
+(
+    at       DateTime64(3, 'UTC'),
+    who      LowCardinality(String) COMMENT 'the subject token name, or the CLI user, never a token',
+    surface  LowCardinality(String) COMMENT 'cli, api or web',
+    question LowCardinality(String),
+    ref      String COMMENT 'the subject reference asked about, empty for a list'
+)
+ENGINE = MergeTree
+ORDER BY at;

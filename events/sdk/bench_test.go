@@ -45,6 +45,27 @@ func BenchmarkEmit(b *testing.B) {
 			b.Logf("%d of %d calls took the drop path; use -benchtime=200000x", s.Dropped, b.N)
 		}
 	})
+	// The same with a subject reference: checked on every call (the flow
+	// cache knows flows, not people), never aggregated, encoded with the
+	// event. docs/benchmarks.md compares the two.
+	b.Run("Publisher.Collected/with-subject-ref", func(b *testing.B) {
+		js := connect(b, "nats://127.0.0.1:1")
+		p := newPublisher(b, js, sdk.WithBuffer(1<<18), sdk.WithDropOnFull(), sdk.WithAckTimeout(time.Hour))
+		ctx := context.Background()
+		c := paymentToken
+		c.SubjectRef = "sr1:k2nac3jx5imyn7wdwie6u3ntmlps3w2skukb4xt6zzyvckwlkt3a"
+		b.ReportAllocs()
+		b.ResetTimer()
+		for b.Loop() {
+			if _, err := p.Collected(ctx, c); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StopTimer()
+		if s := p.Stats(); s.Dropped > 0 {
+			b.Logf("%d of %d calls took the drop path; use -benchtime=200000x", s.Dropped, b.N)
+		}
+	})
 	// Wall time per event with delivery running on the same 2 cores as
 	// the caller and the NATS server: the amortized cost of the whole
 	// pipeline, for comparison with the synchronous baseline below.

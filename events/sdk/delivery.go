@@ -422,6 +422,7 @@ func (d *delivery) encode(r *record) *outgoing {
 	}
 	ev := r.flow.event(id, r.at, r.count)
 	ev.Source = source
+	ev.Data.SubjectRef = r.ref
 	if r.ext != nil {
 		ev.TraceParent, ev.TraceState = r.ext.traceParent, r.ext.traceState
 		ev.Extensions = r.ext.extensions

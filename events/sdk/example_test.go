@@ -14,6 +14,7 @@ import (
 	"github.com/back-trace/datamap/catalog/consumer"
 	"github.com/back-trace/datamap/events"
 	"github.com/back-trace/datamap/events/sdk"
+	"github.com/back-trace/datamap/events/subjectref"
 )
 
 // exampleJetStream starts a throwaway in-process NATS JetStream with the
@@ -87,6 +88,37 @@ func ExamplePublisher_Collected() {
 	// <nil>
 	// data.legal_basis
 	// data.retention
+}
+
+// An event about one person carries their subject reference, computed in
+// the service from an identifier with the organisation's subject key; the
+// identifier itself never leaves the service.
+func ExampleSubjectRef() {
+	js, stop := exampleJetStream()
+	defer stop()
+	p, _ := sdk.NewPublisher(js, sdk.WithSource("sms-gateway"))
+	defer p.Close(context.Background())
+
+	// Once, at start: key, err := subjectref.ParseKey(os.Getenv("DATAMAP_SUBJECT_KEY"))
+	key, _ := subjectref.ParseKey("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=")
+	ref, err := sdk.SubjectRef(key, subjectref.Phone, "+31 20 123 4567")
+	if err != nil {
+		fmt.Println(err) // never repeats the number
+		return
+	}
+	fmt.Println(ref)
+	// The person replied STOP: marketing must stop for them.
+	_, err = p.ConsentWithdrawn(context.Background(), sdk.Consent{SubjectRef: ref, DataSubject: "call_party",
+		Purpose: "marketing", Channel: events.ChannelSMSStop})
+	fmt.Println(err)
+	// An e-mail address is refused in the field, without being repeated.
+	_, err = p.Collected(context.Background(), sdk.Collection{Category: "billing.contact", DataSubject: "customer",
+		Purpose: "invoicing", LegalBasis: events.LegalBasisContract, Retention: "P7Y", SubjectRef: "ann@example.org"})
+	fmt.Println(err)
+	// Output:
+	// sr1:gdkm2rtgnjbxspqmcxllzn5eu7f35g4rtcu7nrgxihydslaoai4q
+	// <nil>
+	// invalid event: data.subject_ref: malformed subject reference: this looks like an e-mail address; send the person's subject reference (sr1:…, computed with the subject key), never the identifier itself
 }
 
 // Sharing with a processor outside the EEA, with the transfer safeguard.

@@ -14,6 +14,7 @@ import (
 // queueing it costs no allocation; the pump encodes it.
 type record struct {
 	flow   flow
+	ref    string // the subject reference, kept out of the flow (see flowOf)
 	count  int64
 	id     uuid.UUID
 	at     time.Time         // the event time
@@ -38,10 +39,12 @@ type flow struct {
 	hasRecipient bool
 }
 
-// flowOf is the flow of a payload.
+// flowOf is the flow of a payload. The subject reference is not part of
+// it: a flow is what many events share (the validation cache's key), a
+// reference what one person's events have; records carry it.
 func flowOf(kind events.Kind, d *events.Data) flow {
 	f := flow{kind: kind, data: *d}
-	f.data.Count, f.data.Recipient = 0, nil
+	f.data.Count, f.data.Recipient, f.data.SubjectRef = 0, nil, ""
 	if d.Recipient != nil {
 		f.recipient, f.hasRecipient = *d.Recipient, true
 	}

@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/back-trace/datamap/events"
+	"github.com/back-trace/datamap/events/subjectref"
 )
 
 // Errors of the Publisher; match them with errors.Is.
@@ -110,7 +111,7 @@ func (p *Publisher) Collected(ctx context.Context, c Collection) (string, error)
 	f := flow{kind: events.KindCollected, data: events.Data{Category: c.Category, DataSubject: c.DataSubject,
 		Purpose: c.Purpose, LegalBasis: c.LegalBasis, SpecialCondition: c.SpecialCondition,
 		Retention: c.Retention, Origin: c.Origin, Location: c.Location, Activity: c.Activity}}
-	return p.publish(ctx, &f, c.Count, c.Time)
+	return p.publish(ctx, &f, c.SubjectRef, c.Count, c.Time)
 }
 
 // Shared records that the service disclosed a category of personal data to a
@@ -119,7 +120,7 @@ func (p *Publisher) Shared(ctx context.Context, s Share) (string, error) {
 	f := flow{kind: events.KindShared, data: events.Data{Category: s.Category, DataSubject: s.DataSubject,
 		Purpose: s.Purpose, LegalBasis: s.LegalBasis, SpecialCondition: s.SpecialCondition,
 		Activity: s.Activity}, recipient: s.Recipient, hasRecipient: true}
-	return p.publish(ctx, &f, s.Count, s.Time)
+	return p.publish(ctx, &f, s.SubjectRef, s.Count, s.Time)
 }
 
 // Erased records that the service erased personal data. Like Collected, it
@@ -127,16 +128,62 @@ func (p *Publisher) Shared(ctx context.Context, s Share) (string, error) {
 func (p *Publisher) Erased(ctx context.Context, e Erasure) (string, error) {
 	f := flow{kind: events.KindErased, data: events.Data{Category: e.Category, DataSubject: e.DataSubject,
 		Reason: e.Reason}}
-	return p.publish(ctx, &f, e.Count, e.Time)
+	return p.publish(ctx, &f, e.SubjectRef, e.Count, e.Time)
 }
 
-func (p *Publisher) publish(ctx context.Context, f *flow, count int64, at time.Time) (string, error) {
+// ConsentGiven records that a person gave consent to a purpose. Like
+// Collected, it returns once the event is queued; events about a person
+// are never aggregated.
+func (p *Publisher) ConsentGiven(ctx context.Context, c Consent) (string, error) {
+	f := flow{kind: events.KindConsentGiven, data: events.Data{DataSubject: c.DataSubject, Purpose: c.Purpose, Channel: c.Channel}}
+	return p.publish(ctx, &f, c.SubjectRef, 1, c.Time)
+}
+
+// ConsentWithdrawn records that a person withdrew their consent to a
+// purpose — a STOP reply, an unsubscribe link. From then on, collecting or
+// disclosing their data for that purpose is a finding.
+func (p *Publisher) ConsentWithdrawn(ctx context.Context, c Consent) (string, error) {
+	f := flow{kind: events.KindConsentWithdrawn, data: events.Data{DataSubject: c.DataSubject, Purpose: c.Purpose, Channel: c.Channel}}
+	return p.publish(ctx, &f, c.SubjectRef, 1, c.Time)
+}
+
+// RequestReceived records that a data-subject request arrived; its
+// one-month deadline (GDPR Art. 12(3)) runs from Time.
+func (p *Publisher) RequestReceived(ctx context.Context, r Request) (string, error) {
+	f := flow{kind: events.KindRequestReceived, data: events.Data{DataSubject: r.DataSubject, Right: r.Right, Channel: r.Channel}}
+	return p.publish(ctx, &f, r.SubjectRef, 1, r.Time)
+}
+
+// RequestCompleted records that this service (the event's source) carried
+// out a request. For an erasure, each system holding the data publishes
+// its own Erased event (ReasonSubjectRequest, with the SubjectRef) as
+// evidence.
+func (p *Publisher) RequestCompleted(ctx context.Context, r Request) (string, error) {
+	f := flow{kind: events.KindRequestCompleted, data: events.Data{DataSubject: r.DataSubject, Right: r.Right}}
+	return p.publish(ctx, &f, r.SubjectRef, 1, r.Time)
+}
+
+// RequestRefused records that a request was refused, on r.Grounds.
+func (p *Publisher) RequestRefused(ctx context.Context, r Request) (string, error) {
+	f := flow{kind: events.KindRequestRefused, data: events.Data{DataSubject: r.DataSubject, Right: r.Right, Grounds: r.Grounds}}
+	return p.publish(ctx, &f, r.SubjectRef, 1, r.Time)
+}
+
+func (p *Publisher) publish(ctx context.Context, f *flow, ref string, count int64, at time.Time) (string, error) {
 	count = countOrOne(count)
 	if at.IsZero() {
 		at = time.Now()
 	}
 	sc := trace.SpanContextFromContext(ctx)
-	if p.agg != nil {
+	// A reference is checked on every event, without allocating: the flow
+	// cache below knows flows, not people. An event about a person is
+	// never aggregated: it is one person's, with a count of 1.
+	if ref != "" {
+		if err := checkRef(ref, count); err != nil {
+			return "", err
+		}
+	}
+	if p.agg != nil && ref == "" {
 		// A flow already in the window was validated when it started.
 		if joined, err := p.agg.add(f, count, at, sc); joined || err != nil {
 			return "", err
@@ -146,13 +193,13 @@ func (p *Publisher) publish(ctx context.Context, f *flow, count int64, at time.T
 	if err != nil {
 		return "", fmt.Errorf("events: new event id: %w", err)
 	}
-	if err := p.validate(f, id, at, count); err != nil {
+	if err := p.validate(f, ref, id, at, count); err != nil {
 		return "", err
 	}
-	if p.agg != nil {
+	if p.agg != nil && ref == "" {
 		return "", p.agg.start(f, count, at, sc)
 	}
-	r := record{flow: *f, count: count, id: id, at: at.UTC(), sc: sc}
+	r := record{flow: *f, ref: ref, count: count, id: id, at: at.UTC(), sc: sc}
 	if err := p.enqueue(ctx, &r); err != nil {
 		return "", err
 	}
@@ -172,13 +219,13 @@ func (p *Publisher) PublishEvent(ctx context.Context, ev *events.Event) error {
 	if err := p.validator.Validate(ev); err != nil {
 		return err
 	}
-	r := record{flow: flowOf(ev.Kind, &ev.Data), count: ev.Data.Count, at: ev.Time.UTC(),
+	r := record{flow: flowOf(ev.Kind, &ev.Data), ref: ev.Data.SubjectRef, count: ev.Data.Count, at: ev.Time.UTC(),
 		ext: &external{id: ev.ID, source: ev.Source, traceParent: ev.TraceParent, traceState: ev.TraceState,
 			extensions: ev.Extensions}}
 	return p.enqueue(ctx, &r)
 }
 
-func (p *Publisher) validate(f *flow, id uuid.UUID, at time.Time, count int64) error {
+func (p *Publisher) validate(f *flow, ref string, id uuid.UUID, at time.Time, count int64) error {
 	if count >= 1 && p.valid.has(f) {
 		return nil // this flow passed before; only the id, time and count vary, and they are fine
 	}
@@ -186,6 +233,7 @@ func (p *Publisher) validate(f *flow, id uuid.UUID, at time.Time, count int64) e
 	// something else fails, to keep the good path allocation-free.
 	ev := f.event(validationID, at, count)
 	ev.Source = p.source
+	ev.Data.SubjectRef = ref
 	if err := p.validator.Validate(&ev); err != nil {
 		var ve *events.ValidationError
 		if errors.As(err, &ve) {
@@ -250,3 +298,16 @@ func (p *Publisher) Close(ctx context.Context) error {
 
 // Stats returns the current counters.
 func (p *Publisher) Stats() Stats { return p.stats.snapshot() }
+
+// checkRef refuses a malformed subject reference, or one on an event of
+// more than one record, as the Validator would.
+func checkRef(ref string, count int64) error {
+	if err := subjectref.Check(ref); err != nil {
+		return &events.ValidationError{Problems: []events.Problem{{Field: "data.subject_ref", Message: err.Error()}}}
+	}
+	if count > 1 {
+		return &events.ValidationError{Problems: []events.Problem{{Field: "data.subject_ref",
+			Message: fmt.Sprintf("an event with a subject reference is about one person, but count is %d; publish one event per person", count)}}}
+	}
+	return nil
+}

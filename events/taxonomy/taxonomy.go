@@ -69,6 +69,10 @@ type Term struct {
 	Key         string
 	Name        string
 	Description string
+	// Child marks a data-subject category of children (GDPR Art. 8):
+	// observing it in a system whose activities do not declare it is a
+	// children_data finding. Only data subjects say it.
+	Child bool
 }
 
 // KnownRecipient is an example recipient from the taxonomy file.
@@ -161,7 +165,7 @@ func Parse(data []byte, name string) (*Taxonomy, error) {
 			p.list(v, "purposes", func(n *yaml.Node, field string) { p.term(&t.Purposes, t.purposes, n, field) })
 		},
 		"data_subjects": func(_, v *yaml.Node) {
-			p.list(v, "data_subjects", func(n *yaml.Node, field string) { p.term(&t.DataSubjects, t.dataSubjects, n, field) })
+			p.list(v, "data_subjects", func(n *yaml.Node, field string) { p.dataSubject(t, n, field) })
 		},
 		"recipients": func(_, v *yaml.Node) {
 			p.list(v, "recipients", func(n *yaml.Node, field string) { p.recipient(t, n, field) })
@@ -209,6 +213,17 @@ func (t *Taxonomy) DataSubject(key string) (Term, bool) {
 
 // The events.Vocabulary of a Taxonomy: what a Validator looks up per event.
 var _ events.Vocabulary = (*Taxonomy)(nil)
+
+// RetentionOf is the suggested retention of a category: its own, else its
+// nearest ancestor's; "" when none suggests one.
+func (t *Taxonomy) RetentionOf(key string) string {
+	for k := key; k != ""; k = parentKey(k) {
+		if c, ok := t.Category(k); ok && c.Retention != "" {
+			return c.Retention
+		}
+	}
+	return ""
+}
 
 // IsCategory reports whether key is a category, and whether it is special
 // (GDPR Art. 9, inherited from its ancestors).
@@ -467,9 +482,32 @@ func (p *taxonomyParser) category(t *Taxonomy, m *yaml.Node, field string) {
 	t.Categories = append(t.Categories, c)
 }
 
-func (p *taxonomyParser) term(list *[]Term, index map[string]int, m *yaml.Node, field string) {
+// dataSubject reads a data-subject category: a term that may say
+// `child: true`.
+func (p *taxonomyParser) dataSubject(t *Taxonomy, m *yaml.Node, field string) {
+	var child bool
+	before := len(t.DataSubjects)
+	p.term(&t.DataSubjects, t.dataSubjects, m, field, map[string]func(k, v *yaml.Node){
+		"child": func(_, v *yaml.Node) {
+			if v.Kind != yaml.ScalarNode || v.Tag != "!!bool" {
+				p.Errorf(v.Line, field+".child", "must be true or false, not %s", kindName(v))
+				return
+			}
+			_ = v.Decode(&child)
+		},
+	})
+	if len(t.DataSubjects) > before { // the entry was valid and added
+		t.DataSubjects[before].Child = child
+	}
+}
+
+func (p *taxonomyParser) term(list *[]Term, index map[string]int, m *yaml.Node, field string, extra ...map[string]func(k, v *yaml.Node)) {
 	var e entry
-	p.fields(m, field, p.entryFields(&e, field, nil))
+	var more map[string]func(k, v *yaml.Node)
+	if len(extra) > 0 {
+		more = extra[0]
+	}
+	p.fields(m, field, p.entryFields(&e, field, more))
 	name := field[:strings.IndexByte(field, '[')]
 	if !p.checkEntry(name, &e, m, field) {
 		return

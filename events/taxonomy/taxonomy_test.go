@@ -266,3 +266,17 @@ func FuzzParseTaxonomy(f *testing.F) {
 		}
 	})
 }
+
+func TestChildDataSubjects(t *testing.T) {
+	d, ok := Default().DataSubject("child")
+	if !ok || !d.Child {
+		t.Fatalf("default taxonomy: child = %+v, %v; want a child data subject (policy §10)", d, ok)
+	}
+	if c, _ := Default().DataSubject("customer"); c.Child {
+		t.Error("customer is marked child")
+	}
+	_, err := Parse([]byte("version: x\ncategories: [{key: a, name: A}]\npurposes: [{key: p, name: P, child: true}]\ndata_subjects: [{key: kid, name: Kid, child: yes please}]\n"), "t.yaml")
+	if err == nil || !strings.Contains(err.Error(), "child") || !strings.Contains(err.Error(), "purposes[0]") {
+		t.Errorf("child on a purpose and a non-boolean child: %v; want both refused", err)
+	}
+}

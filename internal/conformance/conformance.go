@@ -359,7 +359,7 @@ func testEndToEnd(t *testing.T, _ Topology, _ Catalog, s *stack.Stack, js jetstr
 			t.Fatal(err)
 		}
 	}
-	c, err := s.NewConsumer(ctx, events.NewValidator(taxonomy.Default()), nil)
+	c, err := s.NewConsumer(ctx, taxonomy.Default(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

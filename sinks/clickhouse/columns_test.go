@@ -48,10 +48,14 @@ func TestWriterFillsTheColumnsOfTheMigratedTable(t *testing.T) {
 		}
 	}
 
-	// One event of each kind, every field of the payload set to a value
-	// of its own, read back column by column.
+	// One event of each kind about data, every field of the payload set to
+	// a value of its own, read back column by column. (Events about a
+	// person go to subject_refs: see subjects_test.go.)
 	var batch []*events.Event
 	for i, k := range events.Kinds {
+		if !k.AboutData() {
+			continue
+		}
 		ev := &events.Event{ID: fmt.Sprint("e", i), Source: "billing-api", Kind: k,
 			Time: time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC), Data: events.Data{Recipient: new(events.Recipient)}}
 		// Distinct values that also parse as the ISO 8601 duration

@@ -18,7 +18,8 @@ import (
 
 // Writer inserts batches of events into the catalog's events table.
 type Writer struct {
-	conn driver.Conn
+	conn      driver.Conn
+	retention SubjectRetention // how long subject_refs keeps each row
 }
 
 // NewWriter returns a Writer over an open connection. The caller owns conn.
@@ -54,11 +55,41 @@ func payloadColumns() []*events.Field {
 	return fs
 }
 
-// Write inserts the batch as one INSERT and returns nil only once ClickHouse
-// has acknowledged it. Writing the same batch again is a no-op: the insert
-// carries a deduplication token derived from the event identities, and the
-// table deduplicates by identity anyway.
+// Write inserts the batch — one INSERT into events, and one into
+// subject_refs when some events are about a person — and returns nil only
+// once ClickHouse has acknowledged both. Writing the same batch again is a
+// no-op: each insert carries a deduplication token derived from the event
+// identities, and both tables deduplicate by identity anyway.
 func (w *Writer) Write(ctx context.Context, batch []*events.Event) error {
+	// Events about the data go to the events table, without their subject
+	// references; the facts about people (every event with a reference,
+	// consents and requests included) go to subject_refs. Both are
+	// written before Write returns, so the consumer acks after both.
+	data := batch
+	for _, ev := range batch {
+		if !ev.Kind.AboutData() {
+			data = dataEvents(batch)
+			break
+		}
+	}
+	if err := w.writeEvents(ctx, data); err != nil {
+		return err
+	}
+	return w.writeSubjects(ctx, batch)
+}
+
+// dataEvents are the events of batch about the data.
+func dataEvents(batch []*events.Event) []*events.Event {
+	out := make([]*events.Event, 0, len(batch))
+	for _, ev := range batch {
+		if ev.Kind.AboutData() {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
+func (w *Writer) writeEvents(ctx context.Context, batch []*events.Event) error {
 	if len(batch) == 0 {
 		return nil
 	}

@@ -172,3 +172,47 @@ INSERT INTO rollup_days (day, arrived)
 SELECT toDate(time) AS day, count() AS arrived
 FROM events
 GROUP BY day;
+
+-- ===== 0006_subjects =====
+
+CREATE TABLE IF NOT EXISTS subject_refs_local ON CLUSTER datamap_cluster
+(
+    ref               String COMMENT 'subject reference (sr1:…), a keyed pseudonym of one person',
+    source            LowCardinality(String),
+    id                String,
+    kind              LowCardinality(String),
+    time              DateTime64(3, 'UTC'),
+    category          LowCardinality(String),
+    data_subject      LowCardinality(String),
+    purpose           LowCardinality(String),
+    legal_basis       LowCardinality(String),
+    recipient_name    LowCardinality(String),
+    recipient_role    LowCardinality(String),
+    recipient_country LowCardinality(String),
+    reason            LowCardinality(String),
+    request_right     LowCardinality(String),
+    channel           LowCardinality(String),
+    grounds           LowCardinality(String),
+    keep_until        DateTime('UTC') COMMENT 'when the row is deleted (TTL)',
+    ingested_at       DateTime64(3, 'UTC') DEFAULT now64(3)
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/subject_refs_local', '{replica}')
+ORDER BY (ref, source, id)
+TTL keep_until;
+
+CREATE TABLE IF NOT EXISTS subject_refs ON CLUSTER datamap_cluster AS subject_refs_local
+ENGINE = Distributed(datamap_cluster, currentDatabase(), subject_refs_local, cityHash64(ref, source, id));
+
+CREATE TABLE IF NOT EXISTS subject_audit_local ON CLUSTER datamap_cluster
+(
+    at       DateTime64(3, 'UTC'),
+    who      LowCardinality(String) COMMENT 'the subject token name, or the CLI user, never a token',
+    surface  LowCardinality(String) COMMENT 'cli, api or web',
+    question LowCardinality(String),
+    ref      String COMMENT 'the subject reference asked about, empty for a list'
+)
+ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/subject_audit_local', '{replica}')
+ORDER BY at;
+
+CREATE TABLE IF NOT EXISTS subject_audit ON CLUSTER datamap_cluster AS subject_audit_local
+ENGINE = Distributed(datamap_cluster, currentDatabase(), subject_audit_local, cityHash64(at));

@@ -1,0 +1,155 @@
+package query
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	ch "github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/back-trace/datamap/subjects"
+)
+
+// The subject_refs table holds the facts about people (see
+// catalog/schema/migrations and docs/subjects.md). Only the subject
+// questions read it.
+
+// factColumns are the subject_refs columns a subjects.Fact is read from.
+const factColumns = `ref, source, id, kind, time, category, data_subject, purpose, legal_basis,
+	recipient_name, recipient_role, recipient_country, reason, request_right, channel, grounds`
+
+// SubjectFacts returns every fact about one person up to asOf, oldest first.
+// The reference is the table's sorting-key prefix, so this reads one range
+// of the index whatever the table's size.
+func SubjectFacts(ctx context.Context, conn driver.Conn, ref string, asOf time.Time) ([]subjects.Fact, error) {
+	return readFacts(ctx, conn, `SELECT `+factColumns+` FROM subject_refs FINAL
+		WHERE ref = {ref:String} AND time <= {as_of:DateTime64(3)}
+		ORDER BY time, source, id`,
+		ch.Parameters{"ref": ref, "as_of": chTime(asOf)})
+}
+
+// RequestFacts returns every fact about the people who made a request,
+// up to asOf: what Requests needs to pair requests with answers and to
+// find an erasure's holders. With openOnly, only the people with a request
+// still open (more received than answered, for some right) are read, so
+// the cost follows the open requests, not every request ever made. Other
+// people's facts are not read.
+func RequestFacts(ctx context.Context, conn driver.Conn, asOf time.Time, openOnly bool) ([]subjects.Fact, error) {
+	if !openOnly {
+		return peopleFacts(ctx, conn, `SELECT ref FROM subject_refs
+			WHERE kind = 'request_received' AND time <= {as_of:DateTime64(3)}`, asOf)
+	}
+	return peopleFacts(ctx, conn, `SELECT ref FROM (
+			SELECT ref, request_right, countIf(kind = 'request_received') AS received, count() - received AS answered
+			FROM subject_refs FINAL
+			WHERE kind IN ('request_received', 'request_completed', 'request_refused') AND time <= {as_of:DateTime64(3)}
+			GROUP BY ref, request_right)
+		WHERE received > answered`, asOf)
+}
+
+// RightsFacts returns every fact about the people who made a request,
+// withdrew a consent or had data erased on request, up to asOf: what
+// subjects.Findings judges.
+func RightsFacts(ctx context.Context, conn driver.Conn, asOf time.Time) ([]subjects.Fact, error) {
+	return peopleFacts(ctx, conn, `SELECT ref FROM subject_refs
+		WHERE (kind IN ('request_received', 'consent_withdrawn') OR (kind = 'erased' AND reason = 'subject_request'))
+		AND time <= {as_of:DateTime64(3)}`, asOf)
+}
+
+// peopleFacts reads every fact, up to asOf, of the people the subquery
+// who selects (by ref).
+func peopleFacts(ctx context.Context, conn driver.Conn, who string, asOf time.Time) ([]subjects.Fact, error) {
+	return readFacts(ctx, conn, `SELECT `+factColumns+` FROM subject_refs FINAL
+		WHERE ref IN (`+who+`)
+		AND time <= {as_of:DateTime64(3)}
+		ORDER BY ref, time, source, id`,
+		ch.Parameters{"as_of": chTime(asOf)})
+}
+
+func readFacts(ctx context.Context, conn driver.Conn, sql string, params ch.Parameters) ([]subjects.Fact, error) {
+	rows, err := conn.Query(ch.Context(ctx, ch.WithParameters(params)), sql)
+	if err != nil {
+		return nil, fmt.Errorf("subject facts: %w", err)
+	}
+	defer rows.Close()
+	var out []subjects.Fact
+	for rows.Next() {
+		var f subjects.Fact
+		if err := rows.Scan(&f.Ref, &f.Source, &f.ID, &f.Kind, &f.Time, &f.Category, &f.DataSubject, &f.Purpose,
+			&f.LegalBasis, &f.RecipientName, &f.RecipientRole, &f.RecipientCountry, &f.Reason, &f.Right,
+			&f.Channel, &f.Grounds); err != nil {
+			return nil, fmt.Errorf("subject facts: %w", err)
+		}
+		out = append(out, f)
+	}
+	return out, rows.Err()
+}
+
+// Forget deletes every row about one person from subject_refs and returns
+// how many there were. A lightweight DELETE: the rows vanish from every
+// query at once and from disk at the next merge. The audit trail keeps its
+// rows.
+func Forget(ctx context.Context, conn driver.Conn, ref string) (uint64, error) {
+	var n uint64
+	ctx = ch.Context(ctx, ch.WithParameters(ch.Parameters{"ref": ref}))
+	if err := conn.QueryRow(ctx, `SELECT count() FROM subject_refs FINAL WHERE ref = {ref:String}`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("forget: count: %w", err)
+	}
+	if err := conn.Exec(ctx, `DELETE FROM subject_refs WHERE ref = {ref:String}`); err != nil {
+		return 0, fmt.Errorf("forget: %w", err)
+	}
+	return n, nil
+}
+
+// AuditEntry is one asking of a subject question.
+type AuditEntry struct {
+	At       time.Time `json:"at"`
+	Who      string    `json:"who"`     // the token's name or the CLI user, never a token
+	Surface  string    `json:"surface"` // cli, api or web
+	Question string    `json:"question"`
+	Ref      string    `json:"subject_ref,omitempty"`
+}
+
+// AppendAudit records one asking. It is the only statement that writes
+// the audit table, and it only appends.
+func AppendAudit(ctx context.Context, conn driver.Conn, e AuditEntry) error {
+	if err := conn.Exec(ctx, `INSERT INTO subject_audit (at, who, surface, question, ref) VALUES (?, ?, ?, ?, ?)`,
+		chTime(e.At), e.Who, e.Surface, e.Question, e.Ref); err != nil {
+		return fmt.Errorf("audit trail: %w; the question was not answered", err)
+	}
+	return nil
+}
+
+// AuditFilter narrows the audit trail.
+type AuditFilter struct {
+	Who, Ref     string
+	Since, Until time.Time
+}
+
+// Audit lists the audit trail, newest first.
+func Audit(ctx context.Context, conn driver.Conn, f AuditFilter) ([]AuditEntry, error) {
+	until := f.Until
+	if until.IsZero() {
+		until = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
+	}
+	rows, err := conn.Query(ch.Context(ctx, ch.WithParameters(ch.Parameters{
+		"who": f.Who, "ref": f.Ref, "since": chTime(f.Since), "until": chTime(until)})),
+		`SELECT at, who, surface, question, ref FROM subject_audit
+		WHERE ({who:String} = '' OR who = {who:String}) AND ({ref:String} = '' OR ref = {ref:String})
+		AND at >= {since:DateTime64(3)} AND at <= {until:DateTime64(3)}
+		ORDER BY at DESC`)
+	if err != nil {
+		return nil, fmt.Errorf("audit trail: %w", err)
+	}
+	defer rows.Close()
+	out := []AuditEntry{}
+	for rows.Next() {
+		var e AuditEntry
+		if err := rows.Scan(&e.At, &e.Who, &e.Surface, &e.Question, &e.Ref); err != nil {
+			return nil, fmt.Errorf("audit trail: %w", err)
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,165 @@
+package query_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/back-trace/datamap/catalog/query"
+	"github.com/back-trace/datamap/internal/testservers"
+	"github.com/back-trace/datamap/subjects"
+)
+
+const (
+	annRef = "sr1:k2nac3jx5imyn7wdwie6u3ntmlps3w2skukb4xt6zzyvckwlkt3a"
+	bobRef = "sr1:gdkm2rtgnjbxspqmcxllzn5eu7f35g4rtcu7nrgxihydslaoai4q"
+	eveRef = "sr1:b6b5vc23iqjxxngvc7v56v5r2ctqwtgqzvcgandjipdoqr5uewlq"
+)
+
+// insertFact writes one subject_refs row as the consumer would.
+func insertFact(t *testing.T, conn driver.Conn, f subjects.Fact, keepUntil time.Time) {
+	t.Helper()
+	err := conn.Exec(context.Background(), `INSERT INTO subject_refs (ref, source, id, kind, time, category, data_subject,
+		purpose, legal_basis, recipient_name, recipient_role, recipient_country, reason, request_right, channel, grounds, keep_until)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		f.Ref, f.Source, f.ID, f.Kind, f.Time.UTC().Format("2006-01-02 15:04:05.000"), f.Category, f.DataSubject, f.Purpose,
+		f.LegalBasis, f.RecipientName, f.RecipientRole, f.RecipientCountry, f.Reason, f.Right, f.Channel, f.Grounds, keepUntil)
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func subjectCatalog(t *testing.T) driver.Conn {
+	t.Helper()
+	conn := testservers.ClickHouse(t)
+	at := time.Date(2026, 10, 1, 9, 0, 0, 0, time.UTC)
+	keep := at.AddDate(3, 0, 0)
+	for i, f := range []subjects.Fact{
+		{Ref: annRef, Source: "crm", ID: "1", Kind: subjects.KindCollected, Time: at, Category: "account.contact", DataSubject: "customer", Purpose: "service_delivery", LegalBasis: "contract"},
+		{Ref: annRef, Source: "support-desk", ID: "2", Kind: subjects.KindRequestReceived, Time: at.Add(time.Hour), DataSubject: "customer", Right: "erasure", Channel: "email"},
+		{Ref: bobRef, Source: "sms-gateway", ID: "3", Kind: subjects.KindConsentWithdrawn, Time: at, DataSubject: "call_party", Purpose: "marketing", Channel: "sms_stop"},
+		{Ref: bobRef, Source: "sms-gateway", ID: "4", Kind: subjects.KindShared, Time: at.Add(time.Hour), Category: "telephony.sms_metadata", DataSubject: "call_party", Purpose: "marketing", LegalBasis: "consent", RecipientName: "Twilio", RecipientRole: "processor", RecipientCountry: "US"},
+		{Ref: eveRef, Source: "crm", ID: "5", Kind: subjects.KindCollected, Time: at, Category: "account.contact", DataSubject: "customer", Purpose: "service_delivery", LegalBasis: "contract"},
+	} {
+		insertFact(t, conn, f, keep)
+		if i == 0 {
+			insertFact(t, conn, f, keep) // a redelivery: counted once
+		}
+	}
+	return conn
+}
+
+func TestSubjectFacts(t *testing.T) {
+	conn := subjectCatalog(t)
+	ctx := context.Background()
+	asOf := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	facts, err := query.SubjectFacts(ctx, conn, annRef, asOf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(facts) != 2 || facts[0].Kind != subjects.KindCollected || facts[1].Right != "erasure" || facts[1].Channel != "email" {
+		t.Fatalf("ann's facts: %+v; want the collection (once) and the erasure request", facts)
+	}
+	early, err := query.SubjectFacts(ctx, conn, annRef, time.Date(2026, 10, 1, 9, 30, 0, 0, time.UTC))
+	if err != nil || len(early) != 1 {
+		t.Errorf("as of before the request: %d facts, %v; want 1", len(early), err)
+	}
+	reqs, err := query.RequestFacts(ctx, conn, asOf, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range reqs {
+		if f.Ref != annRef {
+			t.Errorf("RequestFacts read %s, who made no request", f.Ref)
+		}
+	}
+	if len(reqs) != 2 {
+		t.Errorf("RequestFacts: %d facts; want ann's 2", len(reqs))
+	}
+	rights, err := query.RightsFacts(ctx, conn, asOf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	people := map[string]int{}
+	for _, f := range rights {
+		people[f.Ref]++
+	}
+	if len(people) != 2 || people[annRef] != 2 || people[bobRef] != 2 {
+		t.Errorf("RightsFacts by person: %v; want ann and bob with 2 each, not eve", people)
+	}
+	// As of 1 December, ann's erasure request of 1 October is overdue and
+	// crm has no evidence; bob got marketing after his STOP.
+	kinds := map[string]string{}
+	for _, f := range subjects.Findings(rights, asOf) {
+		kinds[f.Kind] = f.System
+	}
+	if len(kinds) != 3 || kinds[subjects.FindingProcessingAfterWithdrawal] != "sms-gateway" ||
+		kinds[subjects.FindingErasureIncomplete] != "crm" || kinds[subjects.FindingRequestOverdue] != "support-desk" {
+		t.Errorf("findings from the catalog: %v", kinds)
+	}
+}
+
+func TestForget(t *testing.T) {
+	conn := subjectCatalog(t)
+	ctx := context.Background()
+	n, err := query.Forget(ctx, conn, annRef)
+	if err != nil || n != 2 {
+		t.Fatalf("Forget = %d, %v; want 2 rows", n, err)
+	}
+	asOf := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	if facts, err := query.SubjectFacts(ctx, conn, annRef, asOf); err != nil || len(facts) != 0 {
+		t.Errorf("after Forget: %d facts, %v", len(facts), err)
+	}
+	if facts, err := query.SubjectFacts(ctx, conn, eveRef, asOf); err != nil || len(facts) != 1 {
+		t.Errorf("Forget took someone else's rows: eve has %d facts, %v", len(facts), err)
+	}
+}
+
+// TestRetentionTTL: a row past its keep_until is deleted by ClickHouse's
+// TTL at the next merge; a row within it stays.
+func TestRetentionTTL(t *testing.T) {
+	conn := testservers.ClickHouse(t)
+	ctx := context.Background()
+	past := time.Now().Add(-48 * time.Hour)
+	insertFact(t, conn, subjects.Fact{Ref: annRef, Source: "crm", ID: "old", Kind: subjects.KindCollected, Time: past.AddDate(-1, 0, 0), Category: "account.contact"}, past)
+	insertFact(t, conn, subjects.Fact{Ref: annRef, Source: "crm", ID: "new", Kind: subjects.KindCollected, Time: time.Now().Add(-time.Hour), Category: "account.contact"}, time.Now().AddDate(1, 0, 0))
+	if err := conn.Exec(ctx, "OPTIMIZE TABLE subject_refs FINAL"); err != nil {
+		t.Fatal(err)
+	}
+	facts, err := query.SubjectFacts(ctx, conn, annRef, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(facts) != 1 || facts[0].ID != "new" {
+		t.Errorf("after the TTL merge: %+v; want only the row within its retention", facts)
+	}
+}
+
+func TestAuditTrail(t *testing.T) {
+	conn := testservers.ClickHouse(t)
+	ctx := context.Background()
+	t0 := time.Date(2026, 11, 1, 10, 0, 0, 123e6, time.UTC)
+	for i, e := range []query.AuditEntry{
+		{At: t0, Who: "dpo", Surface: "api", Question: "subject show", Ref: annRef},
+		{At: t0.Add(time.Minute), Who: "alice", Surface: "cli", Question: "subject requests"},
+		{At: t0.Add(2 * time.Minute), Who: "dpo", Surface: "api", Question: "subject show", Ref: bobRef},
+	} {
+		if err := query.AppendAudit(ctx, conn, e); err != nil {
+			t.Fatalf("entry %d: %v", i, err)
+		}
+	}
+	all, err := query.Audit(ctx, conn, query.AuditFilter{})
+	if err != nil || len(all) != 3 || all[0].Ref != bobRef || !all[2].At.Equal(t0) {
+		t.Fatalf("Audit: %+v, %v; want 3, newest first, at millisecond precision", all, err)
+	}
+	dpo, _ := query.Audit(ctx, conn, query.AuditFilter{Who: "dpo", Ref: annRef})
+	if len(dpo) != 1 || dpo[0].Question != "subject show" {
+		t.Errorf("Audit who=dpo ref=ann: %+v", dpo)
+	}
+	since, _ := query.Audit(ctx, conn, query.AuditFilter{Since: t0.Add(30 * time.Second)})
+	if len(since) != 2 {
+		t.Errorf("Audit since: %d entries; want 2", len(since))
+	}
+}

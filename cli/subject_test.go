@@ -1,0 +1,149 @@
+package cli_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/back-trace/datamap/events/subjectref"
+	"github.com/back-trace/datamap/internal/testservers"
+	"github.com/back-trace/datamap/stack"
+)
+
+// TestSubjectBadUsage: every way of naming a person wrongly is exit 2 with
+// what to do, before anything is sent; no identifier is repeated.
+func TestSubjectBadUsage(t *testing.T) {
+	isolate(t)
+	t.Setenv("DATAMAP_SUBJECT_KEY", "")
+	for _, c := range []struct {
+		args []string
+		key  string
+		want string
+	}{
+		{[]string{"subject"}, "", "name a subcommand"},
+		{[]string{"subject", "erase"}, "", "unknown subcommand"},
+		{[]string{"subject", "show"}, "", "name the person"},
+		{[]string{"subject", "show", "ann@example.org"}, "", "looks like an e-mail address"},
+		{[]string{"subject", "show", "sr1:abc"}, "", "characters long"},
+		{[]string{"subject", "show", "--email", "ann@example.org"}, "", "DATAMAP_SUBJECT_KEY"},
+		{[]string{"subject", "show", "--email", "ann@example.org"}, "c2hvcnQ=", "at least 32"},
+		{[]string{"subject", "show", "--email", "ann(at)example.org"}, subjectref.NewKey(), "--email: invalid identifier: the e-mail address has no @"},
+		{[]string{"subject", "show", "--phone", "020 123 4567"}, subjectref.NewKey(), "country code"},
+		{[]string{"subject", "show", "--email", "a@example.org", "--customer", "C-1"}, subjectref.NewKey(), "give one of"},
+		{[]string{"subject", "show", "sr1:k2nac3jx5imyn7wdwie6u3ntmlps3w2skukb4xt6zzyvckwlkt3a", "--customer", "C-1"}, subjectref.NewKey(), "not both"},
+		{[]string{"subject", "show", "sr1:k2nac3jx5imyn7wdwie6u3ntmlps3w2skukb4xt6zzyvckwlkt3a", "--format", "xml"}, "", "use table or json"},
+		{[]string{"subject", "requests", "extra"}, "", "unexpected argument"},
+		{[]string{"subject", "forget"}, "", "name the person"},
+		{[]string{"audit", "--format", "xml"}, "", "xml"},
+	} {
+		t.Setenv("DATAMAP_SUBJECT_KEY", c.key)
+		code, _, errOut := run(t, "", c.args...)
+		if code != 2 || !strings.Contains(errOut, c.want) {
+			t.Errorf("datamap %s: exit %d, %q; want 2 saying %q", strings.Join(c.args, " "), code, errOut, c.want)
+		}
+		for _, id := range []string{"ann(at)example.org", "020 123 4567"} {
+			if strings.Contains(strings.Join(c.args, " "), id) && strings.Contains(errOut, id) {
+				t.Errorf("datamap %s: the error repeats the identifier: %s", strings.Join(c.args, " "), errOut)
+			}
+		}
+	}
+}
+
+func TestSubjectKeyPrintsAUsableKey(t *testing.T) {
+	isolate(t)
+	code, out, errOut := run(t, "", "subject", "key")
+	if code != 0 {
+		t.Fatalf("subject key: %d %s", code, errOut)
+	}
+	if _, err := subjectref.ParseKey(strings.TrimSpace(out)); err != nil {
+		t.Fatalf("subject key printed %q: %v", out, err)
+	}
+	_, again, _ := run(t, "", "subject", "key")
+	if again == out {
+		t.Error("two keys are the same")
+	}
+}
+
+// TestSubjectQuestionsEndToEnd: events with a reference emitted through the
+// running serve are answered the same by the CLI and by the API (subject
+// token), the CLI computes the reference from --customer locally, both
+// askings are audited by name, and forget removes the person.
+func TestSubjectQuestionsEndToEnd(t *testing.T) {
+	testservers.SkipWithoutEngine(t)
+	dir := isolate(t)
+	key := "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+	t.Setenv("DATAMAP_SUBJECT_TOKENS", "dpo:dpo-token-0123456789abcdef")
+	t.Setenv("DATAMAP_READ_TOKENS", "read-token")
+	t.Setenv("DATAMAP_SUBJECT_KEY", key)
+	serve(t)
+	k, _ := subjectref.ParseKey(key)
+	ref, _ := k.Ref(subjectref.CustomerNumber, "C-10042")
+	in := event(1, "billing.invoice", `,"subject_ref":"`+ref+`"`) + "\n" +
+		`{"specversion":"1.0","id":"cli-req","source":"support-desk","type":"com.back-trace.datamap.data.request_received.v1","time":"2026-11-02T10:00:00Z","data":{"data_subject":"customer","subject_ref":"` + ref + `","right":"access","channel":"email"}}` + "\n" +
+		event(2, "billing.invoice", `,"subject_ref":"ann@example.org"`) + "\n"
+	code, out, errOut := run(t, in, "emit")
+	if code != 3 || !strings.Contains(out, "2 events published, 1 rejected") || !strings.Contains(errOut, "data.subject_ref") || strings.Contains(errOut, "ann@example.org") {
+		t.Fatalf("emit: %d %q %q", code, out, errOut)
+	}
+	var cli string
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		code, cli, errOut = run(t, "", "subject", "show", "--customer", "C-10042", "--format", "json", "--as-of", "2026-12-01")
+		if code != 0 {
+			t.Fatalf("subject show: %d %s", code, errOut)
+		}
+		if strings.Contains(cli, `"billing.invoice"`) && strings.Contains(cli, `"access"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the person never showed up: %s", cli)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	rt, ok := stack.FindRunning(dir)
+	if !ok {
+		t.Fatal("no running serve")
+	}
+	get := func(path, token string) (int, string) {
+		req, _ := http.NewRequest("GET", "http://"+rt.HTTPAddr+path, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	status, body := get("/api/v1/subject/show?ref="+ref+"&as_of=2026-12-01", "dpo-token-0123456789abcdef")
+	if status != 200 {
+		t.Fatalf("API: %d %s", status, body)
+	}
+	var fromCLI, fromAPI any
+	if err := json.Unmarshal([]byte(cli), &fromCLI); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal([]byte(body), &fromAPI); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(fromCLI, fromAPI) {
+		t.Errorf("CLI and API disagree:\nCLI %s\nAPI %s", cli, body)
+	}
+	if status, body := get("/api/v1/subject/show?ref="+ref, "read-token"); status != 403 || !strings.Contains(body, "DATAMAP_SUBJECT_TOKENS") {
+		t.Errorf("read token: %d %s", status, body)
+	}
+	code, trail, _ := run(t, "", "audit", "--format", "json")
+	if code != 0 || !strings.Contains(trail, `"who": "dpo"`) || !strings.Contains(trail, `"surface": "api"`) || !strings.Contains(trail, `"surface": "cli"`) || strings.Contains(trail, "dpo-token") {
+		t.Errorf("audit: %d %s", code, trail)
+	}
+	if code, out, errOut := run(t, "", "subject", "forget", ref); code != 0 || !strings.Contains(out, "2 rows") {
+		t.Fatalf("forget: %d %s %s", code, out, errOut)
+	}
+	if _, after, _ := run(t, "", "subject", "show", ref); !strings.Contains(after, "Nothing is held") {
+		t.Errorf("after forget: %s", after)
+	}
+}

@@ -1,0 +1,110 @@
+package demo
+
+import (
+	"testing"
+
+	"github.com/back-trace/datamap/events"
+	"github.com/back-trace/datamap/events/subjectref"
+	"github.com/back-trace/datamap/events/taxonomy"
+	"github.com/back-trace/datamap/registry"
+	"github.com/back-trace/datamap/report"
+	"github.com/back-trace/datamap/schemas"
+	"github.com/back-trace/datamap/subjects"
+)
+
+// facts are the subject facts the catalog keeps of evs.
+func facts(evs []*events.Event) []subjects.Fact {
+	var out []subjects.Fact
+	for _, ev := range evs {
+		d := ev.Data
+		if d.SubjectRef == "" {
+			continue
+		}
+		f := subjects.Fact{Ref: d.SubjectRef, Source: ev.Source, ID: ev.ID, Kind: string(ev.Kind), Time: ev.Time,
+			Category: d.Category, DataSubject: d.DataSubject, Purpose: d.Purpose, LegalBasis: d.LegalBasis,
+			Reason: d.Reason, Right: d.Right, Channel: d.Channel, Grounds: d.Grounds}
+		if r := d.Recipient; r != nil {
+			f.RecipientName, f.RecipientRole, f.RecipientCountry = r.Name, r.Role, r.Country
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// TestPeopleStoriesShowEachFindingOnce: the demo's people validate, and
+// with the generated events drift finds each finding about people's
+// rights exactly once, beside the undeclared behaviours and nothing else.
+func TestPeopleStoriesShowEachFindingOnce(t *testing.T) {
+	v := events.NewValidator(taxonomy.Default())
+	people := peopleEvents(fixedPeriod.End)
+	for _, ev := range people {
+		if err := v.Validate(ev); err != nil {
+			t.Fatalf("%s %s: %v", ev.Source, ev.Kind, err)
+		}
+	}
+	key, err := subjectref.ParseKey(SubjectKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range People {
+		if _, err := key.Ref(p.Kind, p.Identifier); err != nil {
+			t.Errorf("%s: %v", p.Story, err)
+		}
+	}
+	reg, err := registry.Parse(schemas.BackTraceRegistry(), "backtrace-registry.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs, err := Generate(fixedPeriod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var data []*events.Event
+	for _, ev := range append(evs, people...) {
+		if ev.Kind.AboutData() {
+			data = append(data, ev)
+		}
+	}
+	rights := subjects.Findings(facts(people), fixedPeriod.End)
+	findings := report.Drift(reg, nil, observe(data), fixedPeriod.End, report.DriftOptions{Rights: rights})
+	count := map[string]int{}
+	for _, f := range findings {
+		t.Logf("%s %s %s: %s", f.Severity, f.Kind, f.Subject, f.Message)
+		count[f.Kind]++
+	}
+	for kind, subject := range map[string]string{
+		subjects.FindingProcessingAfterWithdrawal: "sms-gateway: marketing",
+		subjects.FindingErasureIncomplete:         "Zendesk: support.tickets",
+		subjects.FindingRequestOverdue:            "support-desk: portability",
+		subjects.FindingProcessingAfterErasure:    "billing-api: account.contact",
+		report.KindChildrenData:                   "website: child",
+	} {
+		if count[kind] != 1 {
+			t.Errorf("%s: %d findings, want 1", kind, count[kind])
+		}
+		found := false
+		for _, f := range findings {
+			found = found || f.Kind == kind && f.Subject == subject
+		}
+		if !found {
+			t.Errorf("no %s finding about %q", kind, subject)
+		}
+	}
+	if len(findings) != 5+5 {
+		t.Errorf("%d findings; want the 5 of the undeclared behaviours and the 5 about people", len(findings))
+	}
+	// The access request was answered in time; the erasure was completed
+	// in time, though Zendesk has no evidence.
+	for _, r := range subjects.Requests(facts(people), fixedPeriod.End) {
+		switch r.Right {
+		case "access", "erasure":
+			if r.State != subjects.StateCompleted || r.Overdue {
+				t.Errorf("%s request: %+v; want completed in time", r.Right, r)
+			}
+		case "portability":
+			if r.State != subjects.StateOpen || !r.Overdue {
+				t.Errorf("portability request: %+v; want open and overdue", r)
+			}
+		}
+	}
+}

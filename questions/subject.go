@@ -1,0 +1,117 @@
+package questions
+
+import (
+	"context"
+	"errors"
+	"os/user"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/back-trace/datamap/catalog/query"
+	"github.com/back-trace/datamap/events/subjectref"
+	"github.com/back-trace/datamap/events/taxonomy"
+	"github.com/back-trace/datamap/subjects"
+)
+
+// Roles a question needs. Subject questions are about one person; their
+// answers hold subject references, which are personal data, so they need
+// the subject role and every asking is audited.
+const (
+	RoleRead    = "read"
+	RoleSubject = "subject"
+)
+
+// Asker is who asks a subject question, as the audit trail records it.
+type Asker struct {
+	// Who is the subject token's name (API, web) or the operating-system
+	// user (CLI); never a token.
+	Who string
+	// Surface is cli, api or web.
+	Surface string
+}
+
+type askerKey struct{}
+
+// WithAsker returns a context that says who is asking. A subject question
+// asked without one is refused: nobody may look a person up unrecorded.
+func WithAsker(ctx context.Context, a Asker) context.Context {
+	return context.WithValue(ctx, askerKey{}, a)
+}
+
+// ErrNoAsker is returned for a subject question asked without WithAsker.
+var ErrNoAsker = errors.New("questions: a subject question needs WithAsker (who is asking), for the audit trail")
+
+// CLIAsker is the asker of the command line: the operating-system user.
+func CLIAsker() Asker {
+	name := "unknown"
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		name = u.Username
+	}
+	return Asker{Who: name, Surface: "cli"}
+}
+
+// audit records the asking of a subject question before it is answered;
+// a question that cannot be recorded is not answered.
+func audit(ctx context.Context, conn driver.Conn, q Question, r Request) error {
+	a, ok := ctx.Value(askerKey{}).(Asker)
+	if !ok || a.Who == "" {
+		return ErrNoAsker
+	}
+	return query.AppendAudit(ctx, conn, query.AuditEntry{At: time.Now(), Who: a.Who, Surface: a.Surface,
+		Question: q.Name, Ref: r.values["ref"]})
+}
+
+// parseSubject checks the parameters subject questions add.
+func parseSubject(values map[string]string) error {
+	if ref, ok := values["ref"]; ok && ref != "" {
+		if err := subjectref.Check(ref); err != nil {
+			// Value left empty: a malformed ref may be the identity itself.
+			return &query.InputError{Param: "ref", Msg: err.Error()}
+		}
+	}
+	if all := values["all"]; all != "" && all != "true" && all != "false" {
+		return &query.InputError{Param: "all", Value: all, Msg: "must be true or false"}
+	}
+	return nil
+}
+
+// asOf is the request's as_of, or now.
+func (r Request) asOf() time.Time {
+	if r.filter.AsOf.IsZero() {
+		return time.Now()
+	}
+	return r.filter.AsOf
+}
+
+func subjectShow(ctx context.Context, conn driver.Conn, _ *taxonomy.Taxonomy, r Request) (Answer, error) {
+	asOf := r.asOf()
+	facts, err := query.SubjectFacts(ctx, conn, r.values["ref"], asOf)
+	if err != nil {
+		return Answer{}, err
+	}
+	return Answer{Rows: subjects.ProfileOf(r.values["ref"], facts, asOf)}, nil
+}
+
+func subjectRequests(ctx context.Context, conn driver.Conn, _ *taxonomy.Taxonomy, r Request) (Answer, error) {
+	asOf := r.asOf()
+	all := r.values["all"] == "true"
+	facts, err := query.RequestFacts(ctx, conn, asOf, !all)
+	if err != nil {
+		return Answer{}, err
+	}
+	rs := subjects.Requests(facts, asOf)
+	if !all {
+		rs = subjects.Open(rs)
+	}
+	if rs == nil {
+		rs = []subjects.Request{}
+	}
+	return Answer{Rows: rs}, nil
+}
+
+func auditTrail(ctx context.Context, conn driver.Conn, _ *taxonomy.Taxonomy, r Request) (Answer, error) {
+	rows, err := query.Audit(ctx, conn, query.AuditFilter{Who: r.values["who"], Ref: r.values["ref"],
+		Since: r.filter.Since, Until: r.filter.Until})
+	return Answer{Rows: rows}, err
+}

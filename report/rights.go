@@ -1,0 +1,53 @@
+package report
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/back-trace/datamap/subjects"
+)
+
+// rightsSeverity ranks the findings about people's rights.
+var rightsSeverity = map[string]Severity{
+	subjects.FindingProcessingAfterWithdrawal: High,
+	subjects.FindingErasureIncomplete:         High,
+	subjects.FindingRequestOverdue:            High,
+	subjects.FindingProcessingAfterErasure:    Medium,
+}
+
+// rightsFinding turns a finding about people's rights into a drift
+// finding. It names no person: who they are is a subject question.
+func rightsFinding(f subjects.Finding) Finding {
+	people := "1 person"
+	if f.People != 1 {
+		people = fmt.Sprintf("%d people", f.People)
+	}
+	span := func() string {
+		if f.First.Equal(f.Last) {
+			return "on " + f.First.UTC().Format(time.DateOnly)
+		}
+		return "from " + f.First.UTC().Format(time.DateOnly) + " to " + f.Last.UTC().Format(time.DateOnly)
+	}()
+	first, last := f.First, f.Last
+	out := Finding{Kind: f.Kind, Severity: rightsSeverity[f.Kind], Evidence: &FindingEvidence{Events: uint64(f.Events),
+		Systems: []string{f.System}, FirstSeen: &first, LastSeen: &last}}
+	switch f.Kind {
+	case subjects.FindingProcessingAfterWithdrawal:
+		out.Subject = f.System + ": " + f.Topic
+		out.Message = fmt.Sprintf("%s collected or disclosed data of %s for %s after they withdrew consent to it (%d events %s)", f.System, people, f.Topic, f.Events, span)
+		out.Action = "stop processing for " + f.Topic + " for people who withdrew (GDPR Art. 7(3)); check the withdrawal reaches " + f.System + "; `datamap subject show` names them to the subject role"
+	case subjects.FindingErasureIncomplete:
+		out.Subject = f.System + ": " + f.Topic
+		out.Message = fmt.Sprintf("%s held %s of %s whose erasure request is completed or past its deadline, and has not reported erasing it", f.System, f.Topic, people)
+		out.Action = "erase it in " + f.System + " and publish the erased event (reason subject_request, with the subject_ref); `datamap subject requests --all` lists the requests"
+	case subjects.FindingRequestOverdue:
+		out.Subject = f.System + ": " + f.Topic
+		out.Message = fmt.Sprintf("%d %s request(s) received by %s are still open past their one-month deadline (GDPR Art. 12(3)), received %s", f.Events, f.Topic, f.System, span)
+		out.Action = "answer them, or record the extension and tell the person why (Art. 12(3)); `datamap subject requests` lists them"
+	case subjects.FindingProcessingAfterErasure:
+		out.Subject = f.System + ": " + f.Topic
+		out.Message = fmt.Sprintf("%s collected %s of %s again after reporting its erasure on their request (%d events %s)", f.System, f.Topic, people, f.Events, span)
+		out.Action = "find the source that brings the data back (an import, a sync, a backup restore) and suppress the erased people"
+	}
+	return out
+}
