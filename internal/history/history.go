@@ -266,10 +266,14 @@ func (h *History) checkRollups(t testing.TB, conn driver.Conn, deadline time.Tim
 					t.Fatalf("the rollups are not exact: %d events, %d records; want %d, %d (raw events agree: %v)",
 						events, records, wantEvents, wantRecords, reflect.DeepEqual(rolled, raw))
 				}
-				if dirty, _ := query.DirtyDays(ctx, conn); len(dirty) > 0 {
-					t.Fatalf("days still dirty after folding: %v", dirty)
+				// A write the scenario left in flight (a paused consumer
+				// finishing its batch) marks its day dirty again after the
+				// fold: fold again until nothing is dirty.
+				dirty, derr := query.DirtyDays(ctx, conn)
+				if derr == nil && len(dirty) == 0 {
+					return
 				}
-				return
+				err = fmt.Errorf("days still dirty after folding: %v (%v)", dirty, derr)
 			}
 		}
 		if time.Now().After(deadline) {
