@@ -80,7 +80,7 @@ func TestRun(t *testing.T) {
 	if r.PeakRSS == 0 || r.ClickHousePeakRSS == 0 {
 		t.Errorf("peak RSS %d, ClickHouse %d", r.PeakRSS, r.ClickHousePeakRSS)
 	}
-	if len(r.Targets) != 4 {
+	if len(r.Targets) != 5 {
 		t.Errorf("targets: %+v", r.Targets)
 	}
 	for _, tg := range r.Targets {

@@ -136,7 +136,8 @@ func TestClusterComposeFollowsTheTestedTopology(t *testing.T) {
 	}
 	cfg := config.Config{DataDir: "/var/lib/datamap", StreamReplicas: 3, StreamDuplicates: 2 * time.Minute, BatchSize: 5000,
 		BatchWait: 200 * time.Millisecond, LogLevel: "info", LogFormat: "json", NATSURL: env["DATAMAP_NATS_URL"],
-		HTTPAddr: env["DATAMAP_HTTP_ADDR"], ClickHouseDSN: dsn.String(), ClickHouseCluster: env["DATAMAP_CLICKHOUSE_CLUSTER"], ClickHouseKeeper: true}
+		HTTPAddr: env["DATAMAP_HTTP_ADDR"], ClickHouseDSN: dsn.String(), ClickHouseCluster: env["DATAMAP_CLICKHOUSE_CLUSTER"], ClickHouseKeeper: true,
+		RollupInterval: 5 * time.Second, SubjectEvidence: 26280 * time.Hour}
 	if err := cfg.Validate(); err != nil {
 		t.Errorf("datamap environment in docker-compose.cluster.yml does not validate: %v", err)
 	}

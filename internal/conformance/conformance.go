@@ -293,7 +293,9 @@ func testQuestions(t *testing.T, _ Topology, _ Catalog, s *stack.Stack, _ jetstr
 		}
 	}
 	for _, q := range questions.All() {
-		if !asked[q.Name] {
+		// The subject questions need the subject role and are audited;
+		// their queries are compared by the subject package's own tests.
+		if !asked[q.Name] && q.Role != questions.RoleSubject {
 			t.Errorf("question %q is not compared; add a case", q.Name)
 		}
 	}
