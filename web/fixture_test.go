@@ -91,11 +91,11 @@ func startFixture(tb testing.TB) *fixture {
 		if err != nil {
 			tb.Fatal(err)
 		}
-		if t.Events >= uint64(stats.Published) {
+		if t.Events >= uint64(stats.Collected+stats.Shared+stats.Erased) {
 			break
 		}
 		if time.Now().After(deadline) {
-			tb.Fatalf("catalog has %d of %d events", t.Events, stats.Published)
+			tb.Fatalf("catalog has %d of %d events about data (consents and requests go to the subject table)", t.Events, stats.Collected+stats.Shared+stats.Erased)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
