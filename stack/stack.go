@@ -167,10 +167,17 @@ func (s *Stack) startClickHouse(ctx context.Context) error {
 			// synchronously: an INSERT returns once every shard has its
 			// rows, not when they are queued on the server we talk to, so
 			// the consumer's ack-after-durable contract still holds.
+			// And run INSERT … SELECT on this server: ClickHouse 26 lets
+			// each shard insert its own part of the SELECT into its own
+			// local table by default (parallel_distributed_insert_select
+			// = 2), which would leave a flow's rollup row split in
+			// partial rows across shards, and write to one replica only
+			// where the Distributed table writes the replicas itself.
 			if opts.Settings == nil {
 				opts.Settings = ch.Settings{}
 			}
 			opts.Settings["insert_distributed_sync"] = 1
+			opts.Settings["parallel_distributed_insert_select"] = 0
 		}
 		if opts.Compression == nil {
 			opts.Compression = &ch.Compression{Method: ch.CompressionLZ4} // across a network, unless the DSN says otherwise

@@ -91,6 +91,84 @@ func Migrate(ctx context.Context, conn driver.Conn) ([]int, error) {
 // migration is rendered before the first one runs, so one the dialect
 // cannot render changes nothing.
 func MigrateWith(ctx context.Context, conn driver.Conn, d Dialect) ([]int, error) {
+	migrations, err := prepare(ctx, conn, d)
+	if err != nil {
+		return nil, err
+	}
+	applied, err := appliedVersions(ctx, conn)
+	if err != nil {
+		return nil, err
+	}
+	var ran []int
+	for _, m := range migrations {
+		if applied[m.Version] {
+			continue
+		}
+		if err := execAll(ctx, conn, m, m.Statements); err != nil {
+			return ran, err
+		}
+		if err := record(ctx, conn, d, m); err != nil {
+			return ran, err
+		}
+		ran = append(ran, m.Version)
+	}
+	return ran, nil
+}
+
+// MigrateServers migrates every server of a cluster without Keeper
+// (d.Unreplicated), where no DDL queue carries the statements from one
+// server to the others: each server gets the local tables, the Distributed
+// tables and the views, and records its own versions. It goes one
+// migration at a time across all servers: a migration's schema statements
+// run on every server that lacks it, and only then its data statements
+// (INSERT … SELECT), once, on the first of those servers — they write
+// through Distributed tables, which need the local tables on every shard,
+// and running them once per server would write their rows once per server.
+// It returns the versions applied to any server.
+func MigrateServers(ctx context.Context, servers []driver.Conn, d Dialect) ([]int, error) {
+	applied := make([]map[int]bool, len(servers))
+	var migrations []Migration
+	for i, conn := range servers {
+		var err error
+		if migrations, err = prepare(ctx, conn, d); err != nil {
+			return nil, fmt.Errorf("catalog: server %d of %d: %w", i+1, len(servers), err)
+		}
+		if applied[i], err = appliedVersions(ctx, conn); err != nil {
+			return nil, fmt.Errorf("catalog: server %d of %d: %w", i+1, len(servers), err)
+		}
+	}
+	var ran []int
+	for _, m := range migrations {
+		var lacking []int
+		for i := range servers {
+			if !applied[i][m.Version] {
+				lacking = append(lacking, i)
+			}
+		}
+		if len(lacking) == 0 {
+			continue
+		}
+		schemaStmts, dataStmts := splitData(m.Statements)
+		for _, i := range lacking {
+			if err := execAll(ctx, servers[i], m, schemaStmts); err != nil {
+				return ran, fmt.Errorf("catalog: server %d of %d: %w", i+1, len(servers), err)
+			}
+		}
+		if err := execAll(ctx, servers[lacking[0]], m, dataStmts); err != nil {
+			return ran, fmt.Errorf("catalog: server %d of %d: %w", lacking[0]+1, len(servers), err)
+		}
+		for _, i := range lacking {
+			if err := record(ctx, servers[i], d, m); err != nil {
+				return ran, fmt.Errorf("catalog: server %d of %d: %w", i+1, len(servers), err)
+			}
+		}
+		ran = append(ran, m.Version)
+	}
+	return ran, nil
+}
+
+// prepare renders every migration for d and creates schema_migrations.
+func prepare(ctx context.Context, conn driver.Conn, d Dialect) ([]Migration, error) {
 	if err := d.Validate(); err != nil {
 		return nil, err
 	}
@@ -112,66 +190,61 @@ func MigrateWith(ctx context.Context, conn driver.Conn, d Dialect) ([]int, error
 			return nil, fmt.Errorf("catalog: create schema_migrations: %w", err)
 		}
 	}
+	return migrations, nil
+}
+
+// appliedVersions reads the versions schema_migrations records.
+func appliedVersions(ctx context.Context, conn driver.Conn) (map[int]bool, error) {
 	applied := map[int]bool{}
 	rows, err := conn.Query(ctx, "SELECT version FROM schema_migrations")
 	if err != nil {
 		return nil, fmt.Errorf("catalog: read schema_migrations: %w", err)
 	}
+	defer rows.Close()
 	for rows.Next() {
 		var v uint32
 		if err := rows.Scan(&v); err != nil {
-			rows.Close()
 			return nil, err
 		}
 		applied[int(v)] = true
 	}
-	rows.Close()
-	insertCtx := ctx
+	return applied, rows.Err()
+}
+
+// execAll runs statements of migration m in order.
+func execAll(ctx context.Context, conn driver.Conn, m Migration, stmts []string) error {
+	for _, stmt := range stmts {
+		if err := conn.Exec(ctx, stmt); err != nil {
+			return fmt.Errorf("catalog: migration %04d_%s: %w", m.Version, m.Name, err)
+		}
+	}
+	return nil
+}
+
+// record notes in schema_migrations that m is applied.
+func record(ctx context.Context, conn driver.Conn, d Dialect, m Migration) error {
 	if d.Cluster != "" && !d.Unreplicated {
 		// Insert through the Distributed table synchronously, so the record
 		// is on its shard when Exec returns (not queued on this server).
-		insertCtx = ch.Context(ctx, ch.WithSettings(ch.Settings{"insert_distributed_sync": 1}))
+		ctx = ch.Context(ctx, ch.WithSettings(ch.Settings{"insert_distributed_sync": 1}))
 	}
-	var ran []int
-	for _, m := range migrations {
-		if applied[m.Version] {
-			continue
-		}
-		for _, stmt := range m.Statements {
-			if err := conn.Exec(ctx, stmt); err != nil {
-				return ran, fmt.Errorf("catalog: migration %04d_%s: %w", m.Version, m.Name, err)
-			}
-		}
-		if err := conn.Exec(insertCtx, "INSERT INTO schema_migrations (version, name) VALUES (?, ?)", uint32(m.Version), m.Name); err != nil {
-			return ran, fmt.Errorf("catalog: record migration %04d: %w", m.Version, err)
-		}
-		ran = append(ran, m.Version)
+	if err := conn.Exec(ctx, "INSERT INTO schema_migrations (version, name) VALUES (?, ?)", uint32(m.Version), m.Name); err != nil {
+		return fmt.Errorf("catalog: record migration %04d: %w", m.Version, err)
 	}
-	return ran, nil
+	return nil
 }
 
-// MigrateServers migrates every server of a cluster without Keeper
-// (d.Unreplicated), where no DDL queue carries the statements from one
-// server to the others: each server gets the local tables, the Distributed
-// tables and the views, and records its own versions. It returns the
-// versions applied to any server.
-func MigrateServers(ctx context.Context, servers []driver.Conn, d Dialect) ([]int, error) {
-	ran := map[int]bool{}
-	for i, conn := range servers {
-		versions, err := MigrateWith(ctx, conn, d)
-		if err != nil {
-			return nil, fmt.Errorf("catalog: server %d of %d: %w", i+1, len(servers), err)
-		}
-		for _, v := range versions {
-			ran[v] = true
+// splitData separates a migration's data statements (INSERT) from its
+// schema statements, keeping the order within each.
+func splitData(stmts []string) (schemaStmts, dataStmts []string) {
+	for _, stmt := range stmts {
+		if f := strings.Fields(stmt); len(f) > 0 && strings.EqualFold(f[0], "INSERT") {
+			dataStmts = append(dataStmts, stmt)
+		} else {
+			schemaStmts = append(schemaStmts, stmt)
 		}
 	}
-	var out []int
-	for v := range ran {
-		out = append(out, v)
-	}
-	sort.Ints(out)
-	return out, nil
+	return schemaStmts, dataStmts
 }
 
 // SetInsertFsync makes ClickHouse fsync every inserted part (and its
