@@ -27,6 +27,9 @@ embedded stack (NATS JetStream + ClickHouse) in a temporary directory:
                 printed as a ratio of the slower of (a), (b)
   (d) pipeline-no-rollups
                 (c) with the rollups off; (c) is printed as a share of it
+  (c') pipeline-refs
+                (c) with one event in five about one person (a subject
+                reference): the subject table's cost, as a share of (c)
   latency       publish→queryable p50/p99 at half of (c)'s rate for --latency-duration
   drain         the consumer draining a pre-filled --backlog, in a child process,
                 with its peak RSS
@@ -42,7 +45,7 @@ each. Progress goes to stderr. The drain target (a 1M-event backlog):
 	size := fs.Int("event-size", bench.DefaultEventSize, "pad events towards this many encoded bytes with legitimate metadata (-1: no padding)")
 	batch := fs.Int("batch", bench.DefaultBatchSize, "fetch and INSERT batch size of every stage, the consumer's included")
 	format := fs.String("format", "table", "output: table or json")
-	stages := fs.String("stage", "all", "stages, comma-separated: all, consume, insert, pipeline, pipeline-no-rollups, pipeline-refs, latency, drain")
+	stages := fs.String("stage", "all", "stages, comma-separated: all, "+stageNames())
 	backlog := fs.Int("backlog", bench.DefaultBacklog, "events pre-filled for the drain stage")
 	latencyFor := fs.Duration("latency-duration", bench.DefaultLatencyDuration, "how long the latency stage publishes")
 	rate := fs.Float64("rate", 0, "publish rate of the latency stage in events/s (0: half the pipeline rate)")
@@ -73,7 +76,7 @@ each. Progress goes to stderr. The drain target (a 1M-event backlog):
 		case isStage(s):
 			o.Stages = append(o.Stages, bench.Stage(s))
 		default:
-			return usagef("--stage %q is not one of all, consume, insert, pipeline, pipeline-no-rollups, latency, drain", s)
+			return usagef("--stage %q is not one of all, %s", s, stageNames())
 		}
 	}
 	if !*inProcess {
@@ -105,6 +108,15 @@ each. Progress goes to stderr. The drain target (a 1M-event backlog):
 	}
 	printBench(e.stdout, r)
 	return nil
+}
+
+// stageNames lists the stages for --stage errors.
+func stageNames() string {
+	names := make([]string, len(bench.Stages))
+	for i, st := range bench.Stages {
+		names[i] = string(st)
+	}
+	return strings.Join(names, ", ")
 }
 
 func isStage(s string) bool {
