@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/back-trace/datamap/catalog/query"
+	"github.com/back-trace/datamap/subjects"
 )
 
 func longFlows() []query.FlowRow {
@@ -105,5 +106,19 @@ func TestProgressWithoutATerminal(t *testing.T) {
 	p.end()
 	if got := buf.String(); strings.ContainsAny(got, "\r\x1b") || strings.Count(got, "\n") != 1 || !strings.Contains(got, "published: 1000/1000") {
 		t.Errorf("progress into a log: %q", got)
+	}
+}
+
+func TestSubjectShowListsThePersonsFindings(t *testing.T) {
+	at := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	p := subjects.Profile{Ref: "sr1:k2nac3jx5imyn7wdwie6u3ntmlps3w2skukb4xt6zzyvckwlkt3a", DataSubjects: []string{"call_party"},
+		Holdings: []subjects.Holding{{System: "sms-gateway", Category: "telephony.sms_metadata", Events: 1, FirstSeen: at, LastSeen: at}},
+		Findings: []subjects.Finding{{Kind: subjects.FindingProcessingAfterWithdrawal, System: "sms-gateway", Topic: "marketing", People: 1, Events: 2, First: at, Last: at}}}
+	var out strings.Builder
+	if err := showProfile(&out, p); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "FINDINGS") || !strings.Contains(out.String(), "processing_after_withdrawal") {
+		t.Errorf("subject show does not list the person's finding:\n%s", out.String())
 	}
 }

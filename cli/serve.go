@@ -202,8 +202,8 @@ func (p *pipeline) stop() error {
 	return err
 }
 
-// subjectTokens are DATAMAP_SUBJECT_TOKENS for the API (validated by
-// config.Validate at start).
+// subjectTokens are DATAMAP_SUBJECT_TOKENS for the API and the web map
+// (validated by config.Validate at start).
 func subjectTokens(e *env) []api.SubjectToken {
 	named, _ := e.cfg.SubjectTokenList()
 	out := make([]api.SubjectToken, len(named))

@@ -256,6 +256,24 @@ func showProfile(w io.Writer, p subjects.Profile) error {
 		}
 		showErasureScope(w, p.Requests)
 	}
+	if len(p.Findings) > 0 {
+		fmt.Fprint(w, "\nFINDINGS\n")
+		type finding struct {
+			Kind   string `json:"kind"`
+			System string `json:"system"`
+			Topic  string `json:"topic"`
+			Events int    `json:"events"`
+			First  string `json:"first"`
+			Last   string `json:"last"`
+		}
+		var fs []finding
+		for _, f := range p.Findings {
+			fs = append(fs, finding{f.Kind, f.System, f.Topic, f.Events, day(f.First), day(f.Last)})
+		}
+		if err := render(w, "table", fs); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

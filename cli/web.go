@@ -16,7 +16,8 @@ import (
 
 // webAndAPI builds the HTTP API and the web data map in front of it: the
 // map's pages, served to browsers logged in with the same tokens, ask the
-// API for everything they show.
+// API for everything they show; its pages about people, for a login with a
+// subject token, ask the same questions on the server.
 func webAndAPI(e *env, s *stack.Stack, tax *taxonomy.Taxonomy, token string, ready api.Readiness) (*web.Server, http.Handler, error) {
 	var reg *registry.Registry
 	if e.cfg.Registry != "" {
@@ -26,7 +27,8 @@ func webAndAPI(e *env, s *stack.Stack, tax *taxonomy.Taxonomy, token string, rea
 		}
 	}
 	_, noChromium := report.Chromium()
-	w, err := web.New(web.Options{Token: token, ReadTokens: e.cfg.ReadTokenList(), SessionTTL: e.cfg.SessionTTL,
+	w, err := web.New(web.Options{Token: token, ReadTokens: e.cfg.ReadTokenList(), SubjectTokens: subjectTokens(e),
+		Catalog: s.ClickHouse, SessionTTL: e.cfg.SessionTTL,
 		Taxonomy: tax, Registry: e.cfg.Registry, PDF: noChromium == nil, Log: e.log,
 		Replay: func(ctx context.Context, ids []uint64) ([]uint64, []uint64, error) {
 			res, err := deadletter.Replay(ctx, s.JS, ids)

@@ -15,6 +15,10 @@ type Profile struct {
 	Disclosures  []Disclosure `json:"disclosures"`
 	Consents     []Consent    `json:"consents"`
 	Requests     []Request    `json:"requests"`
+	// Findings are the ways the processing of this person's data departed
+	// from their choices (Findings, over their facts alone): the STOP that
+	// did not stop the SMS, the erasure a holder never reported.
+	Findings []Finding `json:"findings"`
 }
 
 // Empty reports whether nothing is known about the person.
@@ -136,6 +140,7 @@ func ProfileOf(ref string, facts []Fact, asOf time.Time) Profile {
 	slices.SortFunc(p.Consents, func(a, b Consent) int { return cmp.Compare(a.Purpose, b.Purpose) })
 	p.Requests = requestsOf(person, asOf)
 	slices.SortFunc(p.Requests, func(a, b Request) int { return a.Received.Compare(b.Received) })
+	p.Findings = Findings(person, asOf)
 	return p
 }
 

@@ -199,6 +199,12 @@ func TestStopReply(t *testing.T) {
 	if len(p.Consents) != 1 || p.Consents[0].State != ConsentWithdrawn || p.Consents[0].Channel != "sms_stop" {
 		t.Errorf("consents %+v; want marketing withdrawn by sms_stop", p.Consents)
 	}
+	if len(p.Findings) != 1 || p.Findings[0].Kind != FindingProcessingAfterWithdrawal || p.Findings[0].Events != 2 {
+		t.Errorf("ann's profile has findings %+v; want her processing_after_withdrawal (2 events)", p.Findings)
+	}
+	if p := ProfileOf(bob, facts, day(10)); len(p.Findings) != 0 {
+		t.Errorf("bob never withdrew, yet his profile has findings %+v", p.Findings)
+	}
 }
 
 func TestProcessingAfterErasure(t *testing.T) {

@@ -28,10 +28,13 @@ import (
 
 func TestMain(m *testing.M) { testservers.Main(m) }
 
-// Tokens of the stack under test.
+// Tokens of the stack under test. The subject token's name is what the
+// audit trail records.
 const (
-	fullToken = "web-test-full-token"
-	readToken = "web-test-read-token"
+	fullToken        = "web-test-full-token"
+	readToken        = "web-test-read-token"
+	subjectTokenName = "web-dpo"
+	subjectToken     = "web-test-subject-token"
 )
 
 // demoOptions fix the period of the demo's events: every flow of the scenario appears, and
@@ -61,7 +64,8 @@ func startFixture(tb testing.TB) *fixture {
 	for k, v := range map[string]string{
 		"DATAMAP_DATA_DIR": dir, "DATAMAP_HTTP_ADDR": "127.0.0.1:0", "DATAMAP_NATS_URL": "", "DATAMAP_CLICKHOUSE_DSN": "",
 		"DATAMAP_API_TOKEN": fullToken, "DATAMAP_READ_TOKENS": readToken, "DATAMAP_REGISTRY": "backtrace",
-		"DATAMAP_LOG_LEVEL": "warn",
+		"DATAMAP_SUBJECT_TOKENS": subjectTokenName + ":" + subjectToken,
+		"DATAMAP_LOG_LEVEL":      "warn",
 	} {
 		tb.Setenv(k, v)
 	}
@@ -229,8 +233,14 @@ func screenshotOnFailure(ctx context.Context, what string) string {
 // apiGet asks the HTTP API with the read token, as another client would.
 func (f *fixture) apiGet(tb testing.TB, path string, out any) int {
 	tb.Helper()
+	return f.apiGetAs(tb, readToken, path, out)
+}
+
+// apiGetAs asks the HTTP API with a token.
+func (f *fixture) apiGetAs(tb testing.TB, token, path string, out any) int {
+	tb.Helper()
 	req, _ := http.NewRequest("GET", f.base+path, nil)
-	req.Header.Set("Authorization", "Bearer "+readToken)
+	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		tb.Fatal(err)

@@ -28,7 +28,7 @@ func safeNext(next string) string {
 func (s *Server) loginForm(w http.ResponseWriter, r *http.Request) {
 	next := safeNext(r.URL.Query().Get("next"))
 	if sess, _ := s.sessions.lookup(r); sess != nil && r.URL.Query().Get("once") == "" {
-		http.Redirect(w, r, next, http.StatusSeeOther)
+		http.Redirect(w, r, landing(sess.access, next), http.StatusSeeOther)
 		return
 	}
 	s.showLogin(w, r, http.StatusOK, loginData{Next: next, Once: r.URL.Query().Get("once"),
@@ -58,16 +58,17 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var access Access
+	var name string
 	if once := r.PostForm.Get("once"); once != "" {
 		if s.sessions.redeem(once) {
 			access = Writer
 		}
 	} else {
-		access = s.sessions.accessOf(strings.TrimSpace(r.PostForm.Get("token")))
+		access, name = s.sessions.accessOf(strings.TrimSpace(r.PostForm.Get("token")))
 	}
 	if access == 0 {
 		s.opts.Log.Warn("web login refused", "remote", r.RemoteAddr)
-		msg := "That is neither the API token nor a read token."
+		msg := "That is neither the API token nor a read token nor a subject token."
 		if r.PostForm.Get("once") != "" {
 			msg = "That login link was used already or has expired; log in with the API token (the api-token file in the data directory)."
 		}
@@ -75,11 +76,23 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.sessions.end(r)
-	id, _ := s.sessions.create(access)
+	id, _ := s.sessions.create(access, name)
 	setCookie(w, r, sessionCookie, id, "/", s.opts.SessionTTL)
 	clearCookie(w, r, loginCookie, "/login")
-	s.opts.Log.Info("web login", "access", access.String(), "remote", r.RemoteAddr)
-	http.Redirect(w, r, next, http.StatusSeeOther)
+	// The subject token's name is logged (the audit trail records it too);
+	// the token never is.
+	s.opts.Log.Info("web login", "access", access.String(), "name", name, "remote", r.RemoteAddr)
+	http.Redirect(w, r, landing(access, next), http.StatusSeeOther)
+}
+
+// landing is where a login goes: where it was going, except that the
+// default (the map) becomes the person page for a subject login, which
+// may not see the map.
+func landing(a Access, next string) string {
+	if next == "/" {
+		return pagesFor(a)[0].Path
+	}
+	return next
 }
 
 // checkCSRF refuses a state-changing request without the session's CSRF
@@ -116,7 +129,7 @@ func (s *Server) replay(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if sessionOf(r).access != Writer {
-		http.Error(w, "read-only login: replaying dead letters needs the API token", http.StatusForbidden)
+		http.Error(w, sessionOf(r).access.String()+" login: replaying dead letters needs the API token", http.StatusForbidden)
 		return
 	}
 	if s.opts.Replay == nil {

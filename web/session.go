@@ -7,21 +7,31 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/back-trace/datamap/api"
 )
 
 // Access is what a login may do.
 type Access int
 
-// Reader sees everything and changes nothing (a read token); Writer may
+// Reader sees the data map and changes nothing (a read token); Writer may
 // also use the writing routes (the API token, or the demo's one-time link).
+// Subject sees the pages about people — a person's data, open requests,
+// the audit trail — and nothing else (a subject token): subject references
+// are personal data, and the map's pages need none of them. Neither of the
+// others sees those pages.
 const (
 	Reader Access = iota + 1
 	Writer
+	Subject
 )
 
 func (a Access) String() string {
-	if a == Writer {
+	switch a {
+	case Writer:
 		return "full access"
+	case Subject:
+		return "subject role"
 	}
 	return "read-only"
 }
@@ -42,7 +52,10 @@ const maxSessions = 10000
 // session is one login. The CSRF token is per session and goes with every
 // state-changing request, besides the same-origin check.
 type session struct {
-	access  Access
+	access Access
+	// name is the subject token's name, for the audit trail; "" for the
+	// other roles.
+	name    string
 	csrf    string
 	expires time.Time
 	created time.Time
@@ -51,52 +64,65 @@ type session struct {
 // sessions is the in-memory session store: a restart logs everyone out,
 // which for a loopback tool is a feature, not a loss.
 type sessions struct {
-	mu      sync.Mutex
-	byID    map[string]*session
-	once    map[string]time.Time // one-time login codes and their expiry
-	ttl     time.Duration
-	tokens  []string // full-access tokens
-	readers []string // read-only tokens
-	now     func() time.Time
+	mu       sync.Mutex
+	byID     map[string]*session
+	once     map[string]time.Time // one-time login codes and their expiry
+	ttl      time.Duration
+	tokens   []string           // full-access tokens
+	readers  []string           // read-only tokens
+	subjects []api.SubjectToken // the subject role's tokens
+	now      func() time.Time
 }
 
-func newSessions(ttl time.Duration, full string, readers []string) *sessions {
+func newSessions(ttl time.Duration, full string, readers []string, subjects []api.SubjectToken) *sessions {
 	var tokens []string
 	if full != "" {
 		tokens = []string{full}
 	}
 	return &sessions{byID: map[string]*session{}, once: map[string]time.Time{}, ttl: ttl,
-		tokens: tokens, readers: readers, now: time.Now}
+		tokens: tokens, readers: readers, subjects: subjects, now: time.Now}
 }
 
-// accessOf returns what a token opens, 0 for none. Every candidate is
-// compared in constant time, so timing tells neither which one matched
-// nor how much of one.
-func (s *sessions) accessOf(token string) Access {
+// accessOf returns what a token opens, 0 for none, and for a subject token
+// its name. Every candidate is compared in constant time, so timing tells
+// neither which one matched nor how much of one.
+func (s *sessions) accessOf(token string) (Access, string) {
 	if token == "" {
-		return 0
+		return 0, ""
 	}
-	var full, read int
+	var full, read, subject int
+	name := ""
 	for _, t := range s.tokens {
 		full |= subtle.ConstantTimeCompare([]byte(token), []byte(t))
 	}
 	for _, t := range s.readers {
 		read |= subtle.ConstantTimeCompare([]byte(token), []byte(t))
 	}
+	for _, t := range s.subjects {
+		if t.Token == "" {
+			continue
+		}
+		if subtle.ConstantTimeCompare([]byte(token), []byte(t.Token)) == 1 {
+			subject, name = 1, t.Name
+		}
+	}
 	switch {
 	case full == 1:
-		return Writer
+		return Writer, ""
 	case read == 1:
-		return Reader
+		return Reader, ""
+	case subject == 1:
+		return Subject, name
 	}
-	return 0
+	return 0, ""
 }
 
-// create starts a session and returns its ID.
-func (s *sessions) create(a Access) (string, *session) {
+// create starts a session and returns its ID; name is the subject token's
+// name, "" for the other roles.
+func (s *sessions) create(a Access, name string) (string, *session) {
 	id, csrf := randomString(), randomString()
 	now := s.now()
-	sess := &session{access: a, csrf: csrf, created: now, expires: now.Add(s.ttl)}
+	sess := &session{access: a, name: name, csrf: csrf, created: now, expires: now.Add(s.ttl)}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for k, v := range s.byID {
@@ -164,11 +190,13 @@ func (s *sessions) redeem(code string) bool {
 	return ok && s.now().Before(exp)
 }
 
-// Admit reports whether the request carries a live session; the API's
-// read routes consult it (api.Sessions).
+// Admit reports whether the request carries a live session of the read
+// role (a read or full-access login); the API's read routes consult it
+// (api.Sessions). A subject login is not admitted: it opens the pages
+// about people, not the data map's answers.
 func (s *sessions) Admit(r *http.Request) bool {
 	sess, _ := s.lookup(r)
-	return sess != nil
+	return sess != nil && (sess.access == Reader || sess.access == Writer)
 }
 
 // validCSRF compares a submitted CSRF token with the expected one.

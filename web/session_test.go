@@ -6,6 +6,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/back-trace/datamap/api"
+	"github.com/back-trace/datamap/questions"
 )
 
 func requestWith(cookie string) *http.Request {
@@ -18,9 +21,9 @@ func requestWith(cookie string) *http.Request {
 
 func TestSessionExpires(t *testing.T) {
 	now := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
-	s := newSessions(time.Hour, "full", []string{"read"})
+	s := newSessions(time.Hour, "full", []string{"read"}, nil)
 	s.now = func() time.Time { return now }
-	id, _ := s.create(Reader)
+	id, _ := s.create(Reader, "")
 	if sess, _ := s.lookup(requestWith(id)); sess == nil || sess.access != Reader {
 		t.Fatalf("fresh session not found: %+v", sess)
 	}
@@ -38,21 +41,53 @@ func TestSessionExpires(t *testing.T) {
 }
 
 func TestTokensGrantTheirAccess(t *testing.T) {
-	s := newSessions(time.Hour, "full-token", []string{"read-1", "read-2"})
-	for token, want := range map[string]Access{"full-token": Writer, "read-2": Reader, "read-1": Reader,
-		"": 0, "full-toke": 0, "full-token ": 0, "read-3": 0} {
-		if got := s.accessOf(token); got != want {
-			t.Errorf("accessOf(%q) = %v, want %v", token, got, want)
+	s := newSessions(time.Hour, "full-token", []string{"read-1", "read-2"},
+		[]api.SubjectToken{{Name: "dpo", Token: "subject-token-1"}, {Name: "legal", Token: "subject-token-2"}, {Name: "blank"}})
+	type grant struct {
+		access Access
+		name   string
+	}
+	for token, want := range map[string]grant{"full-token": {Writer, ""}, "read-2": {Reader, ""}, "read-1": {Reader, ""},
+		"subject-token-1": {Subject, "dpo"}, "subject-token-2": {Subject, "legal"},
+		"": {}, "full-toke": {}, "full-token ": {}, "read-3": {}, "subject-token-": {}, "dpo": {}} {
+		if access, name := s.accessOf(token); access != want.access || name != want.name {
+			t.Errorf("accessOf(%q) = %v %q, want %v %q", token, access, name, want.access, want.name)
 		}
 	}
-	if got := newSessions(time.Hour, "", nil).accessOf(""); got != 0 {
+	if got, _ := newSessions(time.Hour, "", nil, []api.SubjectToken{{Name: "blank"}}).accessOf(""); got != 0 {
 		t.Errorf("an empty token opens a server without tokens: %v", got)
+	}
+}
+
+// TestAPIAdmitsOnlyReadSessions: the API's read routes take a read or
+// full-access login's cookie, never a subject login's, which opens the
+// pages about people and nothing of the data map.
+func TestAPIAdmitsOnlyReadSessions(t *testing.T) {
+	s := newSessions(time.Hour, "full", []string{"read"}, []api.SubjectToken{{Name: "dpo", Token: "subject"}})
+	for access, want := range map[Access]bool{Reader: true, Writer: true, Subject: false} {
+		id, _ := s.create(access, "")
+		if got := s.Admit(requestWith(id)); got != want {
+			t.Errorf("the API admits a %v session: %v, want %v", access, got, want)
+		}
+	}
+}
+
+func TestEachLoginSeesOnlyItsRolesPages(t *testing.T) {
+	for _, a := range []Access{Reader, Writer, Subject} {
+		for _, p := range pagesFor(a) {
+			if (p.Role == questions.RoleSubject) != (a == Subject) {
+				t.Errorf("a %v login's navigation has %s (role %q)", a, p.Path, p.Role)
+			}
+		}
+	}
+	if landing(Subject, "/") != "/subject" || landing(Reader, "/") != "/" || landing(Subject, "/subject/audit") != "/subject/audit" {
+		t.Error("a subject login does not land on the person page, or a read login not on the map")
 	}
 }
 
 func TestOneTimeCodesWorkOnce(t *testing.T) {
 	now := time.Now()
-	s := newSessions(time.Hour, "full", nil)
+	s := newSessions(time.Hour, "full", nil, nil)
 	s.now = func() time.Time { return now }
 	code := s.oneTime()
 	if !s.redeem(code) || s.redeem(code) {
@@ -66,10 +101,10 @@ func TestOneTimeCodesWorkOnce(t *testing.T) {
 }
 
 func TestSessionsAreBounded(t *testing.T) {
-	s := newSessions(time.Hour, "full", nil)
-	first, _ := s.create(Writer)
+	s := newSessions(time.Hour, "full", nil, nil)
+	first, _ := s.create(Writer, "")
 	for range maxSessions {
-		s.create(Reader)
+		s.create(Reader, "")
 	}
 	if len(s.byID) > maxSessions {
 		t.Errorf("%d sessions kept, the bound is %d", len(s.byID), maxSessions)

@@ -1,19 +1,25 @@
 // Package web is the web data map that `datamap serve` and `datamap demo`
 // serve at /: the lineage graph, the inventory, flows, transfers,
 // retention, drift, the Article 30 record and the dead letters, in a
-// browser, behind a login with the API's tokens.
+// browser, behind a login with the API's tokens; and, for a login with a
+// subject token only, the pages about people: a person's data, the open
+// requests and the audit trail.
 //
-// The pages hold no answers of their own. Their scripts fetch them from the
-// HTTP API (/api/v1/…), which answers from package questions — the same
-// definitions as the CLI — so the browser, the API and the terminal agree.
-// A logged-in browser reaches the API with its session cookie instead of a
-// bearer token (api.Sessions), with a read token's rights.
+// The map's pages hold no answers of their own. Their scripts fetch them
+// from the HTTP API (/api/v1/…), which answers from package questions — the
+// same definitions as the CLI — so the browser, the API and the terminal
+// agree. A logged-in browser reaches the API with its session cookie
+// instead of a bearer token (api.Sessions), with a read token's rights.
+// The pages about people are rendered on the server from the same
+// questions (subject.go), so that a subject reference travels only in a
+// POST body, never in an address.
 //
 // Everything the pages load is embedded (go:embed): templates, scripts,
 // styles and the vendored Cytoscape.js; nothing comes from a CDN.
 package web
 
 import (
+	"cmp"
 	"context"
 	"embed"
 	"html/template"
@@ -24,6 +30,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/back-trace/datamap/api"
 	"github.com/back-trace/datamap/events/taxonomy"
 	"github.com/back-trace/datamap/questions"
 )
@@ -37,6 +46,13 @@ type Options struct {
 	// Either logs in, with the same rights it has on the API.
 	Token      string
 	ReadTokens []string
+	// SubjectTokens are the subject role's tokens (the API's): a login with
+	// one sees the pages about people and nothing else, and every question
+	// it asks is audited under the token's name.
+	SubjectTokens []api.SubjectToken
+	// Catalog answers the pages about people; nil hides them (a subject
+	// token then cannot log in).
+	Catalog driver.Conn
 	// SessionTTL is how long a login lasts; 0 means 8 hours.
 	SessionTTL time.Duration
 	Taxonomy   *taxonomy.Taxonomy
@@ -64,6 +80,9 @@ type page struct {
 	Path, Name, Title string
 	Question          string   // the question whose table the page shows, if any
 	Params            []string // the filters that apply to it
+	// Role is the role the page needs: questions.RoleRead (a read or
+	// full-access login) or questions.RoleSubject (a subject login).
+	Role string
 }
 
 // pages are the pages, in navigation order.
@@ -86,6 +105,33 @@ func pages() []page {
 	}
 }
 
+// subjectPages are the pages about people, in navigation order: the
+// subject role's, and only theirs.
+func subjectPages() []page {
+	return []page{
+		{Path: "/subject", Name: "person", Title: "Person", Question: "subject show", Role: questions.RoleSubject},
+		{Path: "/subject/requests", Name: "requests", Title: "Requests", Question: "subject requests", Role: questions.RoleSubject},
+		{Path: "/subject/audit", Name: "audit", Title: "Audit trail", Question: "audit", Role: questions.RoleSubject},
+	}
+}
+
+// role is the role a login of this access has.
+func (a Access) role() string {
+	if a == Subject {
+		return questions.RoleSubject
+	}
+	return questions.RoleRead
+}
+
+// pagesFor are the pages a login of this access may open, for its
+// navigation.
+func pagesFor(a Access) []page {
+	if a == Subject {
+		return subjectPages()
+	}
+	return pages()
+}
+
 // New returns the web data map.
 func New(o Options) (*Server, error) {
 	if o.SessionTTL == 0 {
@@ -101,11 +147,21 @@ func New(o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{opts: o, sessions: newSessions(o.SessionTTL, o.Token, o.ReadTokens), assets: a,
+	subjectTokens := o.SubjectTokens
+	if o.Catalog == nil {
+		subjectTokens = nil // nothing to answer the pages about people
+	}
+	s := &Server{opts: o, sessions: newSessions(o.SessionTTL, o.Token, o.ReadTokens, subjectTokens), assets: a,
 		pages: map[string]*template.Template{}, filters: filters(o.Taxonomy)}
-	funcs := template.FuncMap{"asset": a.url, "join": strings.Join}
-	for _, p := range append(pages(), page{Name: "login"}) {
-		t, err := template.New("page").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+p.Name+".html")
+	funcs := template.FuncMap{"asset": a.url, "join": strings.Join, "day": day, "stamp": stamp, "due": due,
+		"meaning": func(kind string) string { return findingMeaning[kind] }, "requestsTable": newRequestsTable}
+	all := append(append(pages(), subjectPages()...), page{Name: "login"}, page{Name: "forbidden"})
+	for _, p := range all {
+		files := []string{"templates/layout.html", "templates/" + p.Name + ".html"}
+		if p.Role == questions.RoleSubject {
+			files = append(files, "templates/subject.html") // what the pages about people share
+		}
+		t, err := template.New("page").Funcs(funcs).ParseFS(templateFS, files...)
 		if err != nil {
 			return nil, err
 		}
@@ -134,8 +190,9 @@ func (s *Server) Handler(next http.Handler) http.Handler {
 		if path == "/" {
 			path = "/{$}"
 		}
-		mux.Handle("GET "+path, s.loggedIn(s.page(p)))
+		mux.Handle("GET "+path, s.loggedIn(s.allowed(p, s.page(p))))
 	}
+	s.subjectRoutes(mux)
 	mux.HandleFunc("GET /login", s.loginForm)
 	mux.HandleFunc("POST /login", s.login)
 	mux.Handle("POST /logout", s.loggedIn(s.logout))
@@ -144,7 +201,7 @@ func (s *Server) Handler(next http.Handler) http.Handler {
 	web := secure(http.NewCrossOriginProtection().Handler(mux))
 	root := http.NewServeMux()
 	root.Handle("/", next)
-	for _, p := range pages() {
+	for _, p := range append(pages(), subjectPages()...) {
 		if p.Path != "/" {
 			root.Handle(p.Path, web)
 		}
@@ -183,10 +240,31 @@ func (s *Server) loggedIn(h http.HandlerFunc) http.Handler {
 
 func sessionOf(r *http.Request) *session { return r.Context().Value(ctxKey{}).(*session) }
 
+// allowed lets a session open p only with the role p needs: a read or
+// full-access login never sees a page about people, a subject login never
+// sees the data map. Refused, it gets a page that says which role the page
+// needs and how to get it.
+func (s *Server) allowed(p page, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if sessionOf(r).access.role() == cmp.Or(p.Role, questions.RoleRead) {
+			h(w, r)
+			return
+		}
+		msg := "This page is the data map: it needs the read role. Log out and log in with the API token (DATAMAP_API_TOKEN, or the api-token file in the data directory) or a read token (DATAMAP_READ_TOKENS). A subject token opens only the pages about people."
+		if p.Role == questions.RoleSubject {
+			msg = "This page is about people: it needs the subject role. Log out and log in with a subject token (one of DATAMAP_SUBJECT_TOKENS on the server; whoever runs datamap issues them, each under a name the audit trail records). Read and full-access tokens do not open it."
+		}
+		d := s.data(r, page{Name: "forbidden", Title: "Not with this login"})
+		d.Forbidden = msg
+		s.render(w, "forbidden", http.StatusForbidden, d)
+	}
+}
+
 // pageData is what a page template gets.
 type pageData struct {
 	Page     page
 	Pages    []page
+	Home     string // where the brand link goes: the login's first page
 	Access   Access
 	Writer   bool
 	CSRF     string
@@ -198,13 +276,24 @@ type pageData struct {
 	Query    string // the current filters, for links between pages
 	// InventoryParams and FlowParams are what the node panel may ask.
 	InventoryParams, FlowParams []string
+	// Forbidden says why the page was refused and what login it needs.
+	Forbidden string
+	// Subject is the answer of a page about people.
+	Subject subjectView
+}
+
+// data is what every page of a logged-in session shows: its navigation,
+// its role and its CSRF token.
+func (s *Server) data(r *http.Request, p page) pageData {
+	sess := sessionOf(r)
+	nav := pagesFor(sess.access)
+	return pageData{Page: p, Pages: nav, Home: nav[0].Path, Access: sess.access, Writer: sess.access == Writer, CSRF: sess.csrf}
 }
 
 func (s *Server) page(p page) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		sess := sessionOf(r)
-		d := pageData{Page: p, Pages: pages(), Access: sess.access, Writer: sess.access == Writer, CSRF: sess.csrf,
-			Registry: s.opts.Registry, PDF: s.opts.PDF, Replay: s.opts.Replay != nil, Query: r.URL.RawQuery}
+		d := s.data(r, p)
+		d.Registry, d.PDF, d.Replay, d.Query = s.opts.Registry, s.opts.PDF, s.opts.Replay != nil, r.URL.RawQuery
 		for _, f := range s.filters {
 			f.Applies = slices.Contains(p.Params, f.Name)
 			d.Filters = append(d.Filters, f)

@@ -187,28 +187,9 @@ func TestWebDataMap(t *testing.T) {
 	})
 
 	t.Run("every page passes axe-core without serious or critical violations", func(t *testing.T) {
-		axe, err := os.ReadFile("testdata/axe.min.js")
-		if err != nil {
-			t.Fatal(err)
-		}
-		shots := os.Getenv("DATAMAP_WEB_SCREENSHOTS")
-		type violation struct {
-			ID, Impact, Help string
-			Nodes            []struct{ Target []any }
-		}
 		for _, p := range pagesUnderTest {
-			f.do(t, tab, p.name, chromedp.Navigate(f.base+p.path), waitReady(), chromedp.WaitReady(chromedp.CSS(p.ready)),
-				js[chromedp.Void](string(axe)))
-			vs := get(t, tab, "axe on "+p.name, js[[]violation](`axe.run(document, {resultTypes: ['violations']}).then(r => r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical'))`))
-			for _, v := range vs {
-				t.Errorf("%s: axe %s (%s): %s at %v", p.name, v.ID, v.Impact, v.Help, v.Nodes)
-			}
-			if shots != "" {
-				png := get(t, tab, "screenshot "+p.name, chromedp.CaptureScreenshot())
-				if err := os.WriteFile(filepath.Join(shots, p.name+".png"), png, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
+			f.do(t, tab, p.name, chromedp.Navigate(f.base+p.path), waitReady(), chromedp.WaitReady(chromedp.CSS(p.ready)))
+			f.axe(t, tab, p.name)
 		}
 	})
 
@@ -320,6 +301,34 @@ func TestWebDataMap(t *testing.T) {
 		}
 		t.Errorf("after replay: %+v, want the letter back under a new ID", dl)
 	})
+
+	testPagesAboutPeople(t, f)
+}
+
+// axe runs axe-core on the tab's page and fails on a serious or critical
+// violation; with DATAMAP_WEB_SCREENSHOTS=DIR it saves the page as
+// DIR/name.png.
+func (f *fixture) axe(t *testing.T, tab context.Context, name string) {
+	t.Helper()
+	axe, err := os.ReadFile("testdata/axe.min.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	type violation struct {
+		ID, Impact, Help string
+		Nodes            []struct{ Target []any }
+	}
+	f.do(t, tab, "load axe on "+name, js[chromedp.Void](string(axe)))
+	vs := get(t, tab, "axe on "+name, js[[]violation](`axe.run(document, {resultTypes: ['violations']}).then(r => r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical'))`))
+	for _, v := range vs {
+		t.Errorf("%s: axe %s (%s): %s at %v", name, v.ID, v.Impact, v.Help, v.Nodes)
+	}
+	if shots := os.Getenv("DATAMAP_WEB_SCREENSHOTS"); shots != "" {
+		png := get(t, tab, "screenshot "+name, chromedp.CaptureScreenshot())
+		if err := os.WriteFile(filepath.Join(shots, name+".png"), png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // nodeList opens the map and returns the names of its nodes.
@@ -358,7 +367,9 @@ type client struct {
 
 var csrfMeta = regexp.MustCompile(`<meta name="csrf-token" content="([^"]+)">`)
 
-// httpLogin logs in through the login form, as a browser would.
+// httpLogin logs in through the login form, as a browser would, and reads
+// the CSRF token from the page it lands on (the map, or the person page for
+// a subject token).
 func (f *fixture) httpLogin(t *testing.T, token string) *client {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
@@ -372,10 +383,11 @@ func (f *fixture) httpLogin(t *testing.T, token string) *client {
 	if m == nil {
 		t.Fatalf("login form without CSRF value:\n%s", body)
 	}
-	if code := c.post(t, "/login", url.Values{"csrf": {m[1]}, "token": {token}, "next": {"/inventory"}}, nil); code != http.StatusSeeOther {
+	code, _, landed := c.postPage(t, "/login", url.Values{"csrf": {m[1]}, "token": {token}, "next": {"/"}}, nil)
+	if code != http.StatusSeeOther {
 		t.Fatalf("login: %d", code)
 	}
-	resp, err = c.http.Get(f.base + "/inventory")
+	resp, err = c.http.Get(f.base + landed)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -390,6 +402,14 @@ func (f *fixture) httpLogin(t *testing.T, token string) *client {
 
 func (c *client) post(t *testing.T, path string, form url.Values, h http.Header) int {
 	t.Helper()
+	code, _, _ := c.postPage(t, path, form, h)
+	return code
+}
+
+// postPage posts a form and returns the status, the body and where a
+// redirect goes.
+func (c *client) postPage(t *testing.T, path string, form url.Values, h http.Header) (int, string, string) {
+	t.Helper()
 	req, _ := http.NewRequest("POST", c.f.base+path, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	for k, v := range h {
@@ -399,18 +419,24 @@ func (c *client) post(t *testing.T, path string, form url.Values, h http.Header)
 	if err != nil {
 		t.Fatal(err)
 	}
-	readAll(resp)
-	return resp.StatusCode
+	body := readAll(resp)
+	return resp.StatusCode, body, resp.Header.Get("Location")
 }
 
 func (c *client) get(t *testing.T, path string) int {
+	t.Helper()
+	code, _ := c.getPage(t, path)
+	return code
+}
+
+// getPage gets a page and returns the status and the body.
+func (c *client) getPage(t *testing.T, path string) (int, string) {
 	t.Helper()
 	resp, err := c.http.Get(c.f.base + path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	readAll(resp)
-	return resp.StatusCode
+	return resp.StatusCode, readAll(resp)
 }
 
 func readAll(resp *http.Response) string {
