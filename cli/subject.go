@@ -212,69 +212,64 @@ func showProfile(w io.Writer, p subjects.Profile) error {
 	if err := render(w, "table", hs); err != nil {
 		return err
 	}
-	if len(p.Disclosures) > 0 {
-		fmt.Fprint(w, "\nDISCLOSED\n")
-		type sent struct {
-			Path      string `json:"path"`
-			Role      string `json:"role"`
-			Country   string `json:"country"`
-			Category  string `json:"category"`
-			Purpose   string `json:"purpose"`
-			Events    int    `json:"events"`
-			FirstSeen string `json:"first_seen"`
-			LastSeen  string `json:"last_seen"`
-		}
-		var ds []sent
-		for _, d := range p.Disclosures {
-			ds = append(ds, sent{strings.Join(d.Path, " → "), d.Role, d.Country, d.Category, d.Purpose, d.Events, day(d.FirstSeen), day(d.LastSeen)})
-		}
-		if err := render(w, "table", ds); err != nil {
-			return err
-		}
+	type sent struct {
+		Path      string `json:"path"`
+		Role      string `json:"role"`
+		Country   string `json:"country"`
+		Category  string `json:"category"`
+		Purpose   string `json:"purpose"`
+		Events    int    `json:"events"`
+		FirstSeen string `json:"first_seen"`
+		LastSeen  string `json:"last_seen"`
 	}
-	if len(p.Consents) > 0 {
-		fmt.Fprint(w, "\nCONSENT\n")
-		type consent struct {
-			Purpose string `json:"purpose"`
-			State   string `json:"state"`
-			Since   string `json:"since"`
-			Channel string `json:"channel"`
-			Source  string `json:"recorded_by"`
-		}
-		var cs []consent
-		for _, c := range p.Consents {
-			cs = append(cs, consent{c.Purpose, c.State, day(c.Since), c.Channel, c.Source})
-		}
-		if err := render(w, "table", cs); err != nil {
-			return err
-		}
+	var ds []sent
+	for _, d := range p.Disclosures {
+		ds = append(ds, sent{strings.Join(d.Path, " → "), d.Role, d.Country, d.Category, d.Purpose, d.Events, day(d.FirstSeen), day(d.LastSeen)})
 	}
-	if len(p.Requests) > 0 {
-		fmt.Fprint(w, "\nREQUESTS\n")
-		if err := render(w, "table", requestRows(p.Requests)); err != nil {
-			return err
-		}
-		showErasureScope(w, p.Requests)
+	type consent struct {
+		Purpose string `json:"purpose"`
+		State   string `json:"state"`
+		Since   string `json:"since"`
+		Channel string `json:"channel"`
+		Source  string `json:"recorded_by"`
 	}
-	if len(p.Findings) > 0 {
-		fmt.Fprint(w, "\nFINDINGS\n")
-		type finding struct {
-			Kind   string `json:"kind"`
-			System string `json:"system"`
-			Topic  string `json:"topic"`
-			Events int    `json:"events"`
-			First  string `json:"first"`
-			Last   string `json:"last"`
-		}
-		var fs []finding
-		for _, f := range p.Findings {
-			fs = append(fs, finding{f.Kind, f.System, f.Topic, f.Events, day(f.First), day(f.Last)})
-		}
-		if err := render(w, "table", fs); err != nil {
-			return err
-		}
+	var cs []consent
+	for _, c := range p.Consents {
+		cs = append(cs, consent{c.Purpose, c.State, day(c.Since), c.Channel, c.Source})
 	}
-	return nil
+	type finding struct {
+		Kind   string `json:"kind"`
+		System string `json:"system"`
+		Topic  string `json:"topic"`
+		Events int    `json:"events"`
+		First  string `json:"first"`
+		Last   string `json:"last"`
+	}
+	var fs []finding
+	for _, f := range p.Findings {
+		fs = append(fs, finding{f.Kind, f.System, f.Topic, f.Events, day(f.First), day(f.Last)})
+	}
+	if err := section(w, "DISCLOSED", ds); err != nil {
+		return err
+	}
+	if err := section(w, "CONSENT", cs); err != nil {
+		return err
+	}
+	if err := section(w, "REQUESTS", requestRows(p.Requests)); err != nil {
+		return err
+	}
+	showErasureScope(w, p.Requests)
+	return section(w, "FINDINGS", fs)
+}
+
+// section prints a titled table after a blank line, or nothing when there
+// are no rows.
+func section[Row any](w io.Writer, title string, rows []Row) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	fmt.Fprintf(w, "\n%s\n", title)
+	return render(w, "table", rows)
 }
 
 // requestRow is a request flattened for a table.
