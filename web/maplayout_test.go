@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"fmt"
 	"testing"
 
@@ -8,6 +9,14 @@ import (
 )
 
 type point struct{ X, Y float64 }
+
+// waitMap waits, after logging in, for the map the login leads to: the
+// login page says it is ready too, and navigating away before its form
+// has gone through would abort the login.
+func waitMap(tb testing.TB, f *fixture, tab context.Context) {
+	tb.Helper()
+	f.do(tb, tab, "open the map", chromedp.WaitVisible(chromedp.CSS(`body[data-page="map"][data-state="ready"]`)))
+}
 
 // TestMapLayout checks the map's layout in Chromium against a real serve
 // with the demo's events: a filter or as-of change that only takes nodes
@@ -18,8 +27,7 @@ func TestMapLayout(t *testing.T) {
 	f := startFixture(t)
 	tab := f.tab(t, false)
 	f.login(t, tab, readToken, "/")
-	// The login page is ready too: wait for the map it leads to.
-	f.do(t, tab, "open the map", chromedp.WaitVisible(chromedp.CSS(`body[data-page="map"][data-state="ready"]`)))
+	waitMap(t, f, tab)
 
 	layouts := func(t *testing.T) string {
 		return get(t, tab, "layouts", js[string](`document.getElementById('graph').dataset.layouts`))
