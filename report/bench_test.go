@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	ch "github.com/ClickHouse/clickhouse-go/v2"
+
 	"github.com/back-trace/datamap/catalog/query"
 	"github.com/back-trace/datamap/catalog/rollup"
 	"github.com/back-trace/datamap/events/taxonomy"
@@ -99,9 +101,15 @@ func BenchmarkArticle30(b *testing.B) {
 		if(number %% 3 = 0, '', 'P7Y'), if(number %% 3 = 0, 0, 2556), 'observed', 'NL', '',
 		if(number %% 3 = 0, 'vendor-' || toString(number %% %[1]d %% 20), ''), if(number %% 3 = 0, 'processor', ''),
 		if(number %% 3 = 0, 'US', ''), if(number %% 3 = 0, 'scc', ''), '', 1 + number %% 50
-	FROM numbers(%[4]d)`, benchActivities, strings.Join(categories, ","), strings.Join(purposes, ","), n)
-	if err := conn.Exec(ctx, insert); err != nil {
-		b.Fatal(err)
+	FROM numbers({from:UInt64}, {count:UInt64})`, benchActivities, strings.Join(categories, ","), strings.Join(purposes, ","))
+	// In chunks of ten million: one INSERT of a hundred million rows
+	// outlasts the driver's read timeout.
+	const chunk = 10_000_000
+	for from := 0; from < n; from += chunk {
+		params := ch.Parameters{"from": strconv.Itoa(from), "count": strconv.Itoa(min(chunk, n-from))}
+		if err := conn.Exec(ch.Context(ctx, ch.WithParameters(params)), insert); err != nil {
+			b.Fatal(err)
+		}
 	}
 	b.Logf("loaded %d events in %s", n, time.Since(start).Round(time.Millisecond))
 	// Measure the catalog in its steady state, not while ClickHouse is

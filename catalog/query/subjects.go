@@ -29,39 +29,48 @@ func SubjectFacts(ctx context.Context, conn driver.Conn, ref string, asOf time.T
 		ch.Parameters{"ref": ref, "as_of": chTime(asOf)})
 }
 
-// RequestFacts returns every fact about the people who made a request,
-// up to asOf: what Requests needs to pair requests with answers and to
-// find an erasure's holders. With openOnly, only the people with a request
+// RequestFacts returns the facts about the people who made a request, up
+// to asOf: what Requests needs to pair requests with answers and to find
+// an erasure's holders. With openOnly, only the people with a request
 // still open (more received than answered, for some right) are read, so
-// the cost follows the open requests, not every request ever made. Other
-// people's facts are not read.
+// the cost follows the open requests, not every request ever made.
+//
+// Who asked, and their requests, answers and erasure evidence, come from
+// subject_rights, a table of such facts only. A person who asked for an
+// erasure also has their collections and disclosures read from
+// subject_holdings, which holds those in the columns an erasure's scope
+// needs (see its migration), without event ids: a redelivery there is
+// read once by DISTINCT, and so are two events alike in every column the
+// scope reads, which make the same scope.
 func RequestFacts(ctx context.Context, conn driver.Conn, asOf time.Time, openOnly bool) ([]subjects.Fact, error) {
-	if !openOnly {
-		return peopleFacts(ctx, conn, `SELECT ref FROM subject_refs
-			WHERE kind = 'request_received' AND time <= {as_of:DateTime64(3)}`, asOf)
-	}
-	return peopleFacts(ctx, conn, `SELECT ref FROM (
+	requesters := `SELECT ref, max(request_right = 'erasure') AS erasure FROM (
 			SELECT ref, request_right, countIf(kind = 'request_received') AS received, count() - received AS answered
-			FROM subject_refs FINAL
+			FROM subject_rights FINAL
 			WHERE kind IN ('request_received', 'request_completed', 'request_refused') AND time <= {as_of:DateTime64(3)}
 			GROUP BY ref, request_right)
-		WHERE received > answered`, asOf)
+		WHERE NOT {open_only:Bool} OR received > answered
+		GROUP BY ref`
+	return readFacts(ctx, conn, `WITH requesters AS (`+requesters+`)
+		SELECT * FROM (
+			SELECT DISTINCT ref, source, '' AS id, kind, time, category, '' AS data_subject, '' AS purpose, '' AS legal_basis,
+				recipient_name, recipient_role, recipient_country, '' AS reason, '' AS request_right, '' AS channel,
+				'' AS grounds
+			FROM subject_holdings
+			WHERE ref IN (SELECT ref FROM requesters WHERE erasure) AND time <= {as_of:DateTime64(3)}
+			UNION ALL
+			SELECT `+factColumns+` FROM subject_rights FINAL
+			WHERE ref IN (SELECT ref FROM requesters) AND time <= {as_of:DateTime64(3)})
+		ORDER BY ref, time, source, id`,
+		ch.Parameters{"as_of": chTime(asOf), "open_only": fmt.Sprint(openOnly)})
 }
 
 // RightsFacts returns every fact about the people who made a request,
 // withdrew a consent or had data erased on request, up to asOf: what
 // subjects.Findings judges.
 func RightsFacts(ctx context.Context, conn driver.Conn, asOf time.Time) ([]subjects.Fact, error) {
-	return peopleFacts(ctx, conn, `SELECT ref FROM subject_refs
-		WHERE (kind IN ('request_received', 'consent_withdrawn') OR (kind = 'erased' AND reason = 'subject_request'))
-		AND time <= {as_of:DateTime64(3)}`, asOf)
-}
-
-// peopleFacts reads every fact, up to asOf, of the people the subquery
-// who selects (by ref).
-func peopleFacts(ctx context.Context, conn driver.Conn, who string, asOf time.Time) ([]subjects.Fact, error) {
 	return readFacts(ctx, conn, `SELECT `+factColumns+` FROM subject_refs FINAL
-		WHERE ref IN (`+who+`)
+		WHERE ref IN (SELECT ref FROM subject_rights
+			WHERE kind IN ('request_received', 'consent_withdrawn', 'erased') AND time <= {as_of:DateTime64(3)})
 		AND time <= {as_of:DateTime64(3)}
 		ORDER BY ref, time, source, id`,
 		ch.Parameters{"as_of": chTime(asOf)})
@@ -86,18 +95,20 @@ func readFacts(ctx context.Context, conn driver.Conn, sql string, params ch.Para
 	return out, rows.Err()
 }
 
-// Forget deletes every row about one person from subject_refs and returns
-// how many there were. A lightweight DELETE: the rows vanish from every
-// query at once and from disk at the next merge. The audit trail keeps its
-// rows.
+// Forget deletes every row about one person from subject_refs (and its
+// copies in subject_rights and subject_holdings) and returns how many there were. A lightweight
+// DELETE: the rows vanish from every query at once and from disk at the
+// next merge. The audit trail keeps its rows.
 func Forget(ctx context.Context, conn driver.Conn, ref string) (uint64, error) {
 	var n uint64
 	ctx = ch.Context(ctx, ch.WithParameters(ch.Parameters{"ref": ref}))
 	if err := conn.QueryRow(ctx, `SELECT count() FROM subject_refs FINAL WHERE ref = {ref:String}`).Scan(&n); err != nil {
 		return 0, fmt.Errorf("forget: count: %w", err)
 	}
-	if err := conn.Exec(ctx, `DELETE FROM subject_refs WHERE ref = {ref:String}`); err != nil {
-		return 0, fmt.Errorf("forget: %w", err)
+	for _, table := range []string{"subject_refs", "subject_rights", "subject_holdings"} {
+		if err := conn.Exec(ctx, `DELETE FROM `+table+` WHERE ref = {ref:String}`); err != nil {
+			return 0, fmt.Errorf("forget: %s: %w", table, err)
+		}
 	}
 	return n, nil
 }

@@ -2,12 +2,15 @@ package query_test
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/back-trace/datamap/catalog/query"
+	"github.com/back-trace/datamap/catalog/schema"
 	"github.com/back-trace/datamap/internal/testservers"
 	"github.com/back-trace/datamap/subjects"
 )
@@ -114,6 +117,102 @@ func TestForget(t *testing.T) {
 	}
 	if facts, err := query.SubjectFacts(ctx, conn, eveRef, asOf); err != nil || len(facts) != 1 {
 		t.Errorf("Forget took someone else's rows: eve has %d facts, %v", len(facts), err)
+	}
+	for _, table := range []string{"subject_rights", "subject_holdings"} {
+		var copies uint64
+		if err := conn.QueryRow(ctx, "SELECT count() FROM "+table+" WHERE ref = ?", annRef).Scan(&copies); err != nil || copies != 0 {
+			t.Errorf("after Forget, %s still holds %d of ann's rows (%v)", table, copies, err)
+		}
+	}
+}
+
+// countByRef counts facts per person and kind, e.g. "ann collected" → 1.
+func countByRef(facts []subjects.Fact) map[string]int {
+	names := map[string]string{annRef: "ann", bobRef: "bob", eveRef: "eve"}
+	out := map[string]int{}
+	for _, f := range facts {
+		out[names[f.Ref]+" "+f.Kind]++
+	}
+	return out
+}
+
+// RequestFacts reads every fact of a person with an erasure request (its
+// holders and recipients are in them), only the request facts of a person
+// with another request, and nothing of a person whose requests are all
+// answered unless every request is asked for.
+func TestRequestFactsReadWhatEachRequestNeeds(t *testing.T) {
+	conn := testservers.ClickHouse(t)
+	ctx := context.Background()
+	at := time.Date(2026, 10, 1, 9, 0, 0, 0, time.UTC)
+	keep := at.AddDate(3, 0, 0)
+	collected := func(ref, id string) subjects.Fact {
+		return subjects.Fact{Ref: ref, Source: "crm", ID: id, Kind: subjects.KindCollected, Time: at, Category: "account.contact",
+			DataSubject: "customer", Purpose: "service_delivery", LegalBasis: "contract"}
+	}
+	request := func(ref, id, kind, right string) subjects.Fact {
+		return subjects.Fact{Ref: ref, Source: "support-desk", ID: id, Kind: kind, Time: at.Add(time.Hour), DataSubject: "customer", Right: right}
+	}
+	annErasure := request(annRef, "a2", subjects.KindRequestReceived, "erasure")
+	for _, f := range []subjects.Fact{
+		// The collection and the request redelivered: each read once.
+		collected(annRef, "a1"), collected(annRef, "a1"), annErasure, annErasure,
+		{Ref: annRef, Source: "crm", ID: "a3", Kind: subjects.KindShared, Time: at, Category: "account.contact", DataSubject: "customer",
+			Purpose: "service_delivery", LegalBasis: "contract", RecipientName: "Twilio", RecipientRole: "processor", RecipientCountry: "US"},
+		collected(bobRef, "b1"), request(bobRef, "b2", subjects.KindRequestReceived, "access"),
+		collected(eveRef, "e1"), request(eveRef, "e2", subjects.KindRequestReceived, "access"),
+		request(eveRef, "e3", subjects.KindRequestCompleted, "access"),
+	} {
+		insertFact(t, conn, f, keep)
+	}
+	asOf := at.AddDate(0, 0, 7)
+	open, err := query.RequestFacts(ctx, conn, asOf, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int{"ann collected": 1, "ann shared": 1, "ann request_received": 1, "bob request_received": 1}
+	if got := countByRef(open); !maps.Equal(got, want) {
+		t.Errorf("open requests: read %v, want %v", got, want)
+	}
+	rs := subjects.Requests(open, asOf)
+	i := slices.IndexFunc(rs, func(r subjects.Request) bool { return r.Right == "erasure" })
+	if len(rs) != 2 || i < 0 || len(rs[i].Holders) != 1 || len(rs[i].Recipients) != 1 {
+		t.Errorf("open requests from those facts: %+v; want ann's erasure (crm, Twilio) and bob's access", rs)
+	}
+	all, err := query.RequestFacts(ctx, conn, asOf, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want["eve request_received"], want["eve request_completed"] = 1, 1
+	if got := countByRef(all); !maps.Equal(got, want) {
+		t.Errorf("every request: read %v, want %v", got, want)
+	}
+}
+
+// A catalog written before subject_rights existed gets it filled by the
+// migration, and the view keeps it up to date from then on.
+func TestSubjectRightsBackfill(t *testing.T) {
+	conn := subjectCatalog(t)
+	ctx := context.Background()
+	for _, stmt := range []string{"DROP VIEW subject_rights_feed", "DROP TABLE subject_rights",
+		"DROP VIEW subject_holdings_feed", "DROP TABLE subject_holdings",
+		"ALTER TABLE schema_migrations DELETE WHERE version = 7 SETTINGS mutations_sync = 1"} {
+		if err := conn.Exec(ctx, stmt); err != nil {
+			t.Fatal(stmt, err)
+		}
+	}
+	if ran, err := schema.Migrate(ctx, conn); err != nil || !slices.Equal(ran, []int{7}) {
+		t.Fatalf("migrate: ran %v, %v; want [7]", ran, err)
+	}
+	at := time.Date(2026, 10, 2, 9, 0, 0, 0, time.UTC)
+	insertFact(t, conn, subjects.Fact{Ref: eveRef, Source: "support-desk", ID: "6", Kind: subjects.KindRequestReceived, Time: at,
+		DataSubject: "customer", Right: "access"}, at.AddDate(3, 0, 0))
+	facts, err := query.RequestFacts(ctx, conn, at.AddDate(0, 0, 1), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int{"ann collected": 1, "ann request_received": 1, "eve request_received": 1}
+	if got := countByRef(facts); !maps.Equal(got, want) {
+		t.Errorf("after the backfill: read %v, want %v (ann's request from before the migration, eve's from after)", got, want)
 	}
 }
 

@@ -193,3 +193,70 @@ CREATE TABLE IF NOT EXISTS subject_audit
 )
 ENGINE = MergeTree
 ORDER BY at;
+
+
+-- 0007_subject_requests
+CREATE TABLE IF NOT EXISTS subject_rights
+(
+    ref               String COMMENT 'subject reference (sr1:…), a keyed pseudonym of one person',
+    source            LowCardinality(String),
+    id                String,
+    kind              LowCardinality(String),
+    time              DateTime64(3, 'UTC'),
+    category          LowCardinality(String),
+    data_subject      LowCardinality(String),
+    purpose           LowCardinality(String),
+    legal_basis       LowCardinality(String),
+    recipient_name    LowCardinality(String),
+    recipient_role    LowCardinality(String),
+    recipient_country LowCardinality(String),
+    reason            LowCardinality(String),
+    request_right     LowCardinality(String),
+    channel           LowCardinality(String),
+    grounds           LowCardinality(String),
+    keep_until        DateTime('UTC') COMMENT 'when the row is deleted (TTL)',
+    ingested_at       DateTime64(3, 'UTC') DEFAULT now64(3)
+)
+ENGINE = ReplacingMergeTree
+ORDER BY (ref, source, id)
+TTL keep_until
+SETTINGS non_replicated_deduplication_window = 1000;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS subject_rights_feed TO subject_rights AS
+SELECT *
+FROM subject_refs
+WHERE kind IN ('consent_given', 'consent_withdrawn', 'request_received', 'request_completed', 'request_refused')
+   OR (kind = 'erased' AND reason = 'subject_request');
+
+INSERT INTO subject_rights
+SELECT *
+FROM subject_refs
+WHERE kind IN ('consent_given', 'consent_withdrawn', 'request_received', 'request_completed', 'request_refused')
+   OR (kind = 'erased' AND reason = 'subject_request');
+
+CREATE TABLE IF NOT EXISTS subject_holdings
+(
+    ref               String,
+    source            LowCardinality(String),
+    kind              LowCardinality(String),
+    time              DateTime64(3, 'UTC'),
+    category          LowCardinality(String),
+    recipient_name    LowCardinality(String),
+    recipient_role    LowCardinality(String),
+    recipient_country LowCardinality(String),
+    keep_until        DateTime('UTC')
+)
+ENGINE = MergeTree
+ORDER BY (ref, time)
+TTL keep_until
+SETTINGS index_granularity = 256, min_compress_block_size = 4096, max_compress_block_size = 65536;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS subject_holdings_feed TO subject_holdings AS
+SELECT ref, source, kind, time, category, recipient_name, recipient_role, recipient_country, keep_until
+FROM subject_refs
+WHERE kind IN ('collected', 'shared');
+
+INSERT INTO subject_holdings
+SELECT ref, source, kind, time, category, recipient_name, recipient_role, recipient_country, keep_until
+FROM subject_refs
+WHERE kind IN ('collected', 'shared');

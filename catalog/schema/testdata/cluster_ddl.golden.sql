@@ -216,3 +216,75 @@ ORDER BY at;
 
 CREATE TABLE IF NOT EXISTS subject_audit ON CLUSTER datamap_cluster AS subject_audit_local
 ENGINE = Distributed(datamap_cluster, currentDatabase(), subject_audit_local, cityHash64(at));
+
+-- ===== 0007_subject_requests =====
+
+CREATE TABLE IF NOT EXISTS subject_rights_local ON CLUSTER datamap_cluster
+(
+    ref               String COMMENT 'subject reference (sr1:…), a keyed pseudonym of one person',
+    source            LowCardinality(String),
+    id                String,
+    kind              LowCardinality(String),
+    time              DateTime64(3, 'UTC'),
+    category          LowCardinality(String),
+    data_subject      LowCardinality(String),
+    purpose           LowCardinality(String),
+    legal_basis       LowCardinality(String),
+    recipient_name    LowCardinality(String),
+    recipient_role    LowCardinality(String),
+    recipient_country LowCardinality(String),
+    reason            LowCardinality(String),
+    request_right     LowCardinality(String),
+    channel           LowCardinality(String),
+    grounds           LowCardinality(String),
+    keep_until        DateTime('UTC') COMMENT 'when the row is deleted (TTL)',
+    ingested_at       DateTime64(3, 'UTC') DEFAULT now64(3)
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/subject_rights_local', '{replica}')
+ORDER BY (ref, source, id)
+TTL keep_until;
+
+CREATE TABLE IF NOT EXISTS subject_rights ON CLUSTER datamap_cluster AS subject_rights_local
+ENGINE = Distributed(datamap_cluster, currentDatabase(), subject_rights_local, cityHash64(ref, source, id));
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS subject_rights_feed ON CLUSTER datamap_cluster TO subject_rights AS
+SELECT *
+FROM subject_refs
+WHERE kind IN ('consent_given', 'consent_withdrawn', 'request_received', 'request_completed', 'request_refused')
+   OR (kind = 'erased' AND reason = 'subject_request');
+
+INSERT INTO subject_rights
+SELECT *
+FROM subject_refs
+WHERE kind IN ('consent_given', 'consent_withdrawn', 'request_received', 'request_completed', 'request_refused')
+   OR (kind = 'erased' AND reason = 'subject_request');
+
+CREATE TABLE IF NOT EXISTS subject_holdings_local ON CLUSTER datamap_cluster
+(
+    ref               String,
+    source            LowCardinality(String),
+    kind              LowCardinality(String),
+    time              DateTime64(3, 'UTC'),
+    category          LowCardinality(String),
+    recipient_name    LowCardinality(String),
+    recipient_role    LowCardinality(String),
+    recipient_country LowCardinality(String),
+    keep_until        DateTime('UTC')
+)
+ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/subject_holdings_local', '{replica}')
+ORDER BY (ref, time)
+TTL keep_until
+SETTINGS index_granularity = 256, min_compress_block_size = 4096, max_compress_block_size = 65536;
+
+CREATE TABLE IF NOT EXISTS subject_holdings ON CLUSTER datamap_cluster AS subject_holdings_local
+ENGINE = Distributed(datamap_cluster, currentDatabase(), subject_holdings_local, cityHash64(ref, time));
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS subject_holdings_feed ON CLUSTER datamap_cluster TO subject_holdings AS
+SELECT ref, source, kind, time, category, recipient_name, recipient_role, recipient_country, keep_until
+FROM subject_refs
+WHERE kind IN ('collected', 'shared');
+
+INSERT INTO subject_holdings
+SELECT ref, source, kind, time, category, recipient_name, recipient_role, recipient_country, keep_until
+FROM subject_refs
+WHERE kind IN ('collected', 'shared');
