@@ -185,7 +185,7 @@ func TestRunPublishesEveryEvent(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The people's stories come on top of the n generated events.
-	people := peopleEvents(time.Now())
+	people := PeopleEvents(time.Now())
 	aboutData := 0
 	for _, ev := range people {
 		if ev.Kind.AboutData() {

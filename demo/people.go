@@ -36,9 +36,9 @@ var People = []Person{
 	{subjectref.Phone, "+31 6 1234 5679", "asked for portability 40 days ago; unanswered (request_overdue)"},
 }
 
-// peopleEvents are the events of the people's stories, at fixed times
+// PeopleEvents are the events of the people's stories, at fixed times
 // before end, with their references computed from SubjectKey.
-func peopleEvents(end time.Time) []*events.Event {
+func PeopleEvents(end time.Time) []*events.Event {
 	key, err := subjectref.ParseKey(SubjectKey)
 	if err != nil {
 		panic("demo: SubjectKey: " + err.Error())

@@ -36,7 +36,7 @@ func facts(evs []*events.Event) []subjects.Fact {
 // rights exactly once, beside the undeclared behaviours and nothing else.
 func TestPeopleStoriesShowEachFindingOnce(t *testing.T) {
 	v := events.NewValidator(taxonomy.Default())
-	people := peopleEvents(fixedPeriod.End)
+	people := PeopleEvents(fixedPeriod.End)
 	for _, ev := range people {
 		if err := v.Validate(ev); err != nil {
 			t.Fatalf("%s %s: %v", ev.Source, ev.Kind, err)

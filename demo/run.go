@@ -70,7 +70,7 @@ func Run(ctx context.Context, js jetstream.JetStream, o Options) (Stats, error) 
 	if err != nil {
 		return Stats{}, err
 	}
-	evs = append(evs, peopleEvents(o.End)...)
+	evs = append(evs, PeopleEvents(o.End)...)
 	bySource := map[string][]*events.Event{}
 	for _, ev := range evs {
 		bySource[ev.Source] = append(bySource[ev.Source], ev)

@@ -70,7 +70,7 @@ func TestRegistryDeclaresTheDemoExceptUndeclared(t *testing.T) {
 	// The people's stories publish data events too (their marketing SMS,
 	// their records); the findings about their rights are
 	// TestPeopleStoriesShowEachFindingOnce's.
-	for _, ev := range peopleEvents(fixedPeriod.End) {
+	for _, ev := range PeopleEvents(fixedPeriod.End) {
 		if ev.Kind.AboutData() {
 			evs = append(evs, ev)
 		}

@@ -56,10 +56,10 @@ func RequestFacts(ctx context.Context, conn driver.Conn, asOf time.Time, openOnl
 				recipient_name, recipient_role, recipient_country, '' AS reason, '' AS request_right, '' AS channel,
 				'' AS grounds
 			FROM subject_holdings
-			WHERE ref IN (SELECT ref FROM requesters WHERE erasure) AND time <= {as_of:DateTime64(3)}
+			WHERE ref GLOBAL IN (SELECT ref FROM requesters WHERE erasure) AND time <= {as_of:DateTime64(3)}
 			UNION ALL
 			SELECT `+factColumns+` FROM subject_rights FINAL
-			WHERE ref IN (SELECT ref FROM requesters) AND time <= {as_of:DateTime64(3)})
+			WHERE ref GLOBAL IN (SELECT ref FROM requesters) AND time <= {as_of:DateTime64(3)})
 		ORDER BY ref, time, source, id`,
 		ch.Parameters{"as_of": chTime(asOf), "open_only": fmt.Sprint(openOnly)})
 }
@@ -69,7 +69,7 @@ func RequestFacts(ctx context.Context, conn driver.Conn, asOf time.Time, openOnl
 // subjects.Findings judges.
 func RightsFacts(ctx context.Context, conn driver.Conn, asOf time.Time) ([]subjects.Fact, error) {
 	return readFacts(ctx, conn, `SELECT `+factColumns+` FROM subject_refs FINAL
-		WHERE ref IN (SELECT ref FROM subject_rights
+		WHERE ref GLOBAL IN (SELECT ref FROM subject_rights
 			WHERE kind IN ('request_received', 'consent_withdrawn', 'erased') AND time <= {as_of:DateTime64(3)})
 		AND time <= {as_of:DateTime64(3)}
 		ORDER BY ref, time, source, id`,
