@@ -21,9 +21,9 @@ import (
 
 func TestMain(m *testing.M) { testservers.Main(m) }
 
-// generate fills the events table with synthetic events number from to
-// from+count-1 of n in one INSERT … SELECT FROM numbers; the benchmark then re-inserts 1% of them in a
-// second INSERT — redeliveries in another part, the case FINAL must
+// generate inserts events number from to from+count-1 of a catalog of n
+// synthetic events, in one INSERT … SELECT FROM numbers; the benchmark
+// then re-inserts 1% of them in a second INSERT — redeliveries in another part, the case FINAL must
 // collapse at query time. The shape: 11 systems plus an instrumented processor
 // "Vendor" and sub-processor "SubCloud", so reach goes
 // system → Vendor → SubCloud → CDN; two years of times; 65% collections,
@@ -64,8 +64,8 @@ FROM numbers({from:UInt64}, {count:UInt64})`
 
 // BenchmarkDataMapQueries measures the questions on a large catalog, from
 // the rollups. It needs DATAMAP_BENCH_EVENTS (1000000, 10000000 or
-// 100000000) and the engine; loading 10 million events takes a few
-// minutes, 100 million about half an hour, so `make test` never runs it:
+// 100000000) and the engine; 10 million events take a few minutes
+// from load to last answer, 100 million about twelve, so `make test` never runs it:
 //
 //	DATAMAP_BENCH_EVENTS=10000000 go test ./questions -run '^$' -bench DataMap -benchtime 20x -timeout 3h
 //

@@ -41,7 +41,9 @@ func SubjectFacts(ctx context.Context, conn driver.Conn, ref string, asOf time.T
 // subject_holdings, which holds those in the columns an erasure's scope
 // needs (see its migration), without event ids: a redelivery there is
 // read once by DISTINCT, and so are two events alike in every column the
-// scope reads, which make the same scope.
+// scope reads, which make the same scope. GLOBAL IN: on a cluster the
+// people are found once, by the server asked, and their set is sent to
+// every shard (a plain IN over two Distributed tables is refused).
 func RequestFacts(ctx context.Context, conn driver.Conn, asOf time.Time, openOnly bool) ([]subjects.Fact, error) {
 	requesters := `SELECT ref, max(request_right = 'erasure') AS erasure FROM (
 			SELECT ref, request_right, countIf(kind = 'request_received') AS received, count() - received AS answered
@@ -95,10 +97,11 @@ func readFacts(ctx context.Context, conn driver.Conn, sql string, params ch.Para
 	return out, rows.Err()
 }
 
-// Forget deletes every row about one person from subject_refs (and its
-// copies in subject_rights and subject_holdings) and returns how many there were. A lightweight
-// DELETE: the rows vanish from every query at once and from disk at the
-// next merge. The audit trail keeps its rows.
+// Forget deletes every row about one person from subject_refs and its
+// copies in subject_rights and subject_holdings, and returns how many
+// subject_refs held. A lightweight DELETE: the rows vanish from every
+// query at once and from disk at the next merge. Run again after a
+// failure, it finishes the tables left. The audit trail keeps its rows.
 func Forget(ctx context.Context, conn driver.Conn, ref string) (uint64, error) {
 	var n uint64
 	ctx = ch.Context(ctx, ch.WithParameters(ch.Parameters{"ref": ref}))
