@@ -87,7 +87,8 @@ in CI and scripts, it exits.`, `
 	}
 	fmt.Fprintln(e.stderr)
 	// Events about data land in events; consents and requests only in
-	// subject_refs, written in the same batches.
+	// subject_refs, written in the same batches (waitForCatalog waits for
+	// both).
 	if err := waitForCatalog(ctx, e, s, uint64(stats.Collected+stats.Shared+stats.Erased)); err != nil {
 		return err
 	}
@@ -162,7 +163,16 @@ func waitForCatalog(ctx context.Context, e *env, s *stack.Stack, want uint64) er
 		}
 		show.update(int(t.Events))
 		if t.Events >= want {
-			return nil
+			// Consents and requests go only to subject_refs, written after
+			// the events of their batch: they are in too once the consumer
+			// has acknowledged every message.
+			backlog, err := consumer.Backlog(ctx, s.JS)
+			if err != nil {
+				return err
+			}
+			if backlog == 0 {
+				return nil
+			}
 		}
 		if time.Now().After(deadline) {
 			backlog, _ := consumer.Backlog(ctx, s.JS)

@@ -10,6 +10,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/back-trace/datamap/internal/testservers"
+	"github.com/back-trace/datamap/report"
+	"github.com/back-trace/datamap/subjects"
 )
 
 // issueRef matches a reference to a tracker entry ("issue 4", "issue #4"):
@@ -106,5 +108,31 @@ func TestDemoOutputFitsAndLogsCleanly(t *testing.T) {
 		if strings.Count(stderr, stage) != 1 {
 			t.Errorf("stderr should have one line %q:\n%s", stage, stderr)
 		}
+	}
+}
+
+// TestDemoShowsEachFindingAboutPeopleOnce: the demo's people stories make
+// each finding about people's rights appear once in the drift table it
+// prints — which needs the consents and requests, written to the subject
+// tables after their batch's events, to be in the catalog before the demo
+// asks.
+func TestDemoShowsEachFindingAboutPeopleOnce(t *testing.T) {
+	testservers.SkipWithoutEngine(t)
+	isolate(t)
+	// The default size: with it the services publish for long enough that
+	// the people's events are in the last batches.
+	code, stdout, stderr := run(t, "", "demo", "--out", t.TempDir())
+	if code != 0 {
+		t.Fatalf("demo exited %d:\n%s\n%s", code, stdout, stderr)
+	}
+	for _, kind := range []string{subjects.FindingProcessingAfterWithdrawal, subjects.FindingErasureIncomplete,
+		subjects.FindingRequestOverdue, subjects.FindingProcessingAfterErasure, report.KindChildrenData} {
+		rows := regexp.MustCompile(`(?m)^(high|medium|low) +`+kind+` `).FindAllString(stdout, -1)
+		if len(rows) != 1 {
+			t.Errorf("%d drift rows of %s, want 1:\n%s", len(rows), kind, stdout)
+		}
+	}
+	if !strings.Contains(stdout, "open data-subject requests (1)") {
+		t.Errorf("the overdue portability request is not listed:\n%s\nstderr:\n%s", stdout, stderr)
 	}
 }

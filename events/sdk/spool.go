@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -42,7 +43,13 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // spool directory. Give each Publisher its own directory.
 var ErrSpoolLocked = errors.New("events: spool directory is in use by another publisher")
 
-var kindCodes = []events.Kind{events.KindCollected, events.KindShared, events.KindErased}
+// kindCodes are the kinds' codes in spool files, by index. Spooled events
+// replay on their kind's subject, so a kind without a code here would be
+// delivered as another kind; files written by an older version hold the
+// first codes: append new kinds, never reorder.
+var kindCodes = []events.Kind{events.KindCollected, events.KindShared, events.KindErased,
+	events.KindConsentGiven, events.KindConsentWithdrawn, events.KindRequestReceived, events.KindRequestCompleted,
+	events.KindRequestRefused}
 
 type spool struct {
 	mu          sync.Mutex
@@ -143,13 +150,11 @@ func decodeSpoolPayload(p []byte) (*outgoing, bool) {
 	return o, true
 }
 
-func kindCode(k events.Kind) byte {
-	for i, c := range kindCodes {
-		if c == k {
-			return byte(i)
-		}
+func kindCode(k events.Kind) (byte, error) {
+	if i := slices.Index(kindCodes, k); i >= 0 {
+		return byte(i), nil
 	}
-	return 0
+	return 0, fmt.Errorf("events: spool: no code for kind %q (add it to kindCodes)", k)
 }
 
 // append writes records at the end of the file in one write.
@@ -165,8 +170,12 @@ func (s *spool) append(os ...*outgoing) error {
 	b := s.buf[:0]
 	for _, o := range os {
 		start := len(b)
+		code, err := kindCode(o.kind)
+		if err != nil {
+			return err
+		}
 		b = append(b, make([]byte, spoolHeaderSize)...)
-		b = append(b, kindCode(o.kind))
+		b = append(b, code)
 		b = binary.BigEndian.AppendUint16(b, uint16(len(o.msgID)))
 		b = append(b, o.msgID...)
 		b = append(b, o.raw...)
