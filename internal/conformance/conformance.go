@@ -275,23 +275,7 @@ func testQuestions(t *testing.T, _ Topology, _ Catalog, s *stack.Stack, _ jetstr
 	asked := map[string]bool{}
 	for _, tc := range cases {
 		asked[tc.question] = true
-		q, ok := questions.Lookup(tc.question)
-		if !ok {
-			t.Fatalf("no question %q", tc.question)
-		}
-		want, err := q.Ask(ctx, ref, tax, tc.params)
-		if err != nil {
-			t.Fatalf("%s %v on one server: %v", tc.question, tc.params, err)
-		}
-		var got questions.Answer
-		err = againIfEngineAborted(t, func() (err error) { got, err = q.Ask(ctx, s.ClickHouse, tax, tc.params); return err })
-		if err != nil {
-			t.Errorf("%s %v: %v", tc.question, tc.params, err)
-			continue
-		}
-		if g, w := answerBytes(t, got), answerBytes(t, want); !bytes.Equal(g, w) {
-			t.Errorf("%s %v differs from one server:\n got %.400s\nwant %.400s", tc.question, tc.params, g, w)
-		}
+		askBoth(t, ctx, tc.question, tc.params, ref, s.ClickHouse)
 	}
 	compareSubjectQuestions(t, ref, s.ClickHouse, asked)
 	for _, q := range questions.All() {
@@ -303,6 +287,32 @@ func testQuestions(t *testing.T, _ Topology, _ Catalog, s *stack.Stack, _ jetstr
 	}
 }
 
+// askBoth asks one question of the reference and of the topology's
+// catalog, reports an error or a difference, and returns the reference's
+// answer.
+func askBoth(t *testing.T, ctx context.Context, name string, params map[string]string, reference, catalog driver.Conn) questions.Answer {
+	t.Helper()
+	q, ok := questions.Lookup(name)
+	if !ok {
+		t.Fatalf("no question %q", name)
+	}
+	tax := taxonomy.Default()
+	want, err := q.Ask(ctx, reference, tax, params)
+	if err != nil {
+		t.Fatalf("%s %v on one server: %v", name, params, err)
+	}
+	var got questions.Answer
+	err = againIfEngineAborted(t, func() (err error) { got, err = q.Ask(ctx, catalog, tax, params); return err })
+	if err != nil {
+		t.Errorf("%s %v: %v", name, params, err)
+		return want
+	}
+	if g, w := answerBytes(t, got), answerBytes(t, want); !bytes.Equal(g, w) {
+		t.Errorf("%s %v differs from one server:\n got %.400s\nwant %.400s", name, params, g, w)
+	}
+	return want
+}
+
 // compareSubjectQuestions asks the subject questions, as the subject role,
 // about the people of the demo's stories, on the topology's catalog and on
 // the reference: their facts reach subject_rights and
@@ -311,7 +321,6 @@ func testQuestions(t *testing.T, _ Topology, _ Catalog, s *stack.Stack, _ jetstr
 func compareSubjectQuestions(t *testing.T, reference, catalog driver.Conn, asked map[string]bool) {
 	t.Helper()
 	subjectCtx := questions.WithAsker(context.Background(), questions.Asker{Who: "conformance", Surface: "cli"})
-	tax := taxonomy.Default()
 	key, err := subjectref.ParseKey(demo.SubjectKey)
 	if err != nil {
 		t.Fatal(err)
@@ -330,22 +339,9 @@ func compareSubjectQuestions(t *testing.T, reference, catalog driver.Conn, asked
 			name = "subject show"
 		}
 		asked[name] = true
-		q, _ := questions.Lookup(name)
-		expected, err := q.Ask(subjectCtx, reference, tax, params)
-		if err != nil {
-			t.Fatalf("%s on one server: %v", name, err)
-		}
+		expected := askBoth(t, subjectCtx, name, params, reference, catalog)
 		if rows, _ := json.Marshal(expected.Rows); len(rows) < 10 {
-			t.Fatalf("%s %v on one server answers nothing: %s", name, params, rows)
-		}
-		var answer questions.Answer
-		err = againIfEngineAborted(t, func() (err error) { answer, err = q.Ask(subjectCtx, catalog, tax, params); return err })
-		if err != nil {
-			t.Errorf("%s: %v", name, err)
-			continue
-		}
-		if g, w := answerBytes(t, answer), answerBytes(t, expected); !bytes.Equal(g, w) {
-			t.Errorf("%s %v differs from one server:\n got %.400s\nwant %.400s", name, params, g, w)
+			t.Errorf("%s %v on one server answers nothing: %s", name, params, rows)
 		}
 	}
 }
