@@ -24,8 +24,8 @@ import (
 //     never reused: a replayed letter that fails again comes back under a
 //     new ID (with Datamap-Replay-Of naming the old one).
 //   - Nothing here acknowledges anything: the dead-letter stream is a plain
-//     log (no consumer owns it). Listing uses an ordered consumer, which
-//     needs no acks; a letter leaves the stream only by Replay (after the
+//     log (no consumer owns it). Listing uses a short-lived consumer
+//     without acks; a letter leaves the stream only by Replay (after the
 //     republished event is acknowledged by the events stream), by Purge, or
 //     by someone deleting it by hand.
 //   - Replay is crash safe: it publishes, waits for the PubAck, and only
@@ -146,7 +146,7 @@ func Count(ctx context.Context, js jetstream.JetStream) (uint64, error) {
 }
 
 // List returns the dead letters that match f, in ID order (oldest first),
-// each with its headers and body. It reads the stream with an ordered
+// each with its headers and body. It reads the stream with a short-lived
 // consumer up to the last letter stored when it started; letters that
 // arrive meanwhile are left for the next call. It acknowledges nothing and
 // changes nothing.
@@ -340,24 +340,25 @@ func scanFrom(ctx context.Context, js jetstream.JetStream, from uint64, subject 
 	if state.Msgs == 0 {
 		return nil
 	}
-	// The ordered consumer is ephemeral; it is deleted when scan returns,
-	// or by the server after InactiveThreshold should this process die.
-	cfg := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy, HeadersOnly: headersOnly,
-		InactiveThreshold: 30 * time.Second}
+	// One ephemeral consumer for the whole scan, deleted when scan returns,
+	// or by the server after InactiveThreshold should this process die. Not
+	// an ordered consumer: that one replaces its consumer on every fetch and
+	// deletes the old one in the background, so a scan would leave
+	// consumers behind for a moment. Acks are off, so reading changes nothing.
+	cfg := jetstream.ConsumerConfig{AckPolicy: jetstream.AckNonePolicy, DeliverPolicy: jetstream.DeliverAllPolicy,
+		HeadersOnly: headersOnly, MemoryStorage: true, InactiveThreshold: 30 * time.Second}
 	if from > 0 {
 		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, from
 	}
 	if subject != "" {
 		cfg.FilterSubjects = []string{SubjectPrefix + "." + subject}
 	}
-	c, err := s.OrderedConsumer(ctx, cfg)
+	c, err := s.CreateConsumer(ctx, cfg)
 	if err != nil {
 		return fmt.Errorf("deadletter: read %s: %w", StreamName, err)
 	}
 	defer func() {
-		if info := c.CachedInfo(); info != nil {
-			_ = js.DeleteConsumer(context.WithoutCancel(ctx), StreamName, info.Name)
-		}
+		_ = js.DeleteConsumer(context.WithoutCancel(ctx), StreamName, c.CachedInfo().Name)
 	}()
 	for {
 		// FetchNoWait returns what is stored now and never waits for more.
