@@ -152,6 +152,7 @@ func (q Question) Answer(ctx context.Context, conn driver.Conn, tax *taxonomy.Ta
 		}
 		return q.answer(ctx, conn, tax, r)
 	}
+	ctx = query.OneState(ctx) // one plan for every query of the answer
 	known := query.Filter{System: r.filter.System, Recipient: r.filter.Recipient}
 	if from := r.values["from"]; from != "" {
 		known.System = from

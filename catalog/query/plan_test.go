@@ -9,7 +9,7 @@ import (
 
 // answers counts how many parts of a plan answer the instant t: the rollup
 // periods holding its day (when the day is whole in the plan), and the
-// raw events (as rawWhere selects them).
+// raw events (as rawWhere selects them, when rawDays says they are read).
 func (p plan) answers(t time.Time) int {
 	n := 0
 	day := startOfDay(t)
@@ -22,7 +22,7 @@ func (p plan) answers(t time.Time) int {
 			}
 		}
 	}
-	if !t.Before(p.lo) && !t.After(p.hi) {
+	if p.rawDays() && !t.Before(p.lo) && !t.After(p.hi) {
 		edge := !p.wholeDays() || t.Before(p.firstDay) || !t.Before(p.lastDay.AddDate(0, 0, 1))
 		if edge || slices.ContainsFunc(p.dirty, day.Equal) {
 			n++
@@ -132,6 +132,36 @@ func TestPlanUsesTheLongestPeriods(t *testing.T) {
 	p = newPlan(time.Time{}, time.Date(2025, 6, 30, 12, 0, 0, 0, time.UTC), rollupState{first: state.first, last: state.last}, false)
 	if !p.lastDay.Equal(time.Date(2025, 6, 29, 0, 0, 0, 0, time.UTC)) || !slices.Equal(dates(p.periods["year"]), []string{"2024-01-01"}) {
 		t.Errorf("as of noon: last whole day %s, periods %v", date(p.lastDay), p.periods)
+	}
+}
+
+// Whole days with none dirty read no raw events at all; a bound inside a
+// day, or a dirty day, does.
+func TestPlanReadsRawEventsOnlyWhenNeeded(t *testing.T) {
+	state := rollupState{first: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), last: time.Date(2026, 12, 31, 0, 0, 0, 0, time.UTC)}
+	endOf := func(y int, m time.Month, d int) time.Time { return time.Date(y, m, d+1, 0, 0, 0, 0, time.UTC).Add(-resolution) }
+	for _, c := range []struct {
+		name   string
+		lo, hi time.Time
+		dirty  []time.Time
+		raw    bool
+	}{
+		{"everything", time.Time{}, time.Time{}, nil, false},
+		{"as of a date", time.Time{}, endOf(2026, 1, 1), nil, false},
+		{"since a date", time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC), time.Time{}, nil, false},
+		{"as of noon", time.Time{}, time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC), nil, true},
+		{"since noon", time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC), time.Time{}, nil, true},
+		{"a dirty day", time.Time{}, time.Time{}, []time.Time{time.Date(2026, 12, 31, 0, 0, 0, 0, time.UTC)}, true},
+		{"within one day", time.Date(2025, 3, 1, 1, 0, 0, 0, time.UTC), time.Date(2025, 3, 1, 2, 0, 0, 0, time.UTC), nil, true},
+	} {
+		s := state
+		s.dirty = c.dirty
+		if got := newPlan(c.lo, c.hi, s, false).rawDays(); got != c.raw {
+			t.Errorf("%s: reads raw events %v, want %v", c.name, got, c.raw)
+		}
+	}
+	if !newPlan(time.Time{}, time.Time{}, state, true).rawDays() {
+		t.Error("from the events only: no raw events read")
 	}
 }
 

@@ -176,8 +176,9 @@ type oldestWithin struct {
 // collections stop being covered by erasures, and sets OldestHeld to that
 // day's first collection. It reads the rows of the next shorter span
 // inside each open period, and again inside the period found there, down
-// to days: a few rollup rows per step. The periods are whole and clean,
-// so their shorter periods' rows are exactly what they sum up.
+// to days: a few rollup rows per step, one round trip each. The
+// periods are whole and clean, so their shorter periods' rows are exactly
+// what they sum up.
 func oldestWithinPeriods(ctx context.Context, conn driver.Conn, scope Filter, out []RetentionRow, open []oldestWithin) error {
 	conds, args := scope.dimConds(false)
 	for len(open) > 0 {
@@ -192,7 +193,10 @@ func oldestWithinPeriods(ctx context.Context, conn driver.Conn, scope Filter, ou
 			start            time.Time
 		}
 		want := map[key]oldestWithin{}
-		var starts []time.Time
+		// The child periods are listed rather than found by their parent's
+		// start in SQL: a list of periods is a range of the rollups' key
+		// (span, period, …), an expression over period is a full scan.
+		var starts, children []time.Time
 		var rest []oldestWithin
 		for _, o := range open {
 			if o.span != parent.name {
@@ -202,14 +206,17 @@ func oldestWithinPeriods(ctx context.Context, conn driver.Conn, scope Filter, ou
 			want[key{out[o.row].System, out[o.row].Category, o.start}] = o
 			if !slices.ContainsFunc(starts, o.start.Equal) {
 				starts = append(starts, o.start)
+				for c := o.start; c.Before(parent.next(o.start)); c = child.next(c) {
+					children = append(children, c)
+				}
 			}
 		}
 		rows, err := conn.Query(ctx, `SELECT source, category, `+parent.startSQL("period")+` AS parent, period,
 			sumIf(records, kind = 'collected'), minIf(first_seen, kind = 'collected')
 			FROM rollups FINAL
-			WHERE span = ? AND kind = 'collected' AND parent IN ?`+and(conds)+`
+			WHERE span = ? AND period IN ? AND kind = 'collected' AND parent IN ?`+and(conds)+`
 			GROUP BY source, category, parent, period ORDER BY source, category, period`+rollupSettings,
-			append([]any{child.name, dates(starts)}, args...)...)
+			append([]any{child.name, dates(children), dates(starts)}, args...)...)
 		if err != nil {
 			return fmt.Errorf("retention query, inside %s periods: %w", parent.name, err)
 		}
