@@ -139,7 +139,9 @@ func TestPlanUsesTheLongestPeriods(t *testing.T) {
 // day, or a dirty day, does.
 func TestPlanReadsRawEventsOnlyWhenNeeded(t *testing.T) {
 	state := rollupState{first: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), last: time.Date(2026, 12, 31, 0, 0, 0, 0, time.UTC)}
-	endOf := func(y int, m time.Month, d int) time.Time { return time.Date(y, m, d+1, 0, 0, 0, 0, time.UTC).Add(-resolution) }
+	endOf := func(y int, m time.Month, d int) time.Time {
+		return time.Date(y, m, d+1, 0, 0, 0, 0, time.UTC).Add(-resolution)
+	}
 	for _, c := range []struct {
 		name   string
 		lo, hi time.Time
@@ -176,5 +178,24 @@ func TestTenDays(t *testing.T) {
 		if start := s.start(d); date(start) != c.start || date(s.next(start)) != c.next {
 			t.Errorf("%s: ten days from %s to %s, want %s to %s", c.day, date(start), date(s.next(start)), c.start, c.next)
 		}
+	}
+}
+
+// A few raw days are deduplicated in memory, many by FINAL.
+func TestPlanDeduplicatesFewRawDaysInMemory(t *testing.T) {
+	state := rollupState{first: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), last: time.Date(2026, 12, 31, 0, 0, 0, 0, time.UTC)}
+	state.dirty = []time.Time{time.Date(2026, 12, 31, 0, 0, 0, 0, time.UTC)}
+	if final, limitBy := newPlan(time.Time{}, time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC), state, false).dedupRaw(); final != "" || limitBy == "" {
+		t.Errorf("one raw day: %q %q", final, limitBy)
+	}
+	for _, d := range []int{5, 9, 14} {
+		state.dirty = append(state.dirty, time.Date(2025, 3, d, 0, 0, 0, 0, time.UTC))
+	}
+	slices.SortFunc(state.dirty, time.Time.Compare)
+	if final, limitBy := newPlan(time.Time{}, time.Time{}, state, false).dedupRaw(); final != " FINAL" || limitBy != "" {
+		t.Errorf("four dirty days: %q %q", final, limitBy)
+	}
+	if final, _ := newPlan(time.Time{}, time.Time{}, state, true).dedupRaw(); final != " FINAL" {
+		t.Errorf("from the events only: %q", final)
 	}
 }

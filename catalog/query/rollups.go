@@ -211,9 +211,42 @@ func (p plan) rollupWhere() (string, []any) {
 
 // rawDays reports whether the plan reads any raw events: a bound inside
 // a day, or a dirty day.
-func (p plan) rawDays() bool {
-	return !p.wholeDays() || p.lo.Before(p.firstDay) || !p.hi.Add(resolution).Equal(p.lastDay.AddDate(0, 0, 1)) ||
-		len(p.dirty) > 0
+func (p plan) rawDays() bool { return p.rawDayCount() > 0 }
+
+// rawDayCount is the number of days whose raw events the plan reads, in
+// whole or in part.
+func (p plan) rawDayCount() int {
+	if !p.wholeDays() {
+		return int(startOfDay(p.hi).Sub(startOfDay(p.lo)).Hours()/24) + 1
+	}
+	n := len(p.dirty)
+	if p.lo.Before(p.firstDay) {
+		n++
+	}
+	if !p.hi.Add(resolution).Equal(p.lastDay.AddDate(0, 0, 1)) {
+		n++
+	}
+	return n
+}
+
+// fewRawDays is the most raw days a query deduplicates by identity in
+// memory (dedupRaw) rather than with FINAL: a set of a few days'
+// identities is small, one of every event ever stored is not.
+const fewRawDays = 3
+
+// dedupRaw is how a plan's raw events are read once each. FINAL merges the
+// parts' rows in key order, in constant memory, and costs that merge even
+// for a day's events (55 ms against 24 ms for the 14 000 events of a day
+// in a 10M-event catalog, measured); so a plan that reads a few days keeps
+// the first row of each identity instead. Every row of one identity is the
+// same event, a redelivery or a publisher's retry (CloudEvents: consumers
+// may assume that events with identical source and id are duplicates), so
+// either way each event counts once.
+func (p plan) dedupRaw() (final, limitBy string) {
+	if p.rawDayCount() <= fewRawDays {
+		return "", " LIMIT 1 BY source, id"
+	}
+	return " FINAL", ""
 }
 
 // rawWhere selects the raw events of the plan: the partial days at the
@@ -336,12 +369,13 @@ func (s selection) from(ctx context.Context, conn driver.Conn, f Filter) (string
 	cols := strings.Join(s.cols, ", ")
 	rw, rargs := p.rawWhere()
 	final := " FINAL"
+	rawFinal, limitBy := p.dedupRaw()
 	if s.distinct {
-		final = ""
+		final, rawFinal, limitBy = "", "", ""
 	}
 	raw := "SELECT " + cols + `, toUInt64(1) AS events, count AS records, time AS first_seen, time AS last_seen,
 		'day' AS period_span, toDate(time) AS period
-		FROM events` + final + ` WHERE ` + where + " AND " + rw
+		FROM events` + rawFinal + ` WHERE ` + where + " AND " + rw + limitBy
 	if !p.wholeDays() {
 		return "(" + raw + ")", append(args, rargs...), nil
 	}
