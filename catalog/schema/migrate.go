@@ -251,17 +251,23 @@ func splitData(stmts []string) (schemaStmts, dataStmts []string) {
 // directory) before acknowledging the INSERT, or stops it. The consumer
 // acks a message once its INSERT is acknowledged, so without fsync a power
 // failure can lose acknowledged events; with it, each batch costs a few
-// fsyncs. The rollups and their dirty-day counts get the same setting: a
-// raw event that survives a power failure while the count marking its day
-// dirty does not would be missing from the rollups. See
-// docs/reliability.md.
+// fsyncs. Every table an INSERT writes, directly or through a view, gets
+// the same setting: a raw event that survives a power failure while the
+// count marking its day dirty does not would be missing from the rollups;
+// a person's reference acked but lost would be missing from an erasure's
+// scope; a lookup answered but lost from the audit trail would be one
+// nobody can account for. See docs/reliability.md.
+// insertedTables are the tables of the catalog that INSERTs write.
+var insertedTables = []string{"events", "rollups", "rollup_days",
+	"subject_refs", "subject_rights", "subject_holdings", "subject_audit"}
+
 func SetInsertFsync(ctx context.Context, conn driver.Conn, d Dialect, on bool) error {
 	flag := 0
 	if on {
 		flag = 1
 	}
 	var stmts []string
-	for _, table := range []string{"events", "rollups", "rollup_days"} {
+	for _, table := range insertedTables {
 		stmts = append(stmts, fmt.Sprintf(
 			"ALTER TABLE %s MODIFY SETTING fsync_after_insert = %d, fsync_part_directory = %d", table, flag, flag))
 	}
