@@ -163,7 +163,9 @@ func (f *fixture) tab(tb testing.TB, isolated bool) context.Context {
 	return ctx
 }
 
-// login logs a tab in with a token through the login page.
+// login logs a tab in with a token through the login page, and waits for
+// the page it leads to. (The login page is ready too: waiting for any
+// ready page could return before the form's answer arrived.)
 func (f *fixture) login(tb testing.TB, ctx context.Context, token, next string) {
 	tb.Helper()
 	f.do(tb, ctx, "log in",
@@ -171,7 +173,20 @@ func (f *fixture) login(tb testing.TB, ctx context.Context, token, next string) 
 		chromedp.WaitVisible(chromedp.CSS(`#token`)),
 		chromedp.SendKeys(chromedp.CSS(`#token`), token),
 		chromedp.Submit(chromedp.CSS(`#login-form`)),
-		waitReady(),
+		chromedp.WaitVisible(chromedp.CSS(`body[data-state="ready"]:not([data-page="login"])`)),
+	)
+}
+
+// loginRefused tries to log a tab in with a token the server refuses, and
+// waits for the login page to show why.
+func (f *fixture) loginRefused(tb testing.TB, ctx context.Context, token, next string) {
+	tb.Helper()
+	f.do(tb, ctx, "log in (refused)",
+		chromedp.Navigate(f.base+next),
+		chromedp.WaitVisible(chromedp.CSS(`#token`)),
+		chromedp.SendKeys(chromedp.CSS(`#token`), token),
+		chromedp.Submit(chromedp.CSS(`#login-form`)),
+		chromedp.WaitVisible(chromedp.CSS(`body[data-page="login"][data-state="ready"] .error`)),
 	)
 }
 

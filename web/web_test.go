@@ -226,7 +226,7 @@ func TestWebDataMap(t *testing.T) {
 		if !strings.Contains(loc, "/login?") || !strings.Contains(loc, "next=%2Fflows%3Fcategory%3Dbilling") || !strings.Contains(notice, "expired") {
 			t.Errorf("a bogus session lands on %s (%q), want the login page remembering /flows?category=billing", loc, notice)
 		}
-		f.login(t, other, "not-the-token", "/flows")
+		f.loginRefused(t, other, "not-the-token", "/flows")
 		if errText := get(t, other, "wrong token", chromedp.Text(chromedp.CSS(`.error`))); !strings.Contains(errText, "neither the API token nor a read token") {
 			t.Errorf("a wrong token shows %q", errText)
 		}
