@@ -97,14 +97,20 @@ func (s *Server) question(q questions.Question) http.HandlerFunc {
 		if paged(q) {
 			accepted = append(slices.Clone(q.Params), pageParamNames...)
 		}
+		refuse := func(ie *query.InputError) {
+			if err := q.Refused(r.Context(), s.catalog, ie); err != nil {
+				s.log.Error("a refused subject question was not recorded", "question", q.Name, "err", err)
+			}
+			badParameter(w, ie)
+		}
 		for name, vs := range params {
 			if !slices.Contains(accepted, name) {
-				badParameter(w, &query.InputError{Param: name, Value: vs[0],
+				refuse(&query.InputError{Param: name, Value: vs[0],
 					Msg: "not a parameter of " + q.Path() + "; it takes " + strings.Join(accepted, ", ")})
 				return
 			}
 			if len(vs) > 1 {
-				badParameter(w, &query.InputError{Param: name, Value: vs[0], Msg: "given " + strconv.Itoa(len(vs)) + " times; give it once"})
+				refuse(&query.InputError{Param: name, Value: vs[0], Msg: "given " + strconv.Itoa(len(vs)) + " times; give it once"})
 				return
 			}
 			if !slices.Contains(pageParamNames, name) {
@@ -114,7 +120,7 @@ func (s *Server) question(q questions.Question) http.HandlerFunc {
 		limit, offset, err := pageParams(params)
 		var ie *query.InputError
 		if errors.As(err, &ie) {
-			badParameter(w, ie)
+			refuse(ie)
 			return
 		}
 		a, err := q.Ask(r.Context(), s.catalog, s.taxonomy, values)

@@ -3,10 +3,12 @@ package api_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
@@ -134,15 +136,22 @@ func TestAuditTrailCannotBeChanged(t *testing.T) {
 	if code != 400 || !strings.Contains(body, `"parameter":"ref"`) {
 		t.Errorf("audit with SQL in ref: %d %s; want 400 on ref", code, body)
 	}
-	if after := len(trail()); after != before {
-		t.Errorf("the trail went from %d to %d rows through refused calls", before, after)
+	// The refused listing is recorded, without the value refused; the
+	// rows before it are all still there.
+	after := trail()
+	if len(after) != before+1 || after[0].Outcome != "refused: ref" || after[0].Ref != "" ||
+		strings.Contains(fmt.Sprint(after), "TRUNCATE") {
+		t.Errorf("the trail went from %d to %d rows through refused calls, newest %+v; want one more, refused on ref",
+			before, len(after), after[0])
 	}
 }
 
 // TestSubjectBadInput: a malformed reference — an e-mail above all — is a
-// 400 on ref that does not repeat the value; an unknown parameter too.
+// 400 on ref that does not repeat the value; an unknown parameter too. Each
+// refusal is in the audit trail, under the token's name, with the
+// parameter refused and without its value.
 func TestSubjectBadInput(t *testing.T) {
-	srv, _ := subjectServer(t)
+	srv, trail := subjectServer(t)
 	token := "subject-token-0123456789"
 	for _, c := range []struct{ query, want string }{
 		{"ref=ann%40example.org", "looks like an e-mail address"},
@@ -160,5 +169,21 @@ func TestSubjectBadInput(t *testing.T) {
 	}
 	if code, body := call(t, "GET", srv.URL+"/api/v1/subject/requests?all=maybe", token); code != 400 || !strings.Contains(body, "true or false") {
 		t.Errorf("requests?all=maybe: %d %s", code, body)
+	}
+	var refused []string
+	for _, e := range trail() {
+		if strings.Contains(fmt.Sprintf("%+v", e), "example.org") || strings.Contains(e.Ref+e.Outcome, "sr1:abc") {
+			t.Errorf("the audit trail keeps a refused value: %+v", e)
+		}
+		if e.Who != "dpo" || e.Surface != "api" {
+			t.Errorf("audit row %+v, want who dpo on api", e)
+		}
+		refused = append(refused, e.Question+" "+e.Outcome)
+	}
+	slices.Sort(refused)
+	want := []string{"subject requests refused: all", "subject show refused: email", "subject show refused: ref",
+		"subject show refused: ref", "subject show refused: ref"}
+	if !slices.Equal(refused, want) {
+		t.Errorf("audit trail of the refusals: %q, want %q", refused, want)
 	}
 }

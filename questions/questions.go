@@ -163,11 +163,14 @@ func (q Question) Answer(ctx context.Context, conn driver.Conn, tax *taxonomy.Ta
 	return q.answer(ctx, conn, tax, r)
 }
 
-// Ask is Parse, then Answer.
+// Ask is Parse, then Answer. A subject question refused by Parse is
+// recorded in the audit trail too (the parameter refused, not its value).
 func (q Question) Ask(ctx context.Context, conn driver.Conn, tax *taxonomy.Taxonomy, values map[string]string) (Answer, error) {
 	r, err := q.Parse(values, tax)
 	if err != nil {
-		return Answer{}, err
+		// Refused either way; an audit trail that cannot be written is
+		// said beside the refusal, not instead of it.
+		return Answer{}, errors.Join(err, q.Refused(ctx, conn, err))
 	}
 	return q.Answer(ctx, conn, tax, r)
 }

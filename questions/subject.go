@@ -62,6 +62,22 @@ func audit(ctx context.Context, conn driver.Conn, q Question, r Request) error {
 		Question: q.Name, Ref: r.values["ref"]})
 }
 
+// Refused records in the audit trail that a subject question was refused
+// for bad input: the parameter refused, never its value (a malformed
+// reference may be the identity itself). Ask calls it; a surface that
+// refuses parameters before Ask (HTTP's unknown parameters) calls it too.
+// It does nothing for other questions, for errors that are not bad input,
+// or without an asker (then nobody could have been answered either).
+func (q Question) Refused(ctx context.Context, conn driver.Conn, refusal error) error {
+	a, ok := ctx.Value(askerKey{}).(Asker)
+	var ie *query.InputError
+	if q.Role != RoleSubject || !ok || a.Who == "" || !errors.As(refusal, &ie) {
+		return nil
+	}
+	return query.AppendAudit(ctx, conn, query.AuditEntry{At: time.Now(), Who: a.Who, Surface: a.Surface,
+		Question: q.Name, Outcome: "refused: " + ie.Param})
+}
+
 // parseSubject checks the parameters subject questions add.
 func parseSubject(values map[string]string) error {
 	if ref, ok := values["ref"]; ok && ref != "" {

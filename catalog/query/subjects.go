@@ -123,13 +123,22 @@ type AuditEntry struct {
 	Surface  string    `json:"surface"` // cli, api or web
 	Question string    `json:"question"`
 	Ref      string    `json:"subject_ref,omitempty"`
+	// Outcome is "answered", or "refused: " and the parameter refused
+	// (never its value: a malformed reference may be the identity itself).
+	Outcome string `json:"outcome"`
 }
+
+// OutcomeAnswered is the Outcome of a question that was answered.
+const OutcomeAnswered = "answered"
 
 // AppendAudit records one asking. It is the only statement that writes
 // the audit table, and it only appends.
 func AppendAudit(ctx context.Context, conn driver.Conn, e AuditEntry) error {
-	if err := conn.Exec(ctx, `INSERT INTO subject_audit (at, who, surface, question, ref) VALUES (?, ?, ?, ?, ?)`,
-		chTime(e.At), e.Who, e.Surface, e.Question, e.Ref); err != nil {
+	if e.Outcome == "" {
+		e.Outcome = OutcomeAnswered
+	}
+	if err := conn.Exec(ctx, `INSERT INTO subject_audit (at, who, surface, question, ref, outcome) VALUES (?, ?, ?, ?, ?, ?)`,
+		chTime(e.At), e.Who, e.Surface, e.Question, e.Ref, e.Outcome); err != nil {
 		return fmt.Errorf("audit trail: %w; the question was not answered", err)
 	}
 	return nil
@@ -149,7 +158,7 @@ func Audit(ctx context.Context, conn driver.Conn, f AuditFilter) ([]AuditEntry, 
 	}
 	rows, err := conn.Query(ch.Context(ctx, ch.WithParameters(ch.Parameters{
 		"who": f.Who, "ref": f.Ref, "since": chTime(f.Since), "until": chTime(until)})),
-		`SELECT at, who, surface, question, ref FROM subject_audit
+		`SELECT at, who, surface, question, ref, outcome FROM subject_audit
 		WHERE ({who:String} = '' OR who = {who:String}) AND ({ref:String} = '' OR ref = {ref:String})
 		AND at >= {since:DateTime64(3)} AND at <= {until:DateTime64(3)}
 		ORDER BY at DESC`)
@@ -160,7 +169,7 @@ func Audit(ctx context.Context, conn driver.Conn, f AuditFilter) ([]AuditEntry, 
 	out := []AuditEntry{}
 	for rows.Next() {
 		var e AuditEntry
-		if err := rows.Scan(&e.At, &e.Who, &e.Surface, &e.Question, &e.Ref); err != nil {
+		if err := rows.Scan(&e.At, &e.Who, &e.Surface, &e.Question, &e.Ref, &e.Outcome); err != nil {
 			return nil, fmt.Errorf("audit trail: %w", err)
 		}
 		out = append(out, e)

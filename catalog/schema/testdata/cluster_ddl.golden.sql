@@ -288,3 +288,11 @@ INSERT INTO subject_holdings
 SELECT ref, source, kind, time, category, recipient_name, recipient_role, recipient_country, keep_until
 FROM subject_refs
 WHERE kind IN ('collected', 'shared');
+
+-- ===== 0008_audit_outcome =====
+
+ALTER TABLE subject_audit_local ON CLUSTER datamap_cluster ADD COLUMN IF NOT EXISTS outcome LowCardinality(String) DEFAULT 'answered'
+    COMMENT 'answered, or refused: and the parameter that was refused';
+
+ALTER TABLE subject_audit ON CLUSTER datamap_cluster ADD COLUMN IF NOT EXISTS outcome LowCardinality(String) DEFAULT 'answered'
+    COMMENT 'answered, or refused: and the parameter that was refused';
