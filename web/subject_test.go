@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/back-trace/datamap/catalog/query"
 	"github.com/back-trace/datamap/demo"
 	"github.com/back-trace/datamap/events/subjectref"
 	"github.com/back-trace/datamap/subjects"
@@ -199,6 +201,23 @@ func testPagesAboutPeople(t *testing.T, f *fixture) {
 			if c.typed != "sr1:abc" && strings.Contains(html, c.typed) {
 				t.Errorf("the page repeats what was typed (%q)", c.typed)
 			}
+		}
+		// Each refusal is in the audit trail, without what was typed.
+		trail, err := query.Audit(context.Background(), f.stack.ClickHouse, query.AuditFilter{Who: subjectTokenName})
+		if err != nil {
+			t.Fatal(err)
+		}
+		refused := 0
+		for _, e := range trail {
+			if e.Surface == "web" && e.Question == "subject show" && e.Outcome == "refused: ref" && e.Ref == "" {
+				refused++
+			}
+			if strings.Contains(e.Ref+e.Outcome, "example.org") || strings.Contains(e.Ref, "1234") || e.Ref == "sr1:abc" {
+				t.Errorf("the audit trail keeps a refused value: %+v", e)
+			}
+		}
+		if refused != 3 {
+			t.Errorf("%d refused web look-ups in the audit trail, want 3", refused)
 		}
 	})
 
