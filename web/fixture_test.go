@@ -168,25 +168,26 @@ func (f *fixture) tab(tb testing.TB, isolated bool) context.Context {
 // ready page could return before the form's answer arrived.)
 func (f *fixture) login(tb testing.TB, ctx context.Context, token, next string) {
 	tb.Helper()
-	f.do(tb, ctx, "log in",
-		chromedp.Navigate(f.base+next),
-		chromedp.WaitVisible(chromedp.CSS(`#token`)),
-		chromedp.SendKeys(chromedp.CSS(`#token`), token),
-		chromedp.Submit(chromedp.CSS(`#login-form`)),
-		chromedp.WaitVisible(chromedp.CSS(`body[data-state="ready"]:not([data-page="login"])`)),
-	)
+	f.submitLogin(tb, ctx, "log in", token, next, `body[data-state="ready"]:not([data-page="login"])`)
 }
 
 // loginRefused tries to log a tab in with a token the server refuses, and
 // waits for the login page to show why.
 func (f *fixture) loginRefused(tb testing.TB, ctx context.Context, token, next string) {
 	tb.Helper()
-	f.do(tb, ctx, "log in (refused)",
+	f.submitLogin(tb, ctx, "log in (refused)", token, next, `body[data-page="login"][data-state="ready"] .error`)
+}
+
+// submitLogin submits the login form with a token and waits until the
+// element then selects is visible.
+func (f *fixture) submitLogin(tb testing.TB, ctx context.Context, what, token, next, then string) {
+	tb.Helper()
+	f.do(tb, ctx, what,
 		chromedp.Navigate(f.base+next),
 		chromedp.WaitVisible(chromedp.CSS(`#token`)),
 		chromedp.SendKeys(chromedp.CSS(`#token`), token),
 		chromedp.Submit(chromedp.CSS(`#login-form`)),
-		chromedp.WaitVisible(chromedp.CSS(`body[data-page="login"][data-state="ready"] .error`)),
+		chromedp.WaitVisible(chromedp.CSS(then)),
 	)
 }
 
