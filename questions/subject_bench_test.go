@@ -100,6 +100,9 @@ func BenchmarkSubjectQueries(b *testing.B) {
 		refs = append(refs, ref)
 	}
 	r.Close()
+	var holdingParts uint64
+	_ = conn.QueryRow(ctx, "SELECT count() FROM system.parts WHERE database = currentDatabase() AND table = 'subject_holdings' AND active").Scan(&holdingParts)
+	b.Logf("subject_holdings in %d parts", holdingParts)
 	load, _ := os.ReadFile("/proc/loadavg")
 	b.Logf("load average: %s", load)
 	ctx = questions.WithAsker(ctx, questions.Asker{Who: "bench", Surface: "cli"})
