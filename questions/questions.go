@@ -170,7 +170,10 @@ func (q Question) Ask(ctx context.Context, conn driver.Conn, tax *taxonomy.Taxon
 	if err != nil {
 		// Refused either way; an audit trail that cannot be written is
 		// said beside the refusal, not instead of it.
-		return Answer{}, errors.Join(err, q.Refused(ctx, conn, err))
+		if aerr := q.Refused(ctx, conn, err); aerr != nil {
+			err = errors.Join(err, aerr)
+		}
+		return Answer{}, err
 	}
 	return q.Answer(ctx, conn, tax, r)
 }
