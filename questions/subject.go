@@ -54,12 +54,22 @@ func CLIAsker() Asker {
 // audit records the asking of a subject question before it is answered;
 // a question that cannot be recorded is not answered.
 func audit(ctx context.Context, conn driver.Conn, q Question, r Request) error {
-	a, ok := ctx.Value(askerKey{}).(Asker)
-	if !ok || a.Who == "" {
+	a, ok := askerOf(ctx)
+	if !ok {
 		return ErrNoAsker
 	}
-	return query.AppendAudit(ctx, conn, query.AuditEntry{At: time.Now(), Who: a.Who, Surface: a.Surface,
-		Question: q.Name, Ref: r.values["ref"]})
+	return query.AppendAudit(ctx, conn, a.entry(q, r.values["ref"], query.OutcomeAnswered))
+}
+
+// askerOf returns who is asking, as WithAsker said.
+func askerOf(ctx context.Context) (Asker, bool) {
+	a, ok := ctx.Value(askerKey{}).(Asker)
+	return a, ok && a.Who != ""
+}
+
+// entry is the audit trail's row for a's asking of q, now.
+func (a Asker) entry(q Question, ref, outcome string) query.AuditEntry {
+	return query.AuditEntry{At: time.Now(), Who: a.Who, Surface: a.Surface, Question: q.Name, Ref: ref, Outcome: outcome}
 }
 
 // Refused records in the audit trail that a subject question was refused
@@ -69,13 +79,12 @@ func audit(ctx context.Context, conn driver.Conn, q Question, r Request) error {
 // It does nothing for other questions, for errors that are not bad input,
 // or without an asker (then nobody could have been answered either).
 func (q Question) Refused(ctx context.Context, conn driver.Conn, refusal error) error {
-	a, ok := ctx.Value(askerKey{}).(Asker)
+	a, ok := askerOf(ctx)
 	var ie *query.InputError
-	if q.Role != RoleSubject || !ok || a.Who == "" || !errors.As(refusal, &ie) {
+	if q.Role != RoleSubject || !ok || !errors.As(refusal, &ie) {
 		return nil
 	}
-	return query.AppendAudit(ctx, conn, query.AuditEntry{At: time.Now(), Who: a.Who, Surface: a.Surface,
-		Question: q.Name, Outcome: "refused: " + ie.Param})
+	return query.AppendAudit(ctx, conn, a.entry(q, "", "refused: "+ie.Param))
 }
 
 // parseSubject checks the parameters subject questions add.

@@ -247,6 +247,10 @@ func splitData(stmts []string) (schemaStmts, dataStmts []string) {
 	return schemaStmts, dataStmts
 }
 
+// insertedTables are the tables of the catalog that INSERTs write.
+var insertedTables = []string{"events", "rollups", "rollup_days",
+	"subject_refs", "subject_rights", "subject_holdings", "subject_audit"}
+
 // SetInsertFsync makes ClickHouse fsync every inserted part (and its
 // directory) before acknowledging the INSERT, or stops it. The consumer
 // acks a message once its INSERT is acknowledged, so without fsync a power
@@ -257,10 +261,6 @@ func splitData(stmts []string) (schemaStmts, dataStmts []string) {
 // a person's reference acked but lost would be missing from an erasure's
 // scope; a lookup answered but lost from the audit trail would be one
 // nobody can account for. See docs/reliability.md.
-// insertedTables are the tables of the catalog that INSERTs write.
-var insertedTables = []string{"events", "rollups", "rollup_days",
-	"subject_refs", "subject_rights", "subject_holdings", "subject_audit"}
-
 func SetInsertFsync(ctx context.Context, conn driver.Conn, d Dialect, on bool) error {
 	flag := 0
 	if on {
