@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/back-trace/datamap/catalog/query"
 	"github.com/back-trace/datamap/catalog/rollup"
 	"github.com/back-trace/datamap/stack"
 )
@@ -51,7 +50,7 @@ DATAMAP_RAW_EVENTS_TTL_DAYS keep their rows (their raw events are gone).`, `
 	}
 	defer s.Close(context.WithoutCancel(ctx))
 	if *rebuild {
-		if err := query.MarkAllDirty(ctx, s.ClickHouse); err != nil {
+		if err := rollup.MarkAllDirty(ctx, s.ClickHouse); err != nil {
 			return err
 		}
 	}

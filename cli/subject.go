@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/back-trace/datamap/catalog/query"
+	"github.com/back-trace/datamap/catalog/subjectstore"
 	"github.com/back-trace/datamap/events/subjectref"
 	"github.com/back-trace/datamap/questions"
 	"github.com/back-trace/datamap/stack"
@@ -400,10 +401,10 @@ the reference back if replayed.`, `
 	}
 	defer s.Close(context.WithoutCancel(ctx))
 	a := questions.CLIAsker()
-	if err := query.AppendAudit(ctx, s.ClickHouse, query.AuditEntry{At: time.Now(), Who: a.Who, Surface: a.Surface, Question: "subject forget", Ref: ref}); err != nil {
+	if err := subjectstore.AppendAudit(ctx, s.ClickHouse, query.AuditEntry{At: time.Now(), Who: a.Who, Surface: a.Surface, Question: "subject forget", Ref: ref}); err != nil {
 		return err
 	}
-	n, err := query.Forget(ctx, s.ClickHouse, ref)
+	n, err := subjectstore.Forget(ctx, s.ClickHouse, ref)
 	if err != nil {
 		return err
 	}

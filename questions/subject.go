@@ -9,6 +9,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/back-trace/datamap/catalog/query"
+	"github.com/back-trace/datamap/catalog/subjectstore"
 	"github.com/back-trace/datamap/events/subjectref"
 	"github.com/back-trace/datamap/events/taxonomy"
 	"github.com/back-trace/datamap/subjects"
@@ -58,7 +59,7 @@ func audit(ctx context.Context, conn driver.Conn, q Question, r Request) error {
 	if !ok {
 		return ErrNoAsker
 	}
-	return query.AppendAudit(ctx, conn, a.entry(q, r.values["ref"], query.OutcomeAnswered))
+	return subjectstore.AppendAudit(ctx, conn, a.entry(q, r.values["ref"], query.OutcomeAnswered))
 }
 
 // askerOf returns who is asking, as WithAsker said.
@@ -84,7 +85,7 @@ func (q Question) Refused(ctx context.Context, conn driver.Conn, refusal error) 
 	if q.Role != RoleSubject || !ok || !errors.As(refusal, &ie) {
 		return nil
 	}
-	return query.AppendAudit(ctx, conn, a.entry(q, "", "refused: "+ie.Param))
+	return subjectstore.AppendAudit(ctx, conn, a.entry(q, "", "refused: "+ie.Param))
 }
 
 // parseSubject checks the parameters subject questions add.

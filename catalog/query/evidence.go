@@ -52,12 +52,12 @@ func Observations(ctx context.Context, conn driver.Conn, asOf time.Time) ([]Obse
 	}
 	rows, err := conn.Query(ctx, `SELECT toString(kind), source, category, data_subject, purpose, legal_basis,
 	special_condition, recipient_name, recipient_role, recipient_country, recipient_safeguard,
-	`+latestContract+`, `+longestRetention("")+`, max(retention_days), `+measures+`
+	`+latestContract+`, `+longestRetention("")+`, max(retention_days), `+Measures+`
 FROM `+from+`
 GROUP BY kind, source, category, data_subject, purpose, legal_basis, special_condition,
 	recipient_name, recipient_role, recipient_country, recipient_safeguard
 ORDER BY kind, source, category, data_subject, purpose, legal_basis, special_condition,
-	recipient_name, recipient_role, recipient_country, recipient_safeguard`+rollupSettings, args...)
+	recipient_name, recipient_role, recipient_country, recipient_safeguard`+RollupSettings, args...)
 	if err != nil {
 		return nil, fmt.Errorf("report: evidence query: %w", err)
 	}

@@ -60,10 +60,10 @@ func Inventory(ctx context.Context, conn driver.Conn, f Filter) ([]InventoryRow,
 		return nil, err
 	}
 	rows, err := conn.Query(ctx, `SELECT source, category, data_subject, purpose, legal_basis,
-		`+longestRetention("")+`, `+measures+`
+		`+longestRetention("")+`, `+Measures+`
 		FROM `+from+`
 		GROUP BY source, category, data_subject, purpose, legal_basis
-		ORDER BY source, category, data_subject, purpose, legal_basis`+rollupSettings, args...)
+		ORDER BY source, category, data_subject, purpose, legal_basis`+RollupSettings, args...)
 	if err != nil {
 		return nil, fmt.Errorf("inventory query: %w", err)
 	}
@@ -92,12 +92,12 @@ func Flows(ctx context.Context, conn driver.Conn, f Filter) ([]FlowRow, error) {
 		return nil, err
 	}
 	rows, err := conn.Query(ctx, `SELECT source, category, data_subject, purpose, legal_basis,
-		recipient_name, recipient_role, recipient_country, recipient_safeguard, `+latestContract+`, `+measures+`
+		recipient_name, recipient_role, recipient_country, recipient_safeguard, `+latestContract+`, `+Measures+`
 		FROM `+from+`
 		GROUP BY source, category, data_subject, purpose, legal_basis,
 			recipient_name, recipient_role, recipient_country, recipient_safeguard
 		ORDER BY recipient_name, source, category, data_subject, purpose, legal_basis,
-			recipient_role, recipient_country, recipient_safeguard`+rollupSettings, args...)
+			recipient_role, recipient_country, recipient_safeguard`+RollupSettings, args...)
 	if err != nil {
 		return nil, fmt.Errorf("flows query: %w", err)
 	}
@@ -131,7 +131,7 @@ func CountEvents(ctx context.Context, conn driver.Conn) (Totals, error) {
 		return Totals{}, err
 	}
 	var t Totals
-	if err := conn.QueryRow(ctx, "SELECT "+sumEvents+", "+sumRecords+" FROM "+from+rollupSettings, args...).
+	if err := conn.QueryRow(ctx, "SELECT "+sumEvents+", "+sumRecords+" FROM "+from+RollupSettings, args...).
 		Scan(&t.Events, &t.Records); err != nil {
 		return t, fmt.Errorf("totals query: %w", err)
 	}
@@ -156,7 +156,7 @@ func KnownValues(ctx context.Context, conn driver.Conn, f Filter) error {
 			return err
 		}
 		var n uint64
-		if err := conn.QueryRow(ctx, "SELECT count() FROM (SELECT 1 FROM "+from+" LIMIT 1)"+rollupSettings, args...).Scan(&n); err != nil {
+		if err := conn.QueryRow(ctx, "SELECT count() FROM (SELECT 1 FROM "+from+" LIMIT 1)"+RollupSettings, args...).Scan(&n); err != nil {
 			return fmt.Errorf("%s lookup: %w", c.param, err)
 		}
 		if n == 0 {
@@ -174,7 +174,7 @@ func Systems(ctx context.Context, conn driver.Conn) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows, err := conn.Query(ctx, "SELECT DISTINCT source FROM "+from+" ORDER BY source"+rollupSettings, args...)
+	rows, err := conn.Query(ctx, "SELECT DISTINCT source FROM "+from+" ORDER BY source"+RollupSettings, args...)
 	if err != nil {
 		return nil, fmt.Errorf("systems query: %w", err)
 	}

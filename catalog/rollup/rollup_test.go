@@ -263,7 +263,7 @@ func TestRawEventsTTLKeepsTheAnswersInTheRollups(t *testing.T) {
 
 	// Marking every day dirty (the repair) refolds the days that still
 	// have raw events and leaves the sealed ones alone.
-	if err := query.MarkAllDirty(ctx, conn); err != nil {
+	if err := rollup.MarkAllDirty(ctx, conn); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := folder.FoldAll(ctx, nil); err != nil {
