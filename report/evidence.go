@@ -12,13 +12,7 @@ package report
 import (
 	"fmt"
 	"time"
-
-	"github.com/back-trace/datamap/catalog/query"
 )
-
-// Observation is one group of distinct observed events: the unit of
-// evidence, as the catalog's evidence query returns it.
-type Observation = query.Observation
 
 // ParseAsOf reads an as-of value: a date (YYYY-MM-DD) means the end of that
 // day UTC, so the whole day is included; an RFC 3339 instant is taken as is.

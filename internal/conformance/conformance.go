@@ -362,7 +362,7 @@ func testReportEvidence(t *testing.T, _ Topology, _ Catalog, s *stack.Stack, _ j
 	ctx := context.Background()
 	ref := loadBoth(t, s.ClickHouse)
 	asOf, _ := report.ParseAsOf("2026-11-29")
-	var got []query.Observation
+	var got []report.Observation
 	err := againIfEngineAborted(t, func() (err error) { got, err = query.Observations(ctx, s.ClickHouse, asOf); return err })
 	if err != nil {
 		t.Fatal(err)
