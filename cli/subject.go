@@ -180,13 +180,6 @@ func parseInterleaved(fs *flag.FlagSet, args []string) error {
 	return fs.Parse(append([]string{"--"}, words...))
 }
 
-func day(t time.Time) string {
-	if t.IsZero() {
-		return "—"
-	}
-	return t.UTC().Format("2006-01-02")
-}
-
 func showProfile(w io.Writer, p subjects.Profile) error {
 	if p.Empty() {
 		fmt.Fprintf(w, "Nothing is held about %s: no event carried this reference, or it was forgotten.\n", p.Ref)
@@ -206,9 +199,9 @@ func showProfile(w io.Writer, p subjects.Profile) error {
 	for _, h := range p.Holdings {
 		erased := "no"
 		if !h.Erased.IsZero() {
-			erased = day(h.Erased) + " (" + h.ErasedReason + ")"
+			erased = subjects.Day(h.Erased) + " (" + h.ErasedReason + ")"
 		}
-		hs = append(hs, held{h.System, h.Category, strings.Join(h.Purposes, ", "), h.Events, day(h.FirstSeen), day(h.LastSeen), erased})
+		hs = append(hs, held{h.System, h.Category, strings.Join(h.Purposes, ", "), h.Events, subjects.Day(h.FirstSeen), subjects.Day(h.LastSeen), erased})
 	}
 	if err := render(w, "table", hs); err != nil {
 		return err
@@ -225,7 +218,7 @@ func showProfile(w io.Writer, p subjects.Profile) error {
 	}
 	var ds []sent
 	for _, d := range p.Disclosures {
-		ds = append(ds, sent{strings.Join(d.Path, " → "), d.Role, d.Country, d.Category, d.Purpose, d.Events, day(d.FirstSeen), day(d.LastSeen)})
+		ds = append(ds, sent{strings.Join(d.Path, " → "), d.Role, d.Country, d.Category, d.Purpose, d.Events, subjects.Day(d.FirstSeen), subjects.Day(d.LastSeen)})
 	}
 	type consent struct {
 		Purpose string `json:"purpose"`
@@ -236,7 +229,7 @@ func showProfile(w io.Writer, p subjects.Profile) error {
 	}
 	var cs []consent
 	for _, c := range p.Consents {
-		cs = append(cs, consent{c.Purpose, c.State, day(c.Since), c.Channel, c.Source})
+		cs = append(cs, consent{c.Purpose, c.State, subjects.Day(c.Since), c.Channel, c.Source})
 	}
 	type finding struct {
 		Kind   string `json:"kind"`
@@ -248,7 +241,7 @@ func showProfile(w io.Writer, p subjects.Profile) error {
 	}
 	var fs []finding
 	for _, f := range p.Findings {
-		fs = append(fs, finding{f.Kind, f.System, f.Topic, f.Events, day(f.First), day(f.Last)})
+		fs = append(fs, finding{f.Kind, f.System, f.Topic, f.Events, subjects.Day(f.First), subjects.Day(f.Last)})
 	}
 	if err := section(w, "DISCLOSED", ds); err != nil {
 		return err
@@ -289,17 +282,7 @@ type requestRow struct {
 func requestRows(rs []subjects.Request) []requestRow {
 	out := make([]requestRow, 0, len(rs))
 	for _, r := range rs {
-		row := requestRow{Ref: r.Ref, Right: r.Right, Received: day(r.Received), Deadline: day(r.Deadline), State: r.State, Closed: day(r.Closed)}
-		switch {
-		case r.State == subjects.StateOpen && r.Overdue:
-			row.Due = fmt.Sprintf("OVERDUE %d days", -r.DaysLeft)
-		case r.State == subjects.StateOpen:
-			row.Due = fmt.Sprintf("%d days left", r.DaysLeft)
-		case r.Overdue:
-			row.Due = "answered late"
-		default:
-			row.Due = "answered in time"
-		}
+		row := requestRow{Ref: r.Ref, Right: r.Right, Received: subjects.Day(r.Received), Deadline: subjects.Day(r.Deadline), State: r.State, Closed: subjects.Day(r.Closed), Due: r.Due()}
 		var missing, tell []string
 		for _, h := range r.Holders {
 			if !h.HasEvidence() {
@@ -321,9 +304,9 @@ func showErasureScope(w io.Writer, rs []subjects.Request) {
 		if len(r.Holders) == 0 {
 			continue
 		}
-		fmt.Fprintf(w, "\nErasure of %s received %s (%s):\n", r.Ref, day(r.Received), r.State)
+		fmt.Fprintf(w, "\nErasure of %s received %s (%s):\n", r.Ref, subjects.Day(r.Received), r.State)
 		for _, h := range r.Holders {
-			status := "erased " + day(h.Erased)
+			status := "erased " + subjects.Day(h.Erased)
 			if !h.HasEvidence() {
 				status = "NO ERASURE EVIDENCE"
 			}

@@ -156,29 +156,15 @@ func (s *Server) auditTrail(w http.ResponseWriter, r *http.Request) {
 	s.render(w, "audit", http.StatusOK, d)
 }
 
-// day formats a date as the CLI's subject tables do; "—" for none.
-func day(t time.Time) string {
-	if t.IsZero() {
-		return "—"
-	}
-	return t.UTC().Format(time.DateOnly)
-}
+// The subject pages write dates and where a request stands in the words
+// of package subjects, which the CLI uses too.
+var (
+	day = subjects.Day
+	due = subjects.Request.Due
+)
 
 // stamp formats a moment to the second, in UTC.
 func stamp(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05Z") }
-
-// due says where a request stands against its deadline, in the CLI's words.
-func due(r subjects.Request) string {
-	switch {
-	case r.State == subjects.StateOpen && r.Overdue:
-		return fmt.Sprintf("OVERDUE %d days", -r.DaysLeft)
-	case r.State == subjects.StateOpen:
-		return fmt.Sprintf("%d days left", r.DaysLeft)
-	case r.Overdue:
-		return "answered late"
-	}
-	return "answered in time"
-}
 
 // findingMeaning says what a finding about a person means.
 var findingMeaning = map[string]string{

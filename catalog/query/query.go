@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/back-trace/datamap/events"
 )
 
 // InventoryRow is one line of the inventory: what is held, where, why.
@@ -50,7 +52,7 @@ type FlowRow struct {
 }
 
 // inventorySelection is what the inventory aggregates.
-var inventorySelection = selection{kinds: []string{"collected"},
+var inventorySelection = selection{kinds: []string{string(events.KindCollected)},
 	cols: []string{"source", "category", "data_subject", "purpose", "legal_basis", "retention", "retention_days"}}
 
 // Inventory answers "what personal data do we hold, where and why".
@@ -81,7 +83,7 @@ func Inventory(ctx context.Context, conn driver.Conn, f Filter) ([]InventoryRow,
 }
 
 // flowSelection is what flows aggregate.
-var flowSelection = selection{kinds: []string{"shared"}, flows: true,
+var flowSelection = selection{kinds: []string{string(events.KindShared)}, flows: true,
 	cols: []string{"source", "category", "data_subject", "purpose", "legal_basis",
 		"recipient_name", "recipient_role", "recipient_country", "recipient_safeguard", "recipient_contract"}}
 
@@ -120,9 +122,19 @@ type Totals struct {
 	Records uint64 `json:"records"`
 }
 
-// allKinds selects every event, for the queries that are not about one
-// kind.
-var allKinds = []string{"collected", "shared", "erased"}
+// allKinds selects every event about data, for the queries that are not
+// about one kind.
+var allKinds = kindsAboutData()
+
+func kindsAboutData() []string {
+	var out []string
+	for _, k := range events.Kinds {
+		if k.AboutData() {
+			out = append(out, string(k))
+		}
+	}
+	return out
+}
 
 // CountEvents returns totals over distinct events.
 func CountEvents(ctx context.Context, conn driver.Conn) (Totals, error) {

@@ -41,7 +41,7 @@ func (r RetentionRow) finding() string { return r.Finding }
 var RetentionParams = []string{"system", "category", "data_subject", "as_of"}
 
 // retentionSelection is what Retention aggregates.
-var retentionSelection = selection{kinds: []string{"collected", "erased"},
+var retentionSelection = selection{kinds: []string{string(events.KindCollected), string(events.KindErased)},
 	cols: []string{"kind", "source", "category", "retention", "retention_days"}}
 
 // Retention answers "what is held past its retention". Erasures carry
