@@ -70,10 +70,9 @@ type Consumer struct {
 	// the consumer look for a poison event.
 	poisonAfter int
 
-	held         heldMessages
-	ready        atomic.Bool
-	stored       atomic.Uint64
-	deadLettered atomic.Uint64
+	held   heldMessages
+	ready  atomic.Bool
+	stored atomic.Uint64
 }
 
 // Options tune a Consumer.
@@ -119,9 +118,6 @@ func (c *Consumer) Backlog(ctx context.Context) (uint64, error) {
 	}
 	return info.NumPending + uint64(info.NumAckPending), nil
 }
-
-// DeadLettered counts events dead-lettered since start.
-func (c *Consumer) DeadLettered() uint64 { return c.deadLettered.Load() }
 
 // Run consumes until ctx is cancelled. A batch that is not durable by then
 // is handed back to the stream (nak) and redelivered, to this process or
@@ -348,7 +344,6 @@ func (c *Consumer) deadLetter(ctx context.Context, m jetstream.Msg, class, reaso
 		}
 	}
 	c.log.Info("event dead-lettered", "subject", m.Subject(), "reason", reason)
-	c.deadLettered.Add(1)
 	c.metrics.deadLettered(ctx, class)
 	c.held.done(m)
 	return m.Term()
