@@ -59,3 +59,29 @@ func TestQueryOnlyReads(t *testing.T) {
 		t.Fatal("no source file found: the test must run in the package's directory")
 	}
 }
+
+// TestDomainPackagesOwnTheirTypes fails when a domain package imports the
+// catalog: dependencies point one way, from catalog/query to the types it
+// fills (report.Observation, subjects.Fact), never back.
+func TestDomainPackagesOwnTheirTypes(t *testing.T) {
+	for _, dir := range []string{"../../report", "../../subjects", "../../registry"} {
+		files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+		if err != nil || len(files) == 0 {
+			t.Fatalf("%s: no source files (%v)", dir, err)
+		}
+		for _, name := range files {
+			if strings.HasSuffix(name, "_test.go") {
+				continue
+			}
+			f, err := parser.ParseFile(token.NewFileSet(), name, nil, parser.ImportsOnly)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, imp := range f.Imports {
+				if strings.Contains(imp.Path.Value, "/datamap/catalog/") {
+					t.Errorf("%s imports %s: a domain package owns its types; let the catalog fill them", name, imp.Path.Value)
+				}
+			}
+		}
+	}
+}

@@ -29,10 +29,10 @@ var ErrDaysInSeveralMonths = errors.New("rollup: fold the days of one month at a
 
 // FoldDays recomputes the rollup rows of days, which must lie in one
 // month, and of the longer periods holding them, then records each day as
-// folded up to the arrivals it had when it was listed. Days must have been read (DirtyDays)
-// before FoldDays reads the events: an insert committed after that read
-// has raised its day's arrivals past what is recorded here, so the day
-// stays dirty. Folding a day twice, or concurrently, is harmless: a row
+// folded up to the arrivals it had when it was listed. Days must have been
+// read (query.DirtyDays) before FoldDays reads the events: an insert
+// committed after that read has raised its day's arrivals past what is
+// recorded here, so the day stays dirty. Folding a day twice, or concurrently, is harmless: a row
 // recomputed later holds at least the events of one recomputed earlier,
 // and the rollups keep the row with the most events.
 func FoldDays(ctx context.Context, conn driver.Conn, days []query.Day) error {
