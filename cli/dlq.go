@@ -347,18 +347,19 @@ listed and kept, unless --force. Exit code 3 when some were kept.`, `
 	var replay []uint64
 	kept := 0
 	for _, l := range letters {
-		if err := l.Replayable(); err != nil {
+		var still *deadletter.StillFailsError
+		switch err := deadletter.Check(l, v); {
+		case err == nil:
+		case errors.As(err, &still) && *force:
+			fmt.Fprintf(e.stderr, "dead letter %d will fail again (--force): %v\n", l.ID, still.Err)
+		case errors.As(err, &still):
+			kept++
+			fmt.Fprintf(e.stderr, "%v\n", err)
+			continue
+		default:
 			kept++
 			fmt.Fprintf(e.stderr, "dead letter %d cannot be replayed: %v\n", l.ID, err)
 			continue
-		}
-		if _, err := v.Decode(l.Body); err != nil {
-			if !*force {
-				kept++
-				fmt.Fprintf(e.stderr, "dead letter %d would still fail: %v\n", l.ID, err)
-				continue
-			}
-			fmt.Fprintf(e.stderr, "dead letter %d will fail again (--force): %v\n", l.ID, err)
 		}
 		replay = append(replay, l.ID)
 	}

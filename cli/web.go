@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/back-trace/datamap/api"
+	"github.com/back-trace/datamap/events"
 	"github.com/back-trace/datamap/events/taxonomy"
 	"github.com/back-trace/datamap/registry"
 	"github.com/back-trace/datamap/report"
@@ -31,7 +32,7 @@ func webAndAPI(e *env, s *stack.Stack, tax *taxonomy.Taxonomy, token string, rea
 		Catalog: s.ClickHouse, SessionTTL: e.cfg.SessionTTL,
 		Taxonomy: tax, Registry: e.cfg.Registry, PDF: noChromium == nil, Log: e.log,
 		Replay: func(ctx context.Context, ids []uint64) ([]uint64, []uint64, error) {
-			res, err := deadletter.Replay(ctx, s.JS, ids)
+			res, err := deadletter.ReplayChecked(ctx, s.JS, events.NewValidator(tax), ids)
 			return res.Replayed, res.Missing, err
 		}})
 	if err != nil {

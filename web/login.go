@@ -1,9 +1,12 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/back-trace/datamap/sinks/deadletter"
 )
 
 // loginData is what the login template gets.
@@ -124,6 +127,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 }
 
 // replay republishes dead letters: a writing route, for full access only.
+// Like the CLI, it refuses letters that would fail again (409).
 func (s *Server) replay(w http.ResponseWriter, r *http.Request) {
 	if !checkCSRF(w, r) {
 		return
@@ -150,7 +154,18 @@ func (s *Server) replay(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	replayed, missing, err := s.opts.Replay(r.Context(), ids)
-	if err != nil {
+	var still *deadletter.StillFailsError
+	switch {
+	case errors.As(err, &still):
+		// The same check as `datamap dlq replay`: replaying it would only
+		// bring it back under a new ID.
+		http.Error(w, still.Error()+"\nNothing was replayed. Fix the taxonomy or the sending service first; "+
+			"to replay it anyway, run 'datamap dlq replay --id "+strconv.FormatUint(still.ID, 10)+" --force'.", http.StatusConflict)
+		return
+	case errors.Is(err, deadletter.ErrNotReplayable):
+		http.Error(w, err.Error()+"\nNothing was replayed.", http.StatusConflict)
+		return
+	case err != nil:
 		s.opts.Log.Error("web replay", "err", err)
 		http.Error(w, "replay failed: "+err.Error(), http.StatusInternalServerError)
 		return
