@@ -16,6 +16,7 @@ import (
 
 	"github.com/back-trace/datamap/config"
 	"github.com/back-trace/datamap/events/taxonomy"
+	"github.com/back-trace/datamap/server"
 	"github.com/back-trace/datamap/stack"
 )
 
@@ -57,7 +58,7 @@ func runConsumerChild(dir string) error {
 		return err
 	}
 	defer s.Close(context.Background())
-	c, err := s.NewConsumer(ctx, taxonomy.Default(), nil)
+	c, err := server.NewConsumer(ctx, s, taxonomy.Default(), nil)
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/back-trace/datamap/catalog/query"
 	"github.com/back-trace/datamap/catalog/rollup"
+	"github.com/back-trace/datamap/server"
 	"github.com/back-trace/datamap/stack"
 )
 
@@ -64,7 +65,7 @@ DATAMAP_RAW_EVENTS_TTL_DAYS keep their rows (their raw events are gone).`, `
 			}
 			bar.update(done)
 		}
-		r, err := s.NewFolder(nil).FoldAll(ctx, show)
+		r, err := server.NewFolder(s, nil).FoldAll(ctx, show)
 		if bar != nil {
 			bar.end()
 		}

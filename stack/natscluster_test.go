@@ -20,6 +20,7 @@ import (
 	"github.com/back-trace/datamap/events/taxonomy"
 	"github.com/back-trace/datamap/internal/history"
 	"github.com/back-trace/datamap/internal/testservers"
+	"github.com/back-trace/datamap/server"
 	"github.com/back-trace/datamap/stack"
 )
 
@@ -118,7 +119,7 @@ func runNodeLoss(t *testing.T, pickVictim victimOf) {
 	if r := stream.CachedInfo().Config.Replicas; r != 3 {
 		t.Fatalf("stream %s has %d replicas, want 3 (DATAMAP_STREAM_REPLICAS)", events.StreamName, r)
 	}
-	consumer, err := s.NewConsumer(ctx, taxonomy.Default(), nil)
+	consumer, err := server.NewConsumer(ctx, s, taxonomy.Default(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
