@@ -15,7 +15,6 @@ import (
 
 	"github.com/back-trace/datamap/events"
 	"github.com/back-trace/datamap/sinks/deadletter"
-	"github.com/back-trace/datamap/stack"
 )
 
 // dlqCommands are the subcommands of `datamap dlq`.
@@ -72,11 +71,6 @@ Run 'datamap dlq <subcommand> --help' for its flags.
 `)
 }
 
-// attachDLQ connects to the running serve (or starts the stack).
-func attachDLQ(ctx context.Context, e *env) (*stack.Stack, error) {
-	return stack.Attach(ctx, e.cfg, quiet(e))
-}
-
 func runDLQList(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "dlq list", "[flags]", `
 List the dead letters, oldest first: ID, when the event failed, its original
@@ -101,11 +95,11 @@ and csv print them whole, and 'datamap dlq show ID' prints everything.`, `
 	if *limit < 0 {
 		return usagef("--limit must be 0 (all) or more")
 	}
-	s, err := attachDLQ(ctx, e)
+	s, closeStack, err := attach(ctx, e)
 	if err != nil {
 		return err
 	}
-	defer s.Close(context.WithoutCancel(ctx))
+	defer closeStack()
 	letters, err := deadletter.List(ctx, s.JS, deadletter.Filter{Limit: *limit})
 	if err != nil {
 		return err
@@ -167,11 +161,11 @@ in 'datamap dlq list'.`, `
 	if *format != "text" && *format != "json" {
 		return usagef("--format %q is not supported; use text or json", *format)
 	}
-	s, err := attachDLQ(ctx, e)
+	s, closeStack, err := attach(ctx, e)
 	if err != nil {
 		return err
 	}
-	defer s.Close(context.WithoutCancel(ctx))
+	defer closeStack()
 	l, err := deadletter.Get(ctx, s.JS, id)
 	if errors.Is(err, deadletter.ErrNotFound) {
 		return usagef("no dead letter %d (replayed or purged?); 'datamap dlq list' shows the IDs", id)
@@ -311,11 +305,11 @@ listed and kept, unless --force. Exit code 3 when some were kept.`, `
 		return err
 	}
 	v := events.NewValidator(tax)
-	s, err := attachDLQ(ctx, e)
+	s, closeStack, err := attach(ctx, e)
 	if err != nil {
 		return err
 	}
-	defer s.Close(context.WithoutCancel(ctx))
+	defer closeStack()
 
 	var letters []deadletter.Letter
 	if *all {
@@ -409,11 +403,11 @@ or both (1d12h).`, `
 	if err != nil {
 		return err
 	}
-	s, err := attachDLQ(ctx, e)
+	s, closeStack, err := attach(ctx, e)
 	if err != nil {
 		return err
 	}
-	defer s.Close(context.WithoutCancel(ctx))
+	defer closeStack()
 	cutoff := time.Now().Add(-age)
 	if *dryRun {
 		old, err := deadletter.List(ctx, s.JS, deadletter.Filter{FailedBefore: cutoff})

@@ -8,7 +8,6 @@ import (
 	"github.com/back-trace/datamap/catalog/query"
 	"github.com/back-trace/datamap/catalog/rollup"
 	"github.com/back-trace/datamap/server"
-	"github.com/back-trace/datamap/stack"
 )
 
 func runRollups(ctx context.Context, e *env, args []string) error {
@@ -46,11 +45,11 @@ DATAMAP_RAW_EVENTS_TTL_DAYS keep their rows (their raw events are gone).`, `
 	if *fold && *rebuild {
 		return usagef("--rebuild folds too: give one of --fold and --rebuild")
 	}
-	s, err := stack.Attach(ctx, e.cfg, quiet(e))
+	s, closeStack, err := attach(ctx, e)
 	if err != nil {
 		return err
 	}
-	defer s.Close(context.WithoutCancel(ctx))
+	defer closeStack()
 	if *rebuild {
 		if err := query.MarkAllDirty(ctx, s.ClickHouse); err != nil {
 			return err
