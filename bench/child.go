@@ -30,7 +30,7 @@ const consumerEnv = "DATAMAP_BENCH_CONSUMER_OF"
 // (`datamap bench`, or a test binary's TestMain); otherwise it returns.
 //
 // The child attaches to the parent's stack exactly as a second
-// `datamap serve` would (stack.Attach, then stack.NewConsumer), writes
+// `datamap serve` would (stack.Attach, then server.NewConsumer), writes
 // "ready" on stdout once the consumer runs, and logs warnings on stderr.
 func RunConsumerIfRequested() {
 	dir := os.Getenv(consumerEnv)

@@ -57,9 +57,8 @@ this machine find it there. Stop it with Ctrl-C (SIGINT) or SIGTERM.`, `
 	fmt.Fprintf(e.stdout, "  web data map       http://%s/  (log in with the API token or a read token)\n", srv.Addr())
 	fmt.Fprintf(e.stdout, "  HTTP API           http://%s/api/v1/  (bearer token: DATAMAP_API_TOKEN or %s)\n", srv.Addr(), filepath.Join(e.cfg.DataDir, stack.APITokenFile))
 	fmt.Fprintf(e.stdout, "  HTTP ingest        POST http://%s/v1/events  (bearer token: DATAMAP_INGEST_TOKENS or the API token)\n", srv.Addr())
-	err = srv.Run(ctx)
-	fmt.Fprintln(e.stdout, "datamap serve: stopping")
-	return err
+	defer onStop(ctx, e, "datamap serve: stopping")()
+	return srv.Run(ctx)
 }
 
 // runConsumerOnly joins the stack a `datamap serve` runs on the data
@@ -86,9 +85,23 @@ func runConsumerOnly(ctx context.Context, e *env) error {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "datamap consumer is running (NATS %s, ClickHouse %s); health and metrics on http://%s\n", s.NATSURL, s.ClickHouseAddr, srv.Addr())
-	err = srv.Run(ctx)
-	fmt.Fprintln(e.stdout, "datamap consumer: stopping")
-	return err
+	defer onStop(ctx, e, "datamap consumer: stopping")()
+	return srv.Run(ctx)
+}
+
+// onStop says msg as soon as ctx ends, while the server stops; the
+// returned wait makes sure it was said.
+func onStop(ctx context.Context, e *env, msg string) (wait func()) {
+	said := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		fmt.Fprintln(e.stdout, msg)
+		close(said)
+	})
+	return func() {
+		if !stop() {
+			<-said
+		}
+	}
 }
 
 // serverOptions are what serve and demo run a server with.

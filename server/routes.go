@@ -62,7 +62,7 @@ func (s *Server) routes(tel *telemetry) (http.Handler, error) {
 		_ = pub.Close(context.Background())
 		return nil, err
 	}
-	s.drainFunc = pub.Close
+	s.closeIngest = pub.Close
 	mux.Handle("POST "+ingest.Path, in)
 	mux.Handle("/", s.web.Handler(catalogAPI.Handler()))
 	return mux, nil

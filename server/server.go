@@ -49,13 +49,14 @@ type Options struct {
 
 // Server is a built server; Run runs it.
 type Server struct {
-	opts      Options
-	listener  net.Listener
-	http      *http.Server
-	consumer  *consumer.Consumer
-	folder    *rollup.Folder // nil for ConsumerOnly
-	web       *web.Server    // nil for ConsumerOnly
-	drainFunc func(context.Context) error
+	opts     Options
+	listener net.Listener
+	http     *http.Server
+	consumer *consumer.Consumer
+	folder   *rollup.Folder // nil for ConsumerOnly
+	web      *web.Server    // nil for ConsumerOnly
+	// closeIngest drains the HTTP ingest's publisher; nil for ConsumerOnly.
+	closeIngest func(context.Context) error
 }
 
 // New builds the server's parts and binds DATAMAP_HTTP_ADDR. Unless
@@ -159,8 +160,8 @@ func (s *Server) Run(ctx context.Context) error {
 // drain closes the HTTP ingest's publisher: what it could not publish
 // stays in its spool for the next start.
 func (s *Server) drain(ctx context.Context) error {
-	if s.drainFunc == nil {
+	if s.closeIngest == nil {
 		return nil
 	}
-	return s.drainFunc(ctx)
+	return s.closeIngest(ctx)
 }

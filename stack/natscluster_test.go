@@ -25,7 +25,7 @@ import (
 )
 
 // The NATS cluster scenarios run `datamap serve`'s own wiring (stack.Start
-// from DATAMAP_* variables, stack.NewConsumer) against three NATS nodes
+// from DATAMAP_* variables, server.NewConsumer) against three NATS nodes
 // with 3-replica streams, publish through the SDK while a node is SIGKILLed
 // and restarted, and judge the catalog with the history checker: nothing
 // lost, nothing counted twice. The figures they log (publish stall, ack

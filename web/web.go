@@ -56,7 +56,9 @@ type Options struct {
 	// Registry names the declared registry the drift and Article 30 pages
 	// use, "" when serve has none (the pages then say how to set one).
 	Registry string
-	// Replay republishes dead letters; nil hides the replay button.
+	// Replay republishes dead letters; nil hides the replay button. It
+	// refuses letters that would fail again (deadletter.ReplayChecked):
+	// the page then says why, with 409.
 	Replay func(ctx context.Context, ids []uint64) (replayed, missing []uint64, err error)
 	// PDF says whether the server can print PDF records (Chromium).
 	PDF bool
