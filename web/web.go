@@ -270,7 +270,7 @@ type pageData struct {
 	Pages    []page
 	Home     string // where the brand link goes: the login's first page
 	Access   string // the login's role, as the pages name it
-	Writer   bool
+	Full     bool   // the login has the full role: the writing routes
 	CSRF     string
 	Filters  []filter
 	Columns  []column
@@ -291,7 +291,7 @@ type pageData struct {
 func (s *Server) data(r *http.Request, p page) pageData {
 	sess := sessionOf(r)
 	nav := pagesFor(sess.role)
-	return pageData{Page: p, Pages: nav, Home: nav[0].Path, Access: roleLabel(sess.role), Writer: sess.role == access.Full, CSRF: sess.csrf}
+	return pageData{Page: p, Pages: nav, Home: nav[0].Path, Access: roleLabel(sess.role), Full: sess.role == access.Full, CSRF: sess.csrf}
 }
 
 func (s *Server) page(p page) http.HandlerFunc {
