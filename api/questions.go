@@ -16,7 +16,6 @@ import (
 
 	"github.com/back-trace/datamap/catalog/query"
 	"github.com/back-trace/datamap/events"
-	"github.com/back-trace/datamap/internal/bearer"
 	"github.com/back-trace/datamap/questions"
 )
 
@@ -29,14 +28,6 @@ const (
 
 //go:embed openapi.json
 var openAPI []byte
-
-// WithReadTokens adds read-only bearer tokens: they open the query routes
-// (GET /api/v1/… questions and the OpenAPI document) and nothing else.
-// The full-access token opens them too.
-func (s *Server) WithReadTokens(tokens []string) *Server {
-	s.readers = bearer.New(append([]string{s.token}, tokens...)...)
-	return s
-}
 
 // questionRoutes serves every question of package questions at its path,
 // and the OpenAPI document that describes them. Subject questions need a
@@ -53,27 +44,6 @@ func (s *Server) questionRoutes(mux *http.ServeMux) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(openAPI)
 	}))
-}
-
-// readable admits the full-access token and the read tokens, compared in
-// constant time (package bearer).
-func (s *Server) readable(h http.HandlerFunc) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.sessions != nil && r.Header.Get("Authorization") == "" && s.sessions.Admit(r) {
-			h(w, r)
-			return
-		}
-		if !s.readers.Allows(r) {
-			if _, ok := s.subjects.match(r); ok {
-				writeError(w, http.StatusForbidden, "a subject token opens only the subject questions (/api/v1/subject/…, /api/v1/audit); this route needs the read role: DATAMAP_API_TOKEN or one of DATAMAP_READ_TOKENS")
-				return
-			}
-			w.Header().Set("WWW-Authenticate", `Bearer realm="datamap"`)
-			writeError(w, http.StatusUnauthorized, "missing or wrong bearer token; send 'Authorization: Bearer <token>' (DATAMAP_API_TOKEN, the api-token file in the data directory, or one of DATAMAP_READ_TOKENS)")
-			return
-		}
-		h(w, r)
-	})
 }
 
 // page is one page of a list answer.

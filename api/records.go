@@ -12,27 +12,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/back-trace/datamap/catalog/query"
 	"github.com/back-trace/datamap/questions"
 	"github.com/back-trace/datamap/registry"
 	"github.com/back-trace/datamap/report"
 	"github.com/back-trace/datamap/sinks/deadletter"
 )
-
-// Sessions admits a browser logged in to the web data map, which sends a
-// session cookie instead of a bearer token. Only the read routes consult
-// it: a session opens what a read token opens.
-type Sessions interface {
-	Admit(r *http.Request) bool
-}
-
-// WithSessions lets the read routes admit web data map sessions.
-func (s *Server) WithSessions(sessions Sessions) *Server {
-	s.sessions = sessions
-	return s
-}
 
 // Evidence is what the drift and Article 30 routes need besides the
 // catalog: the declared registry (nil when none is configured) and its
@@ -41,18 +26,6 @@ type Evidence struct {
 	Registry *registry.Registry
 	Name     string // DATAMAP_REGISTRY, for messages
 	Version  string
-}
-
-// WithEvidence serves drift and the Article 30 record against a registry.
-func (s *Server) WithEvidence(ev Evidence) *Server {
-	s.evidence = ev
-	return s
-}
-
-// WithDeadLetters serves the dead-letter summary from this JetStream.
-func (s *Server) WithDeadLetters(js jetstream.JetStream) *Server {
-	s.deadLetters = js
-	return s
 }
 
 // Paths of the routes below.

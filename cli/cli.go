@@ -15,6 +15,7 @@ import (
 
 	"github.com/back-trace/datamap/config"
 	"github.com/back-trace/datamap/internal/suggest"
+	"github.com/back-trace/datamap/stack"
 )
 
 // Exit codes scripts can rely on.
@@ -225,6 +226,18 @@ func runVersion(_ context.Context, e *env, args []string) error {
 	}
 	fmt.Fprintf(e.stdout, "datamap %s\n", Version)
 	return nil
+}
+
+// attach connects a client command to the stack of the `datamap serve`
+// running on the data directory, or, when none runs, to one started for
+// this command (stack.Attach), logging only warnings. The returned close
+// stops what attach started; defer it.
+func attach(ctx context.Context, e *env) (s *stack.Stack, close func(), err error) {
+	s, err = stack.Attach(ctx, e.cfg, quiet(e))
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, func() { s.Close(context.WithoutCancel(ctx)) }, nil
 }
 
 // quiet is the logger of short client commands: only warnings and errors,

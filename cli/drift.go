@@ -7,7 +7,6 @@ import (
 
 	"github.com/back-trace/datamap/questions"
 	"github.com/back-trace/datamap/report"
-	"github.com/back-trace/datamap/stack"
 )
 
 // ExitFindings is drift's exit code when findings reach --fail-on.
@@ -81,11 +80,11 @@ registry, 4 findings at or above --fail-on.`, `
 	if err != nil {
 		return err
 	}
-	s, err := stack.Attach(ctx, e.cfg, quiet(e))
+	s, closeStack, err := attach(ctx, e)
 	if err != nil {
 		return err
 	}
-	defer s.Close(context.WithoutCancel(ctx))
+	defer closeStack()
 	findings, err := questions.Drift(ctx, s.ClickHouse, tax, reg, req)
 	if err != nil {
 		return err

@@ -17,7 +17,6 @@ import (
 	"github.com/back-trace/datamap/questions"
 	"github.com/back-trace/datamap/registry"
 	"github.com/back-trace/datamap/report"
-	"github.com/back-trace/datamap/stack"
 )
 
 // evidenceFlags are the flags report and drift share.
@@ -60,11 +59,11 @@ func (f *evidenceFlags) resolve(e *env, params []string, extra map[string]string
 
 // observe loads the evidence from the running catalog.
 func observe(ctx context.Context, e *env, asOf time.Time) ([]report.Observation, error) {
-	s, err := stack.Attach(ctx, e.cfg, quiet(e))
+	s, closeStack, err := attach(ctx, e)
 	if err != nil {
 		return nil, err
 	}
-	defer s.Close(context.WithoutCancel(ctx))
+	defer closeStack()
 	return query.Observations(ctx, s.ClickHouse, asOf)
 }
 
@@ -145,11 +144,11 @@ CSV, JSON, Markdown and HTML are then byte-identical between runs.
 	if err != nil {
 		return err
 	}
-	s, err := stack.Attach(ctx, e.cfg, quiet(e))
+	s, closeStack, err := attach(ctx, e)
 	if err != nil {
 		return err
 	}
-	defer s.Close(context.WithoutCancel(ctx))
+	defer closeStack()
 	rec, err := questions.Article30(ctx, s.ClickHouse, tax, reg, req, gen, Version)
 	if err != nil {
 		return err

@@ -12,7 +12,6 @@ import (
 	"github.com/back-trace/datamap/catalog/subjectstore"
 	"github.com/back-trace/datamap/events/subjectref"
 	"github.com/back-trace/datamap/questions"
-	"github.com/back-trace/datamap/stack"
 	"github.com/back-trace/datamap/subjects"
 )
 
@@ -116,11 +115,11 @@ func askSubject(ctx context.Context, e *env, name string, params map[string]stri
 	if err != nil {
 		return questions.Answer{}, inputError(err, "")
 	}
-	s, err := stack.Attach(ctx, e.cfg, quiet(e))
+	s, closeStack, err := attach(ctx, e)
 	if err != nil {
 		return questions.Answer{}, err
 	}
-	defer s.Close(context.WithoutCancel(ctx))
+	defer closeStack()
 	a, err := q.Answer(questions.WithAsker(ctx, questions.CLIAsker()), s.ClickHouse, tax, req)
 	if err != nil {
 		return questions.Answer{}, inputError(err, "")
@@ -378,11 +377,11 @@ the reference back if replayed.`, `
 	if err != nil {
 		return err
 	}
-	s, err := stack.Attach(ctx, e.cfg, quiet(e))
+	s, closeStack, err := attach(ctx, e)
 	if err != nil {
 		return err
 	}
-	defer s.Close(context.WithoutCancel(ctx))
+	defer closeStack()
 	a := questions.CLIAsker()
 	if err := subjectstore.AppendAudit(ctx, s.ClickHouse, query.AuditEntry{At: time.Now(), Who: a.Who, Surface: a.Surface, Question: "subject forget", Ref: ref}); err != nil {
 		return err

@@ -32,7 +32,7 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
-	"github.com/back-trace/datamap/api"
+	"github.com/back-trace/datamap/access"
 	"github.com/back-trace/datamap/events/taxonomy"
 	"github.com/back-trace/datamap/questions"
 )
@@ -42,14 +42,11 @@ var templateFS embed.FS
 
 // Options configure the web data map.
 type Options struct {
-	// Token is the full-access API token; ReadTokens the read-only ones.
-	// Either logs in, with the same rights it has on the API.
-	Token      string
-	ReadTokens []string
-	// SubjectTokens are the subject role's tokens (the API's): a login with
-	// one sees the pages about people and nothing else, and every question
-	// it asks is audited under the token's name.
-	SubjectTokens []api.SubjectToken
+	// Credentials are the server's (the API's): a full or read one logs
+	// in with the rights it has on the API; a subject one sees the pages
+	// about people and nothing else, and every question it asks is
+	// audited under the credential's name.
+	Credentials access.Credentials
 	// Catalog answers the pages about people; nil hides them (a subject
 	// token then cannot log in).
 	Catalog driver.Conn
@@ -59,7 +56,9 @@ type Options struct {
 	// Registry names the declared registry the drift and Article 30 pages
 	// use, "" when serve has none (the pages then say how to set one).
 	Registry string
-	// Replay republishes dead letters; nil hides the replay button.
+	// Replay republishes dead letters; nil hides the replay button. It
+	// refuses letters that would fail again (deadletter.ReplayChecked):
+	// the page then says why, with 409.
 	Replay func(ctx context.Context, ids []uint64) (replayed, missing []uint64, err error)
 	// PDF says whether the server can print PDF records (Chromium).
 	PDF bool
@@ -115,9 +114,9 @@ func subjectPages() []page {
 	}
 }
 
-// role is the role a login of this access has.
-func (a Access) role() string {
-	if a == Subject {
+// questionRole is the role of the questions a login may ask.
+func questionRole(r access.Role) string {
+	if r == access.Subject {
 		return questions.RoleSubject
 	}
 	return questions.RoleRead
@@ -125,8 +124,8 @@ func (a Access) role() string {
 
 // pagesFor are the pages a login of this access may open, for its
 // navigation.
-func pagesFor(a Access) []page {
-	if a == Subject {
+func pagesFor(r access.Role) []page {
+	if r == access.Subject {
 		return subjectPages()
 	}
 	return pages()
@@ -147,11 +146,11 @@ func New(o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	subjectTokens := o.SubjectTokens
+	logins := o.Credentials
 	if o.Catalog == nil {
-		subjectTokens = nil // nothing to answer the pages about people
+		logins = logins.Only(access.Full, access.Read) // nothing to answer the pages about people
 	}
-	s := &Server{opts: o, sessions: newSessions(o.SessionTTL, o.Token, o.ReadTokens, subjectTokens), assets: a,
+	s := &Server{opts: o, sessions: newSessions(o.SessionTTL, logins), assets: a,
 		pages: map[string]*template.Template{}, filters: filters(o.Taxonomy)}
 	funcs := template.FuncMap{"asset": a.url, "join": strings.Join, "day": day, "stamp": stamp, "due": due,
 		"meaning": func(kind string) string { return findingMeaning[kind] }, "requestsTable": newRequestsTable}
@@ -170,8 +169,13 @@ func New(o Options) (*Server, error) {
 	return s, nil
 }
 
-// Sessions is what the API consults to admit logged-in browsers.
-func (s *Server) Sessions() interface{ Admit(*http.Request) bool } { return s.sessions }
+// Sessions is what the API consults to admit logged-in browsers
+// (api.Sessions).
+func (s *Server) Sessions() interface {
+	Credential(*http.Request) (access.Credential, bool)
+} {
+	return s.sessions
+}
 
 // OneTimeLogin returns a login link for base (http://host:port) that works
 // once, within 15 minutes, with full access: what `datamap demo` prints
@@ -246,7 +250,7 @@ func sessionOf(r *http.Request) *session { return r.Context().Value(ctxKey{}).(*
 // needs and how to get it.
 func (s *Server) allowed(p page, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if sessionOf(r).access.role() == cmp.Or(p.Role, questions.RoleRead) {
+		if questionRole(sessionOf(r).role) == cmp.Or(p.Role, questions.RoleRead) {
 			h(w, r)
 			return
 		}
@@ -265,8 +269,8 @@ type pageData struct {
 	Page     page
 	Pages    []page
 	Home     string // where the brand link goes: the login's first page
-	Access   Access
-	Writer   bool
+	Access   string // the login's role, as the pages name it
+	Full     bool   // the login has the full role: the writing routes
 	CSRF     string
 	Filters  []filter
 	Columns  []column
@@ -286,8 +290,8 @@ type pageData struct {
 // its role and its CSRF token.
 func (s *Server) data(r *http.Request, p page) pageData {
 	sess := sessionOf(r)
-	nav := pagesFor(sess.access)
-	return pageData{Page: p, Pages: nav, Home: nav[0].Path, Access: sess.access, Writer: sess.access == Writer, CSRF: sess.csrf}
+	nav := pagesFor(sess.role)
+	return pageData{Page: p, Pages: nav, Home: nav[0].Path, Access: roleLabel(sess.role), Full: sess.role == access.Full, CSRF: sess.csrf}
 }
 
 func (s *Server) page(p page) http.HandlerFunc {

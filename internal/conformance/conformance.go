@@ -42,6 +42,7 @@ import (
 	"github.com/back-trace/datamap/lineage"
 	"github.com/back-trace/datamap/questions"
 	"github.com/back-trace/datamap/report"
+	"github.com/back-trace/datamap/server"
 	"github.com/back-trace/datamap/sinks/clickhouse"
 	"github.com/back-trace/datamap/sinks/deadletter"
 	"github.com/back-trace/datamap/stack"
@@ -406,7 +407,7 @@ func testEndToEnd(t *testing.T, _ Topology, _ Catalog, s *stack.Stack, js jetstr
 			t.Fatal(err)
 		}
 	}
-	c, err := s.NewConsumer(ctx, taxonomy.Default(), nil)
+	c, err := server.NewConsumer(ctx, s, taxonomy.Default(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
