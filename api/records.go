@@ -14,7 +14,6 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/back-trace/datamap/catalog/query"
 	"github.com/back-trace/datamap/questions"
 	"github.com/back-trace/datamap/registry"
 	"github.com/back-trace/datamap/report"
@@ -91,7 +90,7 @@ func (s *Server) recordRoutes(mux *http.ServeMux) {
 
 // evidenceRequest reads the query of a drift or record request; the
 // format of a record is read apart.
-func (s *Server) evidenceRequest(w http.ResponseWriter, r *http.Request, params []string, skip ...string) (questions.EvidenceRequest, bool) {
+func (s *Server) evidenceRequest(w http.ResponseWriter, r *http.Request, q questions.Question, skip ...string) (questions.EvidenceRequest, bool) {
 	if s.evidence.Registry == nil {
 		writeError(w, http.StatusNotFound, "no declared registry: start serve with DATAMAP_REGISTRY set to the registry file (datamap.yaml), or to backtrace for the embedded one")
 		return questions.EvidenceRequest{}, false
@@ -100,7 +99,7 @@ func (s *Server) evidenceRequest(w http.ResponseWriter, r *http.Request, params 
 	if !ok {
 		return questions.EvidenceRequest{}, false
 	}
-	req, err := questions.ParseEvidence(values, params)
+	req, err := q.ParseEvidence(values)
 	if err != nil {
 		s.respondInputError(w, err)
 		return req, false
@@ -124,9 +123,14 @@ func singleValues(w http.ResponseWriter, r *http.Request, skip ...string) (map[s
 	return values, true
 }
 
+// evidenceDeps are what drift and the record read.
+func (s *Server) evidenceDeps() questions.Deps {
+	return questions.Deps{Catalog: s.catalog, Taxonomy: s.taxonomy, Registry: s.evidence.Registry}
+}
+
 // respondInputError answers 400 naming the parameter, or 503.
 func (s *Server) respondInputError(w http.ResponseWriter, err error) {
-	var ie *query.InputError
+	var ie *questions.InputError
 	if errors.As(err, &ie) {
 		badParameter(w, ie)
 		return
@@ -143,11 +147,11 @@ type driftAnswer struct {
 }
 
 func (s *Server) drift(w http.ResponseWriter, r *http.Request) {
-	req, ok := s.evidenceRequest(w, r, questions.DriftParams)
+	req, ok := s.evidenceRequest(w, r, questions.Drift)
 	if !ok {
 		return
 	}
-	findings, err := questions.Drift(r.Context(), s.catalog, s.taxonomy, s.evidence.Registry, req)
+	findings, err := s.evidenceDeps().Drift(r.Context(), req)
 	if err != nil {
 		s.respond(w, nil, err)
 		return
@@ -164,11 +168,11 @@ func (s *Server) article30(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "format " + strconv.Quote(format) + ": must be one of " + strings.Join(RecordFormats, ", "), "parameter": "format"})
 		return
 	}
-	req, ok := s.evidenceRequest(w, r, questions.RecordParams, "format")
+	req, ok := s.evidenceRequest(w, r, questions.Article30, "format")
 	if !ok {
 		return
 	}
-	rec, err := questions.Article30(r.Context(), s.catalog, s.taxonomy, s.evidence.Registry, req, time.Now().UTC(), s.evidence.Version)
+	rec, err := s.evidenceDeps().Article30(r.Context(), req, time.Now().UTC(), s.evidence.Version)
 	if err != nil {
 		s.respond(w, nil, err)
 		return

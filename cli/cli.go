@@ -15,6 +15,7 @@ import (
 
 	"github.com/back-trace/datamap/config"
 	"github.com/back-trace/datamap/internal/suggest"
+	"github.com/back-trace/datamap/questions"
 )
 
 // Exit codes scripts can rely on.
@@ -50,14 +51,14 @@ func commands() []command {
 		{"demo", "run the BackTrace demo: embedded stack, simulated services, data map", runDemo},
 		{"serve", "run the consumer and the HTTP API (embedded NATS and ClickHouse by default)", runServe},
 		{"emit", "validate and publish events from files or stdin", runEmit},
-		{"inventory", "what personal data is held, where, why, for how long", runInventory},
-		{"flows", "which recipients received which personal data", runFlows},
-		{"transfers", "flows leaving the EEA and their safeguards; missing ones are findings", runTransfers},
-		{"retention", "what is held since when, and what is held past its retention", runRetention},
+		asked(questions.Inventory),
+		asked(questions.Flows),
+		asked(questions.Transfers),
+		asked(questions.Retention),
 		{"lineage", "where data can end up (reach), what a breach exposes (blast), graph exports", runLineage},
-		{"search", "find systems, recipients, categories and purposes by a word", runSearch},
+		asked(questions.Search),
 		{"subject", "a person's data by subject reference: show, open requests, forget (subject role, audited)", runSubject},
-		{"audit", "who asked about whom: the append-only trail of subject questions", runAudit},
+		{questions.Audit.Name, questions.Audit.Command.Listed, runAudit},
 		{"report", "the GDPR Article 30 record, backed by observed evidence (xlsx, html, pdf, csv, md, json)", runReport},
 		{"drift", "where observed processing departs from the declared registry; gate deploys with --fail-on", runDrift},
 		{"registry", "validate the declared registry (datamap.yaml), or draft one from what was observed", runRegistry},
@@ -68,6 +69,11 @@ func commands() []command {
 		{"config", "print the effective configuration (secrets masked)", runConfig},
 		{"version", "print the version", runVersion},
 	}
+}
+
+// asked is the command of a question, made from its entry.
+func asked(q questions.Question) command {
+	return command{q.Name, q.Command.Listed, questionCommand{q}.run}
 }
 
 // usageError marks errors caused by the caller's input: exit code 2.

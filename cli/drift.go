@@ -73,7 +73,7 @@ registry, 4 findings at or above --fail-on.`, `
 		}
 		threshold = s
 	}
-	reg, req, err := ef.resolve(e, questions.DriftParams, nil)
+	reg, req, err := ef.resolve(e, questions.Drift, nil)
 	if err != nil {
 		return err
 	}
@@ -86,7 +86,7 @@ registry, 4 findings at or above --fail-on.`, `
 		return err
 	}
 	defer s.Close(context.WithoutCancel(ctx))
-	findings, err := questions.Drift(ctx, s.ClickHouse, tax, reg, req)
+	findings, err := questions.Deps{Catalog: s.ClickHouse, Taxonomy: tax, Registry: reg}.Drift(ctx, req)
 	if err != nil {
 		return err
 	}
