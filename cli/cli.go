@@ -60,7 +60,7 @@ func commands() []command {
 		{"subject", "a person's data by subject reference: show, open requests, forget (subject role, audited)", runSubject},
 		{questions.Audit.Name, questions.Audit.Command.Listed, runAudit},
 		{"report", "the GDPR Article 30 record, backed by observed evidence (xlsx, html, pdf, csv, md, json)", runReport},
-		{"drift", "where observed processing departs from the declared registry; gate deploys with --fail-on", runDrift},
+		{questions.Drift.Name, questions.Drift.Command.Listed, runDrift},
 		{"registry", "validate the declared registry (datamap.yaml), or draft one from what was observed", runRegistry},
 		{"bench", "measure ingestion here: JetStream, ClickHouse, the pipeline, latency, memory", runBench},
 		{"taxonomy", "list the categories, purposes and data subjects events may use", runTaxonomy},

@@ -18,7 +18,7 @@ var errFindings = errors.New("drift findings at or above the --fail-on severity"
 
 func runDrift(ctx context.Context, e *env, args []string) error {
 	var ef evidenceFlags
-	fs := newFlags(e, "drift", "[flags]", `
+	fs := newFlags(e, questions.Drift.Name, "[flags]", `
 Where observed processing departs from the declared registry. Each finding
 has a severity, the evidence (events, records, first and last seen, systems,
 categories) and what to do. Kinds:

@@ -91,7 +91,7 @@ func runReport(ctx context.Context, e *env, args []string) error {
 	if len(args) > 0 && args[0] == "verify" {
 		return runReportVerify(e, args[1:])
 	}
-	if len(args) > 0 && args[0] == "article30" {
+	if len(args) > 0 && args[0] == questions.Article30.Name {
 		args = args[1:]
 	}
 	var ef evidenceFlags

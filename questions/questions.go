@@ -7,6 +7,7 @@ package questions
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -72,6 +73,9 @@ const (
 
 // Command is how the CLI presents a question.
 type Command struct {
+	// Path is the command's words after datamap when they are not the
+	// question's Name (the record is a kind of report).
+	Path string
 	// Listed is its line in the listing of `datamap --help`, or of its
 	// group's help (subject); the lineage group lists Summary.
 	Listed      string
@@ -92,6 +96,9 @@ type Page struct {
 	// the question's parameters.
 	Filters []string
 }
+
+// CommandPath is the words of its CLI command: "lineage reach".
+func (q Question) CommandPath() string { return cmp.Or(q.Command.Path, q.Name) }
 
 // Path is the question's HTTP path.
 func (q Question) Path() string { return "/api/v1/" + strings.ReplaceAll(q.Name, " ", "/") }
@@ -266,7 +273,7 @@ with zero counts.`, Examples: `
 		Params: []Param{required(refParam), filters("as_of")[0]}, Role: RoleSubject,
 		Row: reflect.TypeFor[subjects.Profile](), Shape: Document, answer: subjectShow,
 		Page:    Page{Path: "/subject", Name: "person", Title: "Person"},
-		Command: Command{Listed: "everything held about one person: systems, categories, recipients, consents, requests"}}
+		Command: Command{Listed: "everything held about one person: systems, categories, recipients, consents, requests", Positional: "ref"}}
 
 	SubjectRequests = Question{Name: "subject requests", Summary: "open data-subject requests with their deadline, overdue first; for erasures, who still holds the data and whom to tell",
 		Params: []Param{allParam, filters("as_of")[0]}, Role: RoleSubject,
@@ -282,13 +289,15 @@ with zero counts.`, Examples: `
 
 	Drift = Question{Name: "drift", Summary: "where observed processing departs from the declared registry (DATAMAP_REGISTRY), with severity and what to do",
 		Params: []Param{evidenceAsOf, staleDays}, Shape: Record, Row: reflect.TypeFor[report.Finding](),
-		Page: Page{Path: "/drift", Name: "drift", Title: "Drift"}}
+		Page:    Page{Path: "/drift", Name: "drift", Title: "Drift"},
+		Command: Command{Listed: "where observed processing departs from the declared registry; gate deploys with --fail-on"}}
 
 	Article30 = Question{Name: "article30", Summary: "the GDPR Article 30 record as of a date, backed by observed evidence",
 		Params: []Param{evidenceAsOf, recordRole, staleDays}, Shape: Record, Row: reflect.TypeFor[report.Record](),
 		// The record's own role (controller, processor) is a control of
 		// the page, not the shared recipient-role filter.
-		Page: Page{Path: "/article30", Name: "article30", Title: "Article 30", Filters: []string{"as_of"}}}
+		Page:    Page{Path: "/article30", Name: "article30", Title: "Article 30", Filters: []string{"as_of"}},
+		Command: Command{Path: "report article30"}}
 )
 
 // All returns the questions in the order the CLI lists them.

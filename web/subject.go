@@ -149,7 +149,7 @@ func (s *Server) auditTrail(w http.ResponseWriter, r *http.Request) {
 	rows := questions.RowsOf[query.AuditEntry](a)
 	d.Subject.AuditTotal = len(rows)
 	d.Subject.Audit = rows[:min(len(rows), maxAuditRows)]
-	s.render(w, "audit", http.StatusOK, d)
+	s.render(w, d.Page.Name, http.StatusOK, d)
 }
 
 // day formats a date as the CLI's subject tables do; "—" for none.
