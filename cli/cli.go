@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"sort"
 	"strings"
 
@@ -47,7 +48,7 @@ type env struct {
 }
 
 func commands() []command {
-	return []command{
+	return withQuestions([]command{
 		{"demo", "run the BackTrace demo: embedded stack, simulated services, data map", runDemo},
 		{"serve", "run the consumer and the HTTP API (embedded NATS and ClickHouse by default)", runServe},
 		{"emit", "validate and publish events from files or stdin", runEmit},
@@ -68,12 +69,27 @@ func commands() []command {
 		{"rollups", "the state of the rollups every question reads; fold or rebuild them now", runRollups},
 		{"config", "print the effective configuration (secrets masked)", runConfig},
 		{"version", "print the version", runVersion},
-	}
+	})
 }
 
 // asked is the command of a question, made from its entry.
 func asked(q questions.Question) command {
 	return command{q.Name, q.Command.Listed, questionCommand{q}.run}
+}
+
+// withQuestions adds the command of every question of the table that cmds
+// does not list yet, after the questions they list (the last of which is
+// drift), so that a new question is a command without an edit here.
+func withQuestions(cmds []command) []command {
+	at := slices.IndexFunc(cmds, func(c command) bool { return c.name == questions.Drift.Name }) + 1
+	for _, q := range questions.All() {
+		word := q.CommandPath()
+		if !strings.Contains(word, " ") && !slices.ContainsFunc(cmds, func(c command) bool { return c.name == word }) {
+			cmds = slices.Insert(cmds, at, asked(q))
+			at++
+		}
+	}
+	return cmds
 }
 
 // usageError marks errors caused by the caller's input: exit code 2.
