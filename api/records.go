@@ -54,12 +54,9 @@ func (s *Server) WithDeadLetters(js jetstream.JetStream) *Server {
 	return s
 }
 
-// Paths of the routes below.
-const (
-	DriftPath       = "/api/v1/drift"
-	Article30Path   = "/api/v1/article30"
-	DeadLettersPath = "/api/v1/deadletters"
-)
+// DeadLettersPath is the dead-letter summary's route; drift and the
+// record are at their questions' paths.
+const DeadLettersPath = "/api/v1/deadletters"
 
 // RecordFormats are the formats of GET /api/v1/article30; pdf needs
 // Chromium on the server.
@@ -83,8 +80,8 @@ const (
 )
 
 func (s *Server) recordRoutes(mux *http.ServeMux) {
-	mux.Handle("GET "+DriftPath, s.readable(s.drift))
-	mux.Handle("GET "+Article30Path, s.readable(s.article30))
+	mux.Handle("GET "+questions.Drift.Path(), s.readable(s.drift))
+	mux.Handle("GET "+questions.Article30.Path(), s.readable(s.article30))
 	mux.Handle("GET "+DeadLettersPath, s.readable(s.deadLetterSummary))
 }
 

@@ -39,7 +39,7 @@ func recordPaths(paths, schemas map[string]any) {
 		}
 		return out
 	}
-	paths[DriftPath] = map[string]any{"get": map[string]any{
+	paths[questions.Drift.Path()] = map[string]any{"get": map[string]any{
 		"operationId": questions.Drift.Name,
 		"summary":     questions.Drift.Summary,
 		"parameters":  params(questions.Drift),
@@ -56,7 +56,7 @@ func recordPaths(paths, schemas map[string]any) {
 	formats["application/json"] = map[string]any{"schema": map[string]any{"type": "object", "description": "the datamap.article30.v1 record"}}
 	formatParam := map[string]any{"name": "format", "in": "query", "description": "Record format (default json); pdf needs Chromium on the server.",
 		"schema": map[string]any{"type": "string", "enum": RecordFormats}}
-	paths[Article30Path] = map[string]any{"get": map[string]any{
+	paths[questions.Article30.Path()] = map[string]any{"get": map[string]any{
 		"operationId": questions.Article30.Name,
 		"summary":     questions.Article30.Summary + "; the " + ContentSHA256Header + " header carries its content SHA-256",
 		"parameters":  append([]any{formatParam}, params(questions.Article30)...),

@@ -131,7 +131,7 @@ func show(w io.Writer, format string, q questions.Question, a questions.Answer) 
 		_, err := w.Write(a.Text)
 		return err
 	}
-	if b, ok := a.Document.(lineage.BlastRadius); ok {
+	if b, ok := questions.DocumentOf[lineage.BlastRadius](a); ok {
 		return showBlast(w, format, b)
 	}
 	return renderValue(w, a.Document)

@@ -152,7 +152,7 @@ sent. The asking is recorded in the audit trail.`, `
 	if err != nil {
 		return err
 	}
-	p := a.Document.(subjects.Profile)
+	p, _ := questions.DocumentOf[subjects.Profile](a)
 	if *format == "json" {
 		return renderValue(e.stdout, p)
 	}

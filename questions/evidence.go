@@ -17,10 +17,12 @@ import (
 )
 
 // Drift and the Article 30 record hold the evidence against the declared
-// registry, so they need the registry besides the catalog. `datamap drift`,
-// `datamap report article30`, GET /api/v1/drift and GET /api/v1/article30
-// all parse their parameters with ParseEvidence and answer with Drift or
-// Article30, so the four accept, refuse and answer the same.
+// registry, so they need the registry besides the catalog (Deps). Their
+// entries (Drift, Article30) are in the table like every question;
+// `datamap drift`, `datamap report article30`, GET /api/v1/drift and
+// GET /api/v1/article30 all parse with the entry's ParseEvidence and answer
+// with Deps.Drift or Deps.Article30, so the four accept, refuse and answer
+// the same.
 
 // EvidenceRequest is a parsed drift or record request.
 type EvidenceRequest struct {

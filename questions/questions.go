@@ -1,8 +1,12 @@
 // Package questions is what a privacy officer can ask datamap — inventory,
 // flows, transfers, retention, lineage reach and blast radius, lineage
-// export, search — each with the parameters it accepts. The CLI and the
-// HTTP API both call Ask with the parameters they were given, so the two
-// accept, refuse and answer exactly the same.
+// export, search, drift and the Article 30 record, and the subject
+// questions — as one table (All). Each entry describes a question once:
+// its parameters with their help, documentation and allowed values, its
+// answer's type and shape, its role, its CLI command and its web page. The
+// CLI's commands and help, the API's routes and paging, the OpenAPI
+// document and the web's navigation are made from the table, and every
+// surface parses with it, so they accept, refuse and answer the same.
 package questions
 
 import (
@@ -154,6 +158,13 @@ func listOf[T any](rows []T) rowsOf[T] {
 		return rowsOf[T]{}
 	}
 	return rows
+}
+
+// DocumentOf returns a document answer as its type; ok is false when it
+// is of another.
+func DocumentOf[T any](a Answer) (doc T, ok bool) {
+	doc, ok = a.Document.(T)
+	return doc, ok
 }
 
 // RowsOf returns a list answer's rows as their type; nil when they are of

@@ -109,8 +109,8 @@ func (s *Server) personLookup(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, d, err)
 		return
 	}
-	d.Subject.Asked, d.Subject.Profile = true, a.Document.(subjects.Profile)
-	s.render(w, "person", http.StatusOK, d)
+	d.Subject.Profile, d.Subject.Asked = questions.DocumentOf[subjects.Profile](a)
+	s.render(w, d.Page.Name, http.StatusOK, d)
 }
 
 // requests answers `datamap subject requests [--all]`. The only parameter
