@@ -201,11 +201,11 @@ func writeDemoRecord(ctx context.Context, e *env, s *stack.Stack, dir string) er
 		return err
 	}
 	asOf := time.Now().UTC()
-	req, err := questions.ParseEvidence(map[string]string{"as_of": asOf.Format(time.RFC3339Nano)}, questions.RecordParams)
+	req, err := questions.Article30.ParseEvidence(map[string]string{"as_of": asOf.Format(time.RFC3339Nano)})
 	if err != nil {
 		return err
 	}
-	rec, err := questions.Article30(ctx, s.ClickHouse, taxonomy.Default(), reg, req, asOf, Version)
+	rec, err := questions.Deps{Catalog: s.ClickHouse, Taxonomy: taxonomy.Default(), Registry: reg}.Article30(ctx, req, asOf, Version)
 	if err != nil {
 		return err
 	}
@@ -258,12 +258,11 @@ func writeDemoRecord(ctx context.Context, e *env, s *stack.Stack, dir string) er
 // (asked as the CLI user, so the audit trail records it) and how to look
 // one of them up.
 func showDemoPeople(ctx context.Context, e *env, s *stack.Stack) error {
-	q, _ := questions.Lookup("subject requests")
-	a, err := q.Ask(questions.WithAsker(ctx, questions.CLIAsker()), s.ClickHouse, taxonomy.Default(), nil)
+	a, err := questions.SubjectRequests.Ask(questions.WithAsker(ctx, questions.CLIAsker()), s.ClickHouse, taxonomy.Default(), nil)
 	if err != nil {
 		return err
 	}
-	rs := a.Rows.([]subjects.Request)
+	rs := questions.RowsOf[subjects.Request](a)
 	fmt.Fprintf(e.stdout, "\nA PERSON'S DATA — open data-subject requests (%d), by subject reference; the catalog holds no identity\n", len(rs))
 	if err := render(e.stdout, "table", requestRows(rs)); err != nil {
 		return err

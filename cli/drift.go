@@ -17,7 +17,7 @@ var errFindings = errors.New("drift findings at or above the --fail-on severity"
 
 func runDrift(ctx context.Context, e *env, args []string) error {
 	var ef evidenceFlags
-	fs := newFlags(e, "drift", "[flags]", `
+	fs := newFlags(e, questions.Drift.Name, "[flags]", `
 Where observed processing departs from the declared registry. Each finding
 has a severity, the evidence (events, records, first and last seen, systems,
 categories) and what to do. Kinds:
@@ -72,7 +72,7 @@ registry, 4 findings at or above --fail-on.`, `
 		}
 		threshold = s
 	}
-	reg, req, err := ef.resolve(e, questions.DriftParams, nil)
+	reg, req, err := ef.resolve(e, questions.Drift, nil)
 	if err != nil {
 		return err
 	}
@@ -85,7 +85,7 @@ registry, 4 findings at or above --fail-on.`, `
 		return err
 	}
 	defer closeStack()
-	findings, err := questions.Drift(ctx, s.ClickHouse, tax, reg, req)
+	findings, err := questions.Deps{Catalog: s.ClickHouse, Taxonomy: tax, Registry: reg}.Drift(ctx, req)
 	if err != nil {
 		return err
 	}

@@ -17,8 +17,8 @@ import (
 
 func runSubject(ctx context.Context, e *env, args []string) error {
 	subs := []struct{ name, summary string }{
-		{"show", "everything held about one person: systems, categories, recipients, consents, requests"},
-		{"requests", "open data-subject requests, overdue first; for erasures, who still holds the data"},
+		{strings.TrimPrefix(questions.SubjectShow.Name, "subject "), questions.SubjectShow.Command.Listed},
+		{strings.TrimPrefix(questions.SubjectRequests.Name, "subject "), questions.SubjectRequests.Command.Listed},
 		{"forget", "delete a person's rows from the subject table (end of the evidence period)"},
 		{"key", "print a fresh subject key for DATAMAP_SUBJECT_KEY"},
 	}
@@ -102,11 +102,7 @@ func flagOfKind(k subjectref.Kind) string {
 }
 
 // askSubject asks a subject question on behalf of the CLI user.
-func askSubject(ctx context.Context, e *env, name string, params map[string]string) (questions.Answer, error) {
-	q, ok := questions.Lookup(name)
-	if !ok {
-		return questions.Answer{}, fmt.Errorf("no question %q", name)
-	}
+func askSubject(ctx context.Context, e *env, q questions.Question, params map[string]string) (questions.Answer, error) {
 	tax, err := loadTaxonomy(e)
 	if err != nil {
 		return questions.Answer{}, err
@@ -128,7 +124,7 @@ func askSubject(ctx context.Context, e *env, name string, params map[string]stri
 }
 
 func runSubjectShow(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "subject show", "REF | --email ADDRESS | --phone NUMBER | --customer NUMBER [flags]", `
+	fs := newFlags(e, questions.SubjectShow.Name, "REF | --email ADDRESS | --phone NUMBER | --customer NUMBER [flags]", `
 Everything the catalog knows about one person: each system and category
 holding their data (first and last seen, erased or not), every recipient it
 was disclosed to with the path it took, their consent per purpose, and their
@@ -140,7 +136,7 @@ sent. The asking is recorded in the audit trail.`, `
   datamap subject show --phone "+31 6 1234 5678" --format json`)
 	var sf subjectFlags
 	sf.register(fs)
-	asOf := fs.String("as-of", "", paramUsage["as_of"])
+	asOf := questionFlag(fs, questions.SubjectShow, "as_of")
 	format := fs.String("format", "table", "output format: table or json")
 	if err := parseInterleaved(fs, args); err != nil {
 		return err
@@ -152,11 +148,11 @@ sent. The asking is recorded in the audit trail.`, `
 	if err != nil {
 		return err
 	}
-	a, err := askSubject(ctx, e, "subject show", map[string]string{"ref": ref, "as_of": *asOf})
+	a, err := askSubject(ctx, e, questions.SubjectShow, map[string]string{"ref": ref, "as_of": *asOf})
 	if err != nil {
 		return err
 	}
-	p := a.Rows.(subjects.Profile)
+	p, _ := questions.DocumentOf[subjects.Profile](a)
 	if *format == "json" {
 		return renderValue(e.stdout, p)
 	}
@@ -318,7 +314,7 @@ func showErasureScope(w io.Writer, rs []subjects.Request) {
 }
 
 func runSubjectRequests(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "subject requests", "[flags]", `
+	fs := newFlags(e, questions.SubjectRequests.Name, "[flags]", `
 The open data-subject requests with their legal deadline, one month from
 receipt (GDPR Art. 12(3)), overdue ones first. For an erasure: each system
 observed holding the person's data that has not reported erasing it, and
@@ -328,7 +324,7 @@ trail.`, `
   datamap subject requests
   datamap subject requests --all --format json`)
 	all := fs.Bool("all", false, "list answered and refused requests too")
-	asOf := fs.String("as-of", "", paramUsage["as_of"])
+	asOf := questionFlag(fs, questions.SubjectRequests, "as_of")
 	format := fs.String("format", "table", "output format: table, json or csv")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -339,11 +335,11 @@ trail.`, `
 	if err := checkFormat(*format); err != nil {
 		return err
 	}
-	a, err := askSubject(ctx, e, "subject requests", map[string]string{"all": fmt.Sprint(*all), "as_of": *asOf})
+	a, err := askSubject(ctx, e, questions.SubjectRequests, map[string]string{"all": fmt.Sprint(*all), "as_of": *asOf})
 	if err != nil {
 		return err
 	}
-	rs := a.Rows.([]subjects.Request)
+	rs := questions.RowsOf[subjects.Request](a)
 	if *format == "json" {
 		return renderValue(e.stdout, rs)
 	}
@@ -409,7 +405,7 @@ to the datamap server. A new key gives everyone new references.`, `
 }
 
 func runAudit(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "audit", "[flags]", `
+	fs := newFlags(e, questions.Audit.Name, "[flags]", `
 Who asked about whom: every subject question asked through the CLI, the API
 or the web map, and every use of the subject role, newest first — the token's
 name (or the CLI user), when, which question, which reference. The trail is
@@ -419,8 +415,8 @@ recorded too.`, `
   datamap audit --who dpo --since 2026-11-01 --format csv`)
 	who := fs.String("who", "", "only this token name or CLI user")
 	ref := fs.String("ref", "", "only questions about this reference")
-	since := fs.String("since", "", paramUsage["since"])
-	until := fs.String("until", "", paramUsage["until"])
+	since := questionFlag(fs, questions.Audit, "since")
+	until := questionFlag(fs, questions.Audit, "until")
 	format := fs.String("format", "table", "output format: table, json or csv")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -431,9 +427,9 @@ recorded too.`, `
 	if err := checkFormat(*format); err != nil {
 		return err
 	}
-	a, err := askSubject(ctx, e, "audit", map[string]string{"who": *who, "ref": *ref, "since": *since, "until": *until})
+	a, err := askSubject(ctx, e, questions.Audit, map[string]string{"who": *who, "ref": *ref, "since": *since, "until": *until})
 	if err != nil {
 		return err
 	}
-	return render(e.stdout, *format, a.Rows.([]query.AuditEntry))
+	return render(e.stdout, *format, questions.RowsOf[query.AuditEntry](a))
 }

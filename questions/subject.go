@@ -81,7 +81,7 @@ func (a Asker) entry(q Question, ref, outcome string) query.AuditEntry {
 // or without an asker (then nobody could have been answered either).
 func (q Question) Refused(ctx context.Context, conn driver.Conn, refusal error) error {
 	a, ok := askerOf(ctx)
-	var ie *query.InputError
+	var ie *InputError
 	if q.Role != RoleSubject || !ok || !errors.As(refusal, &ie) {
 		return nil
 	}
@@ -93,11 +93,11 @@ func parseSubject(values map[string]string) error {
 	if ref, ok := values["ref"]; ok && ref != "" {
 		if err := subjectref.Check(ref); err != nil {
 			// Value left empty: a malformed ref may be the identity itself.
-			return &query.InputError{Param: "ref", Msg: err.Error()}
+			return &InputError{Param: "ref", Msg: err.Error()}
 		}
 	}
 	if all := values["all"]; all != "" && all != "true" && all != "false" {
-		return &query.InputError{Param: "all", Value: all, Msg: "must be true or false"}
+		return &InputError{Param: "all", Value: all, Msg: "must be true or false"}
 	}
 	return nil
 }
@@ -116,7 +116,7 @@ func subjectShow(ctx context.Context, conn driver.Conn, _ *taxonomy.Taxonomy, r 
 	if err != nil {
 		return Answer{}, err
 	}
-	return Answer{Rows: subjects.ProfileOf(r.values["ref"], facts, asOf)}, nil
+	return Answer{Document: subjects.ProfileOf(r.values["ref"], facts, asOf)}, nil
 }
 
 func subjectRequests(ctx context.Context, conn driver.Conn, _ *taxonomy.Taxonomy, r Request) (Answer, error) {
@@ -130,14 +130,11 @@ func subjectRequests(ctx context.Context, conn driver.Conn, _ *taxonomy.Taxonomy
 	if !all {
 		rs = subjects.Open(rs)
 	}
-	if rs == nil {
-		rs = []subjects.Request{}
-	}
-	return Answer{Rows: rs}, nil
+	return Answer{Rows: listOf(rs)}, nil
 }
 
 func auditTrail(ctx context.Context, conn driver.Conn, _ *taxonomy.Taxonomy, r Request) (Answer, error) {
 	rows, err := query.Audit(ctx, conn, query.AuditFilter{Who: r.values["who"], Ref: r.values["ref"],
 		Since: r.filter.Since, Until: r.filter.Until})
-	return Answer{Rows: rows}, err
+	return Answer{Rows: listOf(rows)}, err
 }

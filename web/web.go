@@ -26,6 +26,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -77,42 +78,55 @@ type Server struct {
 // page is one page of the map.
 type page struct {
 	Path, Name, Title string
-	Question          string   // the question whose table the page shows, if any
+	Question          string   // the API name of the question whose table the page shows, if any
 	Params            []string // the filters that apply to it
 	// Role is the role the page needs: questions.RoleRead (a read or
 	// full-access login) or questions.RoleSubject (a subject login).
 	Role string
+	row  reflect.Type // the rows of its table, nil when it has none
 }
 
-// pages are the pages, in navigation order.
+// questionPage is the page of a question, as its entry describes it.
+func questionPage(q questions.Question) page {
+	p := page{Path: q.Page.Path, Name: q.Page.Name, Title: q.Page.Title, Role: q.Role}
+	switch {
+	case q.Role == questions.RoleSubject:
+		// Rendered on the server from its answer (subject.go).
+		p.Question = q.Name
+	case q.Shape == questions.List:
+		p.Question, p.Params, p.row = q.Name, q.ParamNames(), q.Row
+	default:
+		p.Params = q.ParamNames()
+	}
+	if q.Page.Filters != nil {
+		p.Params = q.Page.Filters
+	}
+	return p
+}
+
+// questionPages are the pages of the questions that have one, in the
+// table's order, for a login of this role.
+func questionPages(role string) []page {
+	var out []page
+	for _, q := range questions.All() {
+		if q.Page.Path != "" && cmp.Or(q.Role, questions.RoleRead) == role {
+			out = append(out, questionPage(q))
+		}
+	}
+	return out
+}
+
+// pages are the data map's pages, in navigation order: the map, the
+// questions' pages, the dead letters.
 func pages() []page {
-	lookup := func(name string) []string {
-		q, _ := questions.Lookup(name)
-		return q.Params
-	}
-	return []page{
-		{Path: "/", Name: "map", Title: "Map", Params: lookup("transfers")},
-		{Path: "/inventory", Name: "inventory", Title: "Inventory", Question: "inventory", Params: lookup("inventory")},
-		{Path: "/flows", Name: "flows", Title: "Flows", Question: "flows", Params: lookup("flows")},
-		{Path: "/transfers", Name: "transfers", Title: "Transfers", Question: "transfers", Params: lookup("transfers")},
-		{Path: "/retention", Name: "retention", Title: "Retention", Question: "retention", Params: lookup("retention")},
-		{Path: "/drift", Name: "drift", Title: "Drift", Params: questions.DriftParams},
-		// The record's own role (controller, processor) is a control of the
-		// page, not the shared recipient-role filter.
-		{Path: "/article30", Name: "article30", Title: "Article 30", Params: []string{"as_of"}},
-		{Path: "/deadletters", Name: "deadletters", Title: "Dead letters"},
-	}
+	out := []page{{Path: "/", Name: "map", Title: "Map", Params: questions.Transfers.ParamNames()}}
+	out = append(out, questionPages(questions.RoleRead)...)
+	return append(out, page{Path: "/deadletters", Name: "deadletters", Title: "Dead letters"})
 }
 
 // subjectPages are the pages about people, in navigation order: the
 // subject role's, and only theirs.
-func subjectPages() []page {
-	return []page{
-		{Path: "/subject", Name: "person", Title: "Person", Question: "subject show", Role: questions.RoleSubject},
-		{Path: "/subject/requests", Name: "requests", Title: "Requests", Question: "subject requests", Role: questions.RoleSubject},
-		{Path: "/subject/audit", Name: "audit", Title: "Audit trail", Question: "audit", Role: questions.RoleSubject},
-	}
-}
+func subjectPages() []page { return questionPages(questions.RoleSubject) }
 
 // questionRole is the role of the questions a login may ask.
 func questionRole(r access.Role) string {
@@ -302,14 +316,9 @@ func (s *Server) page(p page) http.HandlerFunc {
 			f.Applies = slices.Contains(p.Params, f.Name)
 			d.Filters = append(d.Filters, f)
 		}
-		if q, ok := questions.Lookup("inventory"); ok {
-			d.InventoryParams = q.Params
-		}
-		if q, ok := questions.Lookup("flows"); ok {
-			d.FlowParams = q.Params
-		}
-		if t, ok := tableRows[p.Question]; ok {
-			d.Columns = columnsOf(t)
+		d.InventoryParams, d.FlowParams = questions.Inventory.ParamNames(), questions.Flows.ParamNames()
+		if p.row != nil {
+			d.Columns = columnsOf(p.row)
 		}
 		s.render(w, p.Name, http.StatusOK, d)
 	}

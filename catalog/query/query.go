@@ -151,7 +151,7 @@ func CountEvents(ctx context.Context, conn driver.Conn) (Totals, error) {
 }
 
 // KnownValues checks that the system and recipient the filter names appear
-// in the catalog at all (at any time), so that a typo is an InputError
+// in the catalog at all (at any time), so that a typo is a ValueError
 // rather than an empty answer.
 func KnownValues(ctx context.Context, conn driver.Conn, f Filter) error {
 	for _, c := range []struct {
@@ -172,7 +172,7 @@ func KnownValues(ctx context.Context, conn driver.Conn, f Filter) error {
 			return fmt.Errorf("%s lookup: %w", c.param, err)
 		}
 		if n == 0 {
-			return &InputError{c.param, c.value, "no event in the catalog names it; 'datamap search " + c.value + "' finds similar names"}
+			return &ValueError{c.param, c.value, "no event in the catalog names it; 'datamap search " + c.value + "' finds similar names"}
 		}
 	}
 	return nil

@@ -423,14 +423,14 @@ func (p plan) checkExpired(f Filter, sealed time.Time) error {
 		return fmt.Sprintf("the raw events of %s have expired (DATAMAP_RAW_EVENTS_TTL) and the rollups keep whole days: give a date YYYY-MM-DD", date(t))
 	}
 	if !p.lo.Equal(startOfDay(p.lo)) && !startOfDay(p.lo).After(sealed) {
-		return &InputError{"since", f.Since.Format(time.RFC3339Nano), msg(p.lo)}
+		return &ValueError{"since", f.Since.Format(time.RFC3339Nano), msg(p.lo)}
 	}
 	if !p.hi.Add(resolution).Equal(startOfDay(p.hi).AddDate(0, 0, 1)) && !startOfDay(p.hi).After(sealed) {
 		param, v := "until", f.Until
 		if v.IsZero() || (!f.AsOf.IsZero() && f.AsOf.Before(v)) {
 			param, v = "as_of", f.AsOf
 		}
-		return &InputError{param, v.Format(time.RFC3339Nano), msg(p.hi)}
+		return &ValueError{param, v.Format(time.RFC3339Nano), msg(p.hi)}
 	}
 	return nil
 }

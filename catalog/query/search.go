@@ -29,7 +29,7 @@ type SearchResult struct {
 func Search(ctx context.Context, conn driver.Conn, tax *taxonomy.Taxonomy, text string, f Filter) ([]SearchResult, error) {
 	text = strings.TrimSpace(text)
 	if text == "" {
-		return nil, &InputError{"q", text, "give a word to look for, e.g. stripe or billing"}
+		return nil, &ValueError{"q", text, "give a word to look for, e.g. stripe or billing"}
 	}
 	labels := map[string]map[string]string{"category": {}, "purpose": {}}
 	for _, c := range tax.Categories {

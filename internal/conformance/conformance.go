@@ -362,7 +362,7 @@ func answerBytes(t *testing.T, a questions.Answer) []byte {
 func testReportEvidence(t *testing.T, _ Topology, _ Catalog, s *stack.Stack, _ jetstream.JetStream) {
 	ctx := context.Background()
 	ref := loadBoth(t, s.ClickHouse)
-	asOf, _ := report.ParseAsOf("2026-11-29")
+	asOf, _ := questions.ParseTime("as_of", "2026-11-29", true)
 	var got []report.Observation
 	err := againIfEngineAborted(t, func() (err error) { got, err = query.Observations(ctx, s.ClickHouse, asOf); return err })
 	if err != nil {
