@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/back-trace/datamap/events"
+	"github.com/back-trace/datamap/traffic/hostpattern"
 	"github.com/back-trace/datamap/events/taxonomy"
 )
 
@@ -141,6 +142,12 @@ func (p *parser) activity(l located, tax *taxonomy.Taxonomy) {
 			f, line := p.locate(at(path, "recipients", i, "country"))
 			p.Errorf(line, strings.TrimSuffix(f, ".country")+".safeguard",
 				"missing; %s is outside the EEA without an adequacy decision, so name the transfer safeguard (scc, bcr, dpf, derogation, or none if there is none)", rc.Country)
+		}
+		for j, h := range rc.Hosts {
+			if msg := hostpattern.Check(h); msg != "" {
+				f, line := p.locate(at(path, "recipients", i, "hosts", j))
+				p.Errorf(line, f, "%s", msg)
+			}
 		}
 		for j, k := range rc.Categories {
 			f, line := p.locate(at(path, "recipients", i, "categories", j))
