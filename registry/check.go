@@ -6,8 +6,8 @@ import (
 	"strings"
 
 	"github.com/back-trace/datamap/events"
-	"github.com/back-trace/datamap/traffic/hostpattern"
 	"github.com/back-trace/datamap/events/taxonomy"
+	"github.com/back-trace/datamap/traffic/hostpattern"
 )
 
 // located is an activity with the pointer path to it, for error lines.
