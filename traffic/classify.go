@@ -49,6 +49,9 @@ type Classifier struct {
 
 	mu      sync.RWMutex
 	systems map[string]bool
+	// onNewSystem is told when a system is first seen: a peer of its name
+	// becomes internal, so what was concluded of such a peer is stale.
+	onNewSystem func()
 }
 
 // DefaultInternalSuffixes are the names that are internal everywhere:
@@ -92,10 +95,14 @@ func (c *Classifier) Instrumented(system string) {
 		return
 	}
 	c.mu.Lock()
-	if len(c.systems) < maxKnownSystems {
+	added := !c.systems[system] && len(c.systems) < maxKnownSystems
+	if added {
 		c.systems[system] = true
 	}
 	c.mu.Unlock()
+	if added && c.onNewSystem != nil {
+		c.onNewSystem()
+	}
 }
 
 // Classify says what a normalised peer host (see NormalizeHost) is. The

@@ -51,3 +51,28 @@ func TestHostOfURLNeverReturnsPathOrUserinfo(t *testing.T) {
 		}
 	}
 }
+
+// FuzzNormalizeHost: a normalised host is stable, short, and made of the
+// characters of host names only.
+func FuzzNormalizeHost(f *testing.F) {
+	for _, s := range []string{"API.Stripe.com:443", "[2001:db8::1]:443", "bücher.example", "10.0.0.1", "a..b", "https://x/y"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		h, _, ok := NormalizeHost(s)
+		if !ok {
+			return
+		}
+		if len(h) > maxHostLen {
+			t.Fatalf("%q: %d bytes", h, len(h))
+		}
+		if h == PrivateAddress || h == PublicAddress {
+			return
+		}
+		again, _, ok := NormalizeHost(h)
+		if !ok || again != h {
+			t.Fatalf("NormalizeHost(%q) = %q, then %q, %v", s, h, again, ok)
+		}
+		_ = hostOfURL(s)
+	})
+}

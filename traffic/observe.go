@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -58,11 +59,56 @@ type Outcome struct {
 type Observer struct {
 	classifier *Classifier
 	now        func() time.Time
+	peers      peerCache
 }
 
 // NewObserver observes with a classifier.
 func NewObserver(c *Classifier) *Observer {
-	return &Observer{classifier: c, now: time.Now}
+	o := &Observer{classifier: c, now: time.Now}
+	o.peers.entries = map[peerKey]peerResult{}
+	c.onNewSystem = o.peers.clear
+	return o
+}
+
+// peerCache remembers what a raw peer (as a span names it) resolved to:
+// an organisation's spans name a few hundred hosts, and normalising,
+// checking and classifying one costs more than decoding its span. It
+// stops growing at maxCachedPeers; what is not cached is resolved again.
+type peerCache struct {
+	mu      sync.RWMutex
+	entries map[peerKey]peerResult
+}
+
+const maxCachedPeers = 50_000
+
+type peerKey struct{ raw, broker string }
+
+type peerResult struct {
+	host    string
+	dest    Destination
+	usable  bool
+	refused string
+}
+
+func (c *peerCache) get(k peerKey) (peerResult, bool) {
+	c.mu.RLock()
+	r, ok := c.entries[k]
+	c.mu.RUnlock()
+	return r, ok
+}
+
+func (c *peerCache) put(k peerKey, r peerResult) {
+	c.mu.Lock()
+	if len(c.entries) < maxCachedPeers {
+		c.entries[peerKey{strings.Clone(k.raw), strings.Clone(k.broker)}] = r
+	}
+	c.mu.Unlock()
+}
+
+func (c *peerCache) clear() {
+	c.mu.Lock()
+	clear(c.entries)
+	c.mu.Unlock()
 }
 
 // Reasons a span is refused. They are what the sender reads in the OTLP
@@ -80,7 +126,7 @@ const (
 func (o *Observer) Observe(td ptrace.Traces, speaksFor func(system string) bool, sink Sink) (Outcome, error) {
 	var out Outcome
 	reasons := map[string]int64{}
-	var calls []Call
+	calls := make([]Call, 0, td.SpanCount())
 	rss := td.ResourceSpans()
 	for i := 0; i < rss.Len(); i++ {
 		rs := rss.At(i)
@@ -138,19 +184,14 @@ func (o *Observer) call(system string, span ptrace.Span) (c Call, usable bool, r
 	if raw == "" {
 		return c, false, ""
 	}
-	var d Destination
-	host, _, ok := NormalizeHost(raw)
-	if broker != "" {
-		host, ok = brokerDestination(broker, raw)
-	}
+	k := peerKey{raw, broker}
+	p, ok := o.peers.get(k)
 	if !ok {
-		if events.PersonalValue(raw) != "" {
-			return c, false, reasonPersonalHost
-		}
-		return c, false, ""
+		p = o.resolve(raw, broker)
+		o.peers.put(k, p)
 	}
-	if host != PrivateAddress && host != PublicAddress && events.PersonalValue(host) != "" {
-		return c, false, reasonPersonalHost
+	if !p.usable {
+		return c, false, p.refused
 	}
 	at := int64(span.StartTimestamp())
 	if at == 0 {
@@ -159,18 +200,35 @@ func (o *Observer) call(system string, span ptrace.Span) (c Call, usable bool, r
 	if at <= 0 {
 		at = o.now().UnixNano()
 	}
-	if broker != "" {
-		d = brokerClass(broker)
-	} else {
-		d = o.classifier.Classify(host)
-	}
 	c = Call{
-		Key: Key{Day: int32(at / int64(24*time.Hour)), System: system, Host: host,
-			Class: d.Class, Recipient: d.Recipient, Country: d.Country},
+		Key: Key{Day: int32(at / int64(24*time.Hour)), System: system, Host: p.host,
+			Class: p.dest.Class, Recipient: p.dest.Recipient, Country: p.dest.Country},
 		Failed: span.Status().Code() == ptrace.StatusCodeError,
 		At:     at,
 	}
 	return c, true, ""
+}
+
+// resolve normalises, checks and classifies a raw peer.
+func (o *Observer) resolve(raw, broker string) peerResult {
+	host, _, ok := NormalizeHost(raw)
+	if broker != "" {
+		host, ok = brokerDestination(broker, raw)
+	}
+	if !ok {
+		if events.PersonalValue(raw) != "" {
+			return peerResult{refused: reasonPersonalHost}
+		}
+		return peerResult{}
+	}
+	if host != PrivateAddress && host != PublicAddress && events.PersonalValue(host) != "" {
+		return peerResult{refused: reasonPersonalHost}
+	}
+	d := brokerClass(broker)
+	if broker == "" {
+		d = o.classifier.Classify(host)
+	}
+	return peerResult{host: strings.Clone(host), dest: d, usable: true}
 }
 
 func serviceName(attrs pcommon.Map) (string, bool) {

@@ -122,6 +122,11 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	req := ptraceotlp.NewExportRequest()
 	var err error
 	if mediaType == ContentTypeJSON {
+		if jsonDepth(buf.Bytes()) > maxJSONDepth {
+			rc.status(w, mediaType, http.StatusBadRequest, codes.InvalidArgument, fmt.Sprintf(
+				"the JSON is nested more than %d levels deep; an OTLP request needs about 20", maxJSONDepth))
+			return
+		}
 		err = req.UnmarshalJSON(buf.Bytes())
 	} else {
 		err = req.UnmarshalProto(buf.Bytes())
@@ -171,6 +176,37 @@ func (rc *Receiver) export(req ptraceotlp.ExportRequest, speaksFor func(string) 
 		resp.PartialSuccess().SetErrorMessage(out.Message)
 	}
 	return resp, codes.OK, ""
+}
+
+// maxJSONDepth bounds the nesting of a JSON body. The JSON decoder
+// recurses without a limit of its own (the protobuf one stops at 100), so
+// a 16 MiB body of brackets would cost a deep stack; a real request nests
+// about 20 levels, a little more with attribute values that are lists.
+const maxJSONDepth = 128
+
+// jsonDepth is the deepest nesting of objects and arrays in b, ignoring
+// brackets within strings. It does not validate: the decoder does.
+func jsonDepth(b []byte) int {
+	depth, deepest, inString := 0, 0, false
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		switch {
+		case inString:
+			if c == '\\' {
+				i++
+			} else if c == '"' {
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '{' || c == '[':
+			depth++
+			deepest = max(deepest, depth)
+		case c == '}' || c == ']':
+			depth--
+		}
+	}
+	return deepest
 }
 
 var errEncoding = errors.New("Content-Encoding must be gzip or none")

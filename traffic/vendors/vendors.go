@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 
 	"go.yaml.in/yaml/v3"
 
@@ -57,14 +58,15 @@ type Catalogue struct {
 // (lower case, without port or trailing dot).
 func (c *Catalogue) Lookup(host string) (Match, bool) { return c.hosts.Lookup(host) }
 
-// Default returns the built-in catalogue, schemas/vendors.yaml.
-func Default() *Catalogue {
+// Default returns the built-in catalogue, schemas/vendors.yaml, parsed
+// once.
+var Default = sync.OnceValue(func() *Catalogue {
 	c, err := Parse(schemas.Vendors(), "schemas/vendors.yaml")
 	if err != nil {
 		panic("vendors: the built-in catalogue is invalid: " + err.Error())
 	}
 	return c
-}
+})
 
 // Load reads a catalogue file; an empty path is the built-in catalogue.
 func Load(path string) (*Catalogue, error) {
