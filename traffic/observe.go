@@ -98,6 +98,9 @@ func (c *peerCache) get(k peerKey) (peerResult, bool) {
 }
 
 func (c *peerCache) put(k peerKey, r peerResult) {
+	if len(k.raw)+len(k.broker) > 2*maxHostLen {
+		return // no host is that long: a span's junk is not kept
+	}
 	c.mu.Lock()
 	if len(c.entries) < maxCachedPeers {
 		c.entries[peerKey{strings.Clone(k.raw), strings.Clone(k.broker)}] = r
