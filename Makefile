@@ -89,6 +89,8 @@ fuzz:
 	$(FUZZ) ./config -fuzz '^FuzzValidateNeverPanics$$'
 	$(FUZZ) ./catalog/schema -fuzz '^FuzzClusterRenderNeverPanics$$'
 	$(FUZZ) ./web -fuzz '^FuzzSafeNext$$'
+	$(FUZZ) ./traffic -fuzz '^FuzzNormalizeHost$$'
+	$(FUZZ) ./traffic/otlp -fuzz '^FuzzExport$$'
 
 ## web-vendor: re-fetch the web map's vendored libraries from npm and check
 ## them against web/assets/vendor/VERSIONS (integrity and sha256); the

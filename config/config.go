@@ -70,6 +70,13 @@ type Config struct {
 
 	IngestTokens string `envconfig:"INGEST_TOKENS" desc:"comma-separated bearer tokens that may POST events to /v1/events and nothing else (DATAMAP_API_TOKEN is accepted too)" secret:"true"`
 
+	// Traffic: the OTLP receiver that turns the traces services send into
+	// observed destinations (docs/traffic.md).
+	OTLPAddr         string `envconfig:"OTLP_ADDR" desc:"address of the OTLP/HTTP traces receiver (POST /v1/traces); empty turns it off" default:"127.0.0.1:4318"`
+	OTLPGRPCAddr     string `envconfig:"OTLP_GRPC_ADDR" desc:"address of the OTLP/gRPC traces receiver, e.g. 127.0.0.1:4317; empty turns it off"`
+	Vendors          string `envconfig:"VENDORS" desc:"vendor catalogue YAML replacing the built-in one (schemas/vendors.yaml): the processors and host patterns traffic is classified against"`
+	InternalSuffixes string `envconfig:"INTERNAL_SUFFIXES" desc:"comma-separated domain suffixes whose hosts are the organisation's own (e.g. corp.example.com); *.svc.cluster.local, private and loopback addresses always are"`
+
 	Registry   string        `envconfig:"REGISTRY" desc:"the declared registry (datamap.yaml) that serve's drift and Article 30 routes and pages check the catalog against, and drift/report use without --registry; backtrace names the embedded BackTrace one"`
 	SessionTTL time.Duration `envconfig:"SESSION_TTL" desc:"how long a login to the web data map lasts; 0 means 8h" default:"8h"`
 
@@ -130,7 +137,8 @@ func (c Config) Validate() error {
 		bad("NATS_TLS_CERT", "set both NATS_TLS_CERT and NATS_TLS_KEY, or neither")
 	}
 	for name, file := range map[string]string{"NATS_CREDS": c.NATSCredsFile, "NATS_TLS_CA": c.NATSTLSCA,
-		"NATS_TLS_CERT": c.NATSTLSCert, "NATS_TLS_KEY": c.NATSTLSKey, "TAXONOMY": c.Taxonomy, "REGISTRY": c.registryFile()} {
+		"NATS_TLS_CERT": c.NATSTLSCert, "NATS_TLS_KEY": c.NATSTLSKey, "TAXONOMY": c.Taxonomy, "REGISTRY": c.registryFile(),
+		"VENDORS": c.Vendors} {
 		if file != "" {
 			if _, err := os.Stat(file); err != nil {
 				bad(name, "cannot read %s: %v", file, errors.Unwrap(err))
@@ -163,6 +171,21 @@ func (c Config) Validate() error {
 		bad("HTTP_ADDR", "%q is not host:port, e.g. 127.0.0.1:8470", c.HTTPAddr)
 	} else if host == "" {
 		bad("HTTP_ADDR", "%q listens on every interface; name one, e.g. 127.0.0.1:8470 (or 0.0.0.0:8470 on purpose)", c.HTTPAddr)
+	}
+	for name, addr := range map[string]string{"OTLP_ADDR": c.OTLPAddr, "OTLP_GRPC_ADDR": c.OTLPGRPCAddr} {
+		if addr == "" {
+			continue
+		}
+		if host, _, err := net.SplitHostPort(addr); err != nil {
+			bad(name, "%q is not host:port, e.g. 127.0.0.1:4318", addr)
+		} else if host == "" {
+			bad(name, "%q listens on every interface; name one, e.g. 127.0.0.1:4318 (or 0.0.0.0:4318 on purpose)", addr)
+		}
+	}
+	for _, s := range c.InternalSuffixList() {
+		if strings.ContainsAny(s, "/:@ ") || !strings.Contains(strings.Trim(s, "."), ".") && s != "internal" {
+			bad("INTERNAL_SUFFIXES", "%q is not a domain suffix such as corp.example.com", s)
+		}
 	}
 	if _, err := c.subjectCredentials(); err != nil {
 		bad("SUBJECT_TOKENS", "%v", err)
@@ -329,4 +352,15 @@ func expandHome(p string) string {
 		}
 	}
 	return p
+}
+
+// InternalSuffixList splits InternalSuffixes.
+func (c Config) InternalSuffixList() []string {
+	var out []string
+	for _, s := range strings.Split(c.InternalSuffixes, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/back-trace/datamap/events"
 	"github.com/back-trace/datamap/events/taxonomy"
+	"github.com/back-trace/datamap/traffic/hostpattern"
 )
 
 // located is an activity with the pointer path to it, for error lines.
@@ -141,6 +142,12 @@ func (p *parser) activity(l located, tax *taxonomy.Taxonomy) {
 			f, line := p.locate(at(path, "recipients", i, "country"))
 			p.Errorf(line, strings.TrimSuffix(f, ".country")+".safeguard",
 				"missing; %s is outside the EEA without an adequacy decision, so name the transfer safeguard (scc, bcr, dpf, derogation, or none if there is none)", rc.Country)
+		}
+		for j, h := range rc.Hosts {
+			if msg := hostpattern.Check(h); msg != "" {
+				f, line := p.locate(at(path, "recipients", i, "hosts", j))
+				p.Errorf(line, f, "%s", msg)
+			}
 		}
 		for j, k := range rc.Categories {
 			f, line := p.locate(at(path, "recipients", i, "categories", j))

@@ -57,6 +57,8 @@ func TestBadRegistries(t *testing.T) {
 		{"bad enum", "safeguard: scc", "safeguard: sccs", 14, "activities[0].recipients[0].safeguard", `"sccs" is not allowed; use one of adequacy`},
 		{"unknown purpose", "purposes: [invoicing]", "purposes: [invoicing, world_domination]", 8, "activities[0].purposes[1]", `"world_domination" is not a purpose of the taxonomy`},
 		{"unknown category", "data_categories: [billing]", "data_categories: [billing, billing.cvv]", 11, "activities[0].data_categories[1]", "not a data category"},
+		{"host with a scheme", "safeguard: scc}", "safeguard: scc, hosts: [\"https://api.stripe.com\"]}", 14, "activities[0].recipients[0].hosts[0]", "without scheme, port or path"},
+		{"host wildcard in the middle", "safeguard: scc}", "safeguard: scc, hosts: [\"api.*.stripe.com\"]}", 14, "activities[0].recipients[0].hosts[0]", "only a leading *."},
 		{"unknown data subject", "data_subjects: [customer]", "data_subjects: [martian]", 10, "activities[0].data_subjects[0]", "data subject category"},
 		{"duplicate activity id", "    retention:\n      - {category: billing.invoice, period: P7Y}\n",
 			"    retention:\n      - {category: billing.invoice, period: P7Y}\n  - id: billing\n    name: Again\n    purposes: [invoicing]\n    legal_bases: [contract]\n    data_subjects: [customer]\n    data_categories: [billing]\n    systems: [x]\n",

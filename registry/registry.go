@@ -72,6 +72,10 @@ type Recipient struct {
 	Contract  string `yaml:"contract,omitempty" json:"contract,omitempty"`
 	// Categories it receives; empty means all of the activity's.
 	Categories []string `yaml:"categories,omitempty" json:"categories,omitempty"`
+	// Hosts are the host patterns of its endpoints ("api.example.com", or
+	// "*.example.com" for every host below example.com): traffic a service
+	// sends to one of them is traffic to this recipient (docs/traffic.md).
+	Hosts []string `yaml:"hosts,omitempty" json:"hosts,omitempty"`
 }
 
 // Retention is how long one category (and its subtree) is kept.

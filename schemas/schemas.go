@@ -9,6 +9,8 @@
 //     policy (parsed by taxonomy.Default);
 //   - countries.yaml: ISO 3166-1 codes with EEA membership and EU adequacy
 //     (parsed by events.LookupCountry);
+//   - vendors.yaml: the vendor catalogue, processors and the hosts they
+//     use, dated (parsed by traffic/vendors);
 //   - registry.v1.json: JSON Schema of the declared registry (datamap.yaml),
 //     and backtrace-registry.yaml, BackTrace's registry written from its
 //     privacy policy (parsed by package registry).
@@ -69,3 +71,8 @@ func mustRead(name string) []byte {
 	}
 	return b
 }
+
+// Vendors returns the built-in vendor catalogue YAML: the processors most
+// often named in sub-processor lists and the hosts they use (parsed by
+// package traffic/vendors).
+func Vendors() []byte { return mustRead("vendors.yaml") }

@@ -347,7 +347,7 @@ func TestMigratedCatalogTables(t *testing.T) {
 	if want := "events ReplacingMergeTree, rollup_days AggregatingMergeTree, rollup_days_mv MaterializedView, " +
 		"rollups ReplacingMergeTree, schema_migrations ReplacingMergeTree, subject_audit MergeTree, " +
 		"subject_holdings MergeTree, subject_holdings_feed MaterializedView, subject_refs ReplacingMergeTree, " +
-		"subject_rights ReplacingMergeTree, subject_rights_feed MaterializedView"; strings.Join(got, ", ") != want {
+		"subject_rights ReplacingMergeTree, subject_rights_feed MaterializedView, traffic AggregatingMergeTree"; strings.Join(got, ", ") != want {
 		t.Errorf("tables after migration: %s, want %s", strings.Join(got, ", "), want)
 	}
 }

@@ -249,7 +249,7 @@ func splitData(stmts []string) (schemaStmts, dataStmts []string) {
 
 // insertedTables are the tables of the catalog that INSERTs write.
 var insertedTables = []string{"events", "rollups", "rollup_days",
-	"subject_refs", "subject_rights", "subject_holdings", "subject_audit"}
+	"subject_refs", "subject_rights", "subject_holdings", "subject_audit", "traffic"}
 
 // SetInsertFsync makes ClickHouse fsync every inserted part (and its
 // directory) before acknowledging the INSERT, or stops it. The consumer
@@ -260,7 +260,8 @@ var insertedTables = []string{"events", "rollups", "rollup_days",
 // count marking its day dirty does not would be missing from the rollups;
 // a person's reference acked but lost would be missing from an erasure's
 // scope; a lookup answered but lost from the audit trail would be one
-// nobody can account for. See docs/reliability.md.
+// nobody can account for; a traffic aggregate, once written, should not be
+// the one thing a power failure takes. See docs/reliability.md.
 func SetInsertFsync(ctx context.Context, conn driver.Conn, d Dialect, on bool) error {
 	flag := 0
 	if on {

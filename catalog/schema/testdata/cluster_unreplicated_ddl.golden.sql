@@ -296,3 +296,25 @@ ALTER TABLE subject_audit_local ADD COLUMN IF NOT EXISTS outcome LowCardinality(
 
 ALTER TABLE subject_audit ADD COLUMN IF NOT EXISTS outcome LowCardinality(String) DEFAULT 'answered'
     COMMENT 'answered, or refused: and the parameter that was refused';
+
+-- ===== 0009_traffic =====
+
+CREATE TABLE IF NOT EXISTS traffic_local
+(
+    day        Date,
+    system     LowCardinality(String),
+    host       String,
+    class      LowCardinality(String) COMMENT 'internal, recipient, vendor or unknown',
+    recipient  LowCardinality(String) COMMENT 'the registry recipient or the vendor, empty for internal and unknown hosts',
+    country    LowCardinality(String) COMMENT 'ISO 3166-1 code of the endpoint, where known',
+    spans      SimpleAggregateFunction(sum, UInt64) COMMENT 'outgoing calls, at least once',
+    errors     SimpleAggregateFunction(sum, UInt64) COMMENT 'of which failed',
+    first_seen SimpleAggregateFunction(min, DateTime64(3, 'UTC')),
+    last_seen  SimpleAggregateFunction(max, DateTime64(3, 'UTC'))
+)
+ENGINE = AggregatingMergeTree
+PARTITION BY toYYYYMM(day)
+ORDER BY (day, system, host, class, recipient, country);
+
+CREATE TABLE IF NOT EXISTS traffic AS traffic_local
+ENGINE = Distributed(datamap_cluster, currentDatabase(), traffic_local, cityHash64(day, system, host, class, recipient, country));

@@ -1,0 +1,97 @@
+package query
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+)
+
+// TrafficRow is one system's observed destination: what the traces it
+// sent show of its outgoing calls, over the filter's days.
+type TrafficRow struct {
+	System string `json:"system"`
+	Host   string `json:"host"`
+	// Class is internal, recipient (a registry recipient's hosts match),
+	// vendor (the vendor catalogue's) or unknown, as classified when the
+	// spans arrived.
+	Class     string `json:"class"`
+	Recipient string `json:"recipient,omitempty"`
+	Country   string `json:"country,omitempty"`
+	// Spans and Errors count calls at least once (senders retry);
+	// FirstSeen and LastSeen are exact.
+	Spans     uint64    `json:"spans"`
+	Errors    uint64    `json:"errors"`
+	Days      uint64    `json:"days"`
+	FirstSeen time.Time `json:"first_seen"`
+	LastSeen  time.Time `json:"last_seen"`
+}
+
+// TrafficFilter narrows Traffic. Of Filter it uses System, Recipient,
+// Country, Since, Until and AsOf; the traffic table keeps days, so Since
+// and the upper bound select whole days, and a destination first seen
+// after the upper bound is left out.
+type TrafficFilter struct {
+	Filter
+	Class string // internal, recipient, vendor or unknown; empty for all
+	Host  string // exact peer host
+}
+
+// TrafficClasses are the values of TrafficFilter.Class.
+var TrafficClasses = []string{"internal", "recipient", "vendor", "unknown"}
+
+// Traffic answers "where do our systems' outgoing calls go": each
+// system's observed destinations, external before internal, busiest
+// first.
+func Traffic(ctx context.Context, conn driver.Conn, f TrafficFilter) ([]TrafficRow, error) {
+	var where []string
+	var args []any
+	eq := func(col, v string) {
+		if v != "" {
+			where = append(where, col+" = ?")
+			args = append(args, v)
+		}
+	}
+	eq("system", f.System)
+	eq("recipient", f.Recipient)
+	eq("country", f.Country)
+	eq("class", f.Class)
+	eq("host", f.Host)
+	if !f.Since.IsZero() {
+		where = append(where, "day >= toDate(?)")
+		args = append(args, f.Since.UTC().Format(time.DateOnly))
+	}
+	having := ""
+	if upper := f.upper(); !upper.IsZero() {
+		where = append(where, "day <= toDate(?)")
+		args = append(args, upper.UTC().Format(time.DateOnly))
+		having = " HAVING min(first_seen) <= ?"
+		args = append(args, upper.UTC())
+	}
+	cond := ""
+	if len(where) > 0 {
+		cond = " WHERE " + strings.Join(where, " AND ")
+	}
+	rows, err := conn.Query(ctx, `SELECT system, host, class, recipient, country,
+		sum(spans), sum(errors), uniqExact(day), min(first_seen), max(last_seen)
+		FROM traffic`+cond+`
+		GROUP BY system, host, class, recipient, country`+having+`
+		ORDER BY system, class = 'internal', sum(spans) DESC, host, class, recipient, country`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("traffic query: %w", err)
+	}
+	defer rows.Close()
+	var out []TrafficRow
+	for rows.Next() {
+		var r TrafficRow
+		if err := rows.Scan(&r.System, &r.Host, &r.Class, &r.Recipient, &r.Country,
+			&r.Spans, &r.Errors, &r.Days, &r.FirstSeen, &r.LastSeen); err != nil {
+			return nil, err
+		}
+		r.FirstSeen, r.LastSeen = r.FirstSeen.UTC(), r.LastSeen.UTC()
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
