@@ -15,8 +15,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 
-	"github.com/back-trace/datamap/catalog/query"
 	"github.com/back-trace/datamap/access"
+	"github.com/back-trace/datamap/catalog/query"
 	"github.com/back-trace/datamap/internal/testservers"
 	"github.com/back-trace/datamap/registry"
 	"github.com/back-trace/datamap/schemas"
