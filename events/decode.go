@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/back-trace/datamap/events/personal"
 )
 
 // MaxEventSize is the largest encoded event accepted, in bytes. An event is a
@@ -176,6 +178,7 @@ func (v *Validator) decoded(w *wireEvent, ps problems, data func(*Event, *proble
 		ev.Time = t.UTC()
 	}
 	data(ev, &ps)
+	checkSubject(&ps, w.Subject)
 	if w.Subject != "" && ev.Data.Category != "" && w.Subject != ev.Data.Category {
 		ps.add("subject", "%q differs from data.category %q; the subject is the data category", w.Subject, ev.Data.Category)
 	}
@@ -261,8 +264,8 @@ func shapeProblems(raw []byte, prefix string, fields map[string]FieldType, decod
 			if prefix == "" {
 				hint = "; or an extension attribute, named with at most 20 lowercase letters and digits"
 			}
-			if kind := scanPersonalValue(string(m[name])); kind != "" {
-				hint += fmt.Sprintf("; its value looks like %s, and events describe personal data and must not contain it", kind)
+			if kind := personal.Find(string(m[name])); kind != "" {
+				hint += fmt.Sprintf("; its value looks like %s, and events describe personal data and must not contain it", kind.Describe())
 			}
 			ps.add(prefix+name, "unknown field; allowed: %s%s", strings.Join(slices.Sorted(maps.Keys(fields)), ", "), hint)
 			continue
