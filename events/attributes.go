@@ -20,10 +20,9 @@ var (
 const MaxClockSkew = 24 * time.Hour
 
 // checkTime refuses a time the catalog cannot store or that has not
-// happened yet. A zero time is "required", said elsewhere.
+// happened yet.
 func checkTime(ps *problems, t, now time.Time) {
 	switch {
-	case t.IsZero():
 	case t.Before(MinTime) || t.After(MaxTime):
 		ps.add("time", "%s is outside the times the catalog stores (%s to %s); send when the data was processed",
 			t.UTC().Format(time.RFC3339), MinTime.Format(time.DateOnly), MaxTime.Format(time.DateOnly))

@@ -176,6 +176,9 @@ func (v *Validator) decoded(w *wireEvent, ps problems, data func(*Event, *proble
 		ps.add("time", "%q is not an RFC 3339 timestamp such as 2026-11-01T10:00:00Z", w.Time)
 	} else {
 		ev.Time = t.UTC()
+		if ev.Time.IsZero() {
+			checkTime(&ps, ev.Time, time.Now()) // 0001-01-01: check skips a zero time
+		}
 	}
 	data(ev, &ps)
 	checkSubject(&ps, w.Subject)

@@ -62,7 +62,9 @@ const maxText = 200
 func (v *Validator) check(ev *Event, ps *problems) {
 	checkText(ps, "id", ev.ID, true)
 	checkName(ps, "source", ev.Source, true)
-	checkTime(ps, ev.Time, time.Now())
+	if !ev.Time.IsZero() { // zero: "required", said by Validate; or 0001-01-01, said by decoded
+		checkTime(ps, ev.Time, time.Now())
+	}
 	checkTraceContext(ps, ev.TraceParent, ev.TraceState)
 	checkDataSchema(ps, ev.DataSchema)
 	checkExtensions(ps, ev.Extensions)

@@ -347,7 +347,9 @@ func (c *Consumer) deadLetter(ctx context.Context, m jetstream.Msg, class, reaso
 			return ctx.Err()
 		}
 	}
-	c.log.Info("event dead-lettered", "subject", m.Subject(), "reason", reason)
+	// The subject and the reason may quote what the event held; a log
+	// line keeps no personal value.
+	c.log.Info("event dead-lettered", "subject", events.RedactText(m.Subject()), "reason", events.RedactText(reason))
 	c.deadLettered.Add(1)
 	c.metrics.deadLettered(ctx, class)
 	c.held.done(m)

@@ -44,6 +44,12 @@ func nextNumber(s string, from int) (Kind, int, int) {
 			if k, a, b := r.judge(s); k != "" {
 				return k, a, b
 			}
+		} else if r.n == 1 && !gluedDirectly(s, r.start, r.end) {
+			// One group of 13 digits or more after "X-" or "ref-" is a
+			// card number all the same: no UUID group is that long.
+			if n := r.end - r.start; n >= minCardDigits && n <= maxCardDigits && luhnValid([]byte(s[r.start:r.end])) {
+				return Card, r.start, r.end
+			}
 		}
 		i = r.end
 	}
@@ -109,6 +115,11 @@ func standsAlone(s string, start, end int) bool {
 		return false
 	}
 	return !glued(end) && !(end+1 < len(s) && s[end] == '-' && glued(end+1))
+}
+
+// gluedDirectly reports whether s[start:end] touches a letter or a digit.
+func gluedDirectly(s string, start, end int) bool {
+	return start > 0 && isAlnum(s[start-1]) || end < len(s) && isAlnum(s[end])
 }
 
 // judge says whether the run is a phone or card number, cutting it at the
