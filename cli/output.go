@@ -16,6 +16,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/back-trace/datamap/catalog/query"
+	"github.com/back-trace/datamap/internal/spreadsheet"
 	"github.com/back-trace/datamap/lineage"
 	"github.com/back-trace/datamap/sinks/deadletter"
 )
@@ -72,7 +73,9 @@ func render[T any](w io.Writer, format string, rows []T) error {
 		cw := csv.NewWriter(w)
 		_ = cw.Write(header[T]())
 		for _, r := range rows {
-			_ = cw.Write(cells(r))
+			// Names come from events: a source named =HYPERLINK(…) must
+			// stay text in a spreadsheet.
+			_ = cw.Write(spreadsheet.Row(cells(r)))
 		}
 		cw.Flush()
 		return cw.Error()
