@@ -23,3 +23,11 @@ func TestParseAsOf(t *testing.T) {
 		t.Error("accepted 30/11/2026")
 	}
 }
+
+func TestParseAsOfRefusesTimesOutsideTheCatalog(t *testing.T) {
+	for _, v := range []string{"0001-01-01", "0001-01-01T00:00:00Z", "2300-01-01"} {
+		if _, err := report.ParseAsOf(v); err == nil {
+			t.Errorf("ParseAsOf(%q) accepted", v)
+		}
+	}
+}
