@@ -101,14 +101,15 @@ func Find(s string) Kind {
 		// digit runs are glued to hex letters), so the scan is spared.
 		return ""
 	}
-	if k := findPlain(s); k != "" {
+	t := traitsOf(s)
+	if k := findPlain(s, t); k != "" {
 		return k
 	}
 	// The written forms that hide a value: full-width or other
 	// compatibility characters (＠, ０６…), soft hyphens and zero-width
 	// characters inside an address, percent-encoding, "[at]".
-	if u := unveil(s); u != s {
-		if k := findPlain(u); k != "" {
+	if u, ut := unveil(s, t); u != s {
+		if k := findPlain(u, ut); k != "" {
 			return k
 		}
 		s = u
@@ -116,16 +117,62 @@ func Find(s string) Kind {
 	return findEncoded(s)
 }
 
-// findPlain finds the values written as such.
-func findPlain(s string) Kind {
-	if strings.IndexByte(s, '@') >= 0 && emailPattern.MatchString(s) {
+// traits are what one pass over a text tells about what it may hold, so
+// that the searches that cannot match are skipped: most text is names
+// and prose without digits.
+type traits struct {
+	at, dotOrColon, bracket, percent, nonASCII bool
+	digits                                     int
+}
+
+// The byte classes traitsOf tells apart.
+const (
+	classDigit = 1 + iota
+	classAt
+	classDotOrColon
+	classBracket
+	classPercent
+	classNonASCII
+)
+
+var byteClass = func() (t [256]uint8) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = classDigit
+	}
+	t['@'] = classAt
+	t['.'], t[':'] = classDotOrColon, classDotOrColon
+	t['['], t['('], t['{'], t['<'] = classBracket, classBracket, classBracket, classBracket
+	t['%'] = classPercent
+	for c := utf8.RuneSelf; c < 256; c++ {
+		t[c] = classNonASCII
+	}
+	return t
+}()
+
+func traitsOf(s string) traits {
+	var t traits
+	var seen [classNonASCII + 1]bool
+	for i := 0; i < len(s); i++ {
+		c := byteClass[s[i]]
+		if c == classDigit {
+			t.digits++
+		}
+		seen[c] = true
+	}
+	t.at, t.dotOrColon, t.bracket, t.percent, t.nonASCII = seen[classAt], seen[classDotOrColon], seen[classBracket], seen[classPercent], seen[classNonASCII]
+	return t
+}
+
+// findPlain finds the values written as such; t are s's traits.
+func findPlain(s string, t traits) Kind {
+	if t.at && emailPattern.MatchString(s) {
 		return Email
 	}
-	if findIP(s) >= 0 {
+	if t.dotOrColon && findIP(s) >= 0 {
 		return IP
 	}
 	// Phone and card numbers have 7 digits or more, IBANs 8 or more.
-	if countDigits(s) < minPhoneDigits {
+	if t.digits < minPhoneDigits {
 		return ""
 	}
 	if k, _, _ := findNumber(s); k != "" {
@@ -155,8 +202,9 @@ var (
 
 // unveil rewrites the forms that hide a value into the plain one; s itself
 // when there is nothing to rewrite.
-func unveil(s string) string {
-	if !isASCII(s) {
+func unveil(s string, t traits) (string, traits) {
+	orig := s
+	if t.nonASCII {
 		// Soft hyphens, zero-width spaces, direction marks: invisible, so
 		// dropped; then compatibility forms folded: ＠ → @, ０ → 0.
 		if hasFormatChar(s) {
@@ -170,18 +218,21 @@ func unveil(s string) string {
 		if !norm.NFKC.IsNormalString(s) {
 			s = norm.NFKC.String(s)
 		}
+		if s != orig {
+			t = traitsOf(s)
+		}
 	}
 	for range 3 { // %2540 is %40 encoded again
-		if strings.IndexByte(s, '%') < 0 {
+		if !t.percent {
 			break
 		}
 		u, err := url.PathUnescape(s)
 		if err != nil || u == s {
 			break
 		}
-		s = u
+		s, t = u, traitsOf(u)
 	}
-	if hasAnyByte(s, "[({<") && containsFold(s, "at") {
+	if t.bracket && containsFold(s, "at") {
 		s = bracketAt.ReplaceAllString(s, "@")
 		s = bracketDot.ReplaceAllString(s, ".")
 	}
@@ -191,7 +242,10 @@ func unveil(s string) string {
 			return sub[1] + "@" + spelledDot.ReplaceAllString(sub[2], ".")
 		})
 	}
-	return s
+	if s != orig {
+		t = traitsOf(s)
+	}
+	return s, t
 }
 
 // hasAnyByte is strings.ContainsAny for ASCII chars, without decoding
@@ -306,7 +360,7 @@ func findDecoded(word string) Kind {
 		if !isText(text) {
 			continue
 		}
-		if k := findPlain(string(text)); k != "" {
+		if k := findPlain(string(text), traitsOf(string(text))); k != "" {
 			return k
 		}
 	}
@@ -321,15 +375,6 @@ func isText(b []byte) bool {
 	}
 	for _, c := range b {
 		if c < 0x20 || c == 0x7f {
-			return false
-		}
-	}
-	return true
-}
-
-func isASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= utf8.RuneSelf {
 			return false
 		}
 	}
