@@ -12,8 +12,8 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/back-trace/datamap/access"
 	"github.com/back-trace/datamap/events/taxonomy"
-	"github.com/back-trace/datamap/internal/bearer"
 )
 
 // Readiness reports whether the pipeline can do its work right now.
@@ -21,27 +21,49 @@ type Readiness interface {
 	Ready() bool
 }
 
+// Options configure the API.
+type Options struct {
+	// Catalog is the connection every answer is read from. Required.
+	Catalog driver.Conn
+	// Ready says whether the consumer is consuming; nil means /readyz
+	// asks only the catalog.
+	Ready    Readiness
+	Taxonomy *taxonomy.Taxonomy
+	// Credentials say who may ask what: the read and full roles open the
+	// question routes, the subject role only the subject questions; an
+	// ingest credential is recognised only to be told it has the wrong
+	// role (403, not 401).
+	Credentials access.Credentials
+	// Sessions finds the credential of a browser logged in to the web
+	// data map; nil admits bearer tokens only.
+	Sessions Sessions
+	// Evidence serves drift and the Article 30 record against a registry.
+	Evidence Evidence
+	// DeadLetters is the JetStream the dead-letter summary reads; nil
+	// when this server has none.
+	DeadLetters jetstream.JetStream
+	Log         *slog.Logger
+}
+
 // Server serves the HTTP API.
 type Server struct {
-	catalog  driver.Conn
-	ready    Readiness
-	taxonomy *taxonomy.Taxonomy
-	token    string
-	readers  bearer.Tokens // the full-access token and the read-only ones: the query routes
-	subjects subjectTokens // the subject role: the subject questions, and only those
-	ingest   bearer.Tokens // recognised only to refuse them with 403
-	sessions Sessions      // web data map sessions, as read tokens; may be nil
-	evidence Evidence
-	// deadLetters is the JetStream the dead-letter summary reads; nil
-	// when this server has none.
+	catalog     driver.Conn
+	ready       Readiness
+	taxonomy    *taxonomy.Taxonomy
+	credentials access.Credentials
+	sessions    Sessions
+	evidence    Evidence
 	deadLetters jetstream.JetStream
 	log         *slog.Logger
 }
 
-// New returns the API over a catalog connection. token is the bearer token
-// /api/ routes require.
-func New(conn driver.Conn, ready Readiness, tax *taxonomy.Taxonomy, token string, log *slog.Logger) *Server {
-	return &Server{catalog: conn, ready: ready, taxonomy: tax, token: token, readers: bearer.New(token), log: log}
+// New returns the API the options describe.
+func New(o Options) *Server {
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	return &Server{catalog: o.Catalog, ready: o.Ready, taxonomy: o.Taxonomy, credentials: o.Credentials,
+		sessions: o.Sessions, evidence: o.Evidence, deadLetters: o.DeadLetters, log: o.Log}
 }
 
 // Handler returns the routes.

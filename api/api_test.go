@@ -15,6 +15,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/back-trace/datamap/access"
 	"github.com/back-trace/datamap/api"
 	"github.com/back-trace/datamap/events"
 	"github.com/back-trace/datamap/events/taxonomy"
@@ -94,8 +95,8 @@ func server(t *testing.T) *httptest.Server {
 	if err := clickhouse.NewWriter(conn).Write(context.Background(), evs); err != nil {
 		t.Fatal(err)
 	}
-	s := api.New(conn, nil, taxonomy.Default(), "full-token", slog.New(slog.NewTextHandler(io.Discard, nil))).
-		WithReadTokens([]string{"read-1", "read-2"})
+	s := api.New(api.Options{Catalog: conn, Taxonomy: taxonomy.Default(), Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Credentials: access.Credentials{{Role: access.Full, Secret: "full-token"}, {Role: access.Read, Secret: "read-1"}, {Role: access.Read, Secret: "read-2"}}})
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
 	return srv

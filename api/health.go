@@ -9,7 +9,7 @@ import (
 // Health serves only /healthz and /readyz, for processes that run the
 // consumer without the catalog API (`datamap serve --consumer-only`).
 func Health(conn driver.Conn, ready Readiness) http.Handler {
-	s := &Server{catalog: conn, ready: ready}
+	s := New(Options{Catalog: conn, Ready: ready})
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)

@@ -6,11 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/back-trace/datamap/catalog/query"
-	"github.com/back-trace/datamap/events"
-	"github.com/back-trace/datamap/lineage"
 	"github.com/back-trace/datamap/questions"
-	"github.com/back-trace/datamap/subjects"
 )
 
 // OpenAPI returns the OpenAPI 3 document of every route `datamap serve`
@@ -20,67 +16,27 @@ import (
 // checked by a golden test (go test ./api -update rewrites it), linted by
 // Redocly (TestOpenAPILint) and served at /api/v1/openapi.json.
 func OpenAPI() []byte {
-	paramDocs := map[string]string{
-		"system":       "Only this system (the event source), e.g. billing-api.",
-		"category":     "Only this category and its subtree: billing matches billing.*.",
-		"data_subject": "Only this data-subject category, e.g. customer.",
-		"purpose":      "Only this purpose, e.g. payment_processing.",
-		"legal_basis":  "Only this legal basis.",
-		"activity":     "Only this processing activity.",
-		"recipient":    "Only this recipient, e.g. Stripe.",
-		"role":         "Only recipients in this role.",
-		"country":      "Only recipients in this country, ISO 3166-1 alpha-2, e.g. US.",
-		"safeguard":    "Only flows under this transfer safeguard.",
-		"since":        "Only events at or after this time: YYYY-MM-DD (start of that day, UTC) or RFC 3339.",
-		"until":        "Only events at or before this time: YYYY-MM-DD (end of that day, UTC) or RFC 3339.",
-		"as_of":        "Answer from the events up to this time: YYYY-MM-DD (end of that day, UTC) or RFC 3339.",
-		"group_by":     "Summarise flows per recipient, country or safeguard.",
-		"from":         "The system the data leaves from.",
-		"format":       "Export format.",
-		"q":            "Text to look for, case-insensitive.",
-		"ref":          "A subject reference (sr1: and 52 base32 characters), computed by the caller with the subject key; never an identifier.",
-		"all":          "true lists answered and refused requests too.",
-		"who":          "Only this subject token name or CLI user.",
-	}
-	enums := map[string][]string{"legal_basis": events.LegalBases, "role": events.Roles, "safeguard": events.Safeguards,
-		"group_by": query.GroupBy, "format": lineage.Formats}
-	answers := map[string]reflect.Type{
-		"inventory":        reflect.TypeFor[query.InventoryRow](),
-		"flows":            reflect.TypeFor[query.FlowRow](),
-		"transfers":        reflect.TypeFor[query.TransferRow](),
-		"retention":        reflect.TypeFor[query.RetentionRow](),
-		"lineage reach":    reflect.TypeFor[lineage.ReachRow](),
-		"lineage blast":    reflect.TypeFor[lineage.BlastRadius](),
-		"lineage export":   reflect.TypeFor[lineage.Graph](),
-		"search":           reflect.TypeFor[query.SearchResult](),
-		"subject show":     reflect.TypeFor[subjects.Profile](),
-		"subject requests": reflect.TypeFor[subjects.Request](),
-		"audit":            reflect.TypeFor[query.AuditEntry](),
-	}
 	schemas := map[string]any{
-		"Error":     obj(map[string]any{"error": str(), "parameter": str()}, "error"),
-		"FlowGroup": schemaOf(reflect.TypeFor[query.FlowGroup]()),
+		"Error": obj(map[string]any{"error": str(), "parameter": str()}, "error"),
 	}
 	paths := map[string]any{}
 	for _, q := range questions.All() {
+		if q.Shape == questions.Record {
+			continue // recordPaths
+		}
 		var params []any
 		for _, p := range q.Params {
-			s := str()
-			if e, ok := enums[p]; ok {
-				s["enum"] = e
-			}
-			params = append(params, map[string]any{"name": p, "in": "query", "required": contains(q.Required, p),
-				"description": paramDocs[p], "schema": s})
+			params = append(params, map[string]any{"name": p.Name, "in": "query", "required": p.Required,
+				"description": p.Doc, "schema": paramSchema(p)})
 		}
-		t := answers[q.Name]
-		name := t.Name()
-		schemas[name] = schemaOf(t)
+		name := q.Row.Name()
+		schemas[name] = schemaOf(q.Row)
 		ref := map[string]any{"$ref": "#/components/schemas/" + name}
 		var ok map[string]any
-		switch q.Name {
-		case "lineage blast", "subject show":
+		switch q.Shape {
+		case questions.Document:
 			ok = content("application/json", ref)
-		case "lineage export":
+		case questions.Export:
 			ok = map[string]any{"description": "the graph in the asked format", "content": map[string]any{
 				"application/json":     map[string]any{"schema": ref},
 				"text/vnd.graphviz":    map[string]any{"schema": str()},
@@ -93,15 +49,17 @@ func OpenAPI() []byte {
 					"schema": map[string]any{"type": "integer", "minimum": 1, "maximum": maxLimit}},
 				map[string]any{"name": "cursor", "in": "query", "description": "next_cursor of the previous page.", "schema": str()})
 			items := map[string]any{"type": "array", "items": ref}
-			if q.Name == "flows" {
-				items["items"] = map[string]any{"oneOf": []any{ref, map[string]any{"$ref": "#/components/schemas/FlowGroup"}}}
+			if q.AltRow != nil {
+				alt := q.AltRow.Name()
+				schemas[alt] = schemaOf(q.AltRow)
+				items["items"] = map[string]any{"oneOf": []any{ref, map[string]any{"$ref": "#/components/schemas/" + alt}}}
 			}
 			props := map[string]any{"items": items, "total": map[string]any{"type": "integer"},
 				"next_cursor": str(), "next": str()}
 			if q.Findings {
 				props["findings"] = map[string]any{"type": "integer"}
 			}
-			if q.Name == "transfers" {
+			if q.Countries {
 				props["countries_as_of"], props["countries_source"] = str(), str()
 			}
 			ok = content("application/json", obj(props, "items", "total"))
@@ -160,13 +118,17 @@ func withDescription(m map[string]any, d string) map[string]any {
 	return m
 }
 
-func contains(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
+// paramSchema is a query parameter's schema: a string, with its allowed
+// values when it has some, or a whole number.
+func paramSchema(p questions.Param) map[string]any {
+	if p.Integer {
+		return map[string]any{"type": "integer", "minimum": 1}
 	}
-	return false
+	s := str()
+	if p.Values != nil {
+		s["enum"] = p.Values
+	}
+	return s
 }
 
 // schemaOf describes a Go answer type as a JSON Schema, from its json tags.

@@ -8,15 +8,12 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"reflect"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
 
-	"github.com/back-trace/datamap/catalog/query"
 	"github.com/back-trace/datamap/events"
-	"github.com/back-trace/datamap/internal/bearer"
 	"github.com/back-trace/datamap/questions"
 )
 
@@ -30,19 +27,14 @@ const (
 //go:embed openapi.json
 var openAPI []byte
 
-// WithReadTokens adds read-only bearer tokens: they open the query routes
-// (GET /api/v1/… questions and the OpenAPI document) and nothing else.
-// The full-access token opens them too.
-func (s *Server) WithReadTokens(tokens []string) *Server {
-	s.readers = bearer.New(append([]string{s.token}, tokens...)...)
-	return s
-}
-
 // questionRoutes serves every question of package questions at its path,
 // and the OpenAPI document that describes them. Subject questions need a
 // subject token; the others a read token or the full-access one.
 func (s *Server) questionRoutes(mux *http.ServeMux) {
 	for _, q := range questions.All() {
+		if q.Shape == questions.Record {
+			continue // served against the registry: recordRoutes
+		}
 		if q.Role == questions.RoleSubject {
 			mux.Handle("GET "+q.Path(), s.subjectOnly(s.question(q)))
 			continue
@@ -53,27 +45,6 @@ func (s *Server) questionRoutes(mux *http.ServeMux) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(openAPI)
 	}))
-}
-
-// readable admits the full-access token and the read tokens, compared in
-// constant time (package bearer).
-func (s *Server) readable(h http.HandlerFunc) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.sessions != nil && r.Header.Get("Authorization") == "" && s.sessions.Admit(r) {
-			h(w, r)
-			return
-		}
-		if !s.readers.Allows(r) {
-			if _, ok := s.subjects.match(r); ok {
-				writeError(w, http.StatusForbidden, "a subject token opens only the subject questions (/api/v1/subject/…, /api/v1/audit); this route needs the read role: DATAMAP_API_TOKEN or one of DATAMAP_READ_TOKENS")
-				return
-			}
-			w.Header().Set("WWW-Authenticate", `Bearer realm="datamap"`)
-			writeError(w, http.StatusUnauthorized, "missing or wrong bearer token; send 'Authorization: Bearer <token>' (DATAMAP_API_TOKEN, the api-token file in the data directory, or one of DATAMAP_READ_TOKENS)")
-			return
-		}
-		h(w, r)
-	})
 }
 
 // page is one page of a list answer.
@@ -93,11 +64,11 @@ func (s *Server) question(q questions.Question) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		params := r.URL.Query()
 		values := map[string]string{}
-		accepted := q.Params
-		if paged(q) {
-			accepted = append(slices.Clone(q.Params), pageParamNames...)
+		accepted := q.ParamNames()
+		if q.Paged() {
+			accepted = append(accepted, pageParamNames...)
 		}
-		refuse := func(ie *query.InputError) {
+		refuse := func(ie *questions.InputError) {
 			if err := q.Refused(r.Context(), s.catalog, ie); err != nil {
 				s.log.Error("a refused subject question was not recorded", "question", q.Name, "err", err)
 			}
@@ -105,12 +76,12 @@ func (s *Server) question(q questions.Question) http.HandlerFunc {
 		}
 		for name, vs := range params {
 			if !slices.Contains(accepted, name) {
-				refuse(&query.InputError{Param: name, Value: vs[0],
+				refuse(&questions.InputError{Param: name, Value: vs[0],
 					Msg: "not a parameter of " + q.Path() + "; it takes " + strings.Join(accepted, ", ")})
 				return
 			}
 			if len(vs) > 1 {
-				refuse(&query.InputError{Param: name, Value: vs[0], Msg: "given " + strconv.Itoa(len(vs)) + " times; give it once"})
+				refuse(&questions.InputError{Param: name, Value: vs[0], Msg: "given " + strconv.Itoa(len(vs)) + " times; give it once"})
 				return
 			}
 			if !slices.Contains(pageParamNames, name) {
@@ -118,7 +89,7 @@ func (s *Server) question(q questions.Question) http.HandlerFunc {
 			}
 		}
 		limit, offset, err := pageParams(params)
-		var ie *query.InputError
+		var ie *questions.InputError
 		if errors.As(err, &ie) {
 			refuse(ie)
 			return
@@ -133,16 +104,15 @@ func (s *Server) question(q questions.Question) http.HandlerFunc {
 			_, _ = w.Write(a.Text)
 			return
 		}
-		rows := reflect.ValueOf(a.Rows)
-		if rows.Kind() != reflect.Slice {
-			writeJSON(w, http.StatusOK, a.Rows)
+		if !q.Paged() {
+			writeJSON(w, http.StatusOK, a.Document)
 			return
 		}
-		p := page{Total: rows.Len()}
-		end := min(offset+limit, rows.Len())
+		p := page{Total: a.Rows.Len()}
+		end := min(offset+limit, a.Rows.Len())
 		start := min(offset, end)
-		p.Items = rows.Slice(start, end).Interface()
-		if end < rows.Len() {
+		p.Items = a.Rows.Slice(start, end)
+		if end < a.Rows.Len() {
 			p.NextCursor = encodeCursor(end, params)
 			next := url.Values{}
 			for k, v := range params {
@@ -154,26 +124,22 @@ func (s *Server) question(q questions.Question) http.HandlerFunc {
 		if q.Findings {
 			p.Findings = &a.Findings
 		}
-		if q.Name == "transfers" {
+		if q.Countries {
 			p.CountriesAsOf, p.CountriesSource = events.CountriesAsOf()
 		}
 		writeJSON(w, http.StatusOK, p)
 	}
 }
 
-// paged reports whether q's answer is a list served in pages; a blast
-// radius and an export are one document each.
-func paged(q questions.Question) bool { return q.Name != "lineage blast" && q.Name != "lineage export" }
-
 // pageParamNames are the parameters of a list answer's paging.
 var pageParamNames = []string{"limit", "cursor"}
 
 // badParameter answers 400 with the error and the parameter it is about.
-func badParameter(w http.ResponseWriter, ie *query.InputError) {
+func badParameter(w http.ResponseWriter, ie *questions.InputError) {
 	writeJSON(w, http.StatusBadRequest, map[string]string{"error": ie.Error(), "parameter": ie.Param})
 }
 
-// pageParams reads limit and cursor; a bad one is a *query.InputError.
+// pageParams reads limit and cursor; a bad one is a *questions.InputError.
 // A cursor is the offset of the next row and a fingerprint of the query it
 // came from: a cursor reused with other parameters would skip or repeat
 // rows, so it is refused.
@@ -181,13 +147,13 @@ func pageParams(params url.Values) (limit, offset int, err error) {
 	limit = defaultLimit
 	if v := params.Get("limit"); v != "" {
 		if limit, err = strconv.Atoi(v); err != nil || limit < 1 || limit > maxLimit {
-			return 0, 0, &query.InputError{Param: "limit", Value: v, Msg: "must be a number from 1 to " + strconv.Itoa(maxLimit)}
+			return 0, 0, &questions.InputError{Param: "limit", Value: v, Msg: "must be a number from 1 to " + strconv.Itoa(maxLimit)}
 		}
 	}
 	if v := params.Get("cursor"); v != "" {
 		raw, err := base64.RawURLEncoding.DecodeString(v)
 		if err != nil || len(raw) != 16 || [8]byte(raw[8:]) != fingerprint(params) {
-			return 0, 0, &query.InputError{Param: "cursor", Value: v, Msg: "not a next_cursor of this query; start again without cursor"}
+			return 0, 0, &questions.InputError{Param: "cursor", Value: v, Msg: "not a next_cursor of this query; start again without cursor"}
 		}
 		offset = int(binary.BigEndian.Uint64(raw[:8]))
 	}

@@ -12,27 +12,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
-
-	"github.com/back-trace/datamap/catalog/query"
 	"github.com/back-trace/datamap/questions"
 	"github.com/back-trace/datamap/registry"
 	"github.com/back-trace/datamap/report"
 	"github.com/back-trace/datamap/sinks/deadletter"
 )
-
-// Sessions admits a browser logged in to the web data map, which sends a
-// session cookie instead of a bearer token. Only the read routes consult
-// it: a session opens what a read token opens.
-type Sessions interface {
-	Admit(r *http.Request) bool
-}
-
-// WithSessions lets the read routes admit web data map sessions.
-func (s *Server) WithSessions(sessions Sessions) *Server {
-	s.sessions = sessions
-	return s
-}
 
 // Evidence is what the drift and Article 30 routes need besides the
 // catalog: the declared registry (nil when none is configured) and its
@@ -43,24 +27,9 @@ type Evidence struct {
 	Version  string
 }
 
-// WithEvidence serves drift and the Article 30 record against a registry.
-func (s *Server) WithEvidence(ev Evidence) *Server {
-	s.evidence = ev
-	return s
-}
-
-// WithDeadLetters serves the dead-letter summary from this JetStream.
-func (s *Server) WithDeadLetters(js jetstream.JetStream) *Server {
-	s.deadLetters = js
-	return s
-}
-
-// Paths of the routes below.
-const (
-	DriftPath       = "/api/v1/drift"
-	Article30Path   = "/api/v1/article30"
-	DeadLettersPath = "/api/v1/deadletters"
-)
+// DeadLettersPath is the dead-letter summary's route; drift and the
+// record are at their questions' paths.
+const DeadLettersPath = "/api/v1/deadletters"
 
 // RecordFormats are the formats of GET /api/v1/article30; pdf needs
 // Chromium on the server.
@@ -84,14 +53,14 @@ const (
 )
 
 func (s *Server) recordRoutes(mux *http.ServeMux) {
-	mux.Handle("GET "+DriftPath, s.readable(s.drift))
-	mux.Handle("GET "+Article30Path, s.readable(s.article30))
+	mux.Handle("GET "+questions.Drift.Path(), s.readable(s.drift))
+	mux.Handle("GET "+questions.Article30.Path(), s.readable(s.article30))
 	mux.Handle("GET "+DeadLettersPath, s.readable(s.deadLetterSummary))
 }
 
 // evidenceRequest reads the query of a drift or record request; the
 // format of a record is read apart.
-func (s *Server) evidenceRequest(w http.ResponseWriter, r *http.Request, params []string, skip ...string) (questions.EvidenceRequest, bool) {
+func (s *Server) evidenceRequest(w http.ResponseWriter, r *http.Request, q questions.Question, skip ...string) (questions.EvidenceRequest, bool) {
 	if s.evidence.Registry == nil {
 		writeError(w, http.StatusNotFound, "no declared registry: start serve with DATAMAP_REGISTRY set to the registry file (datamap.yaml), or to backtrace for the embedded one")
 		return questions.EvidenceRequest{}, false
@@ -100,7 +69,7 @@ func (s *Server) evidenceRequest(w http.ResponseWriter, r *http.Request, params 
 	if !ok {
 		return questions.EvidenceRequest{}, false
 	}
-	req, err := questions.ParseEvidence(values, params)
+	req, err := q.ParseEvidence(values)
 	if err != nil {
 		s.respondInputError(w, err)
 		return req, false
@@ -124,9 +93,14 @@ func singleValues(w http.ResponseWriter, r *http.Request, skip ...string) (map[s
 	return values, true
 }
 
+// evidenceDeps are what drift and the record read.
+func (s *Server) evidenceDeps() questions.Deps {
+	return questions.Deps{Catalog: s.catalog, Taxonomy: s.taxonomy, Registry: s.evidence.Registry}
+}
+
 // respondInputError answers 400 naming the parameter, or 503.
 func (s *Server) respondInputError(w http.ResponseWriter, err error) {
-	var ie *query.InputError
+	var ie *questions.InputError
 	if errors.As(err, &ie) {
 		badParameter(w, ie)
 		return
@@ -143,11 +117,11 @@ type driftAnswer struct {
 }
 
 func (s *Server) drift(w http.ResponseWriter, r *http.Request) {
-	req, ok := s.evidenceRequest(w, r, questions.DriftParams)
+	req, ok := s.evidenceRequest(w, r, questions.Drift)
 	if !ok {
 		return
 	}
-	findings, err := questions.Drift(r.Context(), s.catalog, s.taxonomy, s.evidence.Registry, req)
+	findings, err := s.evidenceDeps().Drift(r.Context(), req)
 	if err != nil {
 		s.respond(w, nil, err)
 		return
@@ -164,11 +138,11 @@ func (s *Server) article30(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "format " + strconv.Quote(format) + ": must be one of " + strings.Join(RecordFormats, ", "), "parameter": "format"})
 		return
 	}
-	req, ok := s.evidenceRequest(w, r, questions.RecordParams, "format")
+	req, ok := s.evidenceRequest(w, r, questions.Article30, "format")
 	if !ok {
 		return
 	}
-	rec, err := questions.Article30(r.Context(), s.catalog, s.taxonomy, s.evidence.Registry, req, time.Now().UTC(), s.evidence.Version)
+	rec, err := s.evidenceDeps().Article30(r.Context(), req, time.Now().UTC(), s.evidence.Version)
 	if err != nil {
 		s.respond(w, nil, err)
 		return

@@ -16,18 +16,10 @@ func recordPaths(paths, schemas map[string]any) {
 	schemas["DeadLetter"] = schemaOf(reflect.TypeFor[deadletter.Summary]())
 	schemas["Finding"].(map[string]any)["properties"].(map[string]any)["severity"] = map[string]any{"type": "string", "enum": []string{"low", "medium", "high"}}
 	ref := func(name string) map[string]any { return map[string]any{"$ref": "#/components/schemas/" + name} }
-	evidenceParams := map[string]any{
-		"as_of": map[string]any{"name": "as_of", "in": "query", "description": "Evidence up to this time: YYYY-MM-DD (end of that day, UTC) or RFC 3339; default now.",
-			"schema": str()},
-		"stale_days": map[string]any{"name": "stale_days", "in": "query", "description": "A declared activity, system or recipient unobserved this many days is a stale-record finding (default 90).",
-			"schema": map[string]any{"type": "integer", "minimum": 1}},
-		"role": map[string]any{"name": "role", "in": "query", "description": "controller (Art. 30(1)), processor (Art. 30(2)) or all.",
-			"schema": map[string]any{"type": "string", "enum": questions.RecordRoles}},
-	}
-	params := func(names []string) []any {
+	params := func(q questions.Question) []any {
 		var out []any
-		for _, n := range names {
-			out = append(out, evidenceParams[n])
+		for _, p := range q.Params {
+			out = append(out, map[string]any{"name": p.Name, "in": "query", "description": p.Doc, "schema": paramSchema(p)})
 		}
 		return out
 	}
@@ -47,10 +39,10 @@ func recordPaths(paths, schemas map[string]any) {
 		}
 		return out
 	}
-	paths[DriftPath] = map[string]any{"get": map[string]any{
-		"operationId": "drift",
-		"summary":     "where observed processing departs from the declared registry (DATAMAP_REGISTRY), with severity and what to do",
-		"parameters":  params(questions.DriftParams),
+	paths[questions.Drift.Path()] = map[string]any{"get": map[string]any{
+		"operationId": questions.Drift.Name,
+		"summary":     questions.Drift.Summary,
+		"parameters":  params(questions.Drift),
 		"responses": responses(content("application/json", obj(map[string]any{
 			"registry": str(), "as_of": map[string]any{"type": "string", "format": "date-time"},
 			"total": map[string]any{"type": "integer"}, "items": map[string]any{"type": "array", "items": ref("Finding")},
@@ -64,10 +56,10 @@ func recordPaths(paths, schemas map[string]any) {
 	formats["application/json"] = map[string]any{"schema": map[string]any{"type": "object", "description": "the datamap.article30.v1 record"}}
 	formatParam := map[string]any{"name": "format", "in": "query", "description": "Record format (default json); pdf needs Chromium on the server.",
 		"schema": map[string]any{"type": "string", "enum": RecordFormats}}
-	paths[Article30Path] = map[string]any{"get": map[string]any{
-		"operationId": "article30",
-		"summary":     "the GDPR Article 30 record as of a date, backed by observed evidence; the " + ContentSHA256Header + " header carries its content SHA-256",
-		"parameters":  append([]any{formatParam}, params(questions.RecordParams)...),
+	paths[questions.Article30.Path()] = map[string]any{"get": map[string]any{
+		"operationId": questions.Article30.Name,
+		"summary":     questions.Article30.Summary + "; the " + ContentSHA256Header + " header carries its content SHA-256",
+		"parameters":  append([]any{formatParam}, params(questions.Article30)...),
 		"responses": responses(map[string]any{"description": "the record, as an attachment", "content": formats,
 			"headers": map[string]any{ContentSHA256Header: map[string]any{"description": "the record's content SHA-256 (datamap report verify checks it)", "schema": str()}}},
 			map[string]any{"501": withDescription(content("application/json", ref("Error")), "format pdf, but no Chromium on the server")}),

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/back-trace/datamap/access"
 	"github.com/back-trace/datamap/api"
 	"github.com/back-trace/datamap/catalog/query"
 	"github.com/back-trace/datamap/events/taxonomy"
@@ -28,9 +29,9 @@ func subjectServer(t *testing.T) (*httptest.Server, func() []query.AuditEntry) {
 		VALUES (?, 'crm', '1', 'collected', now64(3) - INTERVAL 1 DAY, 'account.contact', 'customer', 'service_delivery', 'contract', now() + INTERVAL 1 YEAR)`, annRef); err != nil {
 		t.Fatal(err)
 	}
-	s := api.New(conn, nil, taxonomy.Default(), "full-token", slog.New(slog.NewTextHandler(io.Discard, nil))).
-		WithReadTokens([]string{"read-1"}).WithIngestTokens([]string{"ingest-1"}).
-		WithSubjectTokens([]api.SubjectToken{{Name: "dpo", Token: "subject-token-0123456789"}})
+	s := api.New(api.Options{Catalog: conn, Taxonomy: taxonomy.Default(), Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Credentials: access.Credentials{{Role: access.Full, Secret: "full-token"}, {Role: access.Read, Secret: "read-1"},
+			{Role: access.Ingest, Secret: "ingest-1"}, {Role: access.Subject, Name: "dpo", Secret: "subject-token-0123456789"}}})
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
 	trail := func() []query.AuditEntry {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/back-trace/datamap/config"
 	"github.com/back-trace/datamap/events/taxonomy"
+	"github.com/back-trace/datamap/server"
 	"github.com/back-trace/datamap/stack"
 )
 
@@ -29,7 +30,7 @@ const consumerEnv = "DATAMAP_BENCH_CONSUMER_OF"
 // (`datamap bench`, or a test binary's TestMain); otherwise it returns.
 //
 // The child attaches to the parent's stack exactly as a second
-// `datamap serve` would (stack.Attach, then stack.NewConsumer), writes
+// `datamap serve` would (stack.Attach, then server.NewConsumer), writes
 // "ready" on stdout once the consumer runs, and logs warnings on stderr.
 func RunConsumerIfRequested() {
 	dir := os.Getenv(consumerEnv)
@@ -57,7 +58,7 @@ func runConsumerChild(dir string) error {
 		return err
 	}
 	defer s.Close(context.Background())
-	c, err := s.NewConsumer(ctx, taxonomy.Default(), nil)
+	c, err := server.NewConsumer(ctx, s, taxonomy.Default(), nil)
 	if err != nil {
 		return err
 	}

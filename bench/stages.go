@@ -19,6 +19,7 @@ import (
 	"github.com/back-trace/datamap/catalog/schema"
 	"github.com/back-trace/datamap/events"
 	"github.com/back-trace/datamap/events/taxonomy"
+	"github.com/back-trace/datamap/server"
 	"github.com/back-trace/datamap/sinks/clickhouse"
 	"github.com/back-trace/datamap/stack"
 )
@@ -81,7 +82,7 @@ func (s *stageStack) publisher() (jetstream.JetStream, func(), error) {
 
 // startConsumer runs the real catalog consumer of the stack until stop.
 func (s *stageStack) startConsumer(ctx context.Context) (stop func(), err error) {
-	c, err := s.NewConsumer(ctx, taxonomy.Default(), nil)
+	c, err := server.NewConsumer(ctx, s.Stack, taxonomy.Default(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -95,7 +96,7 @@ func (s *stageStack) startConsumer(ctx context.Context) (stop func(), err error)
 func (s *stageStack) startFolder(ctx context.Context) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
-	go func() { defer close(done); _ = s.NewFolder(nil).Run(ctx) }()
+	go func() { defer close(done); _ = server.NewFolder(s.Stack, nil).Run(ctx) }()
 	return func() { cancel(); <-done }
 }
 

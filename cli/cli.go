@@ -10,11 +10,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"sort"
 	"strings"
 
 	"github.com/back-trace/datamap/config"
 	"github.com/back-trace/datamap/internal/suggest"
+	"github.com/back-trace/datamap/stack"
+	"github.com/back-trace/datamap/questions"
 )
 
 // Exit codes scripts can rely on.
@@ -46,20 +49,20 @@ type env struct {
 }
 
 func commands() []command {
-	return []command{
+	return withQuestions([]command{
 		{"demo", "run the BackTrace demo: embedded stack, simulated services, data map", runDemo},
 		{"serve", "run the consumer and the HTTP API (embedded NATS and ClickHouse by default)", runServe},
 		{"emit", "validate and publish events from files or stdin", runEmit},
-		{"inventory", "what personal data is held, where, why, for how long", runInventory},
-		{"flows", "which recipients received which personal data", runFlows},
-		{"transfers", "flows leaving the EEA and their safeguards; missing ones are findings", runTransfers},
-		{"retention", "what is held since when, and what is held past its retention", runRetention},
+		asked(questions.Inventory),
+		asked(questions.Flows),
+		asked(questions.Transfers),
+		asked(questions.Retention),
 		{"lineage", "where data can end up (reach), what a breach exposes (blast), graph exports", runLineage},
-		{"search", "find systems, recipients, categories and purposes by a word", runSearch},
+		asked(questions.Search),
 		{"subject", "a person's data by subject reference: show, open requests, forget (subject role, audited)", runSubject},
-		{"audit", "who asked about whom: the append-only trail of subject questions", runAudit},
+		{questions.Audit.Name, questions.Audit.Command.Listed, runAudit},
 		{"report", "the GDPR Article 30 record, backed by observed evidence (xlsx, html, pdf, csv, md, json)", runReport},
-		{"drift", "where observed processing departs from the declared registry; gate deploys with --fail-on", runDrift},
+		{questions.Drift.Name, questions.Drift.Command.Listed, runDrift},
 		{"registry", "validate the declared registry (datamap.yaml), or draft one from what was observed", runRegistry},
 		{"bench", "measure ingestion here: JetStream, ClickHouse, the pipeline, latency, memory", runBench},
 		{"taxonomy", "list the categories, purposes and data subjects events may use", runTaxonomy},
@@ -67,7 +70,27 @@ func commands() []command {
 		{"rollups", "the state of the rollups every question reads; fold or rebuild them now", runRollups},
 		{"config", "print the effective configuration (secrets masked)", runConfig},
 		{"version", "print the version", runVersion},
+	})
+}
+
+// asked is the command of a question, made from its entry.
+func asked(q questions.Question) command {
+	return command{q.Name, q.Command.Listed, questionCommand{q}.run}
+}
+
+// withQuestions adds the command of every question of the table that cmds
+// does not list yet, after the questions they list (the last of which is
+// drift), so that a new question is a command without an edit here.
+func withQuestions(cmds []command) []command {
+	at := slices.IndexFunc(cmds, func(c command) bool { return c.name == questions.Drift.Name }) + 1
+	for _, q := range questions.All() {
+		word := q.CommandPath()
+		if !strings.Contains(word, " ") && !slices.ContainsFunc(cmds, func(c command) bool { return c.name == word }) {
+			cmds = slices.Insert(cmds, at, asked(q))
+			at++
+		}
 	}
+	return cmds
 }
 
 // usageError marks errors caused by the caller's input: exit code 2.
@@ -225,6 +248,18 @@ func runVersion(_ context.Context, e *env, args []string) error {
 	}
 	fmt.Fprintf(e.stdout, "datamap %s\n", Version)
 	return nil
+}
+
+// attach connects a client command to the stack of the `datamap serve`
+// running on the data directory, or, when none runs, to one started for
+// this command (stack.Attach), logging only warnings. The returned close
+// stops what attach started; defer it.
+func attach(ctx context.Context, e *env) (s *stack.Stack, close func(), err error) {
+	s, err = stack.Attach(ctx, e.cfg, quiet(e))
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, func() { s.Close(context.WithoutCancel(ctx)) }, nil
 }
 
 // quiet is the logger of short client commands: only warnings and errors,

@@ -20,6 +20,7 @@ import (
 	"github.com/back-trace/datamap/questions"
 	"github.com/back-trace/datamap/registry"
 	"github.com/back-trace/datamap/report"
+	"github.com/back-trace/datamap/server"
 	"github.com/back-trace/datamap/stack"
 	"github.com/back-trace/datamap/subjects"
 )
@@ -70,11 +71,18 @@ in CI and scripts, it exits.`, `
 		return err
 	}
 	defer s.Close(context.WithoutCancel(ctx))
-	p, err := startPipeline(ctx, &de, s, taxonomy.Default(), false)
+	reg, err := registry.Open(registry.Builtin, taxonomy.Default())
 	if err != nil {
 		return err
 	}
-	defer p.stop()
+	srv, err := server.New(ctx, serverOptions(&de, s, taxonomy.Default(), reg))
+	if err != nil {
+		return err
+	}
+	serving, stopServing := context.WithCancel(ctx)
+	stopped := make(chan error, 1)
+	go func() { stopped <- srv.Run(serving) }()
+	defer func() { stopServing(); <-stopped }()
 	fmt.Fprintf(e.stderr, "stack ready in %s; %d simulated services publishing %d events …\n",
 		time.Since(started).Round(time.Millisecond), len(demo.Services()), *n)
 
@@ -123,10 +131,9 @@ in CI and scripts, it exits.`, `
 	if err := showDemoPeople(ctx, e, s); err != nil {
 		return err
 	}
-	base := "http://" + p.addr
-	fmt.Fprintf(e.stdout, "\nWeb data map: %s/\n", base)
+	fmt.Fprintf(e.stdout, "\nWeb data map: http://%s/\n", srv.Addr())
 	if isTerminal(e.stdin) {
-		fmt.Fprintf(e.stdout, "Open it with this one-time login link (valid 15 minutes):\n  %s\n", p.web.OneTimeLogin(base))
+		fmt.Fprintf(e.stdout, "Open it with this one-time login link (valid 15 minutes):\n  %s\n", srv.OneTimeLogin())
 		fmt.Fprintf(e.stdout, "or log in with the API token in %s.\n", filepath.Join(dir, stack.APITokenFile))
 		fmt.Fprintln(e.stdout, "Serving the demo until Ctrl-C …")
 		ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
@@ -194,11 +201,11 @@ func writeDemoRecord(ctx context.Context, e *env, s *stack.Stack, dir string) er
 		return err
 	}
 	asOf := time.Now().UTC()
-	req, err := questions.ParseEvidence(map[string]string{"as_of": asOf.Format(time.RFC3339Nano)}, questions.RecordParams)
+	req, err := questions.Article30.ParseEvidence(map[string]string{"as_of": asOf.Format(time.RFC3339Nano)})
 	if err != nil {
 		return err
 	}
-	rec, err := questions.Article30(ctx, s.ClickHouse, taxonomy.Default(), reg, req, asOf, Version)
+	rec, err := questions.Deps{Catalog: s.ClickHouse, Taxonomy: taxonomy.Default(), Registry: reg}.Article30(ctx, req, asOf, Version)
 	if err != nil {
 		return err
 	}
@@ -251,12 +258,11 @@ func writeDemoRecord(ctx context.Context, e *env, s *stack.Stack, dir string) er
 // (asked as the CLI user, so the audit trail records it) and how to look
 // one of them up.
 func showDemoPeople(ctx context.Context, e *env, s *stack.Stack) error {
-	q, _ := questions.Lookup("subject requests")
-	a, err := q.Ask(questions.WithAsker(ctx, questions.CLIAsker()), s.ClickHouse, taxonomy.Default(), nil)
+	a, err := questions.SubjectRequests.Ask(questions.WithAsker(ctx, questions.CLIAsker()), s.ClickHouse, taxonomy.Default(), nil)
 	if err != nil {
 		return err
 	}
-	rs := a.Rows.([]subjects.Request)
+	rs := questions.RowsOf[subjects.Request](a)
 	fmt.Fprintf(e.stdout, "\nA PERSON'S DATA — open data-subject requests (%d), by subject reference; the catalog holds no identity\n", len(rs))
 	if err := render(e.stdout, "table", requestRows(rs)); err != nil {
 		return err

@@ -15,7 +15,6 @@ import (
 
 	"github.com/back-trace/datamap/events"
 	"github.com/back-trace/datamap/sinks/deadletter"
-	"github.com/back-trace/datamap/stack"
 )
 
 // dlqCommands are the subcommands of `datamap dlq`.
@@ -72,11 +71,6 @@ Run 'datamap dlq <subcommand> --help' for its flags.
 `)
 }
 
-// attachDLQ connects to the running serve (or starts the stack).
-func attachDLQ(ctx context.Context, e *env) (*stack.Stack, error) {
-	return stack.Attach(ctx, e.cfg, quiet(e))
-}
-
 func runDLQList(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "dlq list", "[flags]", `
 List the dead letters, oldest first: ID, when the event failed, its original
@@ -101,11 +95,11 @@ and csv print them whole, and 'datamap dlq show ID' prints everything.`, `
 	if *limit < 0 {
 		return usagef("--limit must be 0 (all) or more")
 	}
-	s, err := attachDLQ(ctx, e)
+	s, closeStack, err := attach(ctx, e)
 	if err != nil {
 		return err
 	}
-	defer s.Close(context.WithoutCancel(ctx))
+	defer closeStack()
 	letters, err := deadletter.List(ctx, s.JS, deadletter.Filter{Limit: *limit})
 	if err != nil {
 		return err
@@ -167,11 +161,11 @@ in 'datamap dlq list'.`, `
 	if *format != "text" && *format != "json" {
 		return usagef("--format %q is not supported; use text or json", *format)
 	}
-	s, err := attachDLQ(ctx, e)
+	s, closeStack, err := attach(ctx, e)
 	if err != nil {
 		return err
 	}
-	defer s.Close(context.WithoutCancel(ctx))
+	defer closeStack()
 	l, err := deadletter.Get(ctx, s.JS, id)
 	if errors.Is(err, deadletter.ErrNotFound) {
 		return usagef("no dead letter %d (replayed or purged?); 'datamap dlq list' shows the IDs", id)
@@ -311,11 +305,11 @@ listed and kept, unless --force. Exit code 3 when some were kept.`, `
 		return err
 	}
 	v := events.NewValidator(tax)
-	s, err := attachDLQ(ctx, e)
+	s, closeStack, err := attach(ctx, e)
 	if err != nil {
 		return err
 	}
-	defer s.Close(context.WithoutCancel(ctx))
+	defer closeStack()
 
 	var letters []deadletter.Letter
 	if *all {
@@ -347,18 +341,19 @@ listed and kept, unless --force. Exit code 3 when some were kept.`, `
 	var replay []uint64
 	kept := 0
 	for _, l := range letters {
-		if err := l.Replayable(); err != nil {
+		var still *deadletter.StillFailsError
+		switch err := deadletter.Check(l, v); {
+		case err == nil:
+		case errors.As(err, &still) && *force:
+			fmt.Fprintf(e.stderr, "dead letter %d will fail again (--force): %v\n", l.ID, still.Err)
+		case errors.As(err, &still):
+			kept++
+			fmt.Fprintf(e.stderr, "%v\n", err)
+			continue
+		default:
 			kept++
 			fmt.Fprintf(e.stderr, "dead letter %d cannot be replayed: %v\n", l.ID, err)
 			continue
-		}
-		if _, err := v.Decode(l.Body); err != nil {
-			if !*force {
-				kept++
-				fmt.Fprintf(e.stderr, "dead letter %d would still fail: %v\n", l.ID, err)
-				continue
-			}
-			fmt.Fprintf(e.stderr, "dead letter %d will fail again (--force): %v\n", l.ID, err)
 		}
 		replay = append(replay, l.ID)
 	}
@@ -408,11 +403,11 @@ or both (1d12h).`, `
 	if err != nil {
 		return err
 	}
-	s, err := attachDLQ(ctx, e)
+	s, closeStack, err := attach(ctx, e)
 	if err != nil {
 		return err
 	}
-	defer s.Close(context.WithoutCancel(ctx))
+	defer closeStack()
 	cutoff := time.Now().Add(-age)
 	if *dryRun {
 		old, err := deadletter.List(ctx, s.JS, deadletter.Filter{FailedBefore: cutoff})

@@ -7,7 +7,6 @@ import (
 
 	"github.com/back-trace/datamap/questions"
 	"github.com/back-trace/datamap/report"
-	"github.com/back-trace/datamap/stack"
 )
 
 // ExitFindings is drift's exit code when findings reach --fail-on.
@@ -18,7 +17,7 @@ var errFindings = errors.New("drift findings at or above the --fail-on severity"
 
 func runDrift(ctx context.Context, e *env, args []string) error {
 	var ef evidenceFlags
-	fs := newFlags(e, "drift", "[flags]", `
+	fs := newFlags(e, questions.Drift.Name, "[flags]", `
 Where observed processing departs from the declared registry. Each finding
 has a severity, the evidence (events, records, first and last seen, systems,
 categories) and what to do. Kinds:
@@ -73,7 +72,7 @@ registry, 4 findings at or above --fail-on.`, `
 		}
 		threshold = s
 	}
-	reg, req, err := ef.resolve(e, questions.DriftParams, nil)
+	reg, req, err := ef.resolve(e, questions.Drift, nil)
 	if err != nil {
 		return err
 	}
@@ -81,12 +80,12 @@ registry, 4 findings at or above --fail-on.`, `
 	if err != nil {
 		return err
 	}
-	s, err := stack.Attach(ctx, e.cfg, quiet(e))
+	s, closeStack, err := attach(ctx, e)
 	if err != nil {
 		return err
 	}
-	defer s.Close(context.WithoutCancel(ctx))
-	findings, err := questions.Drift(ctx, s.ClickHouse, tax, reg, req)
+	defer closeStack()
+	findings, err := questions.Deps{Catalog: s.ClickHouse, Taxonomy: tax, Registry: reg}.Drift(ctx, req)
 	if err != nil {
 		return err
 	}

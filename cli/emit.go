@@ -11,7 +11,6 @@ import (
 	"os"
 
 	"github.com/back-trace/datamap/events"
-	"github.com/back-trace/datamap/stack"
 )
 
 func runEmit(ctx context.Context, e *env, args []string) error {
@@ -58,11 +57,11 @@ DATAMAP_NATS_URL.`, `
 	}
 	published := 0
 	if !*dryRun && len(accepted) > 0 {
-		s, err := stack.Attach(ctx, e.cfg, quiet(e))
+		s, closeStack, err := attach(ctx, e)
 		if err != nil {
 			return err
 		}
-		defer s.Close(context.WithoutCancel(ctx))
+		defer closeStack()
 		for _, a := range accepted {
 			if err := events.PublishEncoded(ctx, s.JS, a.event, a.raw); err != nil {
 				return fmt.Errorf("published %d of %d valid events, then: %w", published, len(accepted), err)

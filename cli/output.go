@@ -61,41 +61,49 @@ var essentialColumns = map[reflect.Type][]string{
 // shortens long values with an ellipsis to fit it; wide shows every column
 // in full. JSON and CSV are never shortened.
 func render[T any](w io.Writer, format string, rows []T) error {
+	if rows == nil {
+		rows = []T{}
+	}
+	return renderRows(w, format, rows)
+}
+
+// renderRows is render for rows whose type is known only when the program
+// runs: a slice of structs with json tags, as a question's answer holds.
+func renderRows(w io.Writer, format string, rows any) error {
+	v := reflect.ValueOf(rows)
+	t := v.Type().Elem()
 	switch format {
 	case "json":
-		if rows == nil {
-			rows = []T{}
-		}
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(rows)
 	case "csv":
 		cw := csv.NewWriter(w)
-		_ = cw.Write(header[T]())
-		for _, r := range rows {
+		_ = cw.Write(header(t))
+		for i := range v.Len() {
 			// Names come from events: a source named =HYPERLINK(…) must
 			// stay text in a spreadsheet.
-			_ = cw.Write(spreadsheet.Row(cells(r)))
+			_ = cw.Write(spreadsheet.Row(cells(v.Index(i).Interface())))
 		}
 		cw.Flush()
 		return cw.Error()
 	}
-	names := header[T]()
+	names := header(t)
 	keep := make([]int, 0, len(names))
-	essential := essentialColumns[reflect.TypeFor[T]()]
+	essential := essentialColumns[t]
 	for i, n := range names {
 		if format == "wide" || essential == nil || contains(essential, n) {
 			keep = append(keep, i)
 		}
 	}
-	table := make([][]string, 0, len(rows)+1)
+	table := make([][]string, 0, v.Len()+1)
 	h := make([]string, len(keep))
 	for j, i := range keep {
 		h[j] = strings.ToUpper(names[i])
 	}
 	table = append(table, h)
-	for _, r := range rows {
-		all := cells(r)
+	for i := range v.Len() {
+		all := cells(v.Index(i).Interface())
 		row := make([]string, len(keep))
 		for j, i := range keep {
 			row[j] = all[i]
@@ -107,7 +115,6 @@ func render[T any](w io.Writer, format string, rows []T) error {
 		width = outputWidth(w)
 	}
 	whole := make([]bool, len(keep)) // counts and times are never shortened
-	t := reflect.TypeFor[T]()
 	for j, i := range keep {
 		switch k := t.Field(i).Type; {
 		case k == reflect.TypeFor[time.Time](), k == reflect.TypeFor[*time.Time]():
@@ -222,8 +229,7 @@ func contains(list []string, v string) bool {
 	return false
 }
 
-func header[T any]() []string {
-	t := reflect.TypeFor[T]()
+func header(t reflect.Type) []string {
 	out := make([]string, 0, t.NumField())
 	for i := 0; i < t.NumField(); i++ {
 		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")

@@ -9,7 +9,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/back-trace/datamap/catalog/query"
 	"github.com/back-trace/datamap/events"
 	"github.com/back-trace/datamap/events/taxonomy"
 	"github.com/back-trace/datamap/lineage"
@@ -17,58 +16,27 @@ import (
 	"github.com/back-trace/datamap/stack"
 )
 
-// paramUsage documents each question parameter once, for every command's
-// --help.
-var paramUsage = map[string]string{
-	"system":       "only this system (the event source), e.g. billing-api",
-	"category":     "only this category and its subtree, e.g. billing matches billing.*",
-	"data_subject": "only this data-subject category, e.g. customer",
-	"purpose":      "only this purpose, e.g. payment_processing",
-	"legal_basis":  "only this legal basis: " + strings.Join(events.LegalBases, ", "),
-	"activity":     "only this processing activity, e.g. \"monthly invoice run\"",
-	"recipient":    "only this recipient, e.g. Stripe",
-	"role":         "only recipients in this role: " + strings.Join(events.Roles, ", "),
-	"country":      "only recipients in this country (ISO 3166-1 alpha-2), e.g. US",
-	"safeguard":    "only flows under this safeguard: " + strings.Join(events.Safeguards, ", "),
-	"since":        "only events at or after this time: YYYY-MM-DD (start of day, UTC) or RFC 3339",
-	"until":        "only events at or before this time: YYYY-MM-DD (end of day, UTC) or RFC 3339",
-	"as_of":        "answer from the events up to this time, as if asked then: YYYY-MM-DD (end of that day, UTC) or RFC 3339",
-	"group_by":     "summarise by recipient, country or safeguard",
-	"from":         "the system the data leaves from, e.g. support-desk",
-	"format":       "export format: " + strings.Join(lineage.Formats, ", "),
-}
-
-// flagName spells a parameter as a flag: data_subject is --data-subject.
-func flagName(param string) string { return strings.ReplaceAll(param, "_", "-") }
-
-// questionCommand describes one CLI command over a question.
-type questionCommand struct {
-	question    string // questions.Lookup name
-	synopsis    string
-	description string
-	examples    string
-	positional  string // parameter filled from the arguments (search: q), "" for none
-}
+// questionCommand is the CLI command of a question: its flags, help and
+// output all come from the question's entry.
+type questionCommand struct{ q questions.Question }
 
 func (c questionCommand) run(ctx context.Context, e *env, args []string) error {
-	q, ok := questions.Lookup(c.question)
-	if !ok {
-		return fmt.Errorf("no question %q", c.question)
-	}
-	description := c.description
+	q := c.q
+	description := q.Command.Description
 	if q.Findings {
 		description += fmt.Sprintf("\n\nWith --exit-code the command exits %d when the answer holds findings\n(and 0 when it holds none), so a script or CI job can fail on them.", ExitFindings)
 	}
-	fs := newFlags(e, c.question, c.synopsis, description, c.examples)
+	fs := newFlags(e, q.Name, q.Command.Synopsis, description, q.Command.Examples)
+	positional := q.Command.Positional
 	values := map[string]*string{}
 	for _, p := range q.Params {
-		if p == c.positional {
+		if p.Name == positional {
 			continue
 		}
-		values[p] = fs.String(flagName(p), "", paramUsage[p])
+		values[p.Name] = fs.String(p.FlagName(), "", p.Usage)
 	}
 	format := "table"
-	if c.question != "lineage export" {
+	if q.Shape != questions.Export {
 		formatFlag(fs, &format)
 	}
 	exitCode := false
@@ -81,7 +49,7 @@ func (c questionCommand) run(ctx context.Context, e *env, args []string) error {
 		if err := parse(fs, args); err != nil {
 			return err
 		}
-		if c.positional == "" || fs.NArg() == 0 {
+		if positional == "" || fs.NArg() == 0 {
 			break
 		}
 		words, args = append(words, fs.Arg(0)), fs.Args()[1:]
@@ -91,8 +59,8 @@ func (c questionCommand) run(ctx context.Context, e *env, args []string) error {
 		params[p] = *v
 	}
 	switch {
-	case c.positional != "":
-		params[c.positional] = strings.Join(words, " ")
+	case positional != "":
+		params[positional] = strings.Join(words, " ")
 	case fs.NArg() > 0:
 		return usagef("unexpected argument %q; filters are flags, e.g. --system %s", fs.Arg(0), fs.Arg(0))
 	}
@@ -105,7 +73,7 @@ func (c questionCommand) run(ctx context.Context, e *env, args []string) error {
 	}
 	req, err := q.Parse(params, tax)
 	if err != nil {
-		return inputError(err, c.positional)
+		return inputError(err, positional)
 	}
 	s, err := stack.Attach(ctx, e.cfg, quiet(e))
 	if err != nil {
@@ -114,12 +82,12 @@ func (c questionCommand) run(ctx context.Context, e *env, args []string) error {
 	defer s.Close(context.WithoutCancel(ctx))
 	a, err := q.Answer(ctx, s.ClickHouse, tax, req)
 	if err != nil {
-		return inputError(err, c.positional)
+		return inputError(err, positional)
 	}
-	if err := show(e.stdout, format, a); err != nil {
+	if err := show(e.stdout, format, q, a); err != nil {
 		return err
 	}
-	if c.question == "transfers" && (format == "table" || format == "wide") {
+	if q.Countries && (format == "table" || format == "wide") {
 		asOf, source := events.CountriesAsOf()
 		fmt.Fprintf(e.stdout, "\nEEA and adequacy as of %s (%s)\n", asOf, source)
 	}
@@ -130,14 +98,20 @@ func (c questionCommand) run(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
-// inputError spells a query.InputError the way the command line takes
+// questionFlag registers the flag of q's parameter name, with its help.
+func questionFlag(fs *flag.FlagSet, q questions.Question, name string) *string {
+	p, _ := q.Param(name)
+	return fs.String(p.FlagName(), "", p.Usage)
+}
+
+// inputError spells a questions.InputError the way the command line takes
 // it (--data-subject, or the positional argument), as a usage error.
 func inputError(err error, positional string) error {
-	var ie *query.InputError
+	var ie *questions.InputError
 	if !errors.As(err, &ie) {
 		return err
 	}
-	name := "--" + flagName(ie.Param)
+	name := "--" + questions.Param{Name: ie.Param}.FlagName()
 	if ie.Param == positional {
 		name = "the search text"
 	}
@@ -147,31 +121,20 @@ func inputError(err error, positional string) error {
 	return usagef("%s %q: %s", name, ie.Value, ie.Msg)
 }
 
-// show prints an answer: rows as a table, JSON or CSV; a blast radius as
-// a summary and two tables; an export as is.
-func show(w io.Writer, format string, a questions.Answer) error {
-	switch rows := a.Rows.(type) {
-	case []query.InventoryRow:
-		return render(w, format, rows)
-	case []query.FlowRow:
-		return render(w, format, rows)
-	case []query.FlowGroup:
-		return render(w, format, rows)
-	case []query.TransferRow:
-		return render(w, format, rows)
-	case []query.RetentionRow:
-		return render(w, format, rows)
-	case []query.SearchResult:
-		return render(w, format, rows)
-	case []lineage.ReachRow:
-		return render(w, format, rows)
-	case lineage.BlastRadius:
-		return showBlast(w, format, rows)
-	case *lineage.Graph:
+// show prints an answer by the question's shape: rows as a table, JSON or
+// CSV; a blast radius as a summary and two tables; an export as is.
+func show(w io.Writer, format string, q questions.Question, a questions.Answer) error {
+	switch q.Shape {
+	case questions.List:
+		return renderRows(w, format, a.Rows.Slice(0, a.Rows.Len()))
+	case questions.Export:
 		_, err := w.Write(a.Text)
 		return err
 	}
-	return fmt.Errorf("cannot print a %T", a.Rows)
+	if b, ok := questions.DocumentOf[lineage.BlastRadius](a); ok {
+		return showBlast(w, format, b)
+	}
+	return renderValue(w, a.Document)
 }
 
 func showBlast(w io.Writer, format string, b lineage.BlastRadius) error {
@@ -195,43 +158,19 @@ func showBlast(w io.Writer, format string, b lineage.BlastRadius) error {
 	return render(w, format, b.PassedOn)
 }
 
-// lineageCommands are the subcommands of `datamap lineage`.
-var lineageCommands = []questionCommand{
-	{question: "lineage reach", synopsis: "--from SYSTEM --category KEY [flags]", description: `
-Where can this data end up? Every system and recipient that data of the
-category (and its subtree) leaving SYSTEM can reach, following the observed
-flows. A recipient that is itself instrumented (its events use the same
-name, like the demo's Zendesk) continues the chain, so sub-processors show
-up as further hops, each with its path.`, examples: `
-  datamap lineage reach --from support-desk --category support
-  datamap lineage reach --from billing-api --category billing --as-of 2026-10-01 --format json`},
-	{question: "lineage blast", synopsis: "--recipient NAME [flags]", description: `
-If this recipient is breached, what is exposed? The categories, data
-subjects, sending and originating systems, and records it received, and
-everywhere it passed them on.`, examples: `
-  datamap lineage blast --recipient Zendesk
-  datamap lineage blast --recipient Stripe --format json`},
-	{question: "lineage export", synopsis: "--format dot|mermaid|json|openlineage [flags]", description: `
-The lineage graph: nodes are systems and recipients, edges are flows
-(category, purpose, counts). DOT renders with Graphviz, Mermaid in Markdown
-viewers, OpenLineage events (one JSON object per line, one per sending
-system) import into lineage tools such as Marquez.`, examples: `
-  datamap lineage export --format dot | dot -Tsvg > datamap.svg
-  datamap lineage export --format mermaid --category support
-  datamap lineage export --format openlineage > lineage.ndjson`},
-}
-
+// runLineage runs `datamap lineage <subcommand>`: the questions of the
+// lineage group.
 func runLineage(ctx context.Context, e *env, args []string) error {
-	names := make([]string, 0, len(lineageCommands))
-	for _, c := range lineageCommands {
-		names = append(names, strings.TrimPrefix(c.question, "lineage "))
+	group := questions.Group("lineage")
+	names := make([]string, 0, len(group))
+	for _, q := range group {
+		names = append(names, strings.TrimPrefix(q.Name, "lineage "))
 	}
 	sort.Strings(names)
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		fmt.Fprintf(e.stdout, "Usage: datamap lineage <%s> [flags]\n\nThe flow graph: who sent what to whom, how far it travels.\n\n", strings.Join(names, "|"))
-		for _, c := range lineageCommands {
-			q, _ := questions.Lookup(c.question)
-			fmt.Fprintf(e.stdout, "  %-8s %s\n", strings.TrimPrefix(c.question, "lineage "), q.Summary)
+		for _, q := range group {
+			fmt.Fprintf(e.stdout, "  %-8s %s\n", strings.TrimPrefix(q.Name, "lineage "), q.Summary)
 		}
 		fmt.Fprintln(e.stdout, "\nRun 'datamap lineage <subcommand> --help' for its flags.")
 		if len(args) == 0 {
@@ -239,64 +178,13 @@ func runLineage(ctx context.Context, e *env, args []string) error {
 		}
 		return flag.ErrHelp
 	}
-	for _, c := range lineageCommands {
-		if c.question == "lineage "+args[0] {
-			return c.run(ctx, e, args[1:])
+	for _, q := range group {
+		if q.Name == "lineage "+args[0] {
+			return questionCommand{q}.run(ctx, e, args[1:])
 		}
 	}
 	return usagef("unknown subcommand %q; use one of %s", args[0], strings.Join(names, ", "))
 }
-
-var (
-	runInventory = questionCommand{question: "inventory", synopsis: "[flags]", description: `
-What personal data is held: one row per system, category, data subject,
-purpose and legal basis, with the declared retention (the longest
-declared), the number of events and records, and when it was first and
-last seen. Counts are over distinct events, however often they were
-delivered. --as-of answers from the events up to that day, as the
-inventory stood then.`, examples: `
-  datamap inventory
-  datamap inventory --category billing --format csv > billing.csv
-  datamap inventory --system support-desk --as-of 2026-10-01 --format json | jq '.[].records'`}.run
-
-	runFlows = questionCommand{question: "flows", synopsis: "[flags]", description: `
-Who received personal data: one row per system, category, recipient, role,
-country and transfer safeguard, with events, records and first/last seen.
---group-by summarises per recipient ("what does Stripe hold?"), per country
-or per safeguard.`, examples: `
-  datamap flows
-  datamap flows --recipient Stripe --group-by recipient
-  datamap flows --group-by country --as-of 2026-10-01
-  datamap flows --country US --format csv`}.run
-
-	runTransfers = questionCommand{question: "transfers", synopsis: "[flags]", description: `
-Every flow to a recipient outside the EEA, with its safeguard. A transfer to
-a country without an EU adequacy decision whose safeguard is none or missing
-is a finding (so is dpf outside the US, or adequacy claimed where there is
-none). The EEA and adequacy list is schemas/countries.yaml, dated and
-sourced; the table ends with its date.`, examples: `
-  datamap transfers
-  datamap transfers --exit-code --format json > transfers.json`}.run
-
-	runRetention = questionCommand{question: "retention", synopsis: "[flags]", description: `
-For each system and category: the declared retention (the longest
-declared), records collected, erased and held, the oldest collection not yet
-covered by erasures, and a finding when it is held past its retention.
-Erasure events carry counts, not record identities, so erasures are applied
-oldest first; the oldest held collection is found to the day. --as-of judges
-at the end of that day, from the events up to then.`, examples: `
-  datamap retention
-  datamap retention --category support --as-of 2026-10-01
-  datamap retention --exit-code`}.run
-
-	runSearch = questionCommand{question: "search", synopsis: "[flags] TEXT", positional: "q", description: `
-Find systems, recipients, categories and purposes whose name (or taxonomy
-name or description) contains TEXT, case-insensitive, with how many events
-and records mention them. Taxonomy entries no event uses yet are listed
-with zero counts.`, examples: `
-  datamap search stripe
-  datamap search "call detail"`}.run
-)
 
 func loadTaxonomy(e *env) (*taxonomy.Taxonomy, error) {
 	if e.cfg.Taxonomy == "" {

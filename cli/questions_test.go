@@ -11,6 +11,7 @@ import (
 
 	"github.com/back-trace/datamap/cli"
 	"github.com/back-trace/datamap/internal/testservers"
+	"github.com/back-trace/datamap/questions"
 	"github.com/back-trace/datamap/stack"
 )
 
@@ -178,5 +179,35 @@ func TestQuestionCommandsTeach(t *testing.T) {
 	}
 	if _, out, _ := run(t, "", "inventory", "--help"); !strings.Contains(out, "-as-of") || !strings.Contains(out, "end of that day") {
 		t.Errorf("inventory --help does not explain --as-of:\n%s", out)
+	}
+}
+
+// Every question of the table is a command: `datamap --help` lists it (or
+// its group), its --help answers and shows a flag for each parameter (or
+// the positional argument that fills it).
+func TestEveryQuestionIsACommand(t *testing.T) {
+	_, top, _ := run(t, "", "--help")
+	for _, q := range questions.All() {
+		words := strings.Fields(q.CommandPath())
+		if !strings.Contains(top, "\n  "+words[0]+" ") {
+			t.Errorf("%s: datamap --help does not list %q", q.Name, words[0])
+		}
+		code, out, errOut := run(t, "", append(words, "--help")...)
+		help := out + errOut
+		if code != cli.ExitOK || !strings.Contains(help, "Usage: datamap "+q.CommandPath()) {
+			t.Errorf("%s: datamap %s --help exits %d:\n%s", q.Name, q.CommandPath(), code, help)
+			continue
+		}
+		for _, p := range q.Params {
+			if p.Name != q.Command.Positional && !strings.Contains(help, "-"+p.FlagName()) {
+				t.Errorf("%s: its help shows no flag for %s:\n%s", q.Name, p.Name, help)
+			}
+		}
+		if len(words) > 1 {
+			_, group, _ := run(t, "", words[0], "--help")
+			if !strings.Contains(group, "  "+words[1]+" ") && !strings.Contains(group, "Usage: datamap "+q.CommandPath()+" ") {
+				t.Errorf("%s: datamap %s --help does not list %s:\n%s", q.Name, words[0], words[1], group)
+			}
+		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/back-trace/datamap/questions"
 	"github.com/back-trace/datamap/registry"
 	"github.com/back-trace/datamap/report"
 )
@@ -78,9 +79,9 @@ before relying on it: a draft records what happened, not what is allowed.`, `
 	}
 	when := time.Now().UTC()
 	if *asOf != "" {
-		t, err := report.ParseAsOf(*asOf)
+		t, err := questions.ParseTime("as_of", *asOf, true)
 		if err != nil {
-			return usagef("--as-of: %v", err)
+			return usagef("--as-of: as-of %q is neither a date (2026-11-30) nor an RFC 3339 instant (2026-11-30T12:00:00Z)", *asOf)
 		}
 		when = t
 	}

@@ -17,7 +17,6 @@ import (
 	"github.com/back-trace/datamap/questions"
 	"github.com/back-trace/datamap/registry"
 	"github.com/back-trace/datamap/report"
-	"github.com/back-trace/datamap/stack"
 )
 
 // evidenceFlags are the flags report and drift share.
@@ -33,17 +32,20 @@ func (f *evidenceFlags) register(fs *flag.FlagSet, e *env) {
 		def = "datamap.yaml"
 	}
 	fs.StringVar(&f.registry, "registry", def, `the declared registry (default DATAMAP_REGISTRY, else datamap.yaml); "`+registry.Builtin+`" for the embedded BackTrace one`)
-	fs.StringVar(&f.asOf, "as-of", "", "evidence up to this date (YYYY-MM-DD, through the end of the day UTC) or RFC 3339 instant; default now")
-	fs.IntVar(&f.staleDays, "stale-days", int(report.DefaultStaleAfter/(24*time.Hour)), "a declared activity, system or recipient unobserved this many days is a stale-record finding")
+	asOf, _ := questions.Drift.Param("as_of")
+	stale, _ := questions.Drift.Param("stale_days")
+	fs.StringVar(&f.asOf, asOf.FlagName(), "", asOf.Usage)
+	fs.IntVar(&f.staleDays, stale.FlagName(), int(report.DefaultStaleAfter/(24*time.Hour)), stale.Usage)
 }
 
 // resolve checks the flags with the same definition the API uses
-// (questions.ParseEvidence) and loads the registry. extra holds further
-// parameters of the request (the record's role).
-func (f *evidenceFlags) resolve(e *env, params []string, extra map[string]string) (*registry.Registry, questions.EvidenceRequest, error) {
+// (q.ParseEvidence, q being questions.Drift or questions.Article30) and
+// loads the registry. extra holds further parameters of the request (the
+// record's role).
+func (f *evidenceFlags) resolve(e *env, q questions.Question, extra map[string]string) (*registry.Registry, questions.EvidenceRequest, error) {
 	values := map[string]string{"as_of": f.asOf, "stale_days": strconv.Itoa(f.staleDays)}
 	maps.Copy(values, extra)
-	req, err := questions.ParseEvidence(values, params)
+	req, err := q.ParseEvidence(values)
 	if err != nil {
 		return nil, req, inputError(err, "")
 	}
@@ -60,11 +62,11 @@ func (f *evidenceFlags) resolve(e *env, params []string, extra map[string]string
 
 // observe loads the evidence from the running catalog.
 func observe(ctx context.Context, e *env, asOf time.Time) ([]report.Observation, error) {
-	s, err := stack.Attach(ctx, e.cfg, quiet(e))
+	s, closeStack, err := attach(ctx, e)
 	if err != nil {
 		return nil, err
 	}
-	defer s.Close(context.WithoutCancel(ctx))
+	defer closeStack()
 	return query.Observations(ctx, s.ClickHouse, asOf)
 }
 
@@ -88,7 +90,7 @@ func runReport(ctx context.Context, e *env, args []string) error {
 	if len(args) > 0 && args[0] == "verify" {
 		return runReportVerify(e, args[1:])
 	}
-	if len(args) > 0 && args[0] == "article30" {
+	if len(args) > 0 && args[0] == questions.Article30.Name {
 		args = args[1:]
 	}
 	var ef evidenceFlags
@@ -115,7 +117,8 @@ CSV, JSON, Markdown and HTML are then byte-identical between runs.
   datamap report article30 --format json --out - | jq '.findings[] | select(.severity=="high")'
   datamap report verify ropa.json`)
 	ef.register(fs, e)
-	role := fs.String("role", report.RoleAll, "controller (Art. 30(1)), processor (Art. 30(2)) or all")
+	roleParam, _ := questions.Article30.Param("role")
+	role := fs.String(roleParam.FlagName(), report.RoleAll, roleParam.Usage)
 	format := fs.String("format", "", "xlsx, html, pdf, csv, md or json (required)")
 	out := fs.String("out", "", `output file, "-" for stdout (required)`)
 	if err := parse(fs, args); err != nil {
@@ -133,7 +136,7 @@ CSV, JSON, Markdown and HTML are then byte-identical between runs.
 	if (*format == "xlsx" || *format == "pdf") && *out == "-" {
 		return usagef("--format %s is binary; write it to a file with --out FILE", *format)
 	}
-	reg, req, err := ef.resolve(e, questions.RecordParams, map[string]string{"role": *role})
+	reg, req, err := ef.resolve(e, questions.Article30, map[string]string{"role": *role})
 	if err != nil {
 		return err
 	}
@@ -145,12 +148,12 @@ CSV, JSON, Markdown and HTML are then byte-identical between runs.
 	if err != nil {
 		return err
 	}
-	s, err := stack.Attach(ctx, e.cfg, quiet(e))
+	s, closeStack, err := attach(ctx, e)
 	if err != nil {
 		return err
 	}
-	defer s.Close(context.WithoutCancel(ctx))
-	rec, err := questions.Article30(ctx, s.ClickHouse, tax, reg, req, gen, Version)
+	defer closeStack()
+	rec, err := questions.Deps{Catalog: s.ClickHouse, Taxonomy: tax, Registry: reg}.Article30(ctx, req, gen, Version)
 	if err != nil {
 		return err
 	}

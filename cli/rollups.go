@@ -5,9 +5,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/back-trace/datamap/catalog/query"
 	"github.com/back-trace/datamap/catalog/rollup"
-	"github.com/back-trace/datamap/stack"
+	"github.com/back-trace/datamap/server"
 )
 
 func runRollups(ctx context.Context, e *env, args []string) error {
@@ -45,13 +44,13 @@ DATAMAP_RAW_EVENTS_TTL_DAYS keep their rows (their raw events are gone).`, `
 	if *fold && *rebuild {
 		return usagef("--rebuild folds too: give one of --fold and --rebuild")
 	}
-	s, err := stack.Attach(ctx, e.cfg, quiet(e))
+	s, closeStack, err := attach(ctx, e)
 	if err != nil {
 		return err
 	}
-	defer s.Close(context.WithoutCancel(ctx))
+	defer closeStack()
 	if *rebuild {
-		if err := query.MarkAllDirty(ctx, s.ClickHouse); err != nil {
+		if err := rollup.MarkAllDirty(ctx, s.ClickHouse); err != nil {
 			return err
 		}
 	}
@@ -64,7 +63,7 @@ DATAMAP_RAW_EVENTS_TTL_DAYS keep their rows (their raw events are gone).`, `
 			}
 			bar.update(done)
 		}
-		r, err := s.NewFolder(nil).FoldAll(ctx, show)
+		r, err := server.NewFolder(s, nil).FoldAll(ctx, show)
 		if bar != nil {
 			bar.end()
 		}

@@ -2,23 +2,16 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"log/slog"
-	"net"
-	"net/http"
 	"os/signal"
 	"path/filepath"
 	"syscall"
-	"time"
 
-	"github.com/back-trace/datamap/api"
-	"github.com/back-trace/datamap/catalog/consumer"
-	"github.com/back-trace/datamap/catalog/rollup"
 	"github.com/back-trace/datamap/config"
 	"github.com/back-trace/datamap/events/taxonomy"
+	"github.com/back-trace/datamap/registry"
+	"github.com/back-trace/datamap/server"
 	"github.com/back-trace/datamap/stack"
-	"github.com/back-trace/datamap/web"
 )
 
 func runServe(ctx context.Context, e *env, args []string) error {
@@ -46,7 +39,7 @@ this machine find it there. Stop it with Ctrl-C (SIGINT) or SIGTERM.`, `
 	if rt, running := stack.FindRunning(e.cfg.DataDir); running {
 		return fmt.Errorf("datamap serve already runs on %s (pid %d, HTTP %s); stop it or use another DATAMAP_DATA_DIR", e.cfg.DataDir, rt.PID, rt.HTTPAddr)
 	}
-	tax, err := loadTaxonomy(e)
+	tax, reg, err := loadTaxonomyAndRegistry(e)
 	if err != nil {
 		return err
 	}
@@ -55,19 +48,18 @@ this machine find it there. Stop it with Ctrl-C (SIGINT) or SIGTERM.`, `
 		return err
 	}
 	defer s.Close(context.WithoutCancel(ctx))
-	srv, err := startPipeline(ctx, e, s, tax, false)
+	srv, err := server.New(ctx, serverOptions(e, s, tax, reg))
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "datamap serve is running (data in %s)\n", e.cfg.DataDir)
 	fmt.Fprintf(e.stdout, "  publish events to  %s  (token in %s)\n", config.RedactURLs(s.NATSURL), filepath.Join(e.cfg.DataDir, stack.NATSTokenFile))
 	fmt.Fprintf(e.stdout, "  catalog            clickhouse://%s\n", s.ClickHouseAddr)
-	fmt.Fprintf(e.stdout, "  web data map       http://%s/  (log in with the API token or a read token)\n", srv.addr)
-	fmt.Fprintf(e.stdout, "  HTTP API           http://%s/api/v1/  (bearer token: DATAMAP_API_TOKEN or %s)\n", srv.addr, filepath.Join(e.cfg.DataDir, stack.APITokenFile))
-	fmt.Fprintf(e.stdout, "  HTTP ingest        POST http://%s/v1/events  (bearer token: DATAMAP_INGEST_TOKENS or the API token)\n", srv.addr)
-	<-ctx.Done()
-	fmt.Fprintln(e.stdout, "datamap serve: stopping")
-	return srv.stop()
+	fmt.Fprintf(e.stdout, "  web data map       http://%s/  (log in with the API token or a read token)\n", srv.Addr())
+	fmt.Fprintf(e.stdout, "  HTTP API           http://%s/api/v1/  (bearer token: DATAMAP_API_TOKEN or %s)\n", srv.Addr(), filepath.Join(e.cfg.DataDir, stack.APITokenFile))
+	fmt.Fprintf(e.stdout, "  HTTP ingest        POST http://%s/v1/events  (bearer token: DATAMAP_INGEST_TOKENS or the API token)\n", srv.Addr())
+	defer onStop(ctx, e, "datamap serve: stopping")()
+	return srv.Run(ctx)
 }
 
 // runConsumerOnly joins the stack a `datamap serve` runs on the data
@@ -87,129 +79,47 @@ func runConsumerOnly(ctx context.Context, e *env) error {
 		return err
 	}
 	defer s.Close(context.WithoutCancel(ctx))
-	p, err := startPipeline(ctx, e, s, tax, true)
+	o := serverOptions(e, s, tax, nil)
+	o.ConsumerOnly = true
+	srv, err := server.New(ctx, o)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "datamap consumer is running (NATS %s, ClickHouse %s); health and metrics on http://%s\n", config.RedactURLs(s.NATSURL), s.ClickHouseAddr, p.addr)
-	<-ctx.Done()
-	fmt.Fprintln(e.stdout, "datamap consumer: stopping")
-	return p.stop()
+	fmt.Fprintf(e.stdout, "datamap consumer is running (NATS %s, ClickHouse %s); health and metrics on http://%s\n", config.RedactURLs(s.NATSURL), s.ClickHouseAddr, srv.Addr())
+	defer onStop(ctx, e, "datamap consumer: stopping")()
+	return srv.Run(ctx)
 }
 
-// pipeline is a running consumer and HTTP API.
-type pipeline struct {
-	addr     string
-	http     *http.Server
-	consumer chan error
-	folder   chan error // nil when this process does not fold the rollups
-	cancel   context.CancelFunc
-	// closeIngest drains the HTTP ingest's publisher (see withIngest).
-	closeIngest func(context.Context) error
-	web         *web.Server // nil for --consumer-only
-}
-
-// startPipeline starts the consumer and the HTTP API on a stack and
-// publishes their addresses in the data directory.
-func startPipeline(ctx context.Context, e *env, s *stack.Stack, tax *taxonomy.Taxonomy, consumerOnly bool) (*pipeline, error) {
-	tel, err := newTelemetry(ctx, e.cfg.MetricsToken)
-	if err != nil {
-		return nil, err
-	}
-	metrics, err := consumer.NewMetrics(tel.provider)
-	if err != nil {
-		return nil, err
-	}
-	rollupMetrics, err := rollup.NewMetrics(tel.provider)
-	if err != nil {
-		return nil, err
-	}
-	worker, err := s.NewConsumer(ctx, tax, metrics)
-	if err != nil {
-		return nil, err
-	}
-	if err := metrics.ObserveLag(worker); err != nil {
-		return nil, err
-	}
-	token, err := stack.APIToken(e.cfg)
-	if err != nil {
-		return nil, err
-	}
-	ln, err := net.Listen("tcp", e.cfg.HTTPAddr)
-	if err != nil {
-		return nil, fmt.Errorf("HTTP API: %w (set DATAMAP_HTTP_ADDR to a free address, e.g. 127.0.0.1:0)", err)
-	}
-	p := &pipeline{addr: ln.Addr().String(), consumer: make(chan error, 1)}
-	var root http.Handler = api.Health(s.ClickHouse, worker)
-	if !consumerOnly {
-		webServer, handler, err := webAndAPI(e, s, tax, token, worker)
-		if err != nil {
-			ln.Close()
-			return nil, err
+// onStop says msg as soon as ctx ends, while the server stops; the
+// returned wait makes sure it was said.
+func onStop(ctx context.Context, e *env, msg string) (wait func()) {
+	said := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		fmt.Fprintln(e.stdout, msg)
+		close(said)
+	})
+	return func() {
+		if !stop() {
+			<-said
 		}
-		p.web = webServer
-		handler, closeIngest, err := withIngest(e, s, tax, token, tel.provider, handler)
-		if err != nil {
-			ln.Close()
-			return nil, err
-		}
-		root, p.closeIngest = handler, closeIngest
 	}
-	mux := http.NewServeMux()
-	mux.Handle("/", root)
-	mux.Handle("GET /metrics", tel.handler)
-	p.http = &http.Server{Handler: mux,
-		ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(e.log.Handler(), slog.LevelWarn)}
-	go func() {
-		if err := p.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			e.log.Error("HTTP API stopped", "err", err)
-		}
-	}()
-	consumeCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	p.cancel = cancel
-	go func() { p.consumer <- worker.Run(consumeCtx) }()
-	if consumerOnly {
-		return p, nil // the serve process it joined folds the rollups
-	}
-	folder := s.NewFolder(rollupMetrics)
-	if err := rollupMetrics.ObserveBacklog(folder); err != nil {
-		p.stop()
-		return nil, err
-	}
-	p.folder = make(chan error, 1)
-	go func() { p.folder <- folder.Run(consumeCtx) }()
-	if err := s.Publish(p.addr); err != nil {
-		p.stop()
-		return nil, fmt.Errorf("publish runtime file: %w", err)
-	}
-	return p, nil
 }
 
-// stop shuts the HTTP API down, abandons the consumer's current batch (it
-// will be redelivered and counted once) and stops folding (a round cut
-// short is redone: its days stay dirty).
-func (p *pipeline) stop() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	err := p.http.Shutdown(ctx)
-	if p.closeIngest != nil {
-		err = errors.Join(err, p.closeIngest(ctx))
-	}
-	p.cancel()
-	err = errors.Join(err, <-p.consumer)
-	if p.folder != nil {
-		err = errors.Join(err, <-p.folder)
-	}
-	return err
+// serverOptions are what serve and demo run a server with.
+func serverOptions(e *env, s *stack.Stack, tax *taxonomy.Taxonomy, reg *registry.Registry) server.Options {
+	return server.Options{Stack: s, Config: e.cfg, Taxonomy: tax, Registry: reg, Version: Version, Log: e.log}
 }
 
-// subjectTokens are DATAMAP_SUBJECT_TOKENS for the API and the web map
-// (validated by config.Validate at start).
-func subjectTokens(e *env) []api.SubjectToken {
-	named, _ := e.cfg.SubjectTokenList()
-	out := make([]api.SubjectToken, len(named))
-	for i, t := range named {
-		out[i] = api.SubjectToken{Name: t.Name, Token: t.Token}
+// loadTaxonomyAndRegistry reads DATAMAP_TAXONOMY and DATAMAP_REGISTRY
+// (nil when it names none); a registry that does not parse is bad input.
+func loadTaxonomyAndRegistry(e *env) (*taxonomy.Taxonomy, *registry.Registry, error) {
+	tax, err := loadTaxonomy(e)
+	if err != nil || e.cfg.Registry == "" {
+		return tax, nil, err
 	}
-	return out
+	reg, err := registry.Open(e.cfg.Registry, tax)
+	if err != nil {
+		return nil, nil, usageError{err}
+	}
+	return tax, reg, nil
 }

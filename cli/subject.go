@@ -9,16 +9,16 @@ import (
 	"time"
 
 	"github.com/back-trace/datamap/catalog/query"
+	"github.com/back-trace/datamap/catalog/subjectstore"
 	"github.com/back-trace/datamap/events/subjectref"
 	"github.com/back-trace/datamap/questions"
-	"github.com/back-trace/datamap/stack"
 	"github.com/back-trace/datamap/subjects"
 )
 
 func runSubject(ctx context.Context, e *env, args []string) error {
 	subs := []struct{ name, summary string }{
-		{"show", "everything held about one person: systems, categories, recipients, consents, requests"},
-		{"requests", "open data-subject requests, overdue first; for erasures, who still holds the data"},
+		{strings.TrimPrefix(questions.SubjectShow.Name, "subject "), questions.SubjectShow.Command.Listed},
+		{strings.TrimPrefix(questions.SubjectRequests.Name, "subject "), questions.SubjectRequests.Command.Listed},
 		{"forget", "delete a person's rows from the subject table (end of the evidence period)"},
 		{"key", "print a fresh subject key for DATAMAP_SUBJECT_KEY"},
 	}
@@ -102,11 +102,7 @@ func flagOfKind(k subjectref.Kind) string {
 }
 
 // askSubject asks a subject question on behalf of the CLI user.
-func askSubject(ctx context.Context, e *env, name string, params map[string]string) (questions.Answer, error) {
-	q, ok := questions.Lookup(name)
-	if !ok {
-		return questions.Answer{}, fmt.Errorf("no question %q", name)
-	}
+func askSubject(ctx context.Context, e *env, q questions.Question, params map[string]string) (questions.Answer, error) {
 	tax, err := loadTaxonomy(e)
 	if err != nil {
 		return questions.Answer{}, err
@@ -115,11 +111,11 @@ func askSubject(ctx context.Context, e *env, name string, params map[string]stri
 	if err != nil {
 		return questions.Answer{}, inputError(err, "")
 	}
-	s, err := stack.Attach(ctx, e.cfg, quiet(e))
+	s, closeStack, err := attach(ctx, e)
 	if err != nil {
 		return questions.Answer{}, err
 	}
-	defer s.Close(context.WithoutCancel(ctx))
+	defer closeStack()
 	a, err := q.Answer(questions.WithAsker(ctx, questions.CLIAsker()), s.ClickHouse, tax, req)
 	if err != nil {
 		return questions.Answer{}, inputError(err, "")
@@ -128,7 +124,7 @@ func askSubject(ctx context.Context, e *env, name string, params map[string]stri
 }
 
 func runSubjectShow(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "subject show", "REF | --email ADDRESS | --phone NUMBER | --customer NUMBER [flags]", `
+	fs := newFlags(e, questions.SubjectShow.Name, "REF | --email ADDRESS | --phone NUMBER | --customer NUMBER [flags]", `
 Everything the catalog knows about one person: each system and category
 holding their data (first and last seen, erased or not), every recipient it
 was disclosed to with the path it took, their consent per purpose, and their
@@ -140,7 +136,7 @@ sent. The asking is recorded in the audit trail.`, `
   datamap subject show --phone "+31 6 1234 5678" --format json`)
 	var sf subjectFlags
 	sf.register(fs)
-	asOf := fs.String("as-of", "", paramUsage["as_of"])
+	asOf := questionFlag(fs, questions.SubjectShow, "as_of")
 	format := fs.String("format", "table", "output format: table or json")
 	if err := parseInterleaved(fs, args); err != nil {
 		return err
@@ -152,11 +148,11 @@ sent. The asking is recorded in the audit trail.`, `
 	if err != nil {
 		return err
 	}
-	a, err := askSubject(ctx, e, "subject show", map[string]string{"ref": ref, "as_of": *asOf})
+	a, err := askSubject(ctx, e, questions.SubjectShow, map[string]string{"ref": ref, "as_of": *asOf})
 	if err != nil {
 		return err
 	}
-	p := a.Rows.(subjects.Profile)
+	p, _ := questions.DocumentOf[subjects.Profile](a)
 	if *format == "json" {
 		return renderValue(e.stdout, p)
 	}
@@ -179,13 +175,6 @@ func parseInterleaved(fs *flag.FlagSet, args []string) error {
 	return fs.Parse(append([]string{"--"}, words...))
 }
 
-func day(t time.Time) string {
-	if t.IsZero() {
-		return "—"
-	}
-	return t.UTC().Format("2006-01-02")
-}
-
 func showProfile(w io.Writer, p subjects.Profile) error {
 	if p.Empty() {
 		fmt.Fprintf(w, "Nothing is held about %s: no event carried this reference, or it was forgotten.\n", p.Ref)
@@ -205,9 +194,9 @@ func showProfile(w io.Writer, p subjects.Profile) error {
 	for _, h := range p.Holdings {
 		erased := "no"
 		if !h.Erased.IsZero() {
-			erased = day(h.Erased) + " (" + h.ErasedReason + ")"
+			erased = subjects.Day(h.Erased) + " (" + h.ErasedReason + ")"
 		}
-		hs = append(hs, held{h.System, h.Category, strings.Join(h.Purposes, ", "), h.Events, day(h.FirstSeen), day(h.LastSeen), erased})
+		hs = append(hs, held{h.System, h.Category, strings.Join(h.Purposes, ", "), h.Events, subjects.Day(h.FirstSeen), subjects.Day(h.LastSeen), erased})
 	}
 	if err := render(w, "table", hs); err != nil {
 		return err
@@ -224,7 +213,7 @@ func showProfile(w io.Writer, p subjects.Profile) error {
 	}
 	var ds []sent
 	for _, d := range p.Disclosures {
-		ds = append(ds, sent{strings.Join(d.Path, " → "), d.Role, d.Country, d.Category, d.Purpose, d.Events, day(d.FirstSeen), day(d.LastSeen)})
+		ds = append(ds, sent{strings.Join(d.Path, " → "), d.Role, d.Country, d.Category, d.Purpose, d.Events, subjects.Day(d.FirstSeen), subjects.Day(d.LastSeen)})
 	}
 	type consent struct {
 		Purpose string `json:"purpose"`
@@ -235,7 +224,7 @@ func showProfile(w io.Writer, p subjects.Profile) error {
 	}
 	var cs []consent
 	for _, c := range p.Consents {
-		cs = append(cs, consent{c.Purpose, c.State, day(c.Since), c.Channel, c.Source})
+		cs = append(cs, consent{c.Purpose, c.State, subjects.Day(c.Since), c.Channel, c.Source})
 	}
 	type finding struct {
 		Kind   string `json:"kind"`
@@ -247,7 +236,7 @@ func showProfile(w io.Writer, p subjects.Profile) error {
 	}
 	var fs []finding
 	for _, f := range p.Findings {
-		fs = append(fs, finding{f.Kind, f.System, f.Topic, f.Events, day(f.First), day(f.Last)})
+		fs = append(fs, finding{f.Kind, f.System, f.Topic, f.Events, subjects.Day(f.First), subjects.Day(f.Last)})
 	}
 	if err := section(w, "DISCLOSED", ds); err != nil {
 		return err
@@ -288,17 +277,7 @@ type requestRow struct {
 func requestRows(rs []subjects.Request) []requestRow {
 	out := make([]requestRow, 0, len(rs))
 	for _, r := range rs {
-		row := requestRow{Ref: r.Ref, Right: r.Right, Received: day(r.Received), Deadline: day(r.Deadline), State: r.State, Closed: day(r.Closed)}
-		switch {
-		case r.State == subjects.StateOpen && r.Overdue:
-			row.Due = fmt.Sprintf("OVERDUE %d days", -r.DaysLeft)
-		case r.State == subjects.StateOpen:
-			row.Due = fmt.Sprintf("%d days left", r.DaysLeft)
-		case r.Overdue:
-			row.Due = "answered late"
-		default:
-			row.Due = "answered in time"
-		}
+		row := requestRow{Ref: r.Ref, Right: r.Right, Received: subjects.Day(r.Received), Deadline: subjects.Day(r.Deadline), State: r.State, Closed: subjects.Day(r.Closed), Due: r.Due()}
 		var missing, tell []string
 		for _, h := range r.Holders {
 			if !h.HasEvidence() {
@@ -320,9 +299,9 @@ func showErasureScope(w io.Writer, rs []subjects.Request) {
 		if len(r.Holders) == 0 {
 			continue
 		}
-		fmt.Fprintf(w, "\nErasure of %s received %s (%s):\n", r.Ref, day(r.Received), r.State)
+		fmt.Fprintf(w, "\nErasure of %s received %s (%s):\n", r.Ref, subjects.Day(r.Received), r.State)
 		for _, h := range r.Holders {
-			status := "erased " + day(h.Erased)
+			status := "erased " + subjects.Day(h.Erased)
 			if !h.HasEvidence() {
 				status = "NO ERASURE EVIDENCE"
 			}
@@ -335,7 +314,7 @@ func showErasureScope(w io.Writer, rs []subjects.Request) {
 }
 
 func runSubjectRequests(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "subject requests", "[flags]", `
+	fs := newFlags(e, questions.SubjectRequests.Name, "[flags]", `
 The open data-subject requests with their legal deadline, one month from
 receipt (GDPR Art. 12(3)), overdue ones first. For an erasure: each system
 observed holding the person's data that has not reported erasing it, and
@@ -345,7 +324,7 @@ trail.`, `
   datamap subject requests
   datamap subject requests --all --format json`)
 	all := fs.Bool("all", false, "list answered and refused requests too")
-	asOf := fs.String("as-of", "", paramUsage["as_of"])
+	asOf := questionFlag(fs, questions.SubjectRequests, "as_of")
 	format := fs.String("format", "table", "output format: table, json or csv")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -356,11 +335,11 @@ trail.`, `
 	if err := checkFormat(*format); err != nil {
 		return err
 	}
-	a, err := askSubject(ctx, e, "subject requests", map[string]string{"all": fmt.Sprint(*all), "as_of": *asOf})
+	a, err := askSubject(ctx, e, questions.SubjectRequests, map[string]string{"all": fmt.Sprint(*all), "as_of": *asOf})
 	if err != nil {
 		return err
 	}
-	rs := a.Rows.([]subjects.Request)
+	rs := questions.RowsOf[subjects.Request](a)
 	if *format == "json" {
 		return renderValue(e.stdout, rs)
 	}
@@ -394,16 +373,16 @@ the reference back if replayed.`, `
 	if err != nil {
 		return err
 	}
-	s, err := stack.Attach(ctx, e.cfg, quiet(e))
+	s, closeStack, err := attach(ctx, e)
 	if err != nil {
 		return err
 	}
-	defer s.Close(context.WithoutCancel(ctx))
+	defer closeStack()
 	a := questions.CLIAsker()
-	if err := query.AppendAudit(ctx, s.ClickHouse, query.AuditEntry{At: time.Now(), Who: a.Who, Surface: a.Surface, Question: "subject forget", Ref: ref}); err != nil {
+	if err := subjectstore.AppendAudit(ctx, s.ClickHouse, query.AuditEntry{At: time.Now(), Who: a.Who, Surface: a.Surface, Question: "subject forget", Ref: ref}); err != nil {
 		return err
 	}
-	n, err := query.Forget(ctx, s.ClickHouse, ref)
+	n, err := subjectstore.Forget(ctx, s.ClickHouse, ref)
 	if err != nil {
 		return err
 	}
@@ -426,7 +405,7 @@ to the datamap server. A new key gives everyone new references.`, `
 }
 
 func runAudit(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "audit", "[flags]", `
+	fs := newFlags(e, questions.Audit.Name, "[flags]", `
 Who asked about whom: every subject question asked through the CLI, the API
 or the web map, and every use of the subject role, newest first — the token's
 name (or the CLI user), when, which question, which reference. The trail is
@@ -436,8 +415,8 @@ recorded too.`, `
   datamap audit --who dpo --since 2026-11-01 --format csv`)
 	who := fs.String("who", "", "only this token name or CLI user")
 	ref := fs.String("ref", "", "only questions about this reference")
-	since := fs.String("since", "", paramUsage["since"])
-	until := fs.String("until", "", paramUsage["until"])
+	since := questionFlag(fs, questions.Audit, "since")
+	until := questionFlag(fs, questions.Audit, "until")
 	format := fs.String("format", "table", "output format: table, json or csv")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -448,9 +427,9 @@ recorded too.`, `
 	if err := checkFormat(*format); err != nil {
 		return err
 	}
-	a, err := askSubject(ctx, e, "audit", map[string]string{"who": *who, "ref": *ref, "since": *since, "until": *until})
+	a, err := askSubject(ctx, e, questions.Audit, map[string]string{"who": *who, "ref": *ref, "since": *since, "until": *until})
 	if err != nil {
 		return err
 	}
-	return render(e.stdout, *format, a.Rows.([]query.AuditEntry))
+	return render(e.stdout, *format, questions.RowsOf[query.AuditEntry](a))
 }

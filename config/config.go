@@ -13,10 +13,13 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/kelseyhightower/envconfig"
+
+	"github.com/back-trace/datamap/access"
 )
 
 // Config is the effective configuration of a datamap process.
@@ -161,7 +164,7 @@ func (c Config) Validate() error {
 	} else if host == "" {
 		bad("HTTP_ADDR", "%q listens on every interface; name one, e.g. 127.0.0.1:8470 (or 0.0.0.0:8470 on purpose)", c.HTTPAddr)
 	}
-	if _, err := c.SubjectTokenList(); err != nil {
+	if _, err := c.subjectCredentials(); err != nil {
 		bad("SUBJECT_TOKENS", "%v", err)
 	}
 	if c.SubjectEvidence < 0 || (c.SubjectEvidence > 0 && c.SubjectEvidence < 24*time.Hour) {
@@ -206,10 +209,30 @@ func (c Config) registryFile() string {
 	return c.Registry
 }
 
-// ReadTokenList returns the read-only API tokens, without blanks.
-func (c Config) ReadTokenList() []string {
+// Credentials are the credentials of the HTTP surfaces this configuration
+// names, in the order Match prefers them: the full-access apiToken
+// (API_TOKEN, or the one generated in the data directory: stack.APIToken),
+// READ_TOKENS, SUBJECT_TOKENS under their names, INGEST_TOKENS and
+// METRICS_TOKEN. Blank entries are left out. Validate reports a malformed
+// SUBJECT_TOKENS; Credentials then leaves the subject role without any.
+func (c Config) Credentials(apiToken string) access.Credentials {
+	creds := access.Credentials{{Role: access.Full, Secret: apiToken}}
+	for _, t := range splitList(c.ReadTokens) {
+		creds = append(creds, access.Credential{Role: access.Read, Secret: t})
+	}
+	subjects, _ := c.subjectCredentials()
+	creds = append(creds, subjects...)
+	for _, t := range splitList(c.IngestTokens) {
+		creds = append(creds, access.Credential{Role: access.Ingest, Secret: t})
+	}
+	creds = append(creds, access.Credential{Role: access.Metrics, Secret: c.MetricsToken})
+	return slices.DeleteFunc(creds, func(c access.Credential) bool { return c.Secret == "" })
+}
+
+// splitList splits a comma-separated setting, without blanks.
+func splitList(s string) []string {
 	var out []string
-	for _, t := range strings.Split(c.ReadTokens, ",") {
+	for _, t := range strings.Split(s, ",") {
 		if t = strings.TrimSpace(t); t != "" {
 			out = append(out, t)
 		}
@@ -228,16 +251,10 @@ func (c Config) SubjectEvidencePeriod() time.Duration {
 	return c.SubjectEvidence
 }
 
-// NamedToken is a bearer token with the name the audit trail records
-// instead of it.
-type NamedToken struct {
-	Name, Token string
-}
-
-// SubjectTokenList parses SUBJECT_TOKENS ("alice:s3cret,dpo-laptop:…").
+// subjectCredentials parses SUBJECT_TOKENS ("alice:s3cret,dpo-laptop:…").
 // Errors name the entry by position, never by its token.
-func (c Config) SubjectTokenList() ([]NamedToken, error) {
-	var out []NamedToken
+func (c Config) subjectCredentials() ([]access.Credential, error) {
+	var out []access.Credential
 	names := map[string]bool{}
 	for i, entry := range strings.Split(c.SubjectTokens, ",") {
 		entry = strings.TrimSpace(entry)
@@ -257,7 +274,7 @@ func (c Config) SubjectTokenList() ([]NamedToken, error) {
 			return nil, fmt.Errorf("entry %d (%s): the token is shorter than 16 characters; use a long random one", i+1, name)
 		}
 		names[name] = true
-		out = append(out, NamedToken{Name: name, Token: token})
+		out = append(out, access.Credential{Role: access.Subject, Name: name, Secret: token})
 	}
 	return out, nil
 }

@@ -2,9 +2,12 @@ package config
 
 import (
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/back-trace/datamap/access"
 )
 
 func TestReadmeDocumentsEveryVariable(t *testing.T) {
@@ -120,9 +123,9 @@ func FuzzValidateNeverPanics(f *testing.F) {
 
 func TestSubjectTokens(t *testing.T) {
 	c := Config{SubjectTokens: " dpo:0123456789abcdef0123 , auditor-laptop:fedcba9876543210fedc,"}
-	got, err := c.SubjectTokenList()
-	if err != nil || len(got) != 2 || got[0] != (NamedToken{"dpo", "0123456789abcdef0123"}) || got[1].Name != "auditor-laptop" {
-		t.Fatalf("SubjectTokenList() = %+v, %v", got, err)
+	got := c.Credentials("").Only(access.Subject)
+	if len(got) != 2 || got[0] != (access.Credential{Role: access.Subject, Name: "dpo", Secret: "0123456789abcdef0123"}) || got[1].Name != "auditor-laptop" {
+		t.Fatalf("subject credentials = %+v", got)
 	}
 	secret := "0123456789abcdef0123"
 	for _, c := range []struct{ in, want string }{
@@ -132,7 +135,7 @@ func TestSubjectTokens(t *testing.T) {
 		{"dpo:" + secret + ",dpo:x" + secret, "used twice"},
 		{"dpo:short", "shorter than 16"},
 	} {
-		_, err := (Config{SubjectTokens: c.in}).SubjectTokenList()
+		_, err := (Config{SubjectTokens: c.in}).subjectCredentials()
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("SUBJECT_TOKENS=%q: %v; want %q", c.in, err, c.want)
 		}
@@ -149,6 +152,23 @@ func TestSubjectTokens(t *testing.T) {
 		if strings.Contains(v.Value, secret) || strings.Contains(v.Value, "AAEC") {
 			t.Errorf("%s shows a secret: %s", v.Name, v.Value)
 		}
+	}
+}
+
+// TestCredentialsCarryEachSettingsRole: each token setting gives its role,
+// blanks open nothing, and the full-access token comes first (Match
+// prefers it when a secret is set twice).
+func TestCredentialsCarryEachSettingsRole(t *testing.T) {
+	c := Config{ReadTokens: "read-1, ,read-2", IngestTokens: " ingest-1,", MetricsToken: "metrics-1",
+		SubjectTokens: "dpo:0123456789abcdef0123"}
+	got := c.Credentials("full-1")
+	want := access.Credentials{{Role: access.Full, Secret: "full-1"}, {Role: access.Read, Secret: "read-1"}, {Role: access.Read, Secret: "read-2"},
+		{Role: access.Subject, Name: "dpo", Secret: "0123456789abcdef0123"}, {Role: access.Ingest, Secret: "ingest-1"}, {Role: access.Metrics, Secret: "metrics-1"}}
+	if !slices.Equal(got, want) {
+		t.Errorf("Credentials = %+v\nwant %+v", got, want)
+	}
+	if got := (Config{}).Credentials(""); len(got) != 0 {
+		t.Errorf("an empty configuration has credentials %+v", got)
 	}
 }
 

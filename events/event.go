@@ -100,6 +100,18 @@ func (e *Event) Identity() string { return Identity(e.Source, e.ID) }
 // Identity joins a source and an event id into the event's identity.
 func Identity(source, id string) string { return source + "/" + id }
 
+// RetentionLength is how long a retention (an ISO 8601 duration, as
+// data.retention holds it) keeps data, with average calendar lengths, so
+// that retentions written in different units compare: P1Y is longer than
+// P11M. It is 0 for no retention, and for one the Validator would refuse.
+func RetentionLength(retention string) time.Duration {
+	d, err := ParseISODuration(retention)
+	if err != nil {
+		return 0
+	}
+	return d.Approx()
+}
+
 // Data is the payload of an event. Which fields are allowed depends on the
 // kind; see the JSON Schemas in package schemas.
 type Data struct {

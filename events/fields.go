@@ -7,10 +7,12 @@ package events
 //
 //   - the decoders' key sets (the encoding/json path's field list and the
 //     fast path's key lookup);
+//   - the Validator: which fields each kind requires, allows or refuses
+//     (the value each takes is its entry in fieldChecks, validate.go);
 //   - the ClickHouse writer's columns (package sinks/clickhouse);
 //   - checked against it by TestFieldList: the Data and Recipient structs'
 //     JSON tags, the encoder AppendEvent (written out for speed), the JSON
-//     Schemas in package schemas, and the presence rules of the Validator;
+//     Schemas in package schemas, and what the Validator accepts;
 //     and by the writer's tests: the columns of the migrated events table.
 //
 // docs/architecture.md ("Adding a payload field") says what adding one

@@ -58,7 +58,9 @@ func (v *Validator) Validate(ev *Event) error {
 const maxText = 200
 
 // check validates the attributes and the payload of a decoded event against
-// the contract of its kind. Decoding problems are already in ps.
+// the contract of its kind: Fields says which payload fields the kind
+// requires, allows or refuses, and fieldChecks what a valid value of each
+// is. Decoding problems are already in ps.
 func (v *Validator) check(ev *Event, ps *problems) {
 	checkText(ps, "id", ev.ID, true)
 	checkName(ps, "source", ev.Source, true)
@@ -68,65 +70,93 @@ func (v *Validator) check(ev *Event, ps *problems) {
 	checkTraceContext(ps, ev.TraceParent, ev.TraceState)
 	checkDataSchema(ps, ev.DataSchema)
 	checkExtensions(ps, ev.Extensions)
-	d := &ev.Data
-	if ev.Kind == "" {
+	if !slices.Contains(Kinds, ev.Kind) {
 		return // unknown type: its fields cannot be checked
 	}
-	v.checkDataSubject(ps, d)
-	v.checkSubjectRef(ps, ev)
-	if !ev.Kind.AboutData() {
-		v.checkPersonEvent(ps, ev)
-		checkPersonalValues(ps, ev)
-		return
-	}
-	v.checkCategory(ps, d)
-	notAllowed := func(field, value string) {
-		if value != "" {
-			ps.add("data."+field, "not allowed in %s events", ev.Kind)
-		}
-	}
-	notAllowed("right", d.Right)
-	notAllowed("channel", d.Channel)
-	notAllowed("grounds", d.Grounds)
-	switch ev.Kind {
-	case KindCollected, KindShared:
-		v.checkPurpose(ps, d)
-		notAllowed("reason", d.Reason)
-	case KindErased:
-		notAllowed("purpose", d.Purpose)
-		notAllowed("legal_basis", d.LegalBasis)
-		notAllowed("special_condition", d.SpecialCondition)
-		notAllowed("activity", d.Activity)
-		checkEnum(ps, "data.reason", d.Reason, Reasons, true)
-	}
-	switch ev.Kind {
-	case KindCollected:
-		if d.Recipient != nil {
-			ps.add("data.recipient", "not allowed in collected events; publish a shared event for the disclosure")
-		}
-		if d.Retention == "" {
-			ps.add("data.retention", "required: how long the data is kept, as an ISO 8601 duration such as P7Y or P18M")
-		} else if err := checkDuration(d.Retention); err != nil {
-			ps.add("data.retention", "%q is not an ISO 8601 duration such as P7Y, P18M or P30D", d.Retention)
-		}
-		checkEnum(ps, "data.origin", d.Origin, Origins, false)
-		if d.Location != "" {
-			checkCountry(ps, "data.location", d.Location)
-		}
-	case KindShared:
-		notAllowed("retention", d.Retention)
-		notAllowed("origin", d.Origin)
-		notAllowed("location", d.Location)
-		checkRecipient(ps, d.Recipient)
-	case KindErased:
-		notAllowed("retention", d.Retention)
-		notAllowed("origin", d.Origin)
-		notAllowed("location", d.Location)
-		if d.Recipient != nil {
-			ps.add("data.recipient", "not allowed in erased events")
+	d := &ev.Data
+	for i := range Fields {
+		f := &Fields[i]
+		check := checkOfField[i]
+		switch {
+		case f.InRecipient() || check == nil:
+			// Members of the recipient are checked with it; count by
+			// Decode and Validate.
+		case f.In(ev.Kind) == Refused:
+			if f.Type == Object && d.Recipient != nil || f.Text(d) != "" {
+				ps.add("data."+f.Key, "%s", refusal(f, ev.Kind))
+			}
+		default:
+			check(v, ps, ev, f.In(ev.Kind) == Required)
 		}
 	}
 	checkPersonalValues(ps, ev)
+}
+
+// refusal says why a kind of event cannot carry a field.
+func refusal(f *Field, k Kind) string {
+	if f.Key == "recipient" && k == KindCollected {
+		return "not allowed in collected events; publish a shared event for the disclosure"
+	}
+	return "not allowed in " + string(k) + " events"
+}
+
+// fieldCheck checks the value of one payload field of an event whose kind
+// allows it; required says whether the kind requires it.
+type fieldCheck func(v *Validator, ps *problems, ev *Event, required bool)
+
+// fieldChecks say what a valid value of each payload field is, by key. The
+// special condition is checked with the category it depends on, the
+// members of the recipient with the recipient.
+var fieldChecks = map[string]fieldCheck{
+	"category":          func(v *Validator, ps *problems, ev *Event, _ bool) { v.checkCategory(ps, &ev.Data) },
+	"data_subject":      func(v *Validator, ps *problems, ev *Event, _ bool) { v.checkDataSubject(ps, &ev.Data) },
+	"purpose":           (*Validator).checkPurpose,
+	"legal_basis":       enumCheck("data.legal_basis", func(d *Data) string { return d.LegalBasis }, LegalBases),
+	"special_condition": func(*Validator, *problems, *Event, bool) {},
+	"retention":         checkRetention,
+	"origin":            enumCheck("data.origin", func(d *Data) string { return d.Origin }, Origins),
+	"location": func(_ *Validator, ps *problems, ev *Event, _ bool) {
+		if ev.Data.Location != "" {
+			checkCountry(ps, "data.location", ev.Data.Location)
+		}
+	},
+	"activity": func(_ *Validator, ps *problems, ev *Event, _ bool) {
+		checkName(ps, "data.activity", ev.Data.Activity, false)
+	},
+	"recipient":   func(_ *Validator, ps *problems, ev *Event, _ bool) { checkRecipient(ps, ev.Data.Recipient) },
+	"reason":      enumCheck("data.reason", func(d *Data) string { return d.Reason }, Reasons),
+	"subject_ref": func(v *Validator, ps *problems, ev *Event, _ bool) { v.checkSubjectRef(ps, ev) },
+	"right":       enumCheck("data.right", func(d *Data) string { return d.Right }, Rights),
+	"channel":     enumCheck("data.channel", func(d *Data) string { return d.Channel }, Channels),
+	"grounds":     enumCheck("data.grounds", func(d *Data) string { return d.Grounds }, Grounds),
+}
+
+// checkOfField is fieldChecks in the order of Fields, so that validating
+// an event looks nothing up.
+var checkOfField = func() []fieldCheck {
+	out := make([]fieldCheck, len(Fields))
+	for i, f := range Fields {
+		out[i] = fieldChecks[f.Key]
+	}
+	return out
+}()
+
+// enumCheck checks a field whose values are a fixed list.
+func enumCheck(field string, value func(*Data) string, allowed []string) fieldCheck {
+	return func(_ *Validator, ps *problems, ev *Event, required bool) {
+		checkEnum(ps, field, value(&ev.Data), allowed, required)
+	}
+}
+
+func checkRetention(_ *Validator, ps *problems, ev *Event, required bool) {
+	d := &ev.Data
+	if d.Retention == "" {
+		if required {
+			ps.add("data.retention", "required: how long the data is kept, as an ISO 8601 duration such as P7Y or P18M")
+		}
+	} else if err := checkDuration(d.Retention); err != nil {
+		ps.add("data.retention", "%q is not an ISO 8601 duration such as P7Y, P18M or P30D", d.Retention)
+	}
 }
 
 func (v *Validator) checkDataSubject(ps *problems, d *Data) {
@@ -156,48 +186,6 @@ func (v *Validator) checkSubjectRef(ps *problems, ev *Event) {
 	}
 }
 
-// checkPersonEvent checks the payload of a consent or request event.
-func (v *Validator) checkPersonEvent(ps *problems, ev *Event) {
-	d := &ev.Data
-	notAllowed := func(field, value string) {
-		if value != "" {
-			ps.add("data."+field, "not allowed in %s events", ev.Kind)
-		}
-	}
-	for _, f := range []struct{ field, value string }{{"category", d.Category}, {"legal_basis", d.LegalBasis},
-		{"special_condition", d.SpecialCondition}, {"retention", d.Retention}, {"origin", d.Origin},
-		{"location", d.Location}, {"activity", d.Activity}, {"reason", d.Reason}} {
-		notAllowed(f.field, f.value)
-	}
-	if d.Recipient != nil {
-		ps.add("data.recipient", "not allowed in %s events", ev.Kind)
-	}
-	switch ev.Kind {
-	case KindConsentGiven, KindConsentWithdrawn:
-		if d.Purpose == "" {
-			ps.add("data.purpose", "required: the purpose the consent is for, a taxonomy purpose key such as marketing")
-		} else if !v.vocab.IsPurpose(d.Purpose) {
-			ps.add("data.purpose", "%q is not a purpose of the taxonomy", d.Purpose)
-		}
-		checkEnum(ps, "data.channel", d.Channel, Channels, true)
-		notAllowed("right", d.Right)
-		notAllowed("grounds", d.Grounds)
-	default:
-		notAllowed("purpose", d.Purpose)
-		checkEnum(ps, "data.right", d.Right, Rights, true)
-		if ev.Kind == KindRequestReceived {
-			checkEnum(ps, "data.channel", d.Channel, Channels, false)
-		} else {
-			notAllowed("channel", d.Channel)
-		}
-		if ev.Kind == KindRequestRefused {
-			checkEnum(ps, "data.grounds", d.Grounds, Grounds, true)
-		} else {
-			notAllowed("grounds", d.Grounds)
-		}
-	}
-}
-
 func (v *Validator) checkCategory(ps *problems, d *Data) {
 	if d.Category == "" {
 		ps.add("data.category", "required: a taxonomy category key such as billing.payment_token")
@@ -219,14 +207,18 @@ func (v *Validator) checkCategory(ps *problems, d *Data) {
 	}
 }
 
-func (v *Validator) checkPurpose(ps *problems, d *Data) {
-	if d.Purpose == "" {
+// checkPurpose checks the purpose: of the processing, or, in a consent,
+// the one the consent is for.
+func (v *Validator) checkPurpose(ps *problems, ev *Event, required bool) {
+	d := &ev.Data
+	switch {
+	case d.Purpose == "" && required && !ev.Kind.AboutData():
+		ps.add("data.purpose", "required: the purpose the consent is for, a taxonomy purpose key such as marketing")
+	case d.Purpose == "" && required:
 		ps.add("data.purpose", "required: why the data is processed, a taxonomy purpose key such as payment_processing")
-	} else if !v.vocab.IsPurpose(d.Purpose) {
+	case d.Purpose != "" && !v.vocab.IsPurpose(d.Purpose):
 		ps.add("data.purpose", "%q is not a purpose of the taxonomy", d.Purpose)
 	}
-	checkEnum(ps, "data.legal_basis", d.LegalBasis, LegalBases, true)
-	checkName(ps, "data.activity", d.Activity, false)
 }
 
 func checkRecipient(ps *problems, r *Recipient) {

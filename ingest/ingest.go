@@ -22,9 +22,9 @@ import (
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/metric"
 
+	"github.com/back-trace/datamap/access"
 	"github.com/back-trace/datamap/events"
 	"github.com/back-trace/datamap/events/sdk"
-	"github.com/back-trace/datamap/internal/bearer"
 )
 
 // Path is where the handler is mounted.
@@ -53,9 +53,10 @@ var _ Publisher = (*sdk.Publisher)(nil)
 
 // Options configure a Handler.
 type Options struct {
-	// Tokens are the bearer tokens accepted. They grant ingest only; the
-	// catalog API (package api) does not accept them. Required: at least one.
-	Tokens []string
+	// Credentials are who may publish: the ingest role's and the full
+	// role's credentials open POST /v1/events, no other. Required: at
+	// least one of those.
+	Credentials access.Credentials
 	// MaxBodyBytes bounds a request body (default DefaultMaxBodyBytes).
 	MaxBodyBytes int64
 	// MaxBatch bounds the events of one batch (default DefaultMaxBatch).
@@ -71,7 +72,7 @@ type Options struct {
 type Handler struct {
 	pub       Publisher
 	validator *events.Validator
-	tokens    bearer.Tokens
+	allowed   access.Credentials // the ingest and full roles' credentials
 	maxBody   int64
 	maxBatch  int
 	log       *slog.Logger
@@ -84,12 +85,8 @@ func New(pub Publisher, v *events.Validator, o Options) (*Handler, error) {
 		return nil, errors.New("ingest.New: needs a Publisher and a Validator")
 	}
 	h := &Handler{pub: pub, validator: v, maxBody: o.MaxBodyBytes, maxBatch: o.MaxBatch, log: o.Logger}
-	trimmed := make([]string, len(o.Tokens))
-	for i, t := range o.Tokens {
-		trimmed[i] = strings.TrimSpace(t)
-	}
-	h.tokens = bearer.New(trimmed...)
-	if h.tokens.Len() == 0 {
+	h.allowed = o.Credentials.Only(access.Ingest, access.Full)
+	if !h.allowed.Has(access.Ingest) && !h.allowed.Has(access.Full) {
 		return nil, errors.New("ingest.New: no token; set DATAMAP_INGEST_TOKENS or DATAMAP_API_TOKEN")
 	}
 	if h.maxBody <= 0 {
@@ -154,7 +151,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 		reply(w, http.StatusMethodNotAllowed, Response{Error: "POST CloudEvents to " + Path})
 		return
 	}
-	if !h.tokens.Allows(r) {
+	if _, ok := h.allowed.Bearer(r); !ok {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="datamap-ingest"`)
 		reply(w, http.StatusUnauthorized, Response{Error: "missing or wrong bearer token; send 'Authorization: Bearer <token>' with one of DATAMAP_INGEST_TOKENS or the API token (DATAMAP_API_TOKEN, or the api-token file in the data directory)"})
 		return

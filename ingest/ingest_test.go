@@ -15,6 +15,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/back-trace/datamap/access"
 	"github.com/back-trace/datamap/api"
 	"github.com/back-trace/datamap/events"
 	"github.com/back-trace/datamap/events/sdk"
@@ -26,6 +27,7 @@ import (
 const (
 	ingestToken = "ingest-only-token"
 	apiToken    = "full-access-token"
+	readToken   = "read-only-token"
 )
 
 func event(id string) string {
@@ -43,6 +45,10 @@ type server struct {
 	pub *sdk.Publisher
 }
 
+// credentials are the server's: ingest and full publish, read does not.
+var credentials = access.Credentials{{Role: access.Full, Secret: apiToken}, {Role: access.Read, Secret: readToken},
+	{Role: access.Ingest, Secret: ingestToken}}
+
 func start(t *testing.T, maxBody int64) server {
 	t.Helper()
 	_, js := testservers.NATS(t)
@@ -51,13 +57,13 @@ func start(t *testing.T, maxBody int64) server {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = pub.Close(context.Background()) })
-	h, err := ingest.New(pub, events.NewValidator(taxonomy.Default()), ingest.Options{Tokens: []string{ingestToken, apiToken}, MaxBodyBytes: maxBody})
+	h, err := ingest.New(pub, events.NewValidator(taxonomy.Default()), ingest.Options{Credentials: credentials, MaxBodyBytes: maxBody})
 	if err != nil {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("POST "+ingest.Path, h)
-	mux.Handle("/", api.New(nil, nil, taxonomy.Default(), apiToken, nil).Handler())
+	mux.Handle("/", api.New(api.Options{Taxonomy: taxonomy.Default(), Credentials: credentials}).Handler())
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return server{url: srv.URL, js: js, pub: pub}
@@ -176,6 +182,7 @@ func TestIngestRefusals(t *testing.T) {
 		want   int
 	}{
 		"no token":           {"", map[string]string{"Content-Type": ingest.ContentTypeStructured}, event("a"), http.StatusUnauthorized},
+		"read token":         {readToken, map[string]string{"Content-Type": ingest.ContentTypeStructured}, event("a"), http.StatusUnauthorized},
 		"wrong token":        {"nope", map[string]string{"Content-Type": ingest.ContentTypeStructured}, event("a"), http.StatusUnauthorized},
 		"too large":          {ingestToken, map[string]string{"Content-Type": ingest.ContentTypeBatch}, "[" + strings.Repeat(event("a")+",", 10) + event("a") + "]", http.StatusRequestEntityTooLarge},
 		"plain json":         {ingestToken, map[string]string{"Content-Type": "application/json"}, event("a"), http.StatusUnsupportedMediaType},
@@ -228,7 +235,7 @@ func FuzzIngestRequest(f *testing.F) {
 	v := events.NewValidator(taxonomy.Default())
 	f.Fuzz(func(t *testing.T, contentType, specversion string, body []byte) {
 		rec := &recorder{}
-		h, err := ingest.New(rec, v, ingest.Options{Tokens: []string{"t"}, MaxBodyBytes: 1 << 16})
+		h, err := ingest.New(rec, v, ingest.Options{Credentials: access.Credentials{{Role: access.Ingest, Secret: "t"}}, MaxBodyBytes: 1 << 16})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -17,6 +17,7 @@ import (
 	"github.com/back-trace/datamap/events/taxonomy"
 	"github.com/back-trace/datamap/internal/testservers"
 	"github.com/back-trace/datamap/lineage"
+	"github.com/back-trace/datamap/questions"
 	"github.com/back-trace/datamap/sinks/clickhouse"
 )
 
@@ -111,7 +112,7 @@ func TestBlastRadiusIncludesOriginsAndWhatWasPassedOn(t *testing.T) {
 }
 
 func TestAsOfDropsLaterFlows(t *testing.T) {
-	asOf, _ := query.ParseTime("as_of", "2026-09-26", true)
+	asOf, _ := questions.ParseTime("as_of", "2026-09-26", true)
 	g := fixtureGraph(t, query.Filter{AsOf: asOf})
 	for _, r := range g.Reach("support-desk", "support") {
 		if r.Node == "Cloudflare" {

@@ -198,7 +198,7 @@ func benchQuestions(b *testing.B, conn driver.Conn) {
 				took = append(took, time.Since(t0))
 				if i == 0 && c.name == "lineage reach" {
 					hops := 0
-					for _, r := range a.Rows.([]lineage.ReachRow) {
+					for _, r := range questions.RowsOf[lineage.ReachRow](a) {
 						hops = max(hops, r.Hops)
 					}
 					if hops < 3 {

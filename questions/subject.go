@@ -9,6 +9,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/back-trace/datamap/catalog/query"
+	"github.com/back-trace/datamap/catalog/subjectstore"
 	"github.com/back-trace/datamap/events/subjectref"
 	"github.com/back-trace/datamap/events/taxonomy"
 	"github.com/back-trace/datamap/subjects"
@@ -58,7 +59,7 @@ func audit(ctx context.Context, conn driver.Conn, q Question, r Request) error {
 	if !ok {
 		return ErrNoAsker
 	}
-	return query.AppendAudit(ctx, conn, a.entry(q, r.values["ref"], query.OutcomeAnswered))
+	return subjectstore.AppendAudit(ctx, conn, a.entry(q, r.values["ref"], query.OutcomeAnswered))
 }
 
 // askerOf returns who is asking, as WithAsker said.
@@ -80,11 +81,11 @@ func (a Asker) entry(q Question, ref, outcome string) query.AuditEntry {
 // or without an asker (then nobody could have been answered either).
 func (q Question) Refused(ctx context.Context, conn driver.Conn, refusal error) error {
 	a, ok := askerOf(ctx)
-	var ie *query.InputError
+	var ie *InputError
 	if q.Role != RoleSubject || !ok || !errors.As(refusal, &ie) {
 		return nil
 	}
-	return query.AppendAudit(ctx, conn, a.entry(q, "", "refused: "+ie.Param))
+	return subjectstore.AppendAudit(ctx, conn, a.entry(q, "", "refused: "+ie.Param))
 }
 
 // parseSubject checks the parameters subject questions add.
@@ -92,11 +93,11 @@ func parseSubject(values map[string]string) error {
 	if ref, ok := values["ref"]; ok && ref != "" {
 		if err := subjectref.Check(ref); err != nil {
 			// Value left empty: a malformed ref may be the identity itself.
-			return &query.InputError{Param: "ref", Msg: err.Error()}
+			return &InputError{Param: "ref", Msg: err.Error()}
 		}
 	}
 	if all := values["all"]; all != "" && all != "true" && all != "false" {
-		return &query.InputError{Param: "all", Value: all, Msg: "must be true or false"}
+		return &InputError{Param: "all", Value: all, Msg: "must be true or false"}
 	}
 	return nil
 }
@@ -115,7 +116,7 @@ func subjectShow(ctx context.Context, conn driver.Conn, _ *taxonomy.Taxonomy, r 
 	if err != nil {
 		return Answer{}, err
 	}
-	return Answer{Rows: subjects.ProfileOf(r.values["ref"], facts, asOf)}, nil
+	return Answer{Document: subjects.ProfileOf(r.values["ref"], facts, asOf)}, nil
 }
 
 func subjectRequests(ctx context.Context, conn driver.Conn, _ *taxonomy.Taxonomy, r Request) (Answer, error) {
@@ -129,14 +130,11 @@ func subjectRequests(ctx context.Context, conn driver.Conn, _ *taxonomy.Taxonomy
 	if !all {
 		rs = subjects.Open(rs)
 	}
-	if rs == nil {
-		rs = []subjects.Request{}
-	}
-	return Answer{Rows: rs}, nil
+	return Answer{Rows: listOf(rs)}, nil
 }
 
 func auditTrail(ctx context.Context, conn driver.Conn, _ *taxonomy.Taxonomy, r Request) (Answer, error) {
 	rows, err := query.Audit(ctx, conn, query.AuditFilter{Who: r.values["who"], Ref: r.values["ref"],
 		Since: r.filter.Since, Until: r.filter.Until})
-	return Answer{Rows: rows}, err
+	return Answer{Rows: listOf(rows)}, err
 }

@@ -127,7 +127,7 @@ func BenchmarkSubjectQueries(b *testing.B) {
 					b.Fatal(err)
 				}
 				took = append(took, time.Since(t0))
-				if i == 0 && c.name == "subject requests" && len(a.Rows.([]subjects.Request)) == 0 {
+				if i == 0 && c.name == "subject requests" && len(questions.RowsOf[subjects.Request](a)) == 0 {
 					b.Fatal("no open requests in the generated data")
 				}
 			}

@@ -16,6 +16,7 @@ import (
 	"github.com/back-trace/datamap/catalog/rollup"
 	"github.com/back-trace/datamap/events/taxonomy"
 	"github.com/back-trace/datamap/internal/testservers"
+	"github.com/back-trace/datamap/questions"
 	"github.com/back-trace/datamap/registry"
 	"github.com/back-trace/datamap/report"
 )
@@ -132,7 +133,7 @@ func BenchmarkArticle30(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Logf("merges settled after %s; %d active parts", time.Since(settle).Round(time.Millisecond), parts)
-	asOf, _ := report.ParseAsOf("2026-11-30")
+	asOf, _ := questions.ParseTime("as_of", "2026-11-30", true)
 	if n <= 10_000_000 { // the evidence from the raw events alone, for comparison
 		t0 := time.Now()
 		if _, err := query.Observations(query.FromEventsOnly(ctx), conn, asOf); err != nil {

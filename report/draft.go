@@ -8,6 +8,7 @@ import (
 
 	"github.com/back-trace/datamap/events"
 	"github.com/back-trace/datamap/events/taxonomy"
+	"github.com/back-trace/datamap/internal/sortedset"
 	"github.com/back-trace/datamap/registry"
 )
 
@@ -46,11 +47,11 @@ func DraftRegistry(obs []Observation, tax *taxonomy.Taxonomy) *registry.Registry
 			order = append(order, o.Purpose)
 			retention[o.Purpose] = map[string]Observation{}
 		}
-		a.Systems = insertSorted(a.Systems, o.System)
-		a.DataSubjects = insertSorted(a.DataSubjects, o.DataSubject)
-		a.DataCategories = insertSorted(a.DataCategories, o.Category)
+		a.Systems = sortedset.Add(a.Systems, o.System)
+		a.DataSubjects = sortedset.Add(a.DataSubjects, o.DataSubject)
+		a.DataCategories = sortedset.Add(a.DataCategories, o.Category)
 		if o.LegalBasis != "" {
-			a.LegalBases = insertSorted(a.LegalBases, o.LegalBasis)
+			a.LegalBases = sortedset.Add(a.LegalBases, o.LegalBasis)
 		}
 		if o.LegalBasis == events.LegalBasisLegitimateInterests {
 			a.LegitimateInterest = todo + ": the interest pursued (Art. 6(1)(f))"

@@ -8,6 +8,7 @@ import (
 
 	"github.com/back-trace/datamap/events"
 	"github.com/back-trace/datamap/events/taxonomy"
+	"github.com/back-trace/datamap/internal/sortedset"
 	"github.com/back-trace/datamap/registry"
 	"github.com/back-trace/datamap/subjects"
 )
@@ -101,16 +102,8 @@ func (e *FindingEvidence) add(o Observation) {
 		t := o.LastSeen
 		e.LastSeen = &t
 	}
-	e.Systems = insertSorted(e.Systems, o.System)
-	e.Categories = insertSorted(e.Categories, o.Category)
-}
-
-func insertSorted(list []string, s string) []string {
-	i, found := slices.BinarySearch(list, s)
-	if found {
-		return list
-	}
-	return slices.Insert(list, i, s)
+	e.Systems = sortedset.Add(e.Systems, o.System)
+	e.Categories = sortedset.Add(e.Categories, o.Category)
 }
 
 // DriftOptions tune Drift.

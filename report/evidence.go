@@ -9,31 +9,3 @@
 // over millions of events reads a few thousand rows.
 package report
 
-import (
-	"fmt"
-	"time"
-
-	"github.com/back-trace/datamap/catalog/query"
-	"github.com/back-trace/datamap/events"
-)
-
-// Observation is one group of distinct observed events: the unit of
-// evidence, as the catalog's evidence query returns it.
-type Observation = query.Observation
-
-// ParseAsOf reads an as-of value: a date (YYYY-MM-DD) means the end of that
-// day UTC, so the whole day is included; an RFC 3339 instant is taken as is.
-func ParseAsOf(s string) (time.Time, error) {
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if d, derr := time.Parse(time.DateOnly, s); derr == nil {
-		t, err = d.Add(24*time.Hour-time.Millisecond), nil // events.time has millisecond precision
-	}
-	if err != nil {
-		return time.Time{}, fmt.Errorf("as-of %q is neither a date (2026-11-30) nor an RFC 3339 instant (2026-11-30T12:00:00Z)", s)
-	}
-	if t.Before(events.MinTime) || t.After(events.MaxTime) {
-		return time.Time{}, fmt.Errorf("as-of %q is outside the times the catalog holds, %s to %s", s,
-			events.MinTime.Format(time.DateOnly), events.MaxTime.Format(time.DateOnly))
-	}
-	return t.UTC(), nil
-}

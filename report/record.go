@@ -13,6 +13,7 @@ import (
 
 	"github.com/back-trace/datamap/events"
 	"github.com/back-trace/datamap/events/taxonomy"
+	"github.com/back-trace/datamap/internal/sortedset"
 	"github.com/back-trace/datamap/registry"
 	"github.com/back-trace/datamap/subjects"
 )
@@ -277,7 +278,7 @@ func activityRecord(a *registry.Activity, obs []Observation) ActivityRecord {
 	ar := ActivityRecord{Activity: *a, ThirdCountries: []string{}}
 	for _, r := range a.Recipients {
 		if c, ok := events.LookupCountry(r.Country); !ok || !c.EEA {
-			ar.ThirdCountries = insertSorted(ar.ThirdCountries, r.Country)
+			ar.ThirdCountries = sortedset.Add(ar.ThirdCountries, r.Country)
 		}
 	}
 	ev := Evidence{Systems: []SystemEvidence{}, Recipients: []RecipientEvidence{}, Categories: []CategoryEvidence{}}
@@ -300,7 +301,7 @@ func activityRecord(a *registry.Activity, obs []Observation) ActivityRecord {
 		}
 		c := categories[o.Category]
 		c.add(o)
-		if o.Retention != "" && (c.Retention == "" || retentionDays(o.Retention) > retentionDays(c.Retention)) {
+		if o.Retention != "" && (c.Retention == "" || events.RetentionLength(o.Retention) > events.RetentionLength(c.Retention)) {
 			c.Retention = o.Retention
 		}
 		if o.Recipient != "" {
@@ -328,14 +329,6 @@ func activityRecord(a *registry.Activity, obs []Observation) ActivityRecord {
 	}
 	ar.Evidence = ev
 	return ar
-}
-
-func retentionDays(iso string) time.Duration {
-	d, err := events.ParseISODuration(iso)
-	if err != nil {
-		return 0
-	}
-	return d.Approx()
 }
 
 // Seal sets ContentSHA256: the SHA-256 of the record's JSON encoding

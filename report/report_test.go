@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/back-trace/datamap/events/taxonomy"
+	"github.com/back-trace/datamap/questions"
 	"github.com/back-trace/datamap/registry"
 	"github.com/back-trace/datamap/report"
 )
@@ -23,7 +24,7 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 var fixtureAsOf = mustAsOf("2026-11-30")
 
 func mustAsOf(s string) time.Time {
-	t, err := report.ParseAsOf(s)
+	t, err := questions.ParseTime("as_of", s, true)
 	if err != nil {
 		panic(err)
 	}

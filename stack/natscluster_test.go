@@ -20,11 +20,12 @@ import (
 	"github.com/back-trace/datamap/events/taxonomy"
 	"github.com/back-trace/datamap/internal/history"
 	"github.com/back-trace/datamap/internal/testservers"
+	"github.com/back-trace/datamap/server"
 	"github.com/back-trace/datamap/stack"
 )
 
 // The NATS cluster scenarios run `datamap serve`'s own wiring (stack.Start
-// from DATAMAP_* variables, stack.NewConsumer) against three NATS nodes
+// from DATAMAP_* variables, server.NewConsumer) against three NATS nodes
 // with 3-replica streams, publish through the SDK while a node is SIGKILLed
 // and restarted, and judge the catalog with the history checker: nothing
 // lost, nothing counted twice. The figures they log (publish stall, ack
@@ -118,7 +119,7 @@ func runNodeLoss(t *testing.T, pickVictim victimOf) {
 	if r := stream.CachedInfo().Config.Replicas; r != 3 {
 		t.Fatalf("stream %s has %d replicas, want 3 (DATAMAP_STREAM_REPLICAS)", events.StreamName, r)
 	}
-	consumer, err := s.NewConsumer(ctx, taxonomy.Default(), nil)
+	consumer, err := server.NewConsumer(ctx, s, taxonomy.Default(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,14 +28,9 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/back-trace/datamap/catalog/consumer"
-	"github.com/back-trace/datamap/catalog/rollup"
 	"github.com/back-trace/datamap/catalog/schema"
 	"github.com/back-trace/datamap/config"
-	"github.com/back-trace/datamap/events"
-	"github.com/back-trace/datamap/events/taxonomy"
 	"github.com/back-trace/datamap/sinks/chembed"
-	"github.com/back-trace/datamap/sinks/clickhouse"
-	"github.com/back-trace/datamap/sinks/deadletter"
 )
 
 // Stack is a pair of connected servers.
@@ -458,30 +453,11 @@ func Attach(ctx context.Context, cfg config.Config, log *slog.Logger) (*Stack, e
 	return s, nil
 }
 
-// NewFolder returns the folder that keeps this stack's rollups current, as
-// the configuration says (DATAMAP_ROLLUP_INTERVAL, DATAMAP_RAW_EVENTS_TTL_DAYS).
-func (s *Stack) NewFolder(metrics *rollup.Metrics) *rollup.Folder {
-	return rollup.New(s.ClickHouse, rollup.Options{Interval: s.cfg.RollupInterval, RawTTLDays: s.cfg.RawEventsTTLDays,
-		Dialect: schema.Dialect{Cluster: s.cfg.ClickHouseCluster}, Logger: s.log, Metrics: metrics})
-}
+// Config is the configuration the stack was started or attached with.
+func (s *Stack) Config() config.Config { return s.cfg }
 
-// NewConsumer wires the catalog consumer to this stack: the durable
-// JetStream consumer in, the ClickHouse writer and the dead-letter stream
-// out. tax validates the events and gives the retention of the subject
-// table's rows; metrics may be nil.
-func (s *Stack) NewConsumer(ctx context.Context, tax *taxonomy.Taxonomy, metrics *consumer.Metrics) (*consumer.Consumer, error) {
-	durable, err := consumer.EnsureDurable(ctx, s.JS, consumer.DefaultSettings)
-	if err != nil {
-		return nil, err
-	}
-	v := events.NewValidator(tax)
-	w := clickhouse.NewWriter(s.ClickHouse).WithSubjectRetention(clickhouse.SubjectRetention{
-		Category: tax.RetentionOf, Evidence: s.cfg.SubjectEvidencePeriod()})
-	return consumer.New(durable, w,
-		deadletter.NewSink(s.JS, deadletter.SubjectPrefix), v,
-		consumer.Options{BatchSize: s.cfg.BatchSize, MaxWait: s.cfg.BatchWait, Logger: s.log,
-			MaxDeliver: consumer.DefaultSettings.MaxDeliver, Metrics: metrics}), nil
-}
+// Logger is the stack's logger, for what runs on it.
+func (s *Stack) Logger() *slog.Logger { return s.log }
 
 // APIToken is the bearer token of the HTTP API: DATAMAP_API_TOKEN, or one
 // generated once and kept in the data directory.

@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"slices"
 	"time"
+
+	"github.com/back-trace/datamap/events"
 )
 
 // The kinds of finding about people's rights.
@@ -73,7 +75,7 @@ func Findings(facts []Fact, asOf time.Time) []Finding {
 			case KindConsentGiven:
 				withdrawn[f.Purpose] = false
 			case KindErased:
-				if f.Reason == reasonSubjectRequest {
+				if f.Reason == events.ReasonSubjectRequest {
 					erased[[2]string{f.Source, f.Category}] = true
 				}
 			case KindCollected, KindShared:
@@ -89,7 +91,7 @@ func Findings(facts []Fact, asOf time.Time) []Finding {
 			if r.State == StateOpen && r.Overdue {
 				add(FindingRequestOverdue, r.ReceivedBy, r.Right, r.Ref, r.Received)
 			}
-			if r.Right != rightErasure || r.State == StateRefused || (r.State == StateOpen && !r.Overdue) {
+			if r.Right != events.RightErasure || r.State == StateRefused || (r.State == StateOpen && !r.Overdue) {
 				continue
 			}
 			for _, h := range r.Holders {

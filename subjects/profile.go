@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"slices"
 	"time"
+
+	"github.com/back-trace/datamap/internal/sortedset"
 )
 
 // Profile is everything the catalog knows about one person: where their
@@ -85,7 +87,7 @@ func ProfileOf(ref string, facts []Fact, asOf time.Time) Profile {
 	consents := map[string]*Consent{}
 	for _, f := range person {
 		if f.DataSubject != "" {
-			p.DataSubjects = insertSorted(p.DataSubjects, f.DataSubject)
+			p.DataSubjects = sortedset.Add(p.DataSubjects, f.DataSubject)
 		}
 		switch f.Kind {
 		case KindCollected:
@@ -97,7 +99,7 @@ func ProfileOf(ref string, facts []Fact, asOf time.Time) Profile {
 			}
 			h.Events++
 			h.LastSeen = f.Time
-			h.Purposes = insertSorted(h.Purposes, f.Purpose)
+			h.Purposes = sortedset.Add(h.Purposes, f.Purpose)
 			h.Erased, h.ErasedReason = time.Time{}, "" // collected again: held again
 		case KindErased:
 			if h := holdings[[2]string{f.Source, f.Category}]; h != nil {

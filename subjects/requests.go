@@ -2,8 +2,12 @@ package subjects
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
 	"time"
+
+	"github.com/back-trace/datamap/events"
+	"github.com/back-trace/datamap/internal/sortedset"
 )
 
 // Request states.
@@ -55,6 +59,30 @@ type Holder struct {
 
 // HasEvidence reports whether the holder reported the erasure.
 func (h Holder) HasEvidence() bool { return !h.Erased.IsZero() }
+
+// Due says where a request stands against its deadline, in the words
+// every surface shows: "OVERDUE 3 days", "12 days left", "answered late"
+// or "answered in time".
+func (r Request) Due() string {
+	switch {
+	case r.State == StateOpen && r.Overdue:
+		return fmt.Sprintf("OVERDUE %d days", -r.DaysLeft)
+	case r.State == StateOpen:
+		return fmt.Sprintf("%d days left", r.DaysLeft)
+	case r.Overdue:
+		return "answered late"
+	}
+	return "answered in time"
+}
+
+// Day is how a person's tables show a date: the day in UTC, or "—" when
+// there is none (a request not closed, a holding not erased).
+func Day(t time.Time) string {
+	if t.IsZero() {
+		return "—"
+	}
+	return t.UTC().Format(time.DateOnly)
+}
 
 // Recipient is a third party a person's data was disclosed to.
 type Recipient struct {
@@ -137,7 +165,7 @@ func requestsOf(person []Fact, asOf time.Time) []Request {
 		} else {
 			r.Overdue = r.Closed.After(r.Deadline)
 		}
-		if r.Right == rightErasure {
+		if r.Right == events.RightErasure {
 			r.Holders, r.Recipients = erasureScope(person, r.Received)
 		}
 	}
@@ -161,7 +189,7 @@ func erasureScope(person []Fact, received time.Time) ([]Holder, []Recipient) {
 				h = &Holder{System: f.Source}
 				holders[f.Source] = h
 			}
-			h.Categories = insertSorted(h.Categories, f.Category)
+			h.Categories = sortedset.Add(h.Categories, f.Category)
 			if f.Kind == KindCollected {
 				h.LastCollected = f.Time
 			}
@@ -172,14 +200,14 @@ func erasureScope(person []Fact, received time.Time) ([]Holder, []Recipient) {
 					r = &Recipient{Name: k[0], Role: k[1], Country: k[2]}
 					recipients[k] = r
 				}
-				r.Categories = insertSorted(r.Categories, f.Category)
-				r.Systems = insertSorted(r.Systems, f.Source)
+				r.Categories = sortedset.Add(r.Categories, f.Category)
+				r.Systems = sortedset.Add(r.Systems, f.Source)
 			}
 		}
 	}
 	for _, f := range person {
 		h := holders[f.Source]
-		if h != nil && f.Kind == KindErased && f.Reason == reasonSubjectRequest && !f.Time.Before(h.LastCollected) {
+		if h != nil && f.Kind == KindErased && f.Reason == events.ReasonSubjectRequest && !f.Time.Before(h.LastCollected) {
 			h.Erased = f.Time
 		}
 	}
@@ -196,13 +224,4 @@ func erasureScope(person []Fact, received time.Time) ([]Holder, []Recipient) {
 		return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.Country, b.Country), cmp.Compare(a.Role, b.Role))
 	})
 	return hs, rs
-}
-
-// insertSorted adds s to a sorted list of distinct strings.
-func insertSorted(list []string, s string) []string {
-	i, found := slices.BinarySearch(list, s)
-	if found {
-		return list
-	}
-	return slices.Insert(list, i, s)
 }

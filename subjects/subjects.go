@@ -14,25 +14,20 @@ import (
 	"cmp"
 	"slices"
 	"time"
+
+	"github.com/back-trace/datamap/events"
 )
 
-// The kinds of fact, as events.Kind spells them.
+// The kinds of fact: events.Kind's, as a Fact holds them.
 const (
-	KindCollected        = "collected"
-	KindShared           = "shared"
-	KindErased           = "erased"
-	KindConsentGiven     = "consent_given"
-	KindConsentWithdrawn = "consent_withdrawn"
-	KindRequestReceived  = "request_received"
-	KindRequestCompleted = "request_completed"
-	KindRequestRefused   = "request_refused"
-)
-
-// Values of the contract that the rules below depend on.
-const (
-	reasonSubjectRequest = "subject_request"
-	legalBasisConsent    = "consent"
-	rightErasure         = "erasure"
+	KindCollected        = string(events.KindCollected)
+	KindShared           = string(events.KindShared)
+	KindErased           = string(events.KindErased)
+	KindConsentGiven     = string(events.KindConsentGiven)
+	KindConsentWithdrawn = string(events.KindConsentWithdrawn)
+	KindRequestReceived  = string(events.KindRequestReceived)
+	KindRequestCompleted = string(events.KindRequestCompleted)
+	KindRequestRefused   = string(events.KindRequestRefused)
 )
 
 // Fact is one event about one person: an event that carried their subject

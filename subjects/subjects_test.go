@@ -259,3 +259,25 @@ func TestProfileOnwardPath(t *testing.T) {
 		t.Error("profile of an unknown reference is not empty")
 	}
 }
+
+func TestRequestDue(t *testing.T) {
+	for _, c := range []struct {
+		r    Request
+		want string
+	}{
+		{Request{State: StateOpen, Overdue: true, DaysLeft: -3}, "OVERDUE 3 days"},
+		{Request{State: StateOpen, DaysLeft: 12}, "12 days left"},
+		{Request{State: StateCompleted, Overdue: true}, "answered late"},
+		{Request{State: StateRefused}, "answered in time"},
+	} {
+		if got := c.r.Due(); got != c.want {
+			t.Errorf("%+v: Due() = %q; want %q", c.r, got, c.want)
+		}
+	}
+	if got := Day(time.Time{}); got != "—" {
+		t.Errorf("Day(zero) = %q; want —", got)
+	}
+	if got := Day(time.Date(2026, 11, 30, 23, 30, 0, 0, time.FixedZone("UTC-1", -3600))); got != "2026-12-01" {
+		t.Errorf("Day of 23:30 at UTC-1 = %q; want the day in UTC, 2026-12-01", got)
+	}
+}

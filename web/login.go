@@ -1,9 +1,13 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/back-trace/datamap/access"
+	"github.com/back-trace/datamap/sinks/deadletter"
 )
 
 // loginData is what the login template gets.
@@ -28,7 +32,7 @@ func safeNext(next string) string {
 func (s *Server) loginForm(w http.ResponseWriter, r *http.Request) {
 	next := safeNext(r.URL.Query().Get("next"))
 	if sess, _ := s.sessions.lookup(r); sess != nil && r.URL.Query().Get("once") == "" {
-		http.Redirect(w, r, landing(sess.access, next), http.StatusSeeOther)
+		http.Redirect(w, r, landing(sess.role, next), http.StatusSeeOther)
 		return
 	}
 	s.showLogin(w, r, http.StatusOK, loginData{Next: next, Once: r.URL.Query().Get("once"),
@@ -57,16 +61,14 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 			Error: "The login form expired or did not come from this page; enter the token again."})
 		return
 	}
-	var access Access
-	var name string
+	var login access.Credential
+	ok := false
 	if once := r.PostForm.Get("once"); once != "" {
-		if s.sessions.redeem(once) {
-			access = Writer
-		}
+		login, ok = access.Credential{Role: access.Full}, s.sessions.redeem(once)
 	} else {
-		access, name = s.sessions.accessOf(strings.TrimSpace(r.PostForm.Get("token")))
+		login, ok = s.sessions.logins.Match(strings.TrimSpace(r.PostForm.Get("token")))
 	}
-	if access == 0 {
+	if !ok {
 		s.opts.Log.Warn("web login refused", "remote", r.RemoteAddr)
 		msg := "That is neither the API token nor a read token nor a subject token."
 		if r.PostForm.Get("once") != "" {
@@ -76,21 +78,21 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.sessions.end(r)
-	id, _ := s.sessions.create(access, name)
+	id, _ := s.sessions.create(login.Role, login.Name)
 	setCookie(w, r, sessionCookie, id, "/", s.opts.SessionTTL)
 	clearCookie(w, r, loginCookie, "/login")
 	// The subject token's name is logged (the audit trail records it too);
 	// the token never is.
-	s.opts.Log.Info("web login", "access", access.String(), "name", name, "remote", r.RemoteAddr)
-	http.Redirect(w, r, landing(access, next), http.StatusSeeOther)
+	s.opts.Log.Info("web login", "access", roleLabel(login.Role), "name", login.Name, "remote", r.RemoteAddr)
+	http.Redirect(w, r, landing(login.Role, next), http.StatusSeeOther)
 }
 
 // landing is where a login goes: where it was going, except that the
 // default (the map) becomes the person page for a subject login, which
 // may not see the map.
-func landing(a Access, next string) string {
+func landing(role access.Role, next string) string {
 	if next == "/" {
-		return pagesFor(a)[0].Path
+		return pagesFor(role)[0].Path
 	}
 	return next
 }
@@ -124,12 +126,13 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 }
 
 // replay republishes dead letters: a writing route, for full access only.
+// Like the CLI, it refuses letters that would fail again (409).
 func (s *Server) replay(w http.ResponseWriter, r *http.Request) {
 	if !checkCSRF(w, r) {
 		return
 	}
-	if sessionOf(r).access != Writer {
-		http.Error(w, sessionOf(r).access.String()+" login: replaying dead letters needs the API token", http.StatusForbidden)
+	if sessionOf(r).role != access.Full {
+		http.Error(w, roleLabel(sessionOf(r).role)+" login: replaying dead letters needs the API token", http.StatusForbidden)
 		return
 	}
 	if s.opts.Replay == nil {
@@ -150,7 +153,18 @@ func (s *Server) replay(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	replayed, missing, err := s.opts.Replay(r.Context(), ids)
-	if err != nil {
+	var still *deadletter.StillFailsError
+	switch {
+	case errors.As(err, &still):
+		// The same check as `datamap dlq replay`: replaying it would only
+		// bring it back under a new ID.
+		http.Error(w, still.Error()+"\nNothing was replayed. Fix the taxonomy or the sending service first; "+
+			"to replay it anyway, run 'datamap dlq replay --id "+strconv.FormatUint(still.ID, 10)+" --force'.", http.StatusConflict)
+		return
+	case errors.Is(err, deadletter.ErrNotReplayable):
+		http.Error(w, err.Error()+"\nNothing was replayed.", http.StatusConflict)
+		return
+	case err != nil:
 		s.opts.Log.Error("web replay", "err", err)
 		http.Error(w, "replay failed: "+err.Error(), http.StatusInternalServerError)
 		return

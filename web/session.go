@@ -8,29 +8,23 @@ import (
 	"sync"
 	"time"
 
-	"github.com/back-trace/datamap/api"
+	"github.com/back-trace/datamap/access"
 )
 
-// Access is what a login may do.
-type Access int
+// A login carries the role of the credential it logged in with (package
+// access): read sees the data map and changes nothing; full may also use
+// the writing routes (the API token, or the demo's one-time link);
+// subject sees the pages about people — a person's data, open requests,
+// the audit trail — and nothing else: subject references are personal
+// data, and the map's pages need none of them. Neither of the others sees
+// those pages.
 
-// Reader sees the data map and changes nothing (a read token); Writer may
-// also use the writing routes (the API token, or the demo's one-time link).
-// Subject sees the pages about people — a person's data, open requests,
-// the audit trail — and nothing else (a subject token): subject references
-// are personal data, and the map's pages need none of them. Neither of the
-// others sees those pages.
-const (
-	Reader Access = iota + 1
-	Writer
-	Subject
-)
-
-func (a Access) String() string {
-	switch a {
-	case Writer:
+// roleLabel is how the pages name a login's role.
+func roleLabel(r access.Role) string {
+	switch r {
+	case access.Full:
 		return "full access"
-	case Subject:
+	case access.Subject:
 		return "subject role"
 	}
 	return "read-only"
@@ -52,7 +46,7 @@ const maxSessions = 10000
 // session is one login. The CSRF token is per session and goes with every
 // state-changing request, besides the same-origin check.
 type session struct {
-	access Access
+	role access.Role
 	// name is the subject token's name, for the audit trail; "" for the
 	// other roles.
 	name    string
@@ -64,65 +58,25 @@ type session struct {
 // sessions is the in-memory session store: a restart logs everyone out,
 // which for a loopback tool is a feature, not a loss.
 type sessions struct {
-	mu       sync.Mutex
-	byID     map[string]*session
-	once     map[string]time.Time // one-time login codes and their expiry
-	ttl      time.Duration
-	tokens   []string           // full-access tokens
-	readers  []string           // read-only tokens
-	subjects []api.SubjectToken // the subject role's tokens
-	now      func() time.Time
+	mu     sync.Mutex
+	byID   map[string]*session
+	once   map[string]time.Time // one-time login codes and their expiry
+	ttl    time.Duration
+	logins access.Credentials // the credentials a login may use: full, read and subject
+	now    func() time.Time
 }
 
-func newSessions(ttl time.Duration, full string, readers []string, subjects []api.SubjectToken) *sessions {
-	var tokens []string
-	if full != "" {
-		tokens = []string{full}
-	}
+func newSessions(ttl time.Duration, creds access.Credentials) *sessions {
 	return &sessions{byID: map[string]*session{}, once: map[string]time.Time{}, ttl: ttl,
-		tokens: tokens, readers: readers, subjects: subjects, now: time.Now}
-}
-
-// accessOf returns what a token opens, 0 for none, and for a subject token
-// its name. Every candidate is compared in constant time, so timing tells
-// neither which one matched nor how much of one.
-func (s *sessions) accessOf(token string) (Access, string) {
-	if token == "" {
-		return 0, ""
-	}
-	var full, read, subject int
-	name := ""
-	for _, t := range s.tokens {
-		full |= subtle.ConstantTimeCompare([]byte(token), []byte(t))
-	}
-	for _, t := range s.readers {
-		read |= subtle.ConstantTimeCompare([]byte(token), []byte(t))
-	}
-	for _, t := range s.subjects {
-		if t.Token == "" {
-			continue
-		}
-		if subtle.ConstantTimeCompare([]byte(token), []byte(t.Token)) == 1 {
-			subject, name = 1, t.Name
-		}
-	}
-	switch {
-	case full == 1:
-		return Writer, ""
-	case read == 1:
-		return Reader, ""
-	case subject == 1:
-		return Subject, name
-	}
-	return 0, ""
+		logins: creds.Only(access.Full, access.Read, access.Subject), now: time.Now}
 }
 
 // create starts a session and returns its ID; name is the subject token's
 // name, "" for the other roles.
-func (s *sessions) create(a Access, name string) (string, *session) {
+func (s *sessions) create(role access.Role, name string) (string, *session) {
 	id, csrf := randomString(), randomString()
 	now := s.now()
-	sess := &session{access: a, name: name, csrf: csrf, created: now, expires: now.Add(s.ttl)}
+	sess := &session{role: role, name: name, csrf: csrf, created: now, expires: now.Add(s.ttl)}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for k, v := range s.byID {
@@ -190,13 +144,16 @@ func (s *sessions) redeem(code string) bool {
 	return ok && s.now().Before(exp)
 }
 
-// Admit reports whether the request carries a live session of the read
-// role (a read or full-access login); the API's read routes consult it
-// (api.Sessions). A subject login is not admitted: it opens the pages
-// about people, not the data map's answers.
-func (s *sessions) Admit(r *http.Request) bool {
+// Credential returns the credential of the request's live session (its
+// role, and for a subject login its name), for the API's read routes
+// (api.Sessions). The API admits only the roles that read: a subject
+// login opens the pages about people, not the data map's answers.
+func (s *sessions) Credential(r *http.Request) (access.Credential, bool) {
 	sess, _ := s.lookup(r)
-	return sess != nil && (sess.access == Reader || sess.access == Writer)
+	if sess == nil {
+		return access.Credential{}, false
+	}
+	return access.Credential{Role: sess.role, Name: sess.name}, true
 }
 
 // validCSRF compares a submitted CSRF token with the expected one.

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/back-trace/datamap/api"
+	"github.com/back-trace/datamap/access"
 	"github.com/back-trace/datamap/questions"
 )
 
@@ -21,10 +21,10 @@ func requestWith(cookie string) *http.Request {
 
 func TestSessionExpires(t *testing.T) {
 	now := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
-	s := newSessions(time.Hour, "full", []string{"read"}, nil)
+	s := newSessions(time.Hour, nil)
 	s.now = func() time.Time { return now }
-	id, _ := s.create(Reader, "")
-	if sess, _ := s.lookup(requestWith(id)); sess == nil || sess.access != Reader {
+	id, _ := s.create(access.Read, "")
+	if sess, _ := s.lookup(requestWith(id)); sess == nil || sess.role != access.Read {
 		t.Fatalf("fresh session not found: %+v", sess)
 	}
 	now = now.Add(time.Hour)
@@ -35,59 +35,56 @@ func TestSessionExpires(t *testing.T) {
 	if sess, present := s.lookup(requestWith("")); sess != nil || present {
 		t.Error("no cookie reads as a session")
 	}
-	if s.Admit(requestWith(id)) || s.Admit(requestWith("forged")) {
+	if _, ok := s.Credential(requestWith(id)); ok {
+		t.Error("the API admits an expired session")
+	}
+	if _, ok := s.Credential(requestWith("forged")); ok {
 		t.Error("the API admits an expired or forged session")
 	}
 }
 
-func TestTokensGrantTheirAccess(t *testing.T) {
-	s := newSessions(time.Hour, "full-token", []string{"read-1", "read-2"},
-		[]api.SubjectToken{{Name: "dpo", Token: "subject-token-1"}, {Name: "legal", Token: "subject-token-2"}, {Name: "blank"}})
-	type grant struct {
-		access Access
-		name   string
-	}
-	for token, want := range map[string]grant{"full-token": {Writer, ""}, "read-2": {Reader, ""}, "read-1": {Reader, ""},
-		"subject-token-1": {Subject, "dpo"}, "subject-token-2": {Subject, "legal"},
-		"": {}, "full-toke": {}, "full-token ": {}, "read-3": {}, "subject-token-": {}, "dpo": {}} {
-		if access, name := s.accessOf(token); access != want.access || name != want.name {
-			t.Errorf("accessOf(%q) = %v %q, want %v %q", token, access, name, want.access, want.name)
+// TestLoginsAreTheFullReadAndSubjectCredentials: a web login takes the
+// full, read and subject roles' tokens, never an ingest or metrics one.
+func TestLoginsAreTheFullReadAndSubjectCredentials(t *testing.T) {
+	s := newSessions(time.Hour, access.Credentials{{Role: access.Full, Secret: "full-token"}, {Role: access.Read, Secret: "read-1"},
+		{Role: access.Subject, Name: "dpo", Secret: "subject-token-1"}, {Role: access.Ingest, Secret: "ingest-1"},
+		{Role: access.Metrics, Secret: "metrics-1"}})
+	for token, want := range map[string]access.Role{"full-token": access.Full, "read-1": access.Read, "subject-token-1": access.Subject,
+		"ingest-1": 0, "metrics-1": 0} {
+		if c, _ := s.logins.Match(token); c.Role != want {
+			t.Errorf("login with %q: %v, want %v", token, c.Role, want)
 		}
-	}
-	if got, _ := newSessions(time.Hour, "", nil, []api.SubjectToken{{Name: "blank"}}).accessOf(""); got != 0 {
-		t.Errorf("an empty token opens a server without tokens: %v", got)
 	}
 }
 
-// TestAPIAdmitsOnlyReadSessions: the API's read routes take a read or
-// full-access login's cookie, never a subject login's, which opens the
-// pages about people and nothing of the data map.
-func TestAPIAdmitsOnlyReadSessions(t *testing.T) {
-	s := newSessions(time.Hour, "full", []string{"read"}, []api.SubjectToken{{Name: "dpo", Token: "subject"}})
-	for access, want := range map[Access]bool{Reader: true, Writer: true, Subject: false} {
-		id, _ := s.create(access, "")
-		if got := s.Admit(requestWith(id)); got != want {
-			t.Errorf("the API admits a %v session: %v, want %v", access, got, want)
+// TestSessionsTellTheirCredential: the API asks a session's role and
+// name (api.Sessions), and admits only the roles that read.
+func TestSessionsTellTheirCredential(t *testing.T) {
+	s := newSessions(time.Hour, nil)
+	for _, c := range []access.Credential{{Role: access.Read}, {Role: access.Full}, {Role: access.Subject, Name: "dpo"}} {
+		id, _ := s.create(c.Role, c.Name)
+		if got, ok := s.Credential(requestWith(id)); !ok || got != c {
+			t.Errorf("a %v session tells %+v %v", c.Role, got, ok)
 		}
 	}
 }
 
 func TestEachLoginSeesOnlyItsRolesPages(t *testing.T) {
-	for _, a := range []Access{Reader, Writer, Subject} {
+	for _, a := range []access.Role{access.Read, access.Full, access.Subject} {
 		for _, p := range pagesFor(a) {
-			if (p.Role == questions.RoleSubject) != (a == Subject) {
+			if (p.Role == questions.RoleSubject) != (a == access.Subject) {
 				t.Errorf("a %v login's navigation has %s (role %q)", a, p.Path, p.Role)
 			}
 		}
 	}
-	if landing(Subject, "/") != "/subject" || landing(Reader, "/") != "/" || landing(Subject, "/subject/audit") != "/subject/audit" {
+	if landing(access.Subject, "/") != "/subject" || landing(access.Read, "/") != "/" || landing(access.Subject, "/subject/audit") != "/subject/audit" {
 		t.Error("a subject login does not land on the person page, or a read login not on the map")
 	}
 }
 
 func TestOneTimeCodesWorkOnce(t *testing.T) {
 	now := time.Now()
-	s := newSessions(time.Hour, "full", nil, nil)
+	s := newSessions(time.Hour, nil)
 	s.now = func() time.Time { return now }
 	code := s.oneTime()
 	if !s.redeem(code) || s.redeem(code) {
@@ -101,10 +98,10 @@ func TestOneTimeCodesWorkOnce(t *testing.T) {
 }
 
 func TestSessionsAreBounded(t *testing.T) {
-	s := newSessions(time.Hour, "full", nil, nil)
-	first, _ := s.create(Writer, "")
+	s := newSessions(time.Hour, nil)
+	first, _ := s.create(access.Full, "")
 	for range maxSessions {
-		s.create(Reader, "")
+		s.create(access.Read, "")
 	}
 	if len(s.byID) > maxSessions {
 		t.Errorf("%d sessions kept, the bound is %d", len(s.byID), maxSessions)

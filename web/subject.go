@@ -2,7 +2,6 @@ package web
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -57,11 +56,7 @@ func (s *Server) subjectRoutes(mux *http.ServeMux) {
 // for a subject token: questions.WithAsker says who asks (the subject
 // token's name, never the token) and from where, and the question records
 // that in the audit trail before it answers — or does not answer.
-func (s *Server) ask(r *http.Request, name string, values map[string]string) (questions.Answer, error) {
-	q, ok := questions.Lookup(name)
-	if !ok {
-		return questions.Answer{}, fmt.Errorf("web: no question %q", name)
-	}
+func (s *Server) ask(r *http.Request, q questions.Question, values map[string]string) (questions.Answer, error) {
 	ctx := questions.WithAsker(r.Context(), questions.Asker{Who: sessionOf(r).name, Surface: webSurface})
 	return q.Ask(ctx, s.opts.Catalog, s.opts.Taxonomy, values)
 }
@@ -69,7 +64,7 @@ func (s *Server) ask(r *http.Request, name string, values map[string]string) (qu
 // refuse renders the page with why its question was not answered: 400
 // for the caller's mistake, 503 when the catalog could not answer.
 func (s *Server) refuse(w http.ResponseWriter, d pageData, err error) {
-	var ie *query.InputError
+	var ie *questions.InputError
 	if errors.As(err, &ie) {
 		d.Subject.Error = refusal(ie)
 		s.render(w, d.Page.Name, http.StatusBadRequest, d)
@@ -85,7 +80,7 @@ func (s *Server) refuse(w http.ResponseWriter, d pageData, err error) {
 // refusal says what is wrong with a parameter. For a reference it gives
 // only what is wrong, never the value: what was typed may be an e-mail
 // address or a phone number.
-func refusal(ie *query.InputError) string {
+func refusal(ie *questions.InputError) string {
 	if ie.Param == "ref" {
 		return "Subject reference: " + ie.Msg
 	}
@@ -108,13 +103,13 @@ func (s *Server) personLookup(w http.ResponseWriter, r *http.Request) {
 		s.render(w, "person", http.StatusBadRequest, d)
 		return
 	}
-	a, err := s.ask(r, "subject show", map[string]string{"ref": ref})
+	a, err := s.ask(r, questions.SubjectShow, map[string]string{"ref": ref})
 	if err != nil {
 		s.refuse(w, d, err)
 		return
 	}
-	d.Subject.Asked, d.Subject.Profile = true, a.Rows.(subjects.Profile)
-	s.render(w, "person", http.StatusOK, d)
+	d.Subject.Profile, d.Subject.Asked = questions.DocumentOf[subjects.Profile](a)
+	s.render(w, d.Page.Name, http.StatusOK, d)
 }
 
 // requests answers `datamap subject requests [--all]`. The only parameter
@@ -123,12 +118,12 @@ func (s *Server) requests(w http.ResponseWriter, r *http.Request) {
 	d := s.data(r, subjectPages()[1])
 	all := r.URL.Query().Get("all")
 	d.Subject.All = all == "true"
-	a, err := s.ask(r, "subject requests", map[string]string{"all": all})
+	a, err := s.ask(r, questions.SubjectRequests, map[string]string{"all": all})
 	if err != nil {
 		s.refuse(w, d, err)
 		return
 	}
-	d.Subject.Requests = a.Rows.([]subjects.Request)
+	d.Subject.Requests = questions.RowsOf[subjects.Request](a)
 	s.render(w, "requests", http.StatusOK, d)
 }
 
@@ -145,40 +140,26 @@ func (s *Server) auditTrail(w http.ResponseWriter, r *http.Request) {
 	}
 	d := s.data(r, subjectPages()[2])
 	d.Subject.Who, d.Subject.Filtered = values["who"], values["ref"] != ""
-	a, err := s.ask(r, "audit", values)
+	a, err := s.ask(r, questions.Audit, values)
 	if err != nil {
 		s.refuse(w, d, err)
 		return
 	}
-	rows := a.Rows.([]query.AuditEntry)
+	rows := questions.RowsOf[query.AuditEntry](a)
 	d.Subject.AuditTotal = len(rows)
 	d.Subject.Audit = rows[:min(len(rows), maxAuditRows)]
-	s.render(w, "audit", http.StatusOK, d)
+	s.render(w, d.Page.Name, http.StatusOK, d)
 }
 
-// day formats a date as the CLI's subject tables do; "—" for none.
-func day(t time.Time) string {
-	if t.IsZero() {
-		return "—"
-	}
-	return t.UTC().Format(time.DateOnly)
-}
+// The subject pages write dates and where a request stands in the words
+// of package subjects, which the CLI uses too.
+var (
+	day = subjects.Day
+	due = subjects.Request.Due
+)
 
 // stamp formats a moment to the second, in UTC.
 func stamp(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05Z") }
-
-// due says where a request stands against its deadline, in the CLI's words.
-func due(r subjects.Request) string {
-	switch {
-	case r.State == subjects.StateOpen && r.Overdue:
-		return fmt.Sprintf("OVERDUE %d days", -r.DaysLeft)
-	case r.State == subjects.StateOpen:
-		return fmt.Sprintf("%d days left", r.DaysLeft)
-	case r.Overdue:
-		return "answered late"
-	}
-	return "answered in time"
-}
 
 // findingMeaning says what a finding about a person means.
 var findingMeaning = map[string]string{

@@ -4,8 +4,6 @@ import (
 	"reflect"
 	"strings"
 	"time"
-
-	"github.com/back-trace/datamap/catalog/query"
 )
 
 // column is one column of a table page, as the CLI prints it: named by the
@@ -15,14 +13,6 @@ type column struct {
 	Name  string // json name: the CSV header
 	Label string
 	Kind  string // text, number, time, list or bool: how cells print and sort
-}
-
-// tableRows are the row types of the table pages, by question.
-var tableRows = map[string]reflect.Type{
-	"inventory": reflect.TypeFor[query.InventoryRow](),
-	"flows":     reflect.TypeFor[query.FlowRow](),
-	"transfers": reflect.TypeFor[query.TransferRow](),
-	"retention": reflect.TypeFor[query.RetentionRow](),
 }
 
 // columnsOf lists a row type's columns.

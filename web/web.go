@@ -26,13 +26,14 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
-	"github.com/back-trace/datamap/api"
+	"github.com/back-trace/datamap/access"
 	"github.com/back-trace/datamap/events/taxonomy"
 	"github.com/back-trace/datamap/questions"
 )
@@ -42,14 +43,11 @@ var templateFS embed.FS
 
 // Options configure the web data map.
 type Options struct {
-	// Token is the full-access API token; ReadTokens the read-only ones.
-	// Either logs in, with the same rights it has on the API.
-	Token      string
-	ReadTokens []string
-	// SubjectTokens are the subject role's tokens (the API's): a login with
-	// one sees the pages about people and nothing else, and every question
-	// it asks is audited under the token's name.
-	SubjectTokens []api.SubjectToken
+	// Credentials are the server's (the API's): a full or read one logs
+	// in with the rights it has on the API; a subject one sees the pages
+	// about people and nothing else, and every question it asks is
+	// audited under the credential's name.
+	Credentials access.Credentials
 	// Catalog answers the pages about people; nil hides them (a subject
 	// token then cannot log in).
 	Catalog driver.Conn
@@ -59,7 +57,9 @@ type Options struct {
 	// Registry names the declared registry the drift and Article 30 pages
 	// use, "" when serve has none (the pages then say how to set one).
 	Registry string
-	// Replay republishes dead letters; nil hides the replay button.
+	// Replay republishes dead letters; nil hides the replay button. It
+	// refuses letters that would fail again (deadletter.ReplayChecked):
+	// the page then says why, with 409.
 	Replay func(ctx context.Context, ids []uint64) (replayed, missing []uint64, err error)
 	// PDF says whether the server can print PDF records (Chromium).
 	PDF bool
@@ -78,46 +78,59 @@ type Server struct {
 // page is one page of the map.
 type page struct {
 	Path, Name, Title string
-	Question          string   // the question whose table the page shows, if any
+	Question          string   // the API name of the question whose table the page shows, if any
 	Params            []string // the filters that apply to it
 	// Role is the role the page needs: questions.RoleRead (a read or
 	// full-access login) or questions.RoleSubject (a subject login).
 	Role string
+	row  reflect.Type // the rows of its table, nil when it has none
 }
 
-// pages are the pages, in navigation order.
+// questionPage is the page of a question, as its entry describes it.
+func questionPage(q questions.Question) page {
+	p := page{Path: q.Page.Path, Name: q.Page.Name, Title: q.Page.Title, Role: q.Role}
+	switch {
+	case q.Role == questions.RoleSubject:
+		// Rendered on the server from its answer (subject.go).
+		p.Question = q.Name
+	case q.Shape == questions.List:
+		p.Question, p.Params, p.row = q.Name, q.ParamNames(), q.Row
+	default:
+		p.Params = q.ParamNames()
+	}
+	if q.Page.Filters != nil {
+		p.Params = q.Page.Filters
+	}
+	return p
+}
+
+// questionPages are the pages of the questions that have one, in the
+// table's order, for a login of this role.
+func questionPages(role string) []page {
+	var out []page
+	for _, q := range questions.All() {
+		if q.Page.Path != "" && cmp.Or(q.Role, questions.RoleRead) == role {
+			out = append(out, questionPage(q))
+		}
+	}
+	return out
+}
+
+// pages are the data map's pages, in navigation order: the map, the
+// questions' pages, the dead letters.
 func pages() []page {
-	lookup := func(name string) []string {
-		q, _ := questions.Lookup(name)
-		return q.Params
-	}
-	return []page{
-		{Path: "/", Name: "map", Title: "Map", Params: lookup("transfers")},
-		{Path: "/inventory", Name: "inventory", Title: "Inventory", Question: "inventory", Params: lookup("inventory")},
-		{Path: "/flows", Name: "flows", Title: "Flows", Question: "flows", Params: lookup("flows")},
-		{Path: "/transfers", Name: "transfers", Title: "Transfers", Question: "transfers", Params: lookup("transfers")},
-		{Path: "/retention", Name: "retention", Title: "Retention", Question: "retention", Params: lookup("retention")},
-		{Path: "/drift", Name: "drift", Title: "Drift", Params: questions.DriftParams},
-		// The record's own role (controller, processor) is a control of the
-		// page, not the shared recipient-role filter.
-		{Path: "/article30", Name: "article30", Title: "Article 30", Params: []string{"as_of"}},
-		{Path: "/deadletters", Name: "deadletters", Title: "Dead letters"},
-	}
+	out := []page{{Path: "/", Name: "map", Title: "Map", Params: questions.Transfers.ParamNames()}}
+	out = append(out, questionPages(questions.RoleRead)...)
+	return append(out, page{Path: "/deadletters", Name: "deadletters", Title: "Dead letters"})
 }
 
 // subjectPages are the pages about people, in navigation order: the
 // subject role's, and only theirs.
-func subjectPages() []page {
-	return []page{
-		{Path: "/subject", Name: "person", Title: "Person", Question: "subject show", Role: questions.RoleSubject},
-		{Path: "/subject/requests", Name: "requests", Title: "Requests", Question: "subject requests", Role: questions.RoleSubject},
-		{Path: "/subject/audit", Name: "audit", Title: "Audit trail", Question: "audit", Role: questions.RoleSubject},
-	}
-}
+func subjectPages() []page { return questionPages(questions.RoleSubject) }
 
-// role is the role a login of this access has.
-func (a Access) role() string {
-	if a == Subject {
+// questionRole is the role of the questions a login may ask.
+func questionRole(r access.Role) string {
+	if r == access.Subject {
 		return questions.RoleSubject
 	}
 	return questions.RoleRead
@@ -125,8 +138,8 @@ func (a Access) role() string {
 
 // pagesFor are the pages a login of this access may open, for its
 // navigation.
-func pagesFor(a Access) []page {
-	if a == Subject {
+func pagesFor(r access.Role) []page {
+	if r == access.Subject {
 		return subjectPages()
 	}
 	return pages()
@@ -147,11 +160,11 @@ func New(o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	subjectTokens := o.SubjectTokens
+	logins := o.Credentials
 	if o.Catalog == nil {
-		subjectTokens = nil // nothing to answer the pages about people
+		logins = logins.Only(access.Full, access.Read) // nothing to answer the pages about people
 	}
-	s := &Server{opts: o, sessions: newSessions(o.SessionTTL, o.Token, o.ReadTokens, subjectTokens), assets: a,
+	s := &Server{opts: o, sessions: newSessions(o.SessionTTL, logins), assets: a,
 		pages: map[string]*template.Template{}, filters: filters(o.Taxonomy)}
 	funcs := template.FuncMap{"asset": a.url, "join": strings.Join, "day": day, "stamp": stamp, "due": due,
 		"meaning": func(kind string) string { return findingMeaning[kind] }, "requestsTable": newRequestsTable}
@@ -170,8 +183,13 @@ func New(o Options) (*Server, error) {
 	return s, nil
 }
 
-// Sessions is what the API consults to admit logged-in browsers.
-func (s *Server) Sessions() interface{ Admit(*http.Request) bool } { return s.sessions }
+// Sessions is what the API consults to admit logged-in browsers
+// (api.Sessions).
+func (s *Server) Sessions() interface {
+	Credential(*http.Request) (access.Credential, bool)
+} {
+	return s.sessions
+}
 
 // OneTimeLogin returns a login link for base (http://host:port) that works
 // once, within 15 minutes, with full access: what `datamap demo` prints
@@ -246,7 +264,7 @@ func sessionOf(r *http.Request) *session { return r.Context().Value(ctxKey{}).(*
 // needs and how to get it.
 func (s *Server) allowed(p page, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if sessionOf(r).access.role() == cmp.Or(p.Role, questions.RoleRead) {
+		if questionRole(sessionOf(r).role) == cmp.Or(p.Role, questions.RoleRead) {
 			h(w, r)
 			return
 		}
@@ -265,8 +283,8 @@ type pageData struct {
 	Page     page
 	Pages    []page
 	Home     string // where the brand link goes: the login's first page
-	Access   Access
-	Writer   bool
+	Access   string // the login's role, as the pages name it
+	Full     bool   // the login has the full role: the writing routes
 	CSRF     string
 	Filters  []filter
 	Columns  []column
@@ -286,8 +304,8 @@ type pageData struct {
 // its role and its CSRF token.
 func (s *Server) data(r *http.Request, p page) pageData {
 	sess := sessionOf(r)
-	nav := pagesFor(sess.access)
-	return pageData{Page: p, Pages: nav, Home: nav[0].Path, Access: sess.access, Writer: sess.access == Writer, CSRF: sess.csrf}
+	nav := pagesFor(sess.role)
+	return pageData{Page: p, Pages: nav, Home: nav[0].Path, Access: roleLabel(sess.role), Full: sess.role == access.Full, CSRF: sess.csrf}
 }
 
 func (s *Server) page(p page) http.HandlerFunc {
@@ -298,14 +316,9 @@ func (s *Server) page(p page) http.HandlerFunc {
 			f.Applies = slices.Contains(p.Params, f.Name)
 			d.Filters = append(d.Filters, f)
 		}
-		if q, ok := questions.Lookup("inventory"); ok {
-			d.InventoryParams = q.Params
-		}
-		if q, ok := questions.Lookup("flows"); ok {
-			d.FlowParams = q.Params
-		}
-		if t, ok := tableRows[p.Question]; ok {
-			d.Columns = columnsOf(t)
+		d.InventoryParams, d.FlowParams = questions.Inventory.ParamNames(), questions.Flows.ParamNames()
+		if p.row != nil {
+			d.Columns = columnsOf(p.row)
 		}
 		s.render(w, p.Name, http.StatusOK, d)
 	}

@@ -20,8 +20,10 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+	"github.com/nats-io/nats.go"
 
 	"github.com/back-trace/datamap/lineage"
+	"github.com/back-trace/datamap/sinks/deadletter"
 )
 
 // pagesUnderTest are every page of the map, with what must be on it.
@@ -262,7 +264,7 @@ func TestWebDataMap(t *testing.T) {
 		}
 	})
 
-	t.Run("dead letters: counted, latest reason shown, replayed with full access", func(t *testing.T) {
+	t.Run("dead letters: counted, latest reason shown; replayed with full access only when they would be stored", func(t *testing.T) {
 		// An event the consumer must refuse: unknown category.
 		bad := `{"specversion":"1.0","id":"web-bad-1","source":"billing-api","type":"com.back-trace.datamap.data.collected.v1","time":"2026-11-01T10:00:00Z","data":{"category":"billing.unheard_of","data_subject":"customer","purpose":"payment_processing","legal_basis":"contract","retention":"P7Y"}}`
 		if _, err := f.stack.JS.Publish(context.Background(), "datamap.events.collected", []byte(bad)); err != nil {
@@ -288,18 +290,37 @@ func TestWebDataMap(t *testing.T) {
 			t.Errorf("page says %q, %q; the API %+v", count, reason, dl)
 		}
 		writer := f.httpLogin(t, fullToken)
-		if code := writer.post(t, "/deadletters/replay", url.Values{"ids": {strconv.FormatUint(dl.Items[0].ID, 10)}, "csrf": {writer.csrf}}, nil); code != http.StatusSeeOther {
-			t.Fatalf("replay with full access: %d, want 303", code)
+		bad1 := strconv.FormatUint(dl.Items[0].ID, 10)
+
+		// Still invalid here, it is refused, as `datamap dlq replay` refuses it, and kept.
+		code, body, _ := writer.postPage(t, "/deadletters/replay", url.Values{"ids": {bad1}, "csrf": {writer.csrf}}, nil)
+		if code != http.StatusConflict || !strings.Contains(body, "dead letter "+bad1+" would still fail") ||
+			!strings.Contains(body, "data.category") || !strings.Contains(body, "--force") {
+			t.Errorf("replay of a letter that would still fail: %d %q, want 409 saying why and how to force it", code, body)
 		}
-		// Still invalid, it comes back under a new ID.
-		old := dl.Items[0].ID
-		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-			f.apiGet(t, "/api/v1/deadletters", &dl)
-			if dl.Total == 1 && dl.Items[0].ID != old {
-				return
-			}
+		f.apiGet(t, "/api/v1/deadletters", &dl)
+		if dl.Total != 1 || strconv.FormatUint(dl.Items[0].ID, 10) != bad1 {
+			t.Errorf("after a refused replay: %+v, want letter %s kept", dl, bad1)
 		}
-		t.Errorf("after replay: %+v, want the letter back under a new ID", dl)
+
+		// A letter the catalog would store now (its sender was fixed, or the
+		// taxonomy) is replayed and leaves the inbox.
+		good := nats.NewMsg(deadletter.SubjectPrefix + ".datamap.events.collected")
+		good.Data = []byte(strings.NewReplacer("web-bad-1", "web-fixed-1", "billing.unheard_of", "billing.invoice").Replace(bad))
+		good.Header.Set(deadletter.HeaderOriginalSubject, "datamap.events.collected")
+		good.Header.Set(deadletter.HeaderReason, "invalid event: data.category: unknown")
+		ack, err := f.stack.JS.PublishMsg(context.Background(), good)
+		if err != nil {
+			t.Fatal(err)
+		}
+		code, _, loc := writer.postPage(t, "/deadletters/replay", url.Values{"ids": {strconv.FormatUint(ack.Sequence, 10)}, "csrf": {writer.csrf}}, nil)
+		if code != http.StatusSeeOther || !strings.Contains(loc, "replayed=1") {
+			t.Fatalf("replay of a letter that would be stored: %d to %q, want 303 with replayed=1", code, loc)
+		}
+		f.apiGet(t, "/api/v1/deadletters", &dl)
+		if dl.Total != 1 || strconv.FormatUint(dl.Items[0].ID, 10) != bad1 {
+			t.Errorf("after replay: %+v, want only letter %s left", dl, bad1)
+		}
 	})
 
 	testPagesAboutPeople(t, f)

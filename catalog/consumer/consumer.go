@@ -70,10 +70,9 @@ type Consumer struct {
 	// the consumer look for a poison event.
 	poisonAfter int
 
-	held         heldMessages
-	ready        atomic.Bool
-	stored       atomic.Uint64
-	deadLettered atomic.Uint64
+	held   heldMessages
+	ready  atomic.Bool
+	stored atomic.Uint64
 }
 
 // Options tune a Consumer.
@@ -119,9 +118,6 @@ func (c *Consumer) Backlog(ctx context.Context) (uint64, error) {
 	}
 	return info.NumPending + uint64(info.NumAckPending), nil
 }
-
-// DeadLettered counts events dead-lettered since start.
-func (c *Consumer) DeadLettered() uint64 { return c.deadLettered.Load() }
 
 // Run consumes until ctx is cancelled. A batch that is not durable by then
 // is handed back to the stream (nak) and redelivered, to this process or
@@ -320,7 +316,7 @@ func (c *Consumer) isolatePoison(ctx context.Context, batch []pending, cause err
 	if len(batch) == 1 {
 		return c.deadLetter(ctx, batch[0].msg, DeadLetterRefused, "the catalog refused this event: "+cause.Error())
 	}
-	c.log.Warn("the catalog refuses a batch while reachable; splitting it to find the event it refuses", "events", len(batch), "err", cause)
+	c.log.Warn("the catalog refuses a batch while reachable; splitting it to find the event it refuses", "events", len(batch), "err", events.RedactText(cause.Error()))
 	half := len(batch) / 2
 	if err := c.store(ctx, batch[:half]); err != nil {
 		return err
@@ -350,7 +346,6 @@ func (c *Consumer) deadLetter(ctx context.Context, m jetstream.Msg, class, reaso
 	// The subject and the reason may quote what the event held; a log
 	// line keeps no personal value.
 	c.log.Info("event dead-lettered", "subject", events.RedactText(m.Subject()), "reason", events.RedactText(reason))
-	c.deadLettered.Add(1)
 	c.metrics.deadLettered(ctx, class)
 	c.held.done(m)
 	return m.Term()

@@ -8,6 +8,7 @@ import (
 	"github.com/back-trace/datamap/catalog/query"
 	"github.com/back-trace/datamap/events"
 	"github.com/back-trace/datamap/internal/testservers"
+	"github.com/back-trace/datamap/questions"
 	"github.com/back-trace/datamap/sinks/clickhouse"
 )
 
@@ -44,7 +45,7 @@ func TestObservations(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	asOf, _ := query.ParseTime("as_of", "2026-11-30", true)
+	asOf, _ := questions.ParseTime("as_of", "2026-11-30", true)
 	obs, err := query.Observations(ctx, conn, asOf)
 	if err != nil {
 		t.Fatal(err)
@@ -62,7 +63,7 @@ func TestObservations(t *testing.T) {
 	}
 
 	// One day earlier: the 30 November events are gone, the 1 November one stays.
-	before, _ := query.ParseTime("as_of", "2026-11-29", true)
+	before, _ := questions.ParseTime("as_of", "2026-11-29", true)
 	obs, err = query.Observations(ctx, conn, before)
 	if err != nil {
 		t.Fatal(err)
@@ -71,7 +72,7 @@ func TestObservations(t *testing.T) {
 		t.Errorf("as of 29 November: %+v", obs)
 	}
 	// An RFC 3339 instant after the late event includes it.
-	after, _ := query.ParseTime("as_of", "2026-12-01T00:00:00Z", true)
+	after, _ := questions.ParseTime("as_of", "2026-12-01T00:00:00Z", true)
 	obs, err = query.Observations(ctx, conn, after)
 	if err != nil {
 		t.Fatal(err)

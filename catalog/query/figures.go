@@ -7,13 +7,15 @@ package query
 // time range is split between rollups and raw events.
 
 // The measures of a row: distinct events, the records they counted, when
-// the first and the last of them happened.
+// the first and the last of them happened. Measures is all four, in that
+// order, as folding (package catalog/rollup) also computes a longer
+// period's rollup rows from the next shorter one's.
 const (
 	sumEvents  = "sum(events)"
 	sumRecords = "sum(records)"
 	firstSeen  = "min(first_seen)"
 	lastSeen   = "max(last_seen)"
-	measures   = sumEvents + ", " + sumRecords + ", " + firstSeen + ", " + lastSeen
+	Measures   = sumEvents + ", " + sumRecords + ", " + firstSeen + ", " + lastSeen
 )
 
 // longestRetention is the retention a row shows: the longest one its

@@ -43,7 +43,7 @@ func GroupFlows(rows []FlowRow, by string) ([]FlowGroup, error) {
 		},
 	}[by]
 	if key == nil {
-		return nil, &InputError{"group_by", by, fmt.Sprintf("must be one of %v", GroupBy)}
+		return nil, &ValueError{"group_by", by, fmt.Sprintf("must be one of %v", GroupBy)}
 	}
 	groups := map[string]*FlowGroup{}
 	for _, r := range rows {

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/back-trace/datamap/events"
 )
 
 // InventoryRow is one line of the inventory: what is held, where, why.
@@ -50,7 +52,7 @@ type FlowRow struct {
 }
 
 // inventorySelection is what the inventory aggregates.
-var inventorySelection = selection{kinds: []string{"collected"},
+var inventorySelection = selection{kinds: []string{string(events.KindCollected)},
 	cols: []string{"source", "category", "data_subject", "purpose", "legal_basis", "retention", "retention_days"}}
 
 // Inventory answers "what personal data do we hold, where and why".
@@ -60,10 +62,10 @@ func Inventory(ctx context.Context, conn driver.Conn, f Filter) ([]InventoryRow,
 		return nil, err
 	}
 	rows, err := conn.Query(ctx, `SELECT source, category, data_subject, purpose, legal_basis,
-		`+longestRetention("")+`, `+measures+`
+		`+longestRetention("")+`, `+Measures+`
 		FROM `+from+`
 		GROUP BY source, category, data_subject, purpose, legal_basis
-		ORDER BY source, category, data_subject, purpose, legal_basis`+rollupSettings, args...)
+		ORDER BY source, category, data_subject, purpose, legal_basis`+RollupSettings, args...)
 	if err != nil {
 		return nil, fmt.Errorf("inventory query: %w", err)
 	}
@@ -81,7 +83,7 @@ func Inventory(ctx context.Context, conn driver.Conn, f Filter) ([]InventoryRow,
 }
 
 // flowSelection is what flows aggregate.
-var flowSelection = selection{kinds: []string{"shared"}, flows: true,
+var flowSelection = selection{kinds: []string{string(events.KindShared)}, flows: true,
 	cols: []string{"source", "category", "data_subject", "purpose", "legal_basis",
 		"recipient_name", "recipient_role", "recipient_country", "recipient_safeguard", "recipient_contract"}}
 
@@ -92,12 +94,12 @@ func Flows(ctx context.Context, conn driver.Conn, f Filter) ([]FlowRow, error) {
 		return nil, err
 	}
 	rows, err := conn.Query(ctx, `SELECT source, category, data_subject, purpose, legal_basis,
-		recipient_name, recipient_role, recipient_country, recipient_safeguard, `+latestContract+`, `+measures+`
+		recipient_name, recipient_role, recipient_country, recipient_safeguard, `+latestContract+`, `+Measures+`
 		FROM `+from+`
 		GROUP BY source, category, data_subject, purpose, legal_basis,
 			recipient_name, recipient_role, recipient_country, recipient_safeguard
 		ORDER BY recipient_name, source, category, data_subject, purpose, legal_basis,
-			recipient_role, recipient_country, recipient_safeguard`+rollupSettings, args...)
+			recipient_role, recipient_country, recipient_safeguard`+RollupSettings, args...)
 	if err != nil {
 		return nil, fmt.Errorf("flows query: %w", err)
 	}
@@ -120,9 +122,19 @@ type Totals struct {
 	Records uint64 `json:"records"`
 }
 
-// allKinds selects every event, for the queries that are not about one
-// kind.
-var allKinds = []string{"collected", "shared", "erased"}
+// allKinds selects every event about data, for the queries that are not
+// about one kind.
+var allKinds = kindsAboutData()
+
+func kindsAboutData() []string {
+	var out []string
+	for _, k := range events.Kinds {
+		if k.AboutData() {
+			out = append(out, string(k))
+		}
+	}
+	return out
+}
 
 // CountEvents returns totals over distinct events.
 func CountEvents(ctx context.Context, conn driver.Conn) (Totals, error) {
@@ -131,7 +143,7 @@ func CountEvents(ctx context.Context, conn driver.Conn) (Totals, error) {
 		return Totals{}, err
 	}
 	var t Totals
-	if err := conn.QueryRow(ctx, "SELECT "+sumEvents+", "+sumRecords+" FROM "+from+rollupSettings, args...).
+	if err := conn.QueryRow(ctx, "SELECT "+sumEvents+", "+sumRecords+" FROM "+from+RollupSettings, args...).
 		Scan(&t.Events, &t.Records); err != nil {
 		return t, fmt.Errorf("totals query: %w", err)
 	}
@@ -139,7 +151,7 @@ func CountEvents(ctx context.Context, conn driver.Conn) (Totals, error) {
 }
 
 // KnownValues checks that the system and recipient the filter names appear
-// in the catalog at all (at any time), so that a typo is an InputError
+// in the catalog at all (at any time), so that a typo is a ValueError
 // rather than an empty answer.
 func KnownValues(ctx context.Context, conn driver.Conn, f Filter) error {
 	for _, c := range []struct {
@@ -156,11 +168,11 @@ func KnownValues(ctx context.Context, conn driver.Conn, f Filter) error {
 			return err
 		}
 		var n uint64
-		if err := conn.QueryRow(ctx, "SELECT count() FROM (SELECT 1 FROM "+from+" LIMIT 1)"+rollupSettings, args...).Scan(&n); err != nil {
+		if err := conn.QueryRow(ctx, "SELECT count() FROM (SELECT 1 FROM "+from+" LIMIT 1)"+RollupSettings, args...).Scan(&n); err != nil {
 			return fmt.Errorf("%s lookup: %w", c.param, err)
 		}
 		if n == 0 {
-			return &InputError{c.param, c.value, "no event in the catalog names it; 'datamap search " + c.value + "' finds similar names"}
+			return &ValueError{c.param, c.value, "no event in the catalog names it; 'datamap search " + c.value + "' finds similar names"}
 		}
 	}
 	return nil
@@ -174,7 +186,7 @@ func Systems(ctx context.Context, conn driver.Conn) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows, err := conn.Query(ctx, "SELECT DISTINCT source FROM "+from+" ORDER BY source"+rollupSettings, args...)
+	rows, err := conn.Query(ctx, "SELECT DISTINCT source FROM "+from+" ORDER BY source"+RollupSettings, args...)
 	if err != nil {
 		return nil, fmt.Errorf("systems query: %w", err)
 	}

@@ -41,7 +41,7 @@ func (r RetentionRow) finding() string { return r.Finding }
 var RetentionParams = []string{"system", "category", "data_subject", "as_of"}
 
 // retentionSelection is what Retention aggregates.
-var retentionSelection = selection{kinds: []string{"collected", "erased"},
+var retentionSelection = selection{kinds: []string{string(events.KindCollected), string(events.KindErased)},
 	cols: []string{"kind", "source", "category", "retention", "retention_days"}}
 
 // Retention answers "what is held past its retention". Erasures carry
@@ -65,7 +65,7 @@ func Retention(ctx context.Context, conn driver.Conn, f Filter) ([]RetentionRow,
 		sumIf(records, kind = 'erased'), maxIf(last_seen, kind = 'erased'),
 		maxIf(retention_days, kind = 'collected'), `+longestRetention("kind = 'collected'")+`
 		FROM `+from+`
-		GROUP BY source, category, period_span, period ORDER BY source, category, period`+rollupSettings, args...)
+		GROUP BY source, category, period_span, period ORDER BY source, category, period`+RollupSettings, args...)
 	if err != nil {
 		return nil, fmt.Errorf("retention query: %w", err)
 	}
@@ -215,7 +215,7 @@ func oldestWithinPeriods(ctx context.Context, conn driver.Conn, scope Filter, ou
 			sumIf(records, kind = 'collected'), minIf(first_seen, kind = 'collected')
 			FROM rollups FINAL
 			WHERE span = ? AND period IN ? AND kind = 'collected' AND parent IN ?`+and(conds)+`
-			GROUP BY source, category, parent, period ORDER BY source, category, period`+rollupSettings,
+			GROUP BY source, category, parent, period ORDER BY source, category, period`+RollupSettings,
 			append([]any{child.name, dates(children), dates(starts)}, args...)...)
 		if err != nil {
 			return fmt.Errorf("retention query, inside %s periods: %w", parent.name, err)

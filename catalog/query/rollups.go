@@ -22,13 +22,14 @@ import (
 // is answered by exactly one of them, so the sum is the answer the raw
 // events alone would give (docs/catalog.md, "Rollups").
 
-// rollupSettings keep FINAL cheap and exact. FINAL on the raw events splits
+// RollupSettings keep FINAL cheap and exact. FINAL on the raw events splits
 // overlapping part ranges into layers (measured: half the time with pending
 // redeliveries) and uses the time skip index without widening it to equal
 // keys in other parts: every copy of an event has the same time, so each
 // copy passes the index exactly as its original does. Rollups are
-// partitioned by month, and FINAL merges within a partition only.
-const rollupSettings = ` SETTINGS split_intersecting_parts_ranges_into_layers_final = 1,
+// partitioned by month, and FINAL merges within a partition only. Folding
+// reads with them too.
+const RollupSettings = ` SETTINGS split_intersecting_parts_ranges_into_layers_final = 1,
 	use_skip_indexes_if_final_exact_mode = 0, do_not_merge_across_partitions_select_final = 1`
 
 const resolution = time.Millisecond // of the catalog's times
@@ -81,6 +82,26 @@ var spans = []span{
 	}},
 	{"day", startOfDay, func(t time.Time) time.Time { return t.AddDate(0, 0, 1) },
 		func(d string) string { return d }},
+}
+
+// Span is a length of period the rollups hold rows for, as folding
+// (package catalog/rollup) computes it.
+type Span struct {
+	Name string // in the rollups' span column
+	// StartSQL is the start of the period holding a day, in SQL over a
+	// Date expression.
+	StartSQL func(date string) string
+}
+
+// Spans lists the rollups' spans, longest first; each is made of whole
+// periods of the next, so a period's rows are the sum of the next
+// shorter span's rows within it.
+func Spans() []Span {
+	out := make([]Span, len(spans))
+	for i, s := range spans {
+		out[i] = Span{Name: s.name, StartSQL: s.startSQL}
+	}
+	return out
 }
 
 // daySpan is the last of spans.
@@ -402,14 +423,14 @@ func (p plan) checkExpired(f Filter, sealed time.Time) error {
 		return fmt.Sprintf("the raw events of %s have expired (DATAMAP_RAW_EVENTS_TTL) and the rollups keep whole days: give a date YYYY-MM-DD", date(t))
 	}
 	if !p.lo.Equal(startOfDay(p.lo)) && !startOfDay(p.lo).After(sealed) {
-		return &InputError{"since", f.Since.Format(time.RFC3339Nano), msg(p.lo)}
+		return &ValueError{"since", f.Since.Format(time.RFC3339Nano), msg(p.lo)}
 	}
 	if !p.hi.Add(resolution).Equal(startOfDay(p.hi).AddDate(0, 0, 1)) && !startOfDay(p.hi).After(sealed) {
 		param, v := "until", f.Until
 		if v.IsZero() || (!f.AsOf.IsZero() && f.AsOf.Before(v)) {
 			param, v = "as_of", f.AsOf
 		}
-		return &InputError{param, v.Format(time.RFC3339Nano), msg(p.hi)}
+		return &ValueError{param, v.Format(time.RFC3339Nano), msg(p.hi)}
 	}
 	return nil
 }

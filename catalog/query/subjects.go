@@ -191,25 +191,6 @@ func readFacts(ctx context.Context, conn driver.Conn, sql string, params ch.Para
 	return out, rows.Err()
 }
 
-// Forget deletes every row about one person from subject_refs and its
-// copies in subject_rights and subject_holdings, and returns how many
-// subject_refs held. A lightweight DELETE: the rows vanish from every
-// query at once and from disk at the next merge. Run again after a
-// failure, it finishes the tables left. The audit trail keeps its rows.
-func Forget(ctx context.Context, conn driver.Conn, ref string) (uint64, error) {
-	var n uint64
-	ctx = ch.Context(ctx, ch.WithParameters(ch.Parameters{"ref": ref}))
-	if err := conn.QueryRow(ctx, `SELECT count() FROM subject_refs FINAL WHERE ref = {ref:String}`).Scan(&n); err != nil {
-		return 0, fmt.Errorf("forget: count: %w", err)
-	}
-	for _, table := range []string{"subject_refs", "subject_rights", "subject_holdings"} {
-		if err := conn.Exec(ctx, `DELETE FROM `+table+` WHERE ref = {ref:String}`); err != nil {
-			return 0, fmt.Errorf("forget: %s: %w", table, err)
-		}
-	}
-	return n, nil
-}
-
 // AuditEntry is one asking of a subject question.
 type AuditEntry struct {
 	At       time.Time `json:"at"`
@@ -223,20 +204,8 @@ type AuditEntry struct {
 }
 
 // OutcomeAnswered is the Outcome of a question that was answered.
+// Package catalog/subjectstore appends the entries; Audit reads them.
 const OutcomeAnswered = "answered"
-
-// AppendAudit records one asking. It is the only statement that writes
-// the audit table, and it only appends.
-func AppendAudit(ctx context.Context, conn driver.Conn, e AuditEntry) error {
-	if e.Outcome == "" {
-		e.Outcome = OutcomeAnswered
-	}
-	if err := conn.Exec(ctx, `INSERT INTO subject_audit (at, who, surface, question, ref, outcome) VALUES (?, ?, ?, ?, ?, ?)`,
-		chTime(e.At), e.Who, e.Surface, e.Question, e.Ref, e.Outcome); err != nil {
-		return fmt.Errorf("audit trail: %w; the question was not answered", err)
-	}
-	return nil
-}
 
 // AuditFilter narrows the audit trail.
 type AuditFilter struct {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/back-trace/datamap/catalog/query"
 	"github.com/back-trace/datamap/catalog/schema"
+	"github.com/back-trace/datamap/catalog/subjectstore"
 	"github.com/back-trace/datamap/internal/testservers"
 	"github.com/back-trace/datamap/subjects"
 )
@@ -107,7 +108,7 @@ func TestSubjectFacts(t *testing.T) {
 func TestForget(t *testing.T) {
 	conn := subjectCatalog(t)
 	ctx := context.Background()
-	n, err := query.Forget(ctx, conn, annRef)
+	n, err := subjectstore.Forget(ctx, conn, annRef)
 	if err != nil || n != 2 {
 		t.Fatalf("Forget = %d, %v; want 2 rows", n, err)
 	}
@@ -245,7 +246,7 @@ func TestAuditTrail(t *testing.T) {
 		{At: t0.Add(time.Minute), Who: "alice", Surface: "cli", Question: "subject requests"},
 		{At: t0.Add(2 * time.Minute), Who: "dpo", Surface: "api", Question: "subject show", Ref: bobRef},
 	} {
-		if err := query.AppendAudit(ctx, conn, e); err != nil {
+		if err := subjectstore.AppendAudit(ctx, conn, e); err != nil {
 			t.Fatalf("entry %d: %v", i, err)
 		}
 	}

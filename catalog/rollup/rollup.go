@@ -114,7 +114,7 @@ func (f *Folder) Fold(ctx context.Context) (Round, error) {
 		month = append(month, d)
 	}
 	if len(month) > 0 {
-		if err := query.FoldDays(ctx, f.conn, month); err != nil {
+		if err := FoldDays(ctx, f.conn, month); err != nil {
 			return r, err
 		}
 		r.Folded, r.Month = len(month), month[0].Day
@@ -166,7 +166,7 @@ func (f *Folder) seal(ctx context.Context, r *Round) error {
 			for n < len(fold) && sameMonth(fold[n].Day, fold[0].Day) {
 				n++
 			}
-			if err := query.FoldDays(ctx, f.conn, fold[:n]); err != nil {
+			if err := FoldDays(ctx, f.conn, fold[:n]); err != nil {
 				return err
 			}
 			r.Folded += n
@@ -181,7 +181,7 @@ func (f *Folder) seal(ctx context.Context, r *Round) error {
 		for _, d := range days {
 			r.LateRows += d.Pending()
 		}
-		if err := query.SealDays(ctx, f.conn, days); err != nil {
+		if err := SealDays(ctx, f.conn, days); err != nil {
 			return err
 		}
 		if r.LateRows > 0 {

@@ -263,7 +263,7 @@ func TestRawEventsTTLKeepsTheAnswersInTheRollups(t *testing.T) {
 
 	// Marking every day dirty (the repair) refolds the days that still
 	// have raw events and leaves the sealed ones alone.
-	if err := query.MarkAllDirty(ctx, conn); err != nil {
+	if err := rollup.MarkAllDirty(ctx, conn); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := folder.FoldAll(ctx, nil); err != nil {
@@ -280,9 +280,9 @@ func TestRawEventsTTLKeepsTheAnswersInTheRollups(t *testing.T) {
 		t.Errorf("as of the end of a sealed day: %v", err)
 	}
 	_, err = query.Inventory(ctx, conn, query.Filter{AsOf: day.Add(12 * time.Hour)})
-	var ie *query.InputError
+	var ie *query.ValueError
 	if !errors.As(err, &ie) || ie.Param != "as_of" || !strings.Contains(ie.Msg, "give a date YYYY-MM-DD") {
-		t.Errorf("as of noon of a sealed day: %v, want an InputError on as_of", err)
+		t.Errorf("as of noon of a sealed day: %v, want a ValueError on as_of", err)
 	}
 
 	// Back to keeping raw events forever: the TTL goes, sealed days stay.

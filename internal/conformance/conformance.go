@@ -42,6 +42,7 @@ import (
 	"github.com/back-trace/datamap/lineage"
 	"github.com/back-trace/datamap/questions"
 	"github.com/back-trace/datamap/report"
+	"github.com/back-trace/datamap/server"
 	"github.com/back-trace/datamap/sinks/clickhouse"
 	"github.com/back-trace/datamap/sinks/deadletter"
 	"github.com/back-trace/datamap/stack"
@@ -361,8 +362,8 @@ func answerBytes(t *testing.T, a questions.Answer) []byte {
 func testReportEvidence(t *testing.T, _ Topology, _ Catalog, s *stack.Stack, _ jetstream.JetStream) {
 	ctx := context.Background()
 	ref := loadBoth(t, s.ClickHouse)
-	asOf, _ := report.ParseAsOf("2026-11-29")
-	var got []query.Observation
+	asOf, _ := questions.ParseTime("as_of", "2026-11-29", true)
+	var got []report.Observation
 	err := againIfEngineAborted(t, func() (err error) { got, err = query.Observations(ctx, s.ClickHouse, asOf); return err })
 	if err != nil {
 		t.Fatal(err)
@@ -406,7 +407,7 @@ func testEndToEnd(t *testing.T, _ Topology, _ Catalog, s *stack.Stack, js jetstr
 			t.Fatal(err)
 		}
 	}
-	c, err := s.NewConsumer(ctx, taxonomy.Default(), nil)
+	c, err := server.NewConsumer(ctx, s, taxonomy.Default(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

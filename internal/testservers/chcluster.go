@@ -52,7 +52,6 @@ type ClickHouseNode struct {
 	srv            *chembed.Server
 	killed         bool // by Kill: stays down until Restart
 	stopping       bool
-	crashes        int
 }
 
 // StartClickHouseCluster starts every server of the deployed layout and
@@ -231,13 +230,6 @@ func (n *ClickHouseNode) Restart(t testing.TB) {
 	go n.supervise(next)
 }
 
-// Crashes counts the times the server died without Kill.
-func (n *ClickHouseNode) Crashes() int {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return n.crashes
-}
-
 // supervise restarts srv if it dies without Kill.
 func (n *ClickHouseNode) supervise(srv *chembed.Server) {
 	<-srv.Done()
@@ -246,7 +238,6 @@ func (n *ClickHouseNode) supervise(srv *chembed.Server) {
 	if n.killed || n.stopping || n.srv != srv {
 		return
 	}
-	n.crashes++
 	n.t.Logf("ClickHouse shard %d replica %d crashed; restarting it. Its errors:\n%s", n.Shard, n.Replica, errorLines(n.logPath, 12))
 	next, err := srv.Restart(context.Background())
 	if err != nil {

@@ -168,7 +168,7 @@ func (c *columns) add(ev *events.Event) {
 			c.text[i] = append(c.text[i], f.Text(d))
 		}
 	}
-	c.retentionDays = append(c.retentionDays, retentionDays(d.Retention))
+	c.retentionDays = append(c.retentionDays, uint32(events.RetentionLength(d.Retention)/(24*time.Hour)))
 	c.traceParent = append(c.traceParent, ev.TraceParent)
 	c.traceState = append(c.traceState, ev.TraceState)
 	exts := ev.Extensions
@@ -189,17 +189,6 @@ func (c *columns) all() []any {
 		}
 	}
 	return append(cols, c.retentionDays, c.traceParent, c.traceState, c.extensions)
-}
-
-func retentionDays(iso string) uint32 {
-	if iso == "" {
-		return 0
-	}
-	d, err := events.ParseISODuration(iso)
-	if err != nil {
-		return 0 // validated upstream; an unparsable value cannot get here
-	}
-	return uint32(d.Approx() / (24 * time.Hour))
 }
 
 // Ping checks that ClickHouse answers, so the consumer can tell an outage

@@ -1,4 +1,4 @@
-package cli
+package server
 
 import (
 	"context"
@@ -11,14 +11,14 @@ import (
 	"go.opentelemetry.io/otel/sdk/resource"
 	semconv "go.opentelemetry.io/otel/semconv/v1.37.0"
 
-	"github.com/back-trace/datamap/internal/bearer"
+	"github.com/back-trace/datamap/access"
 )
 
 // telemetry is a process's OpenTelemetry metrics: the provider the
-// consumer, the HTTP ingest and its SDK publisher record into, and the
-// handler that exports them on /metrics in the Prometheus text format. The
-// Prometheus registry is private to the process: no global state is
-// touched.
+// consumer, the rollup folder, the HTTP ingest and its SDK publisher
+// record into, and the handler that exports them on /metrics in the
+// Prometheus text format. The Prometheus registry is private to the
+// process: no global state is touched.
 type telemetry struct {
 	provider *sdkmetric.MeterProvider
 	handler  http.Handler
@@ -26,34 +26,34 @@ type telemetry struct {
 
 // newTelemetry names the service datamap (service.name, service.version;
 // OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES override them). With a
-// token, /metrics answers only requests that carry it as a bearer token.
-func newTelemetry(ctx context.Context, token string) (*telemetry, error) {
+// metrics credential among creds (DATAMAP_METRICS_TOKEN), /metrics answers
+// only requests that carry one as a bearer token; no other role opens it.
+func newTelemetry(ctx context.Context, version string, creds access.Credentials) (*telemetry, error) {
 	registry := prometheus.NewRegistry()
 	exporter, err := otelprom.New(otelprom.WithRegisterer(registry))
 	if err != nil {
 		return nil, err
 	}
 	res, err := resource.New(ctx, resource.WithTelemetrySDK(),
-		resource.WithAttributes(semconv.ServiceName("datamap"), semconv.ServiceVersion(Version)),
+		resource.WithAttributes(semconv.ServiceName("datamap"), semconv.ServiceVersion(version)),
 		resource.WithFromEnv())
 	if err != nil {
 		return nil, err
 	}
 	t := &telemetry{provider: sdkmetric.NewMeterProvider(sdkmetric.WithReader(exporter), sdkmetric.WithResource(res)),
 		handler: promhttp.HandlerFor(registry, promhttp.HandlerOpts{})}
-	if token != "" {
-		t.handler = requireBearer(token, "datamap-metrics", t.handler)
+	if metrics := creds.Only(access.Metrics); metrics.Has(access.Metrics) {
+		t.handler = requireMetricsRole(metrics, t.handler)
 	}
 	return t, nil
 }
 
-// requireBearer admits only requests that carry token as a bearer token
-// (compared in constant time by package bearer).
-func requireBearer(token, realm string, h http.Handler) http.Handler {
-	tokens := bearer.New(token)
+// requireMetricsRole admits only requests that carry one of creds, the
+// metrics role's, as a bearer token.
+func requireMetricsRole(creds access.Credentials, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !tokens.Allows(r) {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="`+realm+`"`)
+		if _, ok := creds.Bearer(r); !ok {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="datamap-metrics"`)
 			http.Error(w, "missing or wrong bearer token; send 'Authorization: Bearer <DATAMAP_METRICS_TOKEN>'", http.StatusUnauthorized)
 			return
 		}

@@ -1,0 +1,78 @@
+package query
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+)
+
+// The bookkeeping of the rollups, read: which days have events, and which
+// of them the rollups do not cover yet. Package catalog/rollup keeps it
+// current and folds the days these lists name.
+
+// Day is the rollup state of one day: the rows that arrived in the events
+// table for it (redeliveries included), the arrivals its last folding
+// covered, and whether it is sealed (its raw events expire; its rows are
+// final).
+type Day struct {
+	Day     time.Time
+	Arrived uint64
+	Folded  uint64
+	Sealed  bool
+}
+
+// Dirty reports whether the day has arrivals its rollup rows do not cover.
+func (d Day) Dirty() bool { return d.Arrived > d.Folded && !d.Sealed }
+
+// Pending is how many arrived rows the day's rollup rows do not cover.
+func (d Day) Pending() uint64 {
+	if d.Arrived > d.Folded {
+		return d.Arrived - d.Folded
+	}
+	return 0
+}
+
+// RollupDays lists every day that has events, oldest first.
+func RollupDays(ctx context.Context, conn driver.Conn) ([]Day, error) {
+	return days(ctx, conn, "1", nil)
+}
+
+// DirtyDays lists the days to fold, oldest first.
+func DirtyDays(ctx context.Context, conn driver.Conn) ([]Day, error) {
+	return days(ctx, conn, "sum(arrived) > max(folded) AND max(sealed) = 0", nil)
+}
+
+// LateDays lists the sealed days that received events since they were
+// sealed: events the rollups do not count, since their day's raw events
+// may be gone.
+func LateDays(ctx context.Context, conn driver.Conn) ([]Day, error) {
+	return days(ctx, conn, "sum(arrived) > max(folded) AND max(sealed) = 1", nil)
+}
+
+// UnsealedDays lists the days up to and including through that are not
+// sealed yet, oldest first.
+func UnsealedDays(ctx context.Context, conn driver.Conn, through time.Time) ([]Day, error) {
+	return days(ctx, conn, "max(sealed) = 0 AND day <= ?", []any{date(through)})
+}
+
+func days(ctx context.Context, conn driver.Conn, having string, args []any) ([]Day, error) {
+	rows, err := conn.Query(ctx, `SELECT day, sum(arrived), max(folded), max(sealed) FROM rollup_days
+		GROUP BY day HAVING `+having+` ORDER BY day`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("rollup days query: %w", err)
+	}
+	defer rows.Close()
+	var out []Day
+	for rows.Next() {
+		var d Day
+		var sealed uint8
+		if err := rows.Scan(&d.Day, &d.Arrived, &d.Folded, &sealed); err != nil {
+			return nil, err
+		}
+		d.Sealed = sealed == 1
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,121 @@
+package rollup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/back-trace/datamap/catalog/query"
+)
+
+// The statements that keep the rollups current. A day is folded by
+// recomputing its rollup rows from `events FINAL`, then its month's row
+// from its day rows, then recording the arrivals it covered;
+// docs/catalog.md ("Rollups") says why that is exact under every fault.
+
+// rollupDims are the columns of a rollup row that identify its flow: every
+// column a question groups or filters by, and the retention and contract
+// a row shows.
+const rollupDims = `kind, source, category, data_subject, purpose, legal_basis, special_condition, retention,
+	retention_days, activity, recipient_name, recipient_role, recipient_country, recipient_safeguard,
+	recipient_contract`
+
+// ErrDaysInSeveralMonths is returned by FoldDays for days of more than one
+// month: fold them month by month.
+var ErrDaysInSeveralMonths = errors.New("rollup: fold the days of one month at a time")
+
+// FoldDays recomputes the rollup rows of days, which must lie in one
+// month, and of the longer periods holding them, then records each day as
+// folded up to the arrivals it had when it was listed. Days must have been
+// read (query.DirtyDays) before FoldDays reads the events: an insert
+// committed after that read has raised its day's arrivals past what is
+// recorded here, so the day stays dirty. Folding a day twice, or concurrently, is harmless: a row
+// recomputed later holds at least the events of one recomputed earlier,
+// and the rollups keep the row with the most events.
+func FoldDays(ctx context.Context, conn driver.Conn, days []query.Day) error {
+	if len(days) == 0 {
+		return nil
+	}
+	first := days[0].Day.UTC()
+	month := time.Date(first.Year(), first.Month(), 1, 0, 0, 0, 0, time.UTC)
+	list := make([]string, len(days))
+	for i, d := range days {
+		if !sameMonth(d.Day.UTC(), month) {
+			return ErrDaysInSeveralMonths
+		}
+		list[i] = date(d.Day)
+	}
+	if err := conn.Exec(ctx, `INSERT INTO rollups (span, period, `+rollupDims+`, events, records, first_seen, last_seen)
+		SELECT 'day', toDate(time) AS day, `+rollupDims+`, count(), sum(count), min(time), max(time)
+		FROM events FINAL WHERE toDate(time) IN ?
+		GROUP BY day, `+rollupDims+query.RollupSettings, list); err != nil {
+		return fmt.Errorf("fold days of %s: %w", month.Format("2006-01"), err)
+	}
+	// Then the longer periods holding them, each from the next shorter:
+	// the month's ten-day periods from its days, the month from those, the
+	// year from its months.
+	spans := query.Spans()
+	year := time.Date(month.Year(), 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := len(spans) - 2; i >= 0; i-- {
+		from, to := month, month.AddDate(0, 1, -1)
+		if spans[i].Name == "year" {
+			from, to = year, year.AddDate(1, 0, -1)
+		}
+		if err := conn.Exec(ctx, `INSERT INTO rollups (span, period, `+rollupDims+`, events, records, first_seen, last_seen)
+			SELECT ?, `+spans[i].StartSQL("period")+` AS start, `+rollupDims+`, `+query.Measures+`
+			FROM rollups FINAL WHERE span = ? AND period BETWEEN ? AND ?
+			GROUP BY start, `+rollupDims+query.RollupSettings, spans[i].Name, spans[i+1].Name, date(from), date(to)); err != nil {
+			return fmt.Errorf("fold %s of %s: %w", spans[i].Name, month.Format("2006-01"), err)
+		}
+	}
+	return recordDays(ctx, conn, days, false)
+}
+
+// SealDays records days as sealed and folded at the arrivals they had when
+// listed, without recomputing them: their raw events expire, so their
+// rollup rows are final. Whatever a day received since its last folding is
+// not counted (Pending says how much).
+func SealDays(ctx context.Context, conn driver.Conn, days []query.Day) error {
+	return recordDays(ctx, conn, days, true)
+}
+
+func recordDays(ctx context.Context, conn driver.Conn, days []query.Day, sealed bool) error {
+	if len(days) == 0 {
+		return nil
+	}
+	b, err := conn.PrepareBatch(ctx, "INSERT INTO rollup_days (day, arrived, folded, sealed)")
+	if err != nil {
+		return fmt.Errorf("record folded days: %w", err)
+	}
+	defer b.Abort()
+	var seal uint8
+	if sealed {
+		seal = 1
+	}
+	for _, d := range days {
+		if err := b.Append(d.Day, uint64(0), d.Arrived, seal); err != nil {
+			return fmt.Errorf("record folded days: %w", err)
+		}
+	}
+	if err := b.Send(); err != nil {
+		return fmt.Errorf("record folded days: %w", err)
+	}
+	return nil
+}
+
+// MarkAllDirty makes every day that has events dirty, so that the next
+// foldings recompute every rollup row: the repair after a restore or a
+// power failure without fsync, when the rollups may lag the events.
+// Sealed days stay as they are.
+func MarkAllDirty(ctx context.Context, conn driver.Conn) error {
+	if err := conn.Exec(ctx, `INSERT INTO rollup_days (day, arrived)
+		SELECT toDate(time) AS day, count() FROM events GROUP BY day`); err != nil {
+		return fmt.Errorf("mark every day dirty: %w", err)
+	}
+	return nil
+}
+
+func date(t time.Time) string { return t.Format(time.DateOnly) }

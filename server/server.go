@@ -1,0 +1,167 @@
+// Package server is what `datamap serve` runs on a stack: the catalog
+// consumer, the rollup folder, and one HTTP listener with the API, the web
+// data map, the HTTP ingest, health and /metrics. The command line parses
+// its flags and calls New and Run; `datamap demo` runs the same server.
+//
+// New builds every part and binds the listener; Run serves until its
+// context ends, then stops cleanly: HTTP first, then the ingest's
+// publisher is drained, then the consumer abandons its current batch
+// (redelivered, counted once) and the folder stops (a round cut short is
+// redone: its days stay dirty).
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/back-trace/datamap/catalog/consumer"
+	"github.com/back-trace/datamap/catalog/rollup"
+	"github.com/back-trace/datamap/config"
+	"github.com/back-trace/datamap/events/taxonomy"
+	"github.com/back-trace/datamap/registry"
+	"github.com/back-trace/datamap/stack"
+	"github.com/back-trace/datamap/web"
+)
+
+// Options say what a server runs on.
+type Options struct {
+	// Stack is the servers and connections; the caller closes it after
+	// Run has returned. Required.
+	Stack  *stack.Stack
+	Config config.Config
+	// Taxonomy validates events; Registry (nil when DATAMAP_REGISTRY
+	// names none) is what drift and the Article 30 record check against.
+	Taxonomy *taxonomy.Taxonomy
+	Registry *registry.Registry
+	// Version names the service in its metrics and stamps records.
+	Version string
+	Log     *slog.Logger
+	// ConsumerOnly joins a running stack as one more consumer: health,
+	// readiness and /metrics only, no folding (the serve it joined
+	// folds), and no runtime file.
+	ConsumerOnly bool
+}
+
+// Server is a built server; Run runs it.
+type Server struct {
+	opts     Options
+	listener net.Listener
+	http     *http.Server
+	consumer *consumer.Consumer
+	folder   *rollup.Folder // nil for ConsumerOnly
+	web      *web.Server    // nil for ConsumerOnly
+	// closeIngest drains the HTTP ingest's publisher; nil for ConsumerOnly.
+	closeIngest func(context.Context) error
+}
+
+// New builds the server's parts and binds DATAMAP_HTTP_ADDR. Unless
+// ConsumerOnly, it then publishes the stack's runtime file, so that other
+// local commands find this server (the listener queues their requests
+// until Run serves them).
+func New(ctx context.Context, o Options) (*Server, error) {
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	tel, err := newTelemetry(ctx, o.Version, o.Config.Credentials(""))
+	if err != nil {
+		return nil, err
+	}
+	consumerMetrics, err := consumer.NewMetrics(tel.provider)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{opts: o}
+	if s.consumer, err = NewConsumer(ctx, o.Stack, o.Taxonomy, consumerMetrics); err != nil {
+		return nil, err
+	}
+	if err := consumerMetrics.ObserveLag(s.consumer); err != nil {
+		return nil, err
+	}
+	if !o.ConsumerOnly {
+		rollupMetrics, err := rollup.NewMetrics(tel.provider)
+		if err != nil {
+			return nil, err
+		}
+		s.folder = NewFolder(o.Stack, rollupMetrics)
+		if err := rollupMetrics.ObserveBacklog(s.folder); err != nil {
+			return nil, err
+		}
+	}
+	handler, err := s.routes(tel)
+	if err != nil {
+		return nil, err
+	}
+	if s.listener, err = net.Listen("tcp", o.Config.HTTPAddr); err != nil {
+		s.drain(context.Background())
+		return nil, fmt.Errorf("HTTP API: %w (set DATAMAP_HTTP_ADDR to a free address, e.g. 127.0.0.1:0)", err)
+	}
+	s.http = &http.Server{Handler: handler,
+		ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(o.Log.Handler(), slog.LevelWarn)}
+	if !o.ConsumerOnly {
+		if err := o.Stack.Publish(s.Addr()); err != nil {
+			s.listener.Close()
+			s.drain(context.Background())
+			return nil, fmt.Errorf("publish runtime file: %w", err)
+		}
+	}
+	return s, nil
+}
+
+// Addr is the host:port the HTTP listener is bound to.
+func (s *Server) Addr() string { return s.listener.Addr().String() }
+
+// OneTimeLogin returns a web login link that works once, within 15
+// minutes, with full access (see web.Server.OneTimeLogin); "" for a
+// consumer-only server, which has no web map.
+func (s *Server) OneTimeLogin() string {
+	if s.web == nil {
+		return ""
+	}
+	return s.web.OneTimeLogin("http://" + s.Addr())
+}
+
+// Run serves HTTP, consumes and folds until ctx ends, then stops as the
+// package comment says and returns what went wrong in stopping.
+func (s *Server) Run(ctx context.Context) error {
+	go func() {
+		if err := s.http.Serve(s.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.opts.Log.Error("HTTP API stopped", "err", err)
+		}
+	}()
+	// The consumer and the folder stop when Run says so, after HTTP.
+	work, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWork()
+	consumed := make(chan error, 1)
+	go func() { consumed <- s.consumer.Run(work) }()
+	var folded chan error
+	if s.folder != nil {
+		folded = make(chan error, 1)
+		go func() { folded <- s.folder.Run(work) }()
+	}
+	<-ctx.Done()
+
+	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	err := s.http.Shutdown(stopCtx)
+	err = errors.Join(err, s.drain(stopCtx))
+	stopWork()
+	err = errors.Join(err, <-consumed)
+	if folded != nil {
+		err = errors.Join(err, <-folded)
+	}
+	return err
+}
+
+// drain closes the HTTP ingest's publisher: what it could not publish
+// stays in its spool for the next start.
+func (s *Server) drain(ctx context.Context) error {
+	if s.closeIngest == nil {
+		return nil
+	}
+	return s.closeIngest(ctx)
+}
