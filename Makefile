@@ -81,6 +81,7 @@ fuzz:
 	$(FUZZ) ./events -fuzz '^FuzzParseISODuration$$'
 	$(FUZZ) ./events -fuzz '^FuzzRedact$$'
 	$(FUZZ) ./events -fuzz '^FuzzDecodeAboutAPerson$$'
+	$(FUZZ) ./events/personal -fuzz '^FuzzFind$$'
 	$(FUZZ) ./events/subjectref -fuzz '^FuzzCheck$$'
 	$(FUZZ) ./events/subjectref -fuzz '^FuzzRef$$'
 	$(FUZZ) ./events/taxonomy -fuzz '^FuzzParseTaxonomy$$'

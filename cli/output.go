@@ -16,6 +16,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/back-trace/datamap/catalog/query"
+	"github.com/back-trace/datamap/internal/spreadsheet"
 	"github.com/back-trace/datamap/lineage"
 	"github.com/back-trace/datamap/sinks/deadletter"
 )
@@ -80,7 +81,9 @@ func renderRows(w io.Writer, format string, rows any) error {
 		cw := csv.NewWriter(w)
 		_ = cw.Write(header(t))
 		for i := range v.Len() {
-			_ = cw.Write(cells(v.Index(i).Interface()))
+			// Names come from events: a source named =HYPERLINK(…) must
+			// stay text in a spreadsheet.
+			_ = cw.Write(spreadsheet.Row(cells(v.Index(i).Interface())))
 		}
 		cw.Flush()
 		return cw.Error()

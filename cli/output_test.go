@@ -122,3 +122,30 @@ func TestSubjectShowListsThePersonsFindings(t *testing.T) {
 		t.Errorf("subject show does not list the person's finding:\n%s", out.String())
 	}
 }
+
+// Names come from events: one that starts like a formula stays text in a
+// CSV a spreadsheet opens; counts stay numbers.
+func TestCSVCellsAreNotFormulas(t *testing.T) {
+	rows := longFlows()
+	rows[0].System = `=HYPERLINK("http://evil.example","open")`
+	rows[0].Recipient = "+SUM(1+1)"
+	rows[1].Contract = "-2+3"
+	var cs bytes.Buffer
+	if err := render(&cs, "csv", rows); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(&cs).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rec := range recs {
+		for _, cell := range rec {
+			if cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])) {
+				t.Errorf("cell %q starts like a formula", cell)
+			}
+		}
+	}
+	if recs[1][0] != `'=HYPERLINK("http://evil.example","open")` || recs[1][10] != "123456" {
+		t.Errorf("row: %q", recs[1])
+	}
+}

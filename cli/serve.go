@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"syscall"
 
+	"github.com/back-trace/datamap/config"
 	"github.com/back-trace/datamap/events/taxonomy"
 	"github.com/back-trace/datamap/registry"
 	"github.com/back-trace/datamap/server"
@@ -52,7 +53,7 @@ this machine find it there. Stop it with Ctrl-C (SIGINT) or SIGTERM.`, `
 		return err
 	}
 	fmt.Fprintf(e.stdout, "datamap serve is running (data in %s)\n", e.cfg.DataDir)
-	fmt.Fprintf(e.stdout, "  publish events to  %s  (token in %s)\n", s.NATSURL, filepath.Join(e.cfg.DataDir, stack.NATSTokenFile))
+	fmt.Fprintf(e.stdout, "  publish events to  %s  (token in %s)\n", config.RedactURLs(s.NATSURL), filepath.Join(e.cfg.DataDir, stack.NATSTokenFile))
 	fmt.Fprintf(e.stdout, "  catalog            clickhouse://%s\n", s.ClickHouseAddr)
 	fmt.Fprintf(e.stdout, "  web data map       http://%s/  (log in with the API token or a read token)\n", srv.Addr())
 	fmt.Fprintf(e.stdout, "  HTTP API           http://%s/api/v1/  (bearer token: DATAMAP_API_TOKEN or %s)\n", srv.Addr(), filepath.Join(e.cfg.DataDir, stack.APITokenFile))
@@ -84,7 +85,7 @@ func runConsumerOnly(ctx context.Context, e *env) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "datamap consumer is running (NATS %s, ClickHouse %s); health and metrics on http://%s\n", s.NATSURL, s.ClickHouseAddr, srv.Addr())
+	fmt.Fprintf(e.stdout, "datamap consumer is running (NATS %s, ClickHouse %s); health and metrics on http://%s\n", config.RedactURLs(s.NATSURL), s.ClickHouseAddr, srv.Addr())
 	defer onStop(ctx, e, "datamap consumer: stopping")()
 	return srv.Run(ctx)
 }

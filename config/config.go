@@ -126,7 +126,7 @@ func (c Config) Validate() error {
 	if c.NATSURL != "" {
 		for _, u := range strings.Split(c.NATSURL, ",") {
 			if p, err := url.Parse(strings.TrimSpace(u)); err != nil || p.Host == "" {
-				bad("NATS_URL", "%q is not a URL such as nats://127.0.0.1:4222", u)
+				bad("NATS_URL", "%q is not a URL such as nats://127.0.0.1:4222", RedactURLs(u))
 			}
 		}
 	}
@@ -323,6 +323,8 @@ func (c Config) Variables() []Variable {
 		secret := f.Tag.Get("secret") == "true"
 		if secret {
 			value = Mask(value)
+		} else {
+			value = RedactURLs(value) // nats://user:password@… is no secret variable, but holds one
 		}
 		out = append(out, Variable{Name: Prefix + "_" + f.Tag.Get("envconfig"), Value: value,
 			Default: f.Tag.Get("default"), Description: f.Tag.Get("desc"), Secret: secret})
@@ -331,18 +333,67 @@ func (c Config) Variables() []Variable {
 }
 
 // Mask hides a secret, keeping only whether it is set. A DSN keeps its
-// host so the reader can tell which server is meant.
+// host so the reader can tell which server is meant (see RedactURLs).
 func Mask(secret string) string {
 	if secret == "" {
 		return ""
 	}
 	if u, err := url.Parse(secret); err == nil && u.Host != "" {
+		return RedactURLs(secret)
+	}
+	return masked + " (set)"
+}
+
+// masked stands for a secret that was there.
+const masked = "xxxxx"
+
+// urlPattern finds URLs in text: a scheme, "://", then anything up to a
+// space, a quote or a comma (which separates the servers of a NATS URL).
+var urlPattern = regexp.MustCompile(`[A-Za-z][A-Za-z0-9+.\-]*://[^\s"'<>,]+`)
+
+// secretParams are the query parameters of a DSN that hold a secret.
+var secretParams = []string{"password", "pass", "pwd", "secret", "token", "key", "auth"}
+
+// RedactURLs returns text with the secrets of every URL in it masked: the
+// password of the user-info (clickhouse://u:xxxxx@host), a user-info
+// without a password, which NATS reads as a token (nats://xxxxx@host),
+// and query parameters such as ?password=. Whatever prints a URL — a
+// configured server, an error that repeats one — prints it through this.
+func RedactURLs(text string) string {
+	return urlPattern.ReplaceAllStringFunc(text, func(raw string) string {
+		u, err := url.Parse(raw)
+		if err != nil {
+			// Unparsable: hide everything before the host.
+			scheme, rest, _ := strings.Cut(raw, "://")
+			if at := strings.LastIndexByte(rest, '@'); at >= 0 {
+				return scheme + "://" + masked + rest[at:]
+			}
+			return raw
+		}
 		if u.User != nil {
-			u.User = url.UserPassword(u.User.Username(), "xxxxx")
+			if _, ok := u.User.Password(); ok {
+				u.User = url.UserPassword(u.User.Username(), masked)
+			} else {
+				u.User = url.User(masked)
+			}
+		}
+		if u.RawQuery != "" {
+			q := u.Query()
+			changed := false
+			for name := range q {
+				for _, s := range secretParams {
+					if strings.Contains(strings.ToLower(name), s) {
+						q.Set(name, masked)
+						changed = true
+					}
+				}
+			}
+			if changed {
+				u.RawQuery = q.Encode()
+			}
 		}
 		return u.String()
-	}
-	return "xxxxx (set)"
+	})
 }
 
 func expandHome(p string) string {

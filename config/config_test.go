@@ -171,3 +171,33 @@ func TestCredentialsCarryEachSettingsRole(t *testing.T) {
 		t.Errorf("an empty configuration has credentials %+v", got)
 	}
 }
+
+// No printed URL holds a secret: `datamap config` (Variables), a
+// validation error, an error that repeats a URL.
+func TestURLSecretsAreMasked(t *testing.T) {
+	for in, want := range map[string]string{
+		"clickhouse://u:pw@ch:9000/datamap":                   "clickhouse://u:xxxxx@ch:9000/datamap",
+		"clickhouse://ch:9000/datamap?username=u&password=pw": "clickhouse://ch:9000/datamap?password=xxxxx&username=u",
+		"nats://user:secret@a:4222,nats://user:secret@b:4222": "nats://user:xxxxx@a:4222,nats://user:xxxxx@b:4222",
+		"nats://s3cr3ttoken@nats:4222":                        "nats://xxxxx@nats:4222",
+		`parse "clickhouse://u:pw@ch:99999": invalid port`:    `parse "clickhouse://u:xxxxx@ch:99999": invalid port`,
+		"connect to nats://a:4222 failed":                     "connect to nats://a:4222 failed",
+		"no url here":                                         "no url here",
+	} {
+		if got := RedactURLs(in); got != want {
+			t.Errorf("RedactURLs(%q) = %q, want %q", in, got, want)
+		}
+	}
+	c := Config{NATSURL: "nats://user:secret@a:4222", ClickHouseDSN: "clickhouse://u:pw@ch:9000/d?password=pw2"}
+	for _, v := range c.Variables() {
+		for _, secret := range []string{"secret", "pw"} {
+			if strings.Contains(v.Value, ":"+secret+"@") || strings.Contains(v.Value, "="+secret) {
+				t.Errorf("%s = %s", v.Name, v.Value)
+			}
+		}
+	}
+	c.NATSURL = "nats://user:secret@a:4222,::bad"
+	if err := c.Validate(); err != nil && strings.Contains(err.Error(), "secret") {
+		t.Errorf("Validate repeats the password: %v", err)
+	}
+}

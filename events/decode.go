@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/back-trace/datamap/events/personal"
 )
 
 // MaxEventSize is the largest encoded event accepted, in bytes. An event is a
@@ -174,8 +176,14 @@ func (v *Validator) decoded(w *wireEvent, ps problems, data func(*Event, *proble
 		ps.add("time", "%q is not an RFC 3339 timestamp such as 2026-11-01T10:00:00Z", w.Time)
 	} else {
 		ev.Time = t.UTC()
+		if ev.Time.IsZero() {
+			checkTime(&ps, ev.Time, time.Now()) // 0001-01-01: check skips a zero time
+		}
 	}
 	data(ev, &ps)
+	if w.Subject != ev.Data.Category { // equal, it is checked as the category, a taxonomy key
+		checkSubject(&ps, w.Subject)
+	}
 	if w.Subject != "" && ev.Data.Category != "" && w.Subject != ev.Data.Category {
 		ps.add("subject", "%q differs from data.category %q; the subject is the data category", w.Subject, ev.Data.Category)
 	}
@@ -261,8 +269,8 @@ func shapeProblems(raw []byte, prefix string, fields map[string]FieldType, decod
 			if prefix == "" {
 				hint = "; or an extension attribute, named with at most 20 lowercase letters and digits"
 			}
-			if kind := scanPersonalValue(string(m[name])); kind != "" {
-				hint += fmt.Sprintf("; its value looks like %s, and events describe personal data and must not contain it", kind)
+			if kind := personal.Find(string(m[name])); kind != "" {
+				hint += fmt.Sprintf("; its value looks like %s, and events describe personal data and must not contain it", kind.Describe())
 			}
 			ps.add(prefix+name, "unknown field; allowed: %s%s", strings.Join(slices.Sorted(maps.Keys(fields)), ", "), hint)
 			continue

@@ -1,6 +1,10 @@
 package events
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/back-trace/datamap/events/personal"
+)
 
 // benchEvent is a ~500-byte shared event like those `datamap bench` sends:
 // a traceparent and a long (digit-free) processing-activity description.
@@ -16,7 +20,7 @@ var benchEvent = []byte(`{"specversion":"1.0","id":"019ac5e2-3f4b-7c1d-9e2a-5f0c
 func BenchmarkPersonalValueText(b *testing.B) {
 	s := "SMS delivery — processing activity recorded in the BackTrace register under the operations and billing domain"
 	for b.Loop() {
-		if personalValue(s) != "" {
+		if personal.Find(s) != "" {
 			b.Fatal("flagged")
 		}
 	}

@@ -3,154 +3,132 @@ package events
 import (
 	"bytes"
 	"encoding/json"
-	"net/netip"
-	"strings"
+	"errors"
+	"io"
+
+	"github.com/back-trace/datamap/events/personal"
 )
 
-// Redaction marks, one per kind of personal value the detectors know.
-const (
-	redactedEmail = "[redacted: e-mail]"
-	redactedIP    = "[redacted: IP address]"
-	redactedPhone = "[redacted: phone number]"
-	redactedCard  = "[redacted: payment card number]"
-)
-
-// Redact returns raw with every personal value the detectors find replaced
-// by a mark naming its kind, e.g. "[redacted: e-mail]". Whatever keeps a
-// refused event — a dead letter, a log line, an error message — keeps it
+// Redact returns raw with every personal value found replaced by a mark
+// naming its kind, e.g. "[redacted: e-mail]". Whatever keeps a refused
+// event — a dead letter, a log line, an error message — keeps it
 // redacted: events must never carry personal data, and a refused one may.
-// A JSON document is redacted string by string (names included), so that
-// escapes cannot hide a value and the result stays JSON; anything else is
-// redacted as text. raw itself is returned when nothing was found.
+//
+// A JSON document is redacted string by string, names included, so that
+// escapes cannot hide a value, and written out again: what is kept is
+// exactly what was checked, and a repeated member ({"source":"ann@…",
+// "source":"x"}), which a decoder would read as its last value, is kept
+// redacted like any other. Anything that is not one JSON value is redacted
+// as text. raw itself is returned when nothing was found.
 func Redact(raw []byte) []byte {
-	if !mayHoldPersonal(string(raw)) && !bytes.Contains(raw, []byte(`\u`)) {
-		return raw
-	}
-	var doc any
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
-	if err := dec.Decode(&doc); err != nil || dec.More() {
+	tokens, ok := redactTokens(dec)
+	if !ok {
 		return []byte(RedactText(string(raw)))
 	}
-	changed := false
-	doc = redactJSON(doc, &changed)
-	if !changed {
+	if !tokens.changed {
 		return raw
 	}
-	out, err := json.Marshal(doc)
-	if err != nil {
-		return []byte(RedactText(string(raw)))
-	}
-	return out
+	return tokens.out.Bytes()
 }
 
-func redactJSON(v any, changed *bool) any {
-	switch v := v.(type) {
-	case string:
-		r := RedactText(v)
-		if r != v {
-			*changed = true
-		}
-		return r
-	case []any:
-		for i := range v {
-			v[i] = redactJSON(v[i], changed)
-		}
-		return v
-	case map[string]any:
-		out := make(map[string]any, len(v))
-		for k, x := range v {
-			rk := RedactText(k)
-			if rk != k {
-				*changed = true
-			}
-			out[rk] = redactJSON(x, changed)
-		}
-		return out
-	default:
-		// A number cannot be redacted in place: a card number written as
-		// a JSON number becomes a string mark.
-		if n, ok := v.(json.Number); ok {
-			if r := RedactText(n.String()); r != n.String() {
-				*changed = true
-				return r
-			}
-		}
-		return v
-	}
+// redactedDoc is a JSON document rewritten token by token.
+type redactedDoc struct {
+	out     bytes.Buffer
+	changed bool
 }
 
-// mayHoldPersonal is a cheap pre-check: no '@', no IP separator and fewer
-// digits than a phone number means nothing to redact.
-func mayHoldPersonal(s string) bool {
-	return strings.IndexByte(s, '@') >= 0 || strings.ContainsAny(s, ".:") || countDigits(s) >= minPhoneDigits
+// redactTokens rewrites the document dec reads, token by token: unlike
+// decoding into a map, it keeps every member, repeated ones included.
+func redactTokens(dec *json.Decoder) (*redactedDoc, bool) {
+	var doc redactedDoc
+	// Per open container: whether it is an object, and whether the next
+	// string in it is a member name; whether a comma is due.
+	type level struct{ object, name, comma bool }
+	var stack []level
+	separate := func() {
+		if n := len(stack); n > 0 {
+			top := &stack[n-1]
+			if top.comma && (!top.object || top.name) {
+				doc.out.WriteByte(',')
+			}
+		}
+	}
+	after := func() {
+		if n := len(stack); n > 0 {
+			top := &stack[n-1]
+			if top.object {
+				if top.name {
+					doc.out.WriteByte(':')
+					top.name = false
+					return
+				}
+				top.name = true
+			}
+			top.comma = true
+		}
+	}
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			if errors.Is(err, io.EOF) && len(stack) == 0 && doc.out.Len() > 0 {
+				return &doc, true
+			}
+			return nil, false
+		}
+		switch t := tok.(type) {
+		case json.Delim:
+			switch t {
+			case '{', '[':
+				separate()
+				doc.out.WriteByte(byte(t))
+				stack = append(stack, level{object: t == '{', name: t == '{'})
+			default:
+				if len(stack) == 0 {
+					return nil, false
+				}
+				stack = stack[:len(stack)-1]
+				doc.out.WriteByte(byte(t))
+				after()
+			}
+			continue
+		case string:
+			separate()
+			r := RedactText(t)
+			if r != t {
+				doc.changed = true
+			}
+			b, _ := json.Marshal(r)
+			doc.out.Write(b)
+		case json.Number:
+			separate()
+			// A card number written as a JSON number becomes a string mark.
+			if r := RedactText(t.String()); r != t.String() {
+				doc.changed = true
+				b, _ := json.Marshal(r)
+				doc.out.Write(b)
+			} else {
+				doc.out.WriteString(t.String())
+			}
+		case bool:
+			separate()
+			if t {
+				doc.out.WriteString("true")
+			} else {
+				doc.out.WriteString("false")
+			}
+		case nil:
+			separate()
+			doc.out.WriteString("null")
+		}
+		after()
+		if len(stack) == 0 && dec.More() {
+			return nil, false // more than one value: text
+		}
+	}
 }
 
 // RedactText replaces every personal value found in s by a mark naming its
 // kind, e.g. "call [redacted: e-mail]".
-func RedactText(s string) string {
-	if !mayHoldPersonal(s) {
-		return s
-	}
-	if strings.IndexByte(s, '@') >= 0 {
-		s = emailPattern.ReplaceAllString(s, redactedEmail)
-	}
-	s = redactIPs(s)
-	if countDigits(s) >= minCardDigits {
-		s = redactCards(s)
-	}
-	if countDigits(s) >= minPhoneDigits {
-		s = phonePattern.ReplaceAllString(s, redactedPhone)
-	}
-	return s
-}
-
-func redactIPs(s string) string {
-	if !strings.ContainsAny(s, ".:") {
-		return s
-	}
-	isIPChar := func(c byte) bool {
-		return c == '.' || c == ':' || c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); {
-		if !isIPChar(s[i]) {
-			b.WriteByte(s[i])
-			i++
-			continue
-		}
-		j := i
-		for j < len(s) && isIPChar(s[j]) {
-			j++
-		}
-		tok := s[i:j]
-		if strings.Count(tok, ".") == 3 || strings.Count(tok, ":") >= 2 {
-			if _, err := netip.ParseAddr(tok); err == nil {
-				b.WriteString(redactedIP)
-				i = j
-				continue
-			}
-		}
-		b.WriteString(tok)
-		i = j
-	}
-	return b.String()
-}
-
-func redactCards(s string) string {
-	locs := digitRun.FindAllStringIndex(s, -1)
-	if len(locs) == 0 {
-		return s
-	}
-	var b strings.Builder
-	last := 0
-	for _, loc := range locs {
-		if standsAlone(s, loc[0], loc[1]) && luhnValid(s[loc[0]:loc[1]]) {
-			b.WriteString(s[last:loc[0]])
-			b.WriteString(redactedCard)
-			last = loc[1]
-		}
-	}
-	b.WriteString(s[last:])
-	return b.String()
-}
+func RedactText(s string) string { return personal.Redact(s) }

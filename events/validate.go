@@ -3,7 +3,7 @@ package events
 import (
 	"slices"
 	"strings"
-	"unicode"
+	"time"
 
 	"github.com/back-trace/datamap/events/subjectref"
 )
@@ -63,7 +63,12 @@ const maxText = 200
 // is. Decoding problems are already in ps.
 func (v *Validator) check(ev *Event, ps *problems) {
 	checkText(ps, "id", ev.ID, true)
-	checkText(ps, "source", ev.Source, true)
+	checkName(ps, "source", ev.Source, true)
+	if !ev.Time.IsZero() { // zero: "required", said by Validate; or 0001-01-01, said by decoded
+		checkTime(ps, ev.Time, time.Now())
+	}
+	checkTraceContext(ps, ev.TraceParent, ev.TraceState)
+	checkDataSchema(ps, ev.DataSchema)
 	checkExtensions(ps, ev.Extensions)
 	if !slices.Contains(Kinds, ev.Kind) {
 		return // unknown type: its fields cannot be checked
@@ -116,7 +121,7 @@ var fieldChecks = map[string]fieldCheck{
 		}
 	},
 	"activity": func(_ *Validator, ps *problems, ev *Event, _ bool) {
-		checkText(ps, "data.activity", ev.Data.Activity, false)
+		checkName(ps, "data.activity", ev.Data.Activity, false)
 	},
 	"recipient":   func(_ *Validator, ps *problems, ev *Event, _ bool) { checkRecipient(ps, ev.Data.Recipient) },
 	"reason":      enumCheck("data.reason", func(d *Data) string { return d.Reason }, Reasons),
@@ -221,7 +226,7 @@ func checkRecipient(ps *problems, r *Recipient) {
 		ps.add("data.recipient", "required: who received the data ({name, role, country, safeguard, contract})")
 		return
 	}
-	checkText(ps, "data.recipient.name", r.Name, true)
+	checkName(ps, "data.recipient.name", r.Name, true)
 	checkEnum(ps, "data.recipient.role", r.Role, Roles, true)
 	if r.Country == "" {
 		ps.add("data.recipient.country", "required: ISO 3166-1 alpha-2 code of where the recipient processes the data, e.g. DE")
@@ -229,7 +234,7 @@ func checkRecipient(ps *problems, r *Recipient) {
 		checkCountry(ps, "data.recipient.country", r.Country)
 	}
 	checkEnum(ps, "data.recipient.safeguard", r.Safeguard, Safeguards, false)
-	checkText(ps, "data.recipient.contract", r.Contract, false)
+	checkName(ps, "data.recipient.contract", r.Contract, false)
 }
 
 func checkCountry(ps *problems, field, code string) {
@@ -258,8 +263,8 @@ func checkText(ps *problems, field, value string, required bool) {
 		}
 	case len(value) > maxText:
 		ps.add(field, "is %d bytes; at most %d", len(value), maxText)
-	case strings.IndexFunc(value, unicode.IsControl) >= 0:
-		ps.add(field, "contains control characters")
+	case strings.IndexFunc(value, isHidden) >= 0:
+		ps.add(field, "contains control characters or invisible formatting ones (a zero-width space, a right-to-left override); remove them")
 	}
 }
 
@@ -274,11 +279,7 @@ func checkDuration(s string) error {
 // when something is wrong, to name the leak instead of "unknown key", without
 // costing valid events anything.
 func checkPersonalValues(ps *problems, ev *Event) {
-	look := func(field, value string) {
-		if kind := personalValue(value); kind != "" {
-			ps.add(field, "looks like %s; events describe personal data and must not contain it", kind)
-		}
-	}
+	look := func(field, value string) { lookPersonal(ps, field, value) }
 	d := &ev.Data
 	look("id", ev.ID)
 	look("source", ev.Source)
@@ -308,7 +309,7 @@ func checkPersonalValues(ps *problems, ev *Event) {
 // checks it once, when a publisher is created.
 func CheckSource(name string) string {
 	var ps problems
-	checkText(&ps, "source", name, true)
+	checkName(&ps, "source", name, true)
 	if len(ps) == 0 {
 		return ""
 	}

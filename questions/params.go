@@ -69,17 +69,21 @@ const DateFormat = "a date YYYY-MM-DD (UTC; --until and --as-of mean the end of 
 // date a person types — filters, drift, the record, a registry draft — is
 // read here.
 func ParseTime(name, v string, endOfDay bool) (time.Time, error) {
-	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
-		return t.UTC(), nil
-	}
-	d, err := time.Parse(time.DateOnly, v)
-	if err != nil {
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err == nil {
+		t = t.UTC()
+	} else if t, err = time.Parse(time.DateOnly, v); err != nil {
 		return time.Time{}, &InputError{name, v, "not " + DateFormat}
+	} else if endOfDay {
+		t = t.AddDate(0, 0, 1).Add(-time.Millisecond)
 	}
-	if endOfDay {
-		d = d.AddDate(0, 0, 1).Add(-time.Millisecond)
+	// The catalog holds no other times; a zero one (0001-01-01) would
+	// read as "not set", i.e. now.
+	if t.Before(events.MinTime) || t.After(events.MaxTime) {
+		return time.Time{}, &InputError{name, v, fmt.Sprintf("outside the times the catalog holds, %s to %s",
+			events.MinTime.Format(time.DateOnly), events.MaxTime.Format(time.DateOnly))}
 	}
-	return d, nil
+	return t, nil
 }
 
 // filterParams are the catalog filters, in the order the CLI and the API

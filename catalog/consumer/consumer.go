@@ -316,7 +316,7 @@ func (c *Consumer) isolatePoison(ctx context.Context, batch []pending, cause err
 	if len(batch) == 1 {
 		return c.deadLetter(ctx, batch[0].msg, DeadLetterRefused, "the catalog refused this event: "+cause.Error())
 	}
-	c.log.Warn("the catalog refuses a batch while reachable; splitting it to find the event it refuses", "events", len(batch), "err", cause)
+	c.log.Warn("the catalog refuses a batch while reachable; splitting it to find the event it refuses", "events", len(batch), "err", events.RedactText(cause.Error()))
 	half := len(batch) / 2
 	if err := c.store(ctx, batch[:half]); err != nil {
 		return err
@@ -343,7 +343,9 @@ func (c *Consumer) deadLetter(ctx context.Context, m jetstream.Msg, class, reaso
 			return ctx.Err()
 		}
 	}
-	c.log.Info("event dead-lettered", "subject", m.Subject(), "reason", reason)
+	// The subject and the reason may quote what the event held; a log
+	// line keeps no personal value.
+	c.log.Info("event dead-lettered", "subject", events.RedactText(m.Subject()), "reason", events.RedactText(reason))
 	c.metrics.deadLettered(ctx, class)
 	c.held.done(m)
 	return m.Term()

@@ -27,8 +27,10 @@
 // lives; a second Start fails fast with ErrDataDirLocked instead of
 // corrupting the directory. The kernel releases the lock when the process
 // dies, so there are no stale locks. The directory is mode 0700; the
-// password, users.xml and config.xml are 0600. The engine's output goes to
-// DataDir/clickhouse.log, and its tail is attached to ErrChildExited.
+// password, users.xml and config.xml are 0600. The engine logs warnings
+// and errors to DataDir/engine.log and engine.err.log, rotated at 10 MB,
+// never a query or its values; what it prints before its logger starts
+// goes to DataDir/clickhouse.log, whose tail is attached to ErrChildExited.
 //
 // # Authentication
 //

@@ -236,6 +236,11 @@ func (s *Server) start(ctx context.Context) error {
 		"--tcp_port=" + strconv.Itoa(tcpPort),
 		"--http_port=" + strconv.Itoa(httpPort),
 		"--multiquery",
+		// The engine runs like clickhouse-local, which takes its log level
+		// from the command line, not from config.xml's <logger>: without
+		// this it logs every query at debug and trace level.
+		"--log-level=warning",
+		"--logger.log=" + filepath.Join(dir, "engine.log"),
 		"--query=" + engineQuery,
 	})
 
@@ -474,7 +479,15 @@ func loadPassword(dir, given string) (string, error) {
 	return p, nil
 }
 
-// writeConfig writes the engine configuration. The engine's internal
+// writeConfig writes the engine configuration. The engine logs warnings
+// and errors only (the level is also given on the command line, which is
+// where clickhouse-local takes it from), to DataDir/engine.log and
+// engine.err.log, rotated at 10 MB with 3 old files kept; queries are not
+// logged (log_queries = 0, and no query_log or text_log is configured), so
+// a deleted value does not survive in a log. Nor are failed queries: the
+// engine logs them with their parameters' values, and the client that
+// sent one gets the error anyway.
+// The engine's internal
 // session always authenticates as "default" with an empty password from
 // 127.0.0.1, so default must stay passwordless; its grants are cut to what
 // engineQuery needs. Clients use User, which holds every privilege.
@@ -482,7 +495,7 @@ func writeConfig(dir, password string, extra map[string][]byte) error {
 	sum := sha256.Sum256([]byte(password))
 	var users bytes.Buffer
 	fmt.Fprintf(&users, `<clickhouse>
-  <profiles><default/></profiles>
+  <profiles><default><log_queries>0</log_queries></default></profiles>
   <quotas><default/></quotas>
   <users>
     <default>
@@ -508,10 +521,16 @@ func writeConfig(dir, password string, extra map[string][]byte) error {
 `, User, hex.EncodeToString(sum[:]), User)
 	usersPath := filepath.Join(dir, "users.xml")
 	config := fmt.Sprintf(`<clickhouse>
-  <logger><level>warning</level><console>1</console></logger>
+  <logger><level>warning</level><log>%s</log><errorlog>%s</errorlog><size>10M</size><count>3</count><console>0</console>
+    <levels>
+      <logger><name>executeQuery</name><level>fatal</level></logger>
+      <logger><name>TCPHandler</name><level>fatal</level></logger>
+      <logger><name>HTTPHandler</name><level>fatal</level></logger>
+    </levels>
+  </logger>
   <user_directories><users_xml><path>%s</path></users_xml></user_directories>
 </clickhouse>
-`, usersPath)
+`, filepath.Join(dir, "engine.log"), filepath.Join(dir, "engine.err.log"), usersPath)
 	if err := writeFile0600(usersPath, users.Bytes()); err != nil {
 		return err
 	}
