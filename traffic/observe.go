@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/back-trace/datamap/events"
+	"github.com/back-trace/datamap/events/personal"
 )
 
 // Key is what one day aggregate is about.
@@ -139,7 +140,7 @@ func (o *Observer) Observe(td ptrace.Traces, speaksFor func(system string) bool,
 		switch {
 		case !ok:
 			reason = reasonNoService
-		case events.CheckSource(system) != "" || events.PersonalValue(system) != "":
+		case events.CheckSource(system) != "" || personal.Find(system) != "":
 			reason = reasonBadService
 		case speaksFor != nil && !speaksFor(system):
 			reason = reasonNotAllowed
@@ -219,12 +220,12 @@ func (o *Observer) resolve(raw, broker string) peerResult {
 		host, ok = brokerDestination(broker, raw)
 	}
 	if !ok {
-		if events.PersonalValue(raw) != "" {
+		if personal.Find(raw) != "" {
 			return peerResult{refused: reasonPersonalHost}
 		}
 		return peerResult{}
 	}
-	if host != PrivateAddress && host != PublicAddress && events.PersonalValue(host) != "" {
+	if host != PrivateAddress && host != PublicAddress && personal.Find(host) != "" {
 		return peerResult{refused: reasonPersonalHost}
 	}
 	d := brokerClass(broker)

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/back-trace/datamap/events"
+	"github.com/back-trace/datamap/events/personal"
 	"github.com/back-trace/datamap/traffic"
 	"github.com/back-trace/datamap/traffic/otlp"
 )
@@ -30,7 +30,7 @@ func FuzzExport(f *testing.F) {
 			t.Fatalf("status %d: %s", w.Code, w.Body)
 		}
 		for _, c := range sink.calls {
-			if c.System == "" || c.Host == "" || events.PersonalValue(c.Host) != "" || events.PersonalValue(c.System) != "" {
+			if c.System == "" || c.Host == "" || personal.Find(c.Host) != "" || personal.Find(c.System) != "" {
 				t.Fatalf("counted %+v", c.Key)
 			}
 			broker := strings.Contains(c.Host, "/") // a destination within a messaging system

@@ -24,7 +24,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/back-trace/datamap/internal/bearer"
+	"github.com/back-trace/datamap/access"
 	"github.com/back-trace/datamap/traffic"
 	"github.com/back-trace/datamap/traffic/aggregate"
 	"github.com/back-trace/datamap/traffic/otlp"
@@ -32,13 +32,14 @@ import (
 
 // tokens: "billing-token" speaks for billing-api, "ops-token" for anything.
 func authorize(r *http.Request) (func(string) bool, bool) {
+	c, ok := access.Credentials{{Role: access.Ingest, Name: "billing", Secret: "billing-token"}, {Role: access.Ingest, Name: "ops", Secret: "ops-token"}}.Bearer(r)
 	switch {
-	case bearer.New("billing-token").Allows(r):
+	case !ok:
+		return nil, false
+	case c.Name == "billing":
 		return func(s string) bool { return s == "billing-api" }, true
-	case bearer.New("ops-token").Allows(r):
-		return nil, true
 	}
-	return nil, false
+	return nil, true
 }
 
 type memory struct {
