@@ -123,11 +123,16 @@ func Find(s string) Kind {
 type traits struct {
 	at, dotOrColon, bracket, percent, nonASCII bool
 	digits                                     int
+	// firstNonASCII is where the first byte outside ASCII is, when
+	// nonASCII: the rune-by-rune checks start there.
+	firstNonASCII int
 }
 
-// The byte classes traitsOf tells apart.
+// What a byte tells traitsOf, as bits of byteClass: one table lookup and
+// an OR per byte, no branch, since every string of every event passes
+// here.
 const (
-	classDigit = 1 + iota
+	classDigit = 1 << iota
 	classAt
 	classDotOrColon
 	classBracket
@@ -150,17 +155,25 @@ var byteClass = func() (t [256]uint8) {
 }()
 
 func traitsOf(s string) traits {
-	var t traits
-	var seen [classNonASCII + 1]bool
+	var seen uint8
+	digits, first := 0, len(s)
 	for i := 0; i < len(s); i++ {
 		c := byteClass[s[i]]
-		if c == classDigit {
-			t.digits++
+		if c&classNonASCII != 0 && seen&classNonASCII == 0 {
+			first = i
 		}
-		seen[c] = true
+		seen |= c
+		digits += int(c & classDigit)
 	}
-	t.at, t.dotOrColon, t.bracket, t.percent, t.nonASCII = seen[classAt], seen[classDotOrColon], seen[classBracket], seen[classPercent], seen[classNonASCII]
-	return t
+	return traits{
+		firstNonASCII: first,
+		at:            seen&classAt != 0,
+		dotOrColon:    seen&classDotOrColon != 0,
+		bracket:       seen&classBracket != 0,
+		percent:       seen&classPercent != 0,
+		nonASCII:      seen&classNonASCII != 0,
+		digits:        digits,
+	}
 }
 
 // findPlain finds the values written as such; t are s's traits.
@@ -204,7 +217,7 @@ var (
 // when there is nothing to rewrite.
 func unveil(s string, t traits) (string, traits) {
 	orig := s
-	if t.nonASCII {
+	if t.nonASCII && needsFolding(s[t.firstNonASCII:]) {
 		// Soft hyphens, zero-width spaces, direction marks: invisible, so
 		// dropped; then compatibility forms folded: ＠ → @, ０ → 0.
 		if hasFormatChar(s) {
@@ -259,6 +272,33 @@ func hasAnyByte(s, chars string) bool {
 	return false
 }
 
+// needsFolding reports whether unveil's folding can change s: whether s
+// holds a format character (Cf) or a character NFKC rewrites or combines
+// with its neighbour. Most non-ASCII text (a dash, an accented letter in
+// its composed form, a word in another script) holds neither, and this
+// one pass over the runes costs far less than asking the norm package,
+// which allocates. A string whose every rune is inert under NFKC — no
+// decomposition, combining class 0, combining with nothing on either
+// side — is its own NFKC form.
+func needsFolding(s string) bool {
+	for i := 0; i < len(s); {
+		if s[i] < utf8.RuneSelf {
+			i++
+			continue
+		}
+		p := norm.NFKC.PropertiesString(s[i:])
+		if !p.BoundaryBefore() || !p.BoundaryAfter() || p.Size() == 0 {
+			return true
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError || unicode.Is(unicode.Cf, r) {
+			return true
+		}
+		i += n
+	}
+	return false
+}
+
 // hasFormatChar reports whether s holds a character of Unicode's format
 // category (Cf); all of them are outside ASCII.
 func hasFormatChar(s string) bool {
@@ -277,11 +317,19 @@ func hasFormatChar(s string) bool {
 }
 
 // containsFold reports whether s contains the lowercase ASCII sub in any
-// case.
+// case. It looks for sub's first byte one byte at a time and compares
+// the rest only there: no copy, no lowering of s.
 func containsFold(s, sub string) bool {
+	if len(sub) == 0 {
+		return true
+	}
+	first := sub[0]
 	for i := 0; i+len(sub) <= len(s); i++ {
-		j := 0
-		for j < len(sub) && (s[i+j] == sub[j] || s[i+j]+'a'-'A' == sub[j] && s[i+j] >= 'A' && s[i+j] <= 'Z') {
+		if lowerASCII(s[i]) != first {
+			continue
+		}
+		j := 1
+		for j < len(sub) && lowerASCII(s[i+j]) == sub[j] {
 			j++
 		}
 		if j == len(sub) {
@@ -290,6 +338,19 @@ func containsFold(s, sub string) bool {
 	}
 	return false
 }
+
+// lowerASCII lowers an ASCII capital letter and leaves any other byte.
+func lowerASCII(c byte) byte { return lowerTable[c] }
+
+var lowerTable = func() (t [256]byte) {
+	for c := range t {
+		t[c] = byte(c)
+	}
+	for c := 'A'; c <= 'Z'; c++ {
+		t[c] = byte(c) + 'a' - 'A'
+	}
+	return t
+}()
 
 // findEncoded finds values base64-encoded (standard or URL alphabet,
 // padded or not) in a word long enough to hold one.
@@ -334,9 +395,15 @@ func isWord(w string) bool {
 // minEncodedLen is the base64 length of minLen bytes, unpadded.
 const minEncodedLen = (minLen*4 + 2) / 3
 
-func isBase64Char(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '+' || c == '/' || c == '-' || c == '_'
-}
+func isBase64Char(c byte) bool { return base64Chars[c] }
+
+// base64Chars are the bytes of both base64 alphabets.
+var base64Chars = func() (t [256]bool) {
+	for c := 0; c < 256; c++ {
+		t[c] = isAlnum(byte(c)) || c == '+' || c == '/' || c == '-' || c == '_'
+	}
+	return t
+}()
 
 // findDecoded decodes word in each base64 alphabet it may be written in and
 // looks for a value in what reads as text.
