@@ -27,7 +27,9 @@ func checkName(ps *problems, field, value string, required bool) {
 	if len(*ps) > before || isASCIIText(value) {
 		return
 	}
-	if !norm.NFKC.IsNormalString(value) {
+	// QuickSpanString answers most names without allocating;
+	// IsNormalString settles the rest.
+	if norm.NFKC.QuickSpanString(value) != len(value) && !norm.NFKC.IsNormalString(value) {
 		ps.add(field, "is written with compatibility characters (full-width or styled letters, ligatures); write it as %q", norm.NFKC.String(value))
 		return
 	}

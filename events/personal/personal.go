@@ -217,7 +217,7 @@ var (
 // when there is nothing to rewrite.
 func unveil(s string, t traits) (string, traits) {
 	orig := s
-	if t.nonASCII && needsFolding(s[t.firstNonASCII:]) {
+	if t.nonASCII && needsFolding(s, t.firstNonASCII) {
 		// Soft hyphens, zero-width spaces, direction marks: invisible, so
 		// dropped; then compatibility forms folded: ＠ → @, ０ → 0.
 		if hasFormatChar(s) {
@@ -272,31 +272,18 @@ func hasAnyByte(s, chars string) bool {
 	return false
 }
 
-// needsFolding reports whether unveil's folding can change s: whether s
-// holds a format character (Cf) or a character NFKC rewrites or combines
-// with its neighbour. Most non-ASCII text (a dash, an accented letter in
-// its composed form, a word in another script) holds neither, and this
-// one pass over the runes costs far less than asking the norm package,
-// which allocates. A string whose every rune is inert under NFKC — no
-// decomposition, combining class 0, combining with nothing on either
-// side — is its own NFKC form.
-func needsFolding(s string) bool {
-	for i := 0; i < len(s); {
-		if s[i] < utf8.RuneSelf {
-			i++
-			continue
-		}
-		p := norm.NFKC.PropertiesString(s[i:])
-		if !p.BoundaryBefore() || !p.BoundaryAfter() || p.Size() == 0 {
-			return true
-		}
-		r, n := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError || unicode.Is(unicode.Cf, r) {
-			return true
-		}
-		i += n
-	}
-	return false
+// needsFolding reports whether unveil's folding may change s, whose bytes
+// before from are ASCII: whether s holds a format character (Cf) or is
+// not plainly in NFKC form. Most non-ASCII text (a dash, an accented
+// letter, a word in another script) is neither, and the answer then costs
+// a look at the runes from the first non-ASCII one on, without the
+// allocation IsNormalString makes. QuickSpanString may stop short of a
+// normal text (a character that might combine); unveil then asks
+// IsNormalString as before. The check starts one byte early so that a
+// combining mark sees the letter it follows.
+func needsFolding(s string, from int) bool {
+	rest := s[max(from-1, 0):]
+	return hasFormatChar(rest) || norm.NFKC.QuickSpanString(rest) != len(rest)
 }
 
 // hasFormatChar reports whether s holds a character of Unicode's format
