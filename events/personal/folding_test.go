@@ -27,25 +27,30 @@ func TestNeedsFolding(t *testing.T) {
 		"\xff":                       false, // not UTF-8: NFKC leaves it as it is
 		"plain ASCII, nothing to do": false,
 	} {
-		if got := needsFolding(s, traitsOf(s).firstNonASCII); got != want {
+		if got := needsFolding(s); got != want {
 			t.Errorf("needsFolding(%q) = %v, want %v", s, got, want)
 		}
 	}
 }
 
 func FuzzNeedsFolding(f *testing.F) {
-	for _, s := range []string{"a — b", "ann＠example.org", "bu\u0308cher", "ﬁ", "\u00ad", "한국어", "\u1100\u1161"} {
+	for _, s := range []string{"a — b", "ann＠example.org", "bu\u0308cher", "ﬁ", "\u00ad", "한국어", "\u1100\u1161", "e\u0301", "x\u00ad", "a\u0300\u0301b"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		if !needsFolding(s, traitsOf(s).firstNonASCII) && (hasFormatChar(s) || !norm.NFKC.IsNormalString(s)) {
-			t.Fatalf("needsFolding(%q) = false, but unveil would fold it", s)
+		// As unveil asks: of the span of non-ASCII bytes only.
+		tr := traitsOf(s)
+		if !(tr.nonASCII && needsFolding(s[tr.firstNonASCII:tr.endNonASCII])) && (hasFormatChar(s) || !norm.NFKC.IsNormalString(s)) {
+			t.Fatalf("needsFolding says %q needs no folding, but unveil would fold it", s)
 		}
 	})
 }
 
 func FuzzTraitsOf(f *testing.F) {
 	f.Add("SMS delivery — 0612345678 ann@example.org 10.0.0.1 [at] 50%")
+	f.Add("YW5uQGV4YW1wbGUub3Jn")
+	f.Add("ann AT example Dot org at  dot ")
+	f.Add("id YW5uQGV4YW1wbGUub3Jn= x")
 	f.Fuzz(func(t *testing.T, s string) {
 		got := traitsOf(s)
 		want := traits{
@@ -56,15 +61,20 @@ func FuzzTraitsOf(f *testing.F) {
 			nonASCII:   strings.IndexFunc(s, func(r rune) bool { return r >= utf8.RuneSelf }) >= 0,
 			digits:     countDigits(s),
 		}
-		want.firstNonASCII = len(s)
-		for i := 0; i < len(s); i++ {
-			if s[i] >= utf8.RuneSelf {
-				want.firstNonASCII = i
-				break
+		if want.nonASCII {
+			want.firstNonASCII = strings.IndexFunc(s, func(r rune) bool { return r >= utf8.RuneSelf })
+			want.endNonASCII = strings.LastIndexFunc(s, func(r rune) bool { return r >= utf8.RuneSelf }) + 1
+			for want.endNonASCII < len(s) && s[want.endNonASCII] >= utf8.RuneSelf {
+				want.endNonASCII++ // LastIndexFunc gives where the last rune starts
 			}
 		}
+		want.spelledAt, want.spelledDot = containsFold(s, " at "), containsFold(s, " dot ")
+		want.encoded = got.encoded // checked below: it may say yes in vain, never no in vain
 		if got != want {
 			t.Fatalf("traitsOf(%q) = %+v, want %+v", s, got, want)
+		}
+		if !got.encoded && findEncoded(s) != "" {
+			t.Fatalf("traitsOf(%q) says no base64 word, but findEncoded finds %s", s, findEncoded(s))
 		}
 	})
 }

@@ -112,25 +112,35 @@ func Find(s string) Kind {
 		if k := findPlain(u, ut); k != "" {
 			return k
 		}
-		s = u
+		s, t = u, ut
+	}
+	if !t.encoded {
+		return ""
 	}
 	return findEncoded(s)
 }
 
 // traits are what one pass over a text tells about what it may hold, so
 // that the searches that cannot match are skipped: most text is names
-// and prose without digits.
+// and prose without digits, and the whole scan of such a text is this
+// one pass.
 type traits struct {
 	at, dotOrColon, bracket, percent, nonASCII bool
 	digits                                     int
-	// firstNonASCII is where the first byte outside ASCII is, when
-	// nonASCII: the rune-by-rune checks start there.
-	firstNonASCII int
+	// firstNonASCII and endNonASCII bound the bytes outside ASCII, when
+	// nonASCII: the rune-by-rune checks look there only.
+	firstNonASCII, endNonASCII int
+	// encoded is whether a word may be a value in base64 (findEncoded):
+	// base64 characters, long enough, of a length base64 has, and not
+	// a word of prose.
+	encoded bool
+	// spelledAt and spelledDot are whether " at " and " dot " are
+	// there, in any case: the spelled-out e-mail address needs both.
+	spelledAt, spelledDot bool
 }
 
-// What a byte tells traitsOf, as bits of byteClass: one table lookup and
-// an OR per byte, no branch, since every string of every event passes
-// here.
+// What a byte tells traitsOf, as bits of byteClass: a table look-up per
+// byte, since every string of every event passes here.
 const (
 	classDigit = 1 << iota
 	classAt
@@ -138,12 +148,21 @@ const (
 	classBracket
 	classPercent
 	classNonASCII
+	classBase64 // in either base64 alphabet
+	classLower  // a to z
 )
 
 var byteClass = func() (t [256]uint8) {
 	for c := '0'; c <= '9'; c++ {
-		t[c] = classDigit
+		t[c] = classDigit | classBase64
 	}
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] = classBase64 | classLower
+	}
+	for c := 'A'; c <= 'Z'; c++ {
+		t[c] = classBase64
+	}
+	t['+'], t['/'], t['-'], t['_'] = classBase64, classBase64, classBase64, classBase64
 	t['@'] = classAt
 	t['.'], t[':'] = classDotOrColon, classDotOrColon
 	t['['], t['('], t['{'], t['<'] = classBracket, classBracket, classBracket, classBracket
@@ -155,25 +174,42 @@ var byteClass = func() (t [256]uint8) {
 }()
 
 func traitsOf(s string) traits {
+	var t traits
 	var seen uint8
-	digits, first := 0, len(s)
+	run, prose := 0, true // the current base64 word: its length, and whether it reads as prose so far
 	for i := 0; i < len(s); i++ {
 		c := byteClass[s[i]]
-		if c&classNonASCII != 0 && seen&classNonASCII == 0 {
-			first = i
-		}
 		seen |= c
-		digits += int(c & classDigit)
+		t.digits += int(c & classDigit)
+		if c&classNonASCII != 0 {
+			if !t.nonASCII {
+				t.nonASCII, t.firstNonASCII = true, i
+			}
+			t.endNonASCII = i + 1
+		}
+		if c&classBase64 != 0 {
+			run++
+			prose = prose && (run == 1 || c&classLower != 0)
+			continue
+		}
+		t.encoded = t.encoded || mayBeEncoded(run, prose)
+		if s[i] == ' ' && (run == 2 || run == 3) && i > run && s[i-run-1] == ' ' {
+			w := s[i-run : i]
+			t.spelledAt = t.spelledAt || equalFold(w, "at")
+			t.spelledDot = t.spelledDot || equalFold(w, "dot")
+		}
+		run, prose = 0, true
 	}
-	return traits{
-		firstNonASCII: first,
-		at:            seen&classAt != 0,
-		dotOrColon:    seen&classDotOrColon != 0,
-		bracket:       seen&classBracket != 0,
-		percent:       seen&classPercent != 0,
-		nonASCII:      seen&classNonASCII != 0,
-		digits:        digits,
-	}
+	t.encoded = t.encoded || mayBeEncoded(run, prose)
+	t.at, t.dotOrColon, t.bracket, t.percent = seen&classAt != 0, seen&classDotOrColon != 0, seen&classBracket != 0, seen&classPercent != 0
+	return t
+}
+
+// mayBeEncoded reports whether findEncoded would decode a word of n
+// base64 characters; prose is whether it is lowercase letters after the
+// first (isWord).
+func mayBeEncoded(n int, prose bool) bool {
+	return n >= minEncodedLen && n <= maxEncodedLen && n%4 != 1 && !prose
 }
 
 // findPlain finds the values written as such; t are s's traits.
@@ -217,7 +253,7 @@ var (
 // when there is nothing to rewrite.
 func unveil(s string, t traits) (string, traits) {
 	orig := s
-	if t.nonASCII && needsFolding(s, t.firstNonASCII) {
+	if t.nonASCII && needsFolding(s[t.firstNonASCII:t.endNonASCII]) {
 		// Soft hyphens, zero-width spaces, direction marks: invisible, so
 		// dropped; then compatibility forms folded: ＠ → @, ０ → 0.
 		if hasFormatChar(s) {
@@ -248,8 +284,9 @@ func unveil(s string, t traits) (string, traits) {
 	if t.bracket && containsFold(s, "at") {
 		s = bracketAt.ReplaceAllString(s, "@")
 		s = bracketDot.ReplaceAllString(s, ".")
+		t = traitsOf(s)
 	}
-	if containsFold(s, " at ") && containsFold(s, " dot ") {
+	if t.spelledAt && t.spelledDot {
 		s = spelledOut.ReplaceAllStringFunc(s, func(m string) string {
 			sub := spelledOut.FindStringSubmatch(m)
 			return sub[1] + "@" + spelledDot.ReplaceAllString(sub[2], ".")
@@ -272,18 +309,34 @@ func hasAnyByte(s, chars string) bool {
 	return false
 }
 
-// needsFolding reports whether unveil's folding may change s, whose bytes
-// before from are ASCII: whether s holds a format character (Cf) or is
-// not plainly in NFKC form. Most non-ASCII text (a dash, an accented
-// letter, a word in another script) is neither, and the answer then costs
-// a look at the runes from the first non-ASCII one on, without the
-// allocation IsNormalString makes. QuickSpanString may stop short of a
-// normal text (a character that might combine); unveil then asks
-// IsNormalString as before. The check starts one byte early so that a
-// combining mark sees the letter it follows.
-func needsFolding(s string, from int) bool {
-	rest := s[max(from-1, 0):]
-	return hasFormatChar(rest) || norm.NFKC.QuickSpanString(rest) != len(rest)
+// needsFolding reports whether unveil's folding may change s: whether s holds a format character (Cf) or a
+// rune that NFKC rewrites or composes with the one before. Most non-ASCII
+// text (a dash, an accented letter, a word in another script) holds
+// neither, and the answer then costs a look-up per non-ASCII rune rather
+// than IsNormalString's pass and allocation. A text of runes that each
+// start a segment (combining class 0, composing with nothing before) and
+// are each in NFKC form is in NFKC form; a rune that might not be sends
+// the text to unveil's full folding.
+func needsFolding(s string) bool {
+	for i := 0; i < len(s); {
+		if s[i] < utf8.RuneSelf {
+			i++
+			continue
+		}
+		p := norm.NFKC.PropertiesString(s[i:])
+		n := p.Size()
+		if n == 0 || !p.BoundaryBefore() {
+			return true
+		}
+		if p.Decomposition() != nil && norm.NFKC.QuickSpanString(s[i:i+n]) != n {
+			return true // a compatibility form (＠, ﬁ); a composed letter (é) is kept
+		}
+		if r, _ := utf8.DecodeRuneInString(s[i:]); unicode.Is(unicode.Cf, r) {
+			return true
+		}
+		i += n
+	}
+	return false
 }
 
 // hasFormatChar reports whether s holds a character of Unicode's format
@@ -324,6 +377,19 @@ func containsFold(s, sub string) bool {
 		}
 	}
 	return false
+}
+
+// equalFold reports whether w is the lowercase ASCII word in any case.
+func equalFold(w, word string) bool {
+	if len(w) != len(word) {
+		return false
+	}
+	for i := 0; i < len(w); i++ {
+		if lowerASCII(w[i]) != word[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // lowerASCII lowers an ASCII capital letter and leaves any other byte.
@@ -379,24 +445,21 @@ func isWord(w string) bool {
 	return true
 }
 
-// minEncodedLen is the base64 length of minLen bytes, unpadded.
-const minEncodedLen = (minLen*4 + 2) / 3
+// minEncodedLen is the base64 length of minLen bytes, unpadded;
+// maxEncodedLen that of the longest value findDecoded decodes.
+const (
+	minEncodedLen = (minLen*4 + 2) / 3
+	maxDecodedLen = 256
+	maxEncodedLen = maxDecodedLen * 4 / 3
+)
 
-func isBase64Char(c byte) bool { return base64Chars[c] }
-
-// base64Chars are the bytes of both base64 alphabets.
-var base64Chars = func() (t [256]bool) {
-	for c := 0; c < 256; c++ {
-		t[c] = isAlnum(byte(c)) || c == '+' || c == '/' || c == '-' || c == '_'
-	}
-	return t
-}()
+func isBase64Char(c byte) bool { return byteClass[c]&classBase64 != 0 }
 
 // findDecoded decodes word in each base64 alphabet it may be written in and
 // looks for a value in what reads as text.
 func findDecoded(word string) Kind {
-	var buf [256]byte
-	if len(word) > len(buf)*4/3 {
+	var buf [maxDecodedLen]byte
+	if len(word) > maxEncodedLen {
 		return ""
 	}
 	raw := strings.TrimRight(word, "=")
