@@ -100,8 +100,28 @@ func TestConnectSaysTheTokenIsRefused(t *testing.T) {
 		t.Errorf("Connect took %v to fail", took)
 	}
 
+	// What `datamap env` prints is enough to connect from elsewhere.
 	t.Setenv("DATAMAP_NATS_URL", "")
-	t.Setenv("DATAMAP_DATA_DIR", t.TempDir())
+	t.Setenv("DATAMAP_NATS_TOKEN", "")
+	code, out, errOut := run(t, "", "env", "--format", "json")
+	if code != 0 {
+		t.Fatalf("env exited %d: %s", code, errOut)
+	}
+	var vars []struct{ Name, Value string }
+	if err := json.Unmarshal([]byte(out), &vars); err != nil {
+		t.Fatalf("env --format json printed %q: %v", out, err)
+	}
+	t.Setenv("DATAMAP_DATA_DIR", t.TempDir()) // no serve.json there: only the variables lead to serve
+	for _, v := range vars {
+		t.Setenv(v.Name, v.Value)
+	}
+	pub, err = sdk.Connect(context.Background(), sdk.WithSource("billing-api"))
+	if err != nil {
+		t.Fatalf("Connect with the variables of datamap env (%s): %v", out, err)
+	}
+	pub.Close(context.Background())
+
+	t.Setenv("DATAMAP_NATS_URL", "")
 	if _, err := sdk.Connect(context.Background(), sdk.WithSource("billing-api")); err == nil ||
 		!strings.Contains(err.Error(), "no datamap serve found") {
 		t.Errorf("Connect without a serve = %v, want one that says no serve was found", err)
