@@ -100,6 +100,23 @@ func waitForInventoryRecords(t *testing.T, want uint64) []query.InventoryRow {
 	}
 }
 
+// TestEmitWithoutServeSaysWhereTheEventsWait: with no serve running, emit
+// says the events wait in the stream and what will store them; serve then
+// does.
+func TestEmitWithoutServeSaysWhereTheEventsWait(t *testing.T) {
+	testservers.SkipWithoutEngine(t)
+	isolate(t)
+	code, out, errOut := run(t, event(1, "billing.payment_token", ""), "emit")
+	if code != 0 || !strings.Contains(out, "1 events published") {
+		t.Fatalf("emit: exit %d, %q %s", code, out, errOut)
+	}
+	if !strings.Contains(errOut, "wait in the stream") || !strings.Contains(errOut, "'datamap serve'") {
+		t.Errorf("emit without serve does not say where the events are:\n%s", errOut)
+	}
+	serve(t)
+	waitForInventoryRecords(t, 1)
+}
+
 func TestServeEmitInventoryOnTheEmbeddedStack(t *testing.T) {
 	testservers.SkipWithoutEngine(t)
 	dir := isolate(t)
@@ -118,6 +135,9 @@ func TestServeEmitInventoryOnTheEmbeddedStack(t *testing.T) {
 	}
 	if !strings.Contains(out, "21 events published, 4 rejected") {
 		t.Errorf("emit summary = %q", out)
+	}
+	if strings.Contains(errOut, "wait in the stream") {
+		t.Errorf("emit with serve running says the events wait:\n%s", errOut)
 	}
 	for _, want := range []string{"stdin:21: rejected", "stdin:22: rejected: invalid event \"cli-99\": data.category", "stdin:23: rejected: invalid event \"cli-100\": data.count"} {
 		if !strings.Contains(errOut, want) {
