@@ -1,6 +1,7 @@
 package cli_test
 
 import (
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -73,5 +74,32 @@ func TestHelpShowsFlagsAsTheDocsWriteThem(t *testing.T) {
 	_, out, _ := run(t, "", "inventory", "--help")
 	if !strings.Contains(out, "\n  --as-of string") || strings.Contains(out, "\n  -as-of") || !strings.Contains(out, "\n  -o string") {
 		t.Errorf("inventory --help:\n%s", out)
+	}
+}
+
+// TestConfigAndTaxonomyPrintEveryFormat: the commands that print data take
+// --format like the questions.
+func TestConfigAndTaxonomyPrintEveryFormat(t *testing.T) {
+	isolate(t)
+	code, out, errOut := run(t, "", "config", "--format", "json")
+	var vars []map[string]string
+	if err := json.Unmarshal([]byte(out), &vars); code != 0 || err != nil {
+		t.Fatalf("config --format json: exit %d, %v: %s", code, err, errOut)
+	}
+	for _, v := range vars {
+		if v["variable"] == "DATAMAP_SUBJECT_EVIDENCE" && v["value"] != "26280h" {
+			t.Errorf("DATAMAP_SUBJECT_EVIDENCE = %q, want 26280h", v["value"])
+		}
+	}
+	if _, out, _ := run(t, "", "config"); !strings.Contains(out, "26280h (3y)") || strings.Contains(out, "0m0s") {
+		t.Errorf("config prints durations as Go does:\n%s", out)
+	}
+	code, out, errOut = run(t, "", "taxonomy", "--format", "csv")
+	if code != 0 || !strings.HasPrefix(out, "kind,key,name,retention,special\n") || !strings.Contains(out, "purpose,payment_processing,") ||
+		!strings.Contains(out, "legal_basis,contract,") {
+		t.Errorf("taxonomy --format csv: exit %d %s\n%s", code, errOut, out)
+	}
+	if code, _, _ := run(t, "", "taxonomy", "--format", "yaml"); code != 2 {
+		t.Errorf("taxonomy --format yaml: exit %d, want 2", code)
 	}
 }
