@@ -2,11 +2,14 @@ package cli_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/back-trace/datamap/internal/testservers"
 )
 
 // TestBashCompletion sources the bash script as a user would and asks it
@@ -101,5 +104,28 @@ func TestConfigAndTaxonomyPrintEveryFormat(t *testing.T) {
 	}
 	if code, _, _ := run(t, "", "taxonomy", "--format", "yaml"); code != 2 {
 		t.Errorf("taxonomy --format yaml: exit %d, want 2", code)
+	}
+}
+
+// TestMissingRegistrySaysItIsMissing.
+func TestMissingRegistrySaysItIsMissing(t *testing.T) {
+	isolate(t)
+	code, _, errOut := run(t, "", "drift", "--registry", filepath.Join(t.TempDir(), "datamap.yaml"))
+	if code != 2 || !strings.Contains(errOut, "is missing") || strings.Contains(errOut, "invalid") {
+		t.Errorf("drift with a missing registry: exit %d, %s", code, errOut)
+	}
+}
+
+// TestReadOnlyQuestionNeedsOnlyClickHouse: with DATAMAP_CLICKHOUSE_DSN set
+// and no NATS reachable, a question is answered from the catalog.
+func TestReadOnlyQuestionNeedsOnlyClickHouse(t *testing.T) {
+	testservers.SkipWithoutEngine(t)
+	isolate(t)
+	db := testservers.NewDatabase(t)
+	t.Setenv("DATAMAP_CLICKHOUSE_DSN", fmt.Sprintf("clickhouse://%s:%s@%s/%s", "datamap", db.Password, db.Addr, db.Name))
+	t.Setenv("DATAMAP_NATS_URL", "nats://127.0.0.1:1") // nothing listens there
+	code, out, errOut := run(t, "", "inventory", "--format", "json")
+	if code != 0 || strings.TrimSpace(out) != "[]" {
+		t.Errorf("inventory with only ClickHouse: exit %d, %q %s", code, out, errOut)
 	}
 }
