@@ -73,8 +73,44 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /readyz", s.readyz)
 	s.questionRoutes(mux)
 	s.recordRoutes(mux)
-	return mux
+	return jsonMisses(mux)
 }
+
+// jsonMisses answers a request no route takes — an unknown path (404) or a
+// known one with another method (405) — in the API's JSON error shape
+// instead of the mux's plain text.
+func jsonMisses(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h, pattern := mux.Handler(r)
+		if pattern != "" {
+			h.ServeHTTP(w, r)
+			return
+		}
+		probe := &statusProbe{header: http.Header{}}
+		h.ServeHTTP(probe, r)
+		switch probe.status {
+		case http.StatusMethodNotAllowed:
+			allow := probe.header.Get("Allow")
+			w.Header().Set("Allow", allow)
+			writeError(w, probe.status, "this route does not answer "+r.Method+"; it answers "+allow)
+		case http.StatusNotFound:
+			writeError(w, probe.status, "no such route; the routes are described at /api/v1/openapi.json")
+		default: // a redirect the mux makes (a cleaned path, a trailing slash)
+			h.ServeHTTP(w, r)
+		}
+	})
+}
+
+// statusProbe records the status and headers the mux's own answer would
+// have, and drops its body.
+type statusProbe struct {
+	header http.Header
+	status int
+}
+
+func (p *statusProbe) Header() http.Header         { return p.header }
+func (p *statusProbe) Write(b []byte) (int, error) { return len(b), nil }
+func (p *statusProbe) WriteHeader(status int)      { p.status = status }
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)

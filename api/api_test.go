@@ -205,3 +205,28 @@ func TestBadParametersAre400(t *testing.T) {
 
 // routeInMessage finds an HTTP route an error message tells the reader to call.
 var routeInMessage = regexp.MustCompile(`GET (/[^ ;,]+)`)
+
+// TestUnknownRoutesAnswerJSON: a path no route takes is a 404, a known
+// path with another method a 405, both in the API's error shape.
+func TestUnknownRoutesAnswerJSON(t *testing.T) {
+	s := api.New(api.Options{Taxonomy: taxonomy.Default(), Credentials: access.Credentials{{Role: access.Read, Secret: "read-1"}}})
+	srv := httptest.NewServer(s.Handler())
+	t.Cleanup(srv.Close)
+	for _, c := range []struct {
+		method, path string
+		want         int
+	}{{"GET", "/api/v1/nope", 404}, {"GET", "/api/v2/inventory", 404}, {"DELETE", "/api/v1/inventory", 405}} {
+		req, _ := http.NewRequest(c.method, srv.URL+c.path, nil)
+		req.Header.Set("Authorization", "Bearer read-1")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body map[string]string
+		err = json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		if resp.StatusCode != c.want || err != nil || body["error"] == "" || resp.Header.Get("Content-Type") != "application/json" {
+			t.Errorf("%s %s: %d %v %v, want %d with a JSON error", c.method, c.path, resp.StatusCode, body, err, c.want)
+		}
+	}
+}

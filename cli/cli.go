@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -69,7 +70,9 @@ func commands() []command {
 		{"dlq", "list, show, replay or purge dead letters: events the catalog could not store", runDLQ},
 		{"rollups", "the state of the rollups every question reads; fold or rebuild them now", runRollups},
 		{"config", "print the effective configuration (secrets masked)", runConfig},
-		{"version", "print the version", runVersion},
+		{"env", "print the variables a service needs to publish here (NATS address, token)", runEnv},
+		{"completion", "print the shell completion script: bash, zsh or fish", runCompletion},
+		{"version", "print the version (also --version)", runVersion},
 	})
 }
 
@@ -106,6 +109,14 @@ var errRejected = errors.New("some events were rejected")
 
 // Main runs the datamap command line and returns the process exit code.
 func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) > 0 && (args[0] == "--version" || args[0] == "-version") {
+		args[0] = "version"
+	}
+	if len(args) > 0 && args[0] == "__complete" { // asked by the completion scripts
+		cfg, _ := config.Load()
+		complete(ctx, &env{stdin: stdin, stdout: stdout, stderr: io.Discard, cfg: cfg, log: quietLogger(io.Discard)}, args[1:])
+		return ExitOK
+	}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		if len(args) > 1 {
 			args = []string{args[1], "--help"}
@@ -127,7 +138,7 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	}
 	cfg, cfgErr := config.Load()
 	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, cfg: cfg, log: newLogger(stderr, cfg)}
-	if cfgErr != nil && cmd.name != "config" && cmd.name != "version" {
+	if cfgErr != nil && cmd.name != "config" && cmd.name != "version" && cmd.name != "completion" {
 		fmt.Fprintf(stderr, "datamap: invalid configuration:\n%s\nRun 'datamap config' to see every variable.\n", indent(cfgErr.Error()))
 		return ExitUsage
 	}
@@ -180,10 +191,10 @@ Run 'datamap <command> --help' for a command's flags.
 }
 
 // newFlags returns a flag set whose --help prints a description, the flags
-// and examples.
+// (in --flag form, as the docs write them) and examples.
 func newFlags(e *env, name, synopsis, description, examples string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs.SetOutput(io.Discard) // parse reports errors once, in Main's words
 	fs.Usage = func() {
 		w := e.stdout
 		fmt.Fprintf(w, "Usage: datamap %s %s\n\n%s\n", name, synopsis, strings.TrimSpace(description))
@@ -191,9 +202,7 @@ func newFlags(e *env, name, synopsis, description, examples string) *flag.FlagSe
 		fs.VisitAll(func(*flag.Flag) { hasFlags = true })
 		if hasFlags {
 			fmt.Fprint(w, "\nFlags:\n")
-			fs.SetOutput(w)
-			fs.PrintDefaults()
-			fs.SetOutput(e.stderr)
+			printFlags(w, fs)
 		}
 		if examples != "" {
 			fmt.Fprintf(w, "\nExamples:\n%s\n", strings.TrimRight(examples, "\n"))
@@ -202,15 +211,61 @@ func newFlags(e *env, name, synopsis, description, examples string) *flag.FlagSe
 	return fs
 }
 
-// parse parses flags, turning flag errors into usage errors.
-func parse(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
+// printFlags prints the flags as PrintDefaults does, but in the --flag
+// form every doc and example uses (Go's flag package prints -flag).
+func printFlags(w io.Writer, fs *flag.FlagSet) {
+	var b strings.Builder
+	fs.SetOutput(&b)
+	fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
+	for line := range strings.Lines(b.String()) {
+		if rest, ok := strings.CutPrefix(line, "  -"); ok && len(strings.Fields(rest)[0]) > 1 {
+			line = "  --" + rest
 		}
-		return usageError{err}
+		fmt.Fprint(w, line)
 	}
-	return nil
+}
+
+// parse parses flags, turning flag errors into usage errors in --flag form,
+// with a suggestion for a mistyped flag. --help prints the usage.
+func parse(fs *flag.FlagSet, args []string) error {
+	usage := fs.Usage
+	fs.Usage = func() {} // the flag package calls it on errors too; only --help prints it
+	err := fs.Parse(args)
+	fs.Usage = usage
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, flag.ErrHelp):
+		usage()
+		return err
+	}
+	msg := err.Error()
+	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: "); ok {
+		name = strings.TrimLeft(name, "-")
+		var names []string
+		fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
+		msg = "unknown flag " + dashed(name)
+		if best := suggest.Closest(name, names, 3); best != "" {
+			msg += fmt.Sprintf("; did you mean %s?", dashed(best))
+		}
+		return usageError{errors.New(msg)}
+	}
+	return usageError{errors.New(goFlag.ReplaceAllStringFunc(msg, func(m string) string {
+		lead, name, _ := strings.Cut(m, "-")
+		return lead + dashed(name)
+	}))}
+}
+
+// goFlag matches a flag name as the flag package writes it in errors (-as-of).
+var goFlag = regexp.MustCompile(`(^|\s)-[a-z][a-z0-9-]*`)
+
+// dashed writes a flag name as the docs do: --as-of, and -o for one letter.
+func dashed(name string) string {
+	if len(name) == 1 {
+		return "-" + name
+	}
+	return "--" + name
 }
 
 func newLogger(w io.Writer, cfg config.Config) *slog.Logger {
@@ -260,6 +315,10 @@ func attach(ctx context.Context, e *env) (s *stack.Stack, close func(), err erro
 		return nil, nil, err
 	}
 	return s, func() { s.Close(context.WithoutCancel(ctx)) }, nil
+}
+
+func quietLogger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelWarn}))
 }
 
 // quiet is the logger of short client commands: only warnings and errors,

@@ -22,7 +22,14 @@ import (
 // the external-server test needs NATS in a separate process.
 const natsServerMode = "DATAMAP_TEST_NATS_SERVER_DIR"
 
+// When this variable is set, the test binary is the datamap command line:
+// the completion test runs it from a shell, as "datamap".
+const cliMode = "DATAMAP_TEST_AS_CLI"
+
 func TestMain(m *testing.M) {
+	if os.Getenv(cliMode) != "" {
+		os.Exit(cli.Main(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	}
 	if dir := os.Getenv(natsServerMode); dir != "" {
 		ns, err := stack.StartNATSServer(stack.NATSServerOptions{StoreDir: dir, Token: os.Getenv("DATAMAP_TEST_NATS_TOKEN")})
 		if err != nil {
@@ -93,6 +100,23 @@ func waitForInventoryRecords(t *testing.T, want uint64) []query.InventoryRow {
 	}
 }
 
+// TestEmitWithoutServeSaysWhereTheEventsWait: with no serve running, emit
+// says the events wait in the stream and what will store them; serve then
+// does.
+func TestEmitWithoutServeSaysWhereTheEventsWait(t *testing.T) {
+	testservers.SkipWithoutEngine(t)
+	isolate(t)
+	code, out, errOut := run(t, event(1, "billing.payment_token", ""), "emit")
+	if code != 0 || !strings.Contains(out, "1 events published") {
+		t.Fatalf("emit: exit %d, %q %s", code, out, errOut)
+	}
+	if !strings.Contains(errOut, "wait in the stream") || !strings.Contains(errOut, "'datamap serve'") {
+		t.Errorf("emit without serve does not say where the events are:\n%s", errOut)
+	}
+	serve(t)
+	waitForInventoryRecords(t, 1)
+}
+
 func TestServeEmitInventoryOnTheEmbeddedStack(t *testing.T) {
 	testservers.SkipWithoutEngine(t)
 	dir := isolate(t)
@@ -111,6 +135,9 @@ func TestServeEmitInventoryOnTheEmbeddedStack(t *testing.T) {
 	}
 	if !strings.Contains(out, "21 events published, 4 rejected") {
 		t.Errorf("emit summary = %q", out)
+	}
+	if strings.Contains(errOut, "wait in the stream") {
+		t.Errorf("emit with serve running says the events wait:\n%s", errOut)
 	}
 	for _, want := range []string{"stdin:21: rejected", "stdin:22: rejected: invalid event \"cli-99\": data.category", "stdin:23: rejected: invalid event \"cli-100\": data.count"} {
 		if !strings.Contains(errOut, want) {
@@ -226,7 +253,7 @@ func TestBadUsageExitsTwoWithAHint(t *testing.T) {
 		{[]string{"inventory", "--format", "xml"}, "table, wide, json or csv"},
 		{[]string{"inventory", "--category", "billing.cvv"}, "datamap taxonomy"},
 		{[]string{"flows", "--country", "Germany"}, "ISO 3166-1"},
-		{[]string{"flows", "--nope"}, "flag provided but not defined"},
+		{[]string{"flows", "--nope"}, "unknown flag --nope"},
 		{[]string{"inventory", "billing"}, "unexpected argument"},
 		{[]string{"demo", "--events", "0"}, "at least 1"},
 		{[]string{"emit", filepath.Join(t.TempDir(), "missing.jsonl")}, "no such file"},

@@ -9,8 +9,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
+	"github.com/back-trace/datamap/catalog/consumer"
 	"github.com/back-trace/datamap/events"
+	"github.com/back-trace/datamap/stack"
 )
 
 func runEmit(ctx context.Context, e *env, args []string) error {
@@ -68,6 +71,9 @@ DATAMAP_NATS_URL.`, `
 			}
 			published++
 		}
+		if note := unconsumedNote(ctx, e, s); note != "" {
+			fmt.Fprintln(e.stderr, note)
+		}
 	}
 	verb := "published"
 	if *dryRun {
@@ -78,6 +84,36 @@ DATAMAP_NATS_URL.`, `
 		return errRejected
 	}
 	return nil
+}
+
+// unconsumedNote says where published events wait when no catalog
+// consumer reads the stream — no serve runs — or "" when one does. A
+// consumer that runs keeps a pull request waiting on the stream, except
+// for the moment it writes a batch: so it is looked for over a second.
+func unconsumedNote(ctx context.Context, e *env, s *stack.Stack) string {
+	if _, running := stack.FindRunning(e.cfg.DataDir); running {
+		return ""
+	}
+	where := "in the embedded NATS of " + e.cfg.DataDir
+	if e.cfg.NATSURL != "" {
+		where = "on " + s.NATSURL
+	}
+	waiting := fmt.Sprintf("the events wait in the stream %s %s until 'datamap serve' (or 'serve --consumer-only') runs and stores them in the catalog; questions show them from then on", events.StreamName, where)
+	c, err := s.JS.Consumer(ctx, events.StreamName, consumer.DurableName)
+	if err != nil {
+		return "note: no catalog consumer exists yet: " + waiting
+	}
+	deadline := time.Now().Add(time.Second)
+	for {
+		info, err := c.Info(ctx)
+		if err != nil || info.NumWaiting > 0 || info.NumPending+uint64(info.NumAckPending) == 0 {
+			return "" // someone is fetching, or everything was taken
+		}
+		if time.Now().After(deadline) {
+			return fmt.Sprintf("note: no catalog consumer is reading (%d events not yet stored): %s", info.NumPending+uint64(info.NumAckPending), waiting)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 type encodedEvent struct {

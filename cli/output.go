@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -53,6 +54,7 @@ var essentialColumns = map[reflect.Type][]string{
 	reflect.TypeFor[lineage.ReachRow]():   {"node", "category", "hops", "path", "country", "safeguard", "records"},
 	reflect.TypeFor[findingSummary]():     {"severity", "kind", "activity", "subject", "events", "message"},
 	reflect.TypeFor[deadletter.Summary](): {"id", "failed_at", "subject", "source", "reason"},
+	reflect.TypeFor[configRow]():          {"variable", "value", "default"},
 }
 
 // render prints rows (a slice of structs with json tags) as a table, a
@@ -83,7 +85,7 @@ func renderRows(w io.Writer, format string, rows any) error {
 		for i := range v.Len() {
 			// Names come from events: a source named =HYPERLINK(…) must
 			// stay text in a spreadsheet.
-			_ = cw.Write(spreadsheet.Row(cells(v.Index(i).Interface())))
+			_ = cw.Write(spreadsheet.Row(cells(v.Index(i).Interface(), time.RFC3339Nano)))
 		}
 		cw.Flush()
 		return cw.Error()
@@ -103,7 +105,7 @@ func renderRows(w io.Writer, format string, rows any) error {
 	}
 	table = append(table, h)
 	for i := range v.Len() {
-		all := cells(v.Index(i).Interface())
+		all := cells(v.Index(i).Interface(), time.RFC3339)
 		row := make([]string, len(keep))
 		for j, i := range keep {
 			row[j] = all[i]
@@ -113,6 +115,8 @@ func renderRows(w io.Writer, format string, rows any) error {
 	width := 0
 	if format == "table" {
 		width = outputWidth(w)
+		table, keep = withoutRepeats(table, keep)
+		table, keep = dropToFit(table, keep, names, droppedFirst[t], width)
 	}
 	whole := make([]bool, len(keep)) // counts and times are never shortened
 	for j, i := range keep {
@@ -124,6 +128,79 @@ func renderRows(w io.Writer, format string, rows any) error {
 		}
 	}
 	return writeTable(w, table, width, whole)
+}
+
+// droppedFirst are the columns a table drops, in this order, when its
+// lines would not fit the terminal: a narrow terminal loses the least
+// essential columns before a key is shortened into an ambiguous prefix.
+var droppedFirst = map[reflect.Type][]string{
+	reflect.TypeFor[query.InventoryRow](): {"last_seen", "retention", "data_subject"},
+	reflect.TypeFor[query.FlowRow]():      {"last_seen", "role", "safeguard"},
+	reflect.TypeFor[query.FlowGroup]():    {"last_seen", "safeguards", "countries"},
+	reflect.TypeFor[query.TransferRow]():  {"records", "safeguard"},
+	reflect.TypeFor[query.RetentionRow](): {"oldest_held", "held_records"},
+	reflect.TypeFor[findingSummary]():     {"activity", "events", "subject", "kind"},
+	reflect.TypeFor[deadletter.Summary](): {"failed_at", "subject"},
+}
+
+// dropToFit drops the columns of dropOrder, one at a time, while the
+// table's lines are wider than width (0: no limit).
+func dropToFit(table [][]string, keep []int, names, dropOrder []string, width int) ([][]string, []int) {
+	for _, name := range dropOrder {
+		if width <= 0 || tableWidth(table) <= width {
+			break
+		}
+		for j, i := range keep {
+			if names[i] == name {
+				table, keep = withoutColumn(table, j), slices.Delete(keep, j, j+1)
+				break
+			}
+		}
+	}
+	return table, keep
+}
+
+// withoutRepeats drops the columns that only repeat the first one, as the
+// recipients of flows grouped by recipient do.
+func withoutRepeats(table [][]string, keep []int) ([][]string, []int) {
+	if len(table) < 2 {
+		return table, keep
+	}
+	for j := len(keep) - 1; j > 0; j-- {
+		same := true
+		for _, row := range table[1:] {
+			same = same && row[j] == row[0]
+		}
+		if same {
+			table, keep = withoutColumn(table, j), slices.Delete(keep, j, j+1)
+		}
+	}
+	return table, keep
+}
+
+func withoutColumn(table [][]string, j int) [][]string {
+	for i, row := range table {
+		table[i] = slices.Delete(slices.Clone(row), j, j+1)
+	}
+	return table
+}
+
+// tableWidth is the width of a table's lines with every value whole.
+func tableWidth(table [][]string) int {
+	if len(table) == 0 {
+		return 0
+	}
+	cols := make([]int, len(table[0]))
+	for _, r := range table {
+		for i, c := range r {
+			cols[i] = max(cols[i], utf8.RuneCountInString(c))
+		}
+	}
+	n := columnGap * (len(cols) - 1)
+	for _, c := range cols {
+		n += c
+	}
+	return n
 }
 
 // columnGap separates table columns.
@@ -238,18 +315,20 @@ func header(t reflect.Type) []string {
 	return out
 }
 
-func cells(row any) []string {
+// cells are the values of a row as text, times in layout: CSV keeps every
+// digit JSON keeps (RFC3339Nano); a table shows whole seconds.
+func cells(row any, layout string) []string {
 	v := reflect.ValueOf(row)
 	out := make([]string, 0, v.NumField())
 	for i := 0; i < v.NumField(); i++ {
 		switch x := v.Field(i).Interface().(type) {
 		case time.Time:
-			out = append(out, timeCell(x))
+			out = append(out, timeCell(x, layout))
 		case *time.Time:
 			if x == nil {
 				out = append(out, "")
 			} else {
-				out = append(out, timeCell(*x))
+				out = append(out, timeCell(*x, layout))
 			}
 		case []string:
 			out = append(out, strings.Join(x, ", "))
@@ -260,11 +339,11 @@ func cells(row any) []string {
 	return out
 }
 
-func timeCell(t time.Time) string {
+func timeCell(t time.Time, layout string) string {
 	if t.IsZero() {
 		return ""
 	}
-	return t.UTC().Format(time.RFC3339)
+	return t.UTC().Format(layout)
 }
 
 // renderValue prints one JSON document.

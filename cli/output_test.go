@@ -45,8 +45,11 @@ func TestTablesFitTheTerminal(t *testing.T) {
 	if !strings.Contains(table.String(), "…") || strings.Contains(lines[0], "CONTRACT") || !strings.Contains(lines[0], "RECIPIENT") {
 		t.Errorf("table: want essential columns, long values shortened with …:\n%s", table.String())
 	}
-	if !strings.Contains(lines[2], "billing-api") || !strings.Contains(lines[1], "98765432") || !strings.Contains(lines[1], "2026-11-01T10:00:00Z") {
-		t.Errorf("short values, counts and times must stay whole:\n%s", table.String())
+	if !strings.Contains(lines[2], "billing-api") || !strings.Contains(lines[1], "98765432") {
+		t.Errorf("short values and counts must stay whole:\n%s", table.String())
+	}
+	if strings.Contains(lines[0], "LAST_SEEN") || strings.Contains(lines[0], "ROLE") {
+		t.Errorf("a table too wide for the terminal keeps its least essential columns:\n%s", table.String())
 	}
 
 	var wide bytes.Buffer
@@ -147,5 +150,72 @@ func TestCSVCellsAreNotFormulas(t *testing.T) {
 	}
 	if recs[1][0] != `'=HYPERLINK("http://evil.example","open")` || recs[1][10] != "123456" {
 		t.Errorf("row: %q", recs[1])
+	}
+}
+
+// TestNarrowTablesDropColumnsBeforeShorteningKeys: at 100 columns, flows
+// drop the last-seen time and the role rather than cut two categories into
+// the same ambiguous prefix.
+func TestNarrowTablesDropColumnsBeforeShorteningKeys(t *testing.T) {
+	t.Setenv("COLUMNS", "100")
+	seen := time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
+	rows := []query.FlowRow{
+		{System: "support-desk", Category: "support.email_messages", Recipient: "Zendesk", Role: "sub_processor", Country: "US", Safeguard: "scc", Records: 12, LastSeen: seen},
+		{System: "support-desk", Category: "support.chat_transcripts", Recipient: "NICE CXone", Role: "sub_processor", Country: "US", Safeguard: "scc", Records: 7, LastSeen: seen},
+	}
+	var table bytes.Buffer
+	if err := render(&table, "table", rows); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"support.email_messages", "support.chat_transcripts", "SAFEGUARD"} {
+		if !strings.Contains(table.String(), want) {
+			t.Errorf("the table lacks %q:\n%s", want, table.String())
+		}
+	}
+	if strings.Contains(table.String(), "…") || strings.Contains(table.String(), "LAST_SEEN") {
+		t.Errorf("want the last-seen column dropped and nothing shortened:\n%s", table.String())
+	}
+}
+
+// TestColumnsRepeatingTheKeyAreDropped: flows grouped by recipient show the
+// recipient once.
+func TestColumnsRepeatingTheKeyAreDropped(t *testing.T) {
+	rows := []query.FlowGroup{{Key: "Stripe", Recipients: []string{"Stripe"}, Countries: []string{"US"}, Flows: 1, Records: 3}}
+	var table bytes.Buffer
+	if err := render(&table, "table", rows); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Count(table.String(), "Stripe") != 1 || !strings.Contains(table.String(), "US") {
+		t.Errorf("the recipient repeats:\n%s", table.String())
+	}
+}
+
+// TestCSVKeepsTheMillisecondsJSONKeeps.
+func TestCSVKeepsTheMillisecondsJSONKeeps(t *testing.T) {
+	seen := time.Date(2026, 11, 1, 10, 0, 0, 123_000_000, time.UTC)
+	rows := []query.InventoryRow{{System: "billing-api", Category: "billing.invoice", FirstSeen: seen, LastSeen: seen}}
+	var asCSV, asJSON bytes.Buffer
+	if err := render(&asCSV, "csv", rows); err != nil {
+		t.Fatal(err)
+	}
+	if err := render(&asJSON, "json", rows); err != nil {
+		t.Fatal(err)
+	}
+	for _, out := range []string{asCSV.String(), asJSON.String()} {
+		if !strings.Contains(out, "2026-11-01T10:00:00.123Z") {
+			t.Errorf("want the milliseconds kept:\n%s", out)
+		}
+	}
+}
+
+func TestDurationsAsWritten(t *testing.T) {
+	for in, want := range map[string]string{"26280h0m0s": "26280h (3y)", "2m0s": "2m", "1h30m0s": "1h30m", "200ms": "200ms",
+		"720h0m0s": "720h (30d)", "8h0m0s": "8h", "0s": "0s", "debug": "debug", "": ""} {
+		if got := durationAsWritten(in, true); got != want {
+			t.Errorf("durationAsWritten(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if got := durationAsWritten("26280h0m0s", false); got != "26280h" {
+		t.Errorf("without gloss: %q", got)
 	}
 }

@@ -75,7 +75,7 @@ func (c questionCommand) run(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return inputError(err, positional)
 	}
-	s, err := stack.Attach(ctx, e.cfg, quiet(e))
+	s, err := stack.AttachCatalog(ctx, e.cfg, quiet(e))
 	if err != nil {
 		return err
 	}

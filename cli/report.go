@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"maps"
@@ -54,6 +55,9 @@ func (f *evidenceFlags) resolve(e *env, q questions.Question, extra map[string]s
 		return nil, req, err
 	}
 	reg, err := registry.Open(f.registry, tax)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, req, usagef("registry file %s is missing: pass --registry with the path of a datamap.yaml, or draft one with 'datamap registry init'", f.registry)
+	}
 	if err != nil {
 		return nil, req, usageError{fmt.Errorf("registry is invalid:\n%s", indentLines(err.Error()))}
 	}

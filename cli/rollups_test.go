@@ -20,23 +20,24 @@ func TestRollupsBadUsageExitsTwo(t *testing.T) {
 	}{
 		{[]string{"rollups", "--format", "csv"}, "table or json"},
 		{[]string{"rollups", "now"}, `unexpected argument "now"`},
-		{[]string{"rollups", "--fold", "--rebuild"}, "one of --fold and --rebuild"},
-		{[]string{"rollups", "--folds"}, "flag provided but not defined: -folds"},
+		{[]string{"rollups", "--fold", "--rebuild"}, "run 'datamap rollups rebuild' alone"},
+		{[]string{"rollups", "fold", "--fold"}, "--fold repeats the subcommand"},
+		{[]string{"rollups", "--folds"}, "unknown flag --folds; did you mean --fold?"},
 	} {
 		code, _, errOut := run(t, "", c.args...)
 		if code != cli.ExitUsage || !strings.Contains(errOut, c.mention) {
 			t.Errorf("datamap %s: exit %d, stderr %q; want exit 2 mentioning %q", strings.Join(c.args, " "), code, errOut, c.mention)
 		}
 	}
-	if code, out, _ := run(t, "", "rollups", "--help"); code != 0 || !strings.Contains(out, "--rebuild") || !strings.Contains(out, "Examples:") {
+	if code, out, _ := run(t, "", "rollups", "--help"); code != 0 || !strings.Contains(out, "rollups rebuild") || !strings.Contains(out, "Examples:") {
 		t.Errorf("rollups --help: %d %s", code, out)
 	}
 }
 
-// rollupStatus runs `datamap rollups --format json`.
+// rollupStatus runs `datamap rollups [subcommand] --format json`.
 func rollupStatus(t *testing.T, args ...string) (rollup.Status, string) {
 	t.Helper()
-	code, out, errOut := run(t, "", append([]string{"rollups", "--format", "json"}, args...)...)
+	code, out, errOut := run(t, "", append(append([]string{"rollups"}, args...), "--format", "json")...)
 	if code != 0 {
 		t.Fatalf("rollups %v exited %d: %s", args, code, errOut)
 	}
@@ -48,8 +49,8 @@ func rollupStatus(t *testing.T, args ...string) (rollup.Status, string) {
 }
 
 // Events of twelve days arrive while serve does not fold (a long
-// DATAMAP_ROLLUP_INTERVAL): `datamap rollups` shows them dirty, --fold folds
-// them (no progress bar: stderr is not a terminal), --rebuild recomputes
+// DATAMAP_ROLLUP_INTERVAL): `datamap rollups` shows them dirty, `fold` folds
+// them (no progress bar: stderr is not a terminal), `rebuild` recomputes
 // them, and the inventory is the same throughout.
 func TestRollupsFoldAndRebuildOnARunningServe(t *testing.T) {
 	testservers.SkipWithoutEngine(t)
@@ -67,15 +68,15 @@ func TestRollupsFoldAndRebuildOnARunningServe(t *testing.T) {
 	if s, _ := rollupStatus(t); s.Days != 12 || s.DirtyDays != 12 || s.PendingRows != 24 {
 		t.Fatalf("before folding: %+v, want 12 dirty days, 24 rows pending", s)
 	}
-	s, errOut := rollupStatus(t, "--fold")
+	s, errOut := rollupStatus(t, "fold")
 	if s.DirtyDays != 0 || !strings.Contains(errOut, "folded 12 days") || strings.Contains(errOut, "[") {
-		t.Fatalf("after --fold: %+v; stderr %q", s, errOut)
+		t.Fatalf("after fold: %+v; stderr %q", s, errOut)
 	}
 	if after := waitForInventoryRecords(t, 24); !reflect.DeepEqual(after, before) {
 		t.Errorf("the inventory changed when folded:\n%+v\n%+v", after, before)
 	}
-	s, errOut = rollupStatus(t, "--rebuild")
-	if s.DirtyDays != 0 || !strings.Contains(errOut, "folded 12 days") {
+	s, errOut = rollupStatus(t, "--rebuild") // the old flag still works, with a note
+	if s.DirtyDays != 0 || !strings.Contains(errOut, "folded 12 days") || !strings.Contains(errOut, "--rebuild is deprecated") {
 		t.Fatalf("after --rebuild: %+v; stderr %q", s, errOut)
 	}
 	if after := waitForInventoryRecords(t, 24); !reflect.DeepEqual(after, before) {

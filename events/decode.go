@@ -230,7 +230,7 @@ func setData(ev *Event, d *wireData, ps *problems) {
 	ev.Data.Count = 1
 	if d.Count != nil {
 		ev.Data.Count = *d.Count
-		if *d.Count < 1 {
+		if *d.Count < 1 && !ps.has("data.count") { // a count that could not be read is one mistake, said once
 			ps.add("data.count", "%d records is not possible; count must be 1 or more (omit it for 1)", *d.Count)
 		}
 	}

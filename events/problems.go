@@ -3,6 +3,7 @@ package events
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -60,6 +61,21 @@ type problems []Problem
 
 func (ps *problems) add(field, format string, args ...any) {
 	*ps = append(*ps, Problem{Field: field, Message: fmt.Sprintf(format, args...)})
+}
+
+// has reports whether a problem concerns field.
+func (ps problems) has(field string) bool {
+	for _, p := range ps {
+		if p.Field == field {
+			return true
+		}
+	}
+	return false
+}
+
+// drop removes the problems of field.
+func (ps *problems) drop(field string) {
+	*ps = slices.DeleteFunc(*ps, func(p Problem) bool { return p.Field == field })
 }
 
 // err is the ValidationError of ps, or nil. Messages quote the values

@@ -1,10 +1,12 @@
 package events
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/back-trace/datamap/events/personal"
 	"github.com/back-trace/datamap/events/subjectref"
 )
 
@@ -47,7 +49,7 @@ func (v *Validator) Validate(ev *Event) error {
 	if ev.Time.IsZero() {
 		ps.add("time", "required")
 	}
-	if ev.Data.Count < 1 {
+	if ev.Data.Count < 1 && !ps.has("data.count") {
 		ps.add("data.count", "%d records is not possible; count must be 1 or more", ev.Data.Count)
 	}
 	v.check(ev, &ps)
@@ -163,7 +165,7 @@ func (v *Validator) checkDataSubject(ps *problems, d *Data) {
 	if d.DataSubject == "" {
 		ps.add("data.data_subject", "required: whose data it is, e.g. customer")
 	} else if !v.vocab.IsDataSubject(d.DataSubject) {
-		ps.add("data.data_subject", "%q is not a data-subject category of the taxonomy", d.DataSubject)
+		ps.add("data.data_subject", "%q is not a data-subject category of the taxonomy%s", d.DataSubject, v.didYouMean("data_subject", d.DataSubject))
 	}
 }
 
@@ -193,7 +195,7 @@ func (v *Validator) checkCategory(ps *problems, d *Data) {
 	}
 	known, special := v.vocab.IsCategory(d.Category)
 	if !known {
-		ps.add("data.category", "%q is not a category of the taxonomy; see `datamap taxonomy` for the keys", d.Category)
+		ps.add("data.category", "%q is not a category of the taxonomy; see `datamap taxonomy` for the keys%s", d.Category, v.didYouMean("category", d.Category))
 		return
 	}
 	switch {
@@ -217,8 +219,27 @@ func (v *Validator) checkPurpose(ps *problems, ev *Event, required bool) {
 	case d.Purpose == "" && required:
 		ps.add("data.purpose", "required: why the data is processed, a taxonomy purpose key such as payment_processing")
 	case d.Purpose != "" && !v.vocab.IsPurpose(d.Purpose):
-		ps.add("data.purpose", "%q is not a purpose of the taxonomy", d.Purpose)
+		ps.add("data.purpose", "%q is not a purpose of the taxonomy%s", d.Purpose, v.didYouMean("purpose", d.Purpose))
 	}
+}
+
+// nearestKey is a Vocabulary that can name the key nearest to a mistyped
+// one (*taxonomy.Taxonomy can).
+type nearestKey interface {
+	Nearest(field, key string) string
+}
+
+// didYouMean returns "; did you mean …?" naming the key of the vocabulary
+// nearest to key, or "".
+func (v *Validator) didYouMean(field, key string) string {
+	n, ok := v.vocab.(nearestKey)
+	if !ok {
+		return ""
+	}
+	if best := n.Nearest(field, key); best != "" {
+		return fmt.Sprintf("; did you mean %q?", best)
+	}
+	return ""
 }
 
 func checkRecipient(ps *problems, r *Recipient) {
@@ -280,6 +301,14 @@ func checkDuration(s string) error {
 // costing valid events anything.
 func checkPersonalValues(ps *problems, ev *Event) {
 	look := func(field, value string) { lookPersonal(ps, field, value) }
+	// A key or code that is a personal value has one mistake, the leak: it
+	// replaces what the field's check said (not a country code, not a key).
+	lookKey := func(field, value string) {
+		if personal.Find(value) != "" {
+			ps.drop(field)
+			lookPersonal(ps, field, value)
+		}
+	}
 	d := &ev.Data
 	look("id", ev.ID)
 	look("source", ev.Source)
@@ -295,12 +324,12 @@ func checkPersonalValues(ps *problems, ev *Event) {
 		{"data.data_subject", d.DataSubject}, {"data.purpose", d.Purpose}, {"data.legal_basis", d.LegalBasis},
 		{"data.special_condition", d.SpecialCondition}, {"data.retention", d.Retention},
 		{"data.origin", d.Origin}, {"data.location", d.Location}, {"data.reason", d.Reason}} {
-		look(f.field, f.value)
+		lookKey(f.field, f.value)
 	}
 	if r := d.Recipient; r != nil {
-		look("data.recipient.role", r.Role)
-		look("data.recipient.country", r.Country)
-		look("data.recipient.safeguard", r.Safeguard)
+		lookKey("data.recipient.role", r.Role)
+		lookKey("data.recipient.country", r.Country)
+		lookKey("data.recipient.safeguard", r.Safeguard)
 	}
 }
 

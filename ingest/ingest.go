@@ -73,6 +73,7 @@ type Handler struct {
 	pub       Publisher
 	validator *events.Validator
 	allowed   access.Credentials // the ingest and full roles' credentials
+	known     access.Credentials // every credential: a known one in another role is told so (403)
 	maxBody   int64
 	maxBatch  int
 	log       *slog.Logger
@@ -85,7 +86,7 @@ func New(pub Publisher, v *events.Validator, o Options) (*Handler, error) {
 		return nil, errors.New("ingest.New: needs a Publisher and a Validator")
 	}
 	h := &Handler{pub: pub, validator: v, maxBody: o.MaxBodyBytes, maxBatch: o.MaxBatch, log: o.Logger}
-	h.allowed = o.Credentials.Only(access.Ingest, access.Full)
+	h.allowed, h.known = o.Credentials.Only(access.Ingest, access.Full), o.Credentials
 	if !h.allowed.Has(access.Ingest) && !h.allowed.Has(access.Full) {
 		return nil, errors.New("ingest.New: no token; set DATAMAP_INGEST_TOKENS or DATAMAP_API_TOKEN")
 	}
@@ -137,7 +138,8 @@ type Response struct {
 // ServeHTTP answers 202 when every event was accepted; 400 when some were
 // invalid (the valid ones of the batch are still published; see the
 // results by index); 503 when some could not be queued (retry them: ids
-// make retries idempotent); 401, 413 and 415 for the request as a whole.
+// make retries idempotent); 401 (no or unknown token), 403 (a token of a
+// role that cannot publish), 413 and 415 for the request as a whole.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	started := time.Now()
 	rec := &statusRecorder{ResponseWriter: w}
@@ -152,6 +154,10 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if _, ok := h.allowed.Bearer(r); !ok {
+		if c, known := h.known.Bearer(r); known {
+			reply(w, http.StatusForbidden, Response{Error: fmt.Sprintf("this token has the %s role, which cannot publish; use an ingest token (DATAMAP_INGEST_TOKENS) or the API token", c.Role)})
+			return
+		}
 		w.Header().Set("WWW-Authenticate", `Bearer realm="datamap-ingest"`)
 		reply(w, http.StatusUnauthorized, Response{Error: "missing or wrong bearer token; send 'Authorization: Bearer <token>' with one of DATAMAP_INGEST_TOKENS or the API token (DATAMAP_API_TOKEN, or the api-token file in the data directory)"})
 		return
@@ -200,7 +206,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) handle(ctx context.Context, i int, doc []byte) Result {
-	ev, err := h.validator.Decode(doc)
+	ev, err := h.validator.Decode(withTime(doc, time.Now()))
 	if err != nil {
 		res := Result{Index: i, Status: StatusRejected, Error: err.Error()}
 		var ve *events.ValidationError
@@ -214,6 +220,26 @@ func (h *Handler) handle(ctx context.Context, i int, doc []byte) Result {
 		return Result{Index: i, ID: ev.ID, Status: StatusFailed, Error: err.Error()}
 	}
 	return Result{Index: i, ID: ev.ID, Status: StatusAccepted}
+}
+
+// withTime returns doc with "time" set to now when it has none: an event
+// without a time happened when it is sent, as the SDK assumes.
+func withTime(doc []byte, now time.Time) []byte {
+	var attrs struct {
+		Time json.RawMessage `json:"time"`
+	}
+	trimmed := bytes.TrimSpace(doc)
+	if len(trimmed) == 0 || trimmed[0] != '{' || json.Unmarshal(trimmed, &attrs) != nil || attrs.Time != nil {
+		return doc // malformed, or with a time (even a wrong one): Decode explains
+	}
+	out := make([]byte, 0, len(trimmed)+40)
+	out = append(out, `{"time":"`...)
+	out = now.UTC().AppendFormat(out, time.RFC3339Nano)
+	out = append(out, '"')
+	if rest := bytes.TrimSpace(trimmed[1:]); len(rest) > 0 && rest[0] != '}' {
+		out = append(out, ',')
+	}
+	return append(out, trimmed[1:]...)
 }
 
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {

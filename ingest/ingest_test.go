@@ -182,7 +182,7 @@ func TestIngestRefusals(t *testing.T) {
 		want   int
 	}{
 		"no token":           {"", map[string]string{"Content-Type": ingest.ContentTypeStructured}, event("a"), http.StatusUnauthorized},
-		"read token":         {readToken, map[string]string{"Content-Type": ingest.ContentTypeStructured}, event("a"), http.StatusUnauthorized},
+		"read token":         {readToken, map[string]string{"Content-Type": ingest.ContentTypeStructured}, event("a"), http.StatusForbidden},
 		"wrong token":        {"nope", map[string]string{"Content-Type": ingest.ContentTypeStructured}, event("a"), http.StatusUnauthorized},
 		"too large":          {ingestToken, map[string]string{"Content-Type": ingest.ContentTypeBatch}, "[" + strings.Repeat(event("a")+",", 10) + event("a") + "]", http.StatusRequestEntityTooLarge},
 		"plain json":         {ingestToken, map[string]string{"Content-Type": "application/json"}, event("a"), http.StatusUnsupportedMediaType},
@@ -197,6 +197,10 @@ func TestIngestRefusals(t *testing.T) {
 	if _, r := post(t, s, "nope", map[string]string{"Content-Type": ingest.ContentTypeStructured}, event("a")); !strings.Contains(r.Error, "DATAMAP_INGEST_TOKENS") || !strings.Contains(r.Error, "DATAMAP_API_TOKEN") {
 		t.Errorf("401 does not name both token kinds: %q", r.Error)
 	}
+	// A right token in the wrong role is told which role it has.
+	if _, r := post(t, s, readToken, map[string]string{"Content-Type": ingest.ContentTypeStructured}, event("a")); !strings.Contains(r.Error, "read role") {
+		t.Errorf("403 does not name the role: %q", r.Error)
+	}
 	// An ingest token cannot read the catalog; the full-access token can get past auth.
 	for token, want := range map[string]int{ingestToken: http.StatusUnauthorized, "": http.StatusUnauthorized} {
 		req, _ := http.NewRequest(http.MethodGet, s.url+"/api/v1/inventory", nil)
@@ -209,6 +213,32 @@ func TestIngestRefusals(t *testing.T) {
 		if res.StatusCode != want {
 			t.Errorf("GET /api/v1/inventory with %q: %d, want %d", token, res.StatusCode, want)
 		}
+	}
+}
+
+// TestIngestTimeDefaultsToNow: an event without "time" happened when it
+// was sent, as with the SDK; a wrong time is still refused.
+func TestIngestTimeDefaultsToNow(t *testing.T) {
+	s := start(t, 0)
+	noTime := strings.Replace(event("no-time"), `"time":"2026-11-01T10:00:00Z",`, "", 1)
+	before := time.Now()
+	if status, r := post(t, s, ingestToken, map[string]string{"Content-Type": ingest.ContentTypeStructured}, noTime); status != http.StatusAccepted {
+		t.Fatalf("an event without time: %d %+v", status, r)
+	}
+	binary := map[string]string{"Content-Type": "application/json", "Ce-Specversion": "1.0", "Ce-Id": "binary-no-time",
+		"Ce-Source": "php-shop", "Ce-Type": "com.back-trace.datamap.data.collected.v1"}
+	if status, r := post(t, s, ingestToken, binary, collectedData); status != http.StatusAccepted {
+		t.Fatalf("a binary event without ce-time: %d %+v", status, r)
+	}
+	for _, id := range []string{"no-time", "binary-no-time"} {
+		ev := stored(t, s)[id]
+		if ev == nil || ev.Time.Before(before.Add(-time.Second)) || ev.Time.After(time.Now().Add(time.Second)) {
+			t.Errorf("event %s stored with time %v, want now", id, ev)
+		}
+	}
+	wrong := strings.Replace(event("bad-time"), `"2026-11-01T10:00:00Z"`, `"yesterday"`, 1)
+	if status, r := post(t, s, ingestToken, map[string]string{"Content-Type": ingest.ContentTypeStructured}, wrong); status != http.StatusBadRequest {
+		t.Errorf("an event with a wrong time: %d %+v, want 400", status, r)
 	}
 }
 

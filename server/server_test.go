@@ -81,8 +81,8 @@ func TestServerRunsEveryPartOnOneListener(t *testing.T) {
 	go func() { stopped <- srv.Run(serving) }()
 	base := "http://" + srv.Addr()
 
-	if code, body := call(t, "POST", base+ingest.Path, readToken, ingest.ContentTypeStructured, collected); code != http.StatusUnauthorized {
-		t.Errorf("ingest with a read token: %d %s, want 401", code, body)
+	if code, body := call(t, "POST", base+ingest.Path, readToken, ingest.ContentTypeStructured, collected); code != http.StatusForbidden {
+		t.Errorf("ingest with a read token: %d %s, want 403", code, body)
 	}
 	if code, body := call(t, "POST", base+ingest.Path, ingestToken, ingest.ContentTypeStructured, collected); code != http.StatusAccepted {
 		t.Fatalf("ingest with an ingest token: %d %s, want 202", code, body)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -441,12 +442,34 @@ func (d *delivery) waitDelivered(ctx context.Context) error {
 	for d.stats.pending.Load() > 0 {
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("events: %d events not yet acknowledged by JetStream: %w", d.stats.pending.Load(), ctx.Err())
+			return fmt.Errorf("events: %d events not yet acknowledged by JetStream: %w%s", d.stats.pending.Load(), ctx.Err(), d.why())
 		case <-tick.C:
 		}
 	}
 	return nil
 }
+
+// why says what the connection knows of why acks do not come: it is
+// not connected, or the server refused something.
+func (d *delivery) why() string {
+	nc := d.js.Conn()
+	if nc == nil {
+		return ""
+	}
+	var reasons []string
+	if !nc.IsConnected() {
+		reasons = append(reasons, "NATS connection is "+strings.ToLower(statusName(nc.Status())))
+	}
+	if err := nc.LastError(); err != nil {
+		reasons = append(reasons, "last NATS error: "+err.Error())
+	}
+	if len(reasons) == 0 {
+		return " (NATS is connected: is the datamap stream there? datamap serve creates it)"
+	}
+	return " (" + strings.Join(reasons, "; ") + ")"
+}
+
+func statusName(s nats.Status) string { return strings.ReplaceAll(s.String(), "_", " ") }
 
 // stop stops the pump and the acker and saves what is left to the
 // spool. It returns an ErrUndelivered error when events are left without

@@ -184,3 +184,22 @@ func ExamplePublisher_Flush() {
 	fmt.Println(p.Flush(ctx), p.Stats().Published)
 	// Output: <nil> 100
 }
+
+// A service connects to datamap with Connect: it finds the local
+// `datamap serve`, or the NATS of DATAMAP_NATS_URL, and returns what is
+// wrong — a refused token, a stopped server — at once. (Not run here: it
+// needs a running serve; docs/instrumenting.md has the whole program.)
+func ExampleConnect() {
+	ctx := context.Background()
+	pub, err := sdk.Connect(ctx, sdk.WithSource("billing-api"))
+	if err != nil {
+		fmt.Println(err) // e.g. "connect to NATS at …: the server refused the credentials: …"
+		return
+	}
+	defer pub.Close(ctx)
+	_, err = pub.Collected(ctx, sdk.Collection{Category: "billing.payment_token", DataSubject: "customer",
+		Purpose: "payment_processing", LegalBasis: events.LegalBasisContract, Retention: "P7Y"})
+	if err != nil {
+		fmt.Println(err)
+	}
+}

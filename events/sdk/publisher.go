@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.opentelemetry.io/otel/trace"
 
@@ -65,6 +66,8 @@ type Publisher struct {
 	closing chan struct{}
 	mu      sync.RWMutex // held for reading while enqueueing, for writing to close
 	closed  bool
+
+	conn *nats.Conn // the connection Connect opened, closed by Close; nil with NewPublisher
 }
 
 // NewPublisher returns a Publisher that publishes through js and starts
@@ -293,6 +296,9 @@ func (p *Publisher) Close(ctx context.Context) error {
 	}
 	err = errors.Join(err, p.out.stop())
 	p.tel.close()
+	if p.conn != nil {
+		p.conn.Close()
+	}
 	return err
 }
 

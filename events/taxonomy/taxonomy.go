@@ -23,6 +23,7 @@ import (
 
 	"github.com/back-trace/datamap/events"
 	"github.com/back-trace/datamap/internal/fileerr"
+	"github.com/back-trace/datamap/internal/suggest"
 	"github.com/back-trace/datamap/schemas"
 )
 
@@ -245,6 +246,33 @@ func (t *Taxonomy) IsPurpose(key string) bool {
 func (t *Taxonomy) IsDataSubject(key string) bool {
 	_, ok := t.dataSubjects[key]
 	return ok
+}
+
+// Nearest returns the key of the taxonomy nearest to a mistyped one — a
+// category, purpose or data subject, as field says ("category", "purpose"
+// or "data_subject") — or "" when none is near.
+func (t *Taxonomy) Nearest(field, key string) string {
+	var keys []string
+	switch field {
+	case "category":
+		for _, c := range t.Categories {
+			keys = append(keys, c.Key)
+		}
+	case "purpose":
+		for _, p := range t.Purposes {
+			keys = append(keys, p.Key)
+		}
+	case "data_subject":
+		for _, p := range t.DataSubjects {
+			keys = append(keys, p.Key)
+		}
+	}
+	for _, k := range keys {
+		if strings.EqualFold(k, key) {
+			return k
+		}
+	}
+	return suggest.Closest(key, keys, 3)
 }
 
 // Subtree returns the category key prefix and the keys of all its

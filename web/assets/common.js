@@ -212,13 +212,17 @@ export function initFilters() {
 }
 
 // cell renders a value the way the CLI's table and CSV do: times in RFC
-// 3339 to the second in UTC (empty when unset), lists joined by ", ".
-export function cell(value, kind) {
+// 3339 in UTC (empty when unset), to the second in a table and, exact, with
+// the milliseconds the CSV keeps (trailing zeros dropped, as Go writes
+// them); lists joined by ", ".
+export function cell(value, kind, exact = false) {
   if (value === null || value === undefined) return '';
   if (kind === 'time') {
     if (typeof value !== 'string' || value.startsWith('0001-01-01')) return '';
     const t = new Date(value);
-    return Number.isNaN(t.getTime()) ? value : t.toISOString().slice(0, 19) + 'Z';
+    if (Number.isNaN(t.getTime())) return value;
+    if (!exact) return t.toISOString().slice(0, 19) + 'Z';
+    return t.toISOString().replace(/\.?0*Z$/, 'Z');
   }
   if (Array.isArray(value)) return value.join(', ');
   return String(value);
@@ -234,7 +238,7 @@ function csvField(s) {
 // toCSV writes rows with the CLI's header and cells (`--format csv`).
 export function toCSV(columns, rows) {
   const lines = [columns.map((c) => csvField(c.name)).join(',')];
-  for (const r of rows) lines.push(columns.map((c) => csvField(cell(r[c.name], c.kind))).join(','));
+  for (const r of rows) lines.push(columns.map((c) => csvField(cell(r[c.name], c.kind, true))).join(','));
   return lines.join('\n') + '\n';
 }
 
