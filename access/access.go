@@ -10,6 +10,7 @@ package access
 import (
 	"crypto/subtle"
 	"net/http"
+	"slices"
 	"strings"
 )
 
@@ -55,12 +56,24 @@ func (r Role) String() string {
 // Full, which opens everything Read does.
 func (r Role) Reads() bool { return r == Read || r == Full }
 
-// Credential is a secret that carries a role. Name is what the audit
-// trail records for a subject credential ("" for the other roles).
+// Credential is a secret that carries a role. Name is what the catalog
+// records of it, never the secret: the audit trail for a subject
+// credential, the credential column of every event an ingest credential
+// brings ("" for the other roles).
 type Credential struct {
 	Role   Role
 	Name   string
 	Secret string
+	// Sources are the emitting systems an ingest credential may speak
+	// for; nil means any (the API token, and ingest tokens of the old
+	// unnamed form). Only the ingest reads it.
+	Sources []string
+}
+
+// SpeaksFor reports whether the credential may send events whose source is
+// source.
+func (c Credential) SpeaksFor(source string) bool {
+	return c.Sources == nil || slices.Contains(c.Sources, source)
 }
 
 // Credentials are every credential a server accepts.
