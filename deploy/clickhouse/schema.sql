@@ -265,3 +265,11 @@ WHERE kind IN ('collected', 'shared');
 -- 0008_audit_outcome
 ALTER TABLE subject_audit ADD COLUMN IF NOT EXISTS outcome LowCardinality(String) DEFAULT 'answered'
     COMMENT 'answered, or refused: and the parameter that was refused';
+
+
+-- 0010_credential
+ALTER TABLE events ADD COLUMN IF NOT EXISTS credential LowCardinality(String) DEFAULT ''
+    COMMENT 'the credential that brought the event (a name, never a secret), empty before it was recorded';
+
+ALTER TABLE subject_refs ADD COLUMN IF NOT EXISTS credential LowCardinality(String) DEFAULT ''
+    COMMENT 'the credential that brought the event (a name, never a secret), empty before it was recorded';
