@@ -28,7 +28,7 @@ import (
 // gives (stack.ServicePermissions).
 func TestNATSServiceUsersSpeakOnlyForThemselves(t *testing.T) {
 	const password = "dummy-password-for-the-test"
-	t.Setenv("DATAMAP_NATS_PASSWORD", password)
+	t.Setenv("NATS_DATAMAP_PASSWORD", password)
 	conf, err := os.ReadFile("nats/services.conf")
 	if err != nil {
 		t.Fatal(err)

@@ -273,3 +273,6 @@ ALTER TABLE events ADD COLUMN IF NOT EXISTS credential LowCardinality(String) DE
 
 ALTER TABLE subject_refs ADD COLUMN IF NOT EXISTS credential LowCardinality(String) DEFAULT ''
     COMMENT 'the credential that brought the event (a name, never a secret), empty before it was recorded';
+
+ALTER TABLE subject_rights ADD COLUMN IF NOT EXISTS credential LowCardinality(String) DEFAULT ''
+    COMMENT 'the credential that brought the event (a name, never a secret), empty before it was recorded';

@@ -31,7 +31,9 @@ func TestTheCredentialIsStoredWithEveryEvent(t *testing.T) {
 	if err := conn.QueryRow(ctx, "SELECT credential FROM events FINAL WHERE id = '1'").Scan(&got); err != nil || got != "nats:billing-api" {
 		t.Errorf("events.credential = %q (%v), want nats:billing-api", got, err)
 	}
-	if err := conn.QueryRow(ctx, "SELECT credential FROM subject_refs FINAL WHERE id = '2'").Scan(&got); err != nil || got != "http:support" {
-		t.Errorf("subject_refs.credential = %q (%v), want http:support", got, err)
+	for _, table := range []string{"subject_refs", "subject_rights"} {
+		if err := conn.QueryRow(ctx, "SELECT credential FROM "+table+" FINAL WHERE id = '2'").Scan(&got); err != nil || got != "http:support" {
+			t.Errorf("%s.credential = %q (%v), want http:support", table, got, err)
+		}
 	}
 }

@@ -6,3 +6,6 @@ ALTER TABLE events ADD COLUMN IF NOT EXISTS credential LowCardinality(String) DE
     COMMENT 'the credential that brought the event (a name, never a secret), empty before it was recorded';
 ALTER TABLE subject_refs ADD COLUMN IF NOT EXISTS credential LowCardinality(String) DEFAULT ''
     COMMENT 'the credential that brought the event (a name, never a secret), empty before it was recorded';
+-- subject_rights is a copy of rows of subject_refs, column for column.
+ALTER TABLE subject_rights ADD COLUMN IF NOT EXISTS credential LowCardinality(String) DEFAULT ''
+    COMMENT 'the credential that brought the event (a name, never a secret), empty before it was recorded';
