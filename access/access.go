@@ -65,15 +65,42 @@ type Credential struct {
 	Name   string
 	Secret string
 	// Sources are the emitting systems an ingest credential may speak
-	// for; nil means any (the API token, and ingest tokens of the old
-	// unnamed form). Only the ingest reads it.
-	Sources []string
+	// for; the zero value means any (the API token, and ingest tokens of
+	// the old unnamed form). Only the ingest reads it.
+	Sources Sources
 }
 
 // SpeaksFor reports whether the credential may send events whose source is
 // source.
 func (c Credential) SpeaksFor(source string) bool {
-	return c.Sources == nil || slices.Contains(c.Sources, source)
+	return c.Sources.Any() || slices.Contains(c.Sources.List(), source)
+}
+
+// Sources is a set of source names. It is comparable, as a Credential is
+// (sessions compare them); the zero value is any source.
+type Sources struct {
+	joined string // the names, each followed by '\n', which no source holds
+}
+
+// SourcesOf is the set of the names given; none gives any source.
+func SourcesOf(names ...string) Sources {
+	var b strings.Builder
+	for _, n := range names {
+		b.WriteString(n)
+		b.WriteByte('\n')
+	}
+	return Sources{joined: b.String()}
+}
+
+// Any reports whether the set allows every source.
+func (s Sources) Any() bool { return s.joined == "" }
+
+// List returns the names, nil for any source.
+func (s Sources) List() []string {
+	if s.joined == "" {
+		return nil
+	}
+	return strings.Split(strings.TrimSuffix(s.joined, "\n"), "\n")
 }
 
 // Credentials are every credential a server accepts.

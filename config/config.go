@@ -313,6 +313,7 @@ func (c Config) ingestCredentials() ([]access.Credential, error) {
 		return out, nil
 	}
 	var out []access.Credential
+	var sources [][]string // of out[i], as listed
 	names := map[string]bool{}
 	for i, item := range items {
 		parts := strings.Split(item, ":")
@@ -320,8 +321,7 @@ func (c Config) ingestCredentials() ([]access.Credential, error) {
 			if len(out) == 0 {
 				return nil, fmt.Errorf("item %d has no name: in the name:token:source,… form every token has a name; name it, or list only plain tokens", i+1)
 			}
-			last := &out[len(out)-1]
-			if err := addSource(last, item); err != nil {
+			if err := addSource(&sources[len(sources)-1], out[len(out)-1].Name, item); err != nil {
 				return nil, err
 			}
 			continue
@@ -338,28 +338,30 @@ func (c Config) ingestCredentials() ([]access.Credential, error) {
 			return nil, fmt.Errorf("entry %d (%s): the token is shorter than 16 characters; use a long random one", len(out)+1, name)
 		}
 		names[name] = true
-		out = append(out, access.Credential{Role: access.Ingest, Name: name, Secret: token, Sources: []string{}})
-		if err := addSource(&out[len(out)-1], parts[2]); err != nil {
+		out = append(out, access.Credential{Role: access.Ingest, Name: name, Secret: token})
+		sources = append(sources, nil)
+		if err := addSource(&sources[len(sources)-1], name, parts[2]); err != nil {
 			return nil, err
+		}
+	}
+	for i, list := range sources {
+		if !slices.Contains(list, AnySource) {
+			out[i].Sources = access.SourcesOf(list...)
 		}
 	}
 	return out, nil
 }
 
-// addSource adds a source an ingest credential may speak for; AnySource
-// makes it speak for all.
-func addSource(cred *access.Credential, source string) error {
+// addSource adds a source an ingest entry may speak for.
+func addSource(list *[]string, entry, source string) error {
 	source = strings.TrimSpace(source)
 	switch {
 	case source == "":
-		return fmt.Errorf("entry %s: an empty source; list the sources the token may speak for, or * for any", cred.Name)
+		return fmt.Errorf("entry %s: an empty source; list the sources the token may speak for, or * for any", entry)
 	case strings.IndexFunc(source, unicode.IsControl) >= 0:
-		return fmt.Errorf("entry %s: a source with control characters", cred.Name)
-	case source == AnySource || cred.Sources == nil:
-		cred.Sources = nil
-	default:
-		cred.Sources = append(cred.Sources, source)
+		return fmt.Errorf("entry %s: a source with control characters", entry)
 	}
+	*list = append(*list, source)
 	return nil
 }
 
@@ -370,7 +372,7 @@ func (c Config) Warnings() []string {
 	var out []string
 	creds, _ := c.ingestCredentials()
 	for _, cred := range creds {
-		if cred.Sources == nil {
+		if cred.Sources.Any() {
 			out = append(out, fmt.Sprintf("DATAMAP_INGEST_TOKENS: the token %s may send events for any source; bind it to its sources with name:token:source,… (docs/security.md)", cred.Name))
 		}
 	}

@@ -2,7 +2,7 @@ package config
 
 import (
 	"os"
-	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -124,7 +124,7 @@ func FuzzValidateNeverPanics(f *testing.F) {
 func TestSubjectTokens(t *testing.T) {
 	c := Config{SubjectTokens: " dpo:0123456789abcdef0123 , auditor-laptop:fedcba9876543210fedc,"}
 	got := c.Credentials("").Only(access.Subject)
-	if len(got) != 2 || !reflect.DeepEqual(got[0], access.Credential{Role: access.Subject, Name: "dpo", Secret: "0123456789abcdef0123"}) || got[1].Name != "auditor-laptop" {
+	if len(got) != 2 || got[0] != (access.Credential{Role: access.Subject, Name: "dpo", Secret: "0123456789abcdef0123"}) || got[1].Name != "auditor-laptop" {
 		t.Fatalf("subject credentials = %+v", got)
 	}
 	secret := "0123456789abcdef0123"
@@ -164,7 +164,7 @@ func TestCredentialsCarryEachSettingsRole(t *testing.T) {
 	got := c.Credentials("full-1")
 	want := access.Credentials{{Role: access.Full, Name: APITokenName, Secret: "full-1"}, {Role: access.Read, Secret: "read-1"}, {Role: access.Read, Secret: "read-2"},
 		{Role: access.Subject, Name: "dpo", Secret: "0123456789abcdef0123"}, {Role: access.Ingest, Name: "ingest#1", Secret: "ingest-1"}, {Role: access.Metrics, Secret: "metrics-1"}}
-	if !reflect.DeepEqual(got, want) {
+	if !slices.Equal(got, want) {
 		t.Errorf("Credentials = %+v\nwant %+v", got, want)
 	}
 	if got := (Config{}).Credentials(""); len(got) != 0 {
@@ -179,11 +179,11 @@ func TestIngestTokensBindSources(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := c.Credentials("api").Only(access.Ingest)
-	want := []access.Credential{
-		{Role: access.Ingest, Name: "billing", Secret: tok1, Sources: []string{"billing-api", "billing-worker"}},
+	want := access.Credentials{
+		{Role: access.Ingest, Name: "billing", Secret: tok1, Sources: access.SourcesOf("billing-api", "billing-worker")},
 		{Role: access.Ingest, Name: "relay", Secret: tok2},
 	}
-	if !reflect.DeepEqual([]access.Credential(got), want) {
+	if !slices.Equal(got, want) {
 		t.Fatalf("ingest credentials = %+v\nwant %+v", got, want)
 	}
 	if !got[0].SpeaksFor("billing-worker") || got[0].SpeaksFor("support-desk") || !got[1].SpeaksFor("support-desk") {
@@ -198,7 +198,7 @@ func TestIngestTokensBindSources(t *testing.T) {
 
 	old := Config{IngestTokens: tok1 + "," + tok2}
 	got = old.Credentials("").Only(access.Ingest)
-	if len(got) != 2 || got[0].Name != "ingest#1" || got[1].Name != "ingest#2" || got[0].Sources != nil {
+	if len(got) != 2 || got[0].Name != "ingest#1" || got[1].Name != "ingest#2" || !got[0].Sources.Any() {
 		t.Errorf("old form = %+v; want two tokens named by position, for any source", got)
 	}
 	if w := old.Warnings(); len(w) != 2 {

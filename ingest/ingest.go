@@ -224,7 +224,7 @@ func (h *Handler) handle(ctx context.Context, cred access.Credential, i int, doc
 	if !cred.SpeaksFor(ev.Source) {
 		return Result{Index: i, ID: ev.ID, Status: StatusForbidden, Error: fmt.Sprintf(
 			"the token %q may not send events for source %q (it speaks for %s); send them with a token bound to %q in DATAMAP_INGEST_TOKENS",
-			credentialName(cred), ev.Source, strings.Join(cred.Sources, ", "), ev.Source)}
+			credentialName(cred), ev.Source, strings.Join(cred.Sources.List(), ", "), ev.Source)}
 	}
 	ev.Credential = CredentialPrefix + credentialName(cred)
 	if err := h.pub.PublishEvent(ctx, ev); err != nil {

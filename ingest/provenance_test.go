@@ -28,8 +28,8 @@ var boundCredentials = access.Credentials{
 	{Role: access.Read, Secret: readToken},
 	{Role: access.Subject, Name: "dpo", Secret: "subject-token-0123456789"},
 	{Role: access.Metrics, Secret: "metrics-token-0123456789"},
-	{Role: access.Ingest, Name: "billing", Secret: billingToken, Sources: []string{"billing-api", "billing-worker"}},
-	{Role: access.Ingest, Name: "support", Secret: supportToken, Sources: []string{"support-desk"}},
+	{Role: access.Ingest, Name: "billing", Secret: billingToken, Sources: access.SourcesOf("billing-api", "billing-worker")},
+	{Role: access.Ingest, Name: "support", Secret: supportToken, Sources: access.SourcesOf("support-desk")},
 }
 
 func startBound(t *testing.T) server {
