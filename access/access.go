@@ -10,6 +10,7 @@ package access
 import (
 	"crypto/subtle"
 	"net/http"
+	"slices"
 	"strings"
 )
 
@@ -55,12 +56,51 @@ func (r Role) String() string {
 // Full, which opens everything Read does.
 func (r Role) Reads() bool { return r == Read || r == Full }
 
-// Credential is a secret that carries a role. Name is what the audit
-// trail records for a subject credential ("" for the other roles).
+// Credential is a secret that carries a role. Name is what the catalog
+// records of it, never the secret: the audit trail for a subject
+// credential, the credential column of every event an ingest credential
+// brings ("" for the other roles).
 type Credential struct {
 	Role   Role
 	Name   string
 	Secret string
+	// Sources are the emitting systems an ingest credential may speak
+	// for; the zero value means any (the API token, and ingest tokens of
+	// the old unnamed form). Only the ingest reads it.
+	Sources Sources
+}
+
+// SpeaksFor reports whether the credential may send events whose source is
+// source.
+func (c Credential) SpeaksFor(source string) bool {
+	return c.Sources.Any() || slices.Contains(c.Sources.List(), source)
+}
+
+// Sources is a set of source names. It is comparable, as a Credential is
+// (sessions compare them); the zero value is any source.
+type Sources struct {
+	joined string // the names, each followed by '\n', which no source holds
+}
+
+// SourcesOf is the set of the names given; none gives any source.
+func SourcesOf(names ...string) Sources {
+	var b strings.Builder
+	for _, n := range names {
+		b.WriteString(n)
+		b.WriteByte('\n')
+	}
+	return Sources{joined: b.String()}
+}
+
+// Any reports whether the set allows every source.
+func (s Sources) Any() bool { return s.joined == "" }
+
+// List returns the names, nil for any source.
+func (s Sources) List() []string {
+	if s.joined == "" {
+		return nil
+	}
+	return strings.Split(strings.TrimSuffix(s.joined, "\n"), "\n")
 }
 
 // Credentials are every credential a server accepts.

@@ -73,3 +73,21 @@ func TestOnlyAndHas(t *testing.T) {
 		t.Error("Reads: only read and full read the catalog")
 	}
 }
+
+func TestSpeaksFor(t *testing.T) {
+	bound := access.Credential{Role: access.Ingest, Name: "billing", Sources: access.SourcesOf("billing-api", "billing.worker")}
+	for source, want := range map[string]bool{"billing-api": true, "billing.worker": true, "support-desk": false, "billing": false, "": false} {
+		if got := bound.SpeaksFor(source); got != want {
+			t.Errorf("billing speaks for %q: %v, want %v", source, got, want)
+		}
+	}
+	if any := (access.Credential{Role: access.Full}); !any.SpeaksFor("support-desk") || !any.Sources.Any() {
+		t.Error("a credential without sources speaks for any source")
+	}
+	if got := bound.Sources.List(); len(got) != 2 || got[1] != "billing.worker" {
+		t.Errorf("List = %q", got)
+	}
+	if bound.Sources != access.SourcesOf("billing-api", "billing.worker") {
+		t.Error("two equal source sets differ: a Credential must stay comparable")
+	}
+}

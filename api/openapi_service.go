@@ -16,8 +16,8 @@ func servicePaths(paths, schemas map[string]any) {
 	schemas["CloudEvent"] = cloudEventSchema()
 	result := schemaOf(reflect.TypeFor[ingest.Result]())
 	result["properties"].(map[string]any)["status"] = map[string]any{"type": "string",
-		"enum":        []string{ingest.StatusAccepted, ingest.StatusRejected, ingest.StatusFailed},
-		"description": "accepted: queued for the catalog; rejected: invalid, see problems (do not retry as is); failed: could not be queued, retry later with the same id"}
+		"enum":        []string{ingest.StatusAccepted, ingest.StatusRejected, ingest.StatusForbidden, ingest.StatusFailed},
+		"description": "accepted: queued for the catalog; rejected: invalid, see problems (do not retry as is); forbidden: the token may not speak for the event's source (see error); failed: could not be queued, retry later with the same id"}
 	response := schemaOf(reflect.TypeFor[ingest.Response]())
 	response["properties"].(map[string]any)["results"] = map[string]any{"type": "array", "items": map[string]any{"$ref": "#/components/schemas/IngestResult"},
 		"description": "one per event, by its index in the request"}
@@ -37,7 +37,7 @@ func servicePaths(paths, schemas map[string]any) {
 		"description": "Every event is validated like the catalog's consumer validates it; the valid ones are queued for the catalog " +
 			"even when others in the same request are rejected. The answer lists the outcome of each event by index. " +
 			"Retrying with the same ids is safe: events are deduplicated by source and id. " +
-			"Authenticate with one of DATAMAP_INGEST_TOKENS or the API token.",
+			"Authenticate with one of DATAMAP_INGEST_TOKENS, which sends events only for the sources it names, or the API token.",
 		"security": []any{map[string]any{"bearer": []any{}}},
 		"parameters": []any{
 			binaryHeader("ce-specversion", "1.0; its presence selects binary mode, with the event's data as the JSON body."),
@@ -60,6 +60,7 @@ func servicePaths(paths, schemas map[string]any) {
 			"202": ingestAnswer("every event was accepted"),
 			"400": ingestAnswer("some events were invalid (see results; the valid ones were accepted), or the request is malformed (see error)"),
 			"401": ingestAnswer("missing or wrong bearer token"),
+			"403": ingestAnswer("the token may not speak for the source of some events (see results; the others were accepted): each ingest token names its sources in DATAMAP_INGEST_TOKENS"),
 			"413": ingestAnswer("the body or the batch is too large; send smaller batches"),
 			"415": ingestAnswer("not a CloudEvents content type, and no ce-specversion header"),
 			"503": withHeaders(ingestAnswer("some events could not be queued (see results): retry them after Retry-After seconds; their ids make the retry safe"),

@@ -57,7 +57,7 @@ func newAsyncPublisher(ctx context.Context, js jetstream.JetStream) *asyncPublis
 func (p *asyncPublisher) publish(ctx context.Context, w *Workload, i int) error {
 	ev := w.Events[i]
 	for {
-		msg := nats.NewMsg(events.Subject(ev.Kind))
+		msg := nats.NewMsg(events.SourceSubject(ev.Source, ev.Kind))
 		msg.Data = w.Raw[i]
 		msg.Header.Set(jetstream.MsgIDHeader, ev.Identity())
 		f, err := p.js.PublishMsgAsync(msg)

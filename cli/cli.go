@@ -68,6 +68,8 @@ func commands() []command {
 		{"bench", "measure ingestion here: JetStream, ClickHouse, the pipeline, latency, memory", runBench},
 		{"taxonomy", "list the categories, purposes and data subjects events may use", runTaxonomy},
 		{"dlq", "list, show, replay or purge dead letters: events the catalog could not store", runDLQ},
+		{"service", "add, list or remove the services allowed to publish their own events to the embedded NATS", runService},
+		{"sources", "which credentials brought each source's events, and how many", runSources},
 		{"rollups", "the state of the rollups every question reads; fold or rebuild them now", runRollups},
 		{"config", "print the effective configuration (secrets masked)", runConfig},
 		{"env", "print the variables a service needs to publish here (NATS address, token)", runEnv},

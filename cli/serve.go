@@ -53,7 +53,7 @@ this machine find it there. Stop it with Ctrl-C (SIGINT) or SIGTERM.`, `
 		return err
 	}
 	fmt.Fprintf(e.stdout, "datamap serve is running (data in %s)\n", e.cfg.DataDir)
-	fmt.Fprintf(e.stdout, "  publish events to  %s  (token in %s)\n", config.RedactURLs(s.NATSURL), filepath.Join(e.cfg.DataDir, stack.NATSTokenFile))
+	fmt.Fprintf(e.stdout, "  publish events to  %s  (each service with its own credential: datamap service add NAME)\n", config.RedactURLs(s.NATSURL))
 	fmt.Fprintf(e.stdout, "  catalog            clickhouse://%s\n", s.ClickHouseAddr)
 	fmt.Fprintf(e.stdout, "  web data map       http://%s/  (log in with the API token or a read token)\n", srv.Addr())
 	fmt.Fprintf(e.stdout, "  HTTP API           http://%s/api/v1/  (bearer token: DATAMAP_API_TOKEN or %s)\n", srv.Addr(), filepath.Join(e.cfg.DataDir, stack.APITokenFile))

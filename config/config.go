@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/kelseyhightower/envconfig"
 
@@ -68,7 +69,14 @@ type Config struct {
 	// table are kept: the evidence of how a person's rights were handled.
 	SubjectEvidence time.Duration `envconfig:"SUBJECT_EVIDENCE" desc:"how long consents and requests about a person are kept as evidence (subject table TTL); the person's other rows follow their categories' retention" default:"26280h"`
 
-	IngestTokens string `envconfig:"INGEST_TOKENS" desc:"comma-separated bearer tokens that may POST events to /v1/events and nothing else (DATAMAP_API_TOKEN is accepted too)" secret:"true"`
+	// IngestTokens bind each token to the sources it may speak for:
+	// "billing:tok1:billing-api,billing-worker,support:tok2:support-desk"
+	// (IngestCredentials parses it; docs/security.md).
+	IngestTokens string `envconfig:"INGEST_TOKENS" desc:"name:token:source,source… entries: bearer tokens that may POST events to /v1/events for the sources listed, and nothing else (* for any source); the old form, plain comma-separated tokens, speaks for any source and is warned about at start (docs/security.md)" secret:"true"`
+	// LegacySubjects keeps the old shared subjects, on which any NATS
+	// publisher can speak for any source, for the publishers not yet on
+	// the per-source subjects (docs/security.md).
+	LegacySubjects bool `envconfig:"LEGACY_SUBJECTS" desc:"store events that arrive on the old shared NATS subjects datamap.events.<kind> (with a warning, under the credential nats:legacy); false dead-letters them: set it once every publisher uses an SDK that publishes on datamap.events.<source>.<kind>" default:"true"`
 
 	// Traffic: the OTLP receiver that turns the traces services send into
 	// observed destinations (docs/traffic.md).
@@ -190,6 +198,9 @@ func (c Config) Validate() error {
 	if _, err := c.subjectCredentials(); err != nil {
 		bad("SUBJECT_TOKENS", "%v", err)
 	}
+	if _, err := c.ingestCredentials(); err != nil {
+		bad("INGEST_TOKENS", "%v", err)
+	}
 	if c.SubjectEvidence < 0 || (c.SubjectEvidence > 0 && c.SubjectEvidence < 24*time.Hour) {
 		bad("SUBJECT_EVIDENCE", "%s is shorter than a day; give the evidence period, e.g. 26280h (three years)", c.SubjectEvidence)
 	}
@@ -234,20 +245,20 @@ func (c Config) registryFile() string {
 
 // Credentials are the credentials of the HTTP surfaces this configuration
 // names, in the order Match prefers them: the full-access apiToken
-// (API_TOKEN, or the one generated in the data directory: stack.APIToken),
-// READ_TOKENS, SUBJECT_TOKENS under their names, INGEST_TOKENS and
-// METRICS_TOKEN. Blank entries are left out. Validate reports a malformed
-// SUBJECT_TOKENS; Credentials then leaves the subject role without any.
+// (API_TOKEN, or the one generated in the data directory: stack.APIToken;
+// named APITokenName, it speaks for any source), READ_TOKENS,
+// SUBJECT_TOKENS and INGEST_TOKENS under their names, and METRICS_TOKEN.
+// Blank entries are left out. Validate reports a malformed SUBJECT_TOKENS
+// or INGEST_TOKENS; Credentials then leaves that role without any.
 func (c Config) Credentials(apiToken string) access.Credentials {
-	creds := access.Credentials{{Role: access.Full, Secret: apiToken}}
+	creds := access.Credentials{{Role: access.Full, Name: APITokenName, Secret: apiToken}}
 	for _, t := range splitList(c.ReadTokens) {
 		creds = append(creds, access.Credential{Role: access.Read, Secret: t})
 	}
 	subjects, _ := c.subjectCredentials()
 	creds = append(creds, subjects...)
-	for _, t := range splitList(c.IngestTokens) {
-		creds = append(creds, access.Credential{Role: access.Ingest, Secret: t})
-	}
+	ingest, _ := c.ingestCredentials()
+	creds = append(creds, ingest...)
 	creds = append(creds, access.Credential{Role: access.Metrics, Secret: c.MetricsToken})
 	return slices.DeleteFunc(creds, func(c access.Credential) bool { return c.Secret == "" })
 }
@@ -300,6 +311,95 @@ func (c Config) subjectCredentials() ([]access.Credential, error) {
 		out = append(out, access.Credential{Role: access.Subject, Name: name, Secret: token})
 	}
 	return out, nil
+}
+
+// APITokenName is the name the API token's events are recorded under.
+const APITokenName = "api-token"
+
+// AnySource, as the sources of an INGEST_TOKENS entry, lets the token
+// speak for every source: for a relay that forwards many systems' events.
+const AnySource = "*"
+
+// ingestCredentials parses INGEST_TOKENS. Its form is
+// "name:token:source,source,name:token:source…": an item with a colon
+// starts an entry, the items after it without one are more of its
+// sources. A value without any colon is the old form, plain tokens, each
+// speaking for any source and named "ingest#" and its position. Errors
+// name the entry by position and name, never by its token.
+func (c Config) ingestCredentials() ([]access.Credential, error) {
+	items := splitList(c.IngestTokens)
+	if !strings.Contains(c.IngestTokens, ":") {
+		out := make([]access.Credential, len(items))
+		for i, t := range items {
+			out[i] = access.Credential{Role: access.Ingest, Name: fmt.Sprintf("ingest#%d", i+1), Secret: t}
+		}
+		return out, nil
+	}
+	var out []access.Credential
+	var sources [][]string // of out[i], as listed
+	names := map[string]bool{}
+	for i, item := range items {
+		parts := strings.Split(item, ":")
+		if len(parts) == 1 {
+			if len(out) == 0 {
+				return nil, fmt.Errorf("item %d has no name: in the name:token:source,… form every token has a name; name it, or list only plain tokens", i+1)
+			}
+			if err := addSource(&sources[len(sources)-1], out[len(out)-1].Name, item); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		name, token := strings.TrimSpace(parts[0]), strings.TrimSpace(parts[1])
+		switch {
+		case len(parts) != 3 || name == "" || token == "":
+			return nil, fmt.Errorf("entry %d is not name:token:source (the name is what the catalog records; the sources are what the token may speak for, * for any)", len(out)+1)
+		case !tokenName.MatchString(name):
+			return nil, fmt.Errorf("entry %d: the name must be letters, digits, '.', '_' or '-' (at most 64)", len(out)+1)
+		case names[name]:
+			return nil, fmt.Errorf("entry %d: the name %q is used twice; the catalog could not tell their events apart", len(out)+1, name)
+		case len(token) < 16:
+			return nil, fmt.Errorf("entry %d (%s): the token is shorter than 16 characters; use a long random one", len(out)+1, name)
+		}
+		names[name] = true
+		out = append(out, access.Credential{Role: access.Ingest, Name: name, Secret: token})
+		sources = append(sources, nil)
+		if err := addSource(&sources[len(sources)-1], name, parts[2]); err != nil {
+			return nil, err
+		}
+	}
+	for i, list := range sources {
+		if !slices.Contains(list, AnySource) {
+			out[i].Sources = access.SourcesOf(list...)
+		}
+	}
+	return out, nil
+}
+
+// addSource adds a source an ingest entry may speak for.
+func addSource(list *[]string, entry, source string) error {
+	source = strings.TrimSpace(source)
+	switch {
+	case source == "":
+		return fmt.Errorf("entry %s: an empty source; list the sources the token may speak for, or * for any", entry)
+	case strings.IndexFunc(source, unicode.IsControl) >= 0:
+		return fmt.Errorf("entry %s: a source with control characters", entry)
+	}
+	*list = append(*list, source)
+	return nil
+}
+
+// Warnings are what is allowed but unsafe in the configuration, for serve
+// to log at start: ingest tokens that may speak for any source. (Events on
+// the legacy subjects are warned about as they arrive.)
+func (c Config) Warnings() []string {
+	var out []string
+	creds, _ := c.ingestCredentials()
+	for _, cred := range creds {
+		if cred.Sources.Any() {
+			out = append(out, fmt.Sprintf("DATAMAP_INGEST_TOKENS: the token %s may send events for any source; bind it to its sources with name:token:source,… (docs/security.md)", cred.Name))
+		}
+	}
+	return out
 }
 
 var tokenName = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)

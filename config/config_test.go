@@ -162,8 +162,8 @@ func TestCredentialsCarryEachSettingsRole(t *testing.T) {
 	c := Config{ReadTokens: "read-1, ,read-2", IngestTokens: " ingest-1,", MetricsToken: "metrics-1",
 		SubjectTokens: "dpo:0123456789abcdef0123"}
 	got := c.Credentials("full-1")
-	want := access.Credentials{{Role: access.Full, Secret: "full-1"}, {Role: access.Read, Secret: "read-1"}, {Role: access.Read, Secret: "read-2"},
-		{Role: access.Subject, Name: "dpo", Secret: "0123456789abcdef0123"}, {Role: access.Ingest, Secret: "ingest-1"}, {Role: access.Metrics, Secret: "metrics-1"}}
+	want := access.Credentials{{Role: access.Full, Name: APITokenName, Secret: "full-1"}, {Role: access.Read, Secret: "read-1"}, {Role: access.Read, Secret: "read-2"},
+		{Role: access.Subject, Name: "dpo", Secret: "0123456789abcdef0123"}, {Role: access.Ingest, Name: "ingest#1", Secret: "ingest-1"}, {Role: access.Metrics, Secret: "metrics-1"}}
 	if !slices.Equal(got, want) {
 		t.Errorf("Credentials = %+v\nwant %+v", got, want)
 	}
@@ -201,3 +201,57 @@ func TestURLSecretsAreMasked(t *testing.T) {
 		t.Errorf("Validate repeats the password: %v", err)
 	}
 }
+func TestIngestTokensBindSources(t *testing.T) {
+	const tok1, tok2 = "0123456789abcdef0123", "fedcba9876543210fedc"
+	c := Config{IngestTokens: "billing:" + tok1 + ":billing-api, billing-worker ,relay:" + tok2 + ":*"}
+	if err := errOf(c.ingestCredentials()); err != nil {
+		t.Fatal(err)
+	}
+	got := c.Credentials("api").Only(access.Ingest)
+	want := access.Credentials{
+		{Role: access.Ingest, Name: "billing", Secret: tok1, Sources: access.SourcesOf("billing-api", "billing-worker")},
+		{Role: access.Ingest, Name: "relay", Secret: tok2},
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("ingest credentials = %+v\nwant %+v", got, want)
+	}
+	if !got[0].SpeaksFor("billing-worker") || got[0].SpeaksFor("support-desk") || !got[1].SpeaksFor("support-desk") {
+		t.Error("SpeaksFor: billing speaks for its two sources only, relay for any")
+	}
+	if w := c.Warnings(); len(w) != 1 || !strings.Contains(w[0], "relay") || strings.Contains(w[0], tok2) {
+		t.Errorf("warnings = %q; want one about relay, without its token", w)
+	}
+	if api, _ := c.Credentials("api-secret-0123456789").Match("api-secret-0123456789"); api.Name != APITokenName || !api.SpeaksFor("anything") {
+		t.Errorf("the API token = %+v; want it named %s, for any source", api, APITokenName)
+	}
+
+	old := Config{IngestTokens: tok1 + "," + tok2}
+	got = old.Credentials("").Only(access.Ingest)
+	if len(got) != 2 || got[0].Name != "ingest#1" || got[1].Name != "ingest#2" || !got[0].Sources.Any() {
+		t.Errorf("old form = %+v; want two tokens named by position, for any source", got)
+	}
+	if w := old.Warnings(); len(w) != 2 {
+		t.Errorf("old form warnings = %q; want one per token", w)
+	}
+
+	for in, want := range map[string]string{
+		tok1 + ",billing:" + tok2 + ":billing-api":           "item 1 has no name",
+		"billing:" + tok1:                                    "entry 1 is not name:token:source",
+		"billing:" + tok1 + ":a,billing:" + tok2 + ":b":      "used twice",
+		"bill ing:" + tok1 + ":a":                            "letters, digits",
+		"billing:short:a":                                    "shorter than 16",
+		"billing:" + tok1 + ":":                              "empty source",
+		"billing:" + tok1 + ":a,,support:" + tok2 + ":b\x01": "control characters",
+	} {
+		err := errOf(Config{IngestTokens: in}.ingestCredentials())
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("INGEST_TOKENS=%q: %v; want %q", in, err, want)
+			continue
+		}
+		if strings.Contains(err.Error(), tok1) || strings.Contains(err.Error(), tok2) {
+			t.Errorf("INGEST_TOKENS error shows a token: %v", err)
+		}
+	}
+}
+
+func errOf(_ []access.Credential, err error) error { return err }

@@ -90,6 +90,13 @@ type Event struct {
 	// by name. They are checked like free text and kept; nil when none.
 	Extensions map[string]string
 	Data       Data
+	// Credential names what brought the event, never a secret: set by
+	// the catalog consumer from the subject the event arrived on
+	// ("nats:billing-api", "nats:legacy") or, for events the HTTP ingest
+	// relays, from the token's name ("http:billing-team"). It is not part
+	// of the wire format; services leave it empty (see
+	// sdk.Publisher.PublishEvent).
+	Credential string
 }
 
 // Identity is the event's identity across the pipeline: JetStream's

@@ -114,32 +114,38 @@ func New(pub Publisher, v *events.Validator, o Options) (*Handler, error) {
 const (
 	StatusAccepted = "accepted" // queued for the catalog
 	StatusRejected = "rejected" // invalid: see the problems; do not retry as is
-	StatusFailed   = "failed"   // could not be queued: retry later with the same id
+	// StatusForbidden: the token may not speak for the event's source;
+	// see DATAMAP_INGEST_TOKENS.
+	StatusForbidden = "forbidden"
+	StatusFailed    = "failed" // could not be queued: retry later with the same id
 )
 
 // Result is the outcome of one event of a request.
 type Result struct {
 	Index    int              `json:"index"`
 	ID       string           `json:"id,omitempty"`
-	Status   string           `json:"status"` // accepted, rejected (invalid: see problems) or failed (retry later)
+	Status   string           `json:"status"` // accepted, rejected (invalid: see problems), forbidden (another source's) or failed (retry later)
 	Problems []events.Problem `json:"problems,omitempty"`
 	Error    string           `json:"error,omitempty"`
 }
 
 // Response is the body of every answer to POST /v1/events.
 type Response struct {
-	Accepted int      `json:"accepted"`
-	Rejected int      `json:"rejected"`
-	Failed   int      `json:"failed"`
-	Error    string   `json:"error,omitempty"` // the request as a whole
-	Results  []Result `json:"results"`
+	Accepted int `json:"accepted"`
+	Rejected int `json:"rejected"`
+	// Forbidden counts events for a source the token may not speak for.
+	Forbidden int      `json:"forbidden"`
+	Failed    int      `json:"failed"`
+	Error     string   `json:"error,omitempty"` // the request as a whole
+	Results   []Result `json:"results"`
 }
 
-// ServeHTTP answers 202 when every event was accepted; 400 when some were
-// invalid (the valid ones of the batch are still published; see the
-// results by index); 503 when some could not be queued (retry them: ids
-// make retries idempotent); 401 (no or unknown token), 403 (a token of a
-// role that cannot publish), 413 and 415 for the request as a whole.
+// ServeHTTP answers 202 when every event was accepted; 403 when the token
+// may not speak for the source of some, 400 when some were invalid (the
+// other events of the batch are still published; see the results by
+// index); 503 when some could not be queued (retry them: ids make retries
+// idempotent); 401 (no or unknown token), 403 (a token of a role that
+// cannot publish), 413 and 415 for the request as a whole.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	started := time.Now()
 	rec := &statusRecorder{ResponseWriter: w}
@@ -153,7 +159,8 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 		reply(w, http.StatusMethodNotAllowed, Response{Error: "POST CloudEvents to " + Path})
 		return
 	}
-	if _, ok := h.allowed.Bearer(r); !ok {
+	cred, ok := h.allowed.Bearer(r)
+	if !ok {
 		if c, known := h.known.Bearer(r); known {
 			reply(w, http.StatusForbidden, Response{Error: fmt.Sprintf("this token has the %s role, which cannot publish; use an ingest token (DATAMAP_INGEST_TOKENS) or the API token", c.Role)})
 			return
@@ -179,12 +186,14 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	resp := Response{Results: make([]Result, len(docs))}
 	for i, doc := range docs {
-		resp.Results[i] = h.handle(r.Context(), i, doc)
+		resp.Results[i] = h.handle(r.Context(), cred, i, doc)
 		switch resp.Results[i].Status {
 		case StatusAccepted:
 			resp.Accepted++
 		case StatusRejected:
 			resp.Rejected++
+		case StatusForbidden:
+			resp.Forbidden++
 		default:
 			resp.Failed++
 		}
@@ -192,8 +201,11 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 	mode := Mode(r.Header)
 	h.metrics.countEvents(r.Context(), mode, StatusAccepted, resp.Accepted)
 	h.metrics.countEvents(r.Context(), mode, StatusRejected, resp.Rejected)
+	h.metrics.countEvents(r.Context(), mode, StatusForbidden, resp.Forbidden)
 	h.metrics.countEvents(r.Context(), mode, StatusFailed, resp.Failed)
 	switch {
+	case resp.Forbidden > 0:
+		status = http.StatusForbidden
 	case resp.Rejected > 0:
 		status = http.StatusBadRequest
 	case resp.Failed > 0:
@@ -205,7 +217,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) {
 	reply(w, status, resp)
 }
 
-func (h *Handler) handle(ctx context.Context, i int, doc []byte) Result {
+func (h *Handler) handle(ctx context.Context, cred access.Credential, i int, doc []byte) Result {
 	ev, err := h.validator.Decode(withTime(doc, time.Now()))
 	if err != nil {
 		res := Result{Index: i, Status: StatusRejected, Error: err.Error()}
@@ -215,6 +227,12 @@ func (h *Handler) handle(ctx context.Context, i int, doc []byte) Result {
 		}
 		return res
 	}
+	if !cred.SpeaksFor(ev.Source) {
+		return Result{Index: i, ID: ev.ID, Status: StatusForbidden, Error: fmt.Sprintf(
+			"the token %q may not send events for source %q (it speaks for %s); send them with a token bound to %q in DATAMAP_INGEST_TOKENS",
+			credentialName(cred), ev.Source, strings.Join(cred.Sources.List(), ", "), ev.Source)}
+	}
+	ev.Credential = CredentialPrefix + credentialName(cred)
 	if err := h.pub.PublishEvent(ctx, ev); err != nil {
 		h.log.Warn("ingest: could not queue an event", "id", ev.ID, "source", ev.Source, "err", err)
 		return Result{Index: i, ID: ev.ID, Status: StatusFailed, Error: err.Error()}
@@ -240,6 +258,19 @@ func withTime(doc []byte, now time.Time) []byte {
 		out = append(out, ',')
 	}
 	return append(out, trimmed[1:]...)
+}
+
+// CredentialPrefix starts the credential recorded for the events a token
+// brings: "http:" and the token's name.
+const CredentialPrefix = "http:"
+
+// credentialName is what the catalog records of a token: its name, or its
+// role when it has none.
+func credentialName(c access.Credential) string {
+	if c.Name != "" {
+		return c.Name
+	}
+	return c.Role.String()
 }
 
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {

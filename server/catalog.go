@@ -28,7 +28,7 @@ func NewConsumer(ctx context.Context, s *stack.Stack, tax *taxonomy.Taxonomy, me
 	return consumer.New(durable, w,
 		deadletter.NewSink(s.JS, deadletter.SubjectPrefix), events.NewValidator(tax),
 		consumer.Options{BatchSize: cfg.BatchSize, MaxWait: cfg.BatchWait, Logger: s.Logger(),
-			MaxDeliver: consumer.DefaultSettings.MaxDeliver, Metrics: metrics}), nil
+			MaxDeliver: consumer.DefaultSettings.MaxDeliver, Metrics: metrics, RefuseLegacySubjects: !cfg.LegacySubjects}), nil
 }
 
 // NewFolder returns the folder that keeps a stack's rollups current, as

@@ -75,6 +75,9 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	for _, w := range o.Config.Warnings() {
+		o.Log.Warn(w)
+	}
 	s := &Server{opts: o}
 	if s.consumer, err = NewConsumer(ctx, o.Stack, o.Taxonomy, consumerMetrics); err != nil {
 		return nil, err

@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -50,6 +51,8 @@ type Stack struct {
 	chMu        sync.Mutex      // guards chServer
 	closing     chan struct{}   // closed by Close: the supervisor stops restarting
 	supervised  chan struct{}   // closed when the supervisor has returned
+	stopWatch   chan struct{}   // closed by Close: watchServices returns; nil when NATS is not embedded
+	watched     chan struct{}   // closed when watchServices has returned
 	runtime     string          // the runtime file this stack wrote, if any
 	runtimeLock *os.File        // held while the runtime file is valid
 }
@@ -84,12 +87,19 @@ func (s *Stack) startNATS() error {
 		if err != nil {
 			return err
 		}
-		ns, err := StartNATSServer(NATSServerOptions{StoreDir: filepath.Join(cfg.DataDir, "nats"),
-			Port: cfg.NATSPort, Token: token, SyncInterval: cfg.NATSSyncInterval, SyncAlways: cfg.NATSSyncAlways})
+		services, err := ListServices(cfg.DataDir)
+		if err != nil {
+			s.log.Warn("some services' credentials are unreadable; those services cannot connect", "err", err)
+		}
+		o := NATSServerOptions{StoreDir: filepath.Join(cfg.DataDir, "nats"), Port: cfg.NATSPort, Token: token,
+			SyncInterval: cfg.NATSSyncInterval, SyncAlways: cfg.NATSSyncAlways, Services: services}
+		ns, err := StartNATSServer(o)
 		if err != nil {
 			return err
 		}
 		s.natsServer, url = ns, natsURL(ns)
+		s.stopWatch, s.watched = make(chan struct{}), make(chan struct{})
+		go s.watchServices(o, services)
 		opts = append(opts, nats.Token(token))
 		s.log.Info("embedded NATS listening", "url", url, "store", filepath.Join(cfg.DataDir, "nats"))
 	} else {
@@ -322,6 +332,39 @@ func (s *Stack) superviseClickHouse(srv *chembed.Server) {
 	}
 }
 
+// ServicesPollInterval is how often a running embedded NATS server looks
+// for services added or removed (`datamap service`).
+const ServicesPollInterval = 2 * time.Second
+
+// watchServices reloads the embedded NATS server's users when the
+// services' credentials change, until Close. Polling a small directory
+// is enough here: a new service waits a couple of seconds at most.
+func (s *Stack) watchServices(o NATSServerOptions, current []Service) {
+	defer close(s.watched)
+	tick := time.NewTicker(ServicesPollInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-s.stopWatch:
+			return
+		case <-tick.C:
+		}
+		next, err := ListServices(s.cfg.DataDir)
+		if err != nil {
+			s.log.Warn("some services' credentials are unreadable; those services cannot connect", "err", err)
+		}
+		if slices.Equal(next, current) {
+			continue
+		}
+		if err := ReloadServices(s.natsServer, o, next); err != nil {
+			s.log.Error("the services' credentials changed but NATS did not take them; retrying", "err", err)
+			continue
+		}
+		s.log.Info("services' NATS credentials reloaded", "services", len(next))
+		current = next
+	}
+}
+
 // Close disconnects and stops the servers this stack started.
 func (s *Stack) Close(ctx context.Context) error {
 	var errs []error
@@ -343,6 +386,10 @@ func (s *Stack) Close(ctx context.Context) error {
 	}
 	if srv := s.EmbeddedClickHouse(); srv != nil {
 		errs = append(errs, srv.Stop(ctx))
+	}
+	if s.stopWatch != nil {
+		close(s.stopWatch)
+		<-s.watched
 	}
 	if s.natsServer != nil {
 		s.natsServer.Shutdown()

@@ -70,6 +70,8 @@ type Consumer struct {
 	// the consumer look for a poison event.
 	poisonAfter int
 
+	provenance provenance
+
 	held   heldMessages
 	ready  atomic.Bool
 	stored atomic.Uint64
@@ -82,6 +84,11 @@ type Options struct {
 	MaxDeliver int           // deliveries before dead-lettering; default DefaultSettings.MaxDeliver
 	Logger     *slog.Logger
 	Metrics    *Metrics // nil records nothing
+	// RefuseLegacySubjects dead-letters events that arrive on the old
+	// shared subjects (events.LegacySubject), on which any publisher can
+	// speak for any source. When false they are stored, under the
+	// credential "nats:legacy", and a warning is logged.
+	RefuseLegacySubjects bool
 }
 
 // New wires a consumer. Run starts it.
@@ -100,7 +107,8 @@ func New(stream jetstream.Consumer, sink Sink, dead DeadLetterer, v *events.Vali
 	}
 	return &Consumer{stream: stream, sink: sink, dead: dead, validator: v, log: o.Logger,
 		metrics: o.Metrics.forConsumer(), batchSize: o.BatchSize, maxWait: o.MaxWait,
-		maxDeliver: o.MaxDeliver, poisonAfter: 3}
+		maxDeliver: o.MaxDeliver, poisonAfter: 3,
+		provenance: provenance{refuseLegacy: o.RefuseLegacySubjects, log: o.Logger}}
 }
 
 // Ready reports whether the last fetch and write succeeded.
@@ -189,8 +197,10 @@ func (c *Consumer) fetch(ctx context.Context, out chan<- []pending) {
 		for i, m := range msgs {
 			items[i].msg = m
 			items[i].event, items[i].invalid = c.validator.Decode(m.Data())
-			if ev := items[i].event; ev != nil && m.Subject() != events.Subject(ev.Kind) {
-				items[i].event, items[i].invalid = nil, &WrongSubjectError{Subject: m.Subject(), Type: ev.Kind.Type()}
+			if ev := items[i].event; ev != nil {
+				if ev.Credential, items[i].invalid = c.provenance.credential(m, ev); items[i].invalid != nil {
+					items[i].event = nil
+				}
 			}
 		}
 		select {
@@ -200,25 +210,6 @@ func (c *Consumer) fetch(ctx context.Context, out chan<- []pending) {
 		}
 	}
 }
-
-// WrongSubjectError refuses an event published on the subject of another
-// kind: the subject routes and authorizes by kind (a publisher may be
-// allowed shared events only), so the two must agree.
-type WrongSubjectError struct {
-	Subject string // where it was published
-	Type    string // what it says it is
-}
-
-func (e *WrongSubjectError) Error() string {
-	want := e.Type
-	if k, ok := events.KindOfType(e.Type); ok {
-		want = events.Subject(k)
-	}
-	return fmt.Sprintf("type %q does not match subject %q; publish %s events on %s", e.Type, e.Subject, e.Type, want)
-}
-
-// Is makes errors.Is(err, events.ErrInvalid) true: the event can never be stored.
-func (e *WrongSubjectError) Is(target error) bool { return target == events.ErrInvalid }
 
 // pending is a fetched message and what decoding it gave.
 type pending struct {

@@ -38,7 +38,7 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, s StreamSettings
 	streams := []jetstream.StreamConfig{{
 		Name:        events.StreamName,
 		Description: "datamap events: collected, shared, erased",
-		Subjects:    []string{events.SubjectPrefix + ".>"},
+		Subjects:    []string{events.SubjectPrefix + ".>", events.IngestSubjectPrefix + ".>"},
 		Storage:     jetstream.FileStorage,
 		Duplicates:  s.Duplicates,
 		Replicas:    s.Replicas,

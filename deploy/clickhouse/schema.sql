@@ -284,3 +284,14 @@ CREATE TABLE IF NOT EXISTS traffic
 ENGINE = AggregatingMergeTree
 PARTITION BY toYYYYMM(day)
 ORDER BY (day, system, host, class, recipient, country);
+
+
+-- 0010_credential
+ALTER TABLE events ADD COLUMN IF NOT EXISTS credential LowCardinality(String) DEFAULT ''
+    COMMENT 'the credential that brought the event (a name, never a secret), empty before it was recorded';
+
+ALTER TABLE subject_refs ADD COLUMN IF NOT EXISTS credential LowCardinality(String) DEFAULT ''
+    COMMENT 'the credential that brought the event (a name, never a secret), empty before it was recorded';
+
+ALTER TABLE subject_rights ADD COLUMN IF NOT EXISTS credential LowCardinality(String) DEFAULT ''
+    COMMENT 'the credential that brought the event (a name, never a secret), empty before it was recorded';

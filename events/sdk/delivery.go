@@ -20,10 +20,14 @@ import (
 type outgoing struct {
 	kind    events.Kind
 	msgID   string // Nats-Msg-Id: events.Identity(source, id)
-	raw     []byte
-	sc      trace.SpanContext
-	queued  time.Time
-	spooled bool // read from the spool: the file keeps it until it is acked
+	subject string // where it is published: events.SourceSubject, or IngestSubject when relayed
+	// credential, set only for events the HTTP ingest relays, goes out in
+	// the events.CredentialHeader.
+	credential string
+	raw        []byte
+	sc         trace.SpanContext
+	queued     time.Time
+	spooled    bool // read from the spool: the file keeps it until it is acked
 }
 
 type inflight struct {
@@ -247,7 +251,10 @@ func (d *delivery) send(o *outgoing) bool {
 			d.toSpool(o) // NATS is down: straight to disk
 			return true
 		}
-		msg := &nats.Msg{Subject: events.Subject(o.kind), Data: o.raw, Header: nats.Header{jetstream.MsgIDHeader: []string{o.msgID}}}
+		msg := &nats.Msg{Subject: o.subject, Data: o.raw, Header: nats.Header{jetstream.MsgIDHeader: []string{o.msgID}}}
+		if o.credential != "" {
+			msg.Header[events.CredentialHeader] = []string{o.credential}
+		}
 		ack, err := d.js.PublishMsgAsync(msg, jetstream.WithStallWait(stallWait))
 		if err == nil {
 			select {
@@ -413,9 +420,9 @@ func (d *delivery) drainToSpool() {
 
 // encode renders a record in the wire format.
 func (d *delivery) encode(r *record) *outgoing {
-	var id, source string
+	var id, source, credential string
 	if r.ext != nil {
-		id, source = r.ext.id, r.ext.source
+		id, source, credential = r.ext.id, r.ext.source, r.ext.credential
 	} else {
 		var idBuf [36]byte
 		encodeUUID(idBuf[:], r.id)
@@ -429,7 +436,12 @@ func (d *delivery) encode(r *record) *outgoing {
 		ev.Extensions = r.ext.extensions
 	}
 	raw := events.AppendEvent(make([]byte, 0, 512), &ev, r.sc)
-	return &outgoing{kind: r.flow.kind, msgID: events.Identity(source, id), raw: raw, sc: r.sc, queued: r.queued}
+	subject := events.SourceSubject(source, r.flow.kind)
+	if credential != "" {
+		subject = events.IngestSubject(source, r.flow.kind)
+	}
+	return &outgoing{kind: r.flow.kind, msgID: events.Identity(source, id), subject: subject, credential: credential,
+		raw: raw, sc: r.sc, queued: r.queued}
 }
 
 // waitDelivered waits until nothing is pending or ctx ends.

@@ -27,6 +27,7 @@ type record struct {
 type external struct {
 	id, source, traceParent, traceState string
 	extensions                          map[string]string
+	credential                          string // relayed by the HTTP ingest: events.Event.Credential
 }
 
 // flow is everything that identifies what happened, except when and how

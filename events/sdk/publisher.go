@@ -214,7 +214,10 @@ func (p *Publisher) publish(ctx context.Context, f *flow, ref string, count int6
 // client retrying the same event is deduplicated by JetStream like an SDK
 // retry. It validates ev again (a *events.ValidationError), bypasses
 // aggregation, and otherwise behaves like Collected: it returns once ev is
-// queued.
+// queued. It is published on ev's source's subject — or, when ev has a
+// Credential, relayed on events.IngestSubject with that credential in the
+// events.CredentialHeader, as the HTTP ingest does; NATS allows that to
+// datamap's own identity only.
 func (p *Publisher) PublishEvent(ctx context.Context, ev *events.Event) error {
 	if ev == nil {
 		return errors.New("events: PublishEvent(nil)")
@@ -224,7 +227,7 @@ func (p *Publisher) PublishEvent(ctx context.Context, ev *events.Event) error {
 	}
 	r := record{flow: flowOf(ev.Kind, &ev.Data), ref: ev.Data.SubjectRef, count: ev.Data.Count, at: ev.Time.UTC(),
 		ext: &external{id: ev.ID, source: ev.Source, traceParent: ev.TraceParent, traceState: ev.TraceState,
-			extensions: ev.Extensions}}
+			extensions: ev.Extensions, credential: ev.Credential}}
 	return p.enqueue(ctx, &r)
 }
 

@@ -388,7 +388,7 @@ func TestTraceParentOfTheCallerIsOnTheStoredEvent(t *testing.T) {
 	}
 	var publish sdktrace.ReadOnlySpan
 	for _, s := range spans.Ended() {
-		if s.Name() == "publish datamap.events.collected" {
+		if s.Name() == "publish "+events.SourceSubject("billing-api", events.KindCollected) {
 			publish = s
 		}
 	}

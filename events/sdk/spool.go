@@ -3,6 +3,7 @@ package sdk
 import (
 	"bufio"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/crc32"
@@ -23,7 +24,13 @@ import (
 //
 //	length uint32 (big endian, of the payload)
 //	crc    uint32 (CRC-32C of the payload)
-//	payload: kind byte, msgID length uint16, msgID, the encoded event
+//	payload: kind byte, msgID length uint16, msgID,
+//	         [subject length uint16, subject, credential length uint16, credential,]
+//	         the encoded event
+//
+// The bracketed part is there when the kind byte has spoolRouted set;
+// records written before it existed lack it, and replay on their source's
+// subject (events.SourceSubject), the source read from the event.
 //
 // so that a record torn by a crash mid-write is detected: Open skips it
 // (and anything after it) with a log line and truncates the file there.
@@ -36,6 +43,9 @@ const (
 	spoolMaxRecord  = events.MaxEventSize + 1024
 	spoolReadChunk  = 256 << 10
 )
+
+// spoolRouted marks a record that stores its subject and credential.
+const spoolRouted = 0x80
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
@@ -138,16 +148,53 @@ func scanSpool(f *os.File) (records int, good int64, err error) {
 }
 
 func decodeSpoolPayload(p []byte) (*outgoing, bool) {
-	if len(p) < 3 || int(p[0]) >= len(kindCodes) {
+	if len(p) < 3 {
+		return nil, false
+	}
+	routed, code := p[0]&spoolRouted != 0, int(p[0]&^spoolRouted)
+	if code >= len(kindCodes) {
 		return nil, false
 	}
 	idLen := int(binary.BigEndian.Uint16(p[1:3]))
 	if len(p) < 3+idLen {
 		return nil, false
 	}
-	o := &outgoing{kind: kindCodes[p[0]], msgID: string(p[3 : 3+idLen]), spooled: true}
-	o.raw = append([]byte(nil), p[3+idLen:]...)
+	o := &outgoing{kind: kindCodes[code], msgID: string(p[3 : 3+idLen]), spooled: true}
+	rest := p[3+idLen:]
+	if routed {
+		var subject, credential []byte
+		var ok bool
+		if subject, rest, ok = cutSpoolString(rest); !ok {
+			return nil, false
+		}
+		if credential, rest, ok = cutSpoolString(rest); !ok {
+			return nil, false
+		}
+		o.subject, o.credential = string(subject), string(credential)
+	}
+	o.raw = append([]byte(nil), rest...)
+	if !routed {
+		var ev struct {
+			Source string `json:"source"`
+		}
+		if json.Unmarshal(o.raw, &ev) != nil || ev.Source == "" {
+			return nil, false
+		}
+		o.subject = events.SourceSubject(ev.Source, o.kind)
+	}
 	return o, true
+}
+
+// cutSpoolString splits a uint16-length-prefixed string off p.
+func cutSpoolString(p []byte) (s, rest []byte, ok bool) {
+	if len(p) < 2 {
+		return nil, nil, false
+	}
+	n := int(binary.BigEndian.Uint16(p))
+	if len(p) < 2+n {
+		return nil, nil, false
+	}
+	return p[2 : 2+n], p[2+n:], true
 }
 
 func kindCode(k events.Kind) (byte, error) {
@@ -175,9 +222,13 @@ func (s *spool) append(os ...*outgoing) error {
 			return err
 		}
 		b = append(b, make([]byte, spoolHeaderSize)...)
-		b = append(b, code)
+		b = append(b, code|spoolRouted)
 		b = binary.BigEndian.AppendUint16(b, uint16(len(o.msgID)))
 		b = append(b, o.msgID...)
+		b = binary.BigEndian.AppendUint16(b, uint16(len(o.subject)))
+		b = append(b, o.subject...)
+		b = binary.BigEndian.AppendUint16(b, uint16(len(o.credential)))
+		b = append(b, o.credential...)
 		b = append(b, o.raw...)
 		payload := b[start+spoolHeaderSize:]
 		binary.BigEndian.PutUint32(b[start:], uint32(len(payload)))

@@ -9,8 +9,6 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
-
-	"github.com/back-trace/datamap/events"
 )
 
 // instrumentationName names the SDK's tracer and meter: the scope that
@@ -106,7 +104,7 @@ func (t *telemetry) published(o *outgoing) {
 	if !o.sc.IsSampled() {
 		return
 	}
-	subject := events.Subject(o.kind)
+	subject := o.subject
 	_, span := t.tracer.Start(trace.ContextWithSpanContext(ctx, o.sc), "publish "+subject,
 		trace.WithSpanKind(trace.SpanKindProducer), trace.WithTimestamp(o.queued),
 		trace.WithAttributes(attribute.String("messaging.system", "nats"),

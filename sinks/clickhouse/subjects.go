@@ -57,7 +57,7 @@ func (r SubjectRetention) keepUntil(ev *events.Event) time.Time {
 }
 
 const insertSubjects = `INSERT INTO subject_refs (ref, source, id, kind, time, category, data_subject, purpose, legal_basis,
-	recipient_name, recipient_role, recipient_country, reason, request_right, channel, grounds, keep_until)`
+	recipient_name, recipient_role, recipient_country, reason, request_right, channel, grounds, keep_until, credential)`
 
 // writeSubjects inserts the facts of the events that carry a subject
 // reference into subject_refs; the reference goes nowhere else.
@@ -80,7 +80,7 @@ func (w *Writer) writeSubjects(ctx context.Context, batch []*events.Event) error
 	n := len(about)
 	s := func() []string { return make([]string, 0, n) }
 	ref, source, id, kind, category, subject, purpose, basis := s(), s(), s(), s(), s(), s(), s(), s()
-	recName, recRole, recCountry, reason, right, channel, grounds := s(), s(), s(), s(), s(), s(), s()
+	recName, recRole, recCountry, reason, right, channel, grounds, credential := s(), s(), s(), s(), s(), s(), s(), s()
 	at, keep := make([]time.Time, 0, n), make([]time.Time, 0, n)
 	for _, ev := range about {
 		d := &ev.Data
@@ -93,9 +93,10 @@ func (w *Writer) writeSubjects(ctx context.Context, batch []*events.Event) error
 		category, subject, purpose, basis = append(category, d.Category), append(subject, d.DataSubject), append(purpose, d.Purpose), append(basis, d.LegalBasis)
 		recName, recRole, recCountry = append(recName, r.Name), append(recRole, r.Role), append(recCountry, r.Country)
 		reason, right, channel, grounds = append(reason, d.Reason), append(right, d.Right), append(channel, d.Channel), append(grounds, d.Grounds)
+		credential = append(credential, ev.Credential)
 	}
 	for i, col := range []any{ref, source, id, kind, at, category, subject, purpose, basis, recName, recRole, recCountry,
-		reason, right, channel, grounds, keep} {
+		reason, right, channel, grounds, keep, credential} {
 		if err := b.Column(i).Append(col); err != nil {
 			return fmt.Errorf("clickhouse: append subject column %d: %w", i, err)
 		}

@@ -27,11 +27,12 @@ func NewWriter(conn driver.Conn) *Writer { return &Writer{conn: conn} }
 
 // The columns of the events table the writer fills: the envelope's, one
 // per payload field (events.Fields), retention_days derived from
-// retention, and the trace context. ingested_at has a default.
+// retention, the trace context, and the credential that brought the event
+// (events.Event.Credential). ingested_at has a default.
 var (
 	envelopeColumns = []string{"source", "id", "kind", "time"}
 	payloadFields   = payloadColumns()
-	derivedColumns  = []string{"retention_days", "traceparent", "tracestate", "extensions"}
+	derivedColumns  = []string{"retention_days", "traceparent", "tracestate", "extensions", "credential"}
 	insertEvents    = "INSERT INTO events (" + strings.Join(columnNames(), ", ") + ")"
 )
 
@@ -137,6 +138,7 @@ type columns struct {
 	retentionDays           []uint32
 	traceParent, traceState []string
 	extensions              []map[string]string
+	credential              []string
 }
 
 func newColumns(n int) *columns {
@@ -144,7 +146,7 @@ func newColumns(n int) *columns {
 	c := &columns{source: s(), id: s(), kind: s(), time: make([]time.Time, 0, n),
 		text: make([][]string, len(payloadFields)), numbers: make([][]uint64, len(payloadFields)),
 		retentionDays: make([]uint32, 0, n), traceParent: s(), traceState: s(),
-		extensions: make([]map[string]string, 0, n)}
+		extensions: make([]map[string]string, 0, n), credential: s()}
 	for i, f := range payloadFields {
 		if f.Type == events.Integer {
 			c.numbers[i] = make([]uint64, 0, n)
@@ -176,6 +178,7 @@ func (c *columns) add(ev *events.Event) {
 		exts = map[string]string{} // the driver wants a map, even an empty one
 	}
 	c.extensions = append(c.extensions, exts)
+	c.credential = append(c.credential, ev.Credential)
 }
 
 // all returns the columns in the order of Columns.
@@ -188,7 +191,7 @@ func (c *columns) all() []any {
 			cols = append(cols, c.text[i])
 		}
 	}
-	return append(cols, c.retentionDays, c.traceParent, c.traceState, c.extensions)
+	return append(cols, c.retentionDays, c.traceParent, c.traceState, c.extensions, c.credential)
 }
 
 // Ping checks that ClickHouse answers, so the consumer can tell an outage

@@ -104,8 +104,8 @@ func (l Letter) Identity() string {
 // Replayable returns nil when the letter can be republished: its original
 // subject is an event subject. The error wraps ErrNotReplayable.
 func (l Letter) Replayable() error {
-	if !strings.HasPrefix(l.Subject, events.SubjectPrefix+".") {
-		return fmt.Errorf("%w: dead letter %d: original subject %q is not under %s.>", ErrNotReplayable, l.ID, l.Subject, events.SubjectPrefix)
+	if !events.IsEventSubject(l.Subject) {
+		return fmt.Errorf("%w: dead letter %d: original subject %q is not under %s.> or %s.>", ErrNotReplayable, l.ID, l.Subject, events.SubjectPrefix, events.IngestSubjectPrefix)
 	}
 	return nil
 }
@@ -199,7 +199,7 @@ type ReplayResult struct {
 // Replay republishes each dead letter's body to its original subject and
 // deletes the letter once the events stream has acknowledged the publish.
 // The republished message keeps the original headers except the Nats-* and
-// Datamap-* ones; it gets Nats-Msg-Id ReplayMsgID(letter) and
+// Datamap-* ones (but events.CredentialHeader); it gets Nats-Msg-Id ReplayMsgID(letter) and
 // HeaderReplayOf. The catalog consumer then validates it again like any
 // event: valid, it is stored (once, however often it was replayed); still
 // invalid, it comes back to the dead-letter stream under a new ID with the
@@ -234,7 +234,9 @@ func Replay(ctx context.Context, js jetstream.JetStream, ids []uint64) (ReplayRe
 		msg := nats.NewMsg(l.Subject)
 		msg.Data = l.Body
 		for k, vs := range l.Header {
-			if strings.HasPrefix(k, "Nats-") || strings.HasPrefix(k, "Datamap-") {
+			// The credential an ingest relay carried stays: the replayed
+			// event was brought by it, and goes back on the ingest's subject.
+			if strings.HasPrefix(k, "Nats-") || (strings.HasPrefix(k, "Datamap-") && k != events.CredentialHeader) {
 				continue
 			}
 			msg.Header[k] = vs

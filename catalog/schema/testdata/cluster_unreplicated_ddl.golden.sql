@@ -318,3 +318,23 @@ ORDER BY (day, system, host, class, recipient, country);
 
 CREATE TABLE IF NOT EXISTS traffic AS traffic_local
 ENGINE = Distributed(datamap_cluster, currentDatabase(), traffic_local, cityHash64(day, system, host, class, recipient, country));
+
+-- ===== 0010_credential =====
+
+ALTER TABLE events_local ADD COLUMN IF NOT EXISTS credential LowCardinality(String) DEFAULT ''
+    COMMENT 'the credential that brought the event (a name, never a secret), empty before it was recorded';
+
+ALTER TABLE events ADD COLUMN IF NOT EXISTS credential LowCardinality(String) DEFAULT ''
+    COMMENT 'the credential that brought the event (a name, never a secret), empty before it was recorded';
+
+ALTER TABLE subject_refs_local ADD COLUMN IF NOT EXISTS credential LowCardinality(String) DEFAULT ''
+    COMMENT 'the credential that brought the event (a name, never a secret), empty before it was recorded';
+
+ALTER TABLE subject_refs ADD COLUMN IF NOT EXISTS credential LowCardinality(String) DEFAULT ''
+    COMMENT 'the credential that brought the event (a name, never a secret), empty before it was recorded';
+
+ALTER TABLE subject_rights_local ADD COLUMN IF NOT EXISTS credential LowCardinality(String) DEFAULT ''
+    COMMENT 'the credential that brought the event (a name, never a secret), empty before it was recorded';
+
+ALTER TABLE subject_rights ADD COLUMN IF NOT EXISTS credential LowCardinality(String) DEFAULT ''
+    COMMENT 'the credential that brought the event (a name, never a secret), empty before it was recorded';
