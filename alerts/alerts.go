@@ -210,6 +210,9 @@ func (a *Alerter) check(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	defer func() {
+		a.opts.Log.Debug("alerts: findings checked", "findings", len(findings), "open", len(a.open), "took", time.Since(now))
+	}()
 	current := make(map[string]report.Finding, len(findings))
 	for _, f := range findings {
 		current[Key(f)] = f
