@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/back-trace/datamap/alerts"
+	"github.com/back-trace/datamap/config"
 	"github.com/back-trace/datamap/internal/testservers"
 	"github.com/back-trace/datamap/registry"
 	"github.com/back-trace/datamap/report"
@@ -439,5 +441,22 @@ func TestNoPersonalValueOrSubjectReferenceInAnyPayload(t *testing.T) {
 	}
 	if !strings.Contains(strings.Join(generic.accepted(), "\n"), "2 people") {
 		t.Errorf("a finding about people lost its count:\n%s", strings.Join(generic.accepted(), "\n"))
+	}
+}
+
+// The formats the configuration accepts are the ones there is a webhook for.
+func TestConfigAcceptsTheWebhookFormats(t *testing.T) {
+	if !slices.Equal(alerts.Formats, config.AlertFormats) {
+		t.Errorf("alerts.Formats %v, config.AlertFormats %v", alerts.Formats, config.AlertFormats)
+	}
+	for _, format := range alerts.Formats {
+		if _, err := alerts.NewWebhook(format, "https://example.com/hook"); err != nil {
+			t.Error(err)
+		}
+	}
+	for _, bad := range []string{"ftp://example.com/x", "example.com/x", "https://"} {
+		if _, err := alerts.NewWebhook("json", bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
 	}
 }
