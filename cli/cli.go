@@ -64,6 +64,7 @@ func commands() []command {
 		{questions.Audit.Name, questions.Audit.Command.Listed, runAudit},
 		{"report", "the GDPR Article 30 record, backed by observed evidence (xlsx, html, pdf, csv, md, json)", runReport},
 		{questions.Drift.Name, questions.Drift.Command.Listed, runDrift},
+		{"alerts", "what serve announced about drift findings, to which targets, and whether it was delivered", runAlerts},
 		{"registry", "validate the declared registry (datamap.yaml), or draft one from what was observed", runRegistry},
 		{"bench", "measure ingestion here: JetStream, ClickHouse, the pipeline, latency, memory", runBench},
 		{"taxonomy", "list the categories, purposes and data subjects events may use", runTaxonomy},

@@ -55,6 +55,7 @@ var essentialColumns = map[reflect.Type][]string{
 	reflect.TypeFor[findingSummary]():     {"severity", "kind", "activity", "subject", "events", "message"},
 	reflect.TypeFor[deadletter.Summary](): {"id", "failed_at", "subject", "source", "reason"},
 	reflect.TypeFor[configRow]():          {"variable", "value", "default"},
+	reflect.TypeFor[alertRow]():           {"opened_at", "announcement", "severity", "kind", "about", "target", "status"},
 }
 
 // render prints rows (a slice of structs with json tags) as a table, a

@@ -85,6 +85,13 @@ type Config struct {
 	Vendors          string `envconfig:"VENDORS" desc:"vendor catalogue YAML replacing the built-in one (schemas/vendors.yaml): the processors and host patterns traffic is classified against"`
 	InternalSuffixes string `envconfig:"INTERNAL_SUFFIXES" desc:"comma-separated domain suffixes whose hosts are the organisation's own (e.g. corp.example.com); *.svc.cluster.local, private and loopback addresses always are"`
 
+	// Alerts: drift findings announced when they open and when they are
+	// resolved (docs/alerts.md). The webhook URLs are secrets: a Slack
+	// incoming webhook's path is its credential.
+	AlertInterval time.Duration `envconfig:"ALERT_INTERVAL" desc:"how often serve checks the drift findings and announces the ones opened or resolved since; 0 means 30s" default:"30s"`
+	AlertNATS     bool          `envconfig:"ALERT_NATS" desc:"announce findings as CloudEvents on NATS, subjects datamap.findings.<kind> of the stream DATAMAP_FINDINGS" default:"true"`
+	AlertWebhooks string        `envconfig:"ALERT_WEBHOOKS" desc:"comma-separated format=url webhooks findings are announced to; formats json (the CloudEvent), slack (incoming webhook), alertmanager (POST /api/v2/alerts)" secret:"true"`
+
 	Registry   string        `envconfig:"REGISTRY" desc:"the declared registry (datamap.yaml) that serve's drift and Article 30 routes and pages check the catalog against, and drift/report use without --registry; backtrace names the embedded BackTrace one"`
 	SessionTTL time.Duration `envconfig:"SESSION_TTL" desc:"how long a login to the web data map lasts; 0 means 8h" default:"8h"`
 
@@ -206,6 +213,12 @@ func (c Config) Validate() error {
 	}
 	if c.SessionTTL != 0 && c.SessionTTL < time.Minute || c.SessionTTL > 30*24*time.Hour {
 		bad("SESSION_TTL", "%s is not between 1m and 720h", c.SessionTTL)
+	}
+	if c.AlertInterval < 0 || c.AlertInterval > 0 && c.AlertInterval < time.Second {
+		bad("ALERT_INTERVAL", "%s is shorter than 1s; each check reads the catalog, e.g. 30s (0 means 30s)", c.AlertInterval)
+	}
+	if _, err := c.AlertWebhookList(); err != nil {
+		bad("ALERT_WEBHOOKS", "%v", err)
 	}
 	if c.RollupInterval <= 0 {
 		bad("ROLLUP_INTERVAL", "must be positive, e.g. 5s")
@@ -389,10 +402,11 @@ func addSource(list *[]string, entry, source string) error {
 }
 
 // Warnings are what is allowed but unsafe in the configuration, for serve
-// to log at start: ingest tokens that may speak for any source. (Events on
-// the legacy subjects are warned about as they arrive.)
+// to log at start: ingest tokens that may speak for any source, alert
+// webhooks over plain http. (Events on the legacy subjects are warned
+// about as they arrive.)
 func (c Config) Warnings() []string {
-	var out []string
+	out := c.webhookWarnings()
 	creds, _ := c.ingestCredentials()
 	for _, cred := range creds {
 		if cred.Sources.Any() {
@@ -514,4 +528,59 @@ func (c Config) InternalSuffixList() []string {
 		}
 	}
 	return out
+}
+
+// AlertFormats are the formats an ALERT_WEBHOOKS entry may name.
+var AlertFormats = []string{"json", "slack", "alertmanager"}
+
+// AlertWebhook is one entry of ALERT_WEBHOOKS.
+type AlertWebhook struct {
+	Format string // one of AlertFormats
+	URL    string // http or https
+}
+
+// AlertWebhookList parses ALERT_WEBHOOKS ("slack=https://hooks.slack.com/…,
+// json=https://…"). Errors name the entry by position and never repeat
+// its URL, which may hold a secret.
+func (c Config) AlertWebhookList() ([]AlertWebhook, error) {
+	var out []AlertWebhook
+	for i, entry := range splitList(c.AlertWebhooks) {
+		format, raw, ok := strings.Cut(entry, "=")
+		format, raw = strings.TrimSpace(format), strings.TrimSpace(raw)
+		if !ok || raw == "" {
+			return nil, fmt.Errorf("entry %d is not format=url, e.g. slack=https://hooks.slack.com/services/…", i+1)
+		}
+		if !slices.Contains(AlertFormats, format) {
+			return nil, fmt.Errorf("entry %d: format %q is not %s", i+1, format, strings.Join(AlertFormats, ", "))
+		}
+		u, err := url.Parse(raw)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("entry %d (%s): not an http or https URL", i+1, format)
+		}
+		out = append(out, AlertWebhook{Format: format, URL: raw})
+	}
+	return out, nil
+}
+
+// webhookWarnings are alert webhooks that send findings in clear text
+// over a network.
+func (c Config) webhookWarnings() []string {
+	var out []string
+	hooks, _ := c.AlertWebhookList()
+	for i, h := range hooks {
+		u, _ := url.Parse(h.URL)
+		if u.Scheme == "http" && !isLoopback(u.Hostname()) {
+			out = append(out, fmt.Sprintf("%s_ALERT_WEBHOOKS: entry %d (%s) sends findings over plain http to %s; use https unless that network is trusted",
+				Prefix, i+1, h.Format, u.Hostname()))
+		}
+	}
+	return out
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

@@ -255,3 +255,45 @@ func TestIngestTokensBindSources(t *testing.T) {
 }
 
 func errOf(_ []access.Credential, err error) error { return err }
+func TestAlertWebhooks(t *testing.T) {
+	c := validConfig()
+	c.AlertWebhooks = "slack=https://hooks.slack.com/services/T0/B0/s3cret, json=http://127.0.0.1:9000/hook,alertmanager=http://am.internal:9093/api/v2/alerts"
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	hooks, err := c.AlertWebhookList()
+	if err != nil || len(hooks) != 3 || hooks[0].Format != "slack" || hooks[1].URL != "http://127.0.0.1:9000/hook" {
+		t.Fatalf("%v %+v", err, hooks)
+	}
+	// Plain http leaves the machine only with a warning; loopback is fine.
+	if w := c.Warnings(); len(w) != 1 || !strings.Contains(w[0], "entry 3") || !strings.Contains(w[0], "am.internal") {
+		t.Errorf("warnings %q, want one about entry 3", w)
+	}
+	for entry, want := range map[string]string{
+		"https://hooks.slack.com/services/T0/B0/s3cret": "entry 1 is not format=url",
+		"teams=https://example.com/hook":                "format \"teams\"",
+		"slack=ftp://example.com/s3cret":                "entry 1 (slack): not an http or https URL",
+		"json=/relative/s3cret":                         "not an http or https URL",
+		"json=https://ok.example.com/a,json=":           "entry 2 is not format=url",
+	} {
+		c.AlertWebhooks = entry
+		err := c.Validate()
+		if err == nil || !strings.Contains(err.Error(), "DATAMAP_ALERT_WEBHOOKS") || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want DATAMAP_ALERT_WEBHOOKS … %s", entry, err, want)
+		}
+		if err != nil && strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("%q: the error repeats the URL: %v", entry, err)
+		}
+	}
+	c.AlertWebhooks = ""
+	c.AlertInterval = 100 * time.Millisecond
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "DATAMAP_ALERT_INTERVAL") {
+		t.Errorf("interval of 100ms: %v", err)
+	}
+	c.AlertWebhooks = "slack=https://hooks.slack.com/services/T0/B0/s3cret"
+	for _, v := range c.Variables() {
+		if v.Name == "DATAMAP_ALERT_WEBHOOKS" && strings.Contains(v.Value, "s3cret") {
+			t.Errorf("datamap config shows the webhook URL: %s", v.Value)
+		}
+	}
+}

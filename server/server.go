@@ -2,12 +2,15 @@
 // consumer, the rollup folder, and one HTTP listener with the API, the web
 // data map, the HTTP ingest, health and /metrics. The command line parses
 // its flags and calls New and Run; `datamap demo` runs the same server.
+// With a registry, it also announces drift findings as they open and are
+// resolved (package alerts).
 //
 // New builds every part and binds the listener; Run serves until its
 // context ends, then stops cleanly: HTTP first, then the ingest's
 // publisher is drained, then the consumer abandons its current batch
-// (redelivered, counted once) and the folder stops (a round cut short is
-// redone: its days stay dirty).
+// (redelivered, counted once), the folder stops (a round cut short is
+// redone: its days stay dirty) and the alerts stop (what was not delivered
+// stays pending in the catalog, delivered at the next start).
 package server
 
 import (
@@ -19,10 +22,12 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/back-trace/datamap/alerts"
 	"github.com/back-trace/datamap/catalog/consumer"
 	"github.com/back-trace/datamap/catalog/rollup"
 	"github.com/back-trace/datamap/config"
 	"github.com/back-trace/datamap/events/taxonomy"
+	"github.com/back-trace/datamap/questions"
 	"github.com/back-trace/datamap/registry"
 	"github.com/back-trace/datamap/stack"
 	"github.com/back-trace/datamap/web"
@@ -53,8 +58,9 @@ type Server struct {
 	listener net.Listener
 	http     *http.Server
 	consumer *consumer.Consumer
-	folder   *rollup.Folder // nil for ConsumerOnly
-	web      *web.Server    // nil for ConsumerOnly
+	folder   *rollup.Folder  // nil for ConsumerOnly
+	alerter  *alerts.Alerter // nil for ConsumerOnly, or when alerts are off
+	web      *web.Server     // nil for ConsumerOnly
 	// closeIngest drains the HTTP ingest's publisher; nil for ConsumerOnly.
 	closeIngest func(context.Context) error
 }
@@ -93,6 +99,14 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		s.folder = NewFolder(o.Stack, rollupMetrics)
 		if err := rollupMetrics.ObserveBacklog(s.folder); err != nil {
 			return nil, err
+		}
+		var off string
+		s.alerter, off, err = NewAlerter(ctx, o.Stack, questions.Deps{Catalog: o.Stack.ClickHouse, Taxonomy: o.Taxonomy, Registry: o.Registry})
+		if err != nil {
+			return nil, err
+		}
+		if off != "" {
+			o.Log.Info("alerts off: " + off)
 		}
 	}
 	handler, err := s.routes(tel)
@@ -146,6 +160,11 @@ func (s *Server) Run(ctx context.Context) error {
 		folded = make(chan error, 1)
 		go func() { folded <- s.folder.Run(work) }()
 	}
+	var alerted chan error
+	if s.alerter != nil {
+		alerted = make(chan error, 1)
+		go func() { alerted <- s.alerter.Run(work) }()
+	}
 	<-ctx.Done()
 
 	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
@@ -156,6 +175,9 @@ func (s *Server) Run(ctx context.Context) error {
 	err = errors.Join(err, <-consumed)
 	if folded != nil {
 		err = errors.Join(err, <-folded)
+	}
+	if alerted != nil {
+		err = errors.Join(err, <-alerted)
 	}
 	return err
 }

@@ -325,8 +325,8 @@ func FuzzClusterRenderNeverPanics(f *testing.F) {
 }
 
 // The views of migration 0002 are dropped by 0003: a migrated catalog holds
-// the events table, the rollups and their bookkeeping (0005), the subject tables (0006)
-// and the
+// the events table, the rollups and their bookkeeping (0005), the subject tables (0006),
+// the traffic aggregates (0009), what alerts announced (0010) and the
 // record of applied migrations, nothing else.
 func TestMigratedCatalogTables(t *testing.T) {
 	conn := testservers.ClickHouse(t)
@@ -344,7 +344,7 @@ func TestMigratedCatalogTables(t *testing.T) {
 		}
 		got = append(got, name+" "+engine)
 	}
-	if want := "events ReplacingMergeTree, rollup_days AggregatingMergeTree, rollup_days_mv MaterializedView, " +
+	if want := "alerts ReplacingMergeTree, events ReplacingMergeTree, rollup_days AggregatingMergeTree, rollup_days_mv MaterializedView, " +
 		"rollups ReplacingMergeTree, schema_migrations ReplacingMergeTree, subject_audit MergeTree, " +
 		"subject_holdings MergeTree, subject_holdings_feed MaterializedView, subject_refs ReplacingMergeTree, " +
 		"subject_rights ReplacingMergeTree, subject_rights_feed MaterializedView, traffic AggregatingMergeTree"; strings.Join(got, ", ") != want {

@@ -338,3 +338,26 @@ ALTER TABLE subject_rights_local ON CLUSTER datamap_cluster ADD COLUMN IF NOT EX
 
 ALTER TABLE subject_rights ON CLUSTER datamap_cluster ADD COLUMN IF NOT EXISTS credential LowCardinality(String) DEFAULT ''
     COMMENT 'the credential that brought the event (a name, never a secret), empty before it was recorded';
+
+-- ===== 0011_alerts =====
+
+CREATE TABLE IF NOT EXISTS alerts_local ON CLUSTER datamap_cluster
+(
+    finding_key  String COMMENT 'kind, activity and what the finding is about: its identity, not its message or counts',
+    opened_at    DateTime64(3, 'UTC') COMMENT 'when the finding was first seen in this episode',
+    announcement LowCardinality(String) COMMENT 'opened or resolved',
+    target       LowCardinality(String) COMMENT 'nats, or format:host#hash of a webhook',
+    kind         LowCardinality(String),
+    severity     LowCardinality(String),
+    announced_at DateTime64(3, 'UTC') COMMENT 'when the announcement was decided: the opened or resolved time',
+    event        String COMMENT 'the CloudEvent (structured JSON) delivered',
+    status       LowCardinality(String) COMMENT 'pending, delivered, or failed (retried after a restart)',
+    attempts     UInt32,
+    last_error   String COMMENT 'why the last attempt failed, without the URL',
+    updated_at   DateTime64(6, 'UTC')
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/alerts_local', '{replica}', updated_at)
+ORDER BY (finding_key, opened_at, announcement, target);
+
+CREATE TABLE IF NOT EXISTS alerts ON CLUSTER datamap_cluster AS alerts_local
+ENGINE = Distributed(datamap_cluster, currentDatabase(), alerts_local, cityHash64(finding_key, opened_at, announcement, target));
