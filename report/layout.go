@@ -272,7 +272,7 @@ func names(m map[string]string, keys []string) string {
 }
 
 // purposes lists purposes by their taxonomy names.
-func (r *Record) purposes(keys []string) string { return names(r.purposeNames, keys) }
+func (r *Record) purposes(keys []string) string { return names(r.PurposeNames, keys) }
 
 // notApplicable fills a template column that does not apply to the
 // activity, so that it is not mistaken for a gap.

@@ -57,13 +57,14 @@ type Record struct {
 	Undeclared []Observation `json:"undeclared"`
 	Findings   []Finding     `json:"findings"`
 	Summary    Summary       `json:"summary"`
+	// PurposeNames are the taxonomy's names of the purposes the record
+	// mentions: the tabular formats print them, the rest of the JSON keeps
+	// the keys. They are part of the content, so a verifier can render
+	// every format again from the JSON alone.
+	PurposeNames map[string]string `json:"purpose_names"`
 	// ContentSHA256 is the SHA-256 of the record's canonical JSON with
 	// GeneratedAt and ContentSHA256 empty; see Seal.
 	ContentSHA256 string `json:"content_sha256"`
-
-	// purposeNames are the taxonomy's names of the purposes, for the
-	// tabular formats; the JSON keeps the keys.
-	purposeNames map[string]string
 }
 
 // Summary counts what the record contains.
@@ -183,19 +184,19 @@ func Build(reg *registry.Registry, tax *taxonomy.Taxonomy, obs []Observation, op
 		CountryListAsOf: countriesAsOf, StaleAfterDays: int(opts.StaleAfter / (24 * time.Hour)),
 		Controller: reg.Controller, JointControllers: reg.JointControllers,
 		Activities: []ActivityRecord{}, Processor: []ClientRecord{}, Undeclared: []Observation{},
+		PurposeNames: map[string]string{},
 	}
 	if tax != nil {
-		rec.purposeNames = map[string]string{}
 		for _, a := range reg.AllActivities() {
 			for _, k := range a.Purposes {
 				if p, ok := tax.Purpose(k); ok && p.Name != "" {
-					rec.purposeNames[k] = p.Name
+					rec.PurposeNames[k] = p.Name
 				}
 			}
 		}
 		for _, o := range kept {
 			if p, ok := tax.Purpose(o.Purpose); ok && p.Name != "" {
-				rec.purposeNames[o.Purpose] = p.Name
+				rec.PurposeNames[o.Purpose] = p.Name
 			}
 		}
 	}
