@@ -56,7 +56,11 @@ type Record struct {
 	// Undeclared is observed processing no activity declares.
 	Undeclared []Observation `json:"undeclared"`
 	Findings   []Finding     `json:"findings"`
-	Summary    Summary       `json:"summary"`
+	// Warnings are what keeps the record from being complete: the
+	// registry's placeholders and missing mandatory fields, and a country
+	// list older than a year at the as-of date.
+	Warnings []string `json:"warnings"`
+	Summary  Summary  `json:"summary"`
 	// PurposeNames are the taxonomy's names of the purposes the record
 	// mentions: the tabular formats print them, the rest of the JSON keeps
 	// the keys. They are part of the content, so a verifier can render
@@ -230,6 +234,7 @@ func Build(reg *registry.Registry, tax *taxonomy.Taxonomy, obs []Observation, op
 	}
 	findings := Drift(reg, tax, kept, asOf, DriftOptions{StaleAfter: opts.StaleAfter, Rights: opts.Rights})
 	rec.Findings = filterFindings(findings, reg, role)
+	rec.Warnings = warnings(reg, tax, countriesAsOf, asOf)
 	rec.Summary = summarize(rec, kept)
 	if !opts.GeneratedAt.IsZero() {
 		rec.GeneratedAt = opts.GeneratedAt.UTC().Format(time.RFC3339)
@@ -238,6 +243,23 @@ func Build(reg *registry.Registry, tax *taxonomy.Taxonomy, obs []Observation, op
 		return nil, err
 	}
 	return rec, nil
+}
+
+// countryListAge is how old the EEA/adequacy list may be at the as-of
+// date before the record warns: adequacy decisions are reviewed and new
+// ones adopted, so a year-old list may be wrong.
+const countryListAge = 365 * 24 * time.Hour
+
+func warnings(reg *registry.Registry, tax *taxonomy.Taxonomy, countriesAsOf string, asOf time.Time) []string {
+	out := []string{}
+	for _, w := range reg.Warnings(tax) {
+		out = append(out, "registry "+w.String())
+	}
+	if listed, err := time.Parse(time.DateOnly, countriesAsOf); err == nil && asOf.Sub(listed) > countryListAge {
+		out = append(out, fmt.Sprintf("the country list (EEA, adequacy decisions) is dated %s, more than a year before this record's as-of date; "+
+			"check the transfers against the current adequacy decisions, and update datamap", countriesAsOf))
+	}
+	return out
 }
 
 // filterFindings keeps the findings of the role's activities, and the

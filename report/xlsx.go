@@ -15,6 +15,7 @@ import (
 const (
 	SheetRecord     = "Record"
 	SheetController = "Controller"
+	SheetCNIL       = "CNIL register"
 	SheetProcessor  = "Processor"
 	SheetUndeclared = "Undeclared"
 	SheetFindings   = "Findings"
@@ -80,7 +81,8 @@ func writeXLSX(w io.Writer, rec *Record) error {
 	}
 	var tables []table
 	if rec.Role != RoleProcessor {
-		tables = append(tables, table{SheetController, ControllerColumns, rec.ControllerRows(), xlsxPaperA3})
+		tables = append(tables, table{SheetController, ControllerColumns, rec.ControllerRows(), xlsxPaperA3},
+			table{SheetCNIL, CNILColumns, rec.CNILRows(), xlsxPaperA3})
 	}
 	if rec.Role != RoleController {
 		tables = append(tables, table{SheetProcessor, ProcessorColumns, rec.ProcessorRows(), xlsxPaperA3})

@@ -89,7 +89,7 @@ func TestXLSXCellsAndTypes(t *testing.T) {
 		t.Fatal(err)
 	}
 	// the record's JSON, for report verify, is last and very hidden
-	want := []string{report.SheetRecord, report.SheetController, report.SheetProcessor, report.SheetUndeclared, report.SheetFindings, report.SheetVerification}
+	want := []string{report.SheetRecord, report.SheetController, report.SheetCNIL, report.SheetProcessor, report.SheetUndeclared, report.SheetFindings, report.SheetVerification}
 	if !slices.Equal(x.Sheets, want) {
 		t.Fatalf("sheets %v, want %v", x.Sheets, want)
 	}
