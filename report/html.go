@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-//go:embed templates/record.html.tmpl
+//go:embed templates/record.html.tmpl templates/statement.html.tmpl
 var templates embed.FS
 
 var recordTemplate = template.Must(template.ParseFS(templates, "templates/record.html.tmpl"))

@@ -176,7 +176,7 @@ func (r *Record) CNILRows() [][]string {
 		var transfers, docs, history []string
 		for _, rc := range a.Recipients {
 			if requires(rc.Country) {
-				transfers = append(transfers, fmt.Sprintf("%s (%s): %s", rc.Name, rc.Country, TransferStatus(rc.Country, rc.Safeguard)))
+				transfers = append(transfers, fmt.Sprintf("%s (%s): %s", rc.Name, rc.Country, registry.TransferStatus(rc.Country, rc.Safeguard)))
 				docs = append(docs, rc.Name+": "+orNot(rc.SafeguardDocumentation))
 			}
 		}
@@ -243,7 +243,7 @@ func undeclaredSafeguard(o Observation) string {
 	if o.Recipient == "" {
 		return ""
 	}
-	return TransferStatus(o.Country, o.Safeguard)
+	return registry.TransferStatus(o.Country, o.Safeguard)
 }
 
 // FindingRows are the drift findings.
@@ -271,7 +271,7 @@ func (r *Record) evidenceCells(a *ActivityRecord) []string {
 		systems = append(systems, fmt.Sprintf("%s (%d events)", s.System, s.Events))
 	}
 	for _, rc := range e.Recipients {
-		s := fmt.Sprintf("%s (%s, %s, %s; %d events)", rc.Name, rc.Role, rc.Country, TransferStatus(rc.Country, rc.Safeguard), rc.Events)
+		s := fmt.Sprintf("%s (%s, %s, %s; %d events)", rc.Name, rc.Role, rc.Country, registry.TransferStatus(rc.Country, rc.Safeguard), rc.Events)
 		if !rc.Declared {
 			s += " UNDECLARED"
 		}
@@ -394,7 +394,7 @@ func safeguards(a *ActivityRecord) string {
 	var out []string
 	for _, r := range a.Recipients {
 		if requires(r.Country) {
-			out = append(out, fmt.Sprintf("%s (%s): %s", r.Name, r.Country, TransferStatus(r.Country, r.Safeguard)))
+			out = append(out, fmt.Sprintf("%s (%s): %s", r.Name, r.Country, registry.TransferStatus(r.Country, r.Safeguard)))
 		}
 	}
 	return orNone(list(out))
