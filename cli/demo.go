@@ -296,7 +296,7 @@ func showDemoPeople(ctx context.Context, e *env, s *stack.Stack, dir, outDir str
 	env := "DATAMAP_DATA_DIR=" + shellQuote(dir)
 	fmt.Fprintf(e.stdout, "\nLook a demo customer up from another terminal while the demo runs (the demo's subject key is public; yours is not):\n"+
 		"  %[1]s DATAMAP_SUBJECT_KEY=%[2]s datamap subject show --customer BT-100231\n"+
-		"  %[1]s DATAMAP_SUBJECT_KEY=%[2]s datamap subject statement --customer BT-100231 --format html --out statement.html\n"+
+		"  %[1]s DATAMAP_SUBJECT_KEY=%[2]s datamap subject statement --customer BT-100231 --registry backtrace --format html --out statement.html\n"+
 		"  %[1]s datamap subject requests --all\n"+
 		"  %[1]s datamap audit\n"+
 		"  %[1]s datamap report verify %[3]s\n", env, demo.SubjectKey, shellQuote(absolute(filepath.Join(outDir, "article30.xlsx"))))
