@@ -170,13 +170,10 @@ func (s *Server) article30(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(body)
 }
 
-// printPDF prints the record's HTML with headless Chromium.
+// printPDF prints the record's HTML with headless Chromium, the record
+// attached so that report verify can check the file.
 func printPDF(ctx context.Context, rec *report.Record) ([]byte, error) {
 	if _, err := report.Chromium(); err != nil {
-		return nil, err
-	}
-	var html bytes.Buffer
-	if err := report.Write(&html, rec, "html"); err != nil {
 		return nil, err
 	}
 	dir, err := os.MkdirTemp("", "datamap-api-pdf-")
@@ -185,7 +182,7 @@ func printPDF(ctx context.Context, rec *report.Record) ([]byte, error) {
 	}
 	defer os.RemoveAll(dir)
 	path := filepath.Join(dir, "record.pdf")
-	if err := report.PrintPDF(ctx, html.Bytes(), path); err != nil {
+	if err := report.WritePDF(ctx, rec, path); err != nil {
 		return nil, err
 	}
 	return os.ReadFile(path)

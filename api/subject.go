@@ -16,6 +16,7 @@ func (s *Server) subjectOnly(h http.HandlerFunc) http.Handler {
 		switch {
 		case ok && c.Role == access.Subject:
 			ctx := questions.WithAsker(r.Context(), questions.Asker{Who: c.Name, Surface: "api"})
+			ctx = questions.WithRegistry(ctx, s.evidence.Registry) // the statement's declared parts
 			h(w, r.WithContext(ctx))
 		case ok && (c.Role.Reads() || c.Role == access.Ingest):
 			writeError(w, http.StatusForbidden, "this question is about a person: it needs the subject role, a token from DATAMAP_SUBJECT_TOKENS; read, ingest and full-access tokens cannot ask it")

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -128,13 +129,15 @@ in CI and scripts, it exits.`, `
 	if err := writeDemoRecord(ctx, e, s, *outDir); err != nil {
 		return err
 	}
-	if err := showDemoPeople(ctx, e, s); err != nil {
+	if err := showDemoPeople(ctx, e, s, dir, *outDir); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "\nWeb data map: http://%s/\n", srv.Addr())
 	if isTerminal(e.stdin) {
 		fmt.Fprintf(e.stdout, "Open it with this one-time login link (valid 15 minutes):\n  %s\n", srv.OneTimeLogin())
 		fmt.Fprintf(e.stdout, "or log in with the API token in %s.\n", filepath.Join(dir, stack.APITokenFile))
+		fmt.Fprintf(e.stdout, "A person's pages need the subject role (audited as %q); open them in a private window with:\n  %s\n",
+			demoSubjectName, srv.OneTimeSubjectLogin(demoSubjectName))
 		fmt.Fprintln(e.stdout, "Serving the demo until Ctrl-C …")
 		ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 		<-ctx.Done()
@@ -144,9 +147,30 @@ in CI and scripts, it exits.`, `
 		fmt.Fprintln(e.stdout, "(not a terminal, so the demo ends here; run it in a terminal to keep the map open)")
 	}
 	if *keep {
-		fmt.Fprintf(e.stdout, "data kept in %s; query it with: DATAMAP_DATA_DIR=%s datamap inventory\n", dir, dir)
+		fmt.Fprintf(e.stdout, "data kept in %s; query it with: DATAMAP_DATA_DIR=%s datamap inventory\n", dir, shellQuote(dir))
 	}
 	return nil
+}
+
+// demoSubjectName is the name the audit trail records for the demo's
+// subject-role login.
+const demoSubjectName = "demo-privacy-officer"
+
+// shellQuote quotes a path for a POSIX shell when it needs it, so that a
+// printed command works when pasted.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-+=:,@") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// absolute is path from the root, for a command run elsewhere.
+func absolute(path string) string {
+	if abs, err := filepath.Abs(path); err == nil {
+		return abs
+	}
+	return path
 }
 
 // isTerminal reports whether a stream (stdin, stderr) is an interactive
@@ -257,7 +281,7 @@ func writeDemoRecord(ctx context.Context, e *env, s *stack.Stack, dir string) er
 // showDemoPeople prints the open data-subject requests of the demo's people
 // (asked as the CLI user, so the audit trail records it) and how to look
 // one of them up.
-func showDemoPeople(ctx context.Context, e *env, s *stack.Stack) error {
+func showDemoPeople(ctx context.Context, e *env, s *stack.Stack, dir, outDir string) error {
 	a, err := questions.SubjectRequests.Ask(questions.WithAsker(ctx, questions.CLIAsker()), s.ClickHouse, taxonomy.Default(), nil)
 	if err != nil {
 		return err
@@ -267,8 +291,14 @@ func showDemoPeople(ctx context.Context, e *env, s *stack.Stack) error {
 	if err := render(e.stdout, "table", requestRows(rs)); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "\nLook a demo customer up (the demo's subject key is public; yours is not):\n"+
-		"  DATAMAP_SUBJECT_KEY=%s datamap subject show --customer BT-100231\n"+
-		"  datamap subject requests --all; datamap audit\n", demo.SubjectKey)
+	// Every command names the demo's data directory, so that it asks this
+	// demo's catalog from another terminal, not an empty default one.
+	env := "DATAMAP_DATA_DIR=" + shellQuote(dir)
+	fmt.Fprintf(e.stdout, "\nLook a demo customer up from another terminal while the demo runs (the demo's subject key is public; yours is not):\n"+
+		"  %[1]s DATAMAP_SUBJECT_KEY=%[2]s datamap subject show --customer BT-100231\n"+
+		"  %[1]s DATAMAP_SUBJECT_KEY=%[2]s datamap subject statement --customer BT-100231 --registry backtrace --format html --out statement.html\n"+
+		"  %[1]s datamap subject requests --all\n"+
+		"  %[1]s datamap audit\n"+
+		"  %[1]s datamap report verify %[3]s\n", env, demo.SubjectKey, shellQuote(absolute(filepath.Join(outDir, "article30.xlsx"))))
 	return nil
 }

@@ -71,16 +71,3 @@ func serviceVariables(e *env) ([]serviceVariable, error) {
 	add("DATAMAP_NATS_TLS_KEY", e.cfg.NATSTLSKey)
 	return vars, nil
 }
-
-// shellQuote quotes s for a POSIX shell.
-func shellQuote(s string) string {
-	out := "'"
-	for _, r := range s {
-		if r == '\'' {
-			out += `'\''`
-		} else {
-			out += string(r)
-		}
-	}
-	return out + "'"
-}

@@ -60,7 +60,17 @@ func runRegistryValidate(e *env, args []string) error {
 	if err != nil {
 		return usageError{fmt.Errorf("invalid:\n%s", indentLines(err.Error()))}
 	}
-	fmt.Fprintf(e.stdout, "%s: valid, %d activities\n", fs.Arg(0), len(reg.AllActivities()))
+	warnings := reg.Warnings(tax)
+	for _, w := range warnings {
+		fmt.Fprintf(e.stdout, "%s: warning: %s\n", fs.Arg(0), w)
+	}
+	switch n := len(warnings); n {
+	case 0:
+		fmt.Fprintf(e.stdout, "%s: valid, %d activities\n", fs.Arg(0), len(reg.AllActivities()))
+	default:
+		fmt.Fprintf(e.stdout, "%s: valid, %d activities, %d %s; the record shows %s until %s fixed\n", fs.Arg(0),
+			len(reg.AllActivities()), n, plural(n, "warning", "warnings"), plural(n, "it", "them"), plural(n, "it is", "they are"))
+	}
 	return nil
 }
 
@@ -124,4 +134,12 @@ before relying on it: a draft records what happened, not what is allowed.`, `
 	}
 	fmt.Fprintf(e.stderr, "wrote %s: %d activities drafted from %d events; review every TODO\n", *out, len(reg.Activities), n)
 	return nil
+}
+
+// plural picks the word for n.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }

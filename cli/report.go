@@ -92,13 +92,13 @@ func generatedAt() (time.Time, error) {
 
 func runReport(ctx context.Context, e *env, args []string) error {
 	if len(args) > 0 && args[0] == "verify" {
-		return runReportVerify(e, args[1:])
+		return runReportVerify(ctx, e, args[1:])
 	}
 	if len(args) > 0 && args[0] == questions.Article30.Name {
 		args = args[1:]
 	}
 	var ef evidenceFlags
-	fs := newFlags(e, "report", "article30 [flags] --format FORMAT --out FILE\n       datamap report verify RECORD.json", `
+	fs := newFlags(e, "report", "article30 [flags] --format FORMAT --out FILE\n       datamap report verify RECORD", `
 The GDPR Article 30 record of processing activities, as of a date: every
 activity declared in the registry (Art. 30(1) for the controller, 30(2) for
 processing done for clients), each backed by the evidence observed in the
@@ -115,11 +115,11 @@ Reproducible: the same data and --as-of give the same content and the same
 Content SHA-256 in every format; the hash covers everything except the
 generation time. Set SOURCE_DATE_EPOCH to fix the generation time too, and
 CSV, JSON, Markdown and HTML are then byte-identical between runs.
-'datamap report verify RECORD.json' recomputes the hash of a JSON record.`, `
+'datamap report verify RECORD' checks a record in any of these formats.`, `
   datamap report article30 --registry datamap.yaml --as-of 2026-11-30 --format xlsx --out ropa.xlsx
   datamap report article30 --registry backtrace --role processor --format html --out ropa.html
   datamap report article30 --format json --out - | jq '.findings[] | select(.severity=="high")'
-  datamap report verify ropa.json`)
+  datamap report verify ropa.xlsx`)
 	ef.register(fs, e)
 	roleParam, _ := questions.Article30.Param("role")
 	role := fs.String(roleParam.FlagName(), report.RoleAll, roleParam.Usage)
@@ -176,11 +176,7 @@ CSV, JSON, Markdown and HTML are then byte-identical between runs.
 // through HTML and headless Chromium.
 func writeRecord(ctx context.Context, rec *report.Record, format, path string, e *env) error {
 	if format == "pdf" {
-		var html bytes.Buffer
-		if err := report.Write(&html, rec, "html"); err != nil {
-			return err
-		}
-		return report.PrintPDF(ctx, html.Bytes(), path)
+		return report.WritePDF(ctx, rec, path)
 	}
 	if path == "-" {
 		return report.Write(e.stdout, rec, format)
@@ -197,28 +193,34 @@ func writeRecord(ctx context.Context, rec *report.Record, format, path string, e
 	return os.WriteFile(path, buf.Bytes(), 0o644)
 }
 
-func runReportVerify(e *env, args []string) error {
-	fs := newFlags(e, "report verify", "RECORD.json", `
-Recompute the Content SHA-256 of an Article 30 record written with
---format json and compare it with the one it states. Exit code 0 when it
-matches, 1 when it does not (the record was changed after generation).`, "  datamap report verify ropa.json")
+func runReportVerify(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "report verify", "RECORD", `
+Check an Article 30 record in any format it is written in (xlsx, pdf, html,
+json, csv, md): every format carries the record itself, so its Content
+SHA-256 is recomputed from the file alone, and the file is compared with
+the record it carries, so an edit to what a reader sees is found too.
+Says which record (controller, as-of date) and which hash it checked.
+Exit code 0 when it matches, 1 when it does not (the record was changed
+after generation).`, "  datamap report verify ropa.xlsx\n  datamap report verify ropa.pdf")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
-		return usagef("give one JSON record to verify")
+		return usagef("give one record to verify (a file written by datamap report article30)")
 	}
-	data, err := os.ReadFile(fs.Arg(0))
+	path := fs.Arg(0)
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return err
 	}
-	ok, err := report.VerifyJSON(data)
+	v, err := report.Verify(ctx, data)
+	if errors.Is(err, report.ErrModified) {
+		return fmt.Errorf("%s (%s): %w; ask its author for the original", path, v.Format, err)
+	}
 	if err != nil {
-		return usageError{err}
+		return usageError{fmt.Errorf("%s: %w", path, err)}
 	}
-	if !ok {
-		return fmt.Errorf("%s: content does not match its SHA-256; the record was modified after it was generated", fs.Arg(0))
-	}
-	fmt.Fprintf(e.stdout, "%s: content SHA-256 matches\n", fs.Arg(0))
+	fmt.Fprintf(e.stdout, "%s: %s record of %s as of %s, generated %s: content SHA-256 %s matches\n",
+		path, strings.ToUpper(v.Format), v.Controller, v.AsOf.Format(time.RFC3339), v.GeneratedAt, v.ContentSHA256)
 	return nil
 }

@@ -1,10 +1,14 @@
 package cli
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -12,30 +16,35 @@ import (
 	"github.com/back-trace/datamap/catalog/subjectstore"
 	"github.com/back-trace/datamap/events/subjectref"
 	"github.com/back-trace/datamap/questions"
+	"github.com/back-trace/datamap/registry"
+	"github.com/back-trace/datamap/report"
 	"github.com/back-trace/datamap/subjects"
 )
 
 func runSubject(ctx context.Context, e *env, args []string) error {
 	subs := []struct{ name, summary string }{
 		{strings.TrimPrefix(questions.SubjectShow.Name, "subject "), questions.SubjectShow.Command.Listed},
+		{strings.TrimPrefix(questions.SubjectStatement.Name, "subject "), questions.SubjectStatement.Command.Listed},
 		{strings.TrimPrefix(questions.SubjectRequests.Name, "subject "), questions.SubjectRequests.Command.Listed},
 		{"forget", "delete a person's rows from the subject table (end of the evidence period)"},
 		{"key", "print a fresh subject key for DATAMAP_SUBJECT_KEY"},
 	}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprint(e.stdout, "Usage: datamap subject <show|requests|forget|key> [flags]\n\nA person's data, by subject reference (docs/subjects.md). Every question is\nrecorded in the audit trail ('datamap audit').\n\n")
+		fmt.Fprint(e.stdout, "Usage: datamap subject <show|statement|requests|forget|key> [flags]\n\nA person's data, by subject reference (docs/subjects.md). Every question is\nrecorded in the audit trail ('datamap audit').\n\n")
 		for _, s := range subs {
 			fmt.Fprintf(e.stdout, "  %-9s %s\n", s.name, s.summary)
 		}
 		fmt.Fprintln(e.stdout, "\nRun 'datamap subject <subcommand> --help' for its flags.")
 		if len(args) == 0 {
-			return usagef("name a subcommand: show, requests, forget, key")
+			return usagef("name a subcommand: show, statement, requests, forget, key")
 		}
 		return flag.ErrHelp
 	}
 	switch args[0] {
 	case "show":
 		return runSubjectShow(ctx, e, args[1:])
+	case "statement":
+		return runSubjectStatement(ctx, e, args[1:])
 	case "requests":
 		return runSubjectRequests(ctx, e, args[1:])
 	case "forget":
@@ -43,7 +52,7 @@ func runSubject(ctx context.Context, e *env, args []string) error {
 	case "key":
 		return runSubjectKey(e, args[1:])
 	}
-	return usagef("unknown subcommand %q; use one of show, requests, forget, key", args[0])
+	return usagef("unknown subcommand %q; use one of show, statement, requests, forget, key", args[0])
 }
 
 // subjectRef reads the person a command is about: a reference as the
@@ -157,6 +166,68 @@ sent. The asking is recorded in the audit trail.`, `
 		return renderValue(e.stdout, p)
 	}
 	return showProfile(e.stdout, p)
+}
+
+func runSubjectStatement(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, questions.SubjectStatement.Name, "REF | --email ADDRESS | --phone NUMBER | --customer NUMBER --format html|pdf|json --out FILE [flags]", `
+What a person is told when they ask for access (GDPR Art. 15), in plain
+words: the purposes and legal bases, the categories of data, every named
+recipient with its country and what protects the transfer, how long each
+category is kept, where data did not come from the person, their rights for
+each legal basis, their right to complain, and automated decisions as the
+registry declares them; dated, with the controller's contact. It names
+nobody: add the person's name when sending it. The asking is recorded in
+the audit trail.`, `
+  DATAMAP_SUBJECT_KEY=$(cat subject.key) datamap subject statement --customer BT-100231 --format pdf --out statement.pdf
+  datamap subject statement sr1:k2nac3jx5imyn7wdwie6u3ntmlps3w2skukb4xt6zzyvckwlkt3a --format json --out -`)
+	var sf subjectFlags
+	sf.register(fs)
+	asOf := questionFlag(fs, questions.SubjectStatement, "as_of")
+	def := cmp.Or(e.cfg.Registry, "datamap.yaml")
+	regName := fs.String("registry", def, `the declared registry (default DATAMAP_REGISTRY, else datamap.yaml); "`+registry.Builtin+`" for the embedded BackTrace one`)
+	format := fs.String("format", "", "html, pdf or json (required)")
+	out := fs.String("out", "", `output file, "-" for stdout (required; pdf needs a file)`)
+	if err := parseInterleaved(fs, args); err != nil {
+		return err
+	}
+	if !slices.Contains(report.StatementFormats, *format) {
+		return usagef("--format %q: use html, pdf or json", *format)
+	}
+	if *out == "" || (*format == "pdf" && *out == "-") {
+		return usagef("--out is required: a file name, or - for stdout (not for pdf)")
+	}
+	ref, err := sf.ref(e, fs)
+	if err != nil {
+		return err
+	}
+	tax, err := loadTaxonomy(e)
+	if err != nil {
+		return err
+	}
+	reg, err := registry.Open(*regName, tax)
+	if err != nil {
+		return usageError{fmt.Errorf("registry is invalid:\n%s", indentLines(err.Error()))}
+	}
+	a, err := askSubject(questions.WithRegistry(ctx, reg), e, questions.SubjectStatement, map[string]string{"ref": ref, "as_of": *asOf})
+	if err != nil {
+		return err
+	}
+	st, _ := questions.DocumentOf[subjects.Statement](a)
+	if *format == "pdf" {
+		return report.WriteStatementPDF(ctx, st, *out)
+	}
+	if *out == "-" {
+		return report.WriteStatement(e.stdout, st, *format)
+	}
+	var buf bytes.Buffer
+	if err := report.WriteStatement(&buf, st, *format); err != nil {
+		return err
+	}
+	if err := os.WriteFile(*out, buf.Bytes(), 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stderr, "wrote %s: %d purposes, %d recipients, as of %s\n", *out, len(st.Purposes), len(st.Recipients), st.Date)
+	return nil
 }
 
 // parseInterleaved parses flags that may come before or after the

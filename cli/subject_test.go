@@ -4,7 +4,10 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +15,7 @@ import (
 	"github.com/back-trace/datamap/events/subjectref"
 	"github.com/back-trace/datamap/internal/testservers"
 	"github.com/back-trace/datamap/stack"
+	"github.com/back-trace/datamap/subjects"
 )
 
 // TestSubjectBadUsage: every way of naming a person wrongly is exit 2 with
@@ -145,5 +149,67 @@ func TestSubjectQuestionsEndToEnd(t *testing.T) {
 	}
 	if _, after, _ := run(t, "", "subject", "show", ref); !strings.Contains(after, "Nothing is held") {
 		t.Errorf("after forget: %s", after)
+	}
+}
+
+// TestSubjectStatementNamesWhatShowLists asks a person's Art. 15
+// statement: it names every recipient subject show lists, with the
+// registry's safeguard, holds no reference, and its asking is audited.
+func TestSubjectStatementNamesWhatShowLists(t *testing.T) {
+	testservers.SkipWithoutEngine(t)
+	isolate(t)
+	key := "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+	t.Setenv("DATAMAP_SUBJECT_KEY", key)
+	serve(t)
+	k, _ := subjectref.ParseKey(key)
+	ref, _ := k.Ref(subjectref.CustomerNumber, "C-10042")
+	share := func(id, name, country, safeguard string) string {
+		return `{"specversion":"1.0","id":"` + id + `","source":"billing-api","type":"com.back-trace.datamap.data.shared.v1","time":"2026-11-01T11:00:00Z","data":{"category":"billing.payment_token","data_subject":"customer","purpose":"payment_processing","legal_basis":"contract","activity":"payments","count":1,"subject_ref":"` + ref + `","recipient":{"name":"` + name + `","role":"processor","country":"` + country + `","safeguard":"` + safeguard + `"}}}`
+	}
+	in := event(1, "billing.payment_token", `,"subject_ref":"`+ref+`"`) + "\n" + share("s1", "Stripe", "US", "scc") + "\n" + share("s2", "Adyen", "NL", "none") + "\n"
+	if code, out, errOut := run(t, in, "emit"); code != 0 {
+		t.Fatalf("emit: %d %s %s", code, out, errOut)
+	}
+	var profile subjects.Profile
+	deadline := time.Now().Add(30 * time.Second)
+	for len(profile.Disclosures) < 2 {
+		code, out, errOut := run(t, "", "subject", "show", "--customer", "C-10042", "--format", "json", "--as-of", "2026-12-01")
+		if code != 0 {
+			t.Fatalf("subject show: %d %s", code, errOut)
+		}
+		profile = subjects.Profile{}
+		if err := json.Unmarshal([]byte(out), &profile); err != nil {
+			t.Fatal(err)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the disclosures never showed up: %s", out)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	code, out, errOut := run(t, "", "subject", "statement", "--customer", "C-10042", "--registry", "backtrace", "--as-of", "2026-12-01", "--format", "json", "--out", "-")
+	if code != 0 {
+		t.Fatalf("subject statement: %d %s", code, errOut)
+	}
+	var st subjects.Statement
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range profile.Disclosures {
+		if !slices.ContainsFunc(st.Recipients, func(r subjects.StatementRecipient) bool { return r.Name == d.To && r.Country == d.Country }) {
+			t.Errorf("subject show lists %s (%s); the statement does not: %+v", d.To, d.Country, st.Recipients)
+		}
+	}
+	if strings.Contains(out, ref) || st.Controller.Name != "BackTrace" {
+		t.Errorf("statement holds the reference or lacks the controller: %s", out)
+	}
+	if _, trail, _ := run(t, "", "audit", "--format", "json"); !strings.Contains(trail, `"question": "subject statement"`) {
+		t.Errorf("the statement's asking is not in the audit trail: %s", trail)
+	}
+	html := filepath.Join(t.TempDir(), "statement.html")
+	if code, _, errOut := run(t, "", "subject", "statement", ref, "--registry", "backtrace", "--format", "html", "--out", html); code != 0 {
+		t.Fatalf("subject statement --format html: %d %s", code, errOut)
+	}
+	if b, _ := os.ReadFile(html); !strings.Contains(string(b), "Stripe") || !strings.Contains(string(b), "supervisory authority") {
+		t.Errorf("the HTML statement lacks a recipient or the right to complain")
 	}
 }

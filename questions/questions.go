@@ -286,6 +286,11 @@ with zero counts.`, Examples: `
 		Page:    Page{Path: "/subject", Name: "person", Title: "Person"},
 		Command: Command{Listed: "everything held about one person: systems, categories, recipients, consents, requests", Positional: "ref"}}
 
+	SubjectStatement = Question{Name: "subject statement", Summary: "what one person is told on access (GDPR Art. 15): purposes, categories, named recipients, retention, sources, rights, in plain words",
+		Params: []Param{required(refParam), filters("as_of")[0]}, Role: RoleSubject,
+		Row: reflect.TypeFor[subjects.Statement](), Shape: Document, answer: subjectStatement,
+		Command: Command{Listed: "what one person is told on access (Art. 15), from the evidence and the registry", Positional: "ref"}}
+
 	SubjectRequests = Question{Name: "subject requests", Summary: "open data-subject requests with their deadline, overdue first; for erasures, who still holds the data and whom to tell",
 		Params: []Param{allParam, filters("as_of")[0]}, Role: RoleSubject,
 		Row: reflect.TypeFor[subjects.Request](), answer: subjectRequests,
@@ -314,7 +319,7 @@ with zero counts.`, Examples: `
 // All returns the questions in the order the CLI lists them.
 func All() []Question {
 	return []Question{Inventory, Flows, Transfers, Retention, LineageReach, LineageBlast, LineageExport, Search,
-		SubjectShow, SubjectRequests, Audit, Drift, Article30}
+		SubjectShow, SubjectStatement, SubjectRequests, Audit, Drift, Article30}
 }
 
 // Lookup returns the question with this name.

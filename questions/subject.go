@@ -12,6 +12,7 @@ import (
 	"github.com/back-trace/datamap/catalog/subjectstore"
 	"github.com/back-trace/datamap/events/subjectref"
 	"github.com/back-trace/datamap/events/taxonomy"
+	"github.com/back-trace/datamap/registry"
 	"github.com/back-trace/datamap/subjects"
 )
 
@@ -117,6 +118,27 @@ func subjectShow(ctx context.Context, conn driver.Conn, _ *taxonomy.Taxonomy, r 
 		return Answer{}, err
 	}
 	return Answer{Document: subjects.ProfileOf(r.values["ref"], facts, asOf)}, nil
+}
+
+// registryKey keys the declared registry in a context.
+type registryKey struct{}
+
+// WithRegistry returns a context that carries the declared registry, for
+// the subject statement: its legal bases, retention, sources and
+// controller come from it. Without one the statement holds what the
+// evidence shows and leaves the declared parts out.
+func WithRegistry(ctx context.Context, reg *registry.Registry) context.Context {
+	return context.WithValue(ctx, registryKey{}, reg)
+}
+
+func subjectStatement(ctx context.Context, conn driver.Conn, tax *taxonomy.Taxonomy, r Request) (Answer, error) {
+	asOf := r.asOf()
+	facts, err := query.SubjectFacts(ctx, conn, r.values["ref"], asOf)
+	if err != nil {
+		return Answer{}, err
+	}
+	reg, _ := ctx.Value(registryKey{}).(*registry.Registry)
+	return Answer{Document: subjects.StatementOf(subjects.ProfileOf(r.values["ref"], facts, asOf), reg, tax, asOf)}, nil
 }
 
 func subjectRequests(ctx context.Context, conn driver.Conn, _ *taxonomy.Taxonomy, r Request) (Answer, error) {

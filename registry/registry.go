@@ -52,6 +52,13 @@ type Party struct {
 	Contact        Contact  `yaml:"contact,omitempty" json:"contact"`
 	Representative *Contact `yaml:"representative,omitempty" json:"representative,omitempty"`
 	DPO            *Contact `yaml:"dpo,omitempty" json:"dpo,omitempty"`
+	// Country is the country of establishment (ISO 3166-1); outside the
+	// EEA an Art. 27 representative is expected.
+	Country string `yaml:"country,omitempty" json:"country,omitempty"`
+	// DPORequired says whether Art. 37(1) requires a DPO; nil means
+	// "required if any activity processes a special category" (see
+	// Registry.DPORequired).
+	DPORequired *bool `yaml:"dpo_required,omitempty" json:"dpo_required,omitempty"`
 }
 
 // JointController is an Art. 26 joint controller.
@@ -76,6 +83,10 @@ type Recipient struct {
 	// "*.example.com" for every host below example.com): traffic a service
 	// sends to one of them is traffic to this recipient (docs/traffic.md).
 	Hosts []string `yaml:"hosts,omitempty" json:"hosts,omitempty"`
+	// SafeguardDocumentation links to the safeguard's documentation (the
+	// signed SCC, a BCR approval, the DPF listing, a transfer impact
+	// assessment).
+	SafeguardDocumentation string `yaml:"safeguard_documentation,omitempty" json:"safeguard_documentation,omitempty"`
 }
 
 // Retention is how long one category (and its subtree) is kept.
@@ -125,12 +136,58 @@ type Activity struct {
 	AutomatedDecisions string   `yaml:"automated_decision_making,omitempty" json:"automated_decision_making,omitempty"`
 	Locations          []string `yaml:"locations,omitempty" json:"locations,omitempty"`
 
+	// The CNIL register's fields: the security measures by its categories,
+	// the named owner, and the entry's dates and history.
+	Security *Security `yaml:"security,omitempty" json:"security,omitempty"`
+	Owner    string    `yaml:"owner,omitempty" json:"owner,omitempty"`
+	Created  string    `yaml:"created,omitempty" json:"created,omitempty"` // YYYY-MM-DD
+	Updated  string    `yaml:"updated,omitempty" json:"updated,omitempty"` // YYYY-MM-DD
+	Changes  []Change  `yaml:"changes,omitempty" json:"changes,omitempty"`
+
 	// Client is the controller this activity is done for, when it is
 	// processor work (Art. 30(2)); "" for the controller's own activities.
 	Client string `yaml:"-" json:"-"`
 }
 
 // Progress of a DPIA (Activity.DPIAProgress).
+// Security groups an activity's security measures as the CNIL's register
+// template does.
+type Security struct {
+	AccessControl      []string `yaml:"access_control,omitempty" json:"access_control,omitempty"`
+	Traceability       []string `yaml:"traceability,omitempty" json:"traceability,omitempty"`
+	SoftwareProtection []string `yaml:"software_protection,omitempty" json:"software_protection,omitempty"`
+	Backup             []string `yaml:"backup,omitempty" json:"backup,omitempty"`
+	Encryption         []string `yaml:"encryption,omitempty" json:"encryption,omitempty"`
+	ProcessorControl   []string `yaml:"processor_control,omitempty" json:"processor_control,omitempty"`
+	Other              []string `yaml:"other,omitempty" json:"other,omitempty"`
+}
+
+// Groups are the measures by the CNIL's category names, in its order;
+// empty categories included, so a reader sees what is not declared.
+func (s *Security) Groups() []SecurityGroup {
+	if s == nil {
+		s = &Security{}
+	}
+	return []SecurityGroup{
+		{"User access control", s.AccessControl}, {"Traceability", s.Traceability},
+		{"Software protection", s.SoftwareProtection}, {"Data backup", s.Backup},
+		{"Encryption", s.Encryption}, {"Control of processors", s.ProcessorControl}, {"Other measures", s.Other},
+	}
+}
+
+// SecurityGroup is one CNIL category of security measures.
+type SecurityGroup struct {
+	Category string
+	Measures []string
+}
+
+// Change is one entry in an activity's history.
+type Change struct {
+	Date   string `yaml:"date" json:"date"` // YYYY-MM-DD
+	Change string `yaml:"change" json:"change"`
+	By     string `yaml:"by,omitempty" json:"by,omitempty"`
+}
+
 const (
 	DPIANotStarted = "not_started"
 	DPIAInProgress = "in_progress"

@@ -329,7 +329,7 @@ func (d *drift) transfer(activity string, declared *registry.Recipient, o Observ
 	}
 	if o.Safeguard == "" || o.Safeguard == events.SafeguardNone {
 		d.add(Finding{Kind: KindTransferNoSafeguard, Severity: High, Activity: activity, Subject: o.System + " → " + recipientLabel(o),
-			Message: fmt.Sprintf("%q transfers personal data to %s in %s, a third country without adequacy, with no safeguard", o.System, o.Recipient, name),
+			Message: fmt.Sprintf("%q transfers personal data to %s in %s, a third country without an adequacy decision; the safeguard is missing", o.System, o.Recipient, name),
 			Action:  "stop the transfer until SCCs (or BCR, DPF certification, an Art. 49 derogation) are in place, then declare the safeguard"}, &o)
 		return
 	}

@@ -2,13 +2,14 @@ package report
 
 import (
 	"embed"
+	"fmt"
 	"html/template"
 	"io"
 	"strings"
 	"time"
 )
 
-//go:embed templates/record.html.tmpl
+//go:embed templates/record.html.tmpl templates/statement.html.tmpl
 var templates embed.FS
 
 var recordTemplate = template.Must(template.ParseFS(templates, "templates/record.html.tmpl"))
@@ -47,7 +48,13 @@ func writeHTML(w io.Writer, rec *Record) error {
 	if rec.Role != RoleController {
 		parts = append(parts, part(titleProcessor, ProcessorColumns, rec.ProcessorRows(), 4, 5))
 	}
+	embedded, err := htmlEmbedded(rec)
+	if err != nil {
+		return err
+	}
+	running := fmt.Sprintf("%s · record of processing as of %s", rec.Controller.Name, rec.AsOf.Format(time.DateOnly))
 	return recordTemplate.Execute(w, map[string]any{
+		"Embedded": template.JS(embedded), "RunningHeader": running,
 		"Title": titleRecord, "Rec": rec, "AsOf": rec.AsOf.Format(time.DateOnly), "HashNote": hashNote,
 		"Parts": parts, "UndeclaredTitle": titleUndeclared, "UndeclaredColumns": UndeclaredColumns,
 		"Undeclared": keepCitationsIn(rec.UndeclaredRows()), "FindingsTitle": titleFindings, "FindingColumns": FindingColumns,

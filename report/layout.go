@@ -49,6 +49,7 @@ func (r *Record) HeaderBlock() []Field {
 		{"Country list (EEA, adequacy) as of", r.CountryListAsOf},
 		{"Stale after (days)", strconv.Itoa(r.StaleAfterDays)},
 		{"Content SHA-256", r.ContentSHA256},
+		{"Warnings", orNone(strings.Join(r.Warnings, "; "))},
 	}
 }
 
@@ -159,6 +160,45 @@ func (r *Record) ControllerRows() [][]string {
 	return rows
 }
 
+// CNILColumns are the fields of the CNIL's register template, in its
+// order, for the controller's activities.
+var CNILColumns = []string{"Reference", "Processing activity", "Created", "Last updated", "Owner",
+	"Controller", "Data protection officer", "Purposes", "Description", "Data subjects", "Data categories",
+	"Special categories (Art. 9)", "Retention", "Recipients", "Transfers outside the EU",
+	"Transfer safeguard documentation", "User access control", "Traceability", "Software protection",
+	"Data backup", "Encryption", "Control of processors", "Other measures", "Change history"}
+
+// CNILRows are the controller's activities in the CNIL's order.
+func (r *Record) CNILRows() [][]string {
+	rows := make([][]string, 0, len(r.Activities))
+	for i := range r.Activities {
+		a := &r.Activities[i]
+		var transfers, docs, history []string
+		for _, rc := range a.Recipients {
+			if requires(rc.Country) {
+				transfers = append(transfers, fmt.Sprintf("%s (%s): %s", rc.Name, rc.Country, registry.TransferStatus(rc.Country, rc.Safeguard)))
+				docs = append(docs, rc.Name+": "+orNot(rc.SafeguardDocumentation))
+			}
+		}
+		for _, c := range a.Changes {
+			h := c.Date + ": " + c.Change
+			if c.By != "" {
+				h += " (" + c.By + ")"
+			}
+			history = append(history, h)
+		}
+		row := []string{a.ID, a.Name, orNot(a.Created), orNot(a.Updated), orNot(a.Owner),
+			r.Controller.Name, orNot(r.Controller.DPO.String()), r.purposes(a.Purposes), orNot(a.Description),
+			list(a.DataSubjects), list(a.DataCategories), orNone(nameOr(specialConditionNames, a.SpecialCondition)),
+			retention(a.Retention), recipients(a.Recipients), orNone(list(transfers)), orNone(list(docs))}
+		for _, g := range a.Security.Groups() {
+			row = append(row, orNot(list(g.Measures)))
+		}
+		rows = append(rows, append(row, orNot(list(history))))
+	}
+	return rows
+}
+
 // ProcessorRows are the Art. 30(2) rows.
 func (r *Record) ProcessorRows() [][]string {
 	var rows [][]string
@@ -192,9 +232,18 @@ func (r *Record) UndeclaredRows() [][]string {
 	rows := make([][]string, 0, len(r.Undeclared))
 	for _, o := range r.Undeclared {
 		rows = append(rows, []string{o.Kind, o.System, o.Category, o.DataSubject, r.purposes([]string{o.Purpose}), nameOr(legalBasisNames, o.LegalBasis),
-			o.Recipient, o.Role, o.Country, o.Safeguard, o.Retention, u(o.Events), u(o.Records), ts(o.FirstSeen), ts(o.LastSeen)})
+			o.Recipient, o.Role, o.Country, undeclaredSafeguard(o), o.Retention, u(o.Events), u(o.Records), ts(o.FirstSeen), ts(o.LastSeen)})
 	}
 	return rows
+}
+
+// undeclaredSafeguard is the safeguard of an observed disclosure in words;
+// a collection has no recipient and no safeguard.
+func undeclaredSafeguard(o Observation) string {
+	if o.Recipient == "" {
+		return ""
+	}
+	return registry.TransferStatus(o.Country, o.Safeguard)
 }
 
 // FindingRows are the drift findings.
@@ -222,7 +271,7 @@ func (r *Record) evidenceCells(a *ActivityRecord) []string {
 		systems = append(systems, fmt.Sprintf("%s (%d events)", s.System, s.Events))
 	}
 	for _, rc := range e.Recipients {
-		s := fmt.Sprintf("%s (%s, %s, %s; %d events)", rc.Name, rc.Role, rc.Country, orNone(rc.Safeguard), rc.Events)
+		s := fmt.Sprintf("%s (%s, %s, %s; %d events)", rc.Name, rc.Role, rc.Country, registry.TransferStatus(rc.Country, rc.Safeguard), rc.Events)
 		if !rc.Declared {
 			s += " UNDECLARED"
 		}
@@ -272,7 +321,7 @@ func names(m map[string]string, keys []string) string {
 }
 
 // purposes lists purposes by their taxonomy names.
-func (r *Record) purposes(keys []string) string { return names(r.purposeNames, keys) }
+func (r *Record) purposes(keys []string) string { return names(r.PurposeNames, keys) }
 
 // notApplicable fills a template column that does not apply to the
 // activity, so that it is not mistaken for a gap.
@@ -345,7 +394,7 @@ func safeguards(a *ActivityRecord) string {
 	var out []string
 	for _, r := range a.Recipients {
 		if requires(r.Country) {
-			out = append(out, fmt.Sprintf("%s (%s): %s", r.Name, r.Country, orNot(r.Safeguard)))
+			out = append(out, fmt.Sprintf("%s (%s): %s", r.Name, r.Country, registry.TransferStatus(r.Country, r.Safeguard)))
 		}
 	}
 	return orNone(list(out))

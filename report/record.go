@@ -56,14 +56,19 @@ type Record struct {
 	// Undeclared is observed processing no activity declares.
 	Undeclared []Observation `json:"undeclared"`
 	Findings   []Finding     `json:"findings"`
-	Summary    Summary       `json:"summary"`
+	// Warnings are what keeps the record from being complete: the
+	// registry's placeholders and missing mandatory fields, and a country
+	// list older than a year at the as-of date.
+	Warnings []string `json:"warnings"`
+	Summary  Summary  `json:"summary"`
+	// PurposeNames are the taxonomy's names of the purposes the record
+	// mentions: the tabular formats print them, the rest of the JSON keeps
+	// the keys. They are part of the content, so a verifier can render
+	// every format again from the JSON alone.
+	PurposeNames map[string]string `json:"purpose_names"`
 	// ContentSHA256 is the SHA-256 of the record's canonical JSON with
 	// GeneratedAt and ContentSHA256 empty; see Seal.
 	ContentSHA256 string `json:"content_sha256"`
-
-	// purposeNames are the taxonomy's names of the purposes, for the
-	// tabular formats; the JSON keeps the keys.
-	purposeNames map[string]string
 }
 
 // Summary counts what the record contains.
@@ -183,19 +188,19 @@ func Build(reg *registry.Registry, tax *taxonomy.Taxonomy, obs []Observation, op
 		CountryListAsOf: countriesAsOf, StaleAfterDays: int(opts.StaleAfter / (24 * time.Hour)),
 		Controller: reg.Controller, JointControllers: reg.JointControllers,
 		Activities: []ActivityRecord{}, Processor: []ClientRecord{}, Undeclared: []Observation{},
+		PurposeNames: map[string]string{},
 	}
 	if tax != nil {
-		rec.purposeNames = map[string]string{}
 		for _, a := range reg.AllActivities() {
 			for _, k := range a.Purposes {
 				if p, ok := tax.Purpose(k); ok && p.Name != "" {
-					rec.purposeNames[k] = p.Name
+					rec.PurposeNames[k] = p.Name
 				}
 			}
 		}
 		for _, o := range kept {
 			if p, ok := tax.Purpose(o.Purpose); ok && p.Name != "" {
-				rec.purposeNames[o.Purpose] = p.Name
+				rec.PurposeNames[o.Purpose] = p.Name
 			}
 		}
 	}
@@ -229,6 +234,7 @@ func Build(reg *registry.Registry, tax *taxonomy.Taxonomy, obs []Observation, op
 	}
 	findings := Drift(reg, tax, kept, asOf, DriftOptions{StaleAfter: opts.StaleAfter, Rights: opts.Rights})
 	rec.Findings = filterFindings(findings, reg, role)
+	rec.Warnings = warnings(reg, tax, countriesAsOf, asOf)
 	rec.Summary = summarize(rec, kept)
 	if !opts.GeneratedAt.IsZero() {
 		rec.GeneratedAt = opts.GeneratedAt.UTC().Format(time.RFC3339)
@@ -237,6 +243,23 @@ func Build(reg *registry.Registry, tax *taxonomy.Taxonomy, obs []Observation, op
 		return nil, err
 	}
 	return rec, nil
+}
+
+// countryListAge is how old the EEA/adequacy list may be at the as-of
+// date before the record warns: adequacy decisions are reviewed and new
+// ones adopted, so a year-old list may be wrong.
+const countryListAge = 365 * 24 * time.Hour
+
+func warnings(reg *registry.Registry, tax *taxonomy.Taxonomy, countriesAsOf string, asOf time.Time) []string {
+	out := []string{}
+	for _, w := range reg.Warnings(tax) {
+		out = append(out, "registry "+w.String())
+	}
+	if listed, err := time.Parse(time.DateOnly, countriesAsOf); err == nil && asOf.Sub(listed) > countryListAge {
+		out = append(out, fmt.Sprintf("the country list (EEA, adequacy decisions) is dated %s, more than a year before this record's as-of date; "+
+			"check the transfers against the current adequacy decisions, and update datamap", countriesAsOf))
+	}
+	return out
 }
 
 // filterFindings keeps the findings of the role's activities, and the

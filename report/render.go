@@ -47,7 +47,7 @@ const (
 	hashNote        = "Content SHA-256 is the SHA-256 of this record's canonical JSON (datamap report --format json) " +
 		"with generated_at and content_sha256 empty; it covers every declared and observed fact and the as-of date, " +
 		"not the generation time, so every format of the same record carries the same hash. " +
-		"Check it with: datamap report verify RECORD.json"
+		"Every format carries the record itself, so any copy can be checked with: datamap report verify FILE"
 )
 
 // writeCSV writes the sections one after another, each a title line, a
@@ -79,6 +79,15 @@ func writeCSV(w io.Writer, rec *Record) error {
 	}
 	section(titleUndeclared, UndeclaredColumns, rec.UndeclaredRows())
 	section(titleFindings, FindingColumns, rec.FindingRows())
+	lines, err := base64Lines(rec)
+	if err != nil {
+		return err
+	}
+	_ = cw.Write(nil)
+	_ = cw.Write([]string{csvEmbeddedTitle})
+	for _, l := range lines {
+		_ = cw.Write([]string{l})
+	}
 	cw.Flush()
 	return cw.Error()
 }
@@ -135,7 +144,12 @@ func writeMarkdown(w io.Writer, rec *Record) error {
 	} else {
 		mdTable(b, FindingColumns, rec.FindingRows())
 	}
-	_, err := io.WriteString(w, b.String())
+	lines, err := base64Lines(rec)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(b, "\n%s\n%s\n-->\n", mdEmbeddedOpen, strings.Join(lines, "\n"))
+	_, err = io.WriteString(w, b.String())
 	return err
 }
 

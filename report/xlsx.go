@@ -15,6 +15,7 @@ import (
 const (
 	SheetRecord     = "Record"
 	SheetController = "Controller"
+	SheetCNIL       = "CNIL register"
 	SheetProcessor  = "Processor"
 	SheetUndeclared = "Undeclared"
 	SheetFindings   = "Findings"
@@ -80,7 +81,8 @@ func writeXLSX(w io.Writer, rec *Record) error {
 	}
 	var tables []table
 	if rec.Role != RoleProcessor {
-		tables = append(tables, table{SheetController, ControllerColumns, rec.ControllerRows(), xlsxPaperA3})
+		tables = append(tables, table{SheetController, ControllerColumns, rec.ControllerRows(), xlsxPaperA3},
+			table{SheetCNIL, CNILColumns, rec.CNILRows(), xlsxPaperA3})
 	}
 	if rec.Role != RoleController {
 		tables = append(tables, table{SheetProcessor, ProcessorColumns, rec.ProcessorRows(), xlsxPaperA3})
@@ -92,6 +94,9 @@ func writeXLSX(w io.Writer, rec *Record) error {
 			return fmt.Errorf("report: xlsx %s sheet: %w", s.name, err)
 		}
 	}
+	if err := embedXLSX(f, rec); err != nil {
+		return err
+	}
 	if err := f.DeleteSheet("Sheet1"); err != nil {
 		return err
 	}
@@ -100,6 +105,31 @@ func writeXLSX(w io.Writer, rec *Record) error {
 		return err
 	}
 	return f.Write(w)
+}
+
+// embedXLSX writes the record's canonical JSON into a very hidden sheet
+// (no reader shows it; Verify reads it), in cells of at most 32,000
+// characters, the limit a cell holds.
+func embedXLSX(f *excelize.File, rec *Record) error {
+	b, err := rec.MarshalJSONCanonical()
+	if err != nil {
+		return err
+	}
+	if _, err := f.NewSheet(SheetVerification); err != nil {
+		return err
+	}
+	s := string(b)
+	for row := 1; s != ""; row++ {
+		n := min(len(s), 32000)
+		for n < len(s) && !utf8.RuneStart(s[n]) {
+			n--
+		}
+		if err := f.SetCellStr(SheetVerification, cellRef(1, row), s[:n]); err != nil {
+			return err
+		}
+		s = s[n:]
+	}
+	return f.SetSheetVisible(SheetVerification, false, true)
 }
 
 // xlsxStyles are the workbook's cell styles.
@@ -258,7 +288,7 @@ func setXLSXProperties(f *excelize.File, rec *Record) error {
 		LastModifiedBy: rec.Controller.Name,
 		Created:        stamp,
 		Modified:       stamp,
-		Description:    "Content SHA-256 " + rec.ContentSHA256 + " (datamap report verify checks it against the JSON record)",
+		Description:    "Content SHA-256 " + rec.ContentSHA256 + " (datamap report verify FILE checks it)",
 		Keywords:       "GDPR; Article 30; record of processing activities",
 		Category:       "Record of processing activities",
 		Version:        rec.DatamapVersion,

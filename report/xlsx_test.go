@@ -88,7 +88,8 @@ func TestXLSXCellsAndTypes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{report.SheetRecord, report.SheetController, report.SheetProcessor, report.SheetUndeclared, report.SheetFindings}
+	// the record's JSON, for report verify, is last and very hidden
+	want := []string{report.SheetRecord, report.SheetController, report.SheetCNIL, report.SheetProcessor, report.SheetUndeclared, report.SheetFindings, report.SheetVerification}
 	if !slices.Equal(x.Sheets, want) {
 		t.Fatalf("sheets %v, want %v", x.Sheets, want)
 	}
@@ -267,6 +268,9 @@ func TestXLSXPrintsAndFilters(t *testing.T) {
 	rows := map[string]int{report.SheetController: len(rec.ControllerRows()), report.SheetProcessor: len(rec.ProcessorRows()),
 		report.SheetUndeclared: len(rec.UndeclaredRows()), report.SheetFindings: len(rec.FindingRows())}
 	for i, s := range wb.Sheets {
+		if s.Name == report.SheetVerification {
+			continue // very hidden, never printed
+		}
 		var ws sheetXML
 		xlsxPart(t, data, part[s.Name], &ws)
 		if ws.PageSetup.Orientation != "landscape" || ws.PageSetup.FitToWidth != "1" || ws.PageSetup.FitToHeight != "0" || !xmlTrue(ws.SheetPr.PageSetUpPr.FitToPage) {

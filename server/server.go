@@ -142,6 +142,15 @@ func (s *Server) OneTimeLogin() string {
 	return s.web.OneTimeLogin("http://" + s.Addr())
 }
 
+// OneTimeSubjectLogin is OneTimeLogin for the subject role, audited as
+// name (see web.Server.OneTimeSubjectLogin).
+func (s *Server) OneTimeSubjectLogin(name string) string {
+	if s.web == nil {
+		return ""
+	}
+	return s.web.OneTimeSubjectLogin("http://"+s.Addr(), name)
+}
+
 // Run serves HTTP, consumes and folds until ctx ends, then stops as the
 // package comment says and returns what went wrong in stopping.
 func (s *Server) Run(ctx context.Context) error {

@@ -64,7 +64,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	var login access.Credential
 	ok := false
 	if once := r.PostForm.Get("once"); once != "" {
-		login, ok = access.Credential{Role: access.Full}, s.sessions.redeem(once)
+		login, ok = s.sessions.redeem(once)
 	} else {
 		login, ok = s.sessions.logins.Match(strings.TrimSpace(r.PostForm.Get("token")))
 	}

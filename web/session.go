@@ -60,14 +60,14 @@ type session struct {
 type sessions struct {
 	mu     sync.Mutex
 	byID   map[string]*session
-	once   map[string]time.Time // one-time login codes and their expiry
+	once   map[string]oneTimeCode // one-time login codes
 	ttl    time.Duration
 	logins access.Credentials // the credentials a login may use: full, read and subject
 	now    func() time.Time
 }
 
 func newSessions(ttl time.Duration, creds access.Credentials) *sessions {
-	return &sessions{byID: map[string]*session{}, once: map[string]time.Time{}, ttl: ttl,
+	return &sessions{byID: map[string]*session{}, once: map[string]oneTimeCode{}, ttl: ttl,
 		logins: creds.Only(access.Full, access.Read, access.Subject), now: time.Now}
 }
 
@@ -126,22 +126,32 @@ func (s *sessions) end(r *http.Request) {
 	}
 }
 
-// oneTime returns a new one-time login code.
-func (s *sessions) oneTime() string {
+// oneTimeCode is what a one-time login code opens, until when.
+type oneTimeCode struct {
+	login   access.Credential
+	expires time.Time
+}
+
+// oneTime returns a new one-time login code for login.
+func (s *sessions) oneTime(login access.Credential) string {
 	code := randomString()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.once[code] = s.now().Add(oneTimeTTL)
+	s.once[code] = oneTimeCode{login, s.now().Add(oneTimeTTL)}
 	return code
 }
 
-// redeem uses up a one-time code; it reports whether it was valid.
-func (s *sessions) redeem(code string) bool {
+// redeem uses up a one-time code; it returns what the code opens and
+// whether it was valid.
+func (s *sessions) redeem(code string) (access.Credential, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	exp, ok := s.once[code]
+	c, ok := s.once[code]
 	delete(s.once, code)
-	return ok && s.now().Before(exp)
+	if !ok || !s.now().Before(c.expires) {
+		return access.Credential{}, false
+	}
+	return c.login, true
 }
 
 // Credential returns the credential of the request's live session (its

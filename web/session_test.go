@@ -86,14 +86,21 @@ func TestOneTimeCodesWorkOnce(t *testing.T) {
 	now := time.Now()
 	s := newSessions(time.Hour, nil)
 	s.now = func() time.Time { return now }
-	code := s.oneTime()
-	if !s.redeem(code) || s.redeem(code) {
+	subject := access.Credential{Role: access.Subject, Name: "demo"}
+	code := s.oneTime(subject)
+	if got, ok := s.redeem(code); !ok || got != subject {
+		t.Errorf("redeem = %v, %v; want the subject login it was made for", got, ok)
+	}
+	if _, ok := s.redeem(code); ok {
 		t.Error("a one-time code must work exactly once")
 	}
-	late := s.oneTime()
+	late := s.oneTime(access.Credential{Role: access.Full})
 	now = now.Add(oneTimeTTL)
-	if s.redeem(late) || s.redeem("made-up") {
-		t.Error("an expired or made-up code works")
+	if _, ok := s.redeem(late); ok {
+		t.Error("an expired code works")
+	}
+	if _, ok := s.redeem("made-up"); ok {
+		t.Error("a made-up code works")
 	}
 }
 

@@ -196,7 +196,14 @@ func (s *Server) Sessions() interface {
 // for the person at the terminal. It carries a single-use code, never a
 // token.
 func (s *Server) OneTimeLogin(base string) string {
-	return strings.TrimRight(base, "/") + "/login?once=" + s.sessions.oneTime()
+	return strings.TrimRight(base, "/") + "/login?once=" + s.sessions.oneTime(access.Credential{Role: access.Full})
+}
+
+// OneTimeSubjectLogin is OneTimeLogin for the subject role, in the name
+// the audit trail records: the pages about people, which a full-access
+// login does not open.
+func (s *Server) OneTimeSubjectLogin(base, name string) string {
+	return strings.TrimRight(base, "/") + "/login?once=" + s.sessions.oneTime(access.Credential{Role: access.Subject, Name: name})
 }
 
 // Handler serves the web data map and passes every other request (the

@@ -87,6 +87,11 @@ func TestServer(t *testing.T) {
 	s := startServer(t, dir)
 	t.Logf("ready after %s, pid %d, %s", time.Since(begin), s.PID(), s.Addr())
 	ctx := context.Background()
+	// Ctrl-C signals the terminal's foreground process group; the engine
+	// is in a group of its own, so only its parent hears it.
+	if pgid, err := syscall.Getpgid(s.PID()); err != nil || pgid == syscall.Getpgrp() {
+		t.Errorf("the engine's process group is %d (%v), its parent's; Ctrl-C would reach it", pgid, err)
+	}
 
 	opts, err := clickhouse.ParseDSN(s.DSN())
 	if err != nil {

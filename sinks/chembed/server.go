@@ -267,6 +267,10 @@ func (s *Server) start(ctx context.Context) error {
 	)
 	cmd.Stdout = logFile
 	cmd.Stderr = logFile
+	// Its own process group: Ctrl-C in a terminal signals the whole
+	// foreground group, and the engine must not die (and be restarted, and
+	// print its trace) before the parent stops it in order through Stop.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	// No Pdeathsig: it fires when the spawning OS thread exits, and Go
 	// retires threads freely, so it would kill healthy servers at random.
 	// The stdin lifeline covers parent death, including SIGKILL.
