@@ -188,3 +188,24 @@ func TestSubjectBadInput(t *testing.T) {
 		t.Errorf("audit trail of the refusals: %q, want %q", refused, want)
 	}
 }
+
+// No answer about a person is kept by a browser or a proxy, whoever asks.
+func TestSubjectAnswersAreNotStored(t *testing.T) {
+	srv, _ := subjectServer(t)
+	for _, path := range []string{"/api/v1/subject/show?ref=" + annRef, "/api/v1/subject/requests", "/api/v1/audit"} {
+		for _, token := range []string{"subject-token-0123456789", "read-1", "full-token", "ingest-1", "", "wrong"} {
+			req, _ := http.NewRequest("GET", srv.URL+path, nil)
+			if token != "" {
+				req.Header.Set("Authorization", "Bearer "+token)
+			}
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			if got := res.Header.Get("Cache-Control"); got != "no-store" {
+				t.Errorf("GET %s with token %q: %d, Cache-Control %q, want no-store", path, token, res.StatusCode, got)
+			}
+		}
+	}
+}

@@ -3,8 +3,10 @@ package web
 import (
 	"errors"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/back-trace/datamap/access"
 	"github.com/back-trace/datamap/sinks/deadletter"
@@ -20,14 +22,29 @@ type loginData struct {
 	Error   string
 }
 
-// safeNext keeps a post-login redirect on this site: a local path, never
-// //host or /\host, which browsers would take for another origin.
+// safeNext keeps a post-login redirect on this site: a path of this
+// origin, or "/". Browsers drop tabs and newlines from a URL and read a
+// backslash as a slash, so "/\t/evil.example" and "/\\evil.example" would
+// leave the site as "//evil.example": a next with a control or format
+// character or a backslash is refused, and what is left must resolve,
+// against this site, to this site.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") ||
+		strings.ContainsFunc(next, func(r rune) bool { return r == '\\' || unicode.IsControl(r) || unicode.Is(unicode.Cf, r) }) {
+		return "/"
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" {
+		return "/"
+	}
+	if resolved := thisSite.ResolveReference(u); resolved.Host != thisSite.Host || resolved.Scheme != thisSite.Scheme {
 		return "/"
 	}
 	return next
 }
+
+// thisSite stands for the origin a next path is resolved against.
+var thisSite = &url.URL{Scheme: "http", Host: "datamap.invalid"}
 
 func (s *Server) loginForm(w http.ResponseWriter, r *http.Request) {
 	next := safeNext(r.URL.Query().Get("next"))
@@ -78,7 +95,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.sessions.end(r)
-	id, _ := s.sessions.create(login.Role, login.Name)
+	id, _ := s.sessions.create(login)
 	setCookie(w, r, sessionCookie, id, "/", s.opts.SessionTTL)
 	clearCookie(w, r, loginCookie, "/login")
 	// The subject token's name is logged (the audit trail records it too);
