@@ -68,14 +68,14 @@ type session struct {
 // sessions is the in-memory session store: a restart logs everyone out,
 // which for a loopback tool is a feature, not a loss.
 type sessions struct {
-	mu     sync.Mutex
-	byID   map[string]*session
-	once   map[string]time.Time // one-time login codes and their expiry
-	ttl    time.Duration
+	mu   sync.Mutex
+	byID map[string]*session
+	once map[string]time.Time // one-time login codes and their expiry
+	ttl  time.Duration
 	// created counts the sessions created, to order them.
 	created uint64
-	logins access.Credentials // the credentials a login may use: full, read and subject
-	now    func() time.Time
+	logins  access.Credentials // the credentials a login may use: full, read and subject
+	now     func() time.Time
 }
 
 func newSessions(ttl time.Duration, creds access.Credentials) *sessions {
