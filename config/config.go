@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/kelseyhightower/envconfig"
 
@@ -167,6 +168,9 @@ func (c Config) Validate() error {
 	if _, err := c.subjectCredentials(); err != nil {
 		bad("SUBJECT_TOKENS", "%v", err)
 	}
+	for _, p := range c.tokenProblems() {
+		bad(p.variable, "%s", p.problem)
+	}
 	if c.SubjectEvidence < 0 || (c.SubjectEvidence > 0 && c.SubjectEvidence < 24*time.Hour) {
 		bad("SUBJECT_EVIDENCE", "%s is shorter than a day; give the evidence period, e.g. 26280h (three years)", c.SubjectEvidence)
 	}
@@ -270,8 +274,6 @@ func (c Config) subjectCredentials() ([]access.Credential, error) {
 			return nil, fmt.Errorf("entry %d: the name must be letters, digits, '.', '_' or '-' (at most 64)", i+1)
 		case names[name]:
 			return nil, fmt.Errorf("entry %d: the name %q is used twice; the audit trail could not tell them apart", i+1, name)
-		case len(token) < 16:
-			return nil, fmt.Errorf("entry %d (%s): the token is shorter than 16 characters; use a long random one", i+1, name)
 		}
 		names[name] = true
 		out = append(out, access.Credential{Role: access.Subject, Name: name, Secret: token})
@@ -280,6 +282,76 @@ func (c Config) subjectCredentials() ([]access.Credential, error) {
 }
 
 var tokenName = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+// MinTokenLength is the shortest token any role accepts. Tokens are
+// guessed online, against a server that limits failed attempts, but a
+// short or patterned one falls to a slow guesser too: `openssl rand -hex
+// 16` or `datamap`'s generated api-token are long enough.
+const MinTokenLength = 32
+
+// minTokenDistinct is how many different characters a token must use:
+// "aaaa…" or "12341234…" is long but not random.
+const minTokenDistinct = 10
+
+// tokenProblem says why a token is too weak to carry a role, "" when it
+// is not. It never repeats the token.
+func tokenProblem(token string) string {
+	distinct := map[rune]bool{}
+	for _, r := range token {
+		if r <= ' ' || r == 0x7f || r > unicode.MaxASCII {
+			return "holds a space, a control or a non-ASCII character; use letters, digits and punctuation, e.g. from openssl rand -hex 32"
+		}
+		distinct[r] = true
+	}
+	switch {
+	case len(token) < MinTokenLength:
+		return fmt.Sprintf("is %d characters long; a token needs at least %d random ones, e.g. openssl rand -hex 32", len(token), MinTokenLength)
+	case len(distinct) < minTokenDistinct:
+		return fmt.Sprintf("uses only %d different characters; a token must look random (at least %d different), e.g. openssl rand -hex 32", len(distinct), minTokenDistinct)
+	}
+	return ""
+}
+
+// tokenVariable is the setting a role's tokens come from.
+var tokenVariable = map[access.Role]string{
+	access.Full: "API_TOKEN", access.Read: "READ_TOKENS", access.Subject: "SUBJECT_TOKENS",
+	access.Ingest: "INGEST_TOKENS", access.Metrics: "METRICS_TOKEN",
+}
+
+// settingProblem is what is wrong with one setting.
+type settingProblem struct{ variable, problem string }
+
+// tokenProblems checks every token the settings give: each strong enough,
+// and none given twice — a token in two roles would hold both, and the
+// first would hide the second. Entries are named by position (a subject
+// token by its name), never by the token.
+func (c Config) tokenProblems() []settingProblem {
+	var out []settingProblem
+	entries := map[access.Role]int{}
+	seen := map[string]string{} // token → the setting and entry it was first given in
+	for _, cr := range c.Credentials(c.APIToken) {
+		entries[cr.Role]++
+		variable, entry := tokenVariable[cr.Role], ""
+		switch cr.Role {
+		case access.Read, access.Ingest:
+			entry = fmt.Sprintf("entry %d", entries[cr.Role])
+		case access.Subject:
+			entry = fmt.Sprintf("entry %q", cr.Name)
+		}
+		say := func(problem string) {
+			out = append(out, settingProblem{variable, strings.TrimPrefix(entry+": the token "+problem, ": ")})
+		}
+		if p := tokenProblem(cr.Secret); p != "" {
+			say(p)
+		}
+		if first, ok := seen[cr.Secret]; ok {
+			say("is also given in " + first + "; give each role and each entry its own token")
+			continue
+		}
+		seen[cr.Secret] = strings.TrimSpace(Prefix + "_" + variable + " " + entry)
+	}
+	return out
+}
 
 // Variable describes one configuration variable, for `datamap config` and
 // the README.
