@@ -89,8 +89,11 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	problems := map[string]string{}
+	// The error stays in the log: it names internal addresses and ports,
+	// which /readyz, open to anyone who reaches the listener, must not.
 	if err := s.catalog.Ping(ctx); err != nil {
-		problems["clickhouse"] = err.Error()
+		s.log.Warn("not ready: the catalog does not answer", "err", err)
+		problems["clickhouse"] = "the catalog does not answer; see the server log"
 	}
 	if s.ready != nil && !s.ready.Ready() {
 		problems["consumer"] = "not consuming: the last fetch or insert failed, retrying"

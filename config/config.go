@@ -51,7 +51,11 @@ type Config struct {
 	ClickHouseKeeper bool `envconfig:"CLICKHOUSE_KEEPER" desc:"cluster mode: the cluster has ClickHouse Keeper (or ZooKeeper); false: plain MergeTree shards behind Distributed tables, and datamap migrates every server listed in CLICKHOUSE_DSN (docs/clustering.md)" default:"true"`
 
 	HTTPAddr string `envconfig:"HTTP_ADDR" desc:"address of the HTTP API (/healthz, /readyz, /api/v1/…)" default:"127.0.0.1:8470"`
-	APIToken string `envconfig:"API_TOKEN" desc:"bearer token for the HTTP API; empty generates one in the data directory" secret:"true"`
+	// HTTPHosts are the names, besides localhost and IP addresses, that
+	// requests may give in their Host header: a page of another site whose
+	// name was pointed at this listener (DNS rebinding) gives its own.
+	HTTPHosts string `envconfig:"HTTP_HOSTS" desc:"comma-separated host names the HTTP listener answers to besides localhost and IP addresses, e.g. datamap.internal.example (the name a proxy or browser uses); other Host headers get 421"`
+	APIToken  string `envconfig:"API_TOKEN" desc:"bearer token for the HTTP API; empty generates one in the data directory" secret:"true"`
 	// ReadTokens is a string, not a list, so that Variables masks it as
 	// set or unset; ReadTokenList splits it.
 	ReadTokens string `envconfig:"READ_TOKENS" desc:"comma-separated read-only bearer tokens for the HTTP API's query routes (/api/v1/inventory, flows, lineage…)" secret:"true"`
@@ -164,6 +168,11 @@ func (c Config) Validate() error {
 		bad("HTTP_ADDR", "%q is not host:port, e.g. 127.0.0.1:8470", c.HTTPAddr)
 	} else if host == "" {
 		bad("HTTP_ADDR", "%q listens on every interface; name one, e.g. 127.0.0.1:8470 (or 0.0.0.0:8470 on purpose)", c.HTTPAddr)
+	}
+	for _, h := range splitList(c.HTTPHosts) {
+		if !hostName.MatchString(h) {
+			bad("HTTP_HOSTS", "%q is not a host name such as datamap.internal.example (no scheme, port or path)", h)
+		}
 	}
 	if _, err := c.subjectCredentials(); err != nil {
 		bad("SUBJECT_TOKENS", "%v", err)
@@ -282,6 +291,12 @@ func (c Config) subjectCredentials() ([]access.Credential, error) {
 }
 
 var tokenName = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+// hostName is a DNS name as a Host header gives it.
+var hostName = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,62}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}[A-Za-z0-9])?)*$`)
+
+// HTTPHostList is HTTP_HOSTS, split.
+func (c Config) HTTPHostList() []string { return splitList(c.HTTPHosts) }
 
 // MinTokenLength is the shortest token any role accepts. Tokens are
 // guessed online, against a server that limits failed attempts, but a

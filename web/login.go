@@ -1,7 +1,9 @@
 package web
 
 import (
+	"bytes"
 	"errors"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -65,8 +67,31 @@ func (s *Server) showLogin(w http.ResponseWriter, r *http.Request, status int, d
 	s.render(w, "login", status, d)
 }
 
+// maxLoginForm bounds the login form's body.
+const maxLoginForm = 8 << 10
+
+// LoginToken returns the token a POST /login presents, "" for any other
+// request, for counting failed logins per token prefix (package
+// access/attempts). It reads the form without using it up: the body is
+// put back as it was, for the login to read.
+func LoginToken(r *http.Request) string {
+	if r.Method != http.MethodPost || r.URL.Path != "/login" || r.Body == nil {
+		return ""
+	}
+	head, err := io.ReadAll(io.LimitReader(r.Body, maxLoginForm+1))
+	r.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(bytes.NewReader(head), r.Body), r.Body}
+	if err != nil {
+		return ""
+	}
+	form, _ := url.ParseQuery(string(head))
+	return strings.TrimSpace(form.Get("token"))
+}
+
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
+	r.Body = http.MaxBytesReader(w, r.Body, maxLoginForm)
 	if err := r.ParseForm(); err != nil {
 		http.Error(w, "the login form is too large or malformed", http.StatusBadRequest)
 		return
