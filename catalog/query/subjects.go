@@ -29,7 +29,7 @@ func SubjectFacts(ctx context.Context, conn driver.Conn, ref string, asOf time.T
 	return readFacts(ctx, conn, `SELECT `+factColumns+` FROM subject_refs FINAL
 		WHERE ref = {ref:String} AND time <= {as_of:DateTime64(3)}
 		ORDER BY time, source, id`,
-		ch.Parameters{"ref": ref, "as_of": chTime(asOf)})
+		ch.Parameters{"ref": stringParam(ref), "as_of": chTime(asOf)})
 }
 
 // RequestFacts returns the facts about the people who made a request, up
@@ -140,6 +140,14 @@ func requesters(ctx context.Context, conn driver.Conn, asOf time.Time, openOnly 
 }
 
 // stringArray renders values as an Array(String) query parameter.
+// stringParam renders a String query parameter. The server reads a
+// parameter's value with escapes, so "dp\x6f" would match "dpo" and a
+// lone backslash would be an error; each backslash is escaped, and tab
+// and newline, which would end the value, are written as escapes.
+func stringParam(v string) string {
+	return strings.NewReplacer(`\`, `\\`, "\t", `\t`, "\n", `\n`).Replace(v)
+}
+
 func stringArray(values []string) string {
 	var b strings.Builder
 	b.WriteByte('[')
@@ -220,7 +228,7 @@ func Audit(ctx context.Context, conn driver.Conn, f AuditFilter) ([]AuditEntry, 
 		until = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
 	}
 	rows, err := conn.Query(ch.Context(ctx, ch.WithParameters(ch.Parameters{
-		"who": f.Who, "ref": f.Ref, "since": chTime(f.Since), "until": chTime(until)})),
+		"who": stringParam(f.Who), "ref": stringParam(f.Ref), "since": chTime(f.Since), "until": chTime(until)})),
 		`SELECT at, who, surface, question, ref, outcome FROM subject_audit
 		WHERE ({who:String} = '' OR who = {who:String}) AND ({ref:String} = '' OR ref = {ref:String})
 		AND at >= {since:DateTime64(3)} AND at <= {until:DateTime64(3)}
