@@ -35,9 +35,11 @@ func SubjectFacts(ctx context.Context, conn driver.Conn, ref string, asOf time.T
 // RequestFacts returns the facts about the people who made a request, up
 // to asOf, by reference, then oldest first: what Requests needs to pair
 // requests with answers and to find an erasure's holders. With openOnly,
-// only the people with a request still open (more received than answered,
-// for some right) are read, so the cost follows the open requests, not
-// every request ever made.
+// only the people with a request still open are read, so the cost follows
+// the open requests, not every request ever made. Open is counted as
+// subjects.Requests pairs them: in time order, an answer closes a request
+// received before it, and an answer with none open closes nothing — so a
+// person answered once before asking still has that request open.
 //
 // Who asked is found first, in subject_rights, a table of such facts
 // only; their requests, answers and erasure evidence come from there too.
@@ -115,11 +117,13 @@ func factOrder(x, y subjects.Fact) int {
 func requesters(ctx context.Context, conn driver.Conn, asOf time.Time, openOnly bool) (everyone, erasure []string, err error) {
 	rows, err := conn.Query(ch.Context(ctx, ch.WithParameters(ch.Parameters{"as_of": chTime(asOf), "open_only": fmt.Sprint(openOnly)})),
 		`SELECT ref, max(request_right = 'erasure') AS erasure FROM (
-			SELECT ref, request_right, countIf(kind = 'request_received') AS received, count() - received AS answered
+			SELECT ref, request_right,
+				arrayFold((open, k) -> if(k = 'request_received', open + 1, greatest(open - 1, 0)),
+					arrayMap(x -> x.4, arraySort(groupArray((time, source, id, kind)))), toInt64(0)) AS still_open
 			FROM subject_rights FINAL
 			WHERE kind IN ('request_received', 'request_completed', 'request_refused') AND time <= {as_of:DateTime64(3)}
 			GROUP BY ref, request_right)
-		WHERE NOT {open_only:Bool} OR received > answered
+		WHERE NOT {open_only:Bool} OR still_open > 0
 		GROUP BY ref`)
 	if err != nil {
 		return nil, nil, fmt.Errorf("subject requesters: %w", err)
