@@ -209,3 +209,20 @@ func TestSubjectAnswersAreNotStored(t *testing.T) {
 		}
 	}
 }
+
+// A person the catalog knows nothing of is a profile of empty lists,
+// never null, with every field the OpenAPI document requires.
+func TestUnknownPersonIsAnEmptyProfile(t *testing.T) {
+	srv, _ := subjectServer(t)
+	unknown := "sr1:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	code, body := call(t, "GET", srv.URL+"/api/v1/subject/show?ref="+unknown, "subject-token-0123456789")
+	var got map[string]any
+	if err := json.Unmarshal([]byte(body), &got); code != 200 || err != nil {
+		t.Fatalf("subject show of an unknown person: %d %s", code, body)
+	}
+	for _, list := range []string{"data_subjects", "holdings", "disclosures", "consents", "requests", "findings"} {
+		if v, ok := got[list].([]any); !ok || len(v) != 0 {
+			t.Errorf("%s = %#v, want []", list, got[list])
+		}
+	}
+}
