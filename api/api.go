@@ -4,6 +4,7 @@ package api
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"log/slog"
 	"net/http"
@@ -42,7 +43,10 @@ type Options struct {
 	// DeadLetters is the JetStream the dead-letter summary reads; nil
 	// when this server has none.
 	DeadLetters jetstream.JetStream
-	Log         *slog.Logger
+	// CursorKey signs the cursors of list answers; nil draws a random
+	// one, so a restart ends the paging of answers begun before it.
+	CursorKey []byte
+	Log       *slog.Logger
 }
 
 // Server serves the HTTP API.
@@ -54,6 +58,7 @@ type Server struct {
 	sessions    Sessions
 	evidence    Evidence
 	deadLetters jetstream.JetStream
+	cursors     cursors
 	log         *slog.Logger
 }
 
@@ -62,8 +67,12 @@ func New(o Options) *Server {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
+	if o.CursorKey == nil {
+		o.CursorKey = make([]byte, 32)
+		_, _ = rand.Read(o.CursorKey) // crypto/rand.Read never fails (Go 1.24+)
+	}
 	return &Server{catalog: o.Catalog, ready: o.Ready, taxonomy: o.Taxonomy, credentials: o.Credentials,
-		sessions: o.Sessions, evidence: o.Evidence, deadLetters: o.DeadLetters, log: o.Log}
+		sessions: o.Sessions, evidence: o.Evidence, deadLetters: o.DeadLetters, cursors: cursors{key: o.CursorKey}, log: o.Log}
 }
 
 // Handler returns the routes.
@@ -116,8 +125,11 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	problems := map[string]string{}
+	// The error stays in the log: it names internal addresses and ports,
+	// which /readyz, open to anyone who reaches the listener, must not.
 	if err := s.catalog.Ping(ctx); err != nil {
-		problems["clickhouse"] = err.Error()
+		s.log.Warn("not ready: the catalog does not answer", "err", err)
+		problems["clickhouse"] = "the catalog does not answer; see the server log"
 	}
 	if s.ready != nil && !s.ready.Ready() {
 		problems["consumer"] = "not consuming: the last fetch or insert failed, retrying"

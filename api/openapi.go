@@ -160,7 +160,8 @@ func schemaOf(t reflect.Type) map[string]any {
 				continue
 			}
 			props[name] = schemaOf(f.Type)
-			if !strings.Contains(opts, "omitempty") {
+			// A field left out when empty or zero is not required.
+			if !strings.Contains(opts, "omitempty") && !strings.Contains(opts, "omitzero") {
 				required = append(required, name)
 			}
 		}

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"crypto/hmac"
 	"crypto/sha256"
 	_ "embed"
 	"encoding/base64"
@@ -88,7 +89,7 @@ func (s *Server) question(q questions.Question) http.HandlerFunc {
 				values[name] = vs[0]
 			}
 		}
-		limit, offset, err := pageParams(params)
+		limit, offset, err := s.cursors.pageParams(params)
 		var ie *questions.InputError
 		if errors.As(err, &ie) {
 			refuse(ie)
@@ -113,7 +114,7 @@ func (s *Server) question(q questions.Question) http.HandlerFunc {
 		start := min(offset, end)
 		p.Items = a.Rows.Slice(start, end)
 		if end < a.Rows.Len() {
-			p.NextCursor = encodeCursor(end, params)
+			p.NextCursor = s.cursors.encode(end, params)
 			next := url.Values{}
 			for k, v := range params {
 				next[k] = v
@@ -139,11 +140,19 @@ func badParameter(w http.ResponseWriter, ie *questions.InputError) {
 	writeJSON(w, http.StatusBadRequest, map[string]string{"error": ie.Error(), "parameter": ie.Param})
 }
 
+// maxOffset bounds the row a cursor may point at: no answer is that long,
+// and it keeps offset+limit far from overflowing.
+const maxOffset = 1 << 40
+
+// cursors signs and reads the cursors of list answers. A cursor is the
+// offset of the next row and a MAC, under a key only this server knows,
+// of that offset and of the query it came from: a cursor reused with other
+// parameters would skip or repeat rows, and a forged one could point
+// anywhere, so both are refused.
+type cursors struct{ key []byte }
+
 // pageParams reads limit and cursor; a bad one is a *questions.InputError.
-// A cursor is the offset of the next row and a fingerprint of the query it
-// came from: a cursor reused with other parameters would skip or repeat
-// rows, so it is refused.
-func pageParams(params url.Values) (limit, offset int, err error) {
+func (c cursors) pageParams(params url.Values) (limit, offset int, err error) {
 	limit = defaultLimit
 	if v := params.Get("limit"); v != "" {
 		if limit, err = strconv.Atoi(v); err != nil || limit < 1 || limit > maxLimit {
@@ -152,22 +161,29 @@ func pageParams(params url.Values) (limit, offset int, err error) {
 	}
 	if v := params.Get("cursor"); v != "" {
 		raw, err := base64.RawURLEncoding.DecodeString(v)
-		if err != nil || len(raw) != 16 || [8]byte(raw[8:]) != fingerprint(params) {
-			return 0, 0, &questions.InputError{Param: "cursor", Value: v, Msg: "not a next_cursor of this query; start again without cursor"}
+		if err != nil || len(raw) != 8+cursorMACSize || !hmac.Equal(raw[8:], c.mac(raw[:8], params)) {
+			return 0, 0, &questions.InputError{Param: "cursor", Msg: "not a next_cursor of this query from this server; start again without cursor"}
 		}
-		offset = int(binary.BigEndian.Uint64(raw[:8]))
+		o := binary.BigEndian.Uint64(raw[:8])
+		if o > maxOffset {
+			return 0, 0, &questions.InputError{Param: "cursor", Msg: "points past any answer; start again without cursor"}
+		}
+		offset = int(o)
 	}
 	return limit, offset, nil
 }
 
-func encodeCursor(offset int, query url.Values) string {
+// cursorMACSize is how much of the HMAC-SHA256 a cursor carries.
+const cursorMACSize = 16
+
+func (c cursors) encode(offset int, query url.Values) string {
 	raw := binary.BigEndian.AppendUint64(nil, uint64(offset))
-	fp := fingerprint(query)
-	return base64.RawURLEncoding.EncodeToString(append(raw, fp[:]...))
+	return base64.RawURLEncoding.EncodeToString(append(raw, c.mac(raw, query)...))
 }
 
-// fingerprint hashes the query's parameters except the page position.
-func fingerprint(query url.Values) [8]byte {
+// mac is the HMAC of the offset and the query's parameters except the
+// page position.
+func (c cursors) mac(offset []byte, query url.Values) []byte {
 	var names []string
 	for k := range query {
 		if k != "cursor" && k != "limit" {
@@ -175,9 +191,10 @@ func fingerprint(query url.Values) [8]byte {
 		}
 	}
 	sort.Strings(names)
-	h := sha256.New()
+	h := hmac.New(sha256.New, c.key)
+	h.Write(offset)
 	for _, k := range names {
 		h.Write([]byte(k + "=" + strings.Join(query[k], ",") + "\x00"))
 	}
-	return [8]byte(h.Sum(nil))
+	return h.Sum(nil)[:cursorMACSize]
 }

@@ -9,9 +9,11 @@ import (
 
 // subjectOnly admits the subject role's bearer tokens and says who asks,
 // for the audit trail. A read, full-access or ingest token gets 403 naming
-// the role it needs; anything else 401.
+// the role it needs; anything else 401. No answer is kept by a browser or
+// a proxy: it names a person.
 func (s *Server) subjectOnly(h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
 		c, ok := s.credentials.Bearer(r)
 		switch {
 		case ok && c.Role == access.Subject:

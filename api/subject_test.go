@@ -188,3 +188,41 @@ func TestSubjectBadInput(t *testing.T) {
 		t.Errorf("audit trail of the refusals: %q, want %q", refused, want)
 	}
 }
+
+// No answer about a person is kept by a browser or a proxy, whoever asks.
+func TestSubjectAnswersAreNotStored(t *testing.T) {
+	srv, _ := subjectServer(t)
+	for _, path := range []string{"/api/v1/subject/show?ref=" + annRef, "/api/v1/subject/requests", "/api/v1/audit"} {
+		for _, token := range []string{"subject-token-0123456789", "read-1", "full-token", "ingest-1", "", "wrong"} {
+			req, _ := http.NewRequest("GET", srv.URL+path, nil)
+			if token != "" {
+				req.Header.Set("Authorization", "Bearer "+token)
+			}
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			if got := res.Header.Get("Cache-Control"); got != "no-store" {
+				t.Errorf("GET %s with token %q: %d, Cache-Control %q, want no-store", path, token, res.StatusCode, got)
+			}
+		}
+	}
+}
+
+// A person the catalog knows nothing of is a profile of empty lists,
+// never null, with every field the OpenAPI document requires.
+func TestUnknownPersonIsAnEmptyProfile(t *testing.T) {
+	srv, _ := subjectServer(t)
+	unknown := "sr1:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	code, body := call(t, "GET", srv.URL+"/api/v1/subject/show?ref="+unknown, "subject-token-0123456789")
+	var got map[string]any
+	if err := json.Unmarshal([]byte(body), &got); code != 200 || err != nil {
+		t.Fatalf("subject show of an unknown person: %d %s", code, body)
+	}
+	for _, list := range []string{"data_subjects", "holdings", "disclosures", "consents", "requests", "findings"} {
+		if v, ok := got[list].([]any); !ok || len(v) != 0 {
+			t.Errorf("%s = %#v, want []", list, got[list])
+		}
+	}
+}

@@ -14,7 +14,7 @@ import (
 func TestServeIngestsOverHTTP(t *testing.T) {
 	testservers.SkipWithoutEngine(t)
 	dir := isolate(t)
-	t.Setenv("DATAMAP_INGEST_TOKENS", "tok-a, tok-b")
+	t.Setenv("DATAMAP_INGEST_TOKENS", "tok-a-0123456789abcdefghijklmnopqrstuv, tok-b-0123456789abcdefghijklmnopqrstuv")
 	serve(t)
 	rt, ok := stack.FindRunning(dir)
 	if !ok {
@@ -23,7 +23,7 @@ func TestServeIngestsOverHTTP(t *testing.T) {
 	batch := "[" + event(1, "billing.payment_token", `,"count":4`) + "," + event(2, "billing.payment_token", "") + "]"
 	req, _ := http.NewRequest(http.MethodPost, "http://"+rt.HTTPAddr+"/v1/events", strings.NewReader(batch))
 	req.Header.Set("Content-Type", "application/cloudevents-batch+json")
-	req.Header.Set("Authorization", "Bearer tok-b")
+	req.Header.Set("Authorization", "Bearer tok-b-0123456789abcdefghijklmnopqrstuv")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -36,7 +36,7 @@ func TestServeIngestsOverHTTP(t *testing.T) {
 		t.Errorf("inventory = %+v, want the 2 ingested events", rows)
 	}
 	req, _ = http.NewRequest(http.MethodGet, "http://"+rt.HTTPAddr+"/api/v1/inventory", nil)
-	req.Header.Set("Authorization", "Bearer tok-a")
+	req.Header.Set("Authorization", "Bearer tok-a-0123456789abcdefghijklmnopqrstuv")
 	resp, err = http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

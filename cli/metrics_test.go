@@ -74,7 +74,7 @@ next:
 func postEvents(t *testing.T, addr, contentType string, header map[string]string, body string) int {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/v1/events", strings.NewReader(body))
-	req.Header.Set("Authorization", "Bearer ingest-tok")
+	req.Header.Set("Authorization", "Bearer ingest-tok-0123456789abcdefghijklmnopqrstuv")
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
@@ -95,8 +95,8 @@ func postEvents(t *testing.T, addr, contentType string, header map[string]string
 func TestMetricsCountIngestAndDeadLetters(t *testing.T) {
 	testservers.SkipWithoutEngine(t)
 	dir := isolate(t)
-	t.Setenv("DATAMAP_INGEST_TOKENS", "ingest-tok")
-	t.Setenv("DATAMAP_METRICS_TOKEN", "metrics-tok")
+	t.Setenv("DATAMAP_INGEST_TOKENS", "ingest-tok-0123456789abcdefghijklmnopqrstuv")
+	t.Setenv("DATAMAP_METRICS_TOKEN", "metrics-tok-0123456789abcdefghijklmnopqrstuv")
 	serve(t)
 	rt, ok := stack.FindRunning(dir)
 	if !ok {
@@ -145,7 +145,7 @@ func TestMetricsCountIngestAndDeadLetters(t *testing.T) {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		var code int
-		code, families = scrape(t, addr, "metrics-tok")
+		code, families = scrape(t, addr, "metrics-tok-0123456789abcdefghijklmnopqrstuv")
 		if code != http.StatusOK {
 			t.Fatalf("/metrics with the token: %d", code)
 		}

@@ -21,8 +21,8 @@ import (
 func TestCLIAndAPIGiveTheSameAnswers(t *testing.T) {
 	testservers.SkipWithoutEngine(t)
 	dir := isolate(t)
-	t.Setenv("DATAMAP_READ_TOKENS", "officer-token, auditor-token")
-	t.Setenv("DATAMAP_INGEST_TOKENS", "ingest-token")
+	t.Setenv("DATAMAP_READ_TOKENS", "officer-token-0123456789abcdefghijklmnopqrstuv, auditor-token-0123456789abcdefghijklmnopqrstuv")
+	t.Setenv("DATAMAP_INGEST_TOKENS", "ingest-token-0123456789abcdefghijklmnopqrstuv")
 	serve(t)
 	fixture, err := os.ReadFile("../catalog/query/testdata/fixture.jsonl")
 	if err != nil {
@@ -39,7 +39,7 @@ func TestCLIAndAPIGiveTheSameAnswers(t *testing.T) {
 	api := func(path string) (int, []byte) {
 		t.Helper()
 		req, _ := http.NewRequest("GET", "http://"+rt.HTTPAddr+path, nil)
-		req.Header.Set("Authorization", "Bearer auditor-token")
+		req.Header.Set("Authorization", "Bearer auditor-token-0123456789abcdefghijklmnopqrstuv")
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -102,7 +102,7 @@ func TestCLIAndAPIGiveTheSameAnswers(t *testing.T) {
 
 	// A read token cannot ingest, an ingest token cannot read.
 	req, _ := http.NewRequest("POST", "http://"+rt.HTTPAddr+"/v1/events", strings.NewReader(strings.SplitN(string(fixture), "\n", 2)[0]))
-	req.Header.Set("Authorization", "Bearer auditor-token")
+	req.Header.Set("Authorization", "Bearer auditor-token-0123456789abcdefghijklmnopqrstuv")
 	req.Header.Set("Content-Type", "application/cloudevents+json")
 	if resp, err := http.DefaultClient.Do(req); err != nil {
 		t.Fatal(err)
@@ -110,7 +110,7 @@ func TestCLIAndAPIGiveTheSameAnswers(t *testing.T) {
 		t.Errorf("POST /v1/events with a read token: %d, want 401 or 403", resp.StatusCode)
 	}
 	req, _ = http.NewRequest("GET", "http://"+rt.HTTPAddr+"/api/v1/inventory", nil)
-	req.Header.Set("Authorization", "Bearer ingest-token")
+	req.Header.Set("Authorization", "Bearer ingest-token-0123456789abcdefghijklmnopqrstuv")
 	if resp, err := http.DefaultClient.Do(req); err != nil {
 		t.Fatal(err)
 	} else if resp.Body.Close(); resp.StatusCode != http.StatusUnauthorized {

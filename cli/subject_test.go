@@ -80,8 +80,8 @@ func TestSubjectQuestionsEndToEnd(t *testing.T) {
 	testservers.SkipWithoutEngine(t)
 	dir := isolate(t)
 	key := "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
-	t.Setenv("DATAMAP_SUBJECT_TOKENS", "dpo:dpo-token-0123456789abcdef")
-	t.Setenv("DATAMAP_READ_TOKENS", "read-token")
+	t.Setenv("DATAMAP_SUBJECT_TOKENS", "dpo:dpo-token-0123456789abcdefghijklmnop")
+	t.Setenv("DATAMAP_READ_TOKENS", "read-token-0123456789abcdefghijklmnopqrstuv")
 	t.Setenv("DATAMAP_SUBJECT_KEY", key)
 	serve(t)
 	k, _ := subjectref.ParseKey(key)
@@ -123,7 +123,7 @@ func TestSubjectQuestionsEndToEnd(t *testing.T) {
 		b, _ := io.ReadAll(res.Body)
 		return res.StatusCode, string(b)
 	}
-	status, body := get("/api/v1/subject/show?ref="+ref+"&as_of=2026-12-01", "dpo-token-0123456789abcdef")
+	status, body := get("/api/v1/subject/show?ref="+ref+"&as_of=2026-12-01", "dpo-token-0123456789abcdefghijklmnop")
 	if status != 200 {
 		t.Fatalf("API: %d %s", status, body)
 	}
@@ -137,7 +137,7 @@ func TestSubjectQuestionsEndToEnd(t *testing.T) {
 	if !reflect.DeepEqual(fromCLI, fromAPI) {
 		t.Errorf("CLI and API disagree:\nCLI %s\nAPI %s", cli, body)
 	}
-	if status, body := get("/api/v1/subject/show?ref="+ref, "read-token"); status != 403 || !strings.Contains(body, "DATAMAP_SUBJECT_TOKENS") {
+	if status, body := get("/api/v1/subject/show?ref="+ref, "read-token-0123456789abcdefghijklmnopqrstuv"); status != 403 || !strings.Contains(body, "DATAMAP_SUBJECT_TOKENS") {
 		t.Errorf("read token: %d %s", status, body)
 	}
 	code, trail, _ := run(t, "", "audit", "--format", "json")

@@ -51,7 +51,11 @@ type Config struct {
 	ClickHouseKeeper bool `envconfig:"CLICKHOUSE_KEEPER" desc:"cluster mode: the cluster has ClickHouse Keeper (or ZooKeeper); false: plain MergeTree shards behind Distributed tables, and datamap migrates every server listed in CLICKHOUSE_DSN (docs/clustering.md)" default:"true"`
 
 	HTTPAddr string `envconfig:"HTTP_ADDR" desc:"address of the HTTP API (/healthz, /readyz, /api/v1/…)" default:"127.0.0.1:8470"`
-	APIToken string `envconfig:"API_TOKEN" desc:"bearer token for the HTTP API; empty generates one in the data directory" secret:"true"`
+	// HTTPHosts are the names, besides localhost and IP addresses, that
+	// requests may give in their Host header: a page of another site whose
+	// name was pointed at this listener (DNS rebinding) gives its own.
+	HTTPHosts string `envconfig:"HTTP_HOSTS" desc:"comma-separated host names the HTTP listener answers to besides localhost and IP addresses, e.g. datamap.internal.example (the name a proxy or browser uses); other Host headers get 421"`
+	APIToken  string `envconfig:"API_TOKEN" desc:"bearer token for the HTTP API; empty generates one in the data directory" secret:"true"`
 	// ReadTokens is a string, not a list, so that Variables masks it as
 	// set or unset; ReadTokenList splits it.
 	ReadTokens string `envconfig:"READ_TOKENS" desc:"comma-separated read-only bearer tokens for the HTTP API's query routes (/api/v1/inventory, flows, lineage…)" secret:"true"`
@@ -202,11 +206,19 @@ func (c Config) Validate() error {
 			bad("INTERNAL_SUFFIXES", "%q is not a domain suffix such as corp.example.com", s)
 		}
 	}
+	for _, h := range splitList(c.HTTPHosts) {
+		if !hostName.MatchString(h) {
+			bad("HTTP_HOSTS", "%q is not a host name such as datamap.internal.example (no scheme, port or path)", h)
+		}
+	}
 	if _, err := c.subjectCredentials(); err != nil {
 		bad("SUBJECT_TOKENS", "%v", err)
 	}
 	if _, err := c.ingestCredentials(); err != nil {
 		bad("INGEST_TOKENS", "%v", err)
+	}
+	for _, p := range c.tokenProblems() {
+		bad(p.variable, "%s", p.problem)
 	}
 	if c.SubjectEvidence < 0 || (c.SubjectEvidence > 0 && c.SubjectEvidence < 24*time.Hour) {
 		bad("SUBJECT_EVIDENCE", "%s is shorter than a day; give the evidence period, e.g. 26280h (three years)", c.SubjectEvidence)
@@ -317,8 +329,6 @@ func (c Config) subjectCredentials() ([]access.Credential, error) {
 			return nil, fmt.Errorf("entry %d: the name must be letters, digits, '.', '_' or '-' (at most 64)", i+1)
 		case names[name]:
 			return nil, fmt.Errorf("entry %d: the name %q is used twice; the audit trail could not tell them apart", i+1, name)
-		case len(token) < 16:
-			return nil, fmt.Errorf("entry %d (%s): the token is shorter than 16 characters; use a long random one", i+1, name)
 		}
 		names[name] = true
 		out = append(out, access.Credential{Role: access.Subject, Name: name, Secret: token})
@@ -417,6 +427,82 @@ func (c Config) Warnings() []string {
 }
 
 var tokenName = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+// hostName is a DNS name as a Host header gives it.
+var hostName = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,62}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}[A-Za-z0-9])?)*$`)
+
+// HTTPHostList is HTTP_HOSTS, split.
+func (c Config) HTTPHostList() []string { return splitList(c.HTTPHosts) }
+
+// MinTokenLength is the shortest token any role accepts. Tokens are
+// guessed online, against a server that limits failed attempts, but a
+// short or patterned one falls to a slow guesser too: `openssl rand -hex
+// 16` or `datamap`'s generated api-token are long enough.
+const MinTokenLength = 32
+
+// minTokenDistinct is how many different characters a token must use:
+// "aaaa…" or "12341234…" is long but not random.
+const minTokenDistinct = 10
+
+// tokenProblem says why a token is too weak to carry a role, "" when it
+// is not. It never repeats the token.
+func tokenProblem(token string) string {
+	distinct := map[rune]bool{}
+	for _, r := range token {
+		if r <= ' ' || r == 0x7f || r > unicode.MaxASCII {
+			return "holds a space, a control or a non-ASCII character; use letters, digits and punctuation, e.g. from openssl rand -hex 32"
+		}
+		distinct[r] = true
+	}
+	switch {
+	case len(token) < MinTokenLength:
+		return fmt.Sprintf("is %d characters long; a token needs at least %d random ones, e.g. openssl rand -hex 32", len(token), MinTokenLength)
+	case len(distinct) < minTokenDistinct:
+		return fmt.Sprintf("uses only %d different characters; a token must look random (at least %d different), e.g. openssl rand -hex 32", len(distinct), minTokenDistinct)
+	}
+	return ""
+}
+
+// tokenVariable is the setting a role's tokens come from.
+var tokenVariable = map[access.Role]string{
+	access.Full: "API_TOKEN", access.Read: "READ_TOKENS", access.Subject: "SUBJECT_TOKENS",
+	access.Ingest: "INGEST_TOKENS", access.Metrics: "METRICS_TOKEN",
+}
+
+// settingProblem is what is wrong with one setting.
+type settingProblem struct{ variable, problem string }
+
+// tokenProblems checks every token the settings give: each strong enough,
+// and none given twice — a token in two roles would hold both, and the
+// first would hide the second. Entries are named by position (a subject
+// token by its name), never by the token.
+func (c Config) tokenProblems() []settingProblem {
+	var out []settingProblem
+	entries := map[access.Role]int{}
+	seen := map[string]string{} // token → the setting and entry it was first given in
+	for _, cr := range c.Credentials(c.APIToken) {
+		entries[cr.Role]++
+		variable, entry := tokenVariable[cr.Role], ""
+		switch cr.Role {
+		case access.Read, access.Ingest:
+			entry = fmt.Sprintf("entry %d", entries[cr.Role])
+		case access.Subject:
+			entry = fmt.Sprintf("entry %q", cr.Name)
+		}
+		say := func(problem string) {
+			out = append(out, settingProblem{variable, strings.TrimPrefix(entry+": the token "+problem, ": ")})
+		}
+		if p := tokenProblem(cr.Secret); p != "" {
+			say(p)
+		}
+		if first, ok := seen[cr.Secret]; ok {
+			say("is also given in " + first + "; give each role and each entry its own token")
+			continue
+		}
+		seen[cr.Secret] = strings.TrimSpace(Prefix + "_" + variable + " " + entry)
+	}
+	return out
+}
 
 // Variable describes one configuration variable, for `datamap config` and
 // the README.

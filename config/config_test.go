@@ -122,18 +122,17 @@ func FuzzValidateNeverPanics(f *testing.F) {
 }
 
 func TestSubjectTokens(t *testing.T) {
-	c := Config{SubjectTokens: " dpo:0123456789abcdef0123 , auditor-laptop:fedcba9876543210fedc,"}
+	c := Config{SubjectTokens: " dpo:0123456789abcdef0123456789abcdef , auditor-laptop:fedcba9876543210fedcba9876543210,"}
 	got := c.Credentials("").Only(access.Subject)
-	if len(got) != 2 || got[0] != (access.Credential{Role: access.Subject, Name: "dpo", Secret: "0123456789abcdef0123"}) || got[1].Name != "auditor-laptop" {
+	if len(got) != 2 || got[0] != (access.Credential{Role: access.Subject, Name: "dpo", Secret: "0123456789abcdef0123456789abcdef"}) || got[1].Name != "auditor-laptop" {
 		t.Fatalf("subject credentials = %+v", got)
 	}
-	secret := "0123456789abcdef0123"
+	secret := "0123456789abcdef0123456789abcdef"
 	for _, c := range []struct{ in, want string }{
 		{secret, "entry 1 is not name:token"},
 		{"dpo:" + secret + ",:x" + secret, "entry 2 is not name:token"},
 		{"d p o:" + secret, "letters, digits"},
 		{"dpo:" + secret + ",dpo:x" + secret, "used twice"},
-		{"dpo:short", "shorter than 16"},
 	} {
 		_, err := (Config{SubjectTokens: c.in}).subjectCredentials()
 		if err == nil || !strings.Contains(err.Error(), c.want) {
@@ -295,5 +294,62 @@ func TestAlertWebhooks(t *testing.T) {
 		if v.Name == "DATAMAP_ALERT_WEBHOOKS" && strings.Contains(v.Value, "s3cret") {
 			t.Errorf("datamap config shows the webhook URL: %s", v.Value)
 		}
+	}
+}
+
+// Every role's tokens must be long and look random; a token given twice,
+// in one role or two, is refused; the error names the setting and the
+// entry, never the token.
+func TestTokensMustBeStrongAndGivenOnce(t *testing.T) {
+	strong := "9f2c4e7a1b3d5f60718293a4b5c6d7e8"
+	other := "Zq8-Kp3_Wm7.Xr2~Ty6-Lb1_Nc5.Vd4~"
+	weak := map[string]string{"x": "is 1 characters long", "short-token-of-20-ch": "is 20 characters long",
+		strings.Repeat("ab", 20): "only 2 different characters", strong[:16] + " " + strong[16:]: "a space"}
+	set := []struct {
+		variable string
+		with     func(c *Config, token string)
+	}{
+		{"DATAMAP_API_TOKEN", func(c *Config, v string) { c.APIToken = v }},
+		{"DATAMAP_READ_TOKENS", func(c *Config, v string) { c.ReadTokens = other + "," + v }},
+		{"DATAMAP_SUBJECT_TOKENS", func(c *Config, v string) { c.SubjectTokens = "dpo:" + v }},
+		{"DATAMAP_INGEST_TOKENS", func(c *Config, v string) { c.IngestTokens = v }},
+		{"DATAMAP_METRICS_TOKEN", func(c *Config, v string) { c.MetricsToken = v }},
+	}
+	for _, s := range set {
+		c := validConfig()
+		s.with(&c, strong)
+		if err := c.Validate(); err != nil {
+			t.Errorf("%s with a strong token: %v", s.variable, err)
+		}
+		for token, want := range weak {
+			c := validConfig()
+			s.with(&c, token)
+			err := c.Validate()
+			if err == nil || !strings.Contains(err.Error(), s.variable) || !strings.Contains(err.Error(), want) {
+				t.Errorf("%s=%q: %v, want an error naming %s that says %q", s.variable, token, err, s.variable, want)
+			}
+			if err != nil && len(token) > 4 && strings.Contains(err.Error(), token) {
+				t.Errorf("%s: the error shows the token: %v", s.variable, err)
+			}
+		}
+	}
+	for i, a := range set {
+		for _, b := range set[i+1:] {
+			c := validConfig()
+			a.with(&c, strong)
+			b.with(&c, strong)
+			err := c.Validate()
+			if err == nil || !strings.Contains(err.Error(), b.variable) || !strings.Contains(err.Error(), "also given in "+a.variable) {
+				t.Errorf("one token in %s and %s: %v, want it refused naming both", a.variable, b.variable, err)
+			}
+			if err != nil && strings.Contains(err.Error(), strong) {
+				t.Errorf("the error shows the token: %v", err)
+			}
+		}
+	}
+	c := validConfig()
+	c.ReadTokens = strong + "," + strong
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "DATAMAP_READ_TOKENS: entry 2: the token is also given in DATAMAP_READ_TOKENS entry 1") {
+		t.Errorf("one token twice in READ_TOKENS: %v", err)
 	}
 }

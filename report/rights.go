@@ -29,8 +29,10 @@ func rightsFinding(f subjects.Finding) Finding {
 		return "from " + f.First.UTC().Format(time.DateOnly) + " to " + f.Last.UTC().Format(time.DateOnly)
 	}()
 	first, last := f.First, f.Last
+	// Each event about a person is one record of them (its count, absent,
+	// is 1), so the records are the events.
 	out := Finding{Kind: f.Kind, Severity: rightsSeverity[f.Kind], Evidence: &FindingEvidence{Events: uint64(f.Events),
-		Systems: []string{f.System}, FirstSeen: &first, LastSeen: &last}}
+		Records: uint64(f.Events), Systems: []string{f.System}, FirstSeen: &first, LastSeen: &last}}
 	switch f.Kind {
 	case subjects.FindingProcessingAfterWithdrawal:
 		out.Subject = f.System + ": " + f.Topic

@@ -39,6 +39,10 @@ func TestRightsFindings(t *testing.T) {
 		if strings.Contains(f.Message+f.Action+f.Subject, "sr1:") {
 			t.Errorf("%s names a person: %+v", kind, f)
 		}
+		// An event about a person is one record of them.
+		if f.Evidence != nil && (f.Evidence.Records == 0 || f.Evidence.Records != f.Evidence.Events) {
+			t.Errorf("%s: %d records from %d events, want one record per event", kind, f.Evidence.Records, f.Evidence.Events)
+		}
 	}
 	if f := got[subjects.FindingProcessingAfterWithdrawal]; !strings.Contains(f.Message, "1 person") || !strings.Contains(f.Message, "marketing") || f.Evidence.Events != 3 {
 		t.Errorf("withdrawal finding: %+v", f)

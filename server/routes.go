@@ -4,7 +4,9 @@ import (
 	"context"
 	"net/http"
 	"path/filepath"
+	"strings"
 
+	"github.com/back-trace/datamap/access/attempts"
 	"github.com/back-trace/datamap/api"
 	"github.com/back-trace/datamap/events"
 	"github.com/back-trace/datamap/events/sdk"
@@ -27,8 +29,8 @@ func (s *Server) routes(tel *telemetry) (http.Handler, error) {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", tel.handler)
 	if o.ConsumerOnly {
-		mux.Handle("/", api.Health(st.ClickHouse, s.consumer))
-		return mux, nil
+		mux.Handle("/", api.Health(st.ClickHouse, s.consumer, o.Log))
+		return s.limitFailures(mux), nil
 	}
 	token, err := stack.APIToken(o.Config)
 	if err != nil {
@@ -65,5 +67,17 @@ func (s *Server) routes(tel *telemetry) (http.Handler, error) {
 	s.closeIngest = pub.Close
 	mux.Handle("POST "+ingest.Path, in)
 	mux.Handle("/", s.web.Handler(catalogAPI.Handler()))
-	return mux, nil
+	return s.limitFailures(mux), nil
+}
+
+// limitFailures counts the failed attempts to present a token — a bearer
+// token on any route, a token typed into the web login — per client and
+// per token prefix, and refuses with 429 those who made too many.
+func (s *Server) limitFailures(h http.Handler) http.Handler {
+	return attempts.New(attempts.Options{Log: s.opts.Log, Secret: func(r *http.Request) string {
+		if bearer, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+			return bearer
+		}
+		return web.LoginToken(r)
+	}}).Handler(h)
 }

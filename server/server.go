@@ -117,8 +117,13 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		s.drain(context.Background())
 		return nil, fmt.Errorf("HTTP API: %w (set DATAMAP_HTTP_ADDR to a free address, e.g. 127.0.0.1:0)", err)
 	}
-	s.http = &http.Server{Handler: handler,
-		ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(o.Log.Handler(), slog.LevelWarn)}
+	// A client gets 10 s to send its headers and 20 s for the whole
+	// request, so slow clients cannot hold connections open; an idle
+	// keep-alive connection is closed after two minutes. Responses have no
+	// write deadline: an Article 30 PDF can take longer than any request.
+	s.http = &http.Server{Handler: allowHosts(o.Config.HTTPHostList(), handler),
+		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 20 * time.Second, IdleTimeout: 2 * time.Minute,
+		ErrorLog: slog.NewLogLogger(o.Log.Handler(), slog.LevelWarn)}
 	if !o.ConsumerOnly {
 		if err := o.Stack.Publish(s.Addr()); err != nil {
 			s.listener.Close()

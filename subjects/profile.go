@@ -81,7 +81,9 @@ const (
 func ProfileOf(ref string, facts []Fact, asOf time.Time) Profile {
 	person := slices.DeleteFunc(slices.Clone(facts), func(f Fact) bool { return f.Ref != ref })
 	slices.SortFunc(person, byTime)
-	p := Profile{Ref: ref, Holdings: []Holding{}, Disclosures: []Disclosure{}, Consents: []Consent{}, Requests: []Request{}}
+	// Every list is [] when empty, never null: an unknown reference is a
+	// profile with nothing in it.
+	p := Profile{Ref: ref, DataSubjects: []string{}, Holdings: []Holding{}, Disclosures: []Disclosure{}, Consents: []Consent{}}
 	holdings := map[[2]string]*Holding{}
 	disclosures := map[[4]string]*Disclosure{}
 	consents := map[string]*Consent{}
@@ -140,9 +142,9 @@ func ProfileOf(ref string, facts []Fact, asOf time.Time) Profile {
 		p.Consents = append(p.Consents, *c)
 	}
 	slices.SortFunc(p.Consents, func(a, b Consent) int { return cmp.Compare(a.Purpose, b.Purpose) })
-	p.Requests = requestsOf(person, asOf)
+	p.Requests = append([]Request{}, requestsOf(person, asOf)...)
 	slices.SortFunc(p.Requests, func(a, b Request) int { return a.Received.Compare(b.Received) })
-	p.Findings = Findings(person, asOf)
+	p.Findings = append([]Finding{}, Findings(person, asOf)...)
 	return p
 }
 

@@ -31,10 +31,10 @@ func TestMain(m *testing.M) { testservers.Main(m) }
 // Tokens of the stack under test. The subject token's name is what the
 // audit trail records.
 const (
-	fullToken        = "web-test-full-token"
-	readToken        = "web-test-read-token"
+	fullToken        = "web-test-full-token-5f3a9c27e18b46d0"
+	readToken        = "web-test-read-token-5f3a9c27e18b46d0"
 	subjectTokenName = "web-dpo"
-	subjectToken     = "web-test-subject-token"
+	subjectToken     = "web-test-subject-token-5f3a9c27e18b46d0"
 )
 
 // demoOptions fix the period of the demo's events: every flow of the scenario appears, and

@@ -1,10 +1,14 @@
 package web
 
 import (
+	"bytes"
 	"errors"
+	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/back-trace/datamap/access"
 	"github.com/back-trace/datamap/sinks/deadletter"
@@ -20,14 +24,29 @@ type loginData struct {
 	Error   string
 }
 
-// safeNext keeps a post-login redirect on this site: a local path, never
-// //host or /\host, which browsers would take for another origin.
+// safeNext keeps a post-login redirect on this site: a path of this
+// origin, or "/". Browsers drop tabs and newlines from a URL and read a
+// backslash as a slash, so "/\t/evil.example" and "/\\evil.example" would
+// leave the site as "//evil.example": a next with a control or format
+// character or a backslash is refused, and what is left must resolve,
+// against this site, to this site.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") ||
+		strings.ContainsFunc(next, func(r rune) bool { return r == '\\' || unicode.IsControl(r) || unicode.Is(unicode.Cf, r) }) {
+		return "/"
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" {
+		return "/"
+	}
+	if resolved := thisSite.ResolveReference(u); resolved.Host != thisSite.Host || resolved.Scheme != thisSite.Scheme {
 		return "/"
 	}
 	return next
 }
+
+// thisSite stands for the origin a next path is resolved against.
+var thisSite = &url.URL{Scheme: "http", Host: "datamap.invalid"}
 
 func (s *Server) loginForm(w http.ResponseWriter, r *http.Request) {
 	next := safeNext(r.URL.Query().Get("next"))
@@ -48,8 +67,31 @@ func (s *Server) showLogin(w http.ResponseWriter, r *http.Request, status int, d
 	s.render(w, "login", status, d)
 }
 
+// maxLoginForm bounds the login form's body.
+const maxLoginForm = 8 << 10
+
+// LoginToken returns the token a POST /login presents, "" for any other
+// request, for counting failed logins per token prefix (package
+// access/attempts). It reads the form without using it up: the body is
+// put back as it was, for the login to read.
+func LoginToken(r *http.Request) string {
+	if r.Method != http.MethodPost || r.URL.Path != "/login" || r.Body == nil {
+		return ""
+	}
+	head, err := io.ReadAll(io.LimitReader(r.Body, maxLoginForm+1))
+	r.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(bytes.NewReader(head), r.Body), r.Body}
+	if err != nil {
+		return ""
+	}
+	form, _ := url.ParseQuery(string(head))
+	return strings.TrimSpace(form.Get("token"))
+}
+
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
+	r.Body = http.MaxBytesReader(w, r.Body, maxLoginForm)
 	if err := r.ParseForm(); err != nil {
 		http.Error(w, "the login form is too large or malformed", http.StatusBadRequest)
 		return
@@ -78,7 +120,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.sessions.end(r)
-	id, _ := s.sessions.create(login.Role, login.Name)
+	id, _ := s.sessions.create(login)
 	setCookie(w, r, sessionCookie, id, "/", s.opts.SessionTTL)
 	clearCookie(w, r, loginCookie, "/login")
 	// The subject token's name is logged (the audit trail records it too);

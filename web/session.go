@@ -2,6 +2,7 @@ package web
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
 	"net/http"
@@ -40,8 +41,12 @@ const (
 // oneTimeTTL bounds how long a one-time login link works.
 const oneTimeTTL = 15 * time.Minute
 
-// maxSessions bounds memory: past it, the oldest session is dropped.
-const maxSessions = 10000
+// maxSessionsPerCredential bounds the sessions one credential may hold:
+// past it, that credential's oldest session is dropped. The bound is per
+// credential so that logging in over and over with one token ends only
+// that token's sessions, never another's; memory stays bounded by the
+// number of credentials the server accepts.
+const maxSessionsPerCredential = 100
 
 // session is one login. The CSRF token is per session and goes with every
 // state-changing request, besides the same-origin check.
@@ -52,7 +57,12 @@ type session struct {
 	name    string
 	csrf    string
 	expires time.Time
-	created time.Time
+	// created orders sessions by creation, which timestamps may not
+	// (several in one clock tick).
+	created uint64
+	// owner identifies the credential logged in with (a hash of it, never
+	// the secret); all one-time links share one owner.
+	owner string
 }
 
 // sessions is the in-memory session store: a restart logs everyone out,
@@ -62,8 +72,10 @@ type sessions struct {
 	byID   map[string]*session
 	once   map[string]oneTimeCode // one-time login codes
 	ttl    time.Duration
-	logins access.Credentials // the credentials a login may use: full, read and subject
-	now    func() time.Time
+	// created counts the sessions created, to order them.
+	created uint64
+	logins  access.Credentials // the credentials a login may use: full, read and subject
+	now     func() time.Time
 }
 
 func newSessions(ttl time.Duration, creds access.Credentials) *sessions {
@@ -71,30 +83,39 @@ func newSessions(ttl time.Duration, creds access.Credentials) *sessions {
 		logins: creds.Only(access.Full, access.Read, access.Subject), now: time.Now}
 }
 
-// create starts a session and returns its ID; name is the subject token's
-// name, "" for the other roles.
-func (s *sessions) create(role access.Role, name string) (string, *session) {
+// create starts a session of the credential c and returns its ID.
+func (s *sessions) create(c access.Credential) (string, *session) {
 	id, csrf := randomString(), randomString()
 	now := s.now()
-	sess := &session{role: role, name: name, csrf: csrf, created: now, expires: now.Add(s.ttl)}
+	sess := &session{role: c.Role, name: c.Name, csrf: csrf, expires: now.Add(s.ttl), owner: ownerOf(c)}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.created++
+	sess.created = s.created
+	var oldest string
+	held := 0
 	for k, v := range s.byID {
-		if !now.Before(v.expires) {
+		switch {
+		case !now.Before(v.expires):
 			delete(s.byID, k)
-		}
-	}
-	if len(s.byID) >= maxSessions {
-		var oldest string
-		for k, v := range s.byID {
-			if oldest == "" || v.created.Before(s.byID[oldest].created) {
+		case v.owner == sess.owner:
+			held++
+			if oldest == "" || v.created < s.byID[oldest].created {
 				oldest = k
 			}
 		}
+	}
+	if held >= maxSessionsPerCredential {
 		delete(s.byID, oldest)
 	}
 	s.byID[id] = sess
 	return id, sess
+}
+
+// ownerOf names a credential's sessions without keeping its secret.
+func ownerOf(c access.Credential) string {
+	sum := sha256.Sum256([]byte(c.Role.String() + "\x00" + c.Name + "\x00" + c.Secret))
+	return string(sum[:])
 }
 
 // lookup returns the live session a request carries, or nil. present says

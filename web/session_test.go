@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -23,7 +24,7 @@ func TestSessionExpires(t *testing.T) {
 	now := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
 	s := newSessions(time.Hour, nil)
 	s.now = func() time.Time { return now }
-	id, _ := s.create(access.Read, "")
+	id, _ := s.create(access.Credential{Role: access.Read, Secret: "read-1"})
 	if sess, _ := s.lookup(requestWith(id)); sess == nil || sess.role != access.Read {
 		t.Fatalf("fresh session not found: %+v", sess)
 	}
@@ -62,7 +63,7 @@ func TestLoginsAreTheFullReadAndSubjectCredentials(t *testing.T) {
 func TestSessionsTellTheirCredential(t *testing.T) {
 	s := newSessions(time.Hour, nil)
 	for _, c := range []access.Credential{{Role: access.Read}, {Role: access.Full}, {Role: access.Subject, Name: "dpo"}} {
-		id, _ := s.create(c.Role, c.Name)
+		id, _ := s.create(c)
 		if got, ok := s.Credential(requestWith(id)); !ok || got != c {
 			t.Errorf("a %v session tells %+v %v", c.Role, got, ok)
 		}
@@ -104,17 +105,29 @@ func TestOneTimeCodesWorkOnce(t *testing.T) {
 	}
 }
 
-func TestSessionsAreBounded(t *testing.T) {
+// One credential logging in over and over drops only its own oldest
+// sessions: a read token cannot log the others out.
+func TestSessionsAreBoundedPerCredential(t *testing.T) {
 	s := newSessions(time.Hour, nil)
-	first, _ := s.create(access.Full, "")
-	for range maxSessions {
-		s.create(access.Read, "")
+	full := access.Credential{Role: access.Full, Secret: "full-token"}
+	dpo := access.Credential{Role: access.Subject, Name: "dpo", Secret: "subject-token"}
+	reader := access.Credential{Role: access.Read, Secret: "read-1"}
+	other, _ := s.create(full)
+	person, _ := s.create(dpo)
+	firstRead, _ := s.create(reader)
+	for range 10_000 {
+		s.create(reader)
 	}
-	if len(s.byID) > maxSessions {
-		t.Errorf("%d sessions kept, the bound is %d", len(s.byID), maxSessions)
+	if len(s.byID) > maxSessionsPerCredential+2 {
+		t.Errorf("%d sessions kept, the bound is %d per credential", len(s.byID), maxSessionsPerCredential)
 	}
-	if sess, _ := s.lookup(requestWith(first)); sess != nil {
-		t.Error("the oldest session survived past the bound")
+	for name, id := range map[string]string{"full": other, "subject": person} {
+		if sess, _ := s.lookup(requestWith(id)); sess == nil {
+			t.Errorf("the %s session was logged out by another token's logins", name)
+		}
+	}
+	if sess, _ := s.lookup(requestWith(firstRead)); sess != nil {
+		t.Error("the read token's oldest session survived past its bound")
 	}
 }
 
@@ -122,6 +135,8 @@ func TestSafeNextStaysOnThisSite(t *testing.T) {
 	for in, want := range map[string]string{
 		"/flows?category=billing": "/flows?category=billing", "": "/", "//evil.example/x": "/",
 		"/\\evil.example": "/", "https://evil.example": "/", "flows": "/",
+		"/\t/evil.example": "/", "/\n/evil.example": "/", "/\r\n/evil.example": "/", "/\x00/evil.example": "/",
+		"/\u200b/evil.example": "/", "/%09/evil.example": "/%09/evil.example", "/a\\b": "/",
 	} {
 		if got := safeNext(in); got != want {
 			t.Errorf("safeNext(%q) = %q, want %q", in, got, want)
@@ -130,12 +145,17 @@ func TestSafeNextStaysOnThisSite(t *testing.T) {
 }
 
 func FuzzSafeNext(f *testing.F) {
-	for _, s := range []string{"/", "//x", "/\\x", "https://x", "/flows?x=1", "\t/x"} {
+	for _, s := range []string{"/", "//x", "/\\x", "https://x", "/flows?x=1", "\t/x", "/\t/x", "/\n/x", "/.//x"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, next string) {
 		got := safeNext(next)
-		if !strings.HasPrefix(got, "/") || strings.HasPrefix(got, "//") || strings.HasPrefix(got, "/\\") {
+		// What a browser does with it: drop tabs and newlines, read a
+		// backslash as a slash, then resolve it against this site.
+		browser := strings.NewReplacer("\t", "", "\n", "", "\r", "", "\\", "/").Replace(got)
+		u, err := url.Parse(browser)
+		if err != nil || !strings.HasPrefix(got, "/") || strings.HasPrefix(browser, "//") ||
+			thisSite.ResolveReference(u).Host != thisSite.Host {
 			t.Errorf("safeNext(%q) = %q leaves the site", next, got)
 		}
 		if got != "/" && got != next {

@@ -29,15 +29,17 @@ func SubjectFacts(ctx context.Context, conn driver.Conn, ref string, asOf time.T
 	return readFacts(ctx, conn, `SELECT `+factColumns+` FROM subject_refs FINAL
 		WHERE ref = {ref:String} AND time <= {as_of:DateTime64(3)}
 		ORDER BY time, source, id`,
-		ch.Parameters{"ref": ref, "as_of": chTime(asOf)})
+		ch.Parameters{"ref": stringParam(ref), "as_of": chTime(asOf)})
 }
 
 // RequestFacts returns the facts about the people who made a request, up
 // to asOf, by reference, then oldest first: what Requests needs to pair
 // requests with answers and to find an erasure's holders. With openOnly,
-// only the people with a request still open (more received than answered,
-// for some right) are read, so the cost follows the open requests, not
-// every request ever made.
+// only the people with a request still open are read, so the cost follows
+// the open requests, not every request ever made. Open is counted as
+// subjects.Requests pairs them: in time order, an answer closes a request
+// received before it, and an answer with none open closes nothing — so a
+// person answered once before asking still has that request open.
 //
 // Who asked is found first, in subject_rights, a table of such facts
 // only; their requests, answers and erasure evidence come from there too.
@@ -115,11 +117,13 @@ func factOrder(x, y subjects.Fact) int {
 func requesters(ctx context.Context, conn driver.Conn, asOf time.Time, openOnly bool) (everyone, erasure []string, err error) {
 	rows, err := conn.Query(ch.Context(ctx, ch.WithParameters(ch.Parameters{"as_of": chTime(asOf), "open_only": fmt.Sprint(openOnly)})),
 		`SELECT ref, max(request_right = 'erasure') AS erasure FROM (
-			SELECT ref, request_right, countIf(kind = 'request_received') AS received, count() - received AS answered
+			SELECT ref, request_right,
+				arrayFold((open, k) -> if(k = 'request_received', open + 1, greatest(open - 1, 0)),
+					arrayMap(x -> x.4, arraySort(groupArray((time, source, id, kind)))), toInt64(0)) AS still_open
 			FROM subject_rights FINAL
 			WHERE kind IN ('request_received', 'request_completed', 'request_refused') AND time <= {as_of:DateTime64(3)}
 			GROUP BY ref, request_right)
-		WHERE NOT {open_only:Bool} OR received > answered
+		WHERE NOT {open_only:Bool} OR still_open > 0
 		GROUP BY ref`)
 	if err != nil {
 		return nil, nil, fmt.Errorf("subject requesters: %w", err)
@@ -140,6 +144,14 @@ func requesters(ctx context.Context, conn driver.Conn, asOf time.Time, openOnly 
 }
 
 // stringArray renders values as an Array(String) query parameter.
+// stringParam renders a String query parameter. The server reads a
+// parameter's value with escapes, so "dp\x6f" would match "dpo" and a
+// lone backslash would be an error; each backslash is escaped, and tab
+// and newline, which would end the value, are written as escapes.
+func stringParam(v string) string {
+	return strings.NewReplacer(`\`, `\\`, "\t", `\t`, "\n", `\n`).Replace(v)
+}
+
 func stringArray(values []string) string {
 	var b strings.Builder
 	b.WriteByte('[')
@@ -220,7 +232,7 @@ func Audit(ctx context.Context, conn driver.Conn, f AuditFilter) ([]AuditEntry, 
 		until = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
 	}
 	rows, err := conn.Query(ch.Context(ctx, ch.WithParameters(ch.Parameters{
-		"who": f.Who, "ref": f.Ref, "since": chTime(f.Since), "until": chTime(until)})),
+		"who": stringParam(f.Who), "ref": stringParam(f.Ref), "since": chTime(f.Since), "until": chTime(until)})),
 		`SELECT at, who, surface, question, ref, outcome FROM subject_audit
 		WHERE ({who:String} = '' OR who = {who:String}) AND ({ref:String} = '' OR ref = {ref:String})
 		AND at >= {since:DateTime64(3)} AND at <= {until:DateTime64(3)}

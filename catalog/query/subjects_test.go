@@ -266,3 +266,40 @@ func TestAuditTrail(t *testing.T) {
 		t.Errorf("Audit since: %d entries; want 2", len(since))
 	}
 }
+
+// An answer closes only a request received before it: a person answered
+// once, then asking again, has that request open, and is read as open.
+func TestAnAnswerBeforeARequestDoesNotCloseIt(t *testing.T) {
+	conn := testservers.ClickHouse(t)
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	keep := now.AddDate(3, 0, 0)
+	for _, f := range []subjects.Fact{
+		{Ref: annRef, Source: "support-desk", ID: "1", Kind: subjects.KindRequestCompleted, Time: now.AddDate(0, 0, -6), DataSubject: "customer", Right: "access"},
+		{Ref: annRef, Source: "support-desk", ID: "2", Kind: subjects.KindRequestReceived, Time: now.AddDate(0, 0, -5), DataSubject: "customer", Right: "access"},
+		// Received, answered, answered again, received: the second answer
+		// closes nothing, the last request is open.
+		{Ref: bobRef, Source: "support-desk", ID: "1", Kind: subjects.KindRequestReceived, Time: now.AddDate(0, 0, -9), DataSubject: "customer", Right: "access"},
+		{Ref: bobRef, Source: "support-desk", ID: "2", Kind: subjects.KindRequestCompleted, Time: now.AddDate(0, 0, -8), DataSubject: "customer", Right: "access"},
+		{Ref: bobRef, Source: "support-desk", ID: "3", Kind: subjects.KindRequestCompleted, Time: now.AddDate(0, 0, -7), DataSubject: "customer", Right: "access"},
+		{Ref: bobRef, Source: "support-desk", ID: "4", Kind: subjects.KindRequestReceived, Time: now.AddDate(0, 0, -2), DataSubject: "customer", Right: "access"},
+		// Answered in full: not open.
+		{Ref: eveRef, Source: "support-desk", ID: "1", Kind: subjects.KindRequestReceived, Time: now.AddDate(0, 0, -4), DataSubject: "customer", Right: "access"},
+		{Ref: eveRef, Source: "support-desk", ID: "2", Kind: subjects.KindRequestCompleted, Time: now.AddDate(0, 0, -3), DataSubject: "customer", Right: "access"},
+	} {
+		insertFact(t, conn, f, keep)
+	}
+	facts, err := query.RequestFacts(ctx, conn, now, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	open := subjects.Open(subjects.Requests(facts, now))
+	var refs []string
+	for _, r := range open {
+		refs = append(refs, r.Ref)
+	}
+	slices.Sort(refs)
+	if want := []string{bobRef, annRef}; !slices.Equal(refs, want) {
+		t.Errorf("open requests of %v, want ann's and bob's", refs)
+	}
+}
