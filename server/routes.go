@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"path/filepath"
 
+	"github.com/back-trace/datamap/access"
 	"github.com/back-trace/datamap/api"
 	"github.com/back-trace/datamap/events"
 	"github.com/back-trace/datamap/events/sdk"
@@ -30,11 +31,10 @@ func (s *Server) routes(tel *telemetry) (http.Handler, error) {
 		mux.Handle("/", api.Health(st.ClickHouse, s.consumer))
 		return mux, nil
 	}
-	token, err := stack.APIToken(o.Config)
+	creds, err := s.credentials()
 	if err != nil {
 		return nil, err
 	}
-	creds := o.Config.Credentials(token)
 	_, noChromium := report.Chromium()
 	validator := events.NewValidator(o.Taxonomy)
 	s.web, err = web.New(web.Options{Credentials: creds, Catalog: st.ClickHouse, SessionTTL: o.Config.SessionTTL,
@@ -66,4 +66,14 @@ func (s *Server) routes(tel *telemetry) (http.Handler, error) {
 	mux.Handle("POST "+ingest.Path, in)
 	mux.Handle("/", s.web.Handler(catalogAPI.Handler()))
 	return mux, nil
+}
+
+// credentials are every credential the server accepts: the configured
+// tokens and the API token (DATAMAP_API_TOKEN, or the generated one).
+func (s *Server) credentials() (access.Credentials, error) {
+	token, err := stack.APIToken(s.opts.Config)
+	if err != nil {
+		return nil, err
+	}
+	return s.opts.Config.Credentials(token), nil
 }
