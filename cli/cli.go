@@ -16,8 +16,8 @@ import (
 
 	"github.com/back-trace/datamap/config"
 	"github.com/back-trace/datamap/internal/suggest"
-	"github.com/back-trace/datamap/stack"
 	"github.com/back-trace/datamap/questions"
+	"github.com/back-trace/datamap/stack"
 )
 
 // Exit codes scripts can rely on.

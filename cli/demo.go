@@ -62,7 +62,8 @@ in CI and scripts, it exits.`, `
 	}
 	cfg := e.cfg
 	cfg.DataDir, cfg.HTTPAddr, cfg.NATSPort, cfg.NATSURL, cfg.ClickHouseDSN = dir, "127.0.0.1:0", 0, "", ""
-	cfg.OTLPAddr, cfg.OTLPGRPCAddr = "127.0.0.1:0", "" // its services send their traces here
+	// The demo's services send their traces to a receiver of its own.
+	cfg.OTLPAddr, cfg.OTLPGRPCAddr = "127.0.0.1:0", ""
 	cfg.Registry = registry.Builtin // the web map's drift and Article 30 pages check the demo against it
 	de := *e
 	de.cfg, de.log = cfg, quiet(e)

@@ -8,4 +8,3 @@
 // query (query.Observations), which aggregates in ClickHouse, so a report
 // over millions of events reads a few thousand rows.
 package report
-
