@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/back-trace/datamap/report"
 )
 
 // TrafficRow is one system's observed destination: what the traces it
@@ -172,4 +174,23 @@ func Disclosures(ctx context.Context, conn driver.Conn, f Filter) (DisclosureSet
 		set[[2]string{fl.System, strings.ToLower(fl.Recipient)}] = true
 	}
 	return set, nil
+}
+
+// TrafficObservations reads each system's external destinations up to
+// asOf, as drift and the Article 30 record hold them against the
+// registry. Internal calls are left out: they leave nothing.
+func TrafficObservations(ctx context.Context, conn driver.Conn, asOf time.Time) ([]report.Traffic, error) {
+	rows, err := Traffic(ctx, conn, TrafficFilter{Filter: Filter{AsOf: asOf}})
+	if err != nil {
+		return nil, err
+	}
+	var out []report.Traffic
+	for _, r := range rows {
+		if r.Class == "internal" {
+			continue
+		}
+		out = append(out, report.Traffic{System: r.System, Host: r.Host, Class: r.Class, Recipient: r.Recipient,
+			Country: r.Country, Spans: r.Spans, FirstSeen: r.FirstSeen, LastSeen: r.LastSeen})
+	}
+	return out, nil
 }
