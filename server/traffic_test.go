@@ -177,6 +177,9 @@ func TestTracesBecomeTrafficAndFindings(t *testing.T) {
 	if code, resp := call(t, "GET", base+"/api/v1/traffic?class=unknown", readToken, "", ""); code != 200 || strings.Count(resp, `"host"`) != 1 {
 		t.Errorf("class=unknown: %d %s, want the one unknown host", code, resp)
 	}
+	if code, resp := call(t, "GET", base+"/api/v1/traffic?system=billing-apj", readToken, "", ""); code != http.StatusBadRequest || !strings.Contains(resp, "sent no traces") {
+		t.Errorf("a system that sent no traces: %d %s, want 400 saying so", code, resp)
+	}
 
 	code, resp := call(t, "GET", base+"/api/v1/drift", readToken, "", "")
 	var findings []report.Finding
