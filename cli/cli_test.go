@@ -65,6 +65,7 @@ func isolate(t *testing.T) string {
 	dir := t.TempDir()
 	t.Setenv("DATAMAP_DATA_DIR", dir)
 	t.Setenv("DATAMAP_HTTP_ADDR", "127.0.0.1:0")
+	t.Setenv("DATAMAP_OTLP_ADDR", "127.0.0.1:0")
 	t.Setenv("DATAMAP_NATS_URL", "")
 	t.Setenv("DATAMAP_CLICKHOUSE_DSN", "")
 	return dir

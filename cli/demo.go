@@ -63,6 +63,8 @@ in CI and scripts, it exits.`, `
 	}
 	cfg := e.cfg
 	cfg.DataDir, cfg.HTTPAddr, cfg.NATSPort, cfg.NATSURL, cfg.ClickHouseDSN = dir, "127.0.0.1:0", 0, "", ""
+	// The demo's services send their traces to a receiver of its own.
+	cfg.OTLPAddr, cfg.OTLPGRPCAddr = "127.0.0.1:0", ""
 	cfg.Registry = registry.Builtin // the web map's drift and Article 30 pages check the demo against it
 	de := *e
 	de.cfg, de.log = cfg, quiet(e)
@@ -117,6 +119,9 @@ in CI and scripts, it exits.`, `
 		return err
 	}
 	if err := render(e.stdout, "table", flows); err != nil {
+		return err
+	}
+	if err := showDemoTraffic(ctx, e, s, srv); err != nil {
 		return err
 	}
 	totals, err := query.CountEvents(ctx, s.ClickHouse)
@@ -215,6 +220,43 @@ func waitForCatalog(ctx context.Context, e *env, s *stack.Stack, want uint64) er
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// showDemoTraffic sends the simulated services' traces to the demo's OTLP
+// receiver, waits until the receiver has written them, and prints the
+// traffic question's answer.
+func showDemoTraffic(ctx context.Context, e *env, s *stack.Stack, srv *server.Server) error {
+	token, err := stack.APIToken(s.Config())
+	if err != nil {
+		return err
+	}
+	sent, err := demo.SendTraces(ctx, "http://"+srv.OTLPAddr()+"/v1/traces", token, time.Now())
+	if err != nil {
+		return err
+	}
+	var a questions.Answer
+	for deadline := time.Now().Add(time.Minute); ; {
+		if a, err = questions.Traffic.Ask(ctx, s.ClickHouse, taxonomy.Default(), nil); err != nil {
+			return err
+		}
+		var spans uint64
+		for _, r := range questions.RowsOf[query.DestinationRow](a) {
+			spans += r.Spans
+		}
+		if spans >= uint64(sent) {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the traffic table has %d of the %d spans sent after a minute; see the log above", spans, sent)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+	fmt.Fprintf(e.stdout, "\nTRAFFIC — where the services' calls go (%d spans of their traces), reported and declared or not\n", sent)
+	return render(e.stdout, "table", questions.RowsOf[query.DestinationRow](a))
 }
 
 // writeDemoRecord writes BackTrace's Article 30 record and drift findings

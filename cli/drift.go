@@ -37,6 +37,17 @@ categories) and what to do. Kinds:
   medium  retention_exceeded           a service keeps data longer than the declared retention
   low     stale_record                 a declared activity, system or recipient unobserved for --stale-days
 
+Traffic (from the traces services send, 'datamap traffic'; the evidence
+counts calls):
+  high    traffic_to_undeclared_recipient  a system calls a known vendor no activity declares and no
+                                       event reports
+  high    traffic_country_mismatch     calls land in another country than declared or reported
+                                       (medium when a safeguard covers the transfer or none is needed)
+  medium  traffic_to_unknown_destination  an external host nobody knows; the finding proposes the
+                                       registry lines (a recipient with hosts:) that declare it
+  medium  unreported_disclosure        a system calls a recipient the record knows but never
+                                       reports sharing with it
+
 People's rights (from the subject facts; each finding sums the people
 concerned and names none — 'datamap subject requests' does, subject role):
   high    processing_after_withdrawal  collection or disclosure for a purpose after the person withdrew consent

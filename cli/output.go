@@ -46,16 +46,17 @@ func formatFlag(fs *flag.FlagSet, p *string) {
 // --format wide (and json, csv) show every column. Types not listed show
 // every column.
 var essentialColumns = map[reflect.Type][]string{
-	reflect.TypeFor[query.InventoryRow](): {"system", "category", "data_subject", "purpose", "retention", "records", "last_seen"},
-	reflect.TypeFor[query.FlowRow]():      {"system", "category", "recipient", "role", "country", "safeguard", "records", "last_seen"},
-	reflect.TypeFor[query.FlowGroup]():    {"key", "recipients", "countries", "safeguards", "flows", "records", "last_seen"},
-	reflect.TypeFor[query.TransferRow]():  {"system", "category", "recipient", "country", "safeguard", "records", "finding"},
-	reflect.TypeFor[query.RetentionRow](): {"system", "category", "retention", "held_records", "oldest_held", "finding"},
-	reflect.TypeFor[lineage.ReachRow]():   {"node", "category", "hops", "path", "country", "safeguard", "records"},
-	reflect.TypeFor[findingSummary]():     {"severity", "kind", "activity", "subject", "events", "message"},
-	reflect.TypeFor[deadletter.Summary](): {"id", "failed_at", "subject", "source", "reason"},
-	reflect.TypeFor[configRow]():          {"variable", "value", "default"},
-	reflect.TypeFor[alertRow]():           {"opened_at", "announcement", "severity", "kind", "about", "target", "status"},
+	reflect.TypeFor[query.InventoryRow]():   {"system", "category", "data_subject", "purpose", "retention", "records", "last_seen"},
+	reflect.TypeFor[query.FlowRow]():        {"system", "category", "recipient", "role", "country", "safeguard", "records", "last_seen"},
+	reflect.TypeFor[query.FlowGroup]():      {"key", "recipients", "countries", "safeguards", "flows", "records", "last_seen"},
+	reflect.TypeFor[query.TransferRow]():    {"system", "category", "recipient", "country", "safeguard", "records", "finding"},
+	reflect.TypeFor[query.RetentionRow]():   {"system", "category", "retention", "held_records", "oldest_held", "finding"},
+	reflect.TypeFor[query.DestinationRow](): {"system", "host", "class", "recipient", "country", "reported", "declared", "spans", "last_seen"},
+	reflect.TypeFor[lineage.ReachRow]():     {"node", "category", "hops", "path", "country", "safeguard", "records"},
+	reflect.TypeFor[findingSummary]():       {"severity", "kind", "activity", "subject", "events", "message"},
+	reflect.TypeFor[deadletter.Summary]():   {"id", "failed_at", "subject", "source", "reason"},
+	reflect.TypeFor[configRow]():            {"variable", "value", "default"},
+	reflect.TypeFor[alertRow]():             {"opened_at", "announcement", "severity", "kind", "about", "target", "status"},
 }
 
 // render prints rows (a slice of structs with json tags) as a table, a

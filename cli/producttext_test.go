@@ -109,6 +109,19 @@ func TestDemoOutputFitsAndLogsCleanly(t *testing.T) {
 			t.Errorf("stderr should have one line %q:\n%s", stage, stderr)
 		}
 	}
+	// The services' traces: the traffic table, and the two calls only
+	// traffic shows, each one drift row.
+	// (Columns are shortened to fit: the patterns match their starts.)
+	if !strings.Contains(stdout, "TRAFFIC — ") || !regexp.MustCompile(`(?m)^website +static\.hotjar\.c\S* +vendor +Hotjar +MT +false +false`).MatchString(stdout) {
+		t.Errorf("no traffic table with website's calls to Hotjar:\n%s", stdout)
+	}
+	for kind, subject := range map[string]string{report.KindTrafficUndeclaredRecipient: "website → Hotjar (MT)",
+		report.KindTrafficUnknownDestination: "ingest.feedback-widget"} {
+		pattern := `(?m)^(high|medium|low) +` + regexp.QuoteMeta(kind[:20]) + `\S* +` + regexp.QuoteMeta(subject)
+		if rows := regexp.MustCompile(pattern).FindAllString(stdout, -1); len(rows) != 1 {
+			t.Errorf("%d drift rows of %s, want 1:\n%s", len(rows), kind, stdout)
+		}
+	}
 }
 
 // TestDemoShowsEachFindingAboutPeopleOnce: the demo's people stories make

@@ -58,6 +58,12 @@ this machine find it there. Stop it with Ctrl-C (SIGINT) or SIGTERM.`, `
 	fmt.Fprintf(e.stdout, "  web data map       http://%s/  (log in with the API token or a read token)\n", srv.Addr())
 	fmt.Fprintf(e.stdout, "  HTTP API           http://%s/api/v1/  (bearer token: DATAMAP_API_TOKEN or %s)\n", srv.Addr(), filepath.Join(e.cfg.DataDir, stack.APITokenFile))
 	fmt.Fprintf(e.stdout, "  HTTP ingest        POST http://%s/v1/events  (bearer token: DATAMAP_INGEST_TOKENS or the API token)\n", srv.Addr())
+	if addr := srv.OTLPAddr(); addr != "" {
+		fmt.Fprintf(e.stdout, "  OTLP traces        http://%s/v1/traces  (bearer token: DATAMAP_INGEST_TOKENS or the API token)\n", addr)
+	}
+	if addr := srv.OTLPGRPCAddr(); addr != "" {
+		fmt.Fprintf(e.stdout, "  OTLP/gRPC traces   %s\n", addr)
+	}
 	defer onStop(ctx, e, "datamap serve: stopping")()
 	return srv.Run(ctx)
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/back-trace/datamap/registry"
 	"github.com/back-trace/datamap/report"
 	"github.com/back-trace/datamap/schemas"
+	"github.com/back-trace/datamap/traffic"
 )
 
 // observe aggregates events the way query.Observations does in
@@ -55,6 +56,22 @@ func observe(evs []*events.Event) []report.Observation {
 	return out
 }
 
+// observeTraffic classifies the demo's calls the way the OTLP receiver
+// does, as the traffic table would hold them.
+func observeTraffic(reg *registry.Registry, end time.Time) []report.Traffic {
+	c := traffic.NewClassifier(reg, nil, nil)
+	var out []report.Traffic
+	for _, call := range Calls() {
+		d := c.Classify(call.Host)
+		if d.Class == traffic.Internal {
+			continue
+		}
+		out = append(out, report.Traffic{System: call.System, Host: call.Host, Class: string(d.Class), Recipient: d.Recipient,
+			Country: d.Country, Spans: uint64(call.Spans), FirstSeen: end.Add(-time.Hour), LastSeen: end.Add(-time.Minute)})
+	}
+	return out
+}
+
 // TestRegistryDeclaresTheDemoExceptUndeclared checks that BackTrace's
 // registry declares everything the simulated services do, except the
 // deliberate undeclared behaviours, and that drift finds each of those.
@@ -75,7 +92,7 @@ func TestRegistryDeclaresTheDemoExceptUndeclared(t *testing.T) {
 			evs = append(evs, ev)
 		}
 	}
-	findings := report.Drift(reg, nil, observe(evs), fixedPeriod.End, report.DriftOptions{})
+	findings := report.Drift(reg, nil, observe(evs), fixedPeriod.End, report.DriftOptions{Traffic: observeTraffic(reg, fixedPeriod.End)})
 	got := map[string]bool{}
 	for _, f := range findings {
 		t.Logf("%s %s %s: %s", f.Severity, f.Kind, f.Subject, f.Message)
@@ -88,6 +105,8 @@ func TestRegistryDeclaresTheDemoExceptUndeclared(t *testing.T) {
 		"undeclared_recipient support-desk → Deepgram (processor, US)",
 		"retention_exceeded voip-platform: telephony.call_detail_records",
 		"children_data website: child", // the people's stories: a child's contact form
+		"traffic_to_undeclared_recipient website → Hotjar (MT)",
+		"traffic_to_unknown_destination ingest.feedback-widget.example",
 	}
 	for _, w := range want {
 		if !got[w] {
@@ -97,7 +116,7 @@ func TestRegistryDeclaresTheDemoExceptUndeclared(t *testing.T) {
 	if len(findings) != len(want) {
 		t.Errorf("%d findings, want exactly the %d of the undeclared behaviours and the child's form", len(findings), len(want))
 	}
-	if len(Undeclared) != 3 {
-		t.Errorf("Undeclared lists %d behaviours", len(Undeclared))
+	if len(Undeclared) != 3 || len(UndeclaredTraffic) != 2 {
+		t.Errorf("Undeclared lists %d behaviours and UndeclaredTraffic %d", len(Undeclared), len(UndeclaredTraffic))
 	}
 }

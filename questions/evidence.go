@@ -74,11 +74,12 @@ type Deps struct {
 // Drift returns where the processing observed up to r.AsOf departs from
 // the registry, most severe first.
 func (d Deps) Drift(ctx context.Context, r EvidenceRequest) ([]report.Finding, error) {
-	obs, rights, err := observe(ctx, d.Catalog, r.AsOf)
+	ev, err := observe(ctx, d.Catalog, r.AsOf)
 	if err != nil {
 		return nil, err
 	}
-	findings := report.Drift(d.Registry, d.Taxonomy, obs, r.AsOf, report.DriftOptions{StaleAfter: r.StaleAfter, Rights: rights})
+	findings := report.Drift(d.Registry, d.Taxonomy, ev.obs, r.AsOf, report.DriftOptions{StaleAfter: r.StaleAfter,
+		Rights: ev.rights, Traffic: ev.traffic})
 	if findings == nil {
 		findings = []report.Finding{}
 	}
@@ -89,29 +90,40 @@ func (d Deps) Drift(ctx context.Context, r EvidenceRequest) ([]report.Finding, e
 // content SHA-256. generatedAt and version are stamped on it; neither is
 // part of the hash.
 func (d Deps) Article30(ctx context.Context, r EvidenceRequest, generatedAt time.Time, version string) (*report.Record, error) {
-	obs, rights, err := observe(ctx, d.Catalog, r.AsOf)
+	ev, err := observe(ctx, d.Catalog, r.AsOf)
 	if err != nil {
 		return nil, err
 	}
-	rec, err := report.Build(d.Registry, d.Taxonomy, obs, report.Options{AsOf: r.AsOf, Role: r.Role, GeneratedAt: generatedAt,
-		Version: version, StaleAfter: r.StaleAfter, Rights: rights})
+	rec, err := report.Build(d.Registry, d.Taxonomy, ev.obs, report.Options{AsOf: r.AsOf, Role: r.Role, GeneratedAt: generatedAt,
+		Version: version, StaleAfter: r.StaleAfter, Rights: ev.rights, Traffic: ev.traffic})
 	if err != nil {
 		return nil, fmt.Errorf("article 30 record: %w", err)
 	}
 	return rec, nil
 }
 
-// observe reads the observations and judges the findings about people's
-// rights as of asOf. The rights findings sum the people concerned and name
-// none, so drift and the record stay read-role answers.
-func observe(ctx context.Context, conn driver.Conn, asOf time.Time) ([]report.Observation, []subjects.Finding, error) {
-	obs, err := query.Observations(ctx, conn, asOf)
-	if err != nil {
-		return nil, nil, err
+// evidence is what drift and the record hold against the registry.
+type evidence struct {
+	obs     []report.Observation
+	rights  []subjects.Finding
+	traffic []report.Traffic
+}
+
+// observe reads the observations and the observed traffic, and judges the
+// findings about people's rights as of asOf. The rights findings sum the
+// people concerned and name none, so drift and the record stay read-role
+// answers.
+func observe(ctx context.Context, conn driver.Conn, asOf time.Time) (evidence, error) {
+	var ev evidence
+	var err error
+	if ev.obs, err = query.Observations(ctx, conn, asOf); err != nil {
+		return ev, err
 	}
 	facts, err := query.RightsFacts(ctx, conn, asOf)
 	if err != nil {
-		return nil, nil, err
+		return ev, err
 	}
-	return obs, subjects.Findings(facts, asOf), nil
+	ev.rights = subjects.Findings(facts, asOf)
+	ev.traffic, err = query.TrafficObservations(ctx, conn, asOf)
+	return ev, err
 }

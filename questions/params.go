@@ -125,6 +125,8 @@ var (
 		Doc: "The system the data leaves from."}
 	formatParam = Param{Name: "format", Usage: "export format: " + strings.Join(lineage.Formats, ", "),
 		Doc: "Export format.", Values: lineage.Formats}
+	classParam = Param{Name: "class", Usage: "only destinations of this class: " + strings.Join(query.TrafficClasses, ", "),
+		Doc: "Only destinations of this class: internal, recipient (the registry's hosts: match), vendor (the vendor catalogue's) or unknown.", Values: query.TrafficClasses}
 	textParam = Param{Name: "q", Doc: "Text to look for, case-insensitive."}
 	refParam  = Param{Name: "ref", Doc: "A subject reference (sr1: and 52 base32 characters), computed by the caller with the subject key; never an identifier."}
 	allParam  = Param{Name: "all", Doc: "true lists answered and refused requests too."}

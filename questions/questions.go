@@ -58,6 +58,10 @@ type Question struct {
 	// Page is the web page that shows it; the zero Page means none.
 	Page   Page
 	answer func(ctx context.Context, conn driver.Conn, tax *taxonomy.Taxonomy, r Request) (Answer, error)
+	// checksValues is set when the answer refuses a system it does not
+	// know itself: traffic's systems are those that send traces, which
+	// need not publish events.
+	checksValues bool
 }
 
 // Shape is how an answer is served.
@@ -303,6 +307,24 @@ with zero counts.`, Examples: `
 		Page:    Page{Path: "/subject/audit", Name: "audit", Title: "Audit trail"},
 		Command: Command{Listed: "who asked about whom: the append-only trail of subject questions"}}
 
+	Traffic = Question{Name: "traffic", Summary: "where each system's outgoing calls go, from its traces: internal, a declared recipient, a known vendor or an unknown host; reported and declared or not",
+		Params: append(filters("system", "since", "until", "as_of"), classParam),
+		Row:    reflect.TypeFor[query.DestinationRow](), answer: trafficAnswer, checksValues: true,
+		Page: Page{Path: "/traffic", Name: "traffic", Title: "Traffic"},
+		Command: Command{Listed: "where systems' outgoing calls go, from their traces; reported and declared or not", Synopsis: "[flags]", Description: `
+Each system's observed destinations, from the OpenTelemetry traces its
+services send (docs/traffic.md): the host called, its class (internal, a
+recipient the registry's hosts: match, a vendor of the vendor catalogue,
+or an unknown external host), the recipient and country, whether the
+system reports sharing with that recipient (a shared event) and whether
+the registry declares it, with the calls and errors counted (at least
+once: senders retry), the days seen and the first and last call (exact).
+External destinations come first, busiest first. Days are whole: --until
+and --as-of include their day.`, Examples: `
+  datamap traffic
+  datamap traffic --class unknown
+  datamap traffic --system billing-api --as-of 2026-10-01 --format json`}}
+
 	Drift = Question{Name: "drift", Summary: "where observed processing departs from the declared registry (DATAMAP_REGISTRY), with severity and what to do",
 		Params: []Param{evidenceAsOf, staleDays}, Shape: Record, Row: reflect.TypeFor[report.Finding](),
 		Page:    Page{Path: "/drift", Name: "drift", Title: "Drift"},
@@ -318,7 +340,7 @@ with zero counts.`, Examples: `
 
 // All returns the questions in the order the CLI lists them.
 func All() []Question {
-	return []Question{Inventory, Flows, Transfers, Retention, LineageReach, LineageBlast, LineageExport, Search,
+	return []Question{Inventory, Flows, Transfers, Retention, Traffic, LineageReach, LineageBlast, LineageExport, Search,
 		SubjectShow, SubjectStatement, SubjectRequests, Audit, Drift, Article30}
 }
 
@@ -399,6 +421,9 @@ func (q Question) answerFrom(ctx context.Context, conn driver.Conn, tax *taxonom
 		return q.answer(ctx, conn, tax, r)
 	}
 	ctx = query.OneState(ctx) // one plan for every query of the answer
+	if q.checksValues {
+		return q.answer(ctx, conn, tax, r)
+	}
 	known := query.Filter{System: r.filter.System, Recipient: r.filter.Recipient}
 	if from := r.values["from"]; from != "" {
 		known.System = from
@@ -488,6 +513,11 @@ func export(ctx context.Context, conn driver.Conn, _ *taxonomy.Taxonomy, r Reque
 		return Answer{}, fmt.Errorf("export: %w", err)
 	}
 	return Answer{Document: g, Text: buf.Bytes(), MIME: exportMIME[format]}, nil
+}
+
+func trafficAnswer(ctx context.Context, conn driver.Conn, _ *taxonomy.Taxonomy, r Request) (Answer, error) {
+	rows, err := query.Destinations(ctx, conn, query.TrafficFilter{Filter: r.filter, Class: r.values["class"]})
+	return Answer{Rows: listOf(rows)}, err
 }
 
 func search(ctx context.Context, conn driver.Conn, tax *taxonomy.Taxonomy, r Request) (Answer, error) {

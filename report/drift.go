@@ -75,9 +75,12 @@ type Finding struct {
 	// no activity declares.
 	Activity string `json:"activity,omitempty"`
 	// Subject names what the finding is about, e.g. "voip-platform → Mixpanel (US)".
-	Subject  string           `json:"subject"`
-	Message  string           `json:"message"` // what was observed against what was declared
-	Action   string           `json:"action"`  // what to do about it
+	Subject string `json:"subject"`
+	Message string `json:"message"` // what was observed against what was declared
+	Action  string `json:"action"`  // what to do about it
+	// Proposal is the registry lines that would settle the finding, to be
+	// completed and reviewed ("" when there are none to propose).
+	Proposal string           `json:"proposal,omitempty"`
 	Evidence *FindingEvidence `json:"evidence,omitempty"`
 }
 
@@ -89,6 +92,10 @@ type FindingEvidence struct {
 	LastSeen   *time.Time `json:"last_seen,omitempty"`
 	Systems    []string   `json:"systems,omitempty"`
 	Categories []string   `json:"categories,omitempty"`
+	// Spans and Hosts are the traffic behind a finding drawn from traces:
+	// the calls seen (at least once) and the hosts called.
+	Spans uint64   `json:"spans,omitempty"`
+	Hosts []string `json:"hosts,omitempty"`
 }
 
 func (e *FindingEvidence) add(o Observation) {
@@ -116,6 +123,10 @@ type DriftOptions struct {
 	// the catalog's subject facts), judged by the caller, who has read
 	// them; they join the drift findings, naming no one.
 	Rights []subjects.Finding
+	// Traffic is each system's observed destinations up to asOf (the
+	// traffic table, query.TrafficObservations); traffic that departs
+	// from what is declared and reported is a finding.
+	Traffic []Traffic
 }
 
 // DefaultStaleAfter is the default window of the stale-record check.
@@ -147,6 +158,7 @@ func Drift(reg *registry.Registry, tax *taxonomy.Taxonomy, obs []Observation, as
 		}
 	}
 	d.stale(Attribute(reg, obs), asOf, o.StaleAfter)
+	d.traffic(o.Traffic, obs, asOf)
 	out := make([]Finding, 0, len(d.order)+len(o.Rights))
 	for _, k := range d.order {
 		out = append(out, *d.byKey[k])

@@ -160,6 +160,8 @@ type Options struct {
 	// Rights are the findings about people's rights as of AsOf (see
 	// DriftOptions.Rights).
 	Rights []subjects.Finding
+	// Traffic is the observed destinations (see DriftOptions.Traffic).
+	Traffic []Traffic
 }
 
 // Build makes the record from the registry and the observations up to
@@ -232,7 +234,7 @@ func Build(reg *registry.Registry, tax *taxonomy.Taxonomy, obs []Observation, op
 			rec.Processor = append(rec.Processor, cr)
 		}
 	}
-	findings := Drift(reg, tax, kept, asOf, DriftOptions{StaleAfter: opts.StaleAfter, Rights: opts.Rights})
+	findings := Drift(reg, tax, kept, asOf, DriftOptions{StaleAfter: opts.StaleAfter, Rights: opts.Rights, Traffic: opts.Traffic})
 	rec.Findings = filterFindings(findings, reg, role)
 	rec.Warnings = warnings(reg, tax, countriesAsOf, asOf)
 	rec.Summary = summarize(rec, kept)

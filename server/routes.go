@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/back-trace/datamap/access"
 	"github.com/back-trace/datamap/access/attempts"
 	"github.com/back-trace/datamap/api"
 	"github.com/back-trace/datamap/events"
@@ -32,11 +33,10 @@ func (s *Server) routes(tel *telemetry) (http.Handler, error) {
 		mux.Handle("/", api.Health(st.ClickHouse, s.consumer, o.Log))
 		return s.limitFailures(mux), nil
 	}
-	token, err := stack.APIToken(o.Config)
+	creds, err := s.credentials()
 	if err != nil {
 		return nil, err
 	}
-	creds := o.Config.Credentials(token)
 	_, noChromium := report.Chromium()
 	validator := events.NewValidator(o.Taxonomy)
 	s.web, err = web.New(web.Options{Credentials: creds, Catalog: st.ClickHouse, SessionTTL: o.Config.SessionTTL,
@@ -80,4 +80,14 @@ func (s *Server) limitFailures(h http.Handler) http.Handler {
 		}
 		return web.LoginToken(r)
 	}}).Handler(h)
+}
+
+// credentials are every credential the server accepts: the configured
+// tokens and the API token (DATAMAP_API_TOKEN, or the generated one).
+func (s *Server) credentials() (access.Credentials, error) {
+	token, err := stack.APIToken(s.opts.Config)
+	if err != nil {
+		return nil, err
+	}
+	return s.opts.Config.Credentials(token), nil
 }

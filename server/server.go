@@ -1,16 +1,18 @@
 // Package server is what `datamap serve` runs on a stack: the catalog
-// consumer, the rollup folder, and one HTTP listener with the API, the web
-// data map, the HTTP ingest, health and /metrics. The command line parses
-// its flags and calls New and Run; `datamap demo` runs the same server.
-// With a registry, it also announces drift findings as they open and are
-// resolved (package alerts).
+// consumer, the rollup folder, one HTTP listener with the API, the web
+// data map, the HTTP ingest, health and /metrics, and the OTLP traces
+// receiver on listeners of its own. The command line parses its flags and
+// calls New and Run; `datamap demo` runs the same server. With a registry,
+// it also announces drift findings as they open and are resolved (package
+// alerts).
 //
-// New builds every part and binds the listener; Run serves until its
-// context ends, then stops cleanly: HTTP first, then the ingest's
-// publisher is drained, then the consumer abandons its current batch
-// (redelivered, counted once), the folder stops (a round cut short is
-// redone: its days stay dirty) and the alerts stop (what was not delivered
-// stays pending in the catalog, delivered at the next start).
+// New builds every part and binds the listeners; Run serves until its
+// context ends, then stops cleanly: HTTP and the traces receiver first
+// (its day aggregates are written), then the ingest's publisher is
+// drained, then the consumer abandons its current batch (redelivered,
+// counted once), the folder stops (a round cut short is redone: its days
+// stay dirty) and the alerts stop (what was not delivered stays pending in
+// the catalog, delivered at the next start).
 package server
 
 import (
@@ -63,6 +65,9 @@ type Server struct {
 	web      *web.Server     // nil for ConsumerOnly
 	// closeIngest drains the HTTP ingest's publisher; nil for ConsumerOnly.
 	closeIngest func(context.Context) error
+	// traces is the OTLP receiver; nil for ConsumerOnly or when both its
+	// addresses are empty.
+	traces *tracesReceiver
 }
 
 // New builds the server's parts and binds DATAMAP_HTTP_ADDR. Unless
@@ -113,7 +118,18 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	if !o.ConsumerOnly {
+		creds, err := s.credentials()
+		if err == nil {
+			s.traces, err = s.newTracesReceiver(creds)
+		}
+		if err != nil {
+			s.drain(context.Background())
+			return nil, err
+		}
+	}
 	if s.listener, err = net.Listen("tcp", o.Config.HTTPAddr); err != nil {
+		s.traces.close()
 		s.drain(context.Background())
 		return nil, fmt.Errorf("HTTP API: %w (set DATAMAP_HTTP_ADDR to a free address, e.g. 127.0.0.1:0)", err)
 	}
@@ -127,6 +143,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	if !o.ConsumerOnly {
 		if err := o.Stack.Publish(s.Addr()); err != nil {
 			s.listener.Close()
+			s.traces.close()
 			s.drain(context.Background())
 			return nil, fmt.Errorf("publish runtime file: %w", err)
 		}
@@ -136,6 +153,14 @@ func New(ctx context.Context, o Options) (*Server, error) {
 
 // Addr is the host:port the HTTP listener is bound to.
 func (s *Server) Addr() string { return s.listener.Addr().String() }
+
+// OTLPAddr is the host:port of the OTLP/HTTP traces receiver (POST
+// /v1/traces), "" when it is off.
+func (s *Server) OTLPAddr() string { return s.traces.addr() }
+
+// OTLPGRPCAddr is the host:port of the OTLP/gRPC traces receiver, "" when
+// it is off.
+func (s *Server) OTLPGRPCAddr() string { return s.traces.grpcAddr() }
 
 // OneTimeLogin returns a web login link that works once, within 15
 // minutes, with full access (see web.Server.OneTimeLogin); "" for a
@@ -169,6 +194,11 @@ func (s *Server) Run(ctx context.Context) error {
 	defer stopWork()
 	consumed := make(chan error, 1)
 	go func() { consumed <- s.consumer.Run(work) }()
+	var received chan error
+	if s.traces != nil {
+		received = make(chan error, 1)
+		go func() { received <- s.traces.run(ctx) }()
+	}
 	var folded chan error
 	if s.folder != nil {
 		folded = make(chan error, 1)
@@ -184,6 +214,9 @@ func (s *Server) Run(ctx context.Context) error {
 	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	err := s.http.Shutdown(stopCtx)
+	if received != nil {
+		err = errors.Join(err, <-received)
+	}
 	err = errors.Join(err, s.drain(stopCtx))
 	stopWork()
 	err = errors.Join(err, <-consumed)

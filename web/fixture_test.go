@@ -62,7 +62,7 @@ func startFixture(tb testing.TB) *fixture {
 	chromium := requireChromium(tb)
 	dir := tb.TempDir()
 	for k, v := range map[string]string{
-		"DATAMAP_DATA_DIR": dir, "DATAMAP_HTTP_ADDR": "127.0.0.1:0", "DATAMAP_NATS_URL": "", "DATAMAP_CLICKHOUSE_DSN": "",
+		"DATAMAP_DATA_DIR": dir, "DATAMAP_HTTP_ADDR": "127.0.0.1:0", "DATAMAP_OTLP_ADDR": "127.0.0.1:0", "DATAMAP_NATS_URL": "", "DATAMAP_CLICKHOUSE_DSN": "",
 		"DATAMAP_API_TOKEN": fullToken, "DATAMAP_READ_TOKENS": readToken, "DATAMAP_REGISTRY": "backtrace",
 		"DATAMAP_SUBJECT_TOKENS": subjectTokenName + ":" + subjectToken,
 		"DATAMAP_LOG_LEVEL":      "warn",

@@ -2,7 +2,8 @@
 // out left to right with dagre, its transfers marked from GET
 // /api/v1/transfers (the same findings as `datamap transfers`), a panel per
 // node, and the reach and blast-radius answers of `datamap lineage`
-// highlighted on it.
+// highlighted on it. Calls the traces show and no event reports (GET
+// /api/v1/traffic) are drawn dashed, apart from the reported flows.
 import cytoscape from './vendor/cytoscape.esm.min.js';
 import dagre from './vendor/cytoscape-dagre.min.js';
 import {
@@ -44,6 +45,8 @@ const style = [
   { selector: 'edge.quiet.hl, edge.quiet:selected', style: { label: 'data(label)' } },
   { selector: 'edge.transfer', style: { 'line-color': '#2563eb', 'target-arrow-color': '#2563eb' } },
   { selector: 'edge.finding', style: { 'line-color': '#b91c1c', 'target-arrow-color': '#b91c1c', 'line-style': 'dashed', color: '#991b1b', 'font-weight': 'bold' } },
+  { selector: 'edge.traffic', style: { 'line-style': 'dashed', 'line-color': '#7c3aed', 'target-arrow-color': '#7c3aed', color: '#5b21b6' } },
+  { selector: 'node.traffic-only', style: { 'border-style': 'dashed', 'border-color': '#7c3aed' } },
   { selector: '.faded', style: { opacity: 0.18 } },
   { selector: 'node.hl', style: { 'border-color': '#d97706', 'border-width': 5, opacity: 1 } },
   { selector: 'edge.hl', style: { 'line-color': '#d97706', 'target-arrow-color': '#d97706', width: 5, opacity: 1, 'z-index': 10 } },
@@ -54,6 +57,7 @@ const map = {
   cy: null,
   graph: null, // the API's lineage graph
   transfers: new Map(), // "system\0recipient" → {safeguards, countries, finding}
+  traffic: [], // external destinations the traces show and no event reports
   group: '',
   collapsed: new Set(),
   highlighted: new Set(),
@@ -68,6 +72,7 @@ function nodeClass(n) {
   const c = [];
   if (n.recipient) c.push(ROLES.includes(n.role) ? n.role : 'processor'); else c.push('system');
   if (n.system && n.recipient) c.push('instrumented');
+  if (n.traffic_only) c.push('traffic-only');
   return c.join(' ');
 }
 
@@ -131,6 +136,24 @@ function elements() {
       t.safeguards.forEach((s) => p.safeguards.add(s));
       t.countries.forEach((c) => p.countries.add(c));
     }
+  }
+  // Calls only traffic shows: one dashed edge per pair, its calls summed.
+  const calls = new Map();
+  for (const r of map.traffic) {
+    const from = shown.get(r.system);
+    const to = shown.get(trafficTarget(r));
+    if (!from || !to || from === to) continue;
+    const key = from + '\u0000' + to;
+    let c = calls.get(key);
+    if (!c) { c = { id: 't:' + key, source: from, target: to, spans: 0, rows: [] }; calls.set(key, c); }
+    c.spans += r.spans;
+    c.rows.push(r);
+  }
+  for (const c of calls.values()) {
+    els.push({
+      data: { id: c.id, source: c.source, target: c.target, label: `${fmt(c.spans)} calls · traffic only`, w: 1.5, traffic: c.rows },
+      classes: 'traffic' + (pairs.size + calls.size > EDGE_LABELS ? ' quiet' : ''),
+    });
   }
   for (const p of pairs.values()) {
     const cats = [...p.categories].sort();
@@ -396,6 +419,28 @@ function questionParams(kind, extra) {
   return p;
 }
 
+// trafficTarget is the node a destination is drawn as: its recipient, or
+// its host when nobody knows it.
+function trafficTarget(r) { return r.recipient || r.host; }
+
+// addTraffic keeps the external destinations no event reports, and adds a
+// node for each system and destination the lineage graph lacks.
+function addTraffic(rows) {
+  map.traffic = rows.filter((r) => r.class !== 'internal' && !r.reported);
+  const names = new Set(map.graph.nodes.map((n) => n.name));
+  for (const r of map.traffic) {
+    if (!names.has(r.system)) {
+      map.graph.nodes.push({ name: r.system, system: true, traffic_only: true });
+      names.add(r.system);
+    }
+    const to = trafficTarget(r);
+    if (!names.has(to)) {
+      map.graph.nodes.push({ name: to, recipient: true, role: 'processor', country: r.country, traffic_only: true });
+      names.add(to);
+    }
+  }
+}
+
 async function panel(node) {
   setState('loading');
   const box = document.getElementById('panel');
@@ -418,6 +463,12 @@ async function panel(node) {
       asks.push(api('/api/v1/flows', f).then((a) => rowsTable('Received', [['from', 'system'], ...flowCols.slice(1)], a.items, '/flows?' + f.toString().replace(/&?limit=\d+/, ''))));
     }
     for (const part of await Promise.all(asks)) box.append(part);
+    const seen = map.traffic.filter((r) => r.system === node.name || trafficTarget(r) === node.name);
+    if (seen.length) {
+      box.append(rowsTable('Calls seen in traces, no shared event reported', [['from', 'system'], ['host', 'host'], ['class', 'class'],
+        ['declared', 'declared'], ['calls', 'spans'], ['first seen', 'first_seen', 'date'], ['last seen', 'last_seen', 'date']], seen,
+      '/traffic' + (node.system ? '?system=' + encodeURIComponent(node.name) : '')));
+    }
     const actions = el('p', null, { class: 'actions' });
     if (node.system) {
       const b = el('button', 'Reach from here', { type: 'button' });
@@ -445,12 +496,22 @@ async function load() {
     graphParams.set('format', 'json');
     const transferParams = new URLSearchParams(params);
     transferParams.set('limit', '10000');
-    const [graph, transfers] = await Promise.all([
+    // Traffic knows systems, hosts and days, not categories or purposes:
+    // it is drawn when the map is filtered by nothing else.
+    const trafficParams = new URLSearchParams({ limit: '10000' });
+    let withTraffic = true;
+    for (const [k, v] of params) {
+      if (k === 'as_of' || k === 'system') trafficParams.set(k, v); else withTraffic = false;
+    }
+    const [graph, transfers, traffic] = await Promise.all([
       api('/api/v1/lineage/export', graphParams),
       api('/api/v1/transfers', transferParams),
+      // A map without traffic is still a map.
+      withTraffic ? api('/api/v1/traffic', trafficParams).catch(() => ({ items: [] })) : { items: [] },
     ]);
     if (seq !== map.loads) return;
     map.graph = { nodes: graph.nodes || [], edges: graph.edges || [] };
+    addTraffic(traffic.items || []);
     map.transfers = new Map();
     for (const r of transfers.items) {
       const key = r.system + '\u0000' + r.recipient;

@@ -15,8 +15,12 @@ export async function initDrift() {
       body.replaceChildren();
       for (const f of rows) {
         const tr = el('tr', null, { class: 'sev-' + f.severity });
+        // Findings drawn from traces count calls, the others events.
+        const ev = f.evidence ? (f.evidence.spans ? `${f.evidence.spans} calls` : `${f.evidence.events} events`) : '';
+        const action = el('td', f.action);
+        if (f.proposal) action.append(el('pre', f.proposal, { class: 'proposal' }));
         tr.append(el('td', f.severity, { class: 'severity' }), el('td', f.kind.replaceAll('_', ' ')), el('td', f.activity || ''),
-          el('td', f.subject), el('td', f.evidence ? String(f.evidence.events) : '', { class: 'num' }), el('td', f.message), el('td', f.action));
+          el('td', f.subject), el('td', ev, { class: 'num' }), el('td', f.message), action);
         body.append(tr);
       }
       const by = (s) => rows.filter((f) => f.severity === s).length;
