@@ -68,10 +68,10 @@ type session struct {
 // sessions is the in-memory session store: a restart logs everyone out,
 // which for a loopback tool is a feature, not a loss.
 type sessions struct {
-	mu     sync.Mutex
-	byID   map[string]*session
-	once   map[string]oneTimeCode // one-time login codes
-	ttl    time.Duration
+	mu   sync.Mutex
+	byID map[string]*session
+	once map[string]oneTimeCode // one-time login codes
+	ttl  time.Duration
 	// created counts the sessions created, to order them.
 	created uint64
 	logins  access.Credentials // the credentials a login may use: full, read and subject
