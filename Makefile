@@ -10,7 +10,7 @@ all: build
 ## setup: download Go modules and the embedded ClickHouse engine (cached per user)
 setup:
 	$(GO) mod download
-	sh sinks/chembed/fetch-engine.sh
+	sh stack/chembed/fetch-engine.sh
 
 ## setup-chromium: optional; headless Chromium for PDF records and the HTML test
 ## (not part of setup: it needs root and takes about a minute through apt)

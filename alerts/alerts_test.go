@@ -18,10 +18,10 @@ import (
 
 	"github.com/back-trace/datamap/alerts"
 	"github.com/back-trace/datamap/config"
-	"github.com/back-trace/datamap/internal/testservers"
+	"github.com/back-trace/datamap/internal/testkit/testservers"
+	"github.com/back-trace/datamap/people"
 	"github.com/back-trace/datamap/registry"
 	"github.com/back-trace/datamap/report"
-	"github.com/back-trace/datamap/subjects"
 )
 
 func TestMain(m *testing.M) { testservers.Main(m) }
@@ -389,10 +389,10 @@ func TestNoPersonalValueOrSubjectReferenceInAnyPayload(t *testing.T) {
 	}
 	generic, slack, am := newReceiver(t), newReceiver(t), newReceiver(t)
 	day := time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
-	rights := []subjects.Finding{
-		{Kind: subjects.FindingProcessingAfterWithdrawal, System: "crm", Topic: "marketing", People: 2, Events: 5, First: day, Last: day},
-		{Kind: subjects.FindingRequestOverdue, System: "support-desk", Topic: "access", People: 1, Events: 1, First: day, Last: day},
-		{Kind: subjects.FindingErasureIncomplete, System: "billing-api", Topic: "billing.invoice", People: 1, Events: 1, First: day, Last: day},
+	rights := []people.Finding{
+		{Kind: people.FindingProcessingAfterWithdrawal, System: "crm", Topic: "marketing", People: 2, Events: 5, First: day, Last: day},
+		{Kind: people.FindingRequestOverdue, System: "support-desk", Topic: "access", People: 1, Events: 1, First: day, Last: day},
+		{Kind: people.FindingErasureIncomplete, System: "billing-api", Topic: "billing.invoice", People: 1, Events: 1, First: day, Last: day},
 	}
 	const ref, email = "sr1:ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", "jane.doe@example.com"
 	leaky := report.Finding{Kind: "undeclared_system", Severity: report.Medium, Subject: "crm " + email,

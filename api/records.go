@@ -12,10 +12,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/back-trace/datamap/catalog/deadletter"
 	"github.com/back-trace/datamap/questions"
 	"github.com/back-trace/datamap/registry"
 	"github.com/back-trace/datamap/report"
-	"github.com/back-trace/datamap/sinks/deadletter"
 )
 
 // Evidence is what the drift and Article 30 routes need besides the
@@ -60,14 +60,14 @@ func (s *Server) recordRoutes(mux *http.ServeMux) {
 
 // evidenceRequest reads the query of a drift or record request; the
 // format of a record is read apart.
-func (s *Server) evidenceRequest(w http.ResponseWriter, r *http.Request, q questions.Question, skip ...string) (questions.EvidenceRequest, bool) {
+func (s *Server) evidenceRequest(w http.ResponseWriter, r *http.Request, q questions.Question, skip ...string) (questions.ParsedEvidence, bool) {
 	if s.evidence.Registry == nil {
 		writeError(w, http.StatusNotFound, "no declared registry: start serve with DATAMAP_REGISTRY set to the registry file (datamap.yaml), or to backtrace for the embedded one")
-		return questions.EvidenceRequest{}, false
+		return questions.ParsedEvidence{}, false
 	}
 	values, ok := singleValues(w, r, skip...)
 	if !ok {
-		return questions.EvidenceRequest{}, false
+		return questions.ParsedEvidence{}, false
 	}
 	req, err := q.ParseEvidence(values)
 	if err != nil {

@@ -4,9 +4,9 @@ import (
 	"reflect"
 	"strings"
 
+	"github.com/back-trace/datamap/catalog/deadletter"
 	"github.com/back-trace/datamap/questions"
 	"github.com/back-trace/datamap/report"
-	"github.com/back-trace/datamap/sinks/deadletter"
 )
 
 // recordPaths adds the drift, Article 30 and dead-letter routes to the

@@ -16,7 +16,7 @@ import (
 	"github.com/back-trace/datamap/api"
 	"github.com/back-trace/datamap/catalog/query"
 	"github.com/back-trace/datamap/events/taxonomy"
-	"github.com/back-trace/datamap/internal/testservers"
+	"github.com/back-trace/datamap/internal/testkit/testservers"
 )
 
 const annRef = "sr1:k2nac3jx5imyn7wdwie6u3ntmlps3w2skukb4xt6zzyvckwlkt3a"

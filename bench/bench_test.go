@@ -10,7 +10,7 @@ import (
 
 	"github.com/back-trace/datamap/bench"
 	"github.com/back-trace/datamap/config"
-	"github.com/back-trace/datamap/internal/testservers"
+	"github.com/back-trace/datamap/internal/testkit/testservers"
 )
 
 func TestMain(m *testing.M) {

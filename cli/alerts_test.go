@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/back-trace/datamap/internal/testservers"
+	"github.com/back-trace/datamap/internal/testkit/testservers"
 )
 
 // serve announces a finding to a local webhook; `datamap alerts` lists the

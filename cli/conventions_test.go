@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/back-trace/datamap/internal/testservers"
+	"github.com/back-trace/datamap/internal/testkit/testservers"
 )
 
 // TestBashCompletion sources the bash script as a user would and asks it

@@ -18,12 +18,12 @@ import (
 	"github.com/back-trace/datamap/catalog/query"
 	"github.com/back-trace/datamap/demo"
 	"github.com/back-trace/datamap/events/taxonomy"
+	"github.com/back-trace/datamap/people"
 	"github.com/back-trace/datamap/questions"
 	"github.com/back-trace/datamap/registry"
 	"github.com/back-trace/datamap/report"
 	"github.com/back-trace/datamap/server"
 	"github.com/back-trace/datamap/stack"
-	"github.com/back-trace/datamap/subjects"
 )
 
 func runDemo(ctx context.Context, e *env, args []string) error {
@@ -328,7 +328,7 @@ func showDemoPeople(ctx context.Context, e *env, s *stack.Stack, dir, outDir str
 	if err != nil {
 		return err
 	}
-	rs := questions.RowsOf[subjects.Request](a)
+	rs := questions.RowsOf[people.Request](a)
 	fmt.Fprintf(e.stdout, "\nA PERSON'S DATA — open data-subject requests (%d), by subject reference; the catalog holds no identity\n", len(rs))
 	if err := render(e.stdout, "table", requestRows(rs)); err != nil {
 		return err

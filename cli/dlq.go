@@ -13,8 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/back-trace/datamap/catalog/deadletter"
 	"github.com/back-trace/datamap/events"
-	"github.com/back-trace/datamap/sinks/deadletter"
 )
 
 // dlqCommands are the subcommands of `datamap dlq`.

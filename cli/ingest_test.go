@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/back-trace/datamap/internal/testservers"
+	"github.com/back-trace/datamap/internal/testkit/testservers"
 	"github.com/back-trace/datamap/stack"
 )
 

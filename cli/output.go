@@ -16,10 +16,10 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/back-trace/datamap/catalog/deadletter"
 	"github.com/back-trace/datamap/catalog/query"
 	"github.com/back-trace/datamap/internal/spreadsheet"
 	"github.com/back-trace/datamap/lineage"
-	"github.com/back-trace/datamap/sinks/deadletter"
 )
 
 // formats a query result can be printed in: table shows the essential

@@ -10,7 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/back-trace/datamap/catalog/query"
-	"github.com/back-trace/datamap/subjects"
+	"github.com/back-trace/datamap/people"
 )
 
 func longFlows() []query.FlowRow {
@@ -114,9 +114,9 @@ func TestProgressWithoutATerminal(t *testing.T) {
 
 func TestSubjectShowListsThePersonsFindings(t *testing.T) {
 	at := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-	p := subjects.Profile{Ref: "sr1:k2nac3jx5imyn7wdwie6u3ntmlps3w2skukb4xt6zzyvckwlkt3a", DataSubjects: []string{"call_party"},
-		Holdings: []subjects.Holding{{System: "sms-gateway", Category: "telephony.sms_metadata", Events: 1, FirstSeen: at, LastSeen: at}},
-		Findings: []subjects.Finding{{Kind: subjects.FindingProcessingAfterWithdrawal, System: "sms-gateway", Topic: "marketing", People: 1, Events: 2, First: at, Last: at}}}
+	p := people.Profile{Ref: "sr1:k2nac3jx5imyn7wdwie6u3ntmlps3w2skukb4xt6zzyvckwlkt3a", DataSubjects: []string{"call_party"},
+		Holdings: []people.Holding{{System: "sms-gateway", Category: "telephony.sms_metadata", Events: 1, FirstSeen: at, LastSeen: at}},
+		Findings: []people.Finding{{Kind: people.FindingProcessingAfterWithdrawal, System: "sms-gateway", Topic: "marketing", People: 1, Events: 2, First: at, Last: at}}}
 	var out strings.Builder
 	if err := showProfile(&out, p); err != nil {
 		t.Fatal(err)

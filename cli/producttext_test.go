@@ -9,9 +9,9 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"github.com/back-trace/datamap/internal/testservers"
+	"github.com/back-trace/datamap/internal/testkit/testservers"
+	"github.com/back-trace/datamap/people"
 	"github.com/back-trace/datamap/report"
-	"github.com/back-trace/datamap/subjects"
 )
 
 // issueRef matches a reference to a tracker entry ("issue 4", "issue #4"):
@@ -138,8 +138,8 @@ func TestDemoShowsEachFindingAboutPeopleOnce(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("demo exited %d:\n%s\n%s", code, stdout, stderr)
 	}
-	for _, kind := range []string{subjects.FindingProcessingAfterWithdrawal, subjects.FindingErasureIncomplete,
-		subjects.FindingRequestOverdue, subjects.FindingProcessingAfterErasure, report.KindChildrenData} {
+	for _, kind := range []string{people.FindingProcessingAfterWithdrawal, people.FindingErasureIncomplete,
+		people.FindingRequestOverdue, people.FindingProcessingAfterErasure, report.KindChildrenData} {
 		rows := regexp.MustCompile(`(?m)^(high|medium|low) +`+kind+` `).FindAllString(stdout, -1)
 		if len(rows) != 1 {
 			t.Errorf("%d drift rows of %s, want 1:\n%s", len(rows), kind, stdout)

@@ -15,7 +15,7 @@ import (
 	"github.com/back-trace/datamap/cli"
 	"github.com/back-trace/datamap/events"
 	"github.com/back-trace/datamap/events/sdk"
-	"github.com/back-trace/datamap/internal/testservers"
+	"github.com/back-trace/datamap/internal/testkit/testservers"
 	"github.com/back-trace/datamap/stack"
 )
 

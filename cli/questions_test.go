@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/back-trace/datamap/cli"
-	"github.com/back-trace/datamap/internal/testservers"
+	"github.com/back-trace/datamap/internal/testkit/testservers"
 	"github.com/back-trace/datamap/questions"
 	"github.com/back-trace/datamap/stack"
 )

@@ -43,7 +43,7 @@ func (f *evidenceFlags) register(fs *flag.FlagSet, e *env) {
 // (q.ParseEvidence, q being questions.Drift or questions.Article30) and
 // loads the registry. extra holds further parameters of the request (the
 // record's role).
-func (f *evidenceFlags) resolve(e *env, q questions.Question, extra map[string]string) (*registry.Registry, questions.EvidenceRequest, error) {
+func (f *evidenceFlags) resolve(e *env, q questions.Question, extra map[string]string) (*registry.Registry, questions.ParsedEvidence, error) {
 	values := map[string]string{"as_of": f.asOf, "stale_days": strconv.Itoa(f.staleDays)}
 	maps.Copy(values, extra)
 	req, err := q.ParseEvidence(values)

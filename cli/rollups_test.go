@@ -9,7 +9,7 @@ import (
 
 	"github.com/back-trace/datamap/catalog/rollup"
 	"github.com/back-trace/datamap/cli"
-	"github.com/back-trace/datamap/internal/testservers"
+	"github.com/back-trace/datamap/internal/testkit/testservers"
 )
 
 func TestRollupsBadUsageExitsTwo(t *testing.T) {

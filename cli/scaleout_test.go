@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/back-trace/datamap/cli"
-	"github.com/back-trace/datamap/internal/testservers"
+	"github.com/back-trace/datamap/internal/testkit/testservers"
 	"github.com/back-trace/datamap/stack"
 )
 

@@ -12,13 +12,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/back-trace/datamap/catalog/peoplestore"
 	"github.com/back-trace/datamap/catalog/query"
-	"github.com/back-trace/datamap/catalog/subjectstore"
 	"github.com/back-trace/datamap/events/subjectref"
+	"github.com/back-trace/datamap/people"
 	"github.com/back-trace/datamap/questions"
 	"github.com/back-trace/datamap/registry"
 	"github.com/back-trace/datamap/report"
-	"github.com/back-trace/datamap/subjects"
 )
 
 func runSubject(ctx context.Context, e *env, args []string) error {
@@ -161,7 +161,7 @@ sent. The asking is recorded in the audit trail.`, `
 	if err != nil {
 		return err
 	}
-	p, _ := questions.DocumentOf[subjects.Profile](a)
+	p, _ := questions.DocumentOf[people.Profile](a)
 	if *format == "json" {
 		return renderValue(e.stdout, p)
 	}
@@ -212,7 +212,7 @@ the audit trail.`, `
 	if err != nil {
 		return err
 	}
-	st, _ := questions.DocumentOf[subjects.Statement](a)
+	st, _ := questions.DocumentOf[people.Statement](a)
 	if *format == "pdf" {
 		return report.WriteStatementPDF(ctx, st, *out)
 	}
@@ -246,7 +246,7 @@ func parseInterleaved(fs *flag.FlagSet, args []string) error {
 	return fs.Parse(append([]string{"--"}, words...))
 }
 
-func showProfile(w io.Writer, p subjects.Profile) error {
+func showProfile(w io.Writer, p people.Profile) error {
 	if p.Empty() {
 		fmt.Fprintf(w, "Nothing is held about %s: no event carried this reference, or it was forgotten.\n", p.Ref)
 		return nil
@@ -265,9 +265,9 @@ func showProfile(w io.Writer, p subjects.Profile) error {
 	for _, h := range p.Holdings {
 		erased := "no"
 		if !h.Erased.IsZero() {
-			erased = subjects.Day(h.Erased) + " (" + h.ErasedReason + ")"
+			erased = people.Day(h.Erased) + " (" + h.ErasedReason + ")"
 		}
-		hs = append(hs, held{h.System, h.Category, strings.Join(h.Purposes, ", "), h.Events, subjects.Day(h.FirstSeen), subjects.Day(h.LastSeen), erased})
+		hs = append(hs, held{h.System, h.Category, strings.Join(h.Purposes, ", "), h.Events, people.Day(h.FirstSeen), people.Day(h.LastSeen), erased})
 	}
 	if err := render(w, "table", hs); err != nil {
 		return err
@@ -284,7 +284,7 @@ func showProfile(w io.Writer, p subjects.Profile) error {
 	}
 	var ds []sent
 	for _, d := range p.Disclosures {
-		ds = append(ds, sent{strings.Join(d.Path, " → "), d.Role, d.Country, d.Category, d.Purpose, d.Events, subjects.Day(d.FirstSeen), subjects.Day(d.LastSeen)})
+		ds = append(ds, sent{strings.Join(d.Path, " → "), d.Role, d.Country, d.Category, d.Purpose, d.Events, people.Day(d.FirstSeen), people.Day(d.LastSeen)})
 	}
 	type consent struct {
 		Purpose string `json:"purpose"`
@@ -295,7 +295,7 @@ func showProfile(w io.Writer, p subjects.Profile) error {
 	}
 	var cs []consent
 	for _, c := range p.Consents {
-		cs = append(cs, consent{c.Purpose, c.State, subjects.Day(c.Since), c.Channel, c.Source})
+		cs = append(cs, consent{c.Purpose, c.State, people.Day(c.Since), c.Channel, c.Source})
 	}
 	type finding struct {
 		Kind   string `json:"kind"`
@@ -307,7 +307,7 @@ func showProfile(w io.Writer, p subjects.Profile) error {
 	}
 	var fs []finding
 	for _, f := range p.Findings {
-		fs = append(fs, finding{f.Kind, f.System, f.Topic, f.Events, subjects.Day(f.First), subjects.Day(f.Last)})
+		fs = append(fs, finding{f.Kind, f.System, f.Topic, f.Events, people.Day(f.First), people.Day(f.Last)})
 	}
 	if err := section(w, "DISCLOSED", ds); err != nil {
 		return err
@@ -345,10 +345,10 @@ type requestRow struct {
 	ToTell     string `json:"recipients_to_tell"`
 }
 
-func requestRows(rs []subjects.Request) []requestRow {
+func requestRows(rs []people.Request) []requestRow {
 	out := make([]requestRow, 0, len(rs))
 	for _, r := range rs {
-		row := requestRow{Ref: r.Ref, Right: r.Right, Received: subjects.Day(r.Received), Deadline: subjects.Day(r.Deadline), State: r.State, Closed: subjects.Day(r.Closed), Due: r.Due()}
+		row := requestRow{Ref: r.Ref, Right: r.Right, Received: people.Day(r.Received), Deadline: people.Day(r.Deadline), State: r.State, Closed: people.Day(r.Closed), Due: r.Due()}
 		var missing, tell []string
 		for _, h := range r.Holders {
 			if !h.HasEvidence() {
@@ -365,14 +365,14 @@ func requestRows(rs []subjects.Request) []requestRow {
 }
 
 // showErasureScope lists, for each erasure, the holders and recipients.
-func showErasureScope(w io.Writer, rs []subjects.Request) {
+func showErasureScope(w io.Writer, rs []people.Request) {
 	for _, r := range rs {
 		if len(r.Holders) == 0 {
 			continue
 		}
-		fmt.Fprintf(w, "\nErasure of %s received %s (%s):\n", r.Ref, subjects.Day(r.Received), r.State)
+		fmt.Fprintf(w, "\nErasure of %s received %s (%s):\n", r.Ref, people.Day(r.Received), r.State)
 		for _, h := range r.Holders {
-			status := "erased " + subjects.Day(h.Erased)
+			status := "erased " + people.Day(h.Erased)
 			if !h.HasEvidence() {
 				status = "NO ERASURE EVIDENCE"
 			}
@@ -410,7 +410,7 @@ trail.`, `
 	if err != nil {
 		return err
 	}
-	rs := questions.RowsOf[subjects.Request](a)
+	rs := questions.RowsOf[people.Request](a)
 	if *format == "json" {
 		return renderValue(e.stdout, rs)
 	}
@@ -450,10 +450,10 @@ the reference back if replayed.`, `
 	}
 	defer closeStack()
 	a := questions.CLIAsker()
-	if err := subjectstore.AppendAudit(ctx, s.ClickHouse, query.AuditEntry{At: time.Now(), Who: a.Who, Surface: a.Surface, Question: "subject forget", Ref: ref}); err != nil {
+	if err := peoplestore.AppendAudit(ctx, s.ClickHouse, query.AuditEntry{At: time.Now(), Who: a.Who, Surface: a.Surface, Question: "subject forget", Ref: ref}); err != nil {
 		return err
 	}
-	n, err := subjectstore.Forget(ctx, s.ClickHouse, ref)
+	n, err := peoplestore.Forget(ctx, s.ClickHouse, ref)
 	if err != nil {
 		return err
 	}

@@ -13,9 +13,9 @@ import (
 	"time"
 
 	"github.com/back-trace/datamap/events/subjectref"
-	"github.com/back-trace/datamap/internal/testservers"
+	"github.com/back-trace/datamap/internal/testkit/testservers"
+	"github.com/back-trace/datamap/people"
 	"github.com/back-trace/datamap/stack"
-	"github.com/back-trace/datamap/subjects"
 )
 
 // TestSubjectBadUsage: every way of naming a person wrongly is exit 2 with
@@ -170,14 +170,14 @@ func TestSubjectStatementNamesWhatShowLists(t *testing.T) {
 	if code, out, errOut := run(t, in, "emit"); code != 0 {
 		t.Fatalf("emit: %d %s %s", code, out, errOut)
 	}
-	var profile subjects.Profile
+	var profile people.Profile
 	deadline := time.Now().Add(30 * time.Second)
 	for len(profile.Disclosures) < 2 {
 		code, out, errOut := run(t, "", "subject", "show", "--customer", "C-10042", "--format", "json", "--as-of", "2026-12-01")
 		if code != 0 {
 			t.Fatalf("subject show: %d %s", code, errOut)
 		}
-		profile = subjects.Profile{}
+		profile = people.Profile{}
 		if err := json.Unmarshal([]byte(out), &profile); err != nil {
 			t.Fatal(err)
 		}
@@ -190,12 +190,12 @@ func TestSubjectStatementNamesWhatShowLists(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("subject statement: %d %s", code, errOut)
 	}
-	var st subjects.Statement
+	var st people.Statement
 	if err := json.Unmarshal([]byte(out), &st); err != nil {
 		t.Fatal(err)
 	}
 	for _, d := range profile.Disclosures {
-		if !slices.ContainsFunc(st.Recipients, func(r subjects.StatementRecipient) bool { return r.Name == d.To && r.Country == d.Country }) {
+		if !slices.ContainsFunc(st.Recipients, func(r people.StatementRecipient) bool { return r.Name == d.To && r.Country == d.Country }) {
 			t.Errorf("subject show lists %s (%s); the statement does not: %+v", d.To, d.Country, st.Recipients)
 		}
 	}

@@ -6,21 +6,21 @@ import (
 	"github.com/back-trace/datamap/events"
 	"github.com/back-trace/datamap/events/subjectref"
 	"github.com/back-trace/datamap/events/taxonomy"
+	"github.com/back-trace/datamap/people"
 	"github.com/back-trace/datamap/registry"
 	"github.com/back-trace/datamap/report"
 	"github.com/back-trace/datamap/schemas"
-	"github.com/back-trace/datamap/subjects"
 )
 
 // facts are the subject facts the catalog keeps of evs.
-func facts(evs []*events.Event) []subjects.Fact {
-	var out []subjects.Fact
+func facts(evs []*events.Event) []people.Fact {
+	var out []people.Fact
 	for _, ev := range evs {
 		d := ev.Data
 		if d.SubjectRef == "" {
 			continue
 		}
-		f := subjects.Fact{Ref: d.SubjectRef, Source: ev.Source, ID: ev.ID, Kind: string(ev.Kind), Time: ev.Time,
+		f := people.Fact{Ref: d.SubjectRef, Source: ev.Source, ID: ev.ID, Kind: string(ev.Kind), Time: ev.Time,
 			Category: d.Category, DataSubject: d.DataSubject, Purpose: d.Purpose, LegalBasis: d.LegalBasis,
 			Reason: d.Reason, Right: d.Right, Channel: d.Channel, Grounds: d.Grounds}
 		if r := d.Recipient; r != nil {
@@ -36,8 +36,8 @@ func facts(evs []*events.Event) []subjects.Fact {
 // rights exactly once, beside the undeclared behaviours and nothing else.
 func TestPeopleStoriesShowEachFindingOnce(t *testing.T) {
 	v := events.NewValidator(taxonomy.Default())
-	people := PeopleEvents(fixedPeriod.End)
-	for _, ev := range people {
+	persons := PeopleEvents(fixedPeriod.End)
+	for _, ev := range persons {
 		if err := v.Validate(ev); err != nil {
 			t.Fatalf("%s %s: %v", ev.Source, ev.Kind, err)
 		}
@@ -60,12 +60,12 @@ func TestPeopleStoriesShowEachFindingOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	var data []*events.Event
-	for _, ev := range append(evs, people...) {
+	for _, ev := range append(evs, persons...) {
 		if ev.Kind.AboutData() {
 			data = append(data, ev)
 		}
 	}
-	rights := subjects.Findings(facts(people), fixedPeriod.End)
+	rights := people.Findings(facts(persons), fixedPeriod.End)
 	findings := report.Drift(reg, nil, observe(data), fixedPeriod.End, report.DriftOptions{Rights: rights})
 	count := map[string]int{}
 	for _, f := range findings {
@@ -73,11 +73,11 @@ func TestPeopleStoriesShowEachFindingOnce(t *testing.T) {
 		count[f.Kind]++
 	}
 	for kind, subject := range map[string]string{
-		subjects.FindingProcessingAfterWithdrawal: "sms-gateway: marketing",
-		subjects.FindingErasureIncomplete:         "Zendesk: support.tickets",
-		subjects.FindingRequestOverdue:            "support-desk: portability",
-		subjects.FindingProcessingAfterErasure:    "billing-api: account.contact",
-		report.KindChildrenData:                   "website: child",
+		people.FindingProcessingAfterWithdrawal: "sms-gateway: marketing",
+		people.FindingErasureIncomplete:         "Zendesk: support.tickets",
+		people.FindingRequestOverdue:            "support-desk: portability",
+		people.FindingProcessingAfterErasure:    "billing-api: account.contact",
+		report.KindChildrenData:                 "website: child",
 	} {
 		if count[kind] != 1 {
 			t.Errorf("%s: %d findings, want 1", kind, count[kind])
@@ -95,14 +95,14 @@ func TestPeopleStoriesShowEachFindingOnce(t *testing.T) {
 	}
 	// The access request was answered in time; the erasure was completed
 	// in time, though Zendesk has no evidence.
-	for _, r := range subjects.Requests(facts(people), fixedPeriod.End) {
+	for _, r := range people.Requests(facts(persons), fixedPeriod.End) {
 		switch r.Right {
 		case "access", "erasure":
-			if r.State != subjects.StateCompleted || r.Overdue {
+			if r.State != people.StateCompleted || r.Overdue {
 				t.Errorf("%s request: %+v; want completed in time", r.Right, r)
 			}
 		case "portability":
-			if r.State != subjects.StateOpen || !r.Overdue {
+			if r.State != people.StateOpen || !r.Overdue {
 				t.Errorf("portability request: %+v; want open and overdue", r)
 			}
 		}

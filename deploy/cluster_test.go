@@ -18,7 +18,7 @@ import (
 )
 
 // The cluster tests run nats/cluster.conf and the layout of
-// clickhouse/cluster/cluster.xml (internal/testservers). These tests keep
+// clickhouse/cluster/cluster.xml (internal/testkit/testservers). These tests keep
 // docker-compose.cluster.yml and the Kubernetes manifests describing that
 // same topology, so the deployment cannot drift from what was tested.
 

@@ -13,7 +13,7 @@ import (
 	"github.com/back-trace/datamap/events/sdk"
 	"github.com/back-trace/datamap/events/taxonomy"
 	"github.com/back-trace/datamap/ingest"
-	"github.com/back-trace/datamap/internal/testservers"
+	"github.com/back-trace/datamap/internal/testkit/testservers"
 )
 
 const (

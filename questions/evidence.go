@@ -11,9 +11,9 @@ import (
 
 	"github.com/back-trace/datamap/catalog/query"
 	"github.com/back-trace/datamap/events/taxonomy"
+	"github.com/back-trace/datamap/people"
 	"github.com/back-trace/datamap/registry"
 	"github.com/back-trace/datamap/report"
-	"github.com/back-trace/datamap/subjects"
 )
 
 // Drift and the Article 30 record hold the evidence against the declared
@@ -24,8 +24,8 @@ import (
 // with Deps.Drift or Deps.Article30, so the four accept, refuse and answer
 // the same.
 
-// EvidenceRequest is a parsed drift or record request.
-type EvidenceRequest struct {
+// ParsedEvidence is a parsed drift or record request.
+type ParsedEvidence struct {
 	AsOf       time.Time // the end of the evidence; the "now" of stale and retention findings
 	Role       string
 	StaleAfter time.Duration
@@ -34,8 +34,8 @@ type EvidenceRequest struct {
 // ParseEvidence checks the parameters of Drift or Article30. Empty values
 // take the defaults: as of now, every role, report.DefaultStaleAfter. A
 // mistake is an *InputError naming the parameter.
-func (q Question) ParseEvidence(values map[string]string) (EvidenceRequest, error) {
-	r := EvidenceRequest{AsOf: time.Now().UTC(), Role: report.RoleAll, StaleAfter: report.DefaultStaleAfter}
+func (q Question) ParseEvidence(values map[string]string) (ParsedEvidence, error) {
+	r := ParsedEvidence{AsOf: time.Now().UTC(), Role: report.RoleAll, StaleAfter: report.DefaultStaleAfter}
 	for name, v := range values {
 		if v == "" {
 			continue
@@ -73,7 +73,7 @@ type Deps struct {
 
 // Drift returns where the processing observed up to r.AsOf departs from
 // the registry, most severe first.
-func (d Deps) Drift(ctx context.Context, r EvidenceRequest) ([]report.Finding, error) {
+func (d Deps) Drift(ctx context.Context, r ParsedEvidence) ([]report.Finding, error) {
 	ev, err := observe(ctx, d.Catalog, r.AsOf)
 	if err != nil {
 		return nil, err
@@ -89,7 +89,7 @@ func (d Deps) Drift(ctx context.Context, r EvidenceRequest) ([]report.Finding, e
 // Article30 builds the Article 30 record as of r.AsOf, sealed with its
 // content SHA-256. generatedAt and version are stamped on it; neither is
 // part of the hash.
-func (d Deps) Article30(ctx context.Context, r EvidenceRequest, generatedAt time.Time, version string) (*report.Record, error) {
+func (d Deps) Article30(ctx context.Context, r ParsedEvidence, generatedAt time.Time, version string) (*report.Record, error) {
 	ev, err := observe(ctx, d.Catalog, r.AsOf)
 	if err != nil {
 		return nil, err
@@ -105,7 +105,7 @@ func (d Deps) Article30(ctx context.Context, r EvidenceRequest, generatedAt time
 // evidence is what drift and the record hold against the registry.
 type evidence struct {
 	obs     []report.Observation
-	rights  []subjects.Finding
+	rights  []people.Finding
 	traffic []report.Traffic
 }
 
@@ -123,7 +123,7 @@ func observe(ctx context.Context, conn driver.Conn, asOf time.Time) (evidence, e
 	if err != nil {
 		return ev, err
 	}
-	ev.rights = subjects.Findings(facts, asOf)
+	ev.rights = people.Findings(facts, asOf)
 	ev.traffic, err = query.TrafficObservations(ctx, conn, asOf)
 	return ev, err
 }

@@ -24,8 +24,8 @@ import (
 	"github.com/back-trace/datamap/catalog/query"
 	"github.com/back-trace/datamap/events/taxonomy"
 	"github.com/back-trace/datamap/lineage"
+	"github.com/back-trace/datamap/people"
 	"github.com/back-trace/datamap/report"
-	"github.com/back-trace/datamap/subjects"
 )
 
 // Question is one thing datamap answers, described once: the CLI's
@@ -57,7 +57,7 @@ type Question struct {
 	Command Command
 	// Page is the web page that shows it; the zero Page means none.
 	Page   Page
-	answer func(ctx context.Context, conn driver.Conn, tax *taxonomy.Taxonomy, r Request) (Answer, error)
+	answer func(ctx context.Context, conn driver.Conn, tax *taxonomy.Taxonomy, r Parsed) (Answer, error)
 	// checksValues is set when the answer refuses a system it does not
 	// know itself: traffic's systems are those that send traces, which
 	// need not publish events.
@@ -286,18 +286,18 @@ with zero counts.`, Examples: `
 
 	SubjectShow = Question{Name: "subject show", Summary: "everything held about one person (by subject reference): systems, categories, recipients, consents, requests",
 		Params: []Param{required(refParam), filters("as_of")[0]}, Role: RoleSubject,
-		Row: reflect.TypeFor[subjects.Profile](), Shape: Document, answer: subjectShow,
+		Row: reflect.TypeFor[people.Profile](), Shape: Document, answer: subjectShow,
 		Page:    Page{Path: "/subject", Name: "person", Title: "Person"},
 		Command: Command{Listed: "everything held about one person: systems, categories, recipients, consents, requests", Positional: "ref"}}
 
 	SubjectStatement = Question{Name: "subject statement", Summary: "what one person is told on access (GDPR Art. 15): purposes, categories, named recipients, retention, sources, rights, in plain words",
 		Params: []Param{required(refParam), filters("as_of")[0]}, Role: RoleSubject,
-		Row: reflect.TypeFor[subjects.Statement](), Shape: Document, answer: subjectStatement,
+		Row: reflect.TypeFor[people.Statement](), Shape: Document, answer: subjectStatement,
 		Command: Command{Listed: "what one person is told on access (Art. 15), from the evidence and the registry", Positional: "ref"}}
 
 	SubjectRequests = Question{Name: "subject requests", Summary: "open data-subject requests with their deadline, overdue first; for erasures, who still holds the data and whom to tell",
 		Params: []Param{allParam, filters("as_of")[0]}, Role: RoleSubject,
-		Row: reflect.TypeFor[subjects.Request](), answer: subjectRequests,
+		Row: reflect.TypeFor[people.Request](), answer: subjectRequests,
 		Page:    Page{Path: "/subject/requests", Name: "requests", Title: "Requests"},
 		Command: Command{Listed: "open data-subject requests, overdue first; for erasures, who still holds the data"}}
 
@@ -366,7 +366,7 @@ func Group(group string) []Question {
 }
 
 // Request is a question's parsed parameters; Parse makes one.
-type Request struct {
+type Parsed struct {
 	filter query.Filter
 	values map[string]string
 }
@@ -376,41 +376,41 @@ type Request struct {
 // the caller — an unknown parameter, a value that can never match, a
 // malformed date, a missing required parameter — is an *InputError
 // (CLI exit 2, HTTP 400).
-func (q Question) Parse(values map[string]string, tax *taxonomy.Taxonomy) (Request, error) {
+func (q Question) Parse(values map[string]string, tax *taxonomy.Taxonomy) (Parsed, error) {
 	for name, v := range values {
 		if v != "" && !slices.Contains(q.ParamNames(), name) {
-			return Request{}, &InputError{Param: name, Value: v, Msg: "not a parameter of " + q.Name + "; it takes " + strings.Join(q.ParamNames(), ", ")}
+			return Parsed{}, &InputError{Param: name, Value: v, Msg: "not a parameter of " + q.Name + "; it takes " + strings.Join(q.ParamNames(), ", ")}
 		}
 	}
 	for _, p := range q.Params {
 		if p.Required && values[p.Name] == "" {
-			return Request{}, &InputError{Param: p.Name, Msg: "required by " + q.Name}
+			return Parsed{}, &InputError{Param: p.Name, Msg: "required by " + q.Name}
 		}
 	}
 	f, err := parseFilter(values, tax)
 	if err != nil {
-		return Request{}, err
+		return Parsed{}, err
 	}
 	if q.Role == RoleSubject {
 		if err := parseSubject(values); err != nil {
-			return Request{}, err
+			return Parsed{}, err
 		}
 	}
 	if err := parseOthers(q.Params, values); err != nil {
-		return Request{}, err
+		return Parsed{}, err
 	}
-	return Request{filter: f, values: values}, nil
+	return Parsed{filter: f, values: values}, nil
 }
 
 // Answer answers a parsed question from the catalog. A system or
 // recipient the catalog has never seen is an InputError too, so a typo
 // is not mistaken for an empty answer.
-func (q Question) Answer(ctx context.Context, conn driver.Conn, tax *taxonomy.Taxonomy, r Request) (Answer, error) {
+func (q Question) Answer(ctx context.Context, conn driver.Conn, tax *taxonomy.Taxonomy, r Parsed) (Answer, error) {
 	a, err := q.answerFrom(ctx, conn, tax, r)
 	return a, asInputError(err)
 }
 
-func (q Question) answerFrom(ctx context.Context, conn driver.Conn, tax *taxonomy.Taxonomy, r Request) (Answer, error) {
+func (q Question) answerFrom(ctx context.Context, conn driver.Conn, tax *taxonomy.Taxonomy, r Parsed) (Answer, error) {
 	if q.answer == nil {
 		return Answer{}, fmt.Errorf("questions: %s is answered against the registry (Drift, Article30), not by Answer", q.Name)
 	}
@@ -449,12 +449,12 @@ func (q Question) Ask(ctx context.Context, conn driver.Conn, tax *taxonomy.Taxon
 	return q.Answer(ctx, conn, tax, r)
 }
 
-func inventory(ctx context.Context, conn driver.Conn, _ *taxonomy.Taxonomy, r Request) (Answer, error) {
+func inventory(ctx context.Context, conn driver.Conn, _ *taxonomy.Taxonomy, r Parsed) (Answer, error) {
 	rows, err := query.Inventory(ctx, conn, r.filter)
 	return Answer{Rows: listOf(rows)}, err
 }
 
-func flows(ctx context.Context, conn driver.Conn, _ *taxonomy.Taxonomy, r Request) (Answer, error) {
+func flows(ctx context.Context, conn driver.Conn, _ *taxonomy.Taxonomy, r Parsed) (Answer, error) {
 	by := r.values["group_by"]
 	rows, err := query.Flows(ctx, conn, r.filter)
 	if err != nil || by == "" {
@@ -464,17 +464,17 @@ func flows(ctx context.Context, conn driver.Conn, _ *taxonomy.Taxonomy, r Reques
 	return Answer{Rows: listOf(groups)}, err
 }
 
-func transfers(ctx context.Context, conn driver.Conn, _ *taxonomy.Taxonomy, r Request) (Answer, error) {
+func transfers(ctx context.Context, conn driver.Conn, _ *taxonomy.Taxonomy, r Parsed) (Answer, error) {
 	rows, err := query.Transfers(ctx, conn, r.filter)
 	return Answer{Rows: listOf(rows), Findings: query.Findings(rows)}, err
 }
 
-func retention(ctx context.Context, conn driver.Conn, _ *taxonomy.Taxonomy, r Request) (Answer, error) {
+func retention(ctx context.Context, conn driver.Conn, _ *taxonomy.Taxonomy, r Parsed) (Answer, error) {
 	rows, err := query.Retention(ctx, conn, r.filter)
 	return Answer{Rows: listOf(rows), Findings: query.Findings(rows)}, err
 }
 
-func reach(ctx context.Context, conn driver.Conn, _ *taxonomy.Taxonomy, r Request) (Answer, error) {
+func reach(ctx context.Context, conn driver.Conn, _ *taxonomy.Taxonomy, r Parsed) (Answer, error) {
 	g, err := lineage.Load(ctx, conn, query.Filter{AsOf: r.filter.AsOf})
 	if err != nil {
 		return Answer{}, err
@@ -482,7 +482,7 @@ func reach(ctx context.Context, conn driver.Conn, _ *taxonomy.Taxonomy, r Reques
 	return Answer{Rows: listOf(g.Reach(r.values["from"], r.filter.Category))}, nil
 }
 
-func blast(ctx context.Context, conn driver.Conn, _ *taxonomy.Taxonomy, r Request) (Answer, error) {
+func blast(ctx context.Context, conn driver.Conn, _ *taxonomy.Taxonomy, r Parsed) (Answer, error) {
 	g, err := lineage.Load(ctx, conn, query.Filter{AsOf: r.filter.AsOf})
 	if err != nil {
 		return Answer{}, err
@@ -502,7 +502,7 @@ func blast(ctx context.Context, conn driver.Conn, _ *taxonomy.Taxonomy, r Reques
 var exportMIME = map[string]string{"json": "application/json", "dot": "text/vnd.graphviz",
 	"mermaid": "text/plain; charset=utf-8", "openlineage": "application/x-ndjson"}
 
-func export(ctx context.Context, conn driver.Conn, _ *taxonomy.Taxonomy, r Request) (Answer, error) {
+func export(ctx context.Context, conn driver.Conn, _ *taxonomy.Taxonomy, r Parsed) (Answer, error) {
 	format := r.values["format"]
 	g, err := lineage.Load(ctx, conn, r.filter)
 	if err != nil {
@@ -515,12 +515,12 @@ func export(ctx context.Context, conn driver.Conn, _ *taxonomy.Taxonomy, r Reque
 	return Answer{Document: g, Text: buf.Bytes(), MIME: exportMIME[format]}, nil
 }
 
-func trafficAnswer(ctx context.Context, conn driver.Conn, _ *taxonomy.Taxonomy, r Request) (Answer, error) {
+func trafficAnswer(ctx context.Context, conn driver.Conn, _ *taxonomy.Taxonomy, r Parsed) (Answer, error) {
 	rows, err := query.Destinations(ctx, conn, query.TrafficFilter{Filter: r.filter, Class: r.values["class"]})
 	return Answer{Rows: listOf(rows)}, err
 }
 
-func search(ctx context.Context, conn driver.Conn, tax *taxonomy.Taxonomy, r Request) (Answer, error) {
+func search(ctx context.Context, conn driver.Conn, tax *taxonomy.Taxonomy, r Parsed) (Answer, error) {
 	rows, err := query.Search(ctx, conn, tax, r.values["q"], r.filter)
 	return Answer{Rows: listOf(rows)}, err
 }

@@ -8,12 +8,12 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"github.com/back-trace/datamap/catalog/peoplestore"
 	"github.com/back-trace/datamap/catalog/query"
-	"github.com/back-trace/datamap/catalog/subjectstore"
 	"github.com/back-trace/datamap/events/subjectref"
 	"github.com/back-trace/datamap/events/taxonomy"
+	"github.com/back-trace/datamap/people"
 	"github.com/back-trace/datamap/registry"
-	"github.com/back-trace/datamap/subjects"
 )
 
 // Roles a question needs. Subject questions are about one person; their
@@ -55,12 +55,12 @@ func CLIAsker() Asker {
 
 // audit records the asking of a subject question before it is answered;
 // a question that cannot be recorded is not answered.
-func audit(ctx context.Context, conn driver.Conn, q Question, r Request) error {
+func audit(ctx context.Context, conn driver.Conn, q Question, r Parsed) error {
 	a, ok := askerOf(ctx)
 	if !ok {
 		return ErrNoAsker
 	}
-	return subjectstore.AppendAudit(ctx, conn, a.entry(q, r.values["ref"], query.OutcomeAnswered))
+	return peoplestore.AppendAudit(ctx, conn, a.entry(q, r.values["ref"], query.OutcomeAnswered))
 }
 
 // askerOf returns who is asking, as WithAsker said.
@@ -86,7 +86,7 @@ func (q Question) Refused(ctx context.Context, conn driver.Conn, refusal error) 
 	if q.Role != RoleSubject || !ok || !errors.As(refusal, &ie) {
 		return nil
 	}
-	return subjectstore.AppendAudit(ctx, conn, a.entry(q, "", "refused: "+ie.Param))
+	return peoplestore.AppendAudit(ctx, conn, a.entry(q, "", "refused: "+ie.Param))
 }
 
 // parseSubject checks the parameters subject questions add.
@@ -104,20 +104,20 @@ func parseSubject(values map[string]string) error {
 }
 
 // asOf is the request's as_of, or now.
-func (r Request) asOf() time.Time {
+func (r Parsed) asOf() time.Time {
 	if r.filter.AsOf.IsZero() {
 		return time.Now()
 	}
 	return r.filter.AsOf
 }
 
-func subjectShow(ctx context.Context, conn driver.Conn, _ *taxonomy.Taxonomy, r Request) (Answer, error) {
+func subjectShow(ctx context.Context, conn driver.Conn, _ *taxonomy.Taxonomy, r Parsed) (Answer, error) {
 	asOf := r.asOf()
 	facts, err := query.SubjectFacts(ctx, conn, r.values["ref"], asOf)
 	if err != nil {
 		return Answer{}, err
 	}
-	return Answer{Document: subjects.ProfileOf(r.values["ref"], facts, asOf)}, nil
+	return Answer{Document: people.ProfileOf(r.values["ref"], facts, asOf)}, nil
 }
 
 // registryKey keys the declared registry in a context.
@@ -131,31 +131,31 @@ func WithRegistry(ctx context.Context, reg *registry.Registry) context.Context {
 	return context.WithValue(ctx, registryKey{}, reg)
 }
 
-func subjectStatement(ctx context.Context, conn driver.Conn, tax *taxonomy.Taxonomy, r Request) (Answer, error) {
+func subjectStatement(ctx context.Context, conn driver.Conn, tax *taxonomy.Taxonomy, r Parsed) (Answer, error) {
 	asOf := r.asOf()
 	facts, err := query.SubjectFacts(ctx, conn, r.values["ref"], asOf)
 	if err != nil {
 		return Answer{}, err
 	}
 	reg, _ := ctx.Value(registryKey{}).(*registry.Registry)
-	return Answer{Document: subjects.StatementOf(subjects.ProfileOf(r.values["ref"], facts, asOf), reg, tax, asOf)}, nil
+	return Answer{Document: people.StatementOf(people.ProfileOf(r.values["ref"], facts, asOf), reg, tax, asOf)}, nil
 }
 
-func subjectRequests(ctx context.Context, conn driver.Conn, _ *taxonomy.Taxonomy, r Request) (Answer, error) {
+func subjectRequests(ctx context.Context, conn driver.Conn, _ *taxonomy.Taxonomy, r Parsed) (Answer, error) {
 	asOf := r.asOf()
 	all := r.values["all"] == "true"
 	facts, err := query.RequestFacts(ctx, conn, asOf, !all)
 	if err != nil {
 		return Answer{}, err
 	}
-	rs := subjects.Requests(facts, asOf)
+	rs := people.Requests(facts, asOf)
 	if !all {
-		rs = subjects.Open(rs)
+		rs = people.Open(rs)
 	}
 	return Answer{Rows: listOf(rs)}, nil
 }
 
-func auditTrail(ctx context.Context, conn driver.Conn, _ *taxonomy.Taxonomy, r Request) (Answer, error) {
+func auditTrail(ctx context.Context, conn driver.Conn, _ *taxonomy.Taxonomy, r Parsed) (Answer, error) {
 	rows, err := query.Audit(ctx, conn, query.AuditFilter{Who: r.values["who"], Ref: r.values["ref"],
 		Since: r.filter.Since, Until: r.filter.Until})
 	return Answer{Rows: listOf(rows)}, err

@@ -11,9 +11,9 @@ import (
 	ch "github.com/ClickHouse/clickhouse-go/v2"
 
 	"github.com/back-trace/datamap/events/taxonomy"
-	"github.com/back-trace/datamap/internal/testservers"
+	"github.com/back-trace/datamap/internal/testkit/testservers"
+	"github.com/back-trace/datamap/people"
 	"github.com/back-trace/datamap/questions"
-	"github.com/back-trace/datamap/subjects"
 )
 
 // generateFacts fills subject_refs with n facts about n/10 people in one
@@ -86,9 +86,9 @@ func BenchmarkSubjectQueries(b *testing.B) {
 	if err := conn.Exec(ctx, "OPTIMIZE TABLE subject_refs FINAL"); err != nil {
 		b.Fatal(err)
 	}
-	var rows, people uint64
-	_ = conn.QueryRow(ctx, "SELECT count(), uniqExact(ref) FROM subject_refs").Scan(&rows, &people)
-	b.Logf("loaded %d facts about %d people in %s", rows, people, time.Since(start).Round(time.Millisecond))
+	var rows, persons uint64
+	_ = conn.QueryRow(ctx, "SELECT count(), uniqExact(ref) FROM subject_refs").Scan(&rows, &persons)
+	b.Logf("loaded %d facts about %d people in %s", rows, persons, time.Since(start).Round(time.Millisecond))
 	var refs []string
 	r, err := conn.Query(ctx, "SELECT DISTINCT ref FROM subject_refs WHERE cityHash64(ref) % 1000 = 1 LIMIT 1000")
 	if err != nil {
@@ -127,7 +127,7 @@ func BenchmarkSubjectQueries(b *testing.B) {
 					b.Fatal(err)
 				}
 				took = append(took, time.Since(t0))
-				if i == 0 && c.name == "subject requests" && len(questions.RowsOf[subjects.Request](a)) == 0 {
+				if i == 0 && c.name == "subject requests" && len(questions.RowsOf[people.Request](a)) == 0 {
 					b.Fatal("no open requests in the generated data")
 				}
 			}

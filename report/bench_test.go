@@ -15,7 +15,7 @@ import (
 	"github.com/back-trace/datamap/catalog/query"
 	"github.com/back-trace/datamap/catalog/rollup"
 	"github.com/back-trace/datamap/events/taxonomy"
-	"github.com/back-trace/datamap/internal/testservers"
+	"github.com/back-trace/datamap/internal/testkit/testservers"
 	"github.com/back-trace/datamap/questions"
 	"github.com/back-trace/datamap/registry"
 	"github.com/back-trace/datamap/report"

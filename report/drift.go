@@ -9,8 +9,8 @@ import (
 	"github.com/back-trace/datamap/events"
 	"github.com/back-trace/datamap/events/taxonomy"
 	"github.com/back-trace/datamap/internal/sortedset"
+	"github.com/back-trace/datamap/people"
 	"github.com/back-trace/datamap/registry"
-	"github.com/back-trace/datamap/subjects"
 )
 
 // Severity ranks findings; a deploy gate fails at or above a threshold.
@@ -119,10 +119,10 @@ type DriftOptions struct {
 	// go unobserved before the record is called stale; 0 means
 	// DefaultStaleAfter.
 	StaleAfter time.Duration
-	// Rights are the findings about people's rights (subjects.Findings over
+	// Rights are the findings about people's rights (people.Findings over
 	// the catalog's subject facts), judged by the caller, who has read
 	// them; they join the drift findings, naming no one.
-	Rights []subjects.Finding
+	Rights []people.Finding
 	// Traffic is each system's observed destinations up to asOf (the
 	// traffic table, query.TrafficObservations); traffic that departs
 	// from what is declared and reported is a finding.

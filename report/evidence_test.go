@@ -3,7 +3,7 @@ package report_test
 import (
 	"testing"
 
-	"github.com/back-trace/datamap/internal/testservers"
+	"github.com/back-trace/datamap/internal/testkit/testservers"
 )
 
 func TestMain(m *testing.M) { testservers.Main(m) }

@@ -14,8 +14,8 @@ import (
 	"github.com/back-trace/datamap/events"
 	"github.com/back-trace/datamap/events/taxonomy"
 	"github.com/back-trace/datamap/internal/sortedset"
+	"github.com/back-trace/datamap/people"
 	"github.com/back-trace/datamap/registry"
-	"github.com/back-trace/datamap/subjects"
 )
 
 // FormatID names the JSON schema of Record; it changes only when a field's
@@ -159,7 +159,7 @@ type Options struct {
 	StaleAfter  time.Duration
 	// Rights are the findings about people's rights as of AsOf (see
 	// DriftOptions.Rights).
-	Rights []subjects.Finding
+	Rights []people.Finding
 	// Traffic is the observed destinations (see DriftOptions.Traffic).
 	Traffic []Traffic
 }

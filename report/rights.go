@@ -4,23 +4,23 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/back-trace/datamap/subjects"
+	"github.com/back-trace/datamap/people"
 )
 
 // rightsSeverity ranks the findings about people's rights.
 var rightsSeverity = map[string]Severity{
-	subjects.FindingProcessingAfterWithdrawal: High,
-	subjects.FindingErasureIncomplete:         High,
-	subjects.FindingRequestOverdue:            High,
-	subjects.FindingProcessingAfterErasure:    Medium,
+	people.FindingProcessingAfterWithdrawal: High,
+	people.FindingErasureIncomplete:         High,
+	people.FindingRequestOverdue:            High,
+	people.FindingProcessingAfterErasure:    Medium,
 }
 
 // rightsFinding turns a finding about people's rights into a drift
 // finding. It names no person: who they are is a subject question.
-func rightsFinding(f subjects.Finding) Finding {
-	people := "1 person"
+func rightsFinding(f people.Finding) Finding {
+	persons := "1 person"
 	if f.People != 1 {
-		people = fmt.Sprintf("%d people", f.People)
+		persons = fmt.Sprintf("%d people", f.People)
 	}
 	span := func() string {
 		if f.First.Equal(f.Last) {
@@ -34,21 +34,21 @@ func rightsFinding(f subjects.Finding) Finding {
 	out := Finding{Kind: f.Kind, Severity: rightsSeverity[f.Kind], Evidence: &FindingEvidence{Events: uint64(f.Events),
 		Records: uint64(f.Events), Systems: []string{f.System}, FirstSeen: &first, LastSeen: &last}}
 	switch f.Kind {
-	case subjects.FindingProcessingAfterWithdrawal:
+	case people.FindingProcessingAfterWithdrawal:
 		out.Subject = f.System + ": " + f.Topic
-		out.Message = fmt.Sprintf("%s collected or disclosed data of %s for %s after they withdrew consent to it (%d events %s)", f.System, people, f.Topic, f.Events, span)
+		out.Message = fmt.Sprintf("%s collected or disclosed data of %s for %s after they withdrew consent to it (%d events %s)", f.System, persons, f.Topic, f.Events, span)
 		out.Action = "stop processing for " + f.Topic + " for people who withdrew (GDPR Art. 7(3)); check the withdrawal reaches " + f.System + "; `datamap subject show` names them to the subject role"
-	case subjects.FindingErasureIncomplete:
+	case people.FindingErasureIncomplete:
 		out.Subject = f.System + ": " + f.Topic
-		out.Message = fmt.Sprintf("%s held %s of %s whose erasure request is completed or past its deadline, and has not reported erasing it", f.System, f.Topic, people)
+		out.Message = fmt.Sprintf("%s held %s of %s whose erasure request is completed or past its deadline, and has not reported erasing it", f.System, f.Topic, persons)
 		out.Action = "erase it in " + f.System + " and publish the erased event (reason subject_request, with the subject_ref); `datamap subject requests --all` lists the requests"
-	case subjects.FindingRequestOverdue:
+	case people.FindingRequestOverdue:
 		out.Subject = f.System + ": " + f.Topic
 		out.Message = fmt.Sprintf("%d %s request(s) received by %s are still open past their one-month deadline (GDPR Art. 12(3)), received %s", f.Events, f.Topic, f.System, span)
 		out.Action = "answer them, or record the extension and tell the person why (Art. 12(3)); `datamap subject requests` lists them"
-	case subjects.FindingProcessingAfterErasure:
+	case people.FindingProcessingAfterErasure:
 		out.Subject = f.System + ": " + f.Topic
-		out.Message = fmt.Sprintf("%s collected %s of %s again after reporting its erasure on their request (%d events %s)", f.System, f.Topic, people, f.Events, span)
+		out.Message = fmt.Sprintf("%s collected %s of %s again after reporting its erasure on their request (%d events %s)", f.System, f.Topic, persons, f.Events, span)
 		out.Action = "find the source that brings the data back (an import, a sync, a backup restore) and suppress the erased people"
 	}
 	return out

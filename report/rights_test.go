@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/back-trace/datamap/people"
 	"github.com/back-trace/datamap/report"
-	"github.com/back-trace/datamap/subjects"
 )
 
 // TestRightsFindings: the findings about people's rights join the drift
@@ -14,20 +14,20 @@ import (
 // name no one.
 func TestRightsFindings(t *testing.T) {
 	at := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
-	rights := []subjects.Finding{
-		{Kind: subjects.FindingProcessingAfterWithdrawal, System: "sms-gateway", Topic: "marketing", People: 1, Events: 3, First: at, Last: at.Add(48 * time.Hour)},
-		{Kind: subjects.FindingErasureIncomplete, System: "Zendesk", Topic: "support.tickets", People: 1, Events: 1, First: at, Last: at},
-		{Kind: subjects.FindingRequestOverdue, System: "support-desk", Topic: "portability", People: 2, Events: 2, First: at, Last: at},
-		{Kind: subjects.FindingProcessingAfterErasure, System: "billing-api", Topic: "account.contact", People: 1, Events: 1, First: at, Last: at},
+	rights := []people.Finding{
+		{Kind: people.FindingProcessingAfterWithdrawal, System: "sms-gateway", Topic: "marketing", People: 1, Events: 3, First: at, Last: at.Add(48 * time.Hour)},
+		{Kind: people.FindingErasureIncomplete, System: "Zendesk", Topic: "support.tickets", People: 1, Events: 1, First: at, Last: at},
+		{Kind: people.FindingRequestOverdue, System: "support-desk", Topic: "portability", People: 2, Events: 2, First: at, Last: at},
+		{Kind: people.FindingProcessingAfterErasure, System: "billing-api", Topic: "account.contact", People: 1, Events: 1, First: at, Last: at},
 	}
 	fs := report.Drift(driftReg(t, driftRegistry), nil, cleanObservations(), asOf, report.DriftOptions{Rights: rights})
 	got := map[string]report.Finding{}
 	for _, f := range fs {
 		got[f.Kind] = f
 	}
-	for kind, sev := range map[string]report.Severity{subjects.FindingProcessingAfterWithdrawal: report.High,
-		subjects.FindingErasureIncomplete: report.High, subjects.FindingRequestOverdue: report.High,
-		subjects.FindingProcessingAfterErasure: report.Medium} {
+	for kind, sev := range map[string]report.Severity{people.FindingProcessingAfterWithdrawal: report.High,
+		people.FindingErasureIncomplete: report.High, people.FindingRequestOverdue: report.High,
+		people.FindingProcessingAfterErasure: report.Medium} {
 		f, ok := got[kind]
 		if !ok {
 			t.Errorf("no %s finding in %+v", kind, fs)
@@ -44,10 +44,10 @@ func TestRightsFindings(t *testing.T) {
 			t.Errorf("%s: %d records from %d events, want one record per event", kind, f.Evidence.Records, f.Evidence.Events)
 		}
 	}
-	if f := got[subjects.FindingProcessingAfterWithdrawal]; !strings.Contains(f.Message, "1 person") || !strings.Contains(f.Message, "marketing") || f.Evidence.Events != 3 {
+	if f := got[people.FindingProcessingAfterWithdrawal]; !strings.Contains(f.Message, "1 person") || !strings.Contains(f.Message, "marketing") || f.Evidence.Events != 3 {
 		t.Errorf("withdrawal finding: %+v", f)
 	}
-	if f := got[subjects.FindingRequestOverdue]; !strings.Contains(f.Message, "portability") || !strings.Contains(f.Subject, "support-desk") {
+	if f := got[people.FindingRequestOverdue]; !strings.Contains(f.Message, "portability") || !strings.Contains(f.Subject, "support-desk") {
 		t.Errorf("overdue finding: %+v", f)
 	}
 	if len(fs) != len(rights) {

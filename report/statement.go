@@ -11,7 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/back-trace/datamap/subjects"
+	"github.com/back-trace/datamap/people"
 )
 
 // StatementFormats are the formats a person's Art. 15 statement is written in.
@@ -22,7 +22,7 @@ var statementTemplate = template.Must(template.New("statement.html.tmpl").
 
 // WriteStatement writes a person's statement as HTML (for print and
 // e-mail) or JSON (for other tools).
-func WriteStatement(w io.Writer, st subjects.Statement, format string) error {
+func WriteStatement(w io.Writer, st people.Statement, format string) error {
 	switch format {
 	case "json":
 		enc := json.NewEncoder(w)
@@ -35,7 +35,7 @@ func WriteStatement(w io.Writer, st subjects.Statement, format string) error {
 }
 
 // WriteStatementPDF prints the statement's HTML to a PDF at path.
-func WriteStatementPDF(ctx context.Context, st subjects.Statement, path string) error {
+func WriteStatementPDF(ctx context.Context, st people.Statement, path string) error {
 	var html bytes.Buffer
 	if err := WriteStatement(&html, st, "html"); err != nil {
 		return err

@@ -43,7 +43,7 @@ func NewAlerter(ctx context.Context, s *stack.Stack, deps questions.Deps) (*aler
 		return nil, "DATAMAP_ALERT_NATS is false and DATAMAP_ALERT_WEBHOOKS is empty", nil
 	}
 	findings := func(ctx context.Context, asOf time.Time) ([]report.Finding, error) {
-		return deps.Drift(ctx, questions.EvidenceRequest{AsOf: asOf, Role: report.RoleAll, StaleAfter: report.DefaultStaleAfter})
+		return deps.Drift(ctx, questions.ParsedEvidence{AsOf: asOf, Role: report.RoleAll, StaleAfter: report.DefaultStaleAfter})
 	}
 	a, err := alerts.New(ctx, alerts.Options{Findings: findings, Catalog: s.ClickHouse, Targets: targets,
 		Interval: cfg.AlertInterval, Log: s.Logger()})

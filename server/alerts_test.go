@@ -16,7 +16,7 @@ import (
 	"github.com/back-trace/datamap/config"
 	"github.com/back-trace/datamap/events/taxonomy"
 	"github.com/back-trace/datamap/ingest"
-	"github.com/back-trace/datamap/internal/testservers"
+	"github.com/back-trace/datamap/internal/testkit/testservers"
 	"github.com/back-trace/datamap/registry"
 	"github.com/back-trace/datamap/schemas"
 	"github.com/back-trace/datamap/server"

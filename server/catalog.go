@@ -4,12 +4,12 @@ import (
 	"context"
 
 	"github.com/back-trace/datamap/catalog/consumer"
+	"github.com/back-trace/datamap/catalog/deadletter"
 	"github.com/back-trace/datamap/catalog/rollup"
 	"github.com/back-trace/datamap/catalog/schema"
 	"github.com/back-trace/datamap/events"
 	"github.com/back-trace/datamap/events/taxonomy"
 	"github.com/back-trace/datamap/sinks/clickhouse"
-	"github.com/back-trace/datamap/sinks/deadletter"
 	"github.com/back-trace/datamap/stack"
 )
 

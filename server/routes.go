@@ -9,11 +9,11 @@ import (
 	"github.com/back-trace/datamap/access"
 	"github.com/back-trace/datamap/access/attempts"
 	"github.com/back-trace/datamap/api"
+	"github.com/back-trace/datamap/catalog/deadletter"
 	"github.com/back-trace/datamap/events"
 	"github.com/back-trace/datamap/events/sdk"
 	"github.com/back-trace/datamap/ingest"
 	"github.com/back-trace/datamap/report"
-	"github.com/back-trace/datamap/sinks/deadletter"
 	"github.com/back-trace/datamap/stack"
 	"github.com/back-trace/datamap/web"
 )

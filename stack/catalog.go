@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 
 	"github.com/back-trace/datamap/config"
-	"github.com/back-trace/datamap/sinks/chembed"
+	"github.com/back-trace/datamap/stack/chembed"
 )
 
 // AttachCatalog connects to the catalog alone, for a command that only

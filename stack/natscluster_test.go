@@ -18,8 +18,8 @@ import (
 	"github.com/back-trace/datamap/events"
 	"github.com/back-trace/datamap/events/sdk"
 	"github.com/back-trace/datamap/events/taxonomy"
-	"github.com/back-trace/datamap/internal/history"
-	"github.com/back-trace/datamap/internal/testservers"
+	"github.com/back-trace/datamap/internal/testkit/history"
+	"github.com/back-trace/datamap/internal/testkit/testservers"
 	"github.com/back-trace/datamap/server"
 	"github.com/back-trace/datamap/stack"
 )

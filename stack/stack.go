@@ -31,7 +31,7 @@ import (
 	"github.com/back-trace/datamap/catalog/consumer"
 	"github.com/back-trace/datamap/catalog/schema"
 	"github.com/back-trace/datamap/config"
-	"github.com/back-trace/datamap/sinks/chembed"
+	"github.com/back-trace/datamap/stack/chembed"
 )
 
 // Stack is a pair of connected servers.

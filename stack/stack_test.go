@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/back-trace/datamap/config"
-	"github.com/back-trace/datamap/internal/testservers"
+	"github.com/back-trace/datamap/internal/testkit/testservers"
 	"github.com/back-trace/datamap/stack"
 )
 

@@ -21,7 +21,7 @@ import (
 	"github.com/back-trace/datamap/cli"
 	"github.com/back-trace/datamap/config"
 	"github.com/back-trace/datamap/demo"
-	"github.com/back-trace/datamap/internal/testservers"
+	"github.com/back-trace/datamap/internal/testkit/testservers"
 	"github.com/back-trace/datamap/report"
 	"github.com/back-trace/datamap/stack"
 )

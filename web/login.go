@@ -11,7 +11,7 @@ import (
 	"unicode"
 
 	"github.com/back-trace/datamap/access"
-	"github.com/back-trace/datamap/sinks/deadletter"
+	"github.com/back-trace/datamap/catalog/deadletter"
 )
 
 // loginData is what the login template gets.

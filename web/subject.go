@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/back-trace/datamap/catalog/query"
+	"github.com/back-trace/datamap/people"
 	"github.com/back-trace/datamap/questions"
-	"github.com/back-trace/datamap/subjects"
 )
 
 // The pages about people are rendered here, on the server, from package
@@ -31,9 +31,9 @@ type subjectView struct {
 	Error string
 	// Asked says a person was looked up; Profile is what was found.
 	Asked   bool
-	Profile subjects.Profile
+	Profile people.Profile
 	// Requests and All: the requests page, with closed requests or not.
-	Requests []subjects.Request
+	Requests []people.Request
 	All      bool
 	// Audit is the audit trail (at most maxAuditRows of AuditTotal),
 	// filtered by Who and by a reference when Filtered.
@@ -108,7 +108,7 @@ func (s *Server) personLookup(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, d, err)
 		return
 	}
-	d.Subject.Profile, d.Subject.Asked = questions.DocumentOf[subjects.Profile](a)
+	d.Subject.Profile, d.Subject.Asked = questions.DocumentOf[people.Profile](a)
 	s.render(w, d.Page.Name, http.StatusOK, d)
 }
 
@@ -123,7 +123,7 @@ func (s *Server) requests(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, d, err)
 		return
 	}
-	d.Subject.Requests = questions.RowsOf[subjects.Request](a)
+	d.Subject.Requests = questions.RowsOf[people.Request](a)
 	s.render(w, "requests", http.StatusOK, d)
 }
 
@@ -154,8 +154,8 @@ func (s *Server) auditTrail(w http.ResponseWriter, r *http.Request) {
 // The subject pages write dates and where a request stands in the words
 // of package subjects, which the CLI uses too.
 var (
-	day = subjects.Day
-	due = subjects.Request.Due
+	day = people.Day
+	due = people.Request.Due
 )
 
 // stamp formats a moment to the second, in UTC.
@@ -163,22 +163,22 @@ func stamp(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05Z") }
 
 // findingMeaning says what a finding about a person means.
 var findingMeaning = map[string]string{
-	subjects.FindingProcessingAfterWithdrawal: "the system collected or disclosed the person's data for this purpose after they withdrew consent to it (Art. 7(3))",
-	subjects.FindingErasureIncomplete:         "the person's erasure is completed or past its deadline, and this system held their data and never reported erasing it (Art. 17)",
-	subjects.FindingRequestOverdue:            "the request is still open past its deadline (Art. 12(3))",
-	subjects.FindingProcessingAfterErasure:    "the system collected the person's data again after reporting its erasure on their request",
+	people.FindingProcessingAfterWithdrawal: "the system collected or disclosed the person's data for this purpose after they withdrew consent to it (Art. 7(3))",
+	people.FindingErasureIncomplete:         "the person's erasure is completed or past its deadline, and this system held their data and never reported erasing it (Art. 17)",
+	people.FindingRequestOverdue:            "the request is still open past its deadline (Art. 12(3))",
+	people.FindingProcessingAfterErasure:    "the system collected the person's data again after reporting its erasure on their request",
 }
 
 // requestsTable is what the requests table shows: the requests, and the
 // session's CSRF token for the buttons that look a person up.
 type requestsTable struct {
-	Requests []subjects.Request
+	Requests []people.Request
 	CSRF     string
 	// Lookup adds each request's person with a button to look them up
 	// (the requests page; the person page is about one person already).
 	Lookup bool
 }
 
-func newRequestsTable(rs []subjects.Request, csrf string, lookup bool) requestsTable {
+func newRequestsTable(rs []people.Request, csrf string, lookup bool) requestsTable {
 	return requestsTable{Requests: rs, CSRF: csrf, Lookup: lookup}
 }

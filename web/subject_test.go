@@ -16,7 +16,7 @@ import (
 	"github.com/back-trace/datamap/catalog/query"
 	"github.com/back-trace/datamap/demo"
 	"github.com/back-trace/datamap/events/subjectref"
-	"github.com/back-trace/datamap/subjects"
+	"github.com/back-trace/datamap/people"
 )
 
 // demoRef is the reference of one of the demo's people.
@@ -44,7 +44,7 @@ func testPagesAboutPeople(t *testing.T, f *fixture) {
 
 	// The people's events reach the subject table in the same batches as
 	// the rest; wait until the API's subject role sees their requests.
-	var apiRequests struct{ Items []subjects.Request }
+	var apiRequests struct{ Items []people.Request }
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
 		if code := f.apiGetAs(t, subjectToken, "/api/v1/subject/requests?all=true", &apiRequests); code != http.StatusOK {
 			t.Fatalf("API subject requests with the subject token: %d", code)
@@ -88,7 +88,7 @@ func testPagesAboutPeople(t *testing.T, f *fixture) {
 		if shown.Ref != stop {
 			t.Errorf("the page shows %q, not the reference looked up", shown.Ref)
 		}
-		want := [][]string{{subjects.FindingProcessingAfterWithdrawal, "sms-gateway", "marketing", "2"}}
+		want := [][]string{{people.FindingProcessingAfterWithdrawal, "sms-gateway", "marketing", "2"}}
 		if !slices.EqualFunc(shown.Findings, want, slices.Equal) {
 			t.Errorf("findings %v, want %v", shown.Findings, want)
 		}
@@ -99,7 +99,7 @@ func testPagesAboutPeople(t *testing.T, f *fixture) {
 			t.Errorf("the reference went into the address: %s", shown.Address)
 		}
 		// The same answer as the CLI's `subject show`.
-		var cli subjects.Profile
+		var cli people.Profile
 		if err := json.Unmarshal([]byte(cliRun(t, "subject", "show", stop, "--format", "json")), &cli); err != nil {
 			t.Fatal(err)
 		}
@@ -132,7 +132,7 @@ func testPagesAboutPeople(t *testing.T, f *fixture) {
 				missing: [...tr.querySelectorAll('[data-evidence="no"]')].map(li => li.dataset.holder),
 				erased: [...tr.querySelectorAll('[data-evidence="yes"]')].map(li => li.dataset.holder),
 				tell: [...tr.querySelectorAll('[data-recipient]')].map(li => li.dataset.recipient)}; })()`))
-		if row.Ref != erasure || row.State != subjects.StateCompleted || !slices.Equal(row.Missing, []string{demo.TicketingVendor}) ||
+		if row.Ref != erasure || row.State != people.StateCompleted || !slices.Equal(row.Missing, []string{demo.TicketingVendor}) ||
 			len(row.Erased) != 3 || !slices.Contains(row.Tell, demo.TicketingVendor) {
 			t.Errorf("erasure row %+v; want %s completed, %s without evidence, three holders erased, %s to tell", row, erasure, demo.TicketingVendor, demo.TicketingVendor)
 		}
@@ -144,7 +144,7 @@ func testPagesAboutPeople(t *testing.T, f *fixture) {
 			chromedp.Click(chromedp.CSS(`#requests-table tr[data-right="erasure"] form.inline button`)),
 			chromedp.WaitVisible(chromedp.CSS(`#profile`)), waitReady())
 		kinds := get(t, tab, "findings", js[[]string](`[...document.querySelectorAll('#findings tbody tr')].map(tr => tr.dataset.kind)`))
-		if !slices.Equal(kinds, []string{subjects.FindingErasureIncomplete, subjects.FindingProcessingAfterErasure}) {
+		if !slices.Equal(kinds, []string{people.FindingErasureIncomplete, people.FindingProcessingAfterErasure}) {
 			t.Errorf("the erasure customer's findings %v; want erasure_incomplete and processing_after_erasure", kinds)
 		}
 	})

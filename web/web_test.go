@@ -22,8 +22,8 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/nats-io/nats.go"
 
+	"github.com/back-trace/datamap/catalog/deadletter"
 	"github.com/back-trace/datamap/lineage"
-	"github.com/back-trace/datamap/sinks/deadletter"
 )
 
 // pagesUnderTest are every page of the map, with what must be on it.

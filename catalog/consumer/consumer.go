@@ -2,7 +2,7 @@
 // that validates each event, writes the valid ones to a Sink in batches and
 // dead-letters the rest, acknowledging a message only once its row (or its
 // dead letter) is durable. The ports it needs — Sink, Pinger, DeadLetterer —
-// are declared here; sinks/clickhouse and sinks/deadletter implement them.
+// are declared here; sinks/clickhouse and catalog/deadletter implement them.
 // It also defines the streams and the durable consumer it reads, and its
 // OpenTelemetry metrics.
 package consumer

@@ -11,10 +11,10 @@ import (
 	"time"
 
 	"github.com/back-trace/datamap/catalog/consumer"
+	"github.com/back-trace/datamap/catalog/deadletter"
 	"github.com/back-trace/datamap/events"
 	"github.com/back-trace/datamap/events/taxonomy"
-	"github.com/back-trace/datamap/internal/testservers"
-	"github.com/back-trace/datamap/sinks/deadletter"
+	"github.com/back-trace/datamap/internal/testkit/testservers"
 )
 
 // acceptingSink stores nothing and refuses nothing: this test is about

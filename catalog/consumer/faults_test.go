@@ -20,14 +20,14 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/back-trace/datamap/catalog/consumer"
+	"github.com/back-trace/datamap/catalog/deadletter"
 	"github.com/back-trace/datamap/catalog/schema"
 	"github.com/back-trace/datamap/events"
 	"github.com/back-trace/datamap/events/taxonomy"
-	"github.com/back-trace/datamap/internal/history"
-	"github.com/back-trace/datamap/internal/testservers"
-	"github.com/back-trace/datamap/sinks/chembed"
+	"github.com/back-trace/datamap/internal/testkit/history"
+	"github.com/back-trace/datamap/internal/testkit/testservers"
 	"github.com/back-trace/datamap/sinks/clickhouse"
-	"github.com/back-trace/datamap/sinks/deadletter"
+	"github.com/back-trace/datamap/stack/chembed"
 )
 
 // Environment of a consumer child process (see runChildConsumer).

@@ -10,11 +10,11 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/back-trace/datamap/catalog/consumer"
+	"github.com/back-trace/datamap/catalog/deadletter"
 	"github.com/back-trace/datamap/events"
 	"github.com/back-trace/datamap/events/taxonomy"
-	"github.com/back-trace/datamap/internal/testservers"
+	"github.com/back-trace/datamap/internal/testkit/testservers"
 	"github.com/back-trace/datamap/sinks/clickhouse"
-	"github.com/back-trace/datamap/sinks/deadletter"
 )
 
 // erasedBy is a valid erased event of source.

@@ -8,8 +8,8 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/back-trace/datamap/catalog/deadletter"
 	"github.com/back-trace/datamap/events"
-	"github.com/back-trace/datamap/sinks/deadletter"
 )
 
 // DurableName is the consumer that builds the catalog. Every `datamap

@@ -21,7 +21,7 @@ var writingCalls = map[string]bool{"Exec": true, "PrepareBatch": true, "AsyncIns
 
 // TestQueryOnlyReads fails when the package's code writes to the catalog:
 // folding the rollups belongs in catalog/rollup, the audit trail and
-// forgetting a person in catalog/subjectstore, events in sinks/clickhouse,
+// forgetting a person in catalog/peoplestore, events in sinks/clickhouse,
 // tables in catalog/schema.
 func TestQueryOnlyReads(t *testing.T) {
 	files, err := filepath.Glob("*.go")
@@ -62,7 +62,7 @@ func TestQueryOnlyReads(t *testing.T) {
 
 // TestDomainPackagesOwnTheirTypes fails when a domain package imports the
 // catalog: dependencies point one way, from catalog/query to the types it
-// fills (report.Observation, subjects.Fact), never back.
+// fills (report.Observation, people.Fact), never back.
 func TestDomainPackagesOwnTheirTypes(t *testing.T) {
 	for _, dir := range []string{"../../report", "../../subjects", "../../registry"} {
 		files, err := filepath.Glob(filepath.Join(dir, "*.go"))

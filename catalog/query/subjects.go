@@ -11,21 +11,21 @@ import (
 	ch "github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
-	"github.com/back-trace/datamap/subjects"
+	"github.com/back-trace/datamap/people"
 )
 
 // The subject_refs table holds the facts about people (see
 // catalog/schema/migrations and docs/subjects.md). Only the subject
 // questions read it.
 
-// factColumns are the subject_refs columns a subjects.Fact is read from.
+// factColumns are the subject_refs columns a people.Fact is read from.
 const factColumns = `ref, source, id, kind, time, category, data_subject, purpose, legal_basis,
 	recipient_name, recipient_role, recipient_country, reason, request_right, channel, grounds`
 
 // SubjectFacts returns every fact about one person up to asOf, oldest first.
 // The reference is the table's sorting-key prefix, so this reads one range
 // of the index whatever the table's size.
-func SubjectFacts(ctx context.Context, conn driver.Conn, ref string, asOf time.Time) ([]subjects.Fact, error) {
+func SubjectFacts(ctx context.Context, conn driver.Conn, ref string, asOf time.Time) ([]people.Fact, error) {
 	return readFacts(ctx, conn, `SELECT `+factColumns+` FROM subject_refs FINAL
 		WHERE ref = {ref:String} AND time <= {as_of:DateTime64(3)}
 		ORDER BY time, source, id`,
@@ -37,7 +37,7 @@ func SubjectFacts(ctx context.Context, conn driver.Conn, ref string, asOf time.T
 // requests with answers and to find an erasure's holders. With openOnly,
 // only the people with a request still open are read, so the cost follows
 // the open requests, not every request ever made. Open is counted as
-// subjects.Requests pairs them: in time order, an answer closes a request
+// people.Requests pairs them: in time order, an answer closes a request
 // received before it, and an answer with none open closes nothing — so a
 // person answered once before asking still has that request open.
 //
@@ -57,12 +57,12 @@ func SubjectFacts(ctx context.Context, conn driver.Conn, ref string, asOf time.T
 // and part), and the rights query needs nothing from it. Asked while
 // events arrive, the answer is that of the catalog at some moment of the
 // asking, as any answer read in several queries.
-func RequestFacts(ctx context.Context, conn driver.Conn, asOf time.Time, openOnly bool) ([]subjects.Fact, error) {
+func RequestFacts(ctx context.Context, conn driver.Conn, asOf time.Time, openOnly bool) ([]people.Fact, error) {
 	everyone, erasure, err := requesters(ctx, conn, asOf, openOnly)
 	if err != nil || len(everyone) == 0 {
 		return nil, err
 	}
-	var holdings []subjects.Fact
+	var holdings []people.Fact
 	var holdingsErr error
 	var wg sync.WaitGroup
 	if len(erasure) > 0 {
@@ -94,8 +94,8 @@ func RequestFacts(ctx context.Context, conn driver.Conn, asOf time.Time, openOnl
 // and id into one so sorted. Requests sorts its facts the same way, and
 // sorts a sorted list fastest: the two lists one after the other took it
 // twice as long (12 ms against 6 for 8 000 facts).
-func mergeByRefAndTime(a, b []subjects.Fact) []subjects.Fact {
-	out := make([]subjects.Fact, 0, len(a)+len(b))
+func mergeByRefAndTime(a, b []people.Fact) []people.Fact {
+	out := make([]people.Fact, 0, len(a)+len(b))
 	for len(a) > 0 && len(b) > 0 {
 		if factOrder(b[0], a[0]) < 0 {
 			out, b = append(out, b[0]), b[1:]
@@ -107,7 +107,7 @@ func mergeByRefAndTime(a, b []subjects.Fact) []subjects.Fact {
 }
 
 // factOrder is the ORDER BY ref, time, source, id of the fact queries.
-func factOrder(x, y subjects.Fact) int {
+func factOrder(x, y people.Fact) int {
 	return cmp.Or(cmp.Compare(x.Ref, y.Ref), x.Time.Compare(y.Time), cmp.Compare(x.Source, y.Source), cmp.Compare(x.ID, y.ID))
 }
 
@@ -174,8 +174,8 @@ func stringArray(values []string) string {
 
 // RightsFacts returns every fact about the people who made a request,
 // withdrew a consent or had data erased on request, up to asOf: what
-// subjects.Findings judges.
-func RightsFacts(ctx context.Context, conn driver.Conn, asOf time.Time) ([]subjects.Fact, error) {
+// people.Findings judges.
+func RightsFacts(ctx context.Context, conn driver.Conn, asOf time.Time) ([]people.Fact, error) {
 	return readFacts(ctx, conn, `SELECT `+factColumns+` FROM subject_refs FINAL
 		WHERE ref GLOBAL IN (SELECT ref FROM subject_rights
 			WHERE kind IN ('request_received', 'consent_withdrawn', 'erased') AND time <= {as_of:DateTime64(3)})
@@ -184,15 +184,15 @@ func RightsFacts(ctx context.Context, conn driver.Conn, asOf time.Time) ([]subje
 		ch.Parameters{"as_of": chTime(asOf)})
 }
 
-func readFacts(ctx context.Context, conn driver.Conn, sql string, params ch.Parameters) ([]subjects.Fact, error) {
+func readFacts(ctx context.Context, conn driver.Conn, sql string, params ch.Parameters) ([]people.Fact, error) {
 	rows, err := conn.Query(ch.Context(ctx, ch.WithParameters(params)), sql)
 	if err != nil {
 		return nil, fmt.Errorf("subject facts: %w", err)
 	}
 	defer rows.Close()
-	var out []subjects.Fact
+	var out []people.Fact
 	for rows.Next() {
-		var f subjects.Fact
+		var f people.Fact
 		if err := rows.Scan(&f.Ref, &f.Source, &f.ID, &f.Kind, &f.Time, &f.Category, &f.DataSubject, &f.Purpose,
 			&f.LegalBasis, &f.RecipientName, &f.RecipientRole, &f.RecipientCountry, &f.Reason, &f.Right,
 			&f.Channel, &f.Grounds); err != nil {
@@ -216,7 +216,7 @@ type AuditEntry struct {
 }
 
 // OutcomeAnswered is the Outcome of a question that was answered.
-// Package catalog/subjectstore appends the entries; Audit reads them.
+// Package catalog/peoplestore appends the entries; Audit reads them.
 const OutcomeAnswered = "answered"
 
 // AuditFilter narrows the audit trail.

@@ -9,11 +9,11 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"github.com/back-trace/datamap/catalog/peoplestore"
 	"github.com/back-trace/datamap/catalog/query"
 	"github.com/back-trace/datamap/catalog/schema"
-	"github.com/back-trace/datamap/catalog/subjectstore"
-	"github.com/back-trace/datamap/internal/testservers"
-	"github.com/back-trace/datamap/subjects"
+	"github.com/back-trace/datamap/internal/testkit/testservers"
+	"github.com/back-trace/datamap/people"
 )
 
 const (
@@ -23,7 +23,7 @@ const (
 )
 
 // insertFact writes one subject_refs row as the consumer would.
-func insertFact(t *testing.T, conn driver.Conn, f subjects.Fact, keepUntil time.Time) {
+func insertFact(t *testing.T, conn driver.Conn, f people.Fact, keepUntil time.Time) {
 	t.Helper()
 	err := conn.Exec(context.Background(), `INSERT INTO subject_refs (ref, source, id, kind, time, category, data_subject,
 		purpose, legal_basis, recipient_name, recipient_role, recipient_country, reason, request_right, channel, grounds, keep_until)
@@ -40,12 +40,12 @@ func subjectCatalog(t *testing.T) driver.Conn {
 	conn := testservers.ClickHouse(t)
 	at := time.Date(2026, 10, 1, 9, 0, 0, 0, time.UTC)
 	keep := at.AddDate(3, 0, 0)
-	for i, f := range []subjects.Fact{
-		{Ref: annRef, Source: "crm", ID: "1", Kind: subjects.KindCollected, Time: at, Category: "account.contact", DataSubject: "customer", Purpose: "service_delivery", LegalBasis: "contract"},
-		{Ref: annRef, Source: "support-desk", ID: "2", Kind: subjects.KindRequestReceived, Time: at.Add(time.Hour), DataSubject: "customer", Right: "erasure", Channel: "email"},
-		{Ref: bobRef, Source: "sms-gateway", ID: "3", Kind: subjects.KindConsentWithdrawn, Time: at, DataSubject: "call_party", Purpose: "marketing", Channel: "sms_stop"},
-		{Ref: bobRef, Source: "sms-gateway", ID: "4", Kind: subjects.KindShared, Time: at.Add(time.Hour), Category: "telephony.sms_metadata", DataSubject: "call_party", Purpose: "marketing", LegalBasis: "consent", RecipientName: "Twilio", RecipientRole: "processor", RecipientCountry: "US"},
-		{Ref: eveRef, Source: "crm", ID: "5", Kind: subjects.KindCollected, Time: at, Category: "account.contact", DataSubject: "customer", Purpose: "service_delivery", LegalBasis: "contract"},
+	for i, f := range []people.Fact{
+		{Ref: annRef, Source: "crm", ID: "1", Kind: people.KindCollected, Time: at, Category: "account.contact", DataSubject: "customer", Purpose: "service_delivery", LegalBasis: "contract"},
+		{Ref: annRef, Source: "support-desk", ID: "2", Kind: people.KindRequestReceived, Time: at.Add(time.Hour), DataSubject: "customer", Right: "erasure", Channel: "email"},
+		{Ref: bobRef, Source: "sms-gateway", ID: "3", Kind: people.KindConsentWithdrawn, Time: at, DataSubject: "call_party", Purpose: "marketing", Channel: "sms_stop"},
+		{Ref: bobRef, Source: "sms-gateway", ID: "4", Kind: people.KindShared, Time: at.Add(time.Hour), Category: "telephony.sms_metadata", DataSubject: "call_party", Purpose: "marketing", LegalBasis: "consent", RecipientName: "Twilio", RecipientRole: "processor", RecipientCountry: "US"},
+		{Ref: eveRef, Source: "crm", ID: "5", Kind: people.KindCollected, Time: at, Category: "account.contact", DataSubject: "customer", Purpose: "service_delivery", LegalBasis: "contract"},
 	} {
 		insertFact(t, conn, f, keep)
 		if i == 0 {
@@ -63,7 +63,7 @@ func TestSubjectFacts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(facts) != 2 || facts[0].Kind != subjects.KindCollected || facts[1].Right != "erasure" || facts[1].Channel != "email" {
+	if len(facts) != 2 || facts[0].Kind != people.KindCollected || facts[1].Right != "erasure" || facts[1].Channel != "email" {
 		t.Fatalf("ann's facts: %+v; want the collection (once) and the erasure request", facts)
 	}
 	early, err := query.SubjectFacts(ctx, conn, annRef, time.Date(2026, 10, 1, 9, 30, 0, 0, time.UTC))
@@ -86,21 +86,21 @@ func TestSubjectFacts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	people := map[string]int{}
+	persons := map[string]int{}
 	for _, f := range rights {
-		people[f.Ref]++
+		persons[f.Ref]++
 	}
-	if len(people) != 2 || people[annRef] != 2 || people[bobRef] != 2 {
-		t.Errorf("RightsFacts by person: %v; want ann and bob with 2 each, not eve", people)
+	if len(persons) != 2 || persons[annRef] != 2 || persons[bobRef] != 2 {
+		t.Errorf("RightsFacts by person: %v; want ann and bob with 2 each, not eve", persons)
 	}
 	// As of 1 December, ann's erasure request of 1 October is overdue and
 	// crm has no evidence; bob got marketing after his STOP.
 	kinds := map[string]string{}
-	for _, f := range subjects.Findings(rights, asOf) {
+	for _, f := range people.Findings(rights, asOf) {
 		kinds[f.Kind] = f.System
 	}
-	if len(kinds) != 3 || kinds[subjects.FindingProcessingAfterWithdrawal] != "sms-gateway" ||
-		kinds[subjects.FindingErasureIncomplete] != "crm" || kinds[subjects.FindingRequestOverdue] != "support-desk" {
+	if len(kinds) != 3 || kinds[people.FindingProcessingAfterWithdrawal] != "sms-gateway" ||
+		kinds[people.FindingErasureIncomplete] != "crm" || kinds[people.FindingRequestOverdue] != "support-desk" {
 		t.Errorf("findings from the catalog: %v", kinds)
 	}
 }
@@ -108,7 +108,7 @@ func TestSubjectFacts(t *testing.T) {
 func TestForget(t *testing.T) {
 	conn := subjectCatalog(t)
 	ctx := context.Background()
-	n, err := subjectstore.Forget(ctx, conn, annRef)
+	n, err := peoplestore.Forget(ctx, conn, annRef)
 	if err != nil || n != 2 {
 		t.Fatalf("Forget = %d, %v; want 2 rows", n, err)
 	}
@@ -128,7 +128,7 @@ func TestForget(t *testing.T) {
 }
 
 // countByRef counts facts per person and kind, e.g. "ann collected" → 1.
-func countByRef(facts []subjects.Fact) map[string]int {
+func countByRef(facts []people.Fact) map[string]int {
 	names := map[string]string{annRef: "ann", bobRef: "bob", eveRef: "eve"}
 	out := map[string]int{}
 	for _, f := range facts {
@@ -146,22 +146,22 @@ func TestRequestFactsReadWhatEachRequestNeeds(t *testing.T) {
 	ctx := context.Background()
 	at := time.Date(2026, 10, 1, 9, 0, 0, 0, time.UTC)
 	keep := at.AddDate(3, 0, 0)
-	collected := func(ref, id string) subjects.Fact {
-		return subjects.Fact{Ref: ref, Source: "crm", ID: id, Kind: subjects.KindCollected, Time: at, Category: "account.contact",
+	collected := func(ref, id string) people.Fact {
+		return people.Fact{Ref: ref, Source: "crm", ID: id, Kind: people.KindCollected, Time: at, Category: "account.contact",
 			DataSubject: "customer", Purpose: "service_delivery", LegalBasis: "contract"}
 	}
-	request := func(ref, id, kind, right string) subjects.Fact {
-		return subjects.Fact{Ref: ref, Source: "support-desk", ID: id, Kind: kind, Time: at.Add(time.Hour), DataSubject: "customer", Right: right}
+	request := func(ref, id, kind, right string) people.Fact {
+		return people.Fact{Ref: ref, Source: "support-desk", ID: id, Kind: kind, Time: at.Add(time.Hour), DataSubject: "customer", Right: right}
 	}
-	annErasure := request(annRef, "a2", subjects.KindRequestReceived, "erasure")
-	for _, f := range []subjects.Fact{
+	annErasure := request(annRef, "a2", people.KindRequestReceived, "erasure")
+	for _, f := range []people.Fact{
 		// The collection and the request redelivered: each read once.
 		collected(annRef, "a1"), collected(annRef, "a1"), annErasure, annErasure,
-		{Ref: annRef, Source: "crm", ID: "a3", Kind: subjects.KindShared, Time: at, Category: "account.contact", DataSubject: "customer",
+		{Ref: annRef, Source: "crm", ID: "a3", Kind: people.KindShared, Time: at, Category: "account.contact", DataSubject: "customer",
 			Purpose: "service_delivery", LegalBasis: "contract", RecipientName: "Twilio", RecipientRole: "processor", RecipientCountry: "US"},
-		collected(bobRef, "b1"), request(bobRef, "b2", subjects.KindRequestReceived, "access"),
-		collected(eveRef, "e1"), request(eveRef, "e2", subjects.KindRequestReceived, "access"),
-		request(eveRef, "e3", subjects.KindRequestCompleted, "access"),
+		collected(bobRef, "b1"), request(bobRef, "b2", people.KindRequestReceived, "access"),
+		collected(eveRef, "e1"), request(eveRef, "e2", people.KindRequestReceived, "access"),
+		request(eveRef, "e3", people.KindRequestCompleted, "access"),
 	} {
 		insertFact(t, conn, f, keep)
 	}
@@ -174,8 +174,8 @@ func TestRequestFactsReadWhatEachRequestNeeds(t *testing.T) {
 	if got := countByRef(open); !maps.Equal(got, want) {
 		t.Errorf("open requests: read %v, want %v", got, want)
 	}
-	rs := subjects.Requests(open, asOf)
-	i := slices.IndexFunc(rs, func(r subjects.Request) bool { return r.Right == "erasure" })
+	rs := people.Requests(open, asOf)
+	i := slices.IndexFunc(rs, func(r people.Request) bool { return r.Right == "erasure" })
 	if len(rs) != 2 || i < 0 || len(rs[i].Holders) != 1 || len(rs[i].Recipients) != 1 {
 		t.Errorf("open requests from those facts: %+v; want ann's erasure (crm, Twilio) and bob's access", rs)
 	}
@@ -208,7 +208,7 @@ func TestSubjectRightsBackfill(t *testing.T) {
 		t.Fatalf("migrate: ran %v, %v; want [7 10]", ran, err)
 	}
 	at := time.Date(2026, 10, 2, 9, 0, 0, 0, time.UTC)
-	insertFact(t, conn, subjects.Fact{Ref: eveRef, Source: "support-desk", ID: "6", Kind: subjects.KindRequestReceived, Time: at,
+	insertFact(t, conn, people.Fact{Ref: eveRef, Source: "support-desk", ID: "6", Kind: people.KindRequestReceived, Time: at,
 		DataSubject: "customer", Right: "access"}, at.AddDate(3, 0, 0))
 	facts, err := query.RequestFacts(ctx, conn, at.AddDate(0, 0, 1), true)
 	if err != nil {
@@ -226,8 +226,8 @@ func TestRetentionTTL(t *testing.T) {
 	conn := testservers.ClickHouse(t)
 	ctx := context.Background()
 	past := time.Now().Add(-48 * time.Hour)
-	insertFact(t, conn, subjects.Fact{Ref: annRef, Source: "crm", ID: "old", Kind: subjects.KindCollected, Time: past.AddDate(-1, 0, 0), Category: "account.contact"}, past)
-	insertFact(t, conn, subjects.Fact{Ref: annRef, Source: "crm", ID: "new", Kind: subjects.KindCollected, Time: time.Now().Add(-time.Hour), Category: "account.contact"}, time.Now().AddDate(1, 0, 0))
+	insertFact(t, conn, people.Fact{Ref: annRef, Source: "crm", ID: "old", Kind: people.KindCollected, Time: past.AddDate(-1, 0, 0), Category: "account.contact"}, past)
+	insertFact(t, conn, people.Fact{Ref: annRef, Source: "crm", ID: "new", Kind: people.KindCollected, Time: time.Now().Add(-time.Hour), Category: "account.contact"}, time.Now().AddDate(1, 0, 0))
 	if err := conn.Exec(ctx, "OPTIMIZE TABLE subject_refs FINAL"); err != nil {
 		t.Fatal(err)
 	}
@@ -249,7 +249,7 @@ func TestAuditTrail(t *testing.T) {
 		{At: t0.Add(time.Minute), Who: "alice", Surface: "cli", Question: "subject requests"},
 		{At: t0.Add(2 * time.Minute), Who: "dpo", Surface: "api", Question: "subject show", Ref: bobRef},
 	} {
-		if err := subjectstore.AppendAudit(ctx, conn, e); err != nil {
+		if err := peoplestore.AppendAudit(ctx, conn, e); err != nil {
 			t.Fatalf("entry %d: %v", i, err)
 		}
 	}
@@ -274,18 +274,18 @@ func TestAnAnswerBeforeARequestDoesNotCloseIt(t *testing.T) {
 	ctx := context.Background()
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	keep := now.AddDate(3, 0, 0)
-	for _, f := range []subjects.Fact{
-		{Ref: annRef, Source: "support-desk", ID: "1", Kind: subjects.KindRequestCompleted, Time: now.AddDate(0, 0, -6), DataSubject: "customer", Right: "access"},
-		{Ref: annRef, Source: "support-desk", ID: "2", Kind: subjects.KindRequestReceived, Time: now.AddDate(0, 0, -5), DataSubject: "customer", Right: "access"},
+	for _, f := range []people.Fact{
+		{Ref: annRef, Source: "support-desk", ID: "1", Kind: people.KindRequestCompleted, Time: now.AddDate(0, 0, -6), DataSubject: "customer", Right: "access"},
+		{Ref: annRef, Source: "support-desk", ID: "2", Kind: people.KindRequestReceived, Time: now.AddDate(0, 0, -5), DataSubject: "customer", Right: "access"},
 		// Received, answered, answered again, received: the second answer
 		// closes nothing, the last request is open.
-		{Ref: bobRef, Source: "support-desk", ID: "1", Kind: subjects.KindRequestReceived, Time: now.AddDate(0, 0, -9), DataSubject: "customer", Right: "access"},
-		{Ref: bobRef, Source: "support-desk", ID: "2", Kind: subjects.KindRequestCompleted, Time: now.AddDate(0, 0, -8), DataSubject: "customer", Right: "access"},
-		{Ref: bobRef, Source: "support-desk", ID: "3", Kind: subjects.KindRequestCompleted, Time: now.AddDate(0, 0, -7), DataSubject: "customer", Right: "access"},
-		{Ref: bobRef, Source: "support-desk", ID: "4", Kind: subjects.KindRequestReceived, Time: now.AddDate(0, 0, -2), DataSubject: "customer", Right: "access"},
+		{Ref: bobRef, Source: "support-desk", ID: "1", Kind: people.KindRequestReceived, Time: now.AddDate(0, 0, -9), DataSubject: "customer", Right: "access"},
+		{Ref: bobRef, Source: "support-desk", ID: "2", Kind: people.KindRequestCompleted, Time: now.AddDate(0, 0, -8), DataSubject: "customer", Right: "access"},
+		{Ref: bobRef, Source: "support-desk", ID: "3", Kind: people.KindRequestCompleted, Time: now.AddDate(0, 0, -7), DataSubject: "customer", Right: "access"},
+		{Ref: bobRef, Source: "support-desk", ID: "4", Kind: people.KindRequestReceived, Time: now.AddDate(0, 0, -2), DataSubject: "customer", Right: "access"},
 		// Answered in full: not open.
-		{Ref: eveRef, Source: "support-desk", ID: "1", Kind: subjects.KindRequestReceived, Time: now.AddDate(0, 0, -4), DataSubject: "customer", Right: "access"},
-		{Ref: eveRef, Source: "support-desk", ID: "2", Kind: subjects.KindRequestCompleted, Time: now.AddDate(0, 0, -3), DataSubject: "customer", Right: "access"},
+		{Ref: eveRef, Source: "support-desk", ID: "1", Kind: people.KindRequestReceived, Time: now.AddDate(0, 0, -4), DataSubject: "customer", Right: "access"},
+		{Ref: eveRef, Source: "support-desk", ID: "2", Kind: people.KindRequestCompleted, Time: now.AddDate(0, 0, -3), DataSubject: "customer", Right: "access"},
 	} {
 		insertFact(t, conn, f, keep)
 	}
@@ -293,7 +293,7 @@ func TestAnAnswerBeforeARequestDoesNotCloseIt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	open := subjects.Open(subjects.Requests(facts, now))
+	open := people.Open(people.Requests(facts, now))
 	var refs []string
 	for _, r := range open {
 		refs = append(refs, r.Ref)

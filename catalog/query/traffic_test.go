@@ -17,7 +17,7 @@ import (
 
 	"github.com/back-trace/datamap/access"
 	"github.com/back-trace/datamap/catalog/query"
-	"github.com/back-trace/datamap/internal/testservers"
+	"github.com/back-trace/datamap/internal/testkit/testservers"
 	"github.com/back-trace/datamap/registry"
 	"github.com/back-trace/datamap/schemas"
 	"github.com/back-trace/datamap/sinks/clickhouse"

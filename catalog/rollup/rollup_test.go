@@ -16,7 +16,7 @@ import (
 	"github.com/back-trace/datamap/catalog/rollup"
 	"github.com/back-trace/datamap/catalog/schema"
 	"github.com/back-trace/datamap/events"
-	"github.com/back-trace/datamap/internal/testservers"
+	"github.com/back-trace/datamap/internal/testkit/testservers"
 	"github.com/back-trace/datamap/sinks/clickhouse"
 )
 

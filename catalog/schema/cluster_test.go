@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/back-trace/datamap/catalog/schema"
-	"github.com/back-trace/datamap/internal/testservers"
+	"github.com/back-trace/datamap/internal/testkit/testservers"
 )
 
 var update = flag.Bool("update", false, "rewrite catalog/schema/testdata/*.golden.sql from the current migrations")

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/back-trace/datamap/catalog/schema"
-	"github.com/back-trace/datamap/internal/testservers"
+	"github.com/back-trace/datamap/internal/testkit/testservers"
 )
 
 // With fsync on, every table of the catalog is synced on insert: a table

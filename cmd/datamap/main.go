@@ -6,7 +6,7 @@ import (
 	"os"
 
 	"github.com/back-trace/datamap/cli"
-	"github.com/back-trace/datamap/sinks/chembed"
+	"github.com/back-trace/datamap/stack/chembed"
 )
 
 func main() {

@@ -17,7 +17,7 @@ import (
 
 	"github.com/back-trace/datamap/events"
 	"github.com/back-trace/datamap/events/sdk"
-	"github.com/back-trace/datamap/internal/testservers"
+	"github.com/back-trace/datamap/internal/testkit/testservers"
 )
 
 // The SDK's benchmarks; docs/benchmarks.md ("SDK") has the figures and the

@@ -22,13 +22,13 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/back-trace/datamap/catalog/consumer"
+	"github.com/back-trace/datamap/catalog/deadletter"
 	"github.com/back-trace/datamap/catalog/query"
 	"github.com/back-trace/datamap/events"
 	"github.com/back-trace/datamap/events/sdk"
 	"github.com/back-trace/datamap/events/taxonomy"
-	"github.com/back-trace/datamap/internal/testservers"
+	"github.com/back-trace/datamap/internal/testkit/testservers"
 	"github.com/back-trace/datamap/sinks/clickhouse"
-	"github.com/back-trace/datamap/sinks/deadletter"
 )
 
 // spoolChildEnv makes the test binary a service that spools events while

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/back-trace/datamap/events"
-	"github.com/back-trace/datamap/internal/testservers"
+	"github.com/back-trace/datamap/internal/testkit/testservers"
 )
 
 func TestMain(m *testing.M) { testservers.Main(m) }

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/back-trace/datamap/events"
-	"github.com/back-trace/datamap/internal/testservers"
+	"github.com/back-trace/datamap/internal/testkit/testservers"
 	"github.com/back-trace/datamap/sinks/clickhouse"
 )
 

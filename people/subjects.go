@@ -1,4 +1,4 @@
-// Package subjects answers questions about one person from the facts the
+// Package people answers questions about one person from the facts the
 // catalog holds about their subject reference: what is held about them and
 // where it went (Profile), which of their requests are open and what an
 // erasure still needs (Requests), and where processing ignored their
@@ -8,7 +8,7 @@
 // them, and never touches the catalog itself, so every rule here is tested
 // without a server. docs/subjects.md explains the rules to privacy
 // officers.
-package subjects
+package people
 
 import (
 	"cmp"

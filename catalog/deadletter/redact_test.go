@@ -10,9 +10,9 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/back-trace/datamap/catalog/deadletter"
 	"github.com/back-trace/datamap/events"
-	"github.com/back-trace/datamap/internal/testservers"
-	"github.com/back-trace/datamap/sinks/deadletter"
+	"github.com/back-trace/datamap/internal/testkit/testservers"
 )
 
 // A dead letter holds no personal value anywhere: not in a body with a

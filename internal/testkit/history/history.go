@@ -21,10 +21,10 @@ import (
 	"github.com/google/uuid"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/back-trace/datamap/catalog/deadletter"
 	"github.com/back-trace/datamap/catalog/query"
 	"github.com/back-trace/datamap/catalog/rollup"
 	"github.com/back-trace/datamap/events"
-	"github.com/back-trace/datamap/sinks/deadletter"
 )
 
 // History is what a scenario published. It is safe for concurrent use.

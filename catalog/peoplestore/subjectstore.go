@@ -1,9 +1,9 @@
-// Package subjectstore changes what the catalog holds about people, for
+// Package peoplestore changes what the catalog holds about people, for
 // the subject role: it appends each asking of a subject question to the
 // audit trail (subject_audit), and forgets a person at the end of the
 // evidence period. Everything that reads those tables is in
 // catalog/query; see docs/subjects.md.
-package subjectstore
+package peoplestore
 
 import (
 	"context"

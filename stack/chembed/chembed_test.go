@@ -44,9 +44,9 @@ func requireEngine(t *testing.T) {
 	t.Helper()
 	if _, err := os.Stat(DefaultLibraryPath()); err != nil {
 		if os.Getenv("DATAMAP_REQUIRE_ENGINE") != "" {
-			t.Fatalf("engine library missing at %s and DATAMAP_REQUIRE_ENGINE is set; run sinks/chembed/fetch-engine.sh", DefaultLibraryPath())
+			t.Fatalf("engine library missing at %s and DATAMAP_REQUIRE_ENGINE is set; run stack/chembed/fetch-engine.sh", DefaultLibraryPath())
 		}
-		t.Skipf("engine library missing at %s; run `make setup` (or sinks/chembed/fetch-engine.sh) to run these tests", DefaultLibraryPath())
+		t.Skipf("engine library missing at %s; run `make setup` (or stack/chembed/fetch-engine.sh) to run these tests", DefaultLibraryPath())
 	}
 }
 

@@ -7,10 +7,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/back-trace/datamap/catalog/deadletter"
 	"github.com/back-trace/datamap/events"
 	"github.com/back-trace/datamap/events/taxonomy"
-	"github.com/back-trace/datamap/internal/testservers"
-	"github.com/back-trace/datamap/sinks/deadletter"
+	"github.com/back-trace/datamap/internal/testkit/testservers"
 )
 
 // validBody is a collected event the default taxonomy accepts when its

@@ -11,9 +11,9 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/back-trace/datamap/catalog/consumer"
+	"github.com/back-trace/datamap/catalog/deadletter"
 	"github.com/back-trace/datamap/events"
-	"github.com/back-trace/datamap/internal/testservers"
-	"github.com/back-trace/datamap/sinks/deadletter"
+	"github.com/back-trace/datamap/internal/testkit/testservers"
 )
 
 // The Sink is where the consumer keeps what it cannot store. (The check

@@ -21,7 +21,7 @@ import (
 
 	"github.com/back-trace/datamap/catalog/consumer"
 	"github.com/back-trace/datamap/catalog/schema"
-	"github.com/back-trace/datamap/sinks/chembed"
+	"github.com/back-trace/datamap/stack/chembed"
 )
 
 // Main is the TestMain of packages that use ClickHouse or a NATS cluster:

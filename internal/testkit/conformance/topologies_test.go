@@ -8,10 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/back-trace/datamap/internal/conformance"
-	"github.com/back-trace/datamap/internal/testservers"
-	"github.com/back-trace/datamap/sinks/chembed"
+	"github.com/back-trace/datamap/internal/testkit/conformance"
+	"github.com/back-trace/datamap/internal/testkit/testservers"
 	"github.com/back-trace/datamap/stack"
+	"github.com/back-trace/datamap/stack/chembed"
 )
 
 func TestMain(m *testing.M) { testservers.Main(m) }

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/back-trace/datamap/deploy"
-	"github.com/back-trace/datamap/sinks/chembed"
+	"github.com/back-trace/datamap/stack/chembed"
 )
 
 // ClickHouseCluster is the layout of deploy/clickhouse/cluster/cluster.xml

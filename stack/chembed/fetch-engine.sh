@@ -1,6 +1,6 @@
 #!/bin/sh
 # fetch-engine.sh downloads the chDB engine library (libchdb.so) that
-# sinks/chembed serves as an embedded ClickHouse server, verifies it against
+# stack/chembed serves as an embedded ClickHouse server, verifies it against
 # a pinned hash, and installs it into the per-user cache.
 #
 # Environment:

@@ -30,6 +30,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/back-trace/datamap/catalog/consumer"
+	"github.com/back-trace/datamap/catalog/deadletter"
 	"github.com/back-trace/datamap/catalog/query"
 	"github.com/back-trace/datamap/catalog/schema"
 	"github.com/back-trace/datamap/config"
@@ -37,14 +38,13 @@ import (
 	"github.com/back-trace/datamap/events"
 	"github.com/back-trace/datamap/events/subjectref"
 	"github.com/back-trace/datamap/events/taxonomy"
-	"github.com/back-trace/datamap/internal/history"
-	"github.com/back-trace/datamap/internal/testservers"
+	"github.com/back-trace/datamap/internal/testkit/history"
+	"github.com/back-trace/datamap/internal/testkit/testservers"
 	"github.com/back-trace/datamap/lineage"
 	"github.com/back-trace/datamap/questions"
 	"github.com/back-trace/datamap/report"
 	"github.com/back-trace/datamap/server"
 	"github.com/back-trace/datamap/sinks/clickhouse"
-	"github.com/back-trace/datamap/sinks/deadletter"
 	"github.com/back-trace/datamap/stack"
 )
 
