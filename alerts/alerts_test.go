@@ -75,7 +75,7 @@ func (f *findings) get(context.Context, time.Time) ([]report.Finding, error) {
 }
 
 func finding(kind, about string, events uint64) report.Finding {
-	return report.Finding{Kind: kind, Severity: report.High, Subject: about,
+	return report.Finding{Kind: kind, Severity: report.High, About: about,
 		Message: about + " seen in " + strings.Repeat("x", int(events%3)), Action: "declare it",
 		Evidence: &report.FindingEvidence{Events: events, Systems: []string{"billing-api"}}}
 }
@@ -395,7 +395,7 @@ func TestNoPersonalValueOrSubjectReferenceInAnyPayload(t *testing.T) {
 		{Kind: people.FindingErasureIncomplete, System: "billing-api", Topic: "billing.invoice", People: 1, Events: 1, First: day, Last: day},
 	}
 	const ref, email = "sr1:ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", "jane.doe@example.com"
-	leaky := report.Finding{Kind: "undeclared_system", Severity: report.Medium, Subject: "crm " + email,
+	leaky := report.Finding{Kind: "undeclared_system", Severity: report.Medium, About: "crm " + email,
 		Message: "seen for " + ref, Action: "ask " + email,
 		Evidence: &report.FindingEvidence{Events: 1, Systems: []string{"crm", ref}}}
 	fs := append(report.Drift(&registry.Registry{}, nil, nil, day, report.DriftOptions{Rights: rights}), leaky)

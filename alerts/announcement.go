@@ -65,7 +65,7 @@ type Announcement struct {
 // checked for personal values.
 func announce(f report.Finding, openedAt time.Time) Announcement {
 	a := Announcement{Status: Opened, Kind: f.Kind, Severity: f.Severity.String(),
-		Activity: safe(f.Activity), About: safe(f.Subject), Message: safe(f.Message), Action: safe(f.Action),
+		Activity: safe(f.Activity), About: safe(f.About), Message: safe(f.Message), Action: safe(f.Action),
 		OpenedAt: openedAt.UTC()}
 	a.Key = Key(f)
 	if f.Evidence != nil {
@@ -88,7 +88,7 @@ func Key(f report.Finding) string {
 		}
 		return s
 	}
-	return f.Kind + "|" + part(f.Activity) + "|" + part(f.Subject)
+	return f.Kind + "|" + part(f.Activity) + "|" + part(f.About)
 }
 
 // resolve is a's resolved announcement at t.

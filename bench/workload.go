@@ -106,7 +106,20 @@ func pad(ev *events.Event, missing int) ([]byte, error) {
 		d.Recipient = &r
 	}
 	if missing > 0 {
-		grow(&ev.TraceState, tracestatePad)
+		// A trace state grows by whole members: a member cut short is not
+		// key=value, and the validator refuses it.
+		members := strings.Split(tracestatePad, ",")
+		for _, m := range members {
+			add := m
+			if ev.TraceState != "" {
+				add = "," + m
+			}
+			if len(add) > missing {
+				break
+			}
+			ev.TraceState += add
+			missing -= len(add)
+		}
 	}
 	return events.Encode(ev)
 }

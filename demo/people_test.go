@@ -69,7 +69,7 @@ func TestPeopleStoriesShowEachFindingOnce(t *testing.T) {
 	findings := report.Drift(reg, nil, observe(data), fixedPeriod.End, report.DriftOptions{Rights: rights})
 	count := map[string]int{}
 	for _, f := range findings {
-		t.Logf("%s %s %s: %s", f.Severity, f.Kind, f.Subject, f.Message)
+		t.Logf("%s %s %s: %s", f.Severity, f.Kind, f.About, f.Message)
 		count[f.Kind]++
 	}
 	for kind, subject := range map[string]string{
@@ -84,7 +84,7 @@ func TestPeopleStoriesShowEachFindingOnce(t *testing.T) {
 		}
 		found := false
 		for _, f := range findings {
-			found = found || f.Kind == kind && f.Subject == subject
+			found = found || f.Kind == kind && f.About == subject
 		}
 		if !found {
 			t.Errorf("no %s finding about %q", kind, subject)

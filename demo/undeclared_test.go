@@ -95,8 +95,8 @@ func TestRegistryDeclaresTheDemoExceptUndeclared(t *testing.T) {
 	findings := report.Drift(reg, nil, observe(evs), fixedPeriod.End, report.DriftOptions{Traffic: observeTraffic(reg, fixedPeriod.End)})
 	got := map[string]bool{}
 	for _, f := range findings {
-		t.Logf("%s %s %s: %s", f.Severity, f.Kind, f.Subject, f.Message)
-		got[f.Kind+" "+f.Subject] = true
+		t.Logf("%s %s %s: %s", f.Severity, f.Kind, f.About, f.Message)
+		got[f.Kind+" "+f.About] = true
 	}
 	want := []string{
 		"undeclared_purpose voip-platform: service_improvement",

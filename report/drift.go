@@ -74,8 +74,8 @@ type Finding struct {
 	// Activity is the declared activity concerned, "" for processing that
 	// no activity declares.
 	Activity string `json:"activity,omitempty"`
-	// Subject names what the finding is about, e.g. "voip-platform → Mixpanel (US)".
-	Subject string `json:"subject"`
+	// About names what the finding is about, e.g. "voip-platform → Mixpanel (US)".
+	About string `json:"subject"`
 	Message string `json:"message"` // what was observed against what was declared
 	Action  string `json:"action"`  // what to do about it
 	// Proposal is the registry lines that would settle the finding, to be
@@ -170,7 +170,7 @@ func Drift(reg *registry.Registry, tax *taxonomy.Taxonomy, obs []Observation, as
 		if a.Severity != b.Severity {
 			return int(b.Severity - a.Severity)
 		}
-		return strings.Compare(a.Kind+"\x00"+a.Activity+"\x00"+a.Subject, b.Kind+"\x00"+b.Activity+"\x00"+b.Subject)
+		return strings.Compare(a.Kind+"\x00"+a.Activity+"\x00"+a.About, b.Kind+"\x00"+b.Activity+"\x00"+b.About)
 	})
 	return out
 }
@@ -203,7 +203,7 @@ func (d *drift) children(o Observation) {
 	if !d.childOutsideDeclarations(o) {
 		return
 	}
-	d.add(Finding{Kind: KindChildrenData, Severity: High, Subject: o.System + ": " + o.DataSubject,
+	d.add(Finding{Kind: KindChildrenData, Severity: High, About: o.System + ": " + o.DataSubject,
 		Message: fmt.Sprintf("%q processes %s about %q, a category of children, and none of its activities declares children", o.System, o.Category, o.DataSubject),
 		Action:  "find out how children's data got in (an age gate, a form) and erase it, or declare the processing with its Art. 8 parental consent; the privacy policy may promise none is collected"}, &o)
 }
@@ -212,7 +212,7 @@ func (d *drift) children(o Observation) {
 // kind, activity and subject: one undeclared recipient is one finding
 // however many categories it received.
 func (d *drift) add(f Finding, o *Observation) {
-	key := f.Kind + "\x00" + f.Activity + "\x00" + f.Subject
+	key := f.Kind + "\x00" + f.Activity + "\x00" + f.About
 	have, ok := d.byKey[key]
 	if !ok {
 		have = &f
@@ -237,16 +237,16 @@ func (d *drift) undeclared(o Observation) {
 		return slices.Contains(a.Systems, o.System)
 	})
 	if !declaresSystem {
-		d.add(Finding{Kind: KindUndeclaredSystem, Severity: Medium, Subject: o.System,
+		d.add(Finding{Kind: KindUndeclaredSystem, Severity: Medium, About: o.System,
 			Message: fmt.Sprintf("system %q processes personal data but no activity lists it in systems", o.System),
 			Action:  fmt.Sprintf("add %q to the systems of the activity it serves (or declare a new activity), or stop the processing", o.System)}, &o)
 	} else {
-		d.add(Finding{Kind: KindUndeclaredPurpose, Severity: High, Subject: o.System + ": " + o.Purpose,
+		d.add(Finding{Kind: KindUndeclaredPurpose, Severity: High, About: o.System + ": " + o.Purpose,
 			Message: fmt.Sprintf("system %q processes personal data for purpose %q, which none of its activities declares", o.System, o.Purpose),
 			Action:  fmt.Sprintf("declare purpose %q (with its legal basis) on an activity of %q after checking it is compatible, or stop the processing", o.Purpose, o.System)}, &o)
 	}
 	if c, ok := d.tax.Category(o.Category); ok && c.Special {
-		d.add(Finding{Kind: KindSpecialNoCondition, Severity: High, Subject: o.System + ": " + o.Category,
+		d.add(Finding{Kind: KindSpecialNoCondition, Severity: High, About: o.System + ": " + o.Category,
 			Message: fmt.Sprintf("special category %q (Art. 9) is processed by %q outside any declared activity, so no Art. 9 condition is declared", o.Category, o.System),
 			Action:  "declare the activity with its Art. 9(2) condition (special_condition), or stop the processing"}, &o)
 	}
@@ -259,7 +259,7 @@ func (d *drift) undeclared(o Observation) {
 			}
 		}
 		if declared == nil {
-			d.add(Finding{Kind: KindUndeclaredRecipient, Severity: High, Subject: o.System + " → " + recipientLabel(o),
+			d.add(Finding{Kind: KindUndeclaredRecipient, Severity: High, About: o.System + " → " + recipientLabel(o),
 				Message: fmt.Sprintf("%q discloses personal data to %s, a recipient no activity declares", o.System, recipientLabel(o)),
 				Action:  "declare the recipient on the activity it serves, with its role, country, safeguard and contract, or stop the disclosure"}, &o)
 		}
@@ -270,28 +270,28 @@ func (d *drift) undeclared(o Observation) {
 // declared checks an observation against the activity it was attributed to.
 func (d *drift) declared(a *registry.Activity, o Observation) {
 	if !a.CoversCategory(o.Category) {
-		d.add(Finding{Kind: KindUndeclaredCategory, Severity: Medium, Activity: a.ID, Subject: o.Category,
+		d.add(Finding{Kind: KindUndeclaredCategory, Severity: Medium, Activity: a.ID, About: o.Category,
 			Message: fmt.Sprintf("%q processes category %q for %q, which activity %q does not declare (declared: %s)", o.System, o.Category, o.Purpose, a.ID, strings.Join(a.DataCategories, ", ")),
 			Action:  fmt.Sprintf("add %q to data_categories of %q, or stop collecting it", o.Category, a.ID)}, &o)
 	}
 	if !slices.Contains(a.DataSubjects, o.DataSubject) && !d.childOutsideDeclarations(o) {
-		d.add(Finding{Kind: KindUndeclaredDataSubject, Severity: Medium, Activity: a.ID, Subject: o.DataSubject,
+		d.add(Finding{Kind: KindUndeclaredDataSubject, Severity: Medium, Activity: a.ID, About: o.DataSubject,
 			Message: fmt.Sprintf("%q processes data about %q, a category of data subjects activity %q does not declare (declared: %s)", o.System, o.DataSubject, a.ID, strings.Join(a.DataSubjects, ", ")),
 			Action:  fmt.Sprintf("add %q to data_subjects of %q, or stop the processing", o.DataSubject, a.ID)}, &o)
 	}
 	if len(a.LegalBases) > 0 && !slices.Contains(a.LegalBases, o.LegalBasis) {
-		d.add(Finding{Kind: KindLegalBasisMismatch, Severity: High, Activity: a.ID, Subject: o.System + ": " + o.LegalBasis,
+		d.add(Finding{Kind: KindLegalBasisMismatch, Severity: High, Activity: a.ID, About: o.System + ": " + o.LegalBasis,
 			Message: fmt.Sprintf("%q processes for %q on legal basis %q; activity %q declares %s", o.System, o.Purpose, o.LegalBasis, a.ID, strings.Join(a.LegalBases, ", ")),
 			Action:  "correct the basis the service reports, or, if the processing really rests on it, declare it (a basis cannot be swapped after the fact: check with the DPO)"}, &o)
 	}
 	if c, ok := d.tax.Category(o.Category); ok && c.Special && a.Client == "" {
 		switch {
 		case a.SpecialCondition == "":
-			d.add(Finding{Kind: KindSpecialNoCondition, Severity: High, Activity: a.ID, Subject: o.Category,
+			d.add(Finding{Kind: KindSpecialNoCondition, Severity: High, Activity: a.ID, About: o.Category,
 				Message: fmt.Sprintf("special category %q (Art. 9) is processed by %q but activity %q declares no Art. 9 condition", o.Category, o.System, a.ID),
 				Action:  fmt.Sprintf("set special_condition on %q, or stop processing the special category", a.ID)}, &o)
 		case o.SpecialCondition != "" && o.SpecialCondition != a.SpecialCondition:
-			d.add(Finding{Kind: KindSpecialNoCondition, Severity: High, Activity: a.ID, Subject: o.Category + ": " + o.SpecialCondition,
+			d.add(Finding{Kind: KindSpecialNoCondition, Severity: High, Activity: a.ID, About: o.Category + ": " + o.SpecialCondition,
 				Message: fmt.Sprintf("special category %q is processed under Art. 9 condition %q; activity %q declares %q", o.Category, o.SpecialCondition, a.ID, a.SpecialCondition),
 				Action:  "make the service report the declared condition, or declare the one it relies on"}, &o)
 		}
@@ -300,7 +300,7 @@ func (d *drift) declared(a *registry.Activity, o Observation) {
 		if rt, ok := a.RetentionFor(o.Category); ok {
 			if p, err := events.ParseISODuration(rt.Period); err == nil {
 				if limit := uint32(p.Approx() / (24 * time.Hour)); o.RetentionDays > limit {
-					d.add(Finding{Kind: KindRetentionExceeded, Severity: Medium, Activity: a.ID, Subject: o.System + ": " + o.Category,
+					d.add(Finding{Kind: KindRetentionExceeded, Severity: Medium, Activity: a.ID, About: o.System + ": " + o.Category,
 						Message: fmt.Sprintf("%q keeps %q for %s; activity %q declares %s for %q", o.System, o.Category, o.Retention, a.ID, rt.Period, rt.Category),
 						Action:  fmt.Sprintf("shorten the retention of %q in %q to %s, or, if the longer period is justified, declare it", o.Category, o.System, rt.Period)}, &o)
 				}
@@ -313,11 +313,11 @@ func (d *drift) declared(a *registry.Activity, o Observation) {
 	r, ok := a.Recipient(o.Recipient)
 	switch {
 	case !ok:
-		d.add(Finding{Kind: KindUndeclaredRecipient, Severity: High, Activity: a.ID, Subject: o.System + " → " + recipientLabel(o),
+		d.add(Finding{Kind: KindUndeclaredRecipient, Severity: High, Activity: a.ID, About: o.System + " → " + recipientLabel(o),
 			Message: fmt.Sprintf("%q discloses personal data to %s, which activity %q does not list as a recipient", o.System, recipientLabel(o), a.ID),
 			Action:  fmt.Sprintf("add the recipient to %q with its role, country, safeguard and contract, or stop the disclosure", a.ID)}, &o)
 	case len(r.Categories) > 0 && !slices.ContainsFunc(r.Categories, func(k string) bool { return under(o.Category, k) }):
-		d.add(Finding{Kind: KindUndeclaredRecipient, Severity: Medium, Activity: a.ID, Subject: o.Recipient + ": " + o.Category,
+		d.add(Finding{Kind: KindUndeclaredRecipient, Severity: Medium, Activity: a.ID, About: o.Recipient + ": " + o.Category,
 			Message: fmt.Sprintf("%q receives %q, a category not declared for it in %q (declared: %s)", o.Recipient, o.Category, a.ID, strings.Join(r.Categories, ", ")),
 			Action:  fmt.Sprintf("add %q to the recipient's categories, or stop sending it", o.Category)}, &o)
 	}
@@ -340,7 +340,7 @@ func (d *drift) transfer(activity string, declared *registry.Recipient, o Observ
 		name = c.Name
 	}
 	if o.Safeguard == "" || o.Safeguard == events.SafeguardNone {
-		d.add(Finding{Kind: KindTransferNoSafeguard, Severity: High, Activity: activity, Subject: o.System + " → " + recipientLabel(o),
+		d.add(Finding{Kind: KindTransferNoSafeguard, Severity: High, Activity: activity, About: o.System + " → " + recipientLabel(o),
 			Message: fmt.Sprintf("%q transfers personal data to %s in %s, a third country without an adequacy decision; the safeguard is missing", o.System, o.Recipient, name),
 			Action:  "stop the transfer until SCCs (or BCR, DPF certification, an Art. 49 derogation) are in place, then declare the safeguard"}, &o)
 		return
@@ -349,13 +349,13 @@ func (d *drift) transfer(activity string, declared *registry.Recipient, o Observ
 		return // reported as an undeclared recipient already
 	}
 	if declared.Country != o.Country {
-		d.add(Finding{Kind: KindTransferMismatch, Severity: Medium, Activity: activity, Subject: o.System + " → " + recipientLabel(o),
+		d.add(Finding{Kind: KindTransferMismatch, Severity: Medium, Activity: activity, About: o.System + " → " + recipientLabel(o),
 			Message: fmt.Sprintf("%q sends data to %s in %s; the registry declares it in %s", o.System, o.Recipient, o.Country, declared.Country),
 			Action:  "find out where the recipient processes the data, then correct the declared country and safeguard"}, &o)
 		return
 	}
 	if declared.Safeguard != o.Safeguard {
-		d.add(Finding{Kind: KindTransferMismatch, Severity: Medium, Activity: activity, Subject: o.System + " → " + recipientLabel(o),
+		d.add(Finding{Kind: KindTransferMismatch, Severity: Medium, Activity: activity, About: o.System + " → " + recipientLabel(o),
 			Message: fmt.Sprintf("%q transfers data to %s in %s under %q; the registry declares %q", o.System, o.Recipient, name, o.Safeguard, declared.Safeguard),
 			Action:  "check which safeguard the contract actually provides, then correct the service or the registry"}, &o)
 	}
@@ -388,7 +388,7 @@ func (d *drift) stale(ats []Attribution, asOf time.Time, window time.Duration) {
 	for _, a := range d.reg.AllActivities() {
 		whole := key{a.ID, ""}
 		if t, ok := last[whole]; !ok || t.Before(since) {
-			d.add(Finding{Kind: KindStaleRecord, Severity: Low, Activity: a.ID, Subject: "activity " + a.ID,
+			d.add(Finding{Kind: KindStaleRecord, Severity: Low, Activity: a.ID, About: "activity " + a.ID,
 				Message: fmt.Sprintf("no processing observed for activity %q in the %d days to %s (%s)", a.ID, days, asOf.UTC().Format(time.DateOnly), seen(whole)),
 				Action:  "if the activity has ended, retire it from the registry; if not, instrument its systems so the record is backed by evidence"}, nil)
 			continue // its systems and recipients are stale by implication
@@ -396,7 +396,7 @@ func (d *drift) stale(ats []Attribution, asOf time.Time, window time.Duration) {
 		for _, s := range a.Systems {
 			k := key{a.ID, "system:" + s}
 			if t, ok := last[k]; !ok || t.Before(since) {
-				d.add(Finding{Kind: KindStaleRecord, Severity: Low, Activity: a.ID, Subject: "system " + s,
+				d.add(Finding{Kind: KindStaleRecord, Severity: Low, Activity: a.ID, About: "system " + s,
 					Message: fmt.Sprintf("system %q is declared for %q but no processing by it was observed in the %d days to %s (%s)", s, a.ID, days, asOf.UTC().Format(time.DateOnly), seen(k)),
 					Action:  "remove the system from the activity if it no longer takes part, or instrument it"}, nil)
 			}
@@ -404,7 +404,7 @@ func (d *drift) stale(ats []Attribution, asOf time.Time, window time.Duration) {
 		for _, r := range a.Recipients {
 			k := key{a.ID, "recipient:" + r.Name}
 			if t, ok := last[k]; !ok || t.Before(since) {
-				d.add(Finding{Kind: KindStaleRecord, Severity: Low, Activity: a.ID, Subject: "recipient " + r.Name,
+				d.add(Finding{Kind: KindStaleRecord, Severity: Low, Activity: a.ID, About: "recipient " + r.Name,
 					Message: fmt.Sprintf("recipient %q is declared for %q but no disclosure to it was observed in the %d days to %s (%s)", r.Name, a.ID, days, asOf.UTC().Format(time.DateOnly), seen(k)),
 					Action:  "remove the recipient if the disclosure has ended (and end its contract), or instrument the flow"}, nil)
 			}

@@ -233,7 +233,7 @@ func TestDriftIsStableAndIgnoresLaterEvidence(t *testing.T) {
 		t.Fatalf("stale findings differ: %d vs %d", len(a), len(b))
 	}
 	for i := range a {
-		if a[i].Subject != b[i].Subject {
+		if a[i].About != b[i].About {
 			t.Errorf("order differs at %d", i)
 		}
 	}

@@ -253,7 +253,7 @@ func (r *Record) FindingRows() [][]string { return FindingRows(r.Findings) }
 func FindingRows(fs []Finding) [][]string {
 	rows := make([][]string, 0, len(fs))
 	for _, f := range fs {
-		row := []string{f.Severity.String(), f.Kind, f.Activity, f.Subject, f.Message, f.Action}
+		row := []string{f.Severity.String(), f.Kind, f.Activity, f.About, f.Message, f.Action}
 		if e := f.Evidence; e != nil {
 			row = append(row, u(e.Events), u(e.Records), tsp(e.FirstSeen), tsp(e.LastSeen), list(e.Systems), list(e.Categories))
 		} else {

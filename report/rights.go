@@ -35,19 +35,19 @@ func rightsFinding(f people.Finding) Finding {
 		Records: uint64(f.Events), Systems: []string{f.System}, FirstSeen: &first, LastSeen: &last}}
 	switch f.Kind {
 	case people.FindingProcessingAfterWithdrawal:
-		out.Subject = f.System + ": " + f.Topic
+		out.About = f.System + ": " + f.Topic
 		out.Message = fmt.Sprintf("%s collected or disclosed data of %s for %s after they withdrew consent to it (%d events %s)", f.System, persons, f.Topic, f.Events, span)
 		out.Action = "stop processing for " + f.Topic + " for people who withdrew (GDPR Art. 7(3)); check the withdrawal reaches " + f.System + "; `datamap subject show` names them to the subject role"
 	case people.FindingErasureIncomplete:
-		out.Subject = f.System + ": " + f.Topic
+		out.About = f.System + ": " + f.Topic
 		out.Message = fmt.Sprintf("%s held %s of %s whose erasure request is completed or past its deadline, and has not reported erasing it", f.System, f.Topic, persons)
 		out.Action = "erase it in " + f.System + " and publish the erased event (reason subject_request, with the subject_ref); `datamap subject requests --all` lists the requests"
 	case people.FindingRequestOverdue:
-		out.Subject = f.System + ": " + f.Topic
+		out.About = f.System + ": " + f.Topic
 		out.Message = fmt.Sprintf("%d %s request(s) received by %s are still open past their one-month deadline (GDPR Art. 12(3)), received %s", f.Events, f.Topic, f.System, span)
 		out.Action = "answer them, or record the extension and tell the person why (Art. 12(3)); `datamap subject requests` lists them"
 	case people.FindingProcessingAfterErasure:
-		out.Subject = f.System + ": " + f.Topic
+		out.About = f.System + ": " + f.Topic
 		out.Message = fmt.Sprintf("%s collected %s of %s again after reporting its erasure on their request (%d events %s)", f.System, f.Topic, persons, f.Events, span)
 		out.Action = "find the source that brings the data back (an import, a sync, a backup restore) and suppress the erased people"
 	}

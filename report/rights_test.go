@@ -36,7 +36,7 @@ func TestRightsFindings(t *testing.T) {
 		if f.Severity != sev || f.Message == "" || f.Action == "" || f.Evidence == nil || f.Evidence.Systems[0] == "" {
 			t.Errorf("%s: %+v", kind, f)
 		}
-		if strings.Contains(f.Message+f.Action+f.Subject, "sr1:") {
+		if strings.Contains(f.Message+f.Action+f.About, "sr1:") {
 			t.Errorf("%s names a person: %+v", kind, f)
 		}
 		// An event about a person is one record of them.
@@ -47,7 +47,7 @@ func TestRightsFindings(t *testing.T) {
 	if f := got[people.FindingProcessingAfterWithdrawal]; !strings.Contains(f.Message, "1 person") || !strings.Contains(f.Message, "marketing") || f.Evidence.Events != 3 {
 		t.Errorf("withdrawal finding: %+v", f)
 	}
-	if f := got[people.FindingRequestOverdue]; !strings.Contains(f.Message, "portability") || !strings.Contains(f.Subject, "support-desk") {
+	if f := got[people.FindingRequestOverdue]; !strings.Contains(f.Message, "portability") || !strings.Contains(f.About, "support-desk") {
 		t.Errorf("overdue finding: %+v", f)
 	}
 	if len(fs) != len(rights) {
@@ -63,7 +63,7 @@ func TestChildrenData(t *testing.T) {
 	kid := obs[0]
 	kid.DataSubject = "child"
 	fs := report.Drift(driftReg(t, driftRegistry), nil, append(obs, kid), asOf, report.DriftOptions{})
-	if len(fs) != 1 || fs[0].Kind != report.KindChildrenData || fs[0].Severity != report.High || !strings.Contains(fs[0].Subject, kid.System) {
+	if len(fs) != 1 || fs[0].Kind != report.KindChildrenData || fs[0].Severity != report.High || !strings.Contains(fs[0].About, kid.System) {
 		t.Fatalf("findings %+v; want one children_data for %s", fs, kid.System)
 	}
 }

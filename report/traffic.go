@@ -68,7 +68,7 @@ func (e *FindingEvidence) addTraffic(t Traffic) {
 // of findings with the same kind, activity and subject.
 func (d *drift) addTraffic(f Finding, t Traffic) {
 	d.add(f, nil)
-	have := d.byKey[f.Kind+"\x00"+f.Activity+"\x00"+f.Subject]
+	have := d.byKey[f.Kind+"\x00"+f.Activity+"\x00"+f.About]
 	if have.Evidence == nil {
 		have.Evidence = &FindingEvidence{}
 	}
@@ -130,7 +130,7 @@ func (d *drift) traffic(rows []Traffic, obs []Observation, asOf time.Time) {
 // unknownDestination reports an external host nobody knows: the review
 // queue, with the registry lines that would declare it.
 func (d *drift) unknownDestination(t Traffic) {
-	f := Finding{Kind: KindTrafficUnknownDestination, Severity: Medium, Subject: t.Host}
+	f := Finding{Kind: KindTrafficUnknownDestination, Severity: Medium, About: t.Host}
 	if strings.HasPrefix(t.Host, "(") { // an address, which is never kept
 		f.Message = fmt.Sprintf("%q calls a public IP address directly, which neither the registry nor the vendor catalogue can name", t.System)
 		f.Action = "find which endpoint the service calls by address and what it sends there; call it by its host name so that it can be declared"
@@ -152,7 +152,7 @@ func (d *drift) knownDestination(t Traffic, f *recipientFacts) {
 	subject := t.System + " → " + label
 	switch {
 	case !f.declared && len(f.reportedBy) == 0:
-		d.addTraffic(Finding{Kind: KindTrafficUndeclaredRecipient, Severity: High, Subject: subject,
+		d.addTraffic(Finding{Kind: KindTrafficUndeclaredRecipient, Severity: High, About: subject,
 			Message: fmt.Sprintf("%q calls %s (%s), which no activity declares and no event reports", t.System, label, t.Host),
 			Action:  "find out what the service sends there: if it is personal data, declare the recipient on the activity it serves (role, country, safeguard, contract, hosts:) and report the disclosure with a shared event; otherwise, stop the calls or confirm no personal data goes"}, t)
 	case !f.reportedBy[t.System]:
@@ -160,7 +160,7 @@ func (d *drift) knownDestination(t Traffic, f *recipientFacts) {
 		if !f.declared {
 			known = "other systems report sharing with"
 		}
-		d.addTraffic(Finding{Kind: KindUnreportedDisclosure, Severity: Medium, Subject: subject,
+		d.addTraffic(Finding{Kind: KindUnreportedDisclosure, Severity: Medium, About: subject,
 			Message: fmt.Sprintf("%q calls %s (%s), a recipient %s, but never reports sharing with it", t.System, t.Recipient, t.Host, known),
 			Action:  fmt.Sprintf("add the shared event to %q where it calls %s, or, if no personal data goes there, note why in the registry", t.System, t.Recipient)}, t)
 	}
@@ -171,7 +171,7 @@ func (d *drift) knownDestination(t Traffic, f *recipientFacts) {
 	if requires(t.Country) && !slices.ContainsFunc(f.safeguards, coversTransfer) {
 		sev = High
 	}
-	d.addTraffic(Finding{Kind: KindTrafficCountryMismatch, Severity: sev, Subject: subject,
+	d.addTraffic(Finding{Kind: KindTrafficCountryMismatch, Severity: sev, About: subject,
 		Message: fmt.Sprintf("%q calls %s at %s, in %s; it is declared or reported in %s", t.System, t.Recipient, t.Host, t.Country, strings.Join(f.countries, ", ")),
 		Action:  "find out where the recipient processes the data: use its endpoint in the declared country, or correct the declared country and, outside the EEA, its safeguard"}, t)
 }

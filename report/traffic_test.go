@@ -91,7 +91,7 @@ func TestUnknownDestinationProposesRegistryLines(t *testing.T) {
 	}
 	var host report.Finding
 	for _, f := range fs {
-		if f.Subject == "tracker.unknown.example" {
+		if f.About == "tracker.unknown.example" {
 			host = f
 		} else if f.Proposal != "" {
 			t.Errorf("an address gets no hosts: proposal: %q", f.Proposal)

@@ -199,7 +199,7 @@ func TestTracesBecomeTrafficAndFindings(t *testing.T) {
 		if !strings.HasPrefix(f.Kind, "traffic_") && f.Kind != report.KindUnreportedDisclosure {
 			continue
 		}
-		key := f.Kind + " " + f.Subject
+		key := f.Kind + " " + f.About
 		spans, ok := wantFindings[key]
 		if !ok || f.Evidence == nil || f.Evidence.Spans != spans {
 			t.Errorf("finding %s: %+v, want %d spans", key, f.Evidence, spans)
