@@ -75,7 +75,7 @@ type Finding struct {
 	// no activity declares.
 	Activity string `json:"activity,omitempty"`
 	// About names what the finding is about, e.g. "voip-platform → Mixpanel (US)".
-	About string `json:"subject"`
+	About   string `json:"subject"`
 	Message string `json:"message"` // what was observed against what was declared
 	Action  string `json:"action"`  // what to do about it
 	// Proposal is the registry lines that would settle the finding, to be
