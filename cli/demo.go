@@ -152,7 +152,7 @@ in CI and scripts, it exits.`, `
 		fmt.Fprintln(e.stdout, "(not a terminal, so the demo ends here; run it in a terminal to keep the map open)")
 	}
 	if *keep {
-		fmt.Fprintf(e.stdout, "data kept in %s; query it with: DATAMAP_DATA_DIR=%s datamap inventory\n", dir, shellQuote(dir))
+		fmt.Fprintf(e.stdout, "data kept in %s; query it with:\n  DATAMAP_DATA_DIR=%s datamap inventory\n", dir, shellQuote(dir))
 	}
 	return nil
 }
@@ -333,14 +333,20 @@ func showDemoPeople(ctx context.Context, e *env, s *stack.Stack, dir, outDir str
 	if err := render(e.stdout, "table", requestRows(rs)); err != nil {
 		return err
 	}
-	// Every command names the demo's data directory, so that it asks this
-	// demo's catalog from another terminal, not an empty default one.
-	env := "DATAMAP_DATA_DIR=" + shellQuote(dir)
+	// The commands ask this demo's catalog from another terminal, not an
+	// empty default one: the exports name its data directory (and the
+	// subject key) once, so that each command fits a 120-column terminal.
+	verify := "  datamap report verify " + shellQuote(absolute(filepath.Join(outDir, "article30.xlsx")))
+	if len([]rune(verify)) > 120 { // a long path goes on a line of its own, the command still pastes whole
+		verify = "  datamap report verify \\\n    " + shellQuote(absolute(filepath.Join(outDir, "article30.xlsx")))
+	}
 	fmt.Fprintf(e.stdout, "\nLook a demo customer up from another terminal while the demo runs (the demo's subject key is public; yours is not):\n"+
-		"  %[1]s DATAMAP_SUBJECT_KEY=%[2]s datamap subject show --customer BT-100231\n"+
-		"  %[1]s DATAMAP_SUBJECT_KEY=%[2]s datamap subject statement --customer BT-100231 --registry backtrace --format html --out statement.html\n"+
-		"  %[1]s datamap subject requests --all\n"+
-		"  %[1]s datamap audit\n"+
-		"  %[1]s datamap report verify %[3]s\n", env, demo.SubjectKey, shellQuote(absolute(filepath.Join(outDir, "article30.xlsx"))))
+		"  export DATAMAP_DATA_DIR=%s\n"+
+		"  export DATAMAP_SUBJECT_KEY=%s\n"+
+		"  datamap subject show --customer BT-100231\n"+
+		"  datamap subject statement --customer BT-100231 --registry backtrace --format html --out statement.html\n"+
+		"  datamap subject requests --all\n"+
+		"  datamap audit\n"+
+		"%s\n", shellQuote(dir), demo.SubjectKey, verify)
 	return nil
 }

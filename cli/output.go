@@ -118,7 +118,7 @@ func renderRows(w io.Writer, format string, rows any) error {
 	if format == "table" {
 		width = outputWidth(w)
 		table, keep = withoutRepeats(table, keep)
-		table, keep = dropToFit(table, keep, names, droppedFirst[t], width)
+		table, keep = dropToFit(table, keep, names, droppedFirst[t], shortenedFirst[t], width)
 	}
 	whole := make([]bool, len(keep)) // counts and times are never shortened
 	for j, i := range keep {
@@ -145,11 +145,24 @@ var droppedFirst = map[reflect.Type][]string{
 	reflect.TypeFor[deadletter.Summary](): {"failed_at", "subject"},
 }
 
+// shortenedFirst are the columns of prose a table shortens, down to a
+// width of their own, before it drops any column: a drift finding's
+// message, and a long subject, end in "…" (json and csv carry them whole)
+// rather than the table losing its kind and what it is about.
+var shortenedFirst = map[reflect.Type]map[string]int{
+	reflect.TypeFor[findingSummary](): {"subject": 32, "message": 40},
+}
+
 // dropToFit drops the columns of dropOrder, one at a time, while the
-// table's lines are wider than width (0: no limit).
-func dropToFit(table [][]string, keep []int, names, dropOrder []string, width int) ([][]string, []int) {
+// table's lines are wider than width (0: no limit), counting the columns
+// of shortened no wider than their width there.
+func dropToFit(table [][]string, keep []int, names, dropOrder []string, shortened map[string]int, width int) ([][]string, []int) {
 	for _, name := range dropOrder {
-		if width <= 0 || tableWidth(table) <= width {
+		caps := make([]int, len(keep))
+		for j, i := range keep {
+			caps[j] = shortened[names[i]]
+		}
+		if width <= 0 || tableWidth(table, caps) <= width {
 			break
 		}
 		for j, i := range keep {
@@ -187,8 +200,9 @@ func withoutColumn(table [][]string, j int) [][]string {
 	return table
 }
 
-// tableWidth is the width of a table's lines with every value whole.
-func tableWidth(table [][]string) int {
+// tableWidth is the width of a table's lines with every value whole but
+// those of the columns with a cap (not 0), no wider than it.
+func tableWidth(table [][]string, caps []int) int {
 	if len(table) == 0 {
 		return 0
 	}
@@ -196,6 +210,11 @@ func tableWidth(table [][]string) int {
 	for _, r := range table {
 		for i, c := range r {
 			cols[i] = max(cols[i], utf8.RuneCountInString(c))
+		}
+	}
+	for i, c := range caps {
+		if c > 0 {
+			cols[i] = min(cols[i], c)
 		}
 	}
 	n := columnGap * (len(cols) - 1)
