@@ -144,14 +144,13 @@ func showBlast(w io.Writer, format string, b lineage.BlastRadius) error {
 	case "csv":
 		return render(w, format, b.Exposed)
 	}
-	fmt.Fprintf(w, "A breach of %s (%s, %s) exposes %d records of %d categories about %s, from %s.\n\nEXPOSED AT %s\n",
-		b.Recipient, b.Role, b.Country, b.Records, len(b.Categories), strings.Join(b.Subjects, ", "), strings.Join(b.Systems, ", "),
-		strings.ToUpper(b.Recipient))
+	fmt.Fprintf(w, "A breach of %s (%s, %s) exposes %d categories about %s, from %s.\n%s\n\nEXPOSED AT %s\n",
+		b.Recipient, b.Role, b.Country, len(b.Categories), strings.Join(b.Subjects, ", "), strings.Join(b.Systems, ", "),
+		b.Summary, strings.ToUpper(b.Recipient))
 	if err := render(w, format, b.Exposed); err != nil {
 		return err
 	}
 	if len(b.PassedOn) == 0 {
-		fmt.Fprintf(w, "\n%s passed nothing on (as far as instrumented systems report).\n", b.Recipient)
 		return nil
 	}
 	fmt.Fprintf(w, "\nPASSED ON BY %s\n", strings.ToUpper(b.Recipient))

@@ -26,8 +26,9 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 func TestMain(m *testing.M) { testservers.Main(m) }
 
 // fixtureGraph loads the shared fixture (catalog/query/testdata/fixture.jsonl)
-// into a fresh catalog and builds the graph from it.
-func fixtureGraph(t *testing.T, f query.Filter) *lineage.Graph {
+// and the extra events (JSON lines) into a fresh catalog and builds the
+// graph from it.
+func fixtureGraph(t *testing.T, f query.Filter, extra ...string) *lineage.Graph {
 	t.Helper()
 	conn := testservers.ClickHouse(t)
 	file, err := os.Open("../catalog/query/testdata/fixture.jsonl")
@@ -42,6 +43,13 @@ func fixtureGraph(t *testing.T, f query.Filter) *lineage.Graph {
 		ev, err := v.Decode(sc.Bytes())
 		if err != nil {
 			t.Fatal(err)
+		}
+		evs = append(evs, ev)
+	}
+	for _, line := range extra {
+		ev, err := v.Decode([]byte(line))
+		if err != nil {
+			t.Fatalf("%v: %s", err, line)
 		}
 		evs = append(evs, ev)
 	}
@@ -108,6 +116,62 @@ func TestBlastRadiusIncludesOriginsAndWhatWasPassedOn(t *testing.T) {
 	}
 	if _, ok := g.Blast("billing-api"); ok {
 		t.Error("billing-api receives nothing, yet has a blast radius")
+	}
+}
+
+// TestBlastRadiusCountsOnwardHops: a breach of Zendesk exposes what it
+// received and, hop by hop, what it passed on — to AWS and Cloudflare,
+// and from AWS, itself instrumented, on to an archive — and the summary
+// says which figure counts what.
+func TestBlastRadiusCountsOnwardHops(t *testing.T) {
+	// AWS reports its own flows, so what it passes on is a second hop.
+	awsArchive := `{"specversion":"1.0","id":"fx-onward-1","source":"AWS","type":"com.back-trace.datamap.data.shared.v1",` +
+		`"subject":"support.tickets","time":"2026-06-04T09:00:00Z","datacontenttype":"application/json",` +
+		`"data":{"category":"support.tickets","data_subject":"customer","purpose":"support","legal_basis":"legitimate_interests",` +
+		`"count":1200,"recipient":{"name":"Archive Vault","role":"sub_processor","country":"DE"}}}`
+	g := fixtureGraph(t, query.Filter{}, awsArchive)
+	b, ok := g.Blast("Zendesk")
+	if !ok {
+		t.Fatal("blast Zendesk: not a recipient")
+	}
+	var hops []string
+	for _, h := range b.Onward {
+		hops = append(hops, fmt.Sprintf("%d: %v → %v %d", h.Hop, h.Senders, h.Recipients, h.Records))
+	}
+	if got, want := strings.Join(hops, "; "), "1: [Zendesk] → [AWS Cloudflare] 23; 2: [AWS] → [Archive Vault] 1200"; got != want {
+		t.Errorf("onward hops:\n got %s\nwant %s", got, want)
+	}
+	if b.Records != 23 || b.RecordsPassedOn != 23+1200 {
+		t.Errorf("records received %d, passed on %d; want 23 and 1223", b.Records, b.RecordsPassedOn)
+	}
+	want := "Records received by Zendesk: 23; passed on by Zendesk to 2 further recipients: 23 records; " +
+		"then passed on by AWS (hop 2) to 1 further recipient: 1,200 records."
+	if b.Summary != want {
+		t.Errorf("summary:\n got %s\nwant %s", b.Summary, want)
+	}
+	// The passed-on rows and the hops agree.
+	var sum uint64
+	for _, r := range b.PassedOn {
+		sum += r.Records
+	}
+	if sum != b.RecordsPassedOn {
+		t.Errorf("passed-on rows add up to %d, records_passed_on says %d", sum, b.RecordsPassedOn)
+	}
+
+	// A recipient that passes nothing on says so.
+	b, _ = g.Blast("Archive Vault")
+	if want := "Records received by Archive Vault: 1,200; passed on to no further recipient (as far as instrumented systems report)."; b.Summary != want || len(b.Onward) != 0 || b.RecordsPassedOn != 0 {
+		t.Errorf("blast of Archive Vault: summary %q, onward %v, passed on %d", b.Summary, b.Onward, b.RecordsPassedOn)
+	}
+	// The JSON keeps the fields it had and adds the new ones.
+	raw, err := json.Marshal(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{`"records":`, `"passed_on":`, `"records_passed_on":`, `"onward":[]`, `"summary":`} {
+		if !strings.Contains(string(raw), k) {
+			t.Errorf("blast JSON lacks %s: %s", k, raw)
+		}
 	}
 }
 

@@ -1,8 +1,10 @@
 package lineage
 
 import (
+	"fmt"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/back-trace/datamap/internal/sortedset"
@@ -123,6 +125,24 @@ type BlastRadius struct {
 	// PassedOn is where the recipient sent what it received: also exposed
 	// if the breach reaches its integrations.
 	PassedOn []ReachRow `json:"passed_on"`
+	// RecordsPassedOn is the records on every onward flow of PassedOn, all
+	// hops together; Onward splits them by hop.
+	RecordsPassedOn uint64      `json:"records_passed_on"`
+	Onward          []OnwardHop `json:"onward"`
+	// Summary says in words what is counted: the records received, then
+	// hop by hop what was passed on.
+	Summary string `json:"summary"`
+}
+
+// OnwardHop is one step of what a breached recipient passed on: hop 1 is
+// what it sent itself, hop 2 what those recipients sent further, and so on.
+// The same records may be counted again at each hop; the hops are
+// reported apart, never added to what the recipient received.
+type OnwardHop struct {
+	Hop        int      `json:"hop"`
+	Senders    []string `json:"senders"`
+	Recipients []string `json:"recipients"`
+	Records    uint64   `json:"records"`
 }
 
 // Blast answers "if this recipient is breached, what is exposed": the
@@ -169,7 +189,55 @@ func (g *Graph) Blast(recipient string) (BlastRadius, bool) {
 		}
 	}
 	sortReach(b.PassedOn)
+	b.Onward = []OnwardHop{}
+	for _, r := range b.PassedOn {
+		for len(b.Onward) < r.Hops {
+			b.Onward = append(b.Onward, OnwardHop{Hop: len(b.Onward) + 1, Senders: []string{}, Recipients: []string{}})
+		}
+		h := &b.Onward[r.Hops-1]
+		h.Senders = sortedset.Add(h.Senders, r.Path[len(r.Path)-2])
+		h.Recipients = sortedset.Add(h.Recipients, r.Node)
+		h.Records += r.Records
+		b.RecordsPassedOn += r.Records
+	}
+	b.Summary = b.summary()
 	return b, true
+}
+
+// summary says what the figures count, so that the records received and
+// the records passed on are never mistaken for one another or added up:
+// "Records received by Zendesk: 650; passed on by Zendesk to 2 further
+// recipients: 8,941 records."
+func (b BlastRadius) summary() string {
+	s := fmt.Sprintf("Records received by %s: %s", b.Recipient, count(b.Records))
+	if len(b.Onward) == 0 {
+		return s + "; passed on to no further recipient (as far as instrumented systems report)."
+	}
+	for _, h := range b.Onward {
+		n := plural(len(h.Recipients), "further recipient", "further recipients")
+		if h.Hop == 1 {
+			s += fmt.Sprintf("; passed on by %s to %s: %s records", b.Recipient, n, count(h.Records))
+		} else {
+			s += fmt.Sprintf("; then passed on by %s (hop %d) to %s: %s records", strings.Join(h.Senders, ", "), h.Hop, n, count(h.Records))
+		}
+	}
+	return s + "."
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
+}
+
+// count writes a number with thousands separators: 8,941.
+func count(n uint64) string {
+	s := strconv.FormatUint(n, 10)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
 
 // origins walks upstream from a node along edges of one category and

@@ -169,6 +169,11 @@ func TestWebDataMap(t *testing.T) {
 		if got := f.highlighted(t, tab); !slices.Equal(got, sorted(want)) || len(b.PassedOn) == 0 {
 			t.Errorf("blast highlights %v, datamap lineage blast answers %v", got, sorted(want))
 		}
+		// The summary says what the records count: received, then passed on.
+		summary := get(t, tab, "blast summary", chromedp.Text(chromedp.CSS(`#summary`)))
+		if !strings.Contains(summary, b.Summary) || !strings.Contains(summary, "passed on by Zendesk") {
+			t.Errorf("blast summary %q does not say %q", summary, b.Summary)
+		}
 	})
 
 	t.Run("the CSV download is the CLI's CSV", func(t *testing.T) {

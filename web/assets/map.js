@@ -360,8 +360,7 @@ async function showBlast() {
     const b = await api('/api/v1/lineage/blast', asOfParams({ recipient }));
     const paths = b.systems.map((s) => [s, recipient]).concat(b.passed_on.map((r) => r.path));
     highlight([recipient, ...b.systems, ...b.passed_on.map((r) => r.node)], paths);
-    document.getElementById('summary').textContent = `A breach of ${recipient} exposes ${fmt(b.records)} records of ${b.categories.length} categories about ${b.data_subjects.join(', ')}, from ${b.systems.join(', ')}` +
-      (b.passed_on.length ? `; passed on to ${[...new Set(b.passed_on.map((r) => r.node))].join(', ')}.` : '.');
+    document.getElementById('summary').textContent = `A breach of ${recipient} exposes ${b.categories.length} categories about ${b.data_subjects.join(', ')}, from ${b.systems.join(', ')}. ${b.summary}`;
     setState('ready');
   } catch (err) { showError(err); }
 }
