@@ -163,16 +163,19 @@ func TestSubjectStatementNamesWhatShowLists(t *testing.T) {
 	serve(t)
 	k, _ := subjectref.ParseKey(key)
 	ref, _ := k.Ref(subjectref.CustomerNumber, "C-10042")
-	share := func(id, name, country, safeguard string) string {
-		return `{"specversion":"1.0","id":"` + id + `","source":"billing-api","type":"com.back-trace.datamap.data.shared.v1","time":"2026-11-01T11:00:00Z","data":{"category":"billing.payment_token","data_subject":"customer","purpose":"payment_processing","legal_basis":"contract","activity":"payments","count":1,"subject_ref":"` + ref + `","recipient":{"name":"` + name + `","role":"processor","country":"` + country + `","safeguard":"` + safeguard + `"}}}`
+	share := func(id, category, name, country, safeguard string) string {
+		return `{"specversion":"1.0","id":"` + id + `","source":"billing-api","type":"com.back-trace.datamap.data.shared.v1","time":"2026-11-01T11:00:00Z","data":{"category":"` + category + `","data_subject":"customer","purpose":"payment_processing","legal_basis":"contract","activity":"payments","count":1,"subject_ref":"` + ref + `","recipient":{"name":"` + name + `","role":"processor","country":"` + country + `","safeguard":"` + safeguard + `"}}}`
 	}
-	in := event(1, "billing.payment_token", `,"subject_ref":"`+ref+`"`) + "\n" + share("s1", "Stripe", "US", "scc") + "\n" + share("s2", "Adyen", "NL", "none") + "\n"
+	// billing.transaction reaches Stripe without billing-api reporting that
+	// it holds it: disclosed only, it is still the person's data.
+	in := event(1, "billing.payment_token", `,"subject_ref":"`+ref+`"`) + "\n" + share("s1", "billing.payment_token", "Stripe", "US", "scc") + "\n" +
+		share("s2", "billing.payment_token", "Adyen", "NL", "none") + "\n" + share("s3", "billing.transaction", "Stripe", "US", "scc") + "\n"
 	if code, out, errOut := run(t, in, "emit"); code != 0 {
 		t.Fatalf("emit: %d %s %s", code, out, errOut)
 	}
 	var profile people.Profile
 	deadline := time.Now().Add(30 * time.Second)
-	for len(profile.Disclosures) < 2 {
+	for len(profile.Disclosures) < 3 {
 		code, out, errOut := run(t, "", "subject", "show", "--customer", "C-10042", "--format", "json", "--as-of", "2026-12-01")
 		if code != 0 {
 			t.Fatalf("subject show: %d %s", code, errOut)
@@ -195,8 +198,14 @@ func TestSubjectStatementNamesWhatShowLists(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, d := range profile.Disclosures {
-		if !slices.ContainsFunc(st.Recipients, func(r people.StatementRecipient) bool { return r.Name == d.To && r.Country == d.Country }) {
+		i := slices.IndexFunc(st.Recipients, func(r people.StatementRecipient) bool { return r.Name == d.To && r.Country == d.Country })
+		if i < 0 {
 			t.Errorf("subject show lists %s (%s); the statement does not: %+v", d.To, d.Country, st.Recipients)
+			continue
+		}
+		if !slices.ContainsFunc(st.Recipients[i].Categories, func(c people.Named) bool { return c.Key == d.Category }) ||
+			!slices.ContainsFunc(st.Categories, func(c people.Named) bool { return c.Key == d.Category }) {
+			t.Errorf("subject show lists %s → %s; the statement's recipient has %v, its categories %v", d.Category, d.To, st.Recipients[i].Categories, st.Categories)
 		}
 	}
 	if strings.Contains(out, ref) || st.Controller.Name != "BackTrace" {

@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/back-trace/datamap/events"
@@ -106,5 +107,41 @@ func TestPeopleStoriesShowEachFindingOnce(t *testing.T) {
 				t.Errorf("portability request: %+v; want open and overdue", r)
 			}
 		}
+	}
+}
+
+// TestStatementListsWhatShowLists: the Art. 15 statement of each demo
+// person names every recipient their profile (what `subject show`
+// answers) lists, with the categories it received.
+func TestStatementListsWhatShowLists(t *testing.T) {
+	tax := taxonomy.Default()
+	reg, err := registry.Parse(schemas.BackTraceRegistry(), "backtrace-registry.yaml", tax)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := subjectref.ParseKey(SubjectKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := facts(PeopleEvents(fixedPeriod.End))
+	disclosures := 0
+	for _, person := range People {
+		ref, _ := key.Ref(person.Kind, person.Identifier)
+		profile := people.ProfileOf(ref, all, fixedPeriod.End)
+		st := people.StatementOf(profile, reg, tax, fixedPeriod.End)
+		for _, d := range profile.Disclosures {
+			disclosures++
+			i := slices.IndexFunc(st.Recipients, func(r people.StatementRecipient) bool { return r.Name == d.To && r.Country == d.Country })
+			if i < 0 {
+				t.Errorf("%s: subject show lists %s (%s); the statement does not: %+v", person.Identifier, d.To, d.Country, st.Recipients)
+				continue
+			}
+			if !slices.ContainsFunc(st.Recipients[i].Categories, func(c people.Named) bool { return c.Key == d.Category }) {
+				t.Errorf("%s: %s received %s; the statement says %v", person.Identifier, d.To, d.Category, st.Recipients[i].Categories)
+			}
+		}
+	}
+	if disclosures == 0 {
+		t.Error("no demo person's data was disclosed; the test checks nothing")
 	}
 }

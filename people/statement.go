@@ -27,7 +27,9 @@ type Statement struct {
 	// Purposes are why the data is used, each with its legal basis and
 	// the rights that basis gives (Art. 15(1)(a), (e)).
 	Purposes []StatementPurpose `json:"purposes"`
-	// Categories are the kinds of data held (Art. 15(1)(b)).
+	// Categories are the kinds of data concerned (Art. 15(1)(b)): those
+	// held, and those disclosed to a recipient even when no system reports
+	// holding them.
 	Categories []Named `json:"categories"`
 	// Recipients are the named recipients the data was disclosed to, with
 	// the country and what covers a transfer (Art. 15(1)(c), 15(2)).
@@ -68,11 +70,13 @@ type StatementPurpose struct {
 
 // StatementRecipient is one recipient of the person's data.
 type StatementRecipient struct {
-	Name      string `json:"name"`
-	Role      string `json:"role"` // in words
-	Country   string `json:"country"`
-	Transfer  string `json:"transfer"` // registry.TransferStatus
-	Documents string `json:"safeguard_documentation,omitempty"`
+	Name    string `json:"name"`
+	Role    string `json:"role"` // in words
+	Country string `json:"country"`
+	// Categories are the kinds of the person's data it received.
+	Categories []Named `json:"categories"`
+	Transfer   string  `json:"transfer"` // registry.TransferStatus
+	Documents  string  `json:"safeguard_documentation,omitempty"`
 }
 
 // StatementRetention is how long one category is kept.
@@ -105,8 +109,16 @@ func StatementOf(p Profile, reg *registry.Registry, tax *taxonomy.Taxonomy, asOf
 			purposes = sortedset.Add(purposes, k)
 		}
 	}
+	// What was disclosed concerns the person as much as what is held, and
+	// its sender is a system of the activity that covers it; a category
+	// only ever disclosed is still one of theirs.
 	for _, d := range p.Disclosures {
 		purposes = sortedset.Add(purposes, d.Purpose)
+		categories = sortedset.Add(categories, d.Category)
+		systemsOf[d.Category] = sortedset.Add(systemsOf[d.Category], d.From)
+		if len(d.Path) > 0 {
+			systemsOf[d.Category] = sortedset.Add(systemsOf[d.Category], d.Path[0])
+		}
 	}
 	// The activities that cover what is held: their legal bases, retention,
 	// sources and decisions are what the registry declares for it.
@@ -153,13 +165,20 @@ func StatementOf(p Profile, reg *registry.Registry, tax *taxonomy.Taxonomy, asOf
 		}
 		st.Retention = append(st.Retention, StatementRetention{Named{k, categoryName(tax, k)}, period})
 	}
+	received := map[string][]string{} // recipient → categories
+	for _, d := range p.Disclosures {
+		received[d.To] = sortedset.Add(received[d.To], d.Category)
+	}
 	seen := map[string]bool{}
 	for _, d := range p.Disclosures {
 		if seen[d.To] {
 			continue
 		}
 		seen[d.To] = true
-		r := StatementRecipient{Name: d.To, Role: roleWords[d.Role], Country: d.Country}
+		r := StatementRecipient{Name: d.To, Role: roleWords[d.Role], Country: d.Country, Categories: []Named{}}
+		for _, k := range received[d.To] {
+			r.Categories = append(r.Categories, Named{k, categoryName(tax, k)})
+		}
 		declared := registry.Recipient{Country: d.Country}
 		for _, a := range activities {
 			if rc, ok := a.Recipient(d.To); ok {

@@ -43,6 +43,15 @@ func TestStatementNamesEveryRecipient(t *testing.T) {
 		if r := st.Recipients[i]; r.Country != d.Country || r.Transfer == "" || r.Role == "" {
 			t.Errorf("recipient %+v lacks its country, role or transfer", r)
 		}
+		if r := st.Recipients[i]; !slices.ContainsFunc(r.Categories, func(c Named) bool { return c.Key == d.Category && c.Name != c.Key }) {
+			t.Errorf("recipient %s: categories %v lack %s by its name", r.Name, r.Categories, d.Category)
+		}
+		// billing.collections is only disclosed (to Intrum), never held: it
+		// is still one of the person's categories, with its retention.
+		if !slices.ContainsFunc(st.Categories, func(c Named) bool { return c.Key == d.Category }) ||
+			!slices.ContainsFunc(st.Retention, func(r StatementRetention) bool { return r.Key == d.Category }) {
+			t.Errorf("category %s disclosed to %s is not among the statement's categories %v or retention", d.Category, d.To, st.Categories)
+		}
 	}
 	want := map[string]string{"Stripe": "third country: standard contractual clauses (SCC)", "Intrum": "EEA: no safeguard needed"}
 	for _, r := range st.Recipients {
@@ -66,6 +75,35 @@ func TestStatementNamesEveryRecipient(t *testing.T) {
 	b, _ := json.Marshal(st)
 	if strings.Contains(string(b), ref) {
 		t.Error("the statement carries the person's reference")
+	}
+}
+
+// TestStatementOfOnlyDisclosed: a person whom a system only disclosed
+// about — it never reported collecting their data — is told the
+// categories, the purpose with its declared legal basis, and the
+// recipient's safeguard from the registry.
+func TestStatementOfOnlyDisclosed(t *testing.T) {
+	tax := taxonomy.Default()
+	reg, err := registry.Parse(schemas.BackTraceRegistry(), "backtrace-registry.yaml", tax)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	p := Profile{Ref: "sr1:k2nac3jx5imyn7wdwie6u3ntmlps3w2skukb4xt6zzyvckwlkt3a", DataSubjects: []string{"customer"},
+		Disclosures: []Disclosure{{From: "billing-api", To: "Stripe", Role: "processor", Country: "US", Category: "billing.payment_token",
+			Purpose: "payment_processing", Events: 1, FirstSeen: at, LastSeen: at, Path: []string{"billing-api", "Stripe"}}}}
+	st := StatementOf(p, reg, tax, at)
+	if len(st.Categories) != 1 || st.Categories[0].Key != "billing.payment_token" {
+		t.Errorf("categories %v; want billing.payment_token", st.Categories)
+	}
+	if len(st.Recipients) != 1 || len(st.Recipients[0].Categories) != 1 || st.Recipients[0].Transfer != "third country: standard contractual clauses (SCC)" {
+		t.Errorf("recipients %+v; want Stripe with billing.payment_token under SCC", st.Recipients)
+	}
+	if len(st.Purposes) != 1 || len(st.Purposes[0].LegalBases) == 0 {
+		t.Errorf("purposes %+v; want payment_processing with its declared legal basis", st.Purposes)
+	}
+	if len(st.Retention) != 1 || strings.HasPrefix(st.Retention[0].Period, "not declared") {
+		t.Errorf("retention %+v; want the declared period", st.Retention)
 	}
 }
 
