@@ -139,7 +139,9 @@ holding their data (first and last seen, erased or not), every recipient it
 was disclosed to with the path it took, their consent per purpose, and their
 requests with deadlines. With --email, --phone or --customer the reference is
 computed on this machine from DATAMAP_SUBJECT_KEY: the identifier is never
-sent. The asking is recorded in the audit trail.`, `
+sent. With a registry (--registry or DATAMAP_REGISTRY) the findings include
+children_data: a child's data in a system no activity declares children
+for. The asking is recorded in the audit trail.`, `
   datamap subject show sr1:k2nac3jx5imyn7wdwie6u3ntmlps3w2skukb4xt6zzyvckwlkt3a
   DATAMAP_SUBJECT_KEY=$(cat subject.key) datamap subject show --customer BT-100231
   datamap subject show --phone "+31 6 1234 5678" --format json`)
@@ -147,6 +149,7 @@ sent. The asking is recorded in the audit trail.`, `
 	sf.register(fs)
 	asOf := questionFlag(fs, questions.SubjectShow, "as_of")
 	format := fs.String("format", "table", "output format: table or json")
+	regName := fs.String("registry", e.cfg.Registry, `the declared registry, for the children_data finding (default DATAMAP_REGISTRY; none: no such finding); "`+registry.Builtin+`" for the embedded BackTrace one`)
 	if err := parseInterleaved(fs, args); err != nil {
 		return err
 	}
@@ -156,6 +159,17 @@ sent. The asking is recorded in the audit trail.`, `
 	ref, err := sf.ref(e, fs)
 	if err != nil {
 		return err
+	}
+	if *regName != "" {
+		tax, err := loadTaxonomy(e)
+		if err != nil {
+			return err
+		}
+		reg, err := registry.Open(*regName, tax)
+		if err != nil {
+			return usageError{fmt.Errorf("registry is invalid:\n%s", indentLines(err.Error()))}
+		}
+		ctx = questions.WithRegistry(ctx, reg)
 	}
 	a, err := askSubject(ctx, e, questions.SubjectShow, map[string]string{"ref": ref, "as_of": *asOf})
 	if err != nil {

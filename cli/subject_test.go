@@ -222,3 +222,48 @@ func TestSubjectStatementNamesWhatShowLists(t *testing.T) {
 		t.Errorf("the HTML statement lacks a recipient or the right to complain")
 	}
 }
+
+// TestSubjectShowFindsChildrenData: a child's contact form in a system
+// whose activities declare no children is a children_data finding in the
+// person's profile once subject show has the registry to judge by.
+func TestSubjectShowFindsChildrenData(t *testing.T) {
+	testservers.SkipWithoutEngine(t)
+	isolate(t)
+	key := "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+	t.Setenv("DATAMAP_SUBJECT_KEY", key)
+	serve(t)
+	k, _ := subjectref.ParseKey(key)
+	ref, _ := k.Ref(subjectref.CustomerNumber, "C-20077")
+	form := `{"specversion":"1.0","id":"child-1","source":"website","type":"com.back-trace.datamap.data.collected.v1","time":"2026-11-01T10:00:00Z","data":{"category":"web.forms","data_subject":"child","purpose":"support","legal_basis":"legitimate_interests","retention":"P12M","count":1,"subject_ref":"` + ref + `"}}`
+	if code, out, errOut := run(t, form+"\n", "emit"); code != 0 {
+		t.Fatalf("emit: %d %s %s", code, out, errOut)
+	}
+	show := func(args ...string) people.Profile {
+		t.Helper()
+		code, out, errOut := run(t, "", append([]string{"subject", "show", ref, "--format", "json", "--as-of", "2026-12-01"}, args...)...)
+		if code != 0 {
+			t.Fatalf("subject show %v: %d %s", args, code, errOut)
+		}
+		var p people.Profile
+		if err := json.Unmarshal([]byte(out), &p); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for len(show().Holdings) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the child's form never showed up")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if p := show(); slices.ContainsFunc(p.Findings, func(f people.Finding) bool { return f.Kind == people.FindingChildrenData }) {
+		t.Errorf("without a registry there is nothing to judge children_data by, yet: %+v", p.Findings)
+	}
+	p := show("--registry", "backtrace")
+	if !slices.ContainsFunc(p.Findings, func(f people.Finding) bool {
+		return f.Kind == people.FindingChildrenData && f.System == "website" && f.Topic == "child" && f.Events == 1
+	}) {
+		t.Errorf("with the BackTrace registry, which declares no children, findings are %+v; want children_data website child", p.Findings)
+	}
+}

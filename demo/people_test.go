@@ -145,3 +145,11 @@ func TestStatementListsWhatShowLists(t *testing.T) {
 		t.Error("no demo person's data was disclosed; the test checks nothing")
 	}
 }
+
+// A child's data is one kind of finding, whether the record's drift or a
+// person's profile reports it.
+func TestChildrenDataIsOneKind(t *testing.T) {
+	if people.FindingChildrenData != report.KindChildrenData {
+		t.Errorf("people says %q, the record %q", people.FindingChildrenData, report.KindChildrenData)
+	}
+}

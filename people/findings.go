@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/back-trace/datamap/events"
+	"github.com/back-trace/datamap/events/taxonomy"
+	"github.com/back-trace/datamap/registry"
 )
 
 // The kinds of finding about people's rights.
@@ -25,6 +27,11 @@ const (
 	// FindingProcessingAfterErasure: a system collected a person's data
 	// again after reporting its erasure on their request.
 	FindingProcessingAfterErasure = "processing_after_erasure"
+	// FindingChildrenData: a system holds the person's data as a data
+	// subject the taxonomy marks as a child, and none of the system's
+	// activities in the registry declares children (Art. 8); the same
+	// kind as the Article 30 record's drift finding.
+	FindingChildrenData = "children_data"
 )
 
 // Finding is one way processing departed from people's choices, summed
@@ -111,6 +118,47 @@ func Findings(facts []Fact, asOf time.Time) []Finding {
 		return cmp.Or(cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.System, b.System), cmp.Compare(a.Topic, b.Topic))
 	})
 	return out
+}
+
+// WithChildrenFindings returns p with a children_data finding for each
+// system that holds the person's data as a child (tax) while none of its
+// activities in reg declares that data subject. It needs the registry,
+// which the person's facts alone do not carry; p is unchanged without one.
+func WithChildrenFindings(p Profile, reg *registry.Registry, tax *taxonomy.Taxonomy) Profile {
+	if reg == nil || tax == nil {
+		return p
+	}
+	found := map[[2]string]*Finding{}
+	for _, h := range p.Holdings {
+		if s, ok := tax.DataSubject(h.DataSubject); !ok || !s.Child {
+			continue
+		}
+		if slices.ContainsFunc(reg.AllActivities(), func(a *registry.Activity) bool {
+			return slices.Contains(a.Systems, h.System) && slices.Contains(a.DataSubjects, h.DataSubject)
+		}) {
+			continue
+		}
+		k := [2]string{h.System, h.DataSubject}
+		f := found[k]
+		if f == nil {
+			f = &Finding{Kind: FindingChildrenData, System: h.System, Topic: h.DataSubject, People: 1, First: h.FirstSeen, Last: h.LastSeen}
+			found[k] = f
+		}
+		f.Events += h.Events
+		f.First, f.Last = minTime(f.First, h.FirstSeen), maxTime(f.Last, h.LastSeen)
+	}
+	if len(found) == 0 {
+		return p
+	}
+	out := slices.Clone(p.Findings)
+	for _, f := range found {
+		out = append(out, *f)
+	}
+	slices.SortFunc(out, func(a, b Finding) int {
+		return cmp.Or(cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.System, b.System), cmp.Compare(a.Topic, b.Topic))
+	})
+	p.Findings = out
+	return p
 }
 
 func minTime(a, b time.Time) time.Time {

@@ -114,3 +114,28 @@ func TestDurationWords(t *testing.T) {
 		}
 	}
 }
+
+// TestWithChildrenFindings: a child's data in a system whose activities
+// declare no children is a finding; a customer's is not; no registry,
+// no judgement.
+func TestWithChildrenFindings(t *testing.T) {
+	tax := taxonomy.Default()
+	reg, err := registry.Parse(schemas.BackTraceRegistry(), "backtrace-registry.yaml", tax)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	p := Profile{Holdings: []Holding{
+		{System: "website", Category: "web.forms", DataSubject: "child", Events: 2, FirstSeen: at, LastSeen: at.Add(time.Hour)},
+		{System: "billing-api", Category: "billing.invoice", DataSubject: "customer", Events: 1, FirstSeen: at, LastSeen: at},
+	}, Findings: []Finding{{Kind: FindingRequestOverdue, System: "support-desk", Topic: "access"}}}
+	got := WithChildrenFindings(p, reg, tax).Findings
+	want := []Finding{{Kind: FindingChildrenData, System: "website", Topic: "child", People: 1, Events: 2, First: at, Last: at.Add(time.Hour)},
+		{Kind: FindingRequestOverdue, System: "support-desk", Topic: "access"}}
+	if !slices.Equal(got, want) {
+		t.Errorf("findings %+v\nwant %+v", got, want)
+	}
+	if got := WithChildrenFindings(p, nil, tax).Findings; len(got) != 1 {
+		t.Errorf("without a registry: %+v", got)
+	}
+}

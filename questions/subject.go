@@ -111,21 +111,25 @@ func (r Parsed) asOf() time.Time {
 	return r.filter.AsOf
 }
 
-func subjectShow(ctx context.Context, conn driver.Conn, _ *taxonomy.Taxonomy, r Parsed) (Answer, error) {
+func subjectShow(ctx context.Context, conn driver.Conn, tax *taxonomy.Taxonomy, r Parsed) (Answer, error) {
 	asOf := r.asOf()
 	facts, err := query.SubjectFacts(ctx, conn, r.values["ref"], asOf)
 	if err != nil {
 		return Answer{}, err
 	}
-	return Answer{Document: people.ProfileOf(r.values["ref"], facts, asOf)}, nil
+	// Whether a child's data is declared is the registry's to say; with
+	// one, the profile's findings include children_data.
+	reg, _ := ctx.Value(registryKey{}).(*registry.Registry)
+	return Answer{Document: people.WithChildrenFindings(people.ProfileOf(r.values["ref"], facts, asOf), reg, tax)}, nil
 }
 
 // registryKey keys the declared registry in a context.
 type registryKey struct{}
 
 // WithRegistry returns a context that carries the declared registry, for
-// the subject statement: its legal bases, retention, sources and
-// controller come from it. Without one the statement holds what the
+// the subject statement (its legal bases, retention, sources and
+// controller come from it) and subject show (whether a child's data is
+// declared). Without one the statement holds what the
 // evidence shows and leaves the declared parts out.
 func WithRegistry(ctx context.Context, reg *registry.Registry) context.Context {
 	return context.WithValue(ctx, registryKey{}, reg)
