@@ -257,7 +257,9 @@ up as further hops, each with its path.`, Examples: `
 		Command: Command{Synopsis: "--recipient NAME [flags]", Description: `
 If this recipient is breached, what is exposed? The categories, data
 subjects, sending and originating systems, and records it received, and
-everywhere it passed them on.`, Examples: `
+everywhere it passed them on, hop by hop with the records of each hop.
+The records received and the records passed on are counted apart, never
+added up: the same records may travel every hop.`, Examples: `
   datamap lineage blast --recipient Zendesk
   datamap lineage blast --recipient Stripe --format json`}}
 
