@@ -36,6 +36,7 @@ import (
 	"github.com/back-trace/datamap/access"
 	"github.com/back-trace/datamap/events/taxonomy"
 	"github.com/back-trace/datamap/questions"
+	"github.com/back-trace/datamap/registry"
 )
 
 //go:embed templates/*.html
@@ -57,6 +58,10 @@ type Options struct {
 	// Registry names the declared registry the drift and Article 30 pages
 	// use, "" when serve has none (the pages then say how to set one).
 	Registry string
+	// Declared is that registry, read: a person's Art. 15 statement takes
+	// the controller, legal bases, retention and sources from it (nil
+	// leaves those parts out).
+	Declared *registry.Registry
 	// Replay republishes dead letters; nil hides the replay button. It
 	// refuses letters that would fail again (deadletter.ReplayChecked):
 	// the page then says why, with 409.
@@ -232,7 +237,7 @@ func (s *Server) Handler(next http.Handler) http.Handler {
 		}
 	}
 	root.Handle("/{$}", web)
-	for _, p := range []string{"/login", "/logout", "/deadletters/replay", "/assets/"} {
+	for _, p := range []string{"/login", "/logout", "/deadletters/replay", statementPath, "/assets/"} {
 		root.Handle(p, web)
 	}
 	return root
