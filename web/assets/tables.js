@@ -177,7 +177,7 @@ function fill(td, c, r) {
   } else {
     td.textContent = text;
   }
-  if (c.name === NOTE || (c.name === 'finding' && state.notes.get(r))) {
+  if ((c.name === NOTE || c.name === 'finding') && state.notes.get(r)) {
     td.append(' ', el('a', 'See Drift', { href: '/drift' + location.search }));
   }
 }
