@@ -14,7 +14,7 @@ const LIMIT = 10000; // the API's largest page
 
 // The columns each page shows first, in the order shown.
 const SHOWN = {
-  inventory: ['system', 'category', 'data_subject', 'purpose', 'legal_basis', 'retention', 'records', 'last_seen'],
+  inventory: ['system', 'category', 'data_subject', 'purpose', 'legal_basis', 'retention', 'records'],
   flows: ['system', 'recipient', 'category', 'purpose', 'records'],
   transfers: ['recipient', 'country', 'safeguard', 'category', 'records', 'finding'],
   retention: ['system', 'category', 'retention', 'held_records', 'oldest_held', 'held_until', 'finding'],
