@@ -36,6 +36,7 @@ export async function initDrift() {
           el('td', f.subject), el('td', ev, { class: 'num' }), el('td', f.message, { class: 'long' }), action);
         body.append(tr);
       }
+      table.hidden = rows.length === 0;
       const by = (s) => rows.filter((f) => f.severity === s).length;
       document.getElementById('count').textContent = rows.length
         ? `${plural(rows.length, 'finding')} as of ${cell(a.as_of, 'time')}: ${by('high')} high, ${by('medium')} medium, ${by('low')} low`
@@ -75,8 +76,9 @@ export async function initRecord() {
       add('As of', cell(rec.as_of, 'time'));
       add('Controller', rec.controller && rec.controller.name ? rec.controller.name : '');
       add('Activities', String(s.activities));
-      add('Observed', `${plural(s.observed_events, 'event')}, ${plural(s.observed_records, 'record')}`);
-      add('Undeclared', plural(s.undeclared_events, 'event'));
+      const num = (n) => n.toLocaleString('en');
+      add('Observed', `${plural(s.observed_events, 'event', 'events', num)}, ${plural(s.observed_records, 'record', 'records', num)}`);
+      add('Undeclared', plural(s.undeclared_events, 'event', 'events', num));
       add('Findings', `${sev.high || 0} high, ${sev.medium || 0} medium, ${sev.low || 0} low`);
       add('Content SHA-256', rec.content_sha256, { id: 'sha256', class: 'hash' });
       showError(null);
@@ -114,6 +116,7 @@ export async function initDeadLetters() {
     document.getElementById('count').textContent = a.total === 0
       ? 'No dead letters: every event published was stored.'
       : `${plural(a.total, 'dead letter')}; the latest ${a.items.length} below.`;
+    table.hidden = a.items.length === 0;
     if (writer) document.getElementById('replay').disabled = a.items.length === 0;
     setState('ready');
   } catch (err) { showError(err); }

@@ -252,8 +252,10 @@ function render() {
   document.getElementById('prev').disabled = state.page === 0;
   document.getElementById('next').disabled = state.page >= pages - 1;
   const more = state.total > state.rows.length ? ` (the first ${state.rows.length} of ${state.total})` : '';
-  const records = state.view.reduce((n, r) => n + (r.records || r.held_records || 0), 0);
-  document.getElementById('count').textContent = `${plural(state.view.length, 'row')}${more}, ${plural(records, 'record', 'records', fmt)}` +
+  const sum = (k) => state.view.reduce((n, r) => n + (r[k] || 0), 0);
+  const measured = state.question === 'traffic' ? plural(sum('spans'), 'call', 'calls', fmt)
+    : plural(sum('records') + sum('held_records'), 'record', 'records', fmt);
+  document.getElementById('count').textContent = `${plural(state.view.length, 'row')}${more}, ${measured}` +
     (state.findings !== undefined ? `, ${plural(state.findings, 'finding')}` : '');
 }
 
