@@ -344,13 +344,16 @@ func testPagesAboutPeople(t *testing.T, f *fixture) {
 			chromedp.SendKeys(chromedp.CSS(`#ref`), erasure), chromedp.Submit(chromedp.CSS(`#person-form`)),
 			chromedp.WaitVisible(chromedp.CSS(`#profile`)), waitReady())
 		f.axe(t, tab, "person")
+		checkWords(t, "person", get(t, tab, "text", js[string](`document.body.innerText`)))
 		f.do(t, tab, "person error", chromedp.Navigate(f.base+"/subject"), waitReady(),
 			chromedp.SendKeys(chromedp.CSS(`#ref`), "sr1:abc"), chromedp.Submit(chromedp.CSS(`#person-form`)),
 			chromedp.WaitVisible(chromedp.CSS(`#subject-error`)), waitReady())
 		f.axe(t, tab, "person-error")
 		f.do(t, tab, "requests", chromedp.Navigate(f.base+"/subject/requests?all=true"), waitReady(), chromedp.WaitVisible(chromedp.CSS(`#requests-table`)))
 		f.axe(t, tab, "requests")
+		checkWords(t, "requests", get(t, tab, "text", js[string](`document.body.innerText`)))
 		f.do(t, tab, "audit", chromedp.Navigate(f.base+"/subject/audit"), waitReady(), chromedp.WaitVisible(chromedp.CSS(`#audit`)))
 		f.axe(t, tab, "audit")
+		checkWords(t, "audit", get(t, tab, "text", js[string](`document.body.innerText`)))
 	})
 }

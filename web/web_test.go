@@ -203,9 +203,6 @@ func TestWebDataMap(t *testing.T) {
 			Text       string
 			WideTables []string
 		}
-		flag := regexp.MustCompile(`(^|\s)--[a-z]`)
-		command := regexp.MustCompile(`\bdatamap [a-z]`)
-		singular := regexp.MustCompile(`\b1 (rows|records|findings|transfers|holdings|events|calls|dead letters)\b`)
 		for _, p := range pagesUnderTest {
 			f.do(t, tab, p.name, chromedp.Navigate(f.base+p.path), waitReady(), chromedp.WaitReady(chromedp.CSS(p.ready)))
 			l := get(t, tab, "measure "+p.name, js[look](`({page: document.scrollingElement.scrollWidth, wide: document.scrollingElement.clientWidth,
@@ -220,11 +217,7 @@ func TestWebDataMap(t *testing.T) {
 			if len(l.WideTables) > 0 {
 				t.Errorf("%s: tables wider than their place at 1366×768: %v", p.name, l.WideTables)
 			}
-			for _, re := range []*regexp.Regexp{flag, command, singular} {
-				if at := re.FindStringIndex(l.Text); at != nil {
-					t.Errorf("%s reads %q (%s)", p.name, l.Text[max(0, at[0]-60):min(len(l.Text), at[1]+20)], re)
-				}
-			}
+			checkWords(t, p.name, l.Text)
 		}
 	})
 
@@ -432,6 +425,24 @@ func TestWebDataMap(t *testing.T) {
 	})
 
 	testPagesAboutPeople(t, f)
+}
+
+// What no page may read: a command-line flag or command, or a plural
+// after one.
+var (
+	flagWord    = regexp.MustCompile(`(^|\s)--[a-z]`)
+	commandWord = regexp.MustCompile(`\bdatamap [a-z]`)
+	oneMany     = regexp.MustCompile(`\b1 (rows|records|findings|transfers|holdings|events|calls|dead letters|requests|questions)\b`)
+)
+
+// checkWords fails on what no page may read, quoting it in its context.
+func checkWords(t *testing.T, page, text string) {
+	t.Helper()
+	for _, re := range []*regexp.Regexp{flagWord, commandWord, oneMany} {
+		if at := re.FindStringIndex(text); at != nil {
+			t.Errorf("%s reads %q (%s)", page, text[max(0, at[0]-60):min(len(text), at[1]+20)], re)
+		}
+	}
 }
 
 // axe runs axe-core on the tab's page and fails on a serious or critical
