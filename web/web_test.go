@@ -238,6 +238,7 @@ func TestWebDataMap(t *testing.T) {
 		if open.Expanded != "true" || !open.Visible || !strings.Contains(open.Text, "contract") {
 			t.Errorf("after Enter on the first row's button: aria-expanded=%s, details visible %v: %q", open.Expanded, open.Visible, open.Text)
 		}
+		f.axe(t, tab, "flows-details")
 	})
 
 	t.Run("rows that would look alike show what tells them apart; the finding's evidence says so", func(t *testing.T) {
