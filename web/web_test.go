@@ -252,7 +252,7 @@ func TestWebDataMap(t *testing.T) {
 			}
 			evidence := 0
 			for _, r := range rows {
-				if strings.Contains(r, "marketing") && strings.Contains(r, "evidence of a drift finding") && strings.Contains(r, "withdrew consent") {
+				if strings.Contains(strings.ToLower(r), "marketing") && strings.Contains(r, "evidence of a drift finding") && strings.Contains(r, "withdrew consent") {
 					evidence++
 				}
 			}
@@ -432,7 +432,7 @@ func TestWebDataMap(t *testing.T) {
 // after one.
 var (
 	flagWord    = regexp.MustCompile(`(^|\s)--[a-z]`)
-	commandWord = regexp.MustCompile(`\bdatamap [a-z]`)
+	commandWord = regexp.MustCompile(`\bdatamap (serve|demo|subject|audit|dlq|report|registry|lineage|inventory|flows|transfers|retention|drift|traffic|search|key|init)\b`)
 	oneMany     = regexp.MustCompile(`\b1 (rows|records|findings|transfers|holdings|events|calls|dead letters|requests|questions)\b`)
 )
 
