@@ -432,7 +432,7 @@ func TestWebDataMap(t *testing.T) {
 // after one.
 var (
 	flagWord    = regexp.MustCompile(`(^|\s)--[a-z]`)
-	commandWord = regexp.MustCompile(`\bdatamap (serve|demo|subject|audit|dlq|report|registry|lineage|inventory|flows|transfers|retention|drift|traffic|search|key|init)\b`)
+	commandWord = regexp.MustCompile(`\bdatamap (serve|demo|emit|lineage|subject|audit|report|alerts|registry|bench|taxonomy|dlq|service|sources|rollups|config|env|completion|version|inventory|flows|transfers|retention|drift|traffic|search)\b`)
 	oneMany     = regexp.MustCompile(`\b1 (rows|records|findings|transfers|holdings|events|calls|dead letters|requests|questions)\b`)
 )
 
