@@ -15,7 +15,7 @@ const LIMIT = 10000; // the API's largest page
 // The columns each page shows first, in the order shown.
 const SHOWN = {
   inventory: ['system', 'category', 'data_subject', 'purpose', 'legal_basis', 'retention', 'records'],
-  flows: ['system', 'recipient', 'category', 'purpose', 'records'],
+  flows: ['system', 'recipient', 'country', 'category', 'purpose', 'records'],
   transfers: ['recipient', 'country', 'safeguard', 'category', 'records', 'finding'],
   retention: ['system', 'category', 'retention', 'held_records', 'oldest_held', 'held_until', 'finding'],
   traffic: ['system', 'host', 'class', 'recipient', 'country', 'reported', 'declared', 'spans', 'last_seen'],
@@ -42,7 +42,8 @@ const linked = new Set(['system', 'recipient']);
 const long = new Set(['finding', 'message', 'reason', NOTE]);
 
 // arrange puts a page's rows in its natural order: transfers grouped by
-// country with findings first, retention past-retention only, oldest first.
+// country with findings first, retention past-retention only, oldest first,
+// elsewhere the rows that are a finding's evidence first.
 function arrange(rows) {
   if (state.question === 'transfers') {
     const byCountry = new Map();
@@ -62,6 +63,7 @@ function arrange(rows) {
     return rows.filter((r) => r.finding)
       .sort((a, b) => (Date.parse(a.oldest_held) || Infinity) - (Date.parse(b.oldest_held) || Infinity));
   }
+  if (state.notes.size) return [...rows.filter((r) => state.notes.has(r)), ...rows.filter((r) => !state.notes.has(r))];
   return rows;
 }
 
