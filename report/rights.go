@@ -28,6 +28,10 @@ func rightsFinding(f people.Finding) Finding {
 		}
 		return "from " + f.First.UTC().Format(time.DateOnly) + " to " + f.Last.UTC().Format(time.DateOnly)
 	}()
+	events := "1 event"
+	if f.Events != 1 {
+		events = fmt.Sprintf("%d events", f.Events)
+	}
 	first, last := f.First, f.Last
 	// Each event about a person is one record of them (its count, absent,
 	// is 1), so the records are the events.
@@ -36,7 +40,7 @@ func rightsFinding(f people.Finding) Finding {
 	switch f.Kind {
 	case people.FindingProcessingAfterWithdrawal:
 		out.About = f.System + ": " + f.Topic
-		out.Message = fmt.Sprintf("%s collected or disclosed data of %s for %s after they withdrew consent to it (%d events %s)", f.System, persons, f.Topic, f.Events, span)
+		out.Message = fmt.Sprintf("%s collected or disclosed data of %s for %s after they withdrew consent to it (%s %s)", f.System, persons, f.Topic, events, span)
 		out.Action = "stop processing for " + f.Topic + " for people who withdrew (GDPR Art. 7(3)); check the withdrawal reaches " + f.System + "; `datamap subject show` names them to the subject role"
 	case people.FindingErasureIncomplete:
 		out.About = f.System + ": " + f.Topic
@@ -48,7 +52,7 @@ func rightsFinding(f people.Finding) Finding {
 		out.Action = "answer them, or record the extension and tell the person why (Art. 12(3)); `datamap subject requests` lists them"
 	case people.FindingProcessingAfterErasure:
 		out.About = f.System + ": " + f.Topic
-		out.Message = fmt.Sprintf("%s collected %s of %s again after reporting its erasure on their request (%d events %s)", f.System, f.Topic, persons, f.Events, span)
+		out.Message = fmt.Sprintf("%s collected %s of %s again after reporting its erasure on their request (%s %s)", f.System, f.Topic, persons, events, span)
 		out.Action = "find the source that brings the data back (an import, a sync, a backup restore) and suppress the erased people"
 	}
 	return out

@@ -40,7 +40,7 @@ func (s *Server) routes(tel *telemetry) (http.Handler, error) {
 	_, noChromium := report.Chromium()
 	validator := events.NewValidator(o.Taxonomy)
 	s.web, err = web.New(web.Options{Credentials: creds, Catalog: st.ClickHouse, SessionTTL: o.Config.SessionTTL,
-		Taxonomy: o.Taxonomy, Registry: o.Config.Registry, PDF: noChromium == nil, Log: o.Log,
+		Taxonomy: o.Taxonomy, Registry: o.Config.Registry, Declared: o.Registry, PDF: noChromium == nil, Log: o.Log,
 		Replay: func(ctx context.Context, ids []uint64) ([]uint64, []uint64, error) {
 			res, err := deadletter.ReplayChecked(ctx, st.JS, validator, ids)
 			return res.Replayed, res.Missing, err

@@ -1,14 +1,22 @@
 package web
 
 import (
+	"bytes"
+	"cmp"
+	"context"
 	"errors"
 	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/back-trace/datamap/catalog/query"
 	"github.com/back-trace/datamap/people"
 	"github.com/back-trace/datamap/questions"
+	"github.com/back-trace/datamap/report"
 )
 
 // The pages about people are rendered here, on the server, from package
@@ -47,6 +55,7 @@ func (s *Server) subjectRoutes(mux *http.ServeMux) {
 	person, requests, audit := subjectPages()[0], subjectPages()[1], subjectPages()[2]
 	mux.Handle("GET "+person.Path, s.loggedIn(s.allowed(person, s.personForm)))
 	mux.Handle("POST "+person.Path, s.loggedIn(s.allowed(person, s.personLookup)))
+	mux.Handle("POST "+statementPath, s.loggedIn(s.allowed(person, s.statement)))
 	mux.Handle("GET "+requests.Path, s.loggedIn(s.allowed(requests, s.requests)))
 	mux.Handle("GET "+audit.Path, s.loggedIn(s.allowed(audit, s.auditTrail)))
 	mux.Handle("POST "+audit.Path, s.loggedIn(s.allowed(audit, s.auditTrail)))
@@ -58,6 +67,7 @@ func (s *Server) subjectRoutes(mux *http.ServeMux) {
 // that in the audit trail before it answers — or does not answer.
 func (s *Server) ask(r *http.Request, q questions.Question, values map[string]string) (questions.Answer, error) {
 	ctx := questions.WithAsker(r.Context(), questions.Asker{Who: sessionOf(r).name, Surface: webSurface})
+	ctx = questions.WithRegistry(ctx, s.opts.Declared) // the statement's declared parts
 	return q.Ask(ctx, s.opts.Catalog, s.opts.Taxonomy, values)
 }
 
@@ -109,7 +119,77 @@ func (s *Server) personLookup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d.Subject.Profile, d.Subject.Asked = questions.DocumentOf[people.Profile](a)
+	d.PDF = s.opts.PDF
 	s.render(w, d.Page.Name, http.StatusOK, d)
+}
+
+// statementPath is where the person page posts for a person's statement.
+const statementPath = "/subject/statement"
+
+// statement answers `subject statement` for the reference posted: what the
+// person is told on access (GDPR Art. 15), as a file to download — HTML to
+// print or send, PDF, or JSON. Asking is recorded in the audit trail, as
+// every subject question is.
+func (s *Server) statement(w http.ResponseWriter, r *http.Request) {
+	if !checkCSRF(w, r) {
+		return
+	}
+	d := s.data(r, subjectPages()[0])
+	d.PDF = s.opts.PDF
+	ref := strings.TrimSpace(r.PostForm.Get("ref"))
+	format := cmp.Or(r.PostForm.Get("format"), "html")
+	switch {
+	case ref == "":
+		d.Subject.Error = "Subject reference: enter one (sr1: and 52 characters)."
+	case !slices.Contains(report.StatementFormats, format):
+		d.Subject.Error = "Statement format " + strconv.Quote(format) + ": use " + strings.Join(report.StatementFormats, ", ") + "."
+	case format == "pdf" && !s.opts.PDF:
+		d.Subject.Error = "No PDF: Chromium is not installed on the server; download the HTML and print it."
+	}
+	if d.Subject.Error != "" {
+		s.render(w, "person", http.StatusBadRequest, d)
+		return
+	}
+	a, err := s.ask(r, questions.SubjectStatement, map[string]string{"ref": ref})
+	if err != nil {
+		s.refuse(w, d, err)
+		return
+	}
+	st, _ := questions.DocumentOf[people.Statement](a)
+	var body bytes.Buffer
+	if format == "pdf" {
+		body, err = statementPDF(r.Context(), st)
+	} else {
+		err = report.WriteStatement(&body, st, format)
+	}
+	if err != nil {
+		s.opts.Log.Error("web subject statement", "format", format, "err", err)
+		d.Subject.Error = "The statement could not be written; see the server log, and try again."
+		s.render(w, "person", http.StatusServiceUnavailable, d)
+		return
+	}
+	types := map[string]string{"html": "text/html; charset=utf-8", "pdf": "application/pdf", "json": "application/json"}
+	w.Header().Set("Content-Type", types[format])
+	w.Header().Set("Content-Disposition", `attachment; filename="art15-statement-`+st.Date+`.`+format+`"`)
+	w.Header().Set("Cache-Control", "no-store") // it is about a person
+	_, _ = w.Write(body.Bytes())
+}
+
+// statementPDF prints a statement to PDF in a directory of its own.
+func statementPDF(ctx context.Context, st people.Statement) (bytes.Buffer, error) {
+	var out bytes.Buffer
+	dir, err := os.MkdirTemp("", "datamap-statement-")
+	if err != nil {
+		return out, err
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "statement.pdf")
+	if err := report.WriteStatementPDF(ctx, st, path); err != nil {
+		return out, err
+	}
+	b, err := os.ReadFile(path)
+	out.Write(b)
+	return out, err
 }
 
 // requests answers `datamap subject requests [--all]`. The only parameter

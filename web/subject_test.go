@@ -260,6 +260,52 @@ func testPagesAboutPeople(t *testing.T, f *fixture) {
 		f.axe(t, rtab, "forbidden")
 	})
 
+	t.Run("the person page's Art. 15 statement names each recipient subject show lists, and is audited", func(t *testing.T) {
+		f.do(t, tab, "look up",
+			chromedp.Navigate(f.base+"/subject"), waitReady(),
+			chromedp.SendKeys(chromedp.CSS(`#ref`), stop),
+			chromedp.Submit(chromedp.CSS(`#person-form`)),
+			chromedp.WaitVisible(chromedp.CSS(`#profile`)), waitReady())
+		if button := get(t, tab, "button", chromedp.Text(chromedp.CSS(`#statement`))); button != "Art. 15 statement" {
+			t.Errorf("the person page's statement button reads %q", button)
+		}
+		var profile people.Profile
+		if code := f.apiGetAs(t, subjectToken, "/api/v1/subject/show?ref="+stop, &profile); code != http.StatusOK || len(profile.Disclosures) == 0 {
+			t.Fatalf("API subject show: %d, %d disclosures", code, len(profile.Disclosures))
+		}
+		person := f.httpLogin(t, subjectToken)
+		code, body, _ := person.postPage(t, "/subject/statement", url.Values{"ref": {stop}, "format": {"json"}, "csrf": {person.csrf}}, nil)
+		var st people.Statement
+		if err := json.Unmarshal([]byte(body), &st); code != http.StatusOK || err != nil {
+			t.Fatalf("statement: %d, %v\n%s", code, err, body)
+		}
+		for _, d := range profile.Disclosures {
+			if !slices.ContainsFunc(st.Recipients, func(r people.StatementRecipient) bool { return r.Name == d.To }) {
+				t.Errorf("the statement's recipients %+v lack %s, which subject show lists", st.Recipients, d.To)
+			}
+		}
+		code, body, _ = person.postPage(t, "/subject/statement", url.Values{"ref": {stop}, "csrf": {person.csrf}}, nil)
+		if code != http.StatusOK || !strings.Contains(body, "Twilio") || strings.Contains(body, demo.People[0].Identifier) {
+			t.Errorf("HTML statement: %d, naming Twilio %v", code, strings.Contains(body, "Twilio"))
+		}
+		if code, _, _ := person.postPage(t, "/subject/statement", url.Values{"ref": {stop}, "format": {"docx"}, "csrf": {person.csrf}}, nil); code != http.StatusBadRequest {
+			t.Errorf("statement as docx: %d, want 400", code)
+		}
+		var trail struct {
+			Items []struct{ Question, Ref, Surface string }
+		}
+		f.apiGetAs(t, subjectToken, "/api/v1/audit?ref="+stop, &trail)
+		if !slices.ContainsFunc(trail.Items, func(e struct{ Question, Ref, Surface string }) bool {
+			return e.Question == "subject statement" && e.Surface == "web"
+		}) {
+			t.Errorf("the statement asked from the web is not in the audit trail: %+v", trail.Items)
+		}
+		reader := f.httpLogin(t, readToken)
+		if code, body, _ := reader.postPage(t, "/subject/statement", url.Values{"ref": {stop}, "csrf": {reader.csrf}}, nil); code != http.StatusForbidden || strings.Contains(body, "Twilio") {
+			t.Errorf("statement with a read login: %d, want 403", code)
+		}
+	})
+
 	t.Run("a look-up without the CSRF token is refused and looks no one up", func(t *testing.T) {
 		person := f.httpLogin(t, subjectToken)
 		other := f.httpLogin(t, subjectToken)
@@ -298,13 +344,16 @@ func testPagesAboutPeople(t *testing.T, f *fixture) {
 			chromedp.SendKeys(chromedp.CSS(`#ref`), erasure), chromedp.Submit(chromedp.CSS(`#person-form`)),
 			chromedp.WaitVisible(chromedp.CSS(`#profile`)), waitReady())
 		f.axe(t, tab, "person")
+		checkWords(t, "person", get(t, tab, "text", js[string](`document.body.innerText`)))
 		f.do(t, tab, "person error", chromedp.Navigate(f.base+"/subject"), waitReady(),
 			chromedp.SendKeys(chromedp.CSS(`#ref`), "sr1:abc"), chromedp.Submit(chromedp.CSS(`#person-form`)),
 			chromedp.WaitVisible(chromedp.CSS(`#subject-error`)), waitReady())
 		f.axe(t, tab, "person-error")
 		f.do(t, tab, "requests", chromedp.Navigate(f.base+"/subject/requests?all=true"), waitReady(), chromedp.WaitVisible(chromedp.CSS(`#requests-table`)))
 		f.axe(t, tab, "requests")
+		checkWords(t, "requests", get(t, tab, "text", js[string](`document.body.innerText`)))
 		f.do(t, tab, "audit", chromedp.Navigate(f.base+"/subject/audit"), waitReady(), chromedp.WaitVisible(chromedp.CSS(`#audit`)))
 		f.axe(t, tab, "audit")
+		checkWords(t, "audit", get(t, tab, "text", js[string](`document.body.innerText`)))
 	})
 }

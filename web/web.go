@@ -28,6 +28,7 @@ import (
 	"net/url"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -36,6 +37,7 @@ import (
 	"github.com/back-trace/datamap/access"
 	"github.com/back-trace/datamap/events/taxonomy"
 	"github.com/back-trace/datamap/questions"
+	"github.com/back-trace/datamap/registry"
 )
 
 //go:embed templates/*.html
@@ -57,6 +59,10 @@ type Options struct {
 	// Registry names the declared registry the drift and Article 30 pages
 	// use, "" when serve has none (the pages then say how to set one).
 	Registry string
+	// Declared is that registry, read: a person's Art. 15 statement takes
+	// the controller, legal bases, retention and sources from it (nil
+	// leaves those parts out).
+	Declared *registry.Registry
 	// Replay republishes dead letters; nil hides the replay button. It
 	// refuses letters that would fail again (deadletter.ReplayChecked):
 	// the page then says why, with 409.
@@ -167,7 +173,7 @@ func New(o Options) (*Server, error) {
 	s := &Server{opts: o, sessions: newSessions(o.SessionTTL, logins), assets: a,
 		pages: map[string]*template.Template{}, filters: filters(o.Taxonomy)}
 	funcs := template.FuncMap{"asset": a.url, "join": strings.Join, "day": day, "stamp": stamp, "due": due,
-		"meaning": func(kind string) string { return findingMeaning[kind] }, "requestsTable": newRequestsTable}
+		"meaning": func(kind string) string { return findingMeaning[kind] }, "requestsTable": newRequestsTable, "plural": plural}
 	all := append(append(pages(), subjectPages()...), page{Name: "login"}, page{Name: "forbidden"})
 	for _, p := range all {
 		files := []string{"templates/layout.html", "templates/" + p.Name + ".html"}
@@ -232,7 +238,7 @@ func (s *Server) Handler(next http.Handler) http.Handler {
 		}
 	}
 	root.Handle("/{$}", web)
-	for _, p := range []string{"/login", "/logout", "/deadletters/replay", "/assets/"} {
+	for _, p := range []string{"/login", "/logout", "/deadletters/replay", statementPath, "/assets/"} {
 		root.Handle(p, web)
 	}
 	return root
@@ -338,6 +344,14 @@ func (s *Server) render(w http.ResponseWriter, name string, status int, d any) {
 	if err := s.pages[name].ExecuteTemplate(w, "page", d); err != nil {
 		s.opts.Log.Error("web page", "page", name, "err", err)
 	}
+}
+
+// plural counts in words, as the pages' scripts do: "1 request", "2 requests".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
 }
 
 // csp allows scripts, styles and connections to this origin only: no

@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -33,6 +34,7 @@ var pagesUnderTest = []struct{ name, path, ready string }{
 	{"flows", "/flows", `#table tbody tr`},
 	{"transfers", "/transfers", `#table tbody tr`},
 	{"retention", "/retention", `#table tbody tr`},
+	{"traffic", "/traffic", `#table tbody tr`},
 	{"drift", "/drift", `#drift tbody tr`},
 	{"article30", "/article30", `#sha256`},
 	{"deadletters", "/deadletters", `#count`},
@@ -70,7 +72,7 @@ func TestWebDataMap(t *testing.T) {
 			waitReady())
 		loc := get(t, tab, "address", chromedp.Location())
 		categories := get(t, tab, "read the table", js[[]string](`(() => { const s = document.getElementById('page-size'); s.value = '500'; s.dispatchEvent(new Event('change'));
-			return [...document.querySelectorAll('#table tbody tr')].map(tr => tr.cells[1].textContent); })()`))
+			return [...document.querySelectorAll('#table tbody td[data-col=category]')].map(td => td.textContent); })()`))
 		if !strings.Contains(loc, "category=billing") {
 			t.Errorf("the filter is not in the address: %s", loc)
 		}
@@ -200,6 +202,106 @@ func TestWebDataMap(t *testing.T) {
 		}
 	})
 
+	t.Run("every page fits 1366×768, counts in words and names no command", func(t *testing.T) {
+		type look struct {
+			Page, Wide int
+			Text       string
+			WideTables []string
+		}
+		for _, p := range pagesUnderTest {
+			f.do(t, tab, p.name, chromedp.Navigate(f.base+p.path), waitReady(), chromedp.WaitReady(chromedp.CSS(p.ready)))
+			l := get(t, tab, "measure "+p.name, js[look](`({page: document.scrollingElement.scrollWidth, wide: document.scrollingElement.clientWidth,
+				text: document.body.innerText,
+				wideTables: [...document.querySelectorAll('.table-wrap')].filter(w => w.scrollWidth > w.clientWidth).map(w => w.querySelector('table').id + ': ' + w.scrollWidth + ' px in ' + w.clientWidth)})`))
+			if l.Page > l.Wide {
+				t.Errorf("%s scrolls sideways at 1366×768: the page is %d px in %d", p.name, l.Page, l.Wide)
+			}
+			if p.name == "map" {
+				continue // its panel and its words are the map's own
+			}
+			if len(l.WideTables) > 0 {
+				t.Errorf("%s: tables wider than their place at 1366×768: %v", p.name, l.WideTables)
+			}
+			checkWords(t, p.name, l.Text)
+		}
+	})
+
+	t.Run("a row's other columns open from its disclosure button, by keyboard too", func(t *testing.T) {
+		f.do(t, tab, "flows", chromedp.Navigate(f.base+"/flows"), waitReady())
+		shown := get(t, tab, "columns", js[[]string](`[...document.querySelectorAll('#table thead th[data-col]')].map(th => th.dataset.col)`))
+		if !slices.Contains(shown, "recipient") || slices.Contains(shown, "contract") {
+			t.Errorf("flows shows the columns %v; want the recipient, and the contract in the details", shown)
+		}
+		f.do(t, tab, "open by keyboard", chromedp.Focus(chromedp.CSS(`#table tbody tr:first-child td.disclose button`)),
+			chromedp.KeyEvent("\r"))
+		open := get(t, tab, "details", js[struct {
+			Expanded string
+			Visible  bool
+			Text     string
+		}](`(() => { const b = document.querySelector('#table tbody tr:first-child td.disclose button'); const d = document.getElementById(b.getAttribute('aria-controls'));
+			return {expanded: b.getAttribute('aria-expanded'), visible: !d.hidden && d.offsetHeight > 0, text: d.innerText}; })()`))
+		if open.Expanded != "true" || !open.Visible || !strings.Contains(open.Text, "contract") {
+			t.Errorf("after Enter on the first row's button: aria-expanded=%s, details visible %v: %q", open.Expanded, open.Visible, open.Text)
+		}
+		f.axe(t, tab, "flows-details")
+	})
+
+	t.Run("rows that would look alike show what tells them apart; the finding's evidence says so", func(t *testing.T) {
+		for _, path := range []string{"/flows", "/transfers"} {
+			f.do(t, tab, path, chromedp.Navigate(f.base+path), waitReady())
+			rows := get(t, tab, "Twilio rows", js[[]string](`[...document.querySelectorAll('#table tbody tr:not(.details):not(.group)')]
+				.filter(tr => tr.querySelector('td[data-col=recipient]')?.textContent === 'Twilio')
+				.map(tr => [...tr.querySelectorAll('td[data-col]')].filter(td => !['records', 'events'].includes(td.dataset.col)).map(td => td.textContent).join(' | '))`))
+			if len(rows) < 2 || len(sorted(rows)) != len(rows) {
+				t.Errorf("%s: the Twilio rows %q look alike", path, rows)
+			}
+			evidence := 0
+			for _, r := range rows {
+				if strings.Contains(strings.ToLower(r), "marketing") && strings.Contains(r, "evidence of a drift finding") && strings.Contains(r, "withdrew consent") {
+					evidence++
+				}
+			}
+			if evidence != 1 {
+				t.Errorf("%s: %d Twilio rows say they are the evidence of processing after withdrawal: %q", path, evidence, rows)
+			}
+		}
+	})
+
+	t.Run("retention: held past it and longer than declared, each saying what was checked", func(t *testing.T) {
+		var drift struct {
+			Items []struct{ Kind string }
+		}
+		f.apiGet(t, "/api/v1/drift", &drift)
+		exceeded := 0
+		for _, d := range drift.Items {
+			if d.Kind == "retention_exceeded" {
+				exceeded++
+			}
+		}
+		var held struct{ Total, Findings int }
+		f.apiGet(t, "/api/v1/retention", &held)
+		f.do(t, tab, "retention", chromedp.Navigate(f.base+"/retention"), waitReady())
+		got := get(t, tab, "retention page", js[struct {
+			Headings       []string
+			Held, Declared int
+			Empty, Count   string
+		}](`({headings: [...document.querySelectorAll('main h2')].map(h => h.textContent),
+			held: document.querySelectorAll('#table tbody tr.finding').length, declared: document.querySelectorAll('#declared tbody tr').length,
+			empty: document.querySelector('#table tbody tr.empty')?.textContent || '', count: document.getElementById('declared-count').textContent})`))
+		if !slices.Equal(got.Headings, []string{"Held past its retention", "Retention longer than declared"}) {
+			t.Errorf("retention page headings %q", got.Headings)
+		}
+		if got.Held != held.Findings || (held.Findings == 0 && !strings.HasPrefix(got.Empty, fmt.Sprintf("No record is held past its retention: checked %d holdings", held.Total))) {
+			t.Errorf("held past its retention: %d rows, %q; the API has %d findings in %d rows", got.Held, got.Empty, held.Findings, held.Total)
+		}
+		if got.Declared != exceeded || (exceeded == 0 && !strings.HasPrefix(got.Count, "No retention is longer than declared: compared")) {
+			t.Errorf("longer than declared: %d rows, %q; drift has %d retention_exceeded findings", got.Declared, got.Count, exceeded)
+		}
+		if exceeded == 0 {
+			t.Error("the fixture has no retention_exceeded finding to show")
+		}
+	})
+
 	t.Run("a malformed filter shows the API's error naming the field", func(t *testing.T) {
 		for _, c := range []struct{ query, param string }{
 			{"as_of=yesterday", "as_of"}, {"category=billing.nonsense", "category"}, {"safeguard=handshake", "safeguard"},
@@ -291,7 +393,7 @@ func TestWebDataMap(t *testing.T) {
 		f.do(t, tab, "dead letters page", chromedp.Navigate(f.base+"/deadletters"), waitReady())
 		count := get(t, tab, "count", chromedp.Text(chromedp.CSS(`#count`)))
 		reason := get(t, tab, "reason", chromedp.Text(chromedp.CSS(`#letters tbody tr td:last-child`)))
-		if !strings.HasPrefix(count, "1 dead letters") || reason != dl.Items[0].Reason {
+		if !strings.HasPrefix(count, "1 dead letter;") || reason != dl.Items[0].Reason {
 			t.Errorf("page says %q, %q; the API %+v", count, reason, dl)
 		}
 		writer := f.httpLogin(t, fullToken)
@@ -329,6 +431,24 @@ func TestWebDataMap(t *testing.T) {
 	})
 
 	testPagesAboutPeople(t, f)
+}
+
+// What no page may read: a command-line flag or command, or a plural
+// after one.
+var (
+	flagWord    = regexp.MustCompile(`(^|\s)--[a-z]`)
+	commandWord = regexp.MustCompile(`\bdatamap (serve|demo|emit|lineage|subject|audit|report|alerts|registry|bench|taxonomy|dlq|service|sources|rollups|config|env|completion|version|inventory|flows|transfers|retention|drift|traffic|search)\b`)
+	oneMany     = regexp.MustCompile(`\b1 (rows|records|findings|transfers|holdings|events|calls|dead letters|requests|questions)\b`)
+)
+
+// checkWords fails on what no page may read, quoting it in its context.
+func checkWords(t *testing.T, page, text string) {
+	t.Helper()
+	for _, re := range []*regexp.Regexp{flagWord, commandWord, oneMany} {
+		if at := re.FindStringIndex(text); at != nil {
+			t.Errorf("%s reads %q (%s)", page, text[max(0, at[0]-60):min(len(text), at[1]+20)], re)
+		}
+	}
 }
 
 // axe runs axe-core on the tab's page and fails on a serious or critical

@@ -14,9 +14,12 @@ import (
 // transfer. Finding is empty when the transfer is covered, and says what is
 // wrong otherwise.
 type TransferRow struct {
-	System      string    `json:"system"`
-	Category    string    `json:"category"`
-	DataSubject string    `json:"data_subject"`
+	System      string `json:"system"`
+	Category    string `json:"category"`
+	DataSubject string `json:"data_subject"`
+	// Purpose tells apart two transfers of the same data to the same
+	// recipient (routing and marketing, say): each is judged on its own.
+	Purpose     string    `json:"purpose"`
 	Recipient   string    `json:"recipient"`
 	Role        string    `json:"role"`
 	Country     string    `json:"country"`
@@ -47,7 +50,7 @@ func Transfers(ctx context.Context, conn driver.Conn, f Filter) ([]TransferRow, 
 		if known && c.EEA {
 			continue
 		}
-		t := TransferRow{System: r.System, Category: r.Category, DataSubject: r.DataSubject, Recipient: r.Recipient,
+		t := TransferRow{System: r.System, Category: r.Category, DataSubject: r.DataSubject, Purpose: r.Purpose, Recipient: r.Recipient,
 			Role: r.Role, Country: r.Country, CountryName: c.Name, Adequacy: c.Adequacy, Safeguard: r.Safeguard,
 			Contract: r.Contract, Events: r.Events, Records: r.Records, FirstSeen: r.FirstSeen, LastSeen: r.LastSeen}
 		switch {

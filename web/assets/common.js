@@ -278,6 +278,12 @@ export function fmt(n) {
   return String(n);
 }
 
+// plural counts things in words: "1 finding", "2 findings"; show formats
+// the number (fmt, say).
+export function plural(n, one, many = one + 's', show = String) {
+  return `${show(n)} ${n === 1 ? one : many}`;
+}
+
 // today is the date for file names.
 export function stamp() {
   return param('as_of') || new Date().toISOString().slice(0, 10);

@@ -15,7 +15,7 @@ async function start() {
   initFilters();
   switch (page) {
     case 'map': (await import('./map.js')).initMap(); break;
-    case 'inventory': case 'flows': case 'transfers': case 'retention': (await import('./tables.js')).initTable(); break;
+    case 'inventory': case 'flows': case 'transfers': case 'retention': case 'traffic': (await import('./tables.js')).initTable(); break;
     case 'drift': (await import('./pages.js')).initDrift(); break;
     case 'article30': (await import('./pages.js')).initRecord(); break;
     case 'deadletters': (await import('./pages.js')).initDeadLetters(); break;

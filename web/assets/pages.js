@@ -1,7 +1,20 @@
 // The drift, Article 30 and dead-letter pages.
-import { api, cell, el, filterParams, param, setState, showError } from './common.js';
+import { api, cell, el, filterParams, param, plural, setState, showError } from './common.js';
 
 const SEVERITY = { high: 3, medium: 2, low: 1 };
+
+// A finding's action may name a command; the web names the page that
+// answers the same, and never a flag.
+const PAGE_OF = [
+  [/`datamap subject show`/g, 'the Person page (subject role)'],
+  [/`datamap subject requests[^`]*`/g, 'the Requests page (subject role)'],
+];
+
+function webWords(text) {
+  let out = text;
+  for (const [command, page] of PAGE_OF) out = out.replace(command, page);
+  return out.replace(/`datamap ([^`]*)`/g, (_, c) => `the command line's ${c.replace(/\s+--?\S+/g, '')}`);
+}
 
 export async function initDrift() {
   const table = document.getElementById('drift');
@@ -16,16 +29,17 @@ export async function initDrift() {
       for (const f of rows) {
         const tr = el('tr', null, { class: 'sev-' + f.severity });
         // Findings drawn from traces count calls, the others events.
-        const ev = f.evidence ? (f.evidence.spans ? `${f.evidence.spans} calls` : `${f.evidence.events} events`) : '';
-        const action = el('td', f.action);
+        const ev = f.evidence ? (f.evidence.spans ? plural(f.evidence.spans, 'call') : plural(f.evidence.events, 'event')) : '';
+        const action = el('td', webWords(f.action), { class: 'long' });
         if (f.proposal) action.append(el('pre', f.proposal, { class: 'proposal' }));
         tr.append(el('td', f.severity, { class: 'severity' }), el('td', f.kind.replaceAll('_', ' ')), el('td', f.activity || ''),
-          el('td', f.subject), el('td', ev, { class: 'num' }), el('td', f.message), action);
+          el('td', f.subject), el('td', ev, { class: 'num' }), el('td', f.message, { class: 'long' }), action);
         body.append(tr);
       }
+      table.hidden = rows.length === 0;
       const by = (s) => rows.filter((f) => f.severity === s).length;
       document.getElementById('count').textContent = rows.length
-        ? `${rows.length} findings as of ${cell(a.as_of, 'time')}: ${by('high')} high, ${by('medium')} medium, ${by('low')} low`
+        ? `${plural(rows.length, 'finding')} as of ${cell(a.as_of, 'time')}: ${by('high')} high, ${by('medium')} medium, ${by('low')} low`
         : 'No drift: the processing observed matches the registry.';
       showError(null);
       setState('ready');
@@ -62,8 +76,9 @@ export async function initRecord() {
       add('As of', cell(rec.as_of, 'time'));
       add('Controller', rec.controller && rec.controller.name ? rec.controller.name : '');
       add('Activities', String(s.activities));
-      add('Observed', `${s.observed_events} events, ${s.observed_records} records`);
-      add('Undeclared', `${s.undeclared_events} events`);
+      const num = (n) => n.toLocaleString('en');
+      add('Observed', `${plural(s.observed_events, 'event', 'events', num)}, ${plural(s.observed_records, 'record', 'records', num)}`);
+      add('Undeclared', plural(s.undeclared_events, 'event', 'events', num));
       add('Findings', `${sev.high || 0} high, ${sev.medium || 0} medium, ${sev.low || 0} low`);
       add('Content SHA-256', rec.content_sha256, { id: 'sha256', class: 'hash' });
       showError(null);
@@ -79,7 +94,7 @@ export async function initDeadLetters() {
   const table = document.getElementById('letters');
   const replayed = param('replayed');
   if (replayed) {
-    document.getElementById('replay-result').textContent = `Replayed ${replayed}; ${param('missing') || 0} were already gone. A replayed event that fails again comes back under a new ID.`;
+    document.getElementById('replay-result').textContent = `Replayed ${replayed}; ${param('missing') || 0} already gone. A replayed event that fails again comes back under a new ID.`;
   }
   const writer = Boolean(document.getElementById('replay'));
   setState('loading');
@@ -100,7 +115,8 @@ export async function initDeadLetters() {
     }
     document.getElementById('count').textContent = a.total === 0
       ? 'No dead letters: every event published was stored.'
-      : `${a.total} dead letters; the latest ${a.items.length} below.`;
+      : `${plural(a.total, 'dead letter')}; the latest ${a.items.length} below.`;
+    table.hidden = a.items.length === 0;
     if (writer) document.getElementById('replay').disabled = a.items.length === 0;
     setState('ready');
   } catch (err) { showError(err); }
