@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/back-trace/datamap/lineage"
 )
 
 // rendered is an element of the map as drawn, in screen pixels.
@@ -145,4 +147,27 @@ func TestMapReadable(t *testing.T) {
 			}
 		}
 	})
+}
+
+// relatedNames are the nodes of a graph exported under a filter that the
+// map keeps under it: those a flow of the graph touches, and the systems
+// the inventory under the same filter says hold such data.
+func (f *fixture) relatedNames(t *testing.T, g lineage.Graph, filter string) []string {
+	t.Helper()
+	var held struct{ Items []struct{ System string } }
+	f.apiGet(t, "/api/v1/inventory?limit=10000&"+filter, &held)
+	keep := map[string]bool{}
+	for _, e := range g.Edges {
+		keep[e.From], keep[e.To] = true, true
+	}
+	for _, r := range held.Items {
+		keep[r.System] = true
+	}
+	var out []string
+	for _, n := range g.Nodes {
+		if keep[n.Name] {
+			out = append(out, n.Name)
+		}
+	}
+	return sorted(out)
 }

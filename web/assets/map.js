@@ -1005,6 +1005,7 @@ export function groupedGeometry(n) {
   generate(n);
   map.placed = null;
   autoGroup();
+  document.getElementById('group-by').value = map.group;
   draw();
   return labelGeometry();
 }
