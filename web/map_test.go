@@ -18,6 +18,7 @@ type rendered struct {
 	ID, Label      string
 	Font           float64
 	X1, Y1, X2, Y2 float64
+	OnLine         bool `json:"on_line"` // an edge label: lies on its own line
 }
 
 func (a rendered) overlaps(b rendered) bool {
@@ -63,6 +64,9 @@ func TestMapReadable(t *testing.T) {
 				minFont = min(minFont, e.Font)
 				if e.Font < 11 {
 					t.Errorf("edge %s: label %q drawn at %.1f px, want at least 11", e.ID, e.Label, e.Font)
+				}
+				if !e.OnLine {
+					t.Errorf("edge %s: label %q is off its line", e.ID, e.Label)
 				}
 			}
 			overlaps := 0
@@ -110,6 +114,26 @@ func TestMapReadable(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("a notch of the mouse wheel zooms by a useful step", func(t *testing.T) {
+		f.do(t, tab, "open the map", chromedp.Navigate(f.base+"/"), waitReady())
+		// Three notches of a common mouse wheel (120 each), at the map's middle.
+		ratio := get(t, tab, "wheel", js[float64](`import('/assets/map.js').then(async (m) => {
+			const before = m.labelGeometry().zoom;
+			const g = document.getElementById('graph');
+			const r = g.getBoundingClientRect();
+			for (let i = 0; i < 3; i++) {
+				g.querySelector('canvas:last-of-type').dispatchEvent(new WheelEvent('wheel', { deltaY: -120, deltaMode: 0,
+					clientX: r.left + r.width / 2, clientY: r.top + r.height / 2, bubbles: true, cancelable: true }));
+				await new Promise((ok) => setTimeout(ok, 50));
+			}
+			return m.labelGeometry().zoom / before;
+		})`))
+		t.Logf("three wheel notches zoom by %.2f×", ratio)
+		if ratio < 1.5 || ratio > 8 {
+			t.Errorf("three wheel notches zoom by %.2f×, want between 1.5× and 8×", ratio)
+		}
+	})
 
 	t.Run("category=billing shows only what relates to billing", func(t *testing.T) {
 		var flows, held struct {

@@ -82,7 +82,7 @@ export function label(key) {
 // WORDS are the plain words of the keys the law fixes (roles, safeguards).
 const WORDS = {
   processor: 'processor', sub_processor: 'sub-processor', controller: 'controller', joint_controller: 'joint controller', authority: 'authority',
-  scc: 'SCC', bcr: 'BCR', dpf: 'DPF', adequacy: 'adequacy decision', derogation: 'derogation (Art. 49)',
+  scc: 'SCC', bcr: 'BCR', dpf: 'DPF', adequacy: 'adequacy decision', derogation: 'derogation',
 };
 
 async function learnNames(keys) {
@@ -379,7 +379,7 @@ function placeLabels() {
   const free = (r) => taken.every((o) => r.x2 <= o.x1 || o.x2 <= r.x1 || r.y2 <= o.y1 || o.y2 <= r.y1);
   const rank = (e) => (e.hasClass('finding') ? 3e15 : 0) + (e.hasClass('transfer') ? 1e15 : 0) + (e.data('pair') ? e.data('pair').records : 0);
   const edges = cy.edges().filter((e) => !e.hasClass('quiet')).sort((a, b) => rank(b) - rank(a));
-  const along = [0.5, 0.42, 0.58, 0.34, 0.66, 0.26, 0.74, 0.46, 0.54, 0.38, 0.62, 0.3, 0.7, 0.22, 0.78, 0.18, 0.82];
+  const along = [0.5, 0.42, 0.58, 0.34, 0.66, 0.26, 0.74, 0.46, 0.54, 0.38, 0.62, 0.3, 0.7, 0.22, 0.78, 0.18, 0.82, 0.14, 0.86];
   let crowded = 0;
   cy.batch(() => {
     edges.forEach((e) => {
@@ -390,18 +390,19 @@ function placeLabels() {
       const b = e.boundingBox({ includeLabels: true, includeNodes: false, includeEdges: false, includeOverlays: false });
       const mid = { x: (s.x + t.x) / 2, y: (s.y + t.y) / 2 };
       const fs = e.data('fs');
-      // The full label; if it finds no room, its second line alone.
+      // The full label; if it finds no room, what data alone (the line's
+      // colour still tells a transfer).
       const texts = [[e.data('label'), b.x2 - b.x1, b.y2 - b.y1]];
       const lines = e.data('label').split('\n');
       if (lines.length > 1) {
-        const short = lines[lines.length - 1];
+        const short = lines[0];
         texts.push([short, textWidth(short, fs) + 4, (b.y2 - b.y1) / lines.length]);
       }
       for (const [text, tw, th] of texts) {
         const w = tw + 2 * gap;
         const h = th + 2 * gap;
-        // On the line first; then just above or below it, touching it.
-        for (const dy of [0, -h / 2, h / 2]) {
+        // On the line first; then just above or below it, still on it.
+        for (const dy of [0, -0.4 * h, 0.4 * h]) {
           for (const u of along) {
             const c = { x: s.x + u * (t.x - s.x), y: s.y + u * (t.y - s.y) + dy };
             const r = { x1: c.x - w / 2, y1: c.y - h / 2, x2: c.x + w / 2, y2: c.y + h / 2 };
@@ -815,10 +816,11 @@ async function load() {
 }
 
 export function initMap() {
-  // Cytoscape's own wheel rate: one notch of the wheel zooms by about a
-  // fifth, so a label too small to read is a few notches away.
+  // Cytoscape's own wheel rate moves about 5% a notch of a mouse wheel:
+  // 25 notches to go from the overview to reading a crowded corner. At 3.5
+  // times that, a notch is about 17%, and a few notches get there.
   map.cy = cytoscape({
-    container: graphEl(), style, minZoom: 0.1, maxZoom: 4, boxSelectionEnabled: false,
+    container: graphEl(), style, minZoom: 0.1, maxZoom: 4, boxSelectionEnabled: false, wheelSensitivity: 3.5,
   });
   map.cy.on('tap', 'node', (e) => select(e.target.id()));
   map.cy.on('tap', 'edge', (e) => selectEdge(e.target));
@@ -980,9 +982,19 @@ export function labelGeometry() {
   const cy = map.cy;
   const z = cy.zoom();
   const opts = { includeLabels: true, includeNodes: false, includeEdges: false, includeOverlays: false };
-  const edges = cy.edges().filter((e) => e.visible() && e.style('label') !== '').map((e) => ({
-    id: e.id(), label: e.style('label'), font: parseFloat(e.style('font-size')) * z, ...e.renderedBoundingBox(opts),
-  }));
+  const edges = cy.edges().filter((e) => e.visible() && e.style('label') !== '').map((e) => {
+    const b = e.renderedBoundingBox(opts);
+    // Whether the label lies on its own line: a point of the line in its box.
+    const s = e.renderedSourceEndpoint();
+    const t = e.renderedTargetEndpoint();
+    let on = false;
+    for (let i = 0; i <= 200 && !on; i++) {
+      const x = s.x + (t.x - s.x) * i / 200;
+      const y = s.y + (t.y - s.y) * i / 200;
+      on = x >= b.x1 && x <= b.x2 && y >= b.y1 && y <= b.y2;
+    }
+    return { id: e.id(), label: e.style('label'), font: parseFloat(e.style('font-size')) * z, on_line: on, ...b };
+  });
   const nodes = cy.nodes().filter((n) => !n.isParent()).map((n) => ({
     id: n.id(), label: n.style('label'), font: parseFloat(n.style('font-size')) * z,
     ...n.renderedBoundingBox({ includeLabels: true, includeOverlays: false }),
