@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 
 	"github.com/back-trace/datamap/lineage"
@@ -114,6 +115,36 @@ func TestMapReadable(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("pointing at a flow shows its details; selecting it lists its rows", func(t *testing.T) {
+		f.do(t, tab, "open the map", chromedp.Navigate(f.base+"/"), waitReady())
+		g := get(t, tab, "label geometry", js[labelGeometry](`import('/assets/map.js').then(m => m.labelGeometry())`))
+		at := get(t, tab, "graph", js[point](`(() => { const r = document.getElementById('graph').getBoundingClientRect(); return { X: r.left, Y: r.top }; })()`))
+		i := slices.IndexFunc(g.Edges, func(e rendered) bool { return e.ID == "e:voip-platform\u0000Mixpanel" })
+		if i < 0 {
+			t.Fatalf("the flow voip-platform → Mixpanel (a transfer without a needed safeguard) has no label drawn")
+		}
+		e := g.Edges[i]
+		x, y := at.X+(e.X1+e.X2)/2, at.Y+(e.Y1+e.Y2)/2
+		f.do(t, tab, "point at it", chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, x, y), chromedp.WaitVisible(chromedp.CSS(`#edge-tip`)))
+		tip := get(t, tab, "tip", chromedp.Text(chromedp.CSS(`#edge-tip`)))
+		if !strings.Contains(tip, "voip-platform → Mixpanel") || !strings.Contains(tip, "(device.identifiers)") || !strings.Contains(tip, "record") {
+			t.Errorf("pointing at the flow shows %q, want its ends, its category with the key and its records", tip)
+		}
+		if dir := os.Getenv("DATAMAP_WEB_SCREENSHOTS"); dir != "" {
+			png := get(t, tab, "screenshot", chromedp.CaptureScreenshot())
+			if err := os.WriteFile(filepath.Join(dir, "map-flow.png"), png, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		f.do(t, tab, "select it", chromedp.MouseClickXY(x, y), chromedp.WaitVisible(chromedp.CSS(`#panel table`)))
+		title := get(t, tab, "panel title", chromedp.Text(chromedp.CSS(`#panel h2`)))
+		kind := get(t, tab, "panel kind", chromedp.Text(chromedp.CSS(`#panel h2 + p`)))
+		keys := get(t, tab, "panel categories", js[[]string](`[...document.querySelectorAll('#panel tbody tr')].map(tr => tr.cells[0].title)`))
+		if title != "voip-platform → Mixpanel" || !strings.Contains(kind, "without a needed safeguard") || !slices.Contains(keys, "device.identifiers") {
+			t.Errorf("selecting the flow shows %q (%q) with categories %v", title, kind, keys)
+		}
+	})
 
 	t.Run("a notch of the mouse wheel zooms by a useful step", func(t *testing.T) {
 		f.do(t, tab, "open the map", chromedp.Navigate(f.base+"/"), waitReady())

@@ -52,6 +52,9 @@ const style = [
     'font-family': 'system-ui, sans-serif', color: '#1f2937', 'text-background-color': '#ffffff', 'text-background-opacity': 0.92,
     'text-background-padding': 2, 'text-background-shape': 'round-rectangle', 'text-wrap': 'wrap', 'text-rotation': 'none',
     'text-margin-x': 'data(mx)', 'text-margin-y': 'data(my)',
+    // A label is a bigger target than its line: pointing at it or
+    // selecting it is pointing at the flow.
+    'text-events': 'yes',
   } },
   // A label with no room of its own, or one of too many, shows only when
   // its flow is highlighted or selected.
@@ -391,12 +394,11 @@ function placeLabels() {
       const mid = { x: (s.x + t.x) / 2, y: (s.y + t.y) / 2 };
       const fs = e.data('fs');
       // The full label; if it finds no room, what data alone (the line's
-      // colour still tells a transfer).
+      // colour still tells a transfer); else where to and under what.
       const texts = [[e.data('label'), b.x2 - b.x1, b.y2 - b.y1]];
       const lines = e.data('label').split('\n');
       if (lines.length > 1) {
-        const short = lines[0];
-        texts.push([short, textWidth(short, fs) + 4, (b.y2 - b.y1) / lines.length]);
+        for (const short of [lines[0], lines[lines.length - 1]]) texts.push([short, textWidth(short, fs) + 4, (b.y2 - b.y1) / lines.length]);
       }
       for (const [text, tw, th] of texts) {
         const w = tw + 2 * gap;
@@ -688,10 +690,12 @@ async function panel(node) {
   if (inTransfers.some((t) => t.finding)) box.append(el('p', '⚠ receives data outside the EEA without a needed safeguard', { class: 'finding-note' }));
   try {
     const asks = [];
-    const flowCols = [['to', 'recipient'], ['category', 'category', 'name'], ['country', 'country'], ['safeguard', 'safeguard', 'name'], ['records', 'records'], ['first seen', 'first_seen', 'date'], ['last seen', 'last_seen', 'date']];
+    // The panel answers what and where to; the dates are on the
+    // evidence rows it links to.
+    const flowCols = [['to', 'recipient'], ['category', 'category', 'name'], ['country', 'country'], ['safeguard', 'safeguard', 'name'], ['records', 'records']];
     if (node.system) {
       const p = questionParams('inventory', { system: node.name, limit: '500' });
-      asks.push(api('/api/v1/inventory', p).then((a) => rowsTable('Holds', [['category', 'category', 'name'], ['subject', 'data_subject'], ['purpose', 'purpose', 'name'], ['retention', 'retention'], ['records', 'records'], ['first seen', 'first_seen', 'date'], ['last seen', 'last_seen', 'date']], a.items, '/inventory?' + p.toString().replace(/&?limit=\d+/, ''))));
+      asks.push(api('/api/v1/inventory', p).then((a) => rowsTable('Holds', [['category', 'category', 'name'], ['subject', 'data_subject'], ['purpose', 'purpose', 'name'], ['retention', 'retention'], ['records', 'records']], a.items, '/inventory?' + p.toString().replace(/&?limit=\d+/, ''))));
       const f = questionParams('flow', { system: node.name, limit: '500' });
       asks.push(api('/api/v1/flows', f).then((a) => rowsTable('Sent', flowCols, a.items, '/flows?' + f.toString().replace(/&?limit=\d+/, ''))));
     }
@@ -868,10 +872,17 @@ function flowLines(e) {
     c.purposes.add(label(f.purpose));
     c.records += f.records;
     c.events += f.events;
-    if (f.country) c.where.add(`${f.country} · ${label(f.safeguard || 'none')}`);
+    if (f.country) c.where.add(`${f.country} · ${safeguardWords(f.safeguard, e)}`);
   }
   return [...byCat].map(([k, c]) => `${label(k)} (${k}): ${plural(c.records, 'record')} in ${plural(c.events, 'event')}, for ${[...c.purposes].join(', ')}` +
     (c.where.size ? `; ${[...c.where].join(', ')}` : ''));
+}
+
+// safeguardWords names a flow's safeguard; "none" is a missing safeguard on
+// a transfer finding, and none needed anywhere else.
+function safeguardWords(sg, e) {
+  if (sg && sg !== 'none') return label(sg);
+  return e.hasClass('finding') ? 'safeguard missing' : 'no safeguard needed';
 }
 
 function showTip(e, at) {
@@ -899,9 +910,9 @@ function selectEdge(e) {
   }
   const kind = e.hasClass('finding') ? 'transfer out of the EEA without a needed safeguard' : e.hasClass('transfer') ? 'transfer out of the EEA' : 'flow';
   box.append(el('p', kind, { class: e.hasClass('finding') ? 'finding-note' : 'role' }));
-  const rows = d.edges.map((f) => ({ ...f, finding: e.hasClass('finding') && (!f.safeguard || f.safeguard === 'none') }));
+  const rows = d.edges.map((f) => ({ ...f, finding: e.hasClass('finding') && (!f.safeguard || f.safeguard === 'none'), safeguard_words: safeguardWords(f.safeguard, e) }));
   box.append(rowsTable('Flows', [['category', 'category', 'name'], ['purpose', 'purpose', 'name'], ['subject', 'data_subject'], ['records', 'records'],
-    ['country', 'country'], ['safeguard', 'safeguard', 'name'], ['last seen', 'last_seen', 'date']], rows));
+    ['country', 'country'], ['safeguard', 'safeguard_words']], rows));
 }
 
 // layoutBench lays out a generated graph of n nodes in the page's
