@@ -76,10 +76,12 @@ const style = [
 const names = new Map();
 const namesAsked = new Set();
 
-// label is what a taxonomy key is called for people: its name where the
-// taxonomy has one, else the key itself. The key stays on hover.
-export function label(key) {
-  return names.get(key) || WORDS[key] || key;
+// label is what a key is called for people: the taxonomy's name of a
+// category or a purpose (kind; a category and a purpose may share a key),
+// the plain words of a role or a safeguard, else the key itself. The key
+// stays on hover.
+export function label(key, kind = 'category') {
+  return names.get(kind + ':' + key) || WORDS[key] || key;
 }
 
 // WORDS are the plain words of the keys the law fixes (roles, safeguards).
@@ -88,14 +90,14 @@ const WORDS = {
   scc: 'SCC', bcr: 'BCR', dpf: 'DPF', adequacy: 'adequacy decision', derogation: 'derogation',
 };
 
-async function learnNames(keys) {
-  const tops = [...new Set([...keys].filter((k) => k && !names.has(k)).map((k) => k.split('.')[0]))].filter((t) => !namesAsked.has(t));
+async function learnNames(keys, kind) {
+  const tops = [...new Set([...keys].filter((k) => k && !names.has(kind + ':' + k)).map((k) => k.split('.')[0]))].filter((t) => !namesAsked.has(t));
   await Promise.all(tops.map(async (top) => {
     namesAsked.add(top);
     try {
       const a = await api('/api/v1/search', new URLSearchParams({ q: top }));
       for (const r of (Array.isArray(a) ? a : a.items || [])) {
-        if ((r.kind === 'category' || r.kind === 'purpose') && r.label) names.set(r.name, r.label);
+        if ((r.kind === 'category' || r.kind === 'purpose') && r.label) names.set(r.kind + ':' + r.name, r.label);
       }
     } catch { /* without names, the keys */ }
   }));
@@ -630,8 +632,12 @@ function rowsTable(caption, columns, rows, more) {
   for (const r of rows.slice(0, 15)) {
     const tr = el('tr', null, r.finding ? { class: 'finding' } : {});
     for (const [, key, kind] of columns) {
-      if (kind === 'name') {
-        tr.append(el('td', label(r[key] || ''), r[key] ? { title: r[key] } : {}));
+      if (kind === 'name' && key === 'safeguard' && (!r[key] || r[key] === 'none')) {
+        const t = map.transfers.get(r.system + '\u0000' + r.recipient);
+        tr.append(el('td', t && t.finding ? 'safeguard missing' : 'no safeguard needed', { title: r[key] || '' }));
+        if (t && t.finding) tr.classList.add('finding');
+      } else if (kind === 'name') {
+        tr.append(el('td', label(r[key] || '', key), r[key] ? { title: r[key] } : {}));
       } else {
         tr.append(el('td', kind === 'date' ? cell(r[key], 'time').slice(0, 10) : cell(r[key], kind), kind === 'date' ? { class: 'time' } : {}));
       }
@@ -800,8 +806,8 @@ async function load() {
       t.finding = t.finding || Boolean(r.finding);
     }
     for (const e of map.graph.edges) setFirstDay(e.first_seen);
-    await learnNames(map.graph.edges.map((e) => e.category));
-    learnNames(map.graph.edges.map((e) => e.purpose)); // for hover and the panel: not waited for
+    await learnNames(map.graph.edges.map((e) => e.category), 'category');
+    learnNames(map.graph.edges.map((e) => e.purpose), 'purpose'); // for hover and the panel: not waited for
     if (seq !== map.loads) return;
     autoGroup();
     document.getElementById('group-by').value = map.group;
@@ -869,7 +875,7 @@ function flowLines(e) {
   for (const f of d.edges) {
     let c = byCat.get(f.category);
     if (!c) { c = { purposes: new Set(), records: 0, events: 0, where: new Set() }; byCat.set(f.category, c); }
-    c.purposes.add(label(f.purpose));
+    c.purposes.add(label(f.purpose, 'purpose'));
     c.records += f.records;
     c.events += f.events;
     if (f.country) c.where.add(`${f.country} · ${safeguardWords(f.safeguard, e)}`);
