@@ -146,6 +146,32 @@ func TestMapReadable(t *testing.T) {
 		}
 	})
 
+	t.Run("the blast radius says what its count counts and names the onward hops", func(t *testing.T) {
+		var b struct {
+			Records  uint64
+			PassedOn []struct{ Node string } `json:"passed_on"`
+		}
+		f.apiGet(t, "/api/v1/lineage/blast?recipient=Zendesk", &b)
+		f.do(t, tab, "blast", chromedp.Navigate(f.base+"/"), waitReady(),
+			chromedp.SetValue(chromedp.CSS(`#blast-recipient`), "Zendesk"),
+			chromedp.Click(chromedp.CSS(`#blast-go`)), waitReady())
+		summary := get(t, tab, "summary", chromedp.Text(chromedp.CSS(`#summary`)))
+		if strings.Contains(summary, "exposes") || !strings.Contains(summary, "received") || len(b.PassedOn) == 0 {
+			t.Errorf("blast summary %q: want what Zendesk received, not a total it exposes", summary)
+		}
+		for _, r := range b.PassedOn {
+			if !strings.Contains(summary, r.Node) {
+				t.Errorf("blast summary %q does not name %s, where Zendesk passed data on", summary, r.Node)
+			}
+		}
+		if dir := os.Getenv("DATAMAP_WEB_SCREENSHOTS"); dir != "" {
+			png := get(t, tab, "screenshot", chromedp.CaptureScreenshot())
+			if err := os.WriteFile(filepath.Join(dir, "map-blast.png"), png, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+
 	t.Run("a notch of the mouse wheel zooms by a useful step", func(t *testing.T) {
 		f.do(t, tab, "open the map", chromedp.Navigate(f.base+"/"), waitReady())
 		// Three notches of a common mouse wheel (120 each), at the map's middle.

@@ -577,7 +577,7 @@ async function showReach() {
     const rows = page.items;
     highlight([from, ...rows.map((r) => r.node)], rows.map((r) => r.path));
     const hops = rows.reduce((m, r) => Math.max(m, r.hops), 0);
-    document.getElementById('summary').textContent = `Reach of ${category} from ${from}: ${new Set(rows.map((r) => r.node)).size} places, up to ${hops} hops (as datamap lineage reach).`;
+    document.getElementById('summary').textContent = `${label(category)} from ${from} reaches ${plural(new Set(rows.map((r) => r.node)).size, 'place')}, up to ${plural(hops, 'hop')} away (highlighted).`;
     setState('ready');
   } catch (err) { showError(err); }
 }
