@@ -22,7 +22,8 @@ func waitMap(tb testing.TB, f *fixture, tab context.Context) {
 // with the demo's events: a filter or as-of change that only takes nodes
 // away, or gives them back, keeps every node where it was without laying
 // the graph out again; and laid-out graphs of 50 and 300 nodes read left to
-// right with no two nodes on top of each other.
+// right with no two nodes on top of each other; and a map of 300 nodes, as
+// the page draws it, is grouped so that it reads at its initial fit.
 func TestMapLayout(t *testing.T) {
 	f := startFixture(t)
 	tab := f.tab(t, false)
@@ -116,4 +117,39 @@ func TestMapLayout(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("300 nodes are grouped to read at the initial fit", func(t *testing.T) {
+		// A map nobody grouped by hand.
+		f.do(t, tab, "open the map", chromedp.Navigate(f.base+"/"), waitReady())
+		g := get(t, tab, "grouped map", js[labelGeometry](`import('/assets/map.js').then(m => m.groupedGeometry(300))`))
+		group := get(t, tab, "grouping", js[string](`document.getElementById('group-by').value + ' ' + document.querySelectorAll('#node-list [data-group], #node-list [data-node^="group:"]').length`))
+		if len(g.Nodes) >= 300 || len(g.Nodes) == 0 {
+			t.Fatalf("%d nodes drawn for a map of 300 (grouping %q), want them grouped", len(g.Nodes), group)
+		}
+		for _, n := range g.Nodes {
+			if n.Font < 11 {
+				t.Errorf("node %s: label drawn at %.1f px, want at least 11", n.ID, n.Font)
+			}
+		}
+		overlaps := 0
+		for i, a := range g.Edges {
+			if a.Font < 11 {
+				t.Errorf("edge %s: label drawn at %.1f px, want at least 11", a.ID, a.Font)
+			}
+			for _, b := range g.Edges[i+1:] {
+				if a.overlaps(b) {
+					overlaps++
+				}
+			}
+			for _, n := range g.Nodes {
+				if a.overlaps(n) {
+					t.Errorf("edge label %q overlaps node %s", a.Label, n.ID)
+				}
+			}
+		}
+		if overlaps > 0 || len(g.Edges) == 0 {
+			t.Errorf("%d overlapping pairs among %d edge labels drawn", overlaps, len(g.Edges))
+		}
+		t.Logf("300 nodes drawn as %d (%s), zoom %.2f; %d of %d edge labels drawn", len(g.Nodes), group, g.Zoom, len(g.Edges), g.AllEdges)
+	})
 }

@@ -7,51 +7,116 @@
 import cytoscape from './vendor/cytoscape.esm.min.js';
 import dagre from './vendor/cytoscape-dagre.min.js';
 import {
-  api, el, filterParams, fmt, param, setFirstDay, setParam, setState, showError, cell,
+  api, el, filterParams, fmt, param, plural, setFirstDay, setParam, setState, showError, cell,
 } from './common.js';
 
 cytoscape.use(dagre);
 
-// Past this many nodes the map starts grouped by country, groups collapsed.
-const LARGE = 80;
-
 const ROLES = ['processor', 'sub_processor', 'controller', 'joint_controller', 'authority'];
+
+// Sizes, in the graph's units at zoom 1. A node is one line of text; a
+// rank of nodes is a column of ROW-high rows.
+const FONT = 12;
+const NODE_H = 22;
+const ROW = NODE_H + 6;
+const PAD = 16;
+// The smallest zoom at which the map is still read without zooming: below
+// it, a map not grouped by hand is grouped (recipients by country, systems
+// together) so that it fits. Labels are then drawn at FONT / zoom and still
+// come out at ≥ 11 px.
+const MIN_ZOOM = 0.8;
+// The largest zoom of the initial fit: a small map is not blown up.
+const MAX_FIT = 1.25;
 
 const style = [
   { selector: 'node', style: {
-    label: 'data(label)', 'text-valign': 'center', 'text-halign': 'center', 'font-size': 12, color: '#111827', 'min-zoomed-font-size': 6,
-    'font-family': 'system-ui, sans-serif', width: 'data(w)', height: 30, shape: 'round-rectangle',
+    label: 'data(label)', 'text-valign': 'center', 'text-halign': 'center', 'font-size': 'data(fs)', color: '#111827',
+    'font-family': 'system-ui, sans-serif', width: 'data(w)', height: NODE_H, shape: 'round-rectangle',
     'background-color': '#e5e7eb', 'border-width': 1.5, 'border-color': '#4b5563',
   } },
   { selector: 'node.system', style: { 'background-color': '#dbeafe', 'border-color': '#1d4ed8' } },
-  { selector: 'node.processor', style: { shape: 'ellipse', 'background-color': '#dcfce7', 'border-color': '#15803d', height: 36 } },
-  { selector: 'node.sub_processor', style: { shape: 'ellipse', 'background-color': '#ecfccb', 'border-color': '#4d7c0f', 'border-style': 'dashed', height: 36 } },
-  { selector: 'node.controller, node.joint_controller', style: { shape: 'hexagon', 'background-color': '#fef3c7', 'border-color': '#b45309', height: 38 } },
+  { selector: 'node.processor', style: { shape: 'ellipse', 'background-color': '#dcfce7', 'border-color': '#15803d' } },
+  { selector: 'node.sub_processor', style: { shape: 'ellipse', 'background-color': '#ecfccb', 'border-color': '#4d7c0f', 'border-style': 'dashed' } },
+  { selector: 'node.controller, node.joint_controller', style: { shape: 'hexagon', 'background-color': '#fef3c7', 'border-color': '#b45309' } },
   { selector: 'node.joint_controller', style: { 'border-style': 'dashed' } },
-  { selector: 'node.authority', style: { shape: 'octagon', 'background-color': '#f3e8ff', 'border-color': '#7e22ce', height: 38 } },
+  { selector: 'node.authority', style: { shape: 'octagon', 'background-color': '#f3e8ff', 'border-color': '#7e22ce' } },
   { selector: 'node.instrumented', style: { 'border-width': 4, 'border-style': 'double' } },
-  { selector: 'node.group', style: { shape: 'round-rectangle', 'background-color': '#f1f5f9', 'border-style': 'dotted', 'border-width': 2 } },
+  { selector: 'node.group', style: { shape: 'round-rectangle', 'background-color': '#f1f5f9', 'border-style': 'dotted', 'border-width': 2, 'border-color': '#475569' } },
   { selector: ':parent', style: {
     'text-valign': 'top', 'text-halign': 'center', 'background-color': '#f8fafc', 'background-opacity': 0.6,
-    'border-style': 'dashed', 'border-color': '#94a3b8', 'font-size': 13, 'font-weight': 'bold', padding: 12,
+    'border-style': 'dashed', 'border-color': '#94a3b8', 'font-weight': 'bold', padding: 10,
   } },
   { selector: 'edge', style: {
-    'curve-style': 'bezier', 'target-arrow-shape': 'triangle', 'arrow-scale': 0.9, width: 'data(w)',
-    'line-color': '#64748b', 'target-arrow-color': '#64748b', label: 'data(label)', 'font-size': 10,
-    color: '#1f2937', 'text-background-color': '#ffffff', 'text-background-opacity': 0.85, 'text-background-padding': 2,
-    'min-zoomed-font-size': 9, 'text-wrap': 'wrap',
+    'curve-style': 'straight', 'target-arrow-shape': 'triangle', 'arrow-scale': 0.9, width: 'data(w)',
+    'line-color': '#94a3b8', 'target-arrow-color': '#94a3b8', label: 'data(label)', 'font-size': 'data(fs)',
+    'font-family': 'system-ui, sans-serif', color: '#1f2937', 'text-background-color': '#ffffff', 'text-background-opacity': 0.92,
+    'text-background-padding': 2, 'text-background-shape': 'round-rectangle', 'text-wrap': 'wrap', 'text-rotation': 'none',
+    'text-margin-x': 'data(mx)', 'text-margin-y': 'data(my)',
+    // A label is a bigger target than its line: pointing at it or
+    // selecting it is pointing at the flow.
+    'text-events': 'yes',
   } },
-  { selector: 'edge.quiet', style: { label: '' } },
-  { selector: 'edge.quiet.hl, edge.quiet:selected', style: { label: 'data(label)' } },
+  // A label with no room of its own, or one of too many, shows only when
+  // its flow is highlighted or selected.
+  { selector: 'edge.quiet, edge.crowded', style: { label: '' } },
+  { selector: 'edge.quiet.hl, edge.quiet:selected, edge.crowded.hl, edge.crowded:selected', style: { label: 'data(label)', 'z-index': 20 } },
   { selector: 'edge.transfer', style: { 'line-color': '#2563eb', 'target-arrow-color': '#2563eb' } },
   { selector: 'edge.finding', style: { 'line-color': '#b91c1c', 'target-arrow-color': '#b91c1c', 'line-style': 'dashed', color: '#991b1b', 'font-weight': 'bold' } },
-  { selector: 'edge.traffic', style: { 'line-style': 'dashed', 'line-color': '#7c3aed', 'target-arrow-color': '#7c3aed', color: '#5b21b6' } },
-  { selector: 'node.traffic-only', style: { 'border-style': 'dashed', 'border-color': '#7c3aed' } },
+  { selector: 'edge.traffic', style: { 'line-style': 'dotted', 'line-color': '#7c3aed', 'target-arrow-color': '#7c3aed', color: '#5b21b6' } },
+  { selector: 'node.traffic-only', style: { 'border-style': 'dotted', 'border-color': '#7c3aed' } },
   { selector: '.faded', style: { opacity: 0.18 } },
-  { selector: 'node.hl', style: { 'border-color': '#d97706', 'border-width': 5, opacity: 1 } },
+  { selector: 'node.hl', style: { 'border-color': '#d97706', 'border-width': 4, opacity: 1 } },
   { selector: 'edge.hl', style: { 'line-color': '#d97706', 'target-arrow-color': '#d97706', width: 5, opacity: 1, 'z-index': 10 } },
-  { selector: 'node:selected', style: { 'overlay-color': '#111827', 'overlay-opacity': 0.15, 'border-color': '#111827', 'border-width': 4 } },
+  { selector: 'node:selected', style: { 'overlay-color': '#111827', 'overlay-opacity': 0.15, 'border-color': '#111827', 'border-width': 3 } },
+  { selector: 'edge:selected', style: { 'overlay-color': '#111827', 'overlay-opacity': 0.12, 'overlay-padding': 4 } },
 ];
+
+// names are the taxonomy's names of category and purpose keys, as the
+// API's search answers them; asked once per top-level key.
+const names = new Map();
+const namesAsked = new Set();
+
+// label is what a key is called for people: the taxonomy's name of a
+// category or a purpose (kind; a category and a purpose may share a key),
+// the plain words of a role or a safeguard, else the key itself. The key
+// stays on hover.
+export function label(key, kind = 'category') {
+  return names.get(kind + ':' + key) || WORDS[key] || key;
+}
+
+// WORDS are the plain words of the keys the law fixes (roles, safeguards).
+const WORDS = {
+  processor: 'processor', sub_processor: 'sub-processor', controller: 'controller', joint_controller: 'joint controller', authority: 'authority',
+  scc: 'SCC', bcr: 'BCR', dpf: 'DPF', adequacy: 'adequacy decision', derogation: 'derogation',
+};
+
+async function learnNames(keys, kind) {
+  const tops = [...new Set([...keys].filter((k) => k && !names.has(kind + ':' + k)).map((k) => k.split('.')[0]))].filter((t) => !namesAsked.has(t));
+  await Promise.all(tops.map(async (top) => {
+    namesAsked.add(top);
+    try {
+      const a = await api('/api/v1/search', new URLSearchParams({ q: top }));
+      for (const r of (Array.isArray(a) ? a : a.items || [])) {
+        if ((r.kind === 'category' || r.kind === 'purpose') && r.label) names.set(r.kind + ':' + r.name, r.label);
+      }
+    } catch { /* without names, the keys */ }
+  }));
+}
+
+// textWidth is how wide a line of text is drawn at a font size, in the
+// graph's units.
+const measure = document.createElement('canvas').getContext('2d');
+function textWidth(text, size) {
+  measure.font = `${size}px system-ui, sans-serif`;
+  return Math.max(...String(text).split('\n').map((l) => measure.measureText(l).width));
+}
+
+// nodeWidth leaves room for the label inside the node's shape: ellipses
+// and polygons need more than rectangles.
+function nodeWidth(text, classes, size) {
+  const extra = /processor/.test(classes) ? 30 : /controller|authority/.test(classes) ? 26 : 16;
+  return Math.ceil(textWidth(text, size) + extra);
+}
 
 const map = {
   cy: null,
@@ -82,6 +147,23 @@ function groupOf(n) {
   return map.group === 'role' ? (n.role || 'recipient').replace('_', '-') + 's' : (n.country || 'unknown country');
 }
 
+// edgeLabel is a flow's summary on the map: what data (the category's name,
+// or how many categories), and for a transfer out of the EEA where to and
+// under what. Counts, purposes and keys are on hover and in the panel.
+function edgeLabel(p) {
+  const cats = [...p.categories].sort();
+  let text = cats.length === 1 ? clip(label(cats[0]), 30) : `${cats.length} categories`;
+  if (p.transfer) {
+    const sg = [...p.safeguards].filter((s) => s && s !== 'none').map(label);
+    text += `\n${[...p.countries].join(', ')} · ${p.finding ? '⚠ safeguard missing' : sg.join(', ') || 'no safeguard needed'}`;
+  }
+  return text;
+}
+
+function clip(text, n) {
+  return text.length > n ? text.slice(0, n - 1) + '…' : text;
+}
+
 // elements turns the graph into Cytoscape elements: one edge per pair of
 // nodes (its categories, events and records summed), groups as compound
 // nodes, collapsed groups as one node.
@@ -96,8 +178,8 @@ function elements() {
   }
   for (const [grp, count] of groups) {
     const id = 'group:' + grp;
-    const label = `${grp} (${count})`;
-    els.push({ data: { id, label, w: 10 * label.length + 30, group: grp, count }, classes: 'group' + (map.collapsed.has(grp) ? '' : ' open') });
+    const text = `${grp} (${count})`;
+    els.push({ data: { id, label: text, fs: FONT, w: nodeWidth(text, 'group', FONT), group: grp, count }, classes: 'group' + (map.collapsed.has(grp) ? '' : ' open') });
   }
   for (const n of g.nodes) {
     const grp = groupOf(n);
@@ -106,9 +188,10 @@ function elements() {
       continue;
     }
     shown.set(n.name, n.name);
-    const data = { id: n.name, label: n.name, w: 7.2 * n.name.length + 28, node: n };
+    const classes = nodeClass(n);
+    const data = { id: n.name, label: n.name, fs: FONT, w: nodeWidth(n.name, classes, FONT), node: n };
     if (grp) data.parent = 'group:' + grp;
-    els.push({ data, classes: nodeClass(n) });
+    els.push({ data, classes });
   }
   // Open groups are parents, not nodes of their own.
   for (const e of els) {
@@ -151,19 +234,14 @@ function elements() {
   }
   for (const c of calls.values()) {
     els.push({
-      data: { id: c.id, source: c.source, target: c.target, label: `${fmt(c.spans)} calls · traffic only`, w: 1.5, traffic: c.rows },
+      data: { id: c.id, source: c.source, target: c.target, label: `${fmt(c.spans)} calls, no event`, full: '', w: 1.5, fs: FONT, mx: 0, my: 0, traffic: c.rows },
       classes: 'traffic' + (pairs.size + calls.size > EDGE_LABELS ? ' quiet' : ''),
     });
   }
   for (const p of pairs.values()) {
-    const cats = [...p.categories].sort();
-    let label = (cats.length === 1 ? cats[0] : `${cats.length} categories`) + `\n${fmt(p.events)} events · ${fmt(p.records)} records`;
-    if (p.transfer) {
-      const sg = [...p.safeguards].map((s) => s || 'none').join(', ');
-      label += `\n${[...p.countries].join(', ')} · ${p.finding ? '⚠ no safeguard' : sg}`;
-    }
     els.push({
-      data: { id: p.id, source: p.source, target: p.target, label, w: Math.min(8, 1 + Math.log10(1 + p.records)), categories: cats, edges: p.edges },
+      data: { id: p.id, source: p.source, target: p.target, label: edgeLabel(p), full: '', w: Math.min(8, 1 + Math.log10(1 + p.records)), fs: FONT, mx: 0, my: 0,
+        categories: [...p.categories].sort(), edges: p.edges, pair: p },
       classes: (p.transfer ? 'transfer' : '') + (p.finding ? ' finding' : '') + (pairs.size > EDGE_LABELS ? ' quiet' : ''),
     });
   }
@@ -185,16 +263,164 @@ const EDGE_LABELS = 80;
 function layout(ranker) {
   const t0 = performance.now();
   const n = map.cy.nodes().length;
+  // Room between ranks for the widest flow label, within bounds.
+  let widest = 0;
+  map.cy.edges().forEach((e) => { if (!e.hasClass('quiet')) widest = Math.max(widest, textWidth(e.data('label'), FONT)); });
   map.cy.layout({
-    name: 'dagre', rankDir: 'LR', nodeSep: 16, rankSep: 260, edgeSep: 8, padding: 16, animate: false, fit: true,
+    name: 'dagre', rankDir: 'LR', nodeSep: ROW - NODE_H, rankSep: Math.min(320, Math.max(140, widest * 1.6)), edgeSep: 6, padding: PAD, animate: false, fit: false,
     ranker: ranker || (n > QUICK_RANKING ? 'tight-tree' : 'network-simplex'),
   }).run();
+  widen();
   const positions = new Map();
   map.cy.nodes().forEach((node) => { positions.set(node.id(), { ...node.position() }); });
   map.placed = { group: map.group, collapsed: new Set(map.collapsed), positions, edges: new Set(map.cy.edges().map((e) => e.id())) };
   map.layouts++;
   graphEl().dataset.layouts = String(map.layouts);
+  fitView();
   return performance.now() - t0;
+}
+
+// widen spreads the ranks apart when the map is taller than its box is:
+// the fit is then set by the height, and the width it leaves unused goes
+// to the gaps between ranks, each in proportion to the flows crossing it
+// (and at least as wide as its widest label), for the labels to find room.
+function widen() {
+  const cy = map.cy;
+  const nodes = cy.nodes().filter((n) => !n.isParent());
+  if (nodes.length < 2) return;
+  const b = nodes.boundingBox({ includeLabels: false, includeOverlays: false });
+  const h = b.y2 - b.y1;
+  const bw = graphEl().clientWidth - 2 * PAD;
+  const bh = graphEl().clientHeight - 2 * PAD;
+  if (!(h > 0 && bw > 0 && bh > 0)) return;
+  const z = Math.min(MAX_FIT, bh / h);
+  // Ranks: the nodes dagre put at the same x.
+  const ranks = new Map();
+  nodes.forEach((n) => {
+    const x = Math.round(n.position('x'));
+    const r = ranks.get(x) || { x, half: 0, nodes: [] };
+    r.half = Math.max(r.half, n.width() / 2);
+    r.nodes.push(n);
+    ranks.set(x, r);
+  });
+  const rs = [...ranks.values()].sort((a, c) => a.x - c.x);
+  if (rs.length < 2) return;
+  const gaps = rs.slice(1).map(() => ({ flows: 0, widest: 0 }));
+  cy.edges().forEach((e) => {
+    const a = Math.round(e.source().position('x'));
+    const c = Math.round(e.target().position('x'));
+    const w = e.hasClass('quiet') ? 0 : textWidth(e.data('label'), FONT / z);
+    rs.forEach((r, i) => {
+      if (i + 1 < rs.length && Math.min(a, c) <= r.x && rs[i + 1].x <= Math.max(a, c)) {
+        gaps[i].flows++;
+        gaps[i].widest = Math.max(gaps[i].widest, w);
+      }
+    });
+  });
+  const ranksWidth = rs.reduce((t, r) => t + 2 * r.half, 0);
+  const room = bw / z - ranksWidth;
+  const least = gaps.map((g) => Math.max(60, g.widest + 40));
+  const spare = room - least.reduce((t, v) => t + v, 0);
+  const now = rs[rs.length - 1].x - rs[0].x - ranksWidth + rs[0].half + rs[rs.length - 1].half;
+  if (spare <= 0 || room <= now) return;
+  const weight = gaps.reduce((t, g) => t + Math.max(1, g.flows), 0);
+  let x = rs[0].x;
+  cy.batch(() => {
+    rs.forEach((r, i) => {
+      if (i > 0) x += rs[i - 1].half + least[i - 1] + spare * Math.max(1, gaps[i - 1].flows) / weight + r.half;
+      for (const n of r.nodes) n.position('x', x);
+    });
+  });
+}
+
+// fitView fits the map in its box (no closer than MAX_FIT) and sizes the
+// text for that zoom: every label comes out at FONT px or more, node
+// labels within their row. Then it finds each flow label a place.
+function fitView() {
+  const cy = map.cy;
+  const fit = () => {
+    cy.fit(undefined, PAD);
+    if (cy.zoom() > MAX_FIT) { cy.zoom(MAX_FIT); cy.center(); }
+    return cy.zoom();
+  };
+  let z = fit();
+  // Node text may grow by a sixth before it leaves its row.
+  const nodeFont = Math.min(FONT * 7 / 6, Math.max(FONT, FONT / z));
+  cy.batch(() => {
+    cy.nodes().forEach((n) => {
+      if (n.isParent()) { n.data('fs', Math.max(FONT, FONT / z)); return; }
+      n.data({ fs: nodeFont, w: nodeWidth(n.data('label'), n.classes().join(' '), nodeFont) });
+    });
+  });
+  z = fit();
+  cy.batch(() => { cy.edges().data('fs', Math.max(FONT, FONT / z)); });
+  placeLabels();
+}
+
+// placeLabels moves each flow label along its line to where it covers no
+// node and no other label: the most telling flows (transfers without a
+// safeguard, then transfers, then by records) choose first. A label with
+// no free place is left out (it shows on hover and selection) and counted.
+function placeLabels() {
+  const cy = map.cy;
+  const z = cy.zoom();
+  const gap = 3 / z;
+  const taken = [];
+  cy.nodes().forEach((n) => {
+    if (n.isParent()) return;
+    const b = n.boundingBox({ includeLabels: true, includeOverlays: false });
+    taken.push({ x1: b.x1 - gap, y1: b.y1 - gap, x2: b.x2 + gap, y2: b.y2 + gap });
+  });
+  // Group titles sit on top of their box.
+  cy.nodes(':parent').forEach((g) => {
+    const b = g.boundingBox({ includeLabels: true, includeOverlays: false });
+    const t = g.boundingBox({ includeLabels: false, includeOverlays: false });
+    if (t.y1 > b.y1) taken.push({ x1: b.x1, y1: b.y1, x2: b.x2, y2: t.y1 + gap });
+  });
+  const free = (r) => taken.every((o) => r.x2 <= o.x1 || o.x2 <= r.x1 || r.y2 <= o.y1 || o.y2 <= r.y1);
+  const rank = (e) => (e.hasClass('finding') ? 3e15 : 0) + (e.hasClass('transfer') ? 1e15 : 0) + (e.data('pair') ? e.data('pair').records : 0);
+  const edges = cy.edges().filter((e) => !e.hasClass('quiet')).sort((a, b) => rank(b) - rank(a));
+  const along = [0.5, 0.42, 0.58, 0.34, 0.66, 0.26, 0.74, 0.46, 0.54, 0.38, 0.62, 0.3, 0.7, 0.22, 0.78, 0.18, 0.82, 0.14, 0.86];
+  let crowded = 0;
+  cy.batch(() => {
+    edges.forEach((e) => {
+      e.removeClass('crowded');
+      e.data({ mx: 0, my: 0, label: e.data('full') || e.data('label') });
+      const s = e.sourceEndpoint();
+      const t = e.targetEndpoint();
+      const b = e.boundingBox({ includeLabels: true, includeNodes: false, includeEdges: false, includeOverlays: false });
+      const mid = { x: (s.x + t.x) / 2, y: (s.y + t.y) / 2 };
+      const fs = e.data('fs');
+      // The full label; if it finds no room, what data alone (the line's
+      // colour still tells a transfer); else where to and under what.
+      const texts = [[e.data('label'), b.x2 - b.x1, b.y2 - b.y1]];
+      const lines = e.data('label').split('\n');
+      if (lines.length > 1) {
+        for (const short of [lines[0], lines[lines.length - 1]]) texts.push([short, textWidth(short, fs) + 4, (b.y2 - b.y1) / lines.length]);
+      }
+      for (const [text, tw, th] of texts) {
+        const w = tw + 2 * gap;
+        const h = th + 2 * gap;
+        // On the line first; then just above or below it, still on it.
+        for (const dy of [0, -0.4 * h, 0.4 * h]) {
+          for (const u of along) {
+            const c = { x: s.x + u * (t.x - s.x), y: s.y + u * (t.y - s.y) + dy };
+            const r = { x1: c.x - w / 2, y1: c.y - h / 2, x2: c.x + w / 2, y2: c.y + h / 2 };
+            if (free(r)) {
+              taken.push(r);
+              if (text !== e.data('label')) e.data({ full: e.data('label'), label: text });
+              e.data({ mx: c.x - mid.x, my: c.y - mid.y });
+              return;
+            }
+          }
+        }
+      }
+      e.addClass('crowded');
+      crowded++;
+    });
+  });
+  map.crowded = crowded;
+  graphEl().dataset.crowded = String(crowded);
 }
 
 // placedBefore says whether the last layout already placed every element:
@@ -238,7 +464,7 @@ function draw() {
         }
       }
     });
-    cy.fit(undefined, 16);
+    fitView();
   } else {
     cy.batch(() => {
       cy.elements().remove();
@@ -250,9 +476,12 @@ function draw() {
   fillPickers();
   const nodes = map.graph.nodes.length;
   const findings = cy.edges('.finding').length;
+  const hidden = cy.edges('.crowded, .quiet').length;
   document.getElementById('summary').textContent = nodes === 0
     ? 'Nothing observed under these filters.'
-    : `${nodes} nodes, ${map.graph.edges.length} flows` + (findings ? `; ${findings} transfers without a needed safeguard (dashed red)` : '') +
+    : `${plural(nodes, 'node')}, ${plural(map.graph.edges.length, 'flow')}` +
+      (findings ? `; ${plural(findings, 'transfer')} without a needed safeguard (dashed red)` : '') +
+      (hidden ? `; ${plural(hidden, 'label')} left out for room (point at a line or select it)` : '') +
       (param('as_of') ? ` — as of ${param('as_of')}` : '');
 }
 
@@ -344,7 +573,7 @@ async function showReach() {
     const rows = page.items;
     highlight([from, ...rows.map((r) => r.node)], rows.map((r) => r.path));
     const hops = rows.reduce((m, r) => Math.max(m, r.hops), 0);
-    document.getElementById('summary').textContent = `Reach of ${category} from ${from}: ${new Set(rows.map((r) => r.node)).size} places, up to ${hops} hops (as datamap lineage reach).`;
+    document.getElementById('summary').textContent = `${label(category)} from ${from} reaches ${plural(new Set(rows.map((r) => r.node)).size, 'place')}, up to ${plural(hops, 'hop')} away (highlighted).`;
     setState('ready');
   } catch (err) { showError(err); }
 }
@@ -360,7 +589,12 @@ async function showBlast() {
     const b = await api('/api/v1/lineage/blast', asOfParams({ recipient }));
     const paths = b.systems.map((s) => [s, recipient]).concat(b.passed_on.map((r) => r.path));
     highlight([recipient, ...b.systems, ...b.passed_on.map((r) => r.node)], paths);
-    document.getElementById('summary').textContent = `A breach of ${recipient} exposes ${b.categories.length} categories about ${b.data_subjects.join(', ')}, from ${b.systems.join(', ')}. ${b.summary}`;
+    const onward = [...new Set(b.passed_on.map((r) => r.node))];
+    // What the recipient received and what it passed on are counted apart,
+    // never added: the same records can travel every hop.
+    document.getElementById('summary').textContent = `A breach of ${recipient}: it received ${fmt(b.records)} records ` +
+      `(${plural(b.categories.length, 'category', 'categories')}, about ${b.data_subjects.join(', ')}) from ${b.systems.join(', ')}` +
+      (onward.length ? `; it passed ${fmt(b.records_passed_on || 0)} records on to ${onward.join(', ')} — those onward flows are highlighted too.` : '; it passed nothing on.');
     setState('ready');
   } catch (err) { showError(err); }
 }
@@ -370,7 +604,7 @@ async function select(name) {
   const cy = map.cy;
   const n = cy.$id(name);
   if (n.empty()) return;
-  cy.nodes().unselect();
+  cy.elements().unselect();
   n.select();
   setParam('node', name);
   markList();
@@ -394,7 +628,15 @@ function rowsTable(caption, columns, rows, more) {
   for (const r of rows.slice(0, 15)) {
     const tr = el('tr', null, r.finding ? { class: 'finding' } : {});
     for (const [, key, kind] of columns) {
-      tr.append(el('td', kind === 'date' ? cell(r[key], 'time').slice(0, 10) : cell(r[key], kind), kind === 'date' ? { class: 'time' } : {}));
+      if (kind === 'name' && key === 'safeguard' && (!r[key] || r[key] === 'none')) {
+        const t = map.transfers.get(r.system + '\u0000' + r.recipient);
+        tr.append(el('td', t && t.finding ? 'safeguard missing' : 'no safeguard needed', { title: r[key] || '' }));
+        if (t && t.finding) tr.classList.add('finding');
+      } else if (kind === 'name') {
+        tr.append(el('td', label(r[key] || '', key), r[key] ? { title: r[key] } : {}));
+      } else {
+        tr.append(el('td', kind === 'date' ? cell(r[key], 'time').slice(0, 10) : cell(r[key], kind), kind === 'date' ? { class: 'time' } : {}));
+      }
     }
     body.append(tr);
   }
@@ -450,10 +692,12 @@ async function panel(node) {
   if (inTransfers.some((t) => t.finding)) box.append(el('p', '⚠ receives data outside the EEA without a needed safeguard', { class: 'finding-note' }));
   try {
     const asks = [];
-    const flowCols = [['to', 'recipient'], ['category', 'category'], ['country', 'country'], ['safeguard', 'safeguard'], ['records', 'records'], ['first seen', 'first_seen', 'date'], ['last seen', 'last_seen', 'date']];
+    // The panel answers what and where to; the dates are on the
+    // evidence rows it links to.
+    const flowCols = [['to', 'recipient'], ['category', 'category', 'name'], ['country', 'country'], ['safeguard', 'safeguard', 'name'], ['records', 'records']];
     if (node.system) {
       const p = questionParams('inventory', { system: node.name, limit: '500' });
-      asks.push(api('/api/v1/inventory', p).then((a) => rowsTable('Holds', [['category', 'category'], ['subject', 'data_subject'], ['purpose', 'purpose'], ['retention', 'retention'], ['records', 'records'], ['first seen', 'first_seen', 'date'], ['last seen', 'last_seen', 'date']], a.items, '/inventory?' + p.toString().replace(/&?limit=\d+/, ''))));
+      asks.push(api('/api/v1/inventory', p).then((a) => rowsTable('Holds', [['category', 'category', 'name'], ['subject', 'data_subject'], ['purpose', 'purpose', 'name'], ['retention', 'retention'], ['records', 'records']], a.items, '/inventory?' + p.toString().replace(/&?limit=\d+/, ''))));
       const f = questionParams('flow', { system: node.name, limit: '500' });
       asks.push(api('/api/v1/flows', f).then((a) => rowsTable('Sent', flowCols, a.items, '/flows?' + f.toString().replace(/&?limit=\d+/, ''))));
     }
@@ -484,6 +728,35 @@ async function panel(node) {
   } catch (err) { showError(err); }
 }
 
+// holders are the systems that hold data under the page's filters, as the
+// inventory answers; none when a filter is one the inventory cannot take
+// (a recipient, a country: then only flows relate a system to it).
+async function holders(params) {
+  const allowed = (graphEl().dataset.inventoryParams || '').split(',');
+  if ([...params.keys()].some((k) => !allowed.includes(k))) return [];
+  const p = new URLSearchParams(params);
+  p.set('limit', '10000');
+  const a = await api('/api/v1/inventory', p);
+  return [...new Set(a.items.map((r) => r.system))];
+}
+
+// autoGroup chooses how a map nobody grouped by hand is drawn: as it is
+// when its columns fit the box at MIN_ZOOM or closer, else with recipients
+// collapsed by country (and the systems into one node when they alone are
+// too many), each group opening on a click.
+function autoGroup() {
+  map.collapsed = new Set();
+  map.group = param('group') || '';
+  if (map.group) return;
+  const rows = Math.floor((graphEl().clientHeight - 2 * PAD) / (ROW * MIN_ZOOM));
+  const systems = map.graph.nodes.filter((n) => !n.recipient).length;
+  const recipients = map.graph.nodes.length - systems;
+  if (recipients <= rows && systems <= rows) return;
+  map.group = 'country';
+  if (recipients > rows) for (const n of map.graph.nodes) if (n.recipient) map.collapsed.add(groupOf(n));
+  if (systems > rows) map.collapsed.add(groupOf({}));
+}
+
 async function load() {
   // Only the latest change draws: moving the as-of slider fires several,
   // and an older answer arriving last must not replace the newer one.
@@ -510,6 +783,14 @@ async function load() {
     ]);
     if (seq !== map.loads) return;
     map.graph = { nodes: graph.nodes || [], edges: graph.edges || [] };
+    // Under a filter, a node none of the filtered flows touches is
+    // unrelated to it: a system stays only if it holds such data.
+    if ([...params.keys()].some((k) => k !== 'as_of')) {
+      const kept = new Set(map.graph.edges.flatMap((e) => [e.from, e.to]));
+      for (const s of await holders(params)) kept.add(s);
+      if (seq !== map.loads) return;
+      map.graph.nodes = map.graph.nodes.filter((n) => kept.has(n.name));
+    }
     addTraffic(traffic.items || []);
     map.transfers = new Map();
     for (const r of transfers.items) {
@@ -521,12 +802,11 @@ async function load() {
       t.finding = t.finding || Boolean(r.finding);
     }
     for (const e of map.graph.edges) setFirstDay(e.first_seen);
-    map.group = param('group') || (map.graph.nodes.length > LARGE ? 'country' : '');
+    await learnNames(map.graph.edges.map((e) => e.category), 'category');
+    learnNames(map.graph.edges.map((e) => e.purpose), 'purpose'); // for hover and the panel: not waited for
+    if (seq !== map.loads) return;
+    autoGroup();
     document.getElementById('group-by').value = map.group;
-    map.collapsed = new Set();
-    if (!param('group') && map.graph.nodes.length > LARGE) {
-      for (const n of map.graph.nodes) if (n.recipient) map.collapsed.add(groupOf(n));
-    }
     map.highlighted = new Set();
     draw();
     showError(null);
@@ -542,10 +822,17 @@ async function load() {
 }
 
 export function initMap() {
+  // Cytoscape's own wheel rate moves about 5% a notch of a mouse wheel:
+  // 25 notches to go from the overview to reading a crowded corner. At 3.5
+  // times that, a notch is about 17%, and a few notches get there.
   map.cy = cytoscape({
-    container: graphEl(), style, wheelSensitivity: 0.3, minZoom: 0.1, maxZoom: 3, boxSelectionEnabled: false,
+    container: graphEl(), style, minZoom: 0.1, maxZoom: 4, boxSelectionEnabled: false, wheelSensitivity: 3.5,
   });
   map.cy.on('tap', 'node', (e) => select(e.target.id()));
+  map.cy.on('tap', 'edge', (e) => selectEdge(e.target));
+  map.cy.on('mouseover', 'edge', (e) => showTip(e.target, e.renderedPosition));
+  map.cy.on('mouseout', 'edge', () => { tipEl().hidden = true; });
+  map.cy.on('viewport', () => { tipEl().hidden = true; });
   document.getElementById('group-by').addEventListener('change', (e) => {
     map.group = e.target.value;
     map.collapsed = new Set();
@@ -559,9 +846,75 @@ export function initMap() {
     highlight([], []);
     document.getElementById('summary').textContent = '';
   });
-  document.getElementById('fit').addEventListener('click', () => map.cy.fit(undefined, 16));
+  document.getElementById('fit').addEventListener('click', fitView);
+  const zoomBy = (f) => {
+    const cy = map.cy;
+    cy.zoom({ level: cy.zoom() * f, renderedPosition: { x: cy.width() / 2, y: cy.height() / 2 } });
+  };
+  document.getElementById('zoom-in').addEventListener('click', () => zoomBy(1.5));
+  document.getElementById('zoom-out').addEventListener('click', () => zoomBy(1 / 1.5));
   window.addEventListener('datamap:filters', load);
   load();
+}
+
+const tipEl = () => document.getElementById('edge-tip');
+
+// flowLines are a drawn flow's details, one line per category: its name
+// and key, purposes, records and events, and for a transfer the country
+// and safeguard.
+function flowLines(e) {
+  const d = e.data();
+  if (d.traffic) {
+    return d.traffic.map((r) => `${r.system} → ${r.host}: ${plural(r.spans, 'call')} seen in traces (${r.class}), no shared event reported`);
+  }
+  const byCat = new Map();
+  for (const f of d.edges) {
+    let c = byCat.get(f.category);
+    if (!c) { c = { purposes: new Set(), records: 0, events: 0, where: new Set() }; byCat.set(f.category, c); }
+    c.purposes.add(label(f.purpose, 'purpose'));
+    c.records += f.records;
+    c.events += f.events;
+    if (f.country) c.where.add(`${f.country} · ${safeguardWords(f.safeguard, e)}`);
+  }
+  return [...byCat].map(([k, c]) => `${label(k)} (${k}): ${plural(c.records, 'record')} in ${plural(c.events, 'event')}, for ${[...c.purposes].join(', ')}` +
+    (c.where.size ? `; ${[...c.where].join(', ')}` : ''));
+}
+
+// safeguardWords names a flow's safeguard; "none" is a missing safeguard on
+// a transfer finding, and none needed anywhere else.
+function safeguardWords(sg, e) {
+  if (sg && sg !== 'none') return label(sg);
+  return e.hasClass('finding') ? 'safeguard missing' : 'no safeguard needed';
+}
+
+function showTip(e, at) {
+  const tip = tipEl();
+  tip.replaceChildren(el('strong', `${e.source().data('label')} → ${e.target().data('label')}`));
+  for (const line of flowLines(e)) tip.append(el('div', line));
+  tip.hidden = false;
+  const box = graphEl();
+  tip.style.left = Math.min(at.x + 12, box.clientWidth - tip.offsetWidth - 4) + 'px';
+  tip.style.top = Math.min(at.y + 12, box.clientHeight - tip.offsetHeight - 4) + 'px';
+}
+
+// selectEdge shows a flow's rows in the panel: every category, purpose and
+// data subject it carries, with counts, country and safeguard.
+function selectEdge(e) {
+  map.cy.elements().unselect();
+  e.select();
+  const box = document.getElementById('panel');
+  box.replaceChildren(el('h2', `${e.source().data('label')} → ${e.target().data('label')}`));
+  const d = e.data();
+  if (d.traffic) {
+    box.append(rowsTable('Calls seen in traces, no shared event reported', [['from', 'system'], ['host', 'host'], ['class', 'class'],
+      ['calls', 'spans'], ['first seen', 'first_seen', 'date'], ['last seen', 'last_seen', 'date']], d.traffic));
+    return;
+  }
+  const kind = e.hasClass('finding') ? 'transfer out of the EEA without a needed safeguard' : e.hasClass('transfer') ? 'transfer out of the EEA' : 'flow';
+  box.append(el('p', kind, { class: e.hasClass('finding') ? 'finding-note' : 'role' }));
+  const rows = d.edges.map((f) => ({ ...f, finding: e.hasClass('finding') && (!f.safeguard || f.safeguard === 'none'), safeguard_words: safeguardWords(f.safeguard, e) }));
+  box.append(rowsTable('Flows', [['category', 'category', 'name'], ['purpose', 'purpose', 'name'], ['subject', 'data_subject'], ['records', 'records'],
+    ['country', 'country'], ['safeguard', 'safeguard_words']], rows));
 }
 
 // layoutBench lays out a generated graph of n nodes in the page's
@@ -632,4 +985,52 @@ function generate(n) {
   map.transfers = new Map();
   map.group = '';
   map.collapsed = new Set();
+}
+
+// labelGeometry is what the label tests check, in rendered pixels: for
+// every edge whose label is drawn, its font size and its label's box; for
+// every node, its box with its label; the kind of every edge drawn (as the
+// legend names them), how many labels were left out, and the zoom.
+export function labelGeometry() {
+  const cy = map.cy;
+  const z = cy.zoom();
+  const opts = { includeLabels: true, includeNodes: false, includeEdges: false, includeOverlays: false };
+  const edges = cy.edges().filter((e) => e.visible() && e.style('label') !== '').map((e) => {
+    const b = e.renderedBoundingBox(opts);
+    // Whether the label lies on its own line: a point of the line in its box.
+    const s = e.renderedSourceEndpoint();
+    const t = e.renderedTargetEndpoint();
+    let on = false;
+    for (let i = 0; i <= 200 && !on; i++) {
+      const x = s.x + (t.x - s.x) * i / 200;
+      const y = s.y + (t.y - s.y) * i / 200;
+      on = x >= b.x1 && x <= b.x2 && y >= b.y1 && y <= b.y2;
+    }
+    return { id: e.id(), label: e.style('label'), font: parseFloat(e.style('font-size')) * z, on_line: on, ...b };
+  });
+  const nodes = cy.nodes().filter((n) => !n.isParent()).map((n) => ({
+    id: n.id(), label: n.style('label'), font: parseFloat(n.style('font-size')) * z,
+    ...n.renderedBoundingBox({ includeLabels: true, includeOverlays: false }),
+  }));
+  const kinds = [...new Set(cy.edges().map(edgeKind))].sort();
+  return { zoom: z, edges, nodes, kinds, left_out: cy.edges('.crowded, .quiet').length, all_edges: cy.edges().length };
+}
+
+// edgeKind is what the legend calls an edge's line.
+function edgeKind(e) {
+  if (e.hasClass('finding')) return 'finding';
+  if (e.hasClass('transfer')) return 'transfer';
+  if (e.hasClass('traffic')) return 'traffic';
+  return 'flow';
+}
+
+// groupedGeometry draws a generated map of n nodes as the page would, grouped
+// when it does not fit, and returns its labelGeometry.
+export function groupedGeometry(n) {
+  generate(n);
+  map.placed = null;
+  autoGroup();
+  document.getElementById('group-by').value = map.group;
+  draw();
+  return labelGeometry();
 }
