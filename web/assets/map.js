@@ -589,12 +589,12 @@ async function showBlast() {
     const b = await api('/api/v1/lineage/blast', asOfParams({ recipient }));
     const paths = b.systems.map((s) => [s, recipient]).concat(b.passed_on.map((r) => r.path));
     highlight([recipient, ...b.systems, ...b.passed_on.map((r) => r.node)], paths);
+    // b.summary counts what the recipient received and what it passed on
+    // apart, never added: the same records can travel every hop.
     const onward = [...new Set(b.passed_on.map((r) => r.node))];
-    // What the recipient received and what it passed on are counted apart,
-    // never added: the same records can travel every hop.
-    document.getElementById('summary').textContent = `A breach of ${recipient}: it received ${fmt(b.records)} records ` +
-      `(${plural(b.categories.length, 'category', 'categories')}, about ${b.data_subjects.join(', ')}) from ${b.systems.join(', ')}` +
-      (onward.length ? `; it passed ${fmt(b.records_passed_on || 0)} records on to ${onward.join(', ')} — those onward flows are highlighted too.` : '; it passed nothing on.');
+    document.getElementById('summary').textContent = `A breach of ${recipient}. ${b.summary} It received ` +
+      `${plural(b.categories.length, 'category', 'categories')} about ${b.data_subjects.join(', ')} from ${b.systems.join(', ')}` +
+      (onward.length ? `; it passed data on to ${onward.join(', ')} — those onward flows are highlighted too.` : '.');
     setState('ready');
   } catch (err) { showError(err); }
 }
