@@ -37,15 +37,18 @@ func rightsFinding(f people.Finding) Finding {
 	case people.FindingProcessingAfterWithdrawal:
 		out.About = f.System + ": " + f.Topic
 		out.Message = fmt.Sprintf("%s collected or disclosed data of %s for %s after they withdrew consent to it (%d events %s)", f.System, persons, f.Topic, f.Events, span)
-		out.Action = "stop processing for " + f.Topic + " for people who withdrew (GDPR Art. 7(3)); check the withdrawal reaches " + f.System + "; `datamap subject show` names them to the subject role"
+		out.Action = "stop processing for " + f.Topic + " for people who withdrew (GDPR Art. 7(3)); check the withdrawal reaches " + f.System + "; only the subject role sees who they are"
+		out.Command = "datamap subject show REF"
 	case people.FindingErasureIncomplete:
 		out.About = f.System + ": " + f.Topic
 		out.Message = fmt.Sprintf("%s held %s of %s whose erasure request is completed or past its deadline, and has not reported erasing it", f.System, f.Topic, persons)
-		out.Action = "erase it in " + f.System + " and publish the erased event (reason subject_request, with the subject_ref); `datamap subject requests --all` lists the requests"
+		out.Action = "erase it in " + f.System + " and publish the erased event (reason subject_request, with the subject reference); the requests page lists the requests"
+		out.Command = "datamap subject requests --all"
 	case people.FindingRequestOverdue:
 		out.About = f.System + ": " + f.Topic
 		out.Message = fmt.Sprintf("%d %s request(s) received by %s are still open past their one-month deadline (GDPR Art. 12(3)), received %s", f.Events, f.Topic, f.System, span)
-		out.Action = "answer them, or record the extension and tell the person why (Art. 12(3)); `datamap subject requests` lists them"
+		out.Action = "answer them, or record the extension and tell the person why (Art. 12(3)); the requests page lists them"
+		out.Command = "datamap subject requests"
 	case people.FindingProcessingAfterErasure:
 		out.About = f.System + ": " + f.Topic
 		out.Message = fmt.Sprintf("%s collected %s of %s again after reporting its erasure on their request (%d events %s)", f.System, f.Topic, persons, f.Events, span)

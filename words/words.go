@@ -208,7 +208,7 @@ func Adequacy(code string) string { return Status(CountryStatus(code)) }
 
 // Transfer says in words where a recipient's country stands and what
 // covers the transfer: "EEA: no safeguard needed", "adequacy decision: no
-// safeguard needed", "third country: Standard contractual clauses",
+// safeguard needed", "third country: standard contractual clauses",
 // "third country: safeguard missing". A US recipient under the DPF is
 // "DPF (certified recipients)", the safeguard its events declare.
 func Transfer(country, safeguard string) string {
@@ -222,7 +222,16 @@ func Transfer(country, safeguard string) string {
 		}
 		status = StatusThirdCountry
 	}
-	return Status(status) + ": " + SafeguardIn(country, safeguard)
+	return Status(status) + ": " + lowerFirst(SafeguardIn(country, safeguard))
+}
+
+// lowerFirst puts a name that starts a table cell ("Standard contractual
+// clauses") inside a phrase; an abbreviation ("DPF") stays as it is.
+func lowerFirst(s string) string {
+	if len(s) > 1 && s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'a' && s[1] <= 'z' {
+		return string(s[0]+'a'-'A') + s[1:]
+	}
+	return s
 }
 
 var kinds = map[string]string{

@@ -69,9 +69,9 @@ func TestTransferWords(t *testing.T) {
 		{"CH", "adequacy decision", "none", words.NoSafeguardNeeded, "adequacy decision: no safeguard needed"},
 		{"US", "DPF (certified recipients only)", "none", words.SafeguardMissing, "third country: safeguard missing"},
 		{"US", "DPF (certified recipients only)", "dpf", "DPF (certified recipients)", "DPF (certified recipients)"},
-		{"US", "DPF (certified recipients only)", "scc", "Standard contractual clauses", "third country: Standard contractual clauses"},
+		{"US", "DPF (certified recipients only)", "scc", "Standard contractual clauses", "third country: standard contractual clauses"},
 		{"IN", "third country", "", words.SafeguardMissing, "third country: safeguard missing"},
-		{"IN", "third country", "bcr", "Binding corporate rules", "third country: Binding corporate rules"},
+		{"IN", "third country", "bcr", "Binding corporate rules", "third country: binding corporate rules"},
 		{"XX", "unknown country", "", words.SafeguardMissing, "unknown country: safeguard missing"},
 	} {
 		if got := words.Adequacy(c.country); got != c.status {
