@@ -1,7 +1,21 @@
 // The drift, Article 30 and dead-letter pages.
-import { api, cell, el, filterParams, param, setState, showError } from './common.js';
+import { api, cell, el, filterParams, glossary, label, param, setState, showError } from './common.js';
 
 const SEVERITY = { high: 3, medium: 2, low: 1 };
+
+// about is what a finding is about in words: "sms-gateway: marketing" names
+// the purpose ("sms-gateway: Marketing"), the key stays in the title.
+function about(subject) {
+  const i = subject.lastIndexOf(': ');
+  const td = el('td', subject);
+  if (i < 0) return td;
+  const words = label(subject.slice(i + 2));
+  if (words !== subject.slice(i + 2)) {
+    td.textContent = subject.slice(0, i + 2) + words;
+    td.title = subject;
+  }
+  return td;
+}
 
 export async function initDrift() {
   const table = document.getElementById('drift');
@@ -9,7 +23,7 @@ export async function initDrift() {
   const load = async () => {
     setState('loading');
     try {
-      const a = await api('/api/v1/drift', filterParams());
+      const [a] = await Promise.all([api('/api/v1/drift', filterParams()), glossary()]);
       const rows = a.items.slice().sort((x, y) => SEVERITY[y.severity] - SEVERITY[x.severity]);
       const body = table.tBodies[0];
       body.replaceChildren();
@@ -20,7 +34,7 @@ export async function initDrift() {
         const action = el('td', f.action);
         if (f.proposal) action.append(el('pre', f.proposal, { class: 'proposal' }));
         tr.append(el('td', f.severity, { class: 'severity' }), el('td', f.kind.replaceAll('_', ' ')), el('td', f.activity || ''),
-          el('td', f.subject), el('td', ev, { class: 'num' }), el('td', f.message), action);
+          about(f.subject), el('td', ev, { class: 'num' }), el('td', f.message), action);
         body.append(tr);
       }
       const by = (s) => rows.filter((f) => f.severity === s).length;

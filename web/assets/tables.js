@@ -3,7 +3,8 @@
 // recipient linking to its node on the map, downloadable as CSV (the CLI's
 // columns and cells) or JSON, exactly as sorted and filtered.
 import {
-  api, cell, download, el, fmt, filterParams, mapLink, setFirstDay, setState, showError, stamp, toCSV,
+  api, cell, countryStatus, download, el, fmt, filterParams, glossary, mapLink, setFirstDay, setState, shown, showError,
+  stamp, toCSV,
 } from './common.js';
 
 const LIMIT = 10000; // the API's largest page
@@ -76,14 +77,15 @@ function render() {
       const members = state.view.filter((x) => x.country === group);
       const findings = members.filter((x) => x.finding).length;
       const head = el('tr', null, { class: 'group' + (findings ? ' has-finding' : '') });
-      head.append(el('th', `${r.country} — ${r.country_name} · ${r.adequacy ? 'EU adequacy decision' : 'no adequacy decision'} · ${members.length} flows` +
+      head.append(el('th', `${r.country} — ${r.country_name} · ${countryStatus(r.country)} · ${members.length} flows` +
         (findings ? ` · ${findings} finding${findings > 1 ? 's' : ''}` : ''), { colspan: String(state.columns.length), scope: 'colgroup' }));
       tbody.append(head);
     }
     const tr = el('tr', null, r.finding ? { class: 'finding' } : {});
     for (const c of state.columns) {
-      const text = cell(r[c.name], c.kind);
+      const { text, title } = shown(r, c);
       const td = el('td', null, { class: c.kind === 'number' ? 'num' : c.kind === 'time' ? 'time' : long.has(c.name) ? 'long' : '' });
+      if (title) td.title = title;
       if (linked.has(c.name) && text) {
         td.append(el('a', text, { href: mapLink(text), title: 'show ' + text + ' on the map' }));
       } else {
@@ -111,7 +113,7 @@ async function load() {
   const params = filterParams();
   params.set('limit', String(LIMIT));
   try {
-    const page = await api('/api/v1/' + state.question, params);
+    const [page] = await Promise.all([api('/api/v1/' + state.question, params), glossary()]);
     state.rows = page.items;
     state.total = page.total;
     state.findings = page.findings;
