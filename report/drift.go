@@ -169,7 +169,7 @@ func Drift(reg *registry.Registry, tax *taxonomy.Taxonomy, obs []Observation, as
 		out = append(out, *d.byKey[k])
 	}
 	for _, f := range o.Rights {
-		out = append(out, rightsFinding(f))
+		out = append(out, rightsFinding(f, d.say))
 	}
 	slices.SortStableFunc(out, func(a, b Finding) int {
 		if a.Severity != b.Severity {
@@ -210,7 +210,7 @@ func (d *drift) children(o Observation) {
 		return
 	}
 	d.add(Finding{Kind: KindChildrenData, Severity: High, About: o.System + ": " + o.DataSubject,
-		Message: fmt.Sprintf("%q processes %s about %q, a category of children, and none of its activities declares children", o.System, o.Category, o.DataSubject),
+		Message: fmt.Sprintf("%q processes %q about %q, a category of children, and none of its activities declares children", o.System, d.say.Category(o.Category), d.say.DataSubject(o.DataSubject)),
 		Action:  "find out how children's data got in (an age gate, a form) and erase it, or declare the processing with its Art. 8 parental consent; the privacy policy may promise none is collected"}, &o)
 }
 
