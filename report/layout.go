@@ -352,6 +352,9 @@ func (s say) findingRows(fs []Finding) [][]string {
 	rows := make([][]string, 0, len(fs))
 	for _, f := range fs {
 		row := []string{f.Severity.String(), f.Kind, f.Activity, f.About, f.Message, f.Action}
+		if !s.keys {
+			row[1], row[3] = strings.ReplaceAll(f.Kind, "_", " "), s.about(f.About)
+		}
 		if e := f.Evidence; e != nil {
 			row = append(row, u(e.Events), u(e.Records), s.timep(e.FirstSeen), s.timep(e.LastSeen), list(e.Systems), s.categories(e.Categories))
 		} else {
@@ -360,6 +363,22 @@ func (s say) findingRows(fs []Finding) [][]string {
 		rows = append(rows, row)
 	}
 	return rows
+}
+
+// about is what a finding is about, with the key after "system: " in
+// words: "voip-platform: Call detail records".
+func (s say) about(about string) string {
+	i := strings.LastIndex(about, ": ")
+	if i < 0 {
+		return about
+	}
+	k := about[i+2:]
+	for _, m := range []map[string]string{s.r.CategoryNames, s.r.PurposeNames, s.r.DataSubjectNames} {
+		if n, ok := m[k]; ok {
+			return about[:i+2] + n
+		}
+	}
+	return about
 }
 
 func (s say) evidenceCells(a *ActivityRecord) []string {
