@@ -141,6 +141,9 @@ func renderFindings(e *env, format string, fs []report.Finding) error {
 	rows := make([]findingRow, 0, len(fs))
 	for _, f := range fs {
 		r := findingRow{Severity: f.Severity.String(), Kind: f.Kind, Activity: f.Activity, Subject: f.About, Message: f.Message, Action: f.Action}
+		if f.Command != "" {
+			r.Action += " CLI: " + f.Command
+		}
 		if f.Evidence != nil {
 			r.Events = f.Evidence.Events
 		}

@@ -9,6 +9,7 @@ import (
 	"github.com/back-trace/datamap/events/taxonomy"
 	"github.com/back-trace/datamap/internal/sortedset"
 	"github.com/back-trace/datamap/registry"
+	"github.com/back-trace/datamap/words"
 )
 
 // StatementFormat names the JSON schema of Statement.
@@ -75,7 +76,7 @@ type StatementRecipient struct {
 	Country string `json:"country"`
 	// Categories are the kinds of the person's data it received.
 	Categories []Named `json:"categories"`
-	Transfer   string  `json:"transfer"` // registry.TransferStatus
+	Transfer   string  `json:"transfer"` // words.Transfer
 	Documents  string  `json:"safeguard_documentation,omitempty"`
 }
 
@@ -97,6 +98,7 @@ func StatementOf(p Profile, reg *registry.Registry, tax *taxonomy.Taxonomy, asOf
 		c := reg.Controller
 		st.Controller = StatementParty{Name: c.Name, Address: c.Address, Contact: c.Contact.String(), DPO: c.DPO.String()}
 	}
+	names := words.Of(tax)
 	var purposes, categories []string
 	systemsOf := map[string][]string{} // category → systems holding it
 	for _, h := range p.Holdings {
@@ -132,7 +134,7 @@ func StatementOf(p Profile, reg *registry.Registry, tax *taxonomy.Taxonomy, asOf
 		}
 	}
 	for _, k := range purposes {
-		sp := StatementPurpose{Named: Named{k, purposeName(tax, k)}, LegalBases: []string{}, Rights: []string{}}
+		sp := StatementPurpose{Named: Named{k, names.Purpose(k)}, LegalBases: []string{}, Rights: []string{}}
 		var bases []string
 		for _, a := range activities {
 			if slices.Contains(a.Purposes, k) {
@@ -152,18 +154,18 @@ func StatementOf(p Profile, reg *registry.Registry, tax *taxonomy.Taxonomy, asOf
 		st.Purposes = append(st.Purposes, sp)
 	}
 	for _, k := range categories {
-		st.Categories = append(st.Categories, Named{k, categoryName(tax, k)})
+		st.Categories = append(st.Categories, Named{k, names.Category(k)})
 		period := "not declared; ask us how long it is kept"
 		for _, a := range activities {
 			if r, ok := a.RetentionFor(k); ok {
-				period = durationWords(r.Period)
+				period = words.DurationOr(r.Period)
 				if r.Note != "" {
 					period += " (" + r.Note + ")"
 				}
 				break
 			}
 		}
-		st.Retention = append(st.Retention, StatementRetention{Named{k, categoryName(tax, k)}, period})
+		st.Retention = append(st.Retention, StatementRetention{Named{k, names.Category(k)}, period})
 	}
 	received := map[string][]string{} // recipient → categories
 	for _, d := range p.Disclosures {
@@ -177,7 +179,7 @@ func StatementOf(p Profile, reg *registry.Registry, tax *taxonomy.Taxonomy, asOf
 		seen[d.To] = true
 		r := StatementRecipient{Name: d.To, Role: roleWords[d.Role], Country: d.Country, Categories: []Named{}}
 		for _, k := range received[d.To] {
-			r.Categories = append(r.Categories, Named{k, categoryName(tax, k)})
+			r.Categories = append(r.Categories, Named{k, names.Category(k)})
 		}
 		declared := registry.Recipient{Country: d.Country}
 		for _, a := range activities {
@@ -186,7 +188,7 @@ func StatementOf(p Profile, reg *registry.Registry, tax *taxonomy.Taxonomy, asOf
 				break
 			}
 		}
-		r.Transfer = registry.TransferStatus(d.Country, declared.Safeguard)
+		r.Transfer = words.Transfer(d.Country, declared.Safeguard)
 		r.Documents = declared.SafeguardDocumentation
 		st.Recipients = append(st.Recipients, r)
 	}
@@ -209,54 +211,6 @@ func StatementOf(p Profile, reg *registry.Registry, tax *taxonomy.Taxonomy, asOf
 
 func hasAny(set, of []string) bool {
 	return slices.ContainsFunc(of, func(s string) bool { return slices.Contains(set, s) })
-}
-
-func purposeName(tax *taxonomy.Taxonomy, k string) string {
-	if tax != nil {
-		if p, ok := tax.Purpose(k); ok && p.Name != "" {
-			return p.Name
-		}
-	}
-	return k
-}
-
-func categoryName(tax *taxonomy.Taxonomy, k string) string {
-	if tax != nil {
-		if c, ok := tax.Category(k); ok && c.Name != "" {
-			return c.Name
-		}
-	}
-	return k
-}
-
-// durationWords says an ISO 8601 period such as P24M as "24 months".
-func durationWords(period string) string {
-	units := map[byte]string{'Y': "year", 'M': "month", 'W': "week", 'D': "day"}
-	s, ok := strings.CutPrefix(period, "P")
-	if !ok || strings.Contains(s, "T") {
-		return period
-	}
-	var parts []string
-	n := ""
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= '0' && c <= '9' {
-			n += string(c)
-			continue
-		}
-		u, ok := units[c]
-		if !ok || n == "" {
-			return period
-		}
-		if n != "1" {
-			u += "s"
-		}
-		parts, n = append(parts, n+" "+u), ""
-	}
-	if len(parts) == 0 {
-		return period
-	}
-	return strings.Join(parts, " ")
 }
 
 // What the GDPR gives a person, in words for them.

@@ -53,7 +53,7 @@ func TestStatementNamesEveryRecipient(t *testing.T) {
 			t.Errorf("category %s disclosed to %s is not among the statement's categories %v or retention", d.Category, d.To, st.Categories)
 		}
 	}
-	want := map[string]string{"Stripe": "third country: standard contractual clauses (SCC)", "Intrum": "EEA: no safeguard needed"}
+	want := map[string]string{"Stripe": "third country: standard contractual clauses", "Intrum": "EEA: no safeguard needed"}
 	for _, r := range st.Recipients {
 		if w, ok := want[r.Name]; ok && r.Transfer != w {
 			t.Errorf("%s: transfer %q, want %q", r.Name, r.Transfer, w)
@@ -96,7 +96,7 @@ func TestStatementOfOnlyDisclosed(t *testing.T) {
 	if len(st.Categories) != 1 || st.Categories[0].Key != "billing.payment_token" {
 		t.Errorf("categories %v; want billing.payment_token", st.Categories)
 	}
-	if len(st.Recipients) != 1 || len(st.Recipients[0].Categories) != 1 || st.Recipients[0].Transfer != "third country: standard contractual clauses (SCC)" {
+	if len(st.Recipients) != 1 || len(st.Recipients[0].Categories) != 1 || st.Recipients[0].Transfer != "third country: standard contractual clauses" {
 		t.Errorf("recipients %+v; want Stripe with billing.payment_token under SCC", st.Recipients)
 	}
 	if len(st.Purposes) != 1 || len(st.Purposes[0].LegalBases) == 0 {
@@ -104,14 +104,6 @@ func TestStatementOfOnlyDisclosed(t *testing.T) {
 	}
 	if len(st.Retention) != 1 || strings.HasPrefix(st.Retention[0].Period, "not declared") {
 		t.Errorf("retention %+v; want the declared period", st.Retention)
-	}
-}
-
-func TestDurationWords(t *testing.T) {
-	for in, want := range map[string]string{"P24M": "24 months", "P7Y": "7 years", "P1Y6M": "1 year 6 months", "P30D": "30 days", "PT5M": "PT5M", "junk": "junk"} {
-		if got := durationWords(in); got != want {
-			t.Errorf("durationWords(%q) = %q, want %q", in, got, want)
-		}
 	}
 }
 

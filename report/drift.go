@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/back-trace/datamap/internal/sortedset"
 	"github.com/back-trace/datamap/people"
 	"github.com/back-trace/datamap/registry"
+	"github.com/back-trace/datamap/words"
 )
 
 // Severity ranks findings; a deploy gate fails at or above a threshold.
@@ -77,7 +79,10 @@ type Finding struct {
 	// About names what the finding is about, e.g. "voip-platform → Mixpanel (US)".
 	About   string `json:"subject"`
 	Message string `json:"message"` // what was observed against what was declared
-	Action  string `json:"action"`  // what to do about it
+	Action  string `json:"action"`  // what to do about it, in words (no commands)
+	// Command is the datamap command that helps with Action, for the CLI
+	// to print after it; "" when there is none.
+	Command string `json:"command,omitempty"`
 	// Proposal is the registry lines that would settle the finding, to be
 	// completed and reviewed ("" when there are none to propose).
 	Proposal string           `json:"proposal,omitempty"`
@@ -142,7 +147,7 @@ func Drift(reg *registry.Registry, tax *taxonomy.Taxonomy, obs []Observation, as
 	if o.StaleAfter <= 0 {
 		o.StaleAfter = DefaultStaleAfter
 	}
-	d := &drift{reg: reg, tax: tax, byKey: map[string]*Finding{}}
+	d := &drift{reg: reg, tax: tax, say: words.Of(tax), byKey: map[string]*Finding{}}
 	for _, at := range Attribute(reg, obs) {
 		if at.FirstSeen.After(asOf) {
 			continue // the loader filters already; a caller's rows may not be
@@ -164,7 +169,7 @@ func Drift(reg *registry.Registry, tax *taxonomy.Taxonomy, obs []Observation, as
 		out = append(out, *d.byKey[k])
 	}
 	for _, f := range o.Rights {
-		out = append(out, rightsFinding(f))
+		out = append(out, rightsFinding(f, d.say))
 	}
 	slices.SortStableFunc(out, func(a, b Finding) int {
 		if a.Severity != b.Severity {
@@ -178,6 +183,7 @@ func Drift(reg *registry.Registry, tax *taxonomy.Taxonomy, obs []Observation, as
 type drift struct {
 	reg   *registry.Registry
 	tax   *taxonomy.Taxonomy
+	say   words.Names // the messages name what the keys are; actions keep the keys to write in the registry
 	byKey map[string]*Finding
 	order []string
 }
@@ -204,7 +210,7 @@ func (d *drift) children(o Observation) {
 		return
 	}
 	d.add(Finding{Kind: KindChildrenData, Severity: High, About: o.System + ": " + o.DataSubject,
-		Message: fmt.Sprintf("%q processes %s about %q, a category of children, and none of its activities declares children", o.System, o.Category, o.DataSubject),
+		Message: fmt.Sprintf("%q processes %q about %q, a category of children, and none of its activities declares children", o.System, d.say.Category(o.Category), d.say.DataSubject(o.DataSubject)),
 		Action:  "find out how children's data got in (an age gate, a form) and erase it, or declare the processing with its Art. 8 parental consent; the privacy policy may promise none is collected"}, &o)
 }
 
@@ -231,6 +237,20 @@ func recipientLabel(o Observation) string {
 	return fmt.Sprintf("%s (%s, %s)", o.Recipient, o.Role, o.Country)
 }
 
+// recipientWords is recipientLabel in words, for messages.
+func recipientWords(o Observation) string {
+	return fmt.Sprintf("%s (%s, %s)", o.Recipient, strings.ToLower(words.Role(o.Role)), o.Country)
+}
+
+// quoted names the keys in words, each in quotes, joined by ", ".
+func quoted(keys []string, name func(string) string) string {
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = strconv.Quote(name(k))
+	}
+	return strings.Join(out, ", ")
+}
+
 // undeclared handles an observation that no activity declares.
 func (d *drift) undeclared(o Observation) {
 	declaresSystem := slices.ContainsFunc(d.reg.AllActivities(), func(a *registry.Activity) bool {
@@ -242,12 +262,12 @@ func (d *drift) undeclared(o Observation) {
 			Action:  fmt.Sprintf("add %q to the systems of the activity it serves (or declare a new activity), or stop the processing", o.System)}, &o)
 	} else {
 		d.add(Finding{Kind: KindUndeclaredPurpose, Severity: High, About: o.System + ": " + o.Purpose,
-			Message: fmt.Sprintf("system %q processes personal data for purpose %q, which none of its activities declares", o.System, o.Purpose),
+			Message: fmt.Sprintf("system %q processes personal data for purpose %q, which none of its activities declares", o.System, d.say.Purpose(o.Purpose)),
 			Action:  fmt.Sprintf("declare purpose %q (with its legal basis) on an activity of %q after checking it is compatible, or stop the processing", o.Purpose, o.System)}, &o)
 	}
 	if c, ok := d.tax.Category(o.Category); ok && c.Special {
 		d.add(Finding{Kind: KindSpecialNoCondition, Severity: High, About: o.System + ": " + o.Category,
-			Message: fmt.Sprintf("special category %q (Art. 9) is processed by %q outside any declared activity, so no Art. 9 condition is declared", o.Category, o.System),
+			Message: fmt.Sprintf("special category %q (Art. 9) is processed by %q outside any declared activity, so no Art. 9 condition is declared", d.say.Category(o.Category), o.System),
 			Action:  "declare the activity with its Art. 9(2) condition (special_condition), or stop the processing"}, &o)
 	}
 	if o.Recipient != "" {
@@ -260,7 +280,7 @@ func (d *drift) undeclared(o Observation) {
 		}
 		if declared == nil {
 			d.add(Finding{Kind: KindUndeclaredRecipient, Severity: High, About: o.System + " → " + recipientLabel(o),
-				Message: fmt.Sprintf("%q discloses personal data to %s, a recipient no activity declares", o.System, recipientLabel(o)),
+				Message: fmt.Sprintf("%q discloses personal data to %s, a recipient no activity declares", o.System, recipientWords(o)),
 				Action:  "declare the recipient on the activity it serves, with its role, country, safeguard and contract, or stop the disclosure"}, &o)
 		}
 		d.transfer("", declared, o)
@@ -271,28 +291,28 @@ func (d *drift) undeclared(o Observation) {
 func (d *drift) declared(a *registry.Activity, o Observation) {
 	if !a.CoversCategory(o.Category) {
 		d.add(Finding{Kind: KindUndeclaredCategory, Severity: Medium, Activity: a.ID, About: o.Category,
-			Message: fmt.Sprintf("%q processes category %q for %q, which activity %q does not declare (declared: %s)", o.System, o.Category, o.Purpose, a.ID, strings.Join(a.DataCategories, ", ")),
+			Message: fmt.Sprintf("%q processes %q for %q, a category activity %q does not declare (declared: %s)", o.System, d.say.Category(o.Category), d.say.Purpose(o.Purpose), a.ID, quoted(a.DataCategories, d.say.Category)),
 			Action:  fmt.Sprintf("add %q to data_categories of %q, or stop collecting it", o.Category, a.ID)}, &o)
 	}
 	if !slices.Contains(a.DataSubjects, o.DataSubject) && !d.childOutsideDeclarations(o) {
 		d.add(Finding{Kind: KindUndeclaredDataSubject, Severity: Medium, Activity: a.ID, About: o.DataSubject,
-			Message: fmt.Sprintf("%q processes data about %q, a category of data subjects activity %q does not declare (declared: %s)", o.System, o.DataSubject, a.ID, strings.Join(a.DataSubjects, ", ")),
+			Message: fmt.Sprintf("%q processes data about %q, a category of data subjects activity %q does not declare (declared: %s)", o.System, d.say.DataSubject(o.DataSubject), a.ID, quoted(a.DataSubjects, d.say.DataSubject)),
 			Action:  fmt.Sprintf("add %q to data_subjects of %q, or stop the processing", o.DataSubject, a.ID)}, &o)
 	}
 	if len(a.LegalBases) > 0 && !slices.Contains(a.LegalBases, o.LegalBasis) {
 		d.add(Finding{Kind: KindLegalBasisMismatch, Severity: High, Activity: a.ID, About: o.System + ": " + o.LegalBasis,
-			Message: fmt.Sprintf("%q processes for %q on legal basis %q; activity %q declares %s", o.System, o.Purpose, o.LegalBasis, a.ID, strings.Join(a.LegalBases, ", ")),
+			Message: fmt.Sprintf("%q processes for %q on the legal basis %q; activity %q declares %s", o.System, d.say.Purpose(o.Purpose), words.LegalBasisCited(o.LegalBasis), a.ID, quoted(a.LegalBases, words.LegalBasisCited)),
 			Action:  "correct the basis the service reports, or, if the processing really rests on it, declare it (a basis cannot be swapped after the fact: check with the DPO)"}, &o)
 	}
 	if c, ok := d.tax.Category(o.Category); ok && c.Special && a.Client == "" {
 		switch {
 		case a.SpecialCondition == "":
 			d.add(Finding{Kind: KindSpecialNoCondition, Severity: High, Activity: a.ID, About: o.Category,
-				Message: fmt.Sprintf("special category %q (Art. 9) is processed by %q but activity %q declares no Art. 9 condition", o.Category, o.System, a.ID),
+				Message: fmt.Sprintf("special category %q (Art. 9) is processed by %q but activity %q declares no Art. 9 condition", d.say.Category(o.Category), o.System, a.ID),
 				Action:  fmt.Sprintf("set special_condition on %q, or stop processing the special category", a.ID)}, &o)
 		case o.SpecialCondition != "" && o.SpecialCondition != a.SpecialCondition:
 			d.add(Finding{Kind: KindSpecialNoCondition, Severity: High, Activity: a.ID, About: o.Category + ": " + o.SpecialCondition,
-				Message: fmt.Sprintf("special category %q is processed under Art. 9 condition %q; activity %q declares %q", o.Category, o.SpecialCondition, a.ID, a.SpecialCondition),
+				Message: fmt.Sprintf("special category %q is processed under the Art. 9 condition %q; activity %q declares %q", d.say.Category(o.Category), words.SpecialCondition(o.SpecialCondition), a.ID, words.SpecialCondition(a.SpecialCondition)),
 				Action:  "make the service report the declared condition, or declare the one it relies on"}, &o)
 		}
 	}
@@ -301,8 +321,8 @@ func (d *drift) declared(a *registry.Activity, o Observation) {
 			if p, err := events.ParseISODuration(rt.Period); err == nil {
 				if limit := uint32(p.Approx() / (24 * time.Hour)); o.RetentionDays > limit {
 					d.add(Finding{Kind: KindRetentionExceeded, Severity: Medium, Activity: a.ID, About: o.System + ": " + o.Category,
-						Message: fmt.Sprintf("%q keeps %q for %s; activity %q declares %s for %q", o.System, o.Category, o.Retention, a.ID, rt.Period, rt.Category),
-						Action:  fmt.Sprintf("shorten the retention of %q in %q to %s, or, if the longer period is justified, declare it", o.Category, o.System, rt.Period)}, &o)
+						Message: fmt.Sprintf("%q keeps %q for %s; activity %q declares %s for %q", o.System, d.say.Category(o.Category), words.DurationOr(o.Retention), a.ID, words.DurationOr(rt.Period), d.say.Category(rt.Category)),
+						Action:  fmt.Sprintf("shorten the retention of %q in %q to %s, or, if the longer period is justified, declare it", d.say.Category(o.Category), o.System, words.DurationOr(rt.Period))}, &o)
 				}
 			}
 		}
@@ -314,11 +334,11 @@ func (d *drift) declared(a *registry.Activity, o Observation) {
 	switch {
 	case !ok:
 		d.add(Finding{Kind: KindUndeclaredRecipient, Severity: High, Activity: a.ID, About: o.System + " → " + recipientLabel(o),
-			Message: fmt.Sprintf("%q discloses personal data to %s, which activity %q does not list as a recipient", o.System, recipientLabel(o), a.ID),
+			Message: fmt.Sprintf("%q discloses personal data to %s, which activity %q does not list as a recipient", o.System, recipientWords(o), a.ID),
 			Action:  fmt.Sprintf("add the recipient to %q with its role, country, safeguard and contract, or stop the disclosure", a.ID)}, &o)
 	case len(r.Categories) > 0 && !slices.ContainsFunc(r.Categories, func(k string) bool { return under(o.Category, k) }):
 		d.add(Finding{Kind: KindUndeclaredRecipient, Severity: Medium, Activity: a.ID, About: o.Recipient + ": " + o.Category,
-			Message: fmt.Sprintf("%q receives %q, a category not declared for it in %q (declared: %s)", o.Recipient, o.Category, a.ID, strings.Join(r.Categories, ", ")),
+			Message: fmt.Sprintf("%q receives %q, a category not declared for it in %q (declared: %s)", o.Recipient, d.say.Category(o.Category), a.ID, quoted(r.Categories, d.say.Category)),
 			Action:  fmt.Sprintf("add %q to the recipient's categories, or stop sending it", o.Category)}, &o)
 	}
 	var declared *registry.Recipient
@@ -341,7 +361,7 @@ func (d *drift) transfer(activity string, declared *registry.Recipient, o Observ
 	}
 	if o.Safeguard == "" || o.Safeguard == events.SafeguardNone {
 		d.add(Finding{Kind: KindTransferNoSafeguard, Severity: High, Activity: activity, About: o.System + " → " + recipientLabel(o),
-			Message: fmt.Sprintf("%q transfers personal data to %s in %s, a third country without an adequacy decision; the safeguard is missing", o.System, o.Recipient, name),
+			Message: fmt.Sprintf("%q transfers personal data to %s in %s, %s: the safeguard is missing", o.System, o.Recipient, name, words.Adequacy(o.Country)),
 			Action:  "stop the transfer until SCCs (or BCR, DPF certification, an Art. 49 derogation) are in place, then declare the safeguard"}, &o)
 		return
 	}
@@ -356,7 +376,7 @@ func (d *drift) transfer(activity string, declared *registry.Recipient, o Observ
 	}
 	if declared.Safeguard != o.Safeguard {
 		d.add(Finding{Kind: KindTransferMismatch, Severity: Medium, Activity: activity, About: o.System + " → " + recipientLabel(o),
-			Message: fmt.Sprintf("%q transfers data to %s in %s under %q; the registry declares %q", o.System, o.Recipient, name, o.Safeguard, declared.Safeguard),
+			Message: fmt.Sprintf("%q transfers data to %s in %s under %q; the registry declares %q", o.System, o.Recipient, name, words.SafeguardIn(o.Country, o.Safeguard), words.SafeguardIn(declared.Country, declared.Safeguard)),
 			Action:  "check which safeguard the contract actually provides, then correct the service or the registry"}, &o)
 	}
 }

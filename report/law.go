@@ -5,35 +5,11 @@ import (
 	"strings"
 
 	"github.com/back-trace/datamap/events"
+	"github.com/back-trace/datamap/words"
 )
 
-// What the GDPR fixes, in the words the record prints: the names of the
-// lawful bases and Art. 9 conditions (the JSON keeps their keys), and the
-// rights of individuals each basis gives.
-
-// legalBasisNames name the Art. 6(1) bases.
-var legalBasisNames = map[string]string{
-	events.LegalBasisConsent:             "Consent (Art. 6(1)(a))",
-	events.LegalBasisContract:            "Contract (Art. 6(1)(b))",
-	events.LegalBasisLegalObligation:     "Legal obligation (Art. 6(1)(c))",
-	events.LegalBasisVitalInterests:      "Vital interests (Art. 6(1)(d))",
-	events.LegalBasisPublicTask:          "Public task (Art. 6(1)(e))",
-	events.LegalBasisLegitimateInterests: "Legitimate interests (Art. 6(1)(f))",
-}
-
-// specialConditionNames name the Art. 9(2) conditions.
-var specialConditionNames = map[string]string{
-	"explicit_consent":            "Explicit consent (Art. 9(2)(a))",
-	"employment":                  "Employment and social security law (Art. 9(2)(b))",
-	"vital_interests":             "Vital interests (Art. 9(2)(c))",
-	"nonprofit":                   "Not-for-profit body (Art. 9(2)(d))",
-	"made_public":                 "Made public by the data subject (Art. 9(2)(e))",
-	"legal_claims":                "Legal claims (Art. 9(2)(f))",
-	"substantial_public_interest": "Substantial public interest (Art. 9(2)(g))",
-	"health_care":                 "Health or social care (Art. 9(2)(h))",
-	"public_health":               "Public health (Art. 9(2)(i))",
-	"archiving":                   "Archiving, research or statistics (Art. 9(2)(j))",
-}
+// What the GDPR gives individuals, by lawful basis. The names of the bases
+// and conditions are in package words.
 
 // nameOr returns names[key], or the key when it has no name.
 func nameOr(names map[string]string, key string) string {
@@ -72,7 +48,7 @@ func rightsFor(bases []string, automatedDecisions bool) string {
 		var from []string
 		for _, b := range bases {
 			if slices.Contains(c.bases, b) {
-				from = append(from, strings.SplitN(nameOr(legalBasisNames, b), " (", 2)[0])
+				from = append(from, words.LegalBasis(b))
 			}
 		}
 		switch {

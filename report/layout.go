@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strconv"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/back-trace/datamap/events"
 	"github.com/back-trace/datamap/registry"
+	"github.com/back-trace/datamap/words"
 )
 
 // The tabular formats (CSV, Markdown, HTML, XLSX) share one layout: a
@@ -16,6 +18,80 @@ import (
 // ICO's documentation templates for controllers and processors, each
 // followed by datamap's evidence columns, then the undeclared processing
 // and the findings.
+
+// say is how a format shows the record's values: in words for people
+// (HTML, PDF, XLSX, Markdown: the taxonomy's names, legal bases, roles and
+// safeguards in words, durations such as "24 months", dates to the day),
+// or as the keys and instants the JSON holds, for machines (CSV).
+type say struct {
+	r    *Record
+	keys bool
+}
+
+// forPeople and forMachines are the two ways a record is shown.
+func (r *Record) forPeople() say   { return say{r: r} }
+func (r *Record) forMachines() say { return say{r: r, keys: true} }
+
+func (s say) each(keys []string, word func(string) string) string {
+	if s.keys {
+		return list(keys)
+	}
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = word(k)
+	}
+	return list(out)
+}
+
+func (s say) purposes(keys []string) string {
+	return s.each(keys, func(k string) string { return nameOr(s.r.PurposeNames, k) })
+}
+
+func (s say) categories(keys []string) string {
+	return s.each(keys, func(k string) string { return nameOr(s.r.CategoryNames, k) })
+}
+
+func (s say) dataSubjects(keys []string) string {
+	return s.each(keys, func(k string) string { return nameOr(s.r.DataSubjectNames, k) })
+}
+
+func (s say) bases(keys []string) string { return s.each(keys, words.LegalBasisCited) }
+
+func (s say) condition(key string) string {
+	if key == "" {
+		return ""
+	}
+	return s.each([]string{key}, words.SpecialCondition)
+}
+
+func (s say) role(key string) string { return s.each([]string{key}, words.Role) }
+
+func (s say) duration(iso string) string { return s.each([]string{iso}, words.DurationOr) }
+
+// transfer is where a recipient's country stands and what covers the
+// transfer: words.Transfer, or for machines the country's status and the
+// safeguard's keys ("third_country/scc", "eea/none").
+func (s say) transfer(country, safeguard string) string {
+	if s.keys {
+		return words.CountryStatus(country) + "/" + cmp.Or(safeguard, events.SafeguardNone)
+	}
+	return words.Transfer(country, safeguard)
+}
+
+// time is an instant: to the day for people, RFC 3339 for machines.
+func (s say) time(t time.Time) string {
+	if s.keys {
+		return ts(t)
+	}
+	return words.Date(t)
+}
+
+func (s say) timep(t *time.Time) string {
+	if t == nil {
+		return ""
+	}
+	return s.time(*t)
+}
 
 // notDeclared fills a required Art. 30 field the registry leaves empty, so
 // the gap is visible on paper rather than a blank cell.
@@ -85,7 +161,7 @@ type columnKind int
 const (
 	kindText  columnKind = iota
 	kindCount            // a non-negative integer, u()
-	kindTime             // an RFC 3339 instant, ts()
+	kindTime             // a day, say.time (an RFC 3339 instant for machines)
 )
 
 // columnKinds lists the columns that are not text, by title; a title means
@@ -140,22 +216,25 @@ var UndeclaredColumns = []string{"Kind", "System", "Category", "Data subject", "
 var FindingColumns = []string{"Severity", "Kind", "Activity", "Subject", "Finding", "What to do",
 	"Events", "Records", "First seen", "Last seen", "Systems", "Categories"}
 
-// ControllerRows are the Art. 30(1) rows.
-func (r *Record) ControllerRows() [][]string {
+// ControllerRows are the Art. 30(1) rows, in words for people.
+func (r *Record) ControllerRows() [][]string { return r.forPeople().controllerRows() }
+
+func (s say) controllerRows() [][]string {
+	r := s.r
 	rows := make([][]string, 0, len(r.Activities))
 	for i := range r.Activities {
 		a := &r.Activities[i]
 		adm := a.AutomatedDecisions != "" && !strings.EqualFold(a.AutomatedDecisions, "none")
 		rows = append(rows, append([]string{
-			a.ID, a.Name, orNot(a.BusinessFunction), r.purposes(a.Purposes), r.jointFor(a.ID),
-			list(a.DataSubjects), list(a.DataCategories), recipients(a.Recipients), contracts(a.Recipients),
-			orNone(list(a.ThirdCountries)), safeguards(a), retention(a.Retention), orNot(list(a.SecurityMeasures)),
-			orNot(names(legalBasisNames, a.LegalBases)), orNone(nameOr(specialConditionNames, a.SpecialCondition)),
+			a.ID, a.Name, orNot(a.BusinessFunction), s.purposes(a.Purposes), r.jointFor(a.ID),
+			s.dataSubjects(a.DataSubjects), s.categories(a.DataCategories), s.recipients(a.Recipients, a.DataCategories), contracts(a.Recipients),
+			orNone(list(a.ThirdCountries)), s.safeguards(a), s.retention(a.Retention), orNot(list(a.SecurityMeasures)),
+			orNot(s.bases(a.LegalBases)), orNone(s.condition(a.SpecialCondition)),
 			a.LegitimateInterest, a.LIAReference, rightsFor(a.LegalBases, adm),
 			orNone(a.AutomatedDecisions), sources(a.Activity), consentRecord(&a.Activity), list(a.Locations),
 			yesNo(a.DPIARequired), dpiaProgress(&a.Activity), dpiaLink(&a.Activity),
 			yesNo(a.BreachOccurred), breachRecord(&a.Activity), list(a.Systems),
-		}, r.evidenceCells(a)...))
+		}, s.evidenceCells(a)...))
 	}
 	return rows
 }
@@ -168,15 +247,19 @@ var CNILColumns = []string{"Reference", "Processing activity", "Created", "Last 
 	"Transfer safeguard documentation", "User access control", "Traceability", "Software protection",
 	"Data backup", "Encryption", "Control of processors", "Other measures", "Change history"}
 
-// CNILRows are the controller's activities in the CNIL's order.
-func (r *Record) CNILRows() [][]string {
+// CNILRows are the controller's activities in the CNIL's order, in
+// words for people.
+func (r *Record) CNILRows() [][]string { return r.forPeople().cnilRows() }
+
+func (s say) cnilRows() [][]string {
+	r := s.r
 	rows := make([][]string, 0, len(r.Activities))
 	for i := range r.Activities {
 		a := &r.Activities[i]
 		var transfers, docs, history []string
 		for _, rc := range a.Recipients {
 			if requires(rc.Country) {
-				transfers = append(transfers, fmt.Sprintf("%s (%s): %s", rc.Name, rc.Country, registry.TransferStatus(rc.Country, rc.Safeguard)))
+				transfers = append(transfers, fmt.Sprintf("%s (%s): %s", rc.Name, rc.Country, s.transfer(rc.Country, rc.Safeguard)))
 				docs = append(docs, rc.Name+": "+orNot(rc.SafeguardDocumentation))
 			}
 		}
@@ -188,9 +271,9 @@ func (r *Record) CNILRows() [][]string {
 			history = append(history, h)
 		}
 		row := []string{a.ID, a.Name, orNot(a.Created), orNot(a.Updated), orNot(a.Owner),
-			r.Controller.Name, orNot(r.Controller.DPO.String()), r.purposes(a.Purposes), orNot(a.Description),
-			list(a.DataSubjects), list(a.DataCategories), orNone(nameOr(specialConditionNames, a.SpecialCondition)),
-			retention(a.Retention), recipients(a.Recipients), orNone(list(transfers)), orNone(list(docs))}
+			r.Controller.Name, orNot(r.Controller.DPO.String()), s.purposes(a.Purposes), orNot(a.Description),
+			s.dataSubjects(a.DataSubjects), s.categories(a.DataCategories), orNone(s.condition(a.SpecialCondition)),
+			s.retention(a.Retention), s.recipients(a.Recipients, a.DataCategories), orNone(list(transfers)), orNone(list(docs))}
 		for _, g := range a.Security.Groups() {
 			row = append(row, orNot(list(g.Measures)))
 		}
@@ -199,8 +282,11 @@ func (r *Record) CNILRows() [][]string {
 	return rows
 }
 
-// ProcessorRows are the Art. 30(2) rows.
-func (r *Record) ProcessorRows() [][]string {
+// ProcessorRows are the Art. 30(2) rows, in words for people.
+func (r *Record) ProcessorRows() [][]string { return r.forPeople().processorRows() }
+
+func (s say) processorRows() [][]string {
+	r := s.r
 	var rows [][]string
 	for _, c := range r.Processor {
 		contact := c.Name
@@ -218,44 +304,59 @@ func (r *Record) ProcessorRows() [][]string {
 			}
 			rows = append(rows, append([]string{
 				contact, orNot(c.Representative.String()), orNot(c.DPO.String()), orNot(c.Contract), a.ID, desc,
-				list(a.DataSubjects), list(a.DataCategories), recipients(a.Recipients),
-				orNone(list(a.ThirdCountries)), safeguards(a), retention(a.Retention), orNot(list(a.SecurityMeasures)),
+				s.dataSubjects(a.DataSubjects), s.categories(a.DataCategories), s.recipients(a.Recipients, a.DataCategories),
+				orNone(list(a.ThirdCountries)), s.safeguards(a), s.retention(a.Retention), orNot(list(a.SecurityMeasures)),
 				list(a.Locations), list(a.Systems),
-			}, r.evidenceCells(a)...))
+			}, s.evidenceCells(a)...))
 		}
 	}
 	return rows
 }
 
-// UndeclaredRows are the observed processing no activity declares.
-func (r *Record) UndeclaredRows() [][]string {
+// UndeclaredRows are the observed processing no activity declares, in
+// words for people.
+func (r *Record) UndeclaredRows() [][]string { return r.forPeople().undeclaredRows() }
+
+func (s say) undeclaredRows() [][]string {
+	r := s.r
 	rows := make([][]string, 0, len(r.Undeclared))
 	for _, o := range r.Undeclared {
-		rows = append(rows, []string{o.Kind, o.System, o.Category, o.DataSubject, r.purposes([]string{o.Purpose}), nameOr(legalBasisNames, o.LegalBasis),
-			o.Recipient, o.Role, o.Country, undeclaredSafeguard(o), o.Retention, u(o.Events), u(o.Records), ts(o.FirstSeen), ts(o.LastSeen)})
+		kind, basis, role := o.Kind, o.LegalBasis, o.Role
+		if !s.keys {
+			kind, basis, role = words.Kind(kind), words.LegalBasisCited(basis), words.Role(role)
+		}
+		rows = append(rows, []string{kind, o.System, s.categories([]string{o.Category}), s.dataSubjects([]string{o.DataSubject}),
+			s.purposes([]string{o.Purpose}), basis, o.Recipient, role, o.Country, s.undeclaredSafeguard(o), s.duration(o.Retention),
+			u(o.Events), u(o.Records), s.time(o.FirstSeen), s.time(o.LastSeen)})
 	}
 	return rows
 }
 
-// undeclaredSafeguard is the safeguard of an observed disclosure in words;
-// a collection has no recipient and no safeguard.
-func undeclaredSafeguard(o Observation) string {
+// undeclaredSafeguard is the safeguard of an observed disclosure; a
+// collection has no recipient and no safeguard.
+func (s say) undeclaredSafeguard(o Observation) string {
 	if o.Recipient == "" {
 		return ""
 	}
-	return registry.TransferStatus(o.Country, o.Safeguard)
+	return s.transfer(o.Country, o.Safeguard)
 }
 
-// FindingRows are the drift findings.
-func (r *Record) FindingRows() [][]string { return FindingRows(r.Findings) }
+// FindingRows are the drift findings, in words for people.
+func (r *Record) FindingRows() [][]string { return r.forPeople().findingRows(r.Findings) }
 
-// FindingRows renders findings as table rows.
-func FindingRows(fs []Finding) [][]string {
+// FindingRows renders findings as table rows, as the record's JSON keeps
+// them (keys, RFC 3339 instants): for CSV and the CLI.
+func FindingRows(fs []Finding) [][]string { return say{r: &Record{}, keys: true}.findingRows(fs) }
+
+func (s say) findingRows(fs []Finding) [][]string {
 	rows := make([][]string, 0, len(fs))
 	for _, f := range fs {
 		row := []string{f.Severity.String(), f.Kind, f.Activity, f.About, f.Message, f.Action}
+		if !s.keys {
+			row[1], row[3] = strings.ReplaceAll(f.Kind, "_", " "), s.about(f.About)
+		}
 		if e := f.Evidence; e != nil {
-			row = append(row, u(e.Events), u(e.Records), tsp(e.FirstSeen), tsp(e.LastSeen), list(e.Systems), list(e.Categories))
+			row = append(row, u(e.Events), u(e.Records), s.timep(e.FirstSeen), s.timep(e.LastSeen), list(e.Systems), s.categories(e.Categories))
 		} else {
 			row = append(row, "0", "0", "", "", "", "")
 		}
@@ -264,20 +365,37 @@ func FindingRows(fs []Finding) [][]string {
 	return rows
 }
 
-func (r *Record) evidenceCells(a *ActivityRecord) []string {
+// about is what a finding is about, with the key after "system: " in
+// words: "voip-platform: Call detail records".
+func (s say) about(about string) string {
+	i := strings.LastIndex(about, ": ")
+	if i < 0 {
+		return about
+	}
+	k := about[i+2:]
+	for _, m := range []map[string]string{s.r.CategoryNames, s.r.PurposeNames, s.r.DataSubjectNames} {
+		if n, ok := m[k]; ok {
+			return about[:i+2] + n
+		}
+	}
+	return about
+}
+
+func (s say) evidenceCells(a *ActivityRecord) []string {
+	r := s.r
 	e := a.Evidence
 	var systems, recips []string
 	for _, s := range e.Systems {
 		systems = append(systems, fmt.Sprintf("%s (%d events)", s.System, s.Events))
 	}
 	for _, rc := range e.Recipients {
-		s := fmt.Sprintf("%s (%s, %s, %s; %d events)", rc.Name, rc.Role, rc.Country, registry.TransferStatus(rc.Country, rc.Safeguard), rc.Events)
+		line := fmt.Sprintf("%s (%s, %s, %s; %d events)", rc.Name, s.role(rc.Role), rc.Country, s.transfer(rc.Country, rc.Safeguard), rc.Events)
 		if !rc.Declared {
-			s += " UNDECLARED"
+			line += " UNDECLARED"
 		}
-		recips = append(recips, s)
+		recips = append(recips, line)
 	}
-	return []string{u(e.Events), u(e.Records), u(e.Erased), tsp(e.FirstSeen), tsp(e.LastSeen),
+	return []string{u(e.Events), u(e.Records), u(e.Erased), s.timep(e.FirstSeen), s.timep(e.LastSeen),
 		list(systems), list(recips), r.findingCount(a.ID)}
 }
 
@@ -310,18 +428,6 @@ func (r *Record) jointFor(id string) string {
 }
 
 func list(s []string) string { return strings.Join(s, "; ") }
-
-// names lists the names of keys.
-func names(m map[string]string, keys []string) string {
-	out := make([]string, len(keys))
-	for i, k := range keys {
-		out[i] = nameOr(m, k)
-	}
-	return list(out)
-}
-
-// purposes lists purposes by their taxonomy names.
-func (r *Record) purposes(keys []string) string { return names(r.PurposeNames, keys) }
 
 // notApplicable fills a template column that does not apply to the
 // activity, so that it is not mistaken for a gap.
@@ -368,14 +474,22 @@ func breachRecord(a *registry.Activity) string {
 	return orNot(a.BreachRecord)
 }
 
-func recipients(rs []registry.Recipient) string {
+// recipients lists an activity's recipients with what each receives. A
+// recipient that names no categories receives all the activity's
+// (registry.Recipient.Categories), so those are listed: a recipient shown
+// without categories would read as one that receives nothing.
+func (s say) recipients(rs []registry.Recipient, activityCategories []string) string {
 	out := make([]string, 0, len(rs))
 	for _, r := range rs {
-		s := fmt.Sprintf("%s (%s, %s)", r.Name, strings.ReplaceAll(r.Role, "_", "-"), r.Country)
-		if len(r.Categories) > 0 {
-			s += ": " + strings.Join(r.Categories, ", ")
+		line := fmt.Sprintf("%s (%s, %s)", r.Name, s.role(r.Role), r.Country)
+		received := r.Categories
+		if len(received) == 0 {
+			received = activityCategories
 		}
-		out = append(out, s)
+		if len(received) > 0 {
+			line += ": " + strings.ReplaceAll(s.categories(received), "; ", ", ")
+		}
+		out = append(out, line)
 	}
 	return orNone(list(out))
 }
@@ -390,24 +504,24 @@ func contracts(rs []registry.Recipient) string {
 	return list(out)
 }
 
-func safeguards(a *ActivityRecord) string {
+func (s say) safeguards(a *ActivityRecord) string {
 	var out []string
 	for _, r := range a.Recipients {
 		if requires(r.Country) {
-			out = append(out, fmt.Sprintf("%s (%s): %s", r.Name, r.Country, registry.TransferStatus(r.Country, r.Safeguard)))
+			out = append(out, fmt.Sprintf("%s (%s): %s", r.Name, r.Country, s.transfer(r.Country, r.Safeguard)))
 		}
 	}
 	return orNone(list(out))
 }
 
-func retention(rs []registry.Retention) string {
+func (s say) retention(rs []registry.Retention) string {
 	out := make([]string, 0, len(rs))
 	for _, r := range rs {
-		s := r.Category + ": " + r.Period
+		line := s.categories([]string{r.Category}) + ": " + s.duration(r.Period)
 		if r.Note != "" {
-			s += " (" + r.Note + ")"
+			line += " (" + r.Note + ")"
 		}
-		out = append(out, s)
+		out = append(out, line)
 	}
 	return orNot(list(out))
 }
@@ -423,10 +537,3 @@ func sources(a registry.Activity) string {
 func u(n uint64) string { return strconv.FormatUint(n, 10) }
 
 func ts(t time.Time) string { return t.UTC().Format(time.RFC3339) }
-
-func tsp(t *time.Time) string {
-	if t == nil {
-		return ""
-	}
-	return ts(*t)
-}

@@ -66,6 +66,11 @@ type Record struct {
 	// the keys. They are part of the content, so a verifier can render
 	// every format again from the JSON alone.
 	PurposeNames map[string]string `json:"purpose_names"`
+	// CategoryNames and DataSubjectNames are the taxonomy's names of the
+	// data categories and data subjects the record mentions, for the same
+	// reason.
+	CategoryNames    map[string]string `json:"category_names"`
+	DataSubjectNames map[string]string `json:"data_subject_names"`
 	// ContentSHA256 is the SHA-256 of the record's canonical JSON with
 	// GeneratedAt and ContentSHA256 empty; see Seal.
 	ContentSHA256 string `json:"content_sha256"`
@@ -190,22 +195,9 @@ func Build(reg *registry.Registry, tax *taxonomy.Taxonomy, obs []Observation, op
 		CountryListAsOf: countriesAsOf, StaleAfterDays: int(opts.StaleAfter / (24 * time.Hour)),
 		Controller: reg.Controller, JointControllers: reg.JointControllers,
 		Activities: []ActivityRecord{}, Processor: []ClientRecord{}, Undeclared: []Observation{},
-		PurposeNames: map[string]string{},
+		PurposeNames: map[string]string{}, CategoryNames: map[string]string{}, DataSubjectNames: map[string]string{},
 	}
-	if tax != nil {
-		for _, a := range reg.AllActivities() {
-			for _, k := range a.Purposes {
-				if p, ok := tax.Purpose(k); ok && p.Name != "" {
-					rec.PurposeNames[k] = p.Name
-				}
-			}
-		}
-		for _, o := range kept {
-			if p, ok := tax.Purpose(o.Purpose); ok && p.Name != "" {
-				rec.PurposeNames[o.Purpose] = p.Name
-			}
-		}
-	}
+	rec.nameTerms(reg, tax, kept)
 	if rec.JointControllers == nil {
 		rec.JointControllers = []registry.JointController{}
 	}
@@ -245,6 +237,46 @@ func Build(reg *registry.Registry, tax *taxonomy.Taxonomy, obs []Observation, op
 		return nil, err
 	}
 	return rec, nil
+}
+
+// nameTerms keeps the taxonomy's names of the purposes, categories and
+// data subjects the registry and the observations mention.
+func (rec *Record) nameTerms(reg *registry.Registry, tax *taxonomy.Taxonomy, obs []Observation) {
+	if tax == nil {
+		return
+	}
+	name := func(m map[string]string, key string, lookup func(string) (string, bool)) {
+		if n, ok := lookup(key); ok && n != "" && n != key {
+			m[key] = n
+		}
+	}
+	purpose := func(k string) (string, bool) { p, ok := tax.Purpose(k); return p.Name, ok }
+	category := func(k string) (string, bool) { c, ok := tax.Category(k); return c.Name, ok }
+	subject := func(k string) (string, bool) { d, ok := tax.DataSubject(k); return d.Name, ok }
+	for _, a := range reg.AllActivities() {
+		for _, k := range a.Purposes {
+			name(rec.PurposeNames, k, purpose)
+		}
+		for _, k := range a.DataCategories {
+			name(rec.CategoryNames, k, category)
+		}
+		for _, r := range a.Retention {
+			name(rec.CategoryNames, r.Category, category)
+		}
+		for _, r := range a.Recipients {
+			for _, k := range r.Categories {
+				name(rec.CategoryNames, k, category)
+			}
+		}
+		for _, k := range a.DataSubjects {
+			name(rec.DataSubjectNames, k, subject)
+		}
+	}
+	for _, o := range obs {
+		name(rec.PurposeNames, o.Purpose, purpose)
+		name(rec.CategoryNames, o.Category, category)
+		name(rec.DataSubjectNames, o.DataSubject, subject)
+	}
 }
 
 // countryListAge is how old the EEA/adequacy list may be at the as-of

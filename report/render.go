@@ -54,7 +54,8 @@ const (
 // header and its rows, separated by an empty line: one file that a
 // spreadsheet opens and a script can split on the titles.
 //
-// Every cell goes through spreadsheet.Row: names come from events and the
+// The CSV is for machines: it keeps the JSON's keys and instants (see
+// say). Every cell goes through spreadsheet.Row: names come from events and the
 // registry, and one that starts like a formula must stay text.
 func writeCSV(w io.Writer, rec *Record) error {
 	cw := inertCSV{csv.NewWriter(w)}
@@ -71,14 +72,15 @@ func writeCSV(w io.Writer, rec *Record) error {
 			_ = cw.Write(r)
 		}
 	}
+	keys := rec.forMachines()
 	if rec.Role != RoleProcessor {
-		section(titleController, ControllerColumns, rec.ControllerRows())
+		section(titleController, ControllerColumns, keys.controllerRows())
 	}
 	if rec.Role != RoleController {
-		section(titleProcessor, ProcessorColumns, rec.ProcessorRows())
+		section(titleProcessor, ProcessorColumns, keys.processorRows())
 	}
-	section(titleUndeclared, UndeclaredColumns, rec.UndeclaredRows())
-	section(titleFindings, FindingColumns, rec.FindingRows())
+	section(titleUndeclared, UndeclaredColumns, keys.undeclaredRows())
+	section(titleFindings, FindingColumns, keys.findingRows(rec.Findings))
 	lines, err := base64Lines(rec)
 	if err != nil {
 		return err

@@ -2,9 +2,11 @@ package report
 
 import (
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/back-trace/datamap/people"
+	"github.com/back-trace/datamap/words"
 )
 
 // rightsSeverity ranks the findings about people's rights.
@@ -17,7 +19,13 @@ var rightsSeverity = map[string]Severity{
 
 // rightsFinding turns a finding about people's rights into a drift
 // finding. It names no person: who they are is a subject question.
-func rightsFinding(f people.Finding) Finding {
+func rightsFinding(f people.Finding, names words.Names) Finding {
+	// The topic is a category, a purpose or a right, by kind; the message
+	// names it, what it is about keeps the key.
+	topic := names.Category(f.Topic)
+	if topic == f.Topic {
+		topic = names.Purpose(f.Topic)
+	}
 	persons := "1 person"
 	if f.People != 1 {
 		persons = fmt.Sprintf("%d people", f.People)
@@ -40,19 +48,22 @@ func rightsFinding(f people.Finding) Finding {
 	switch f.Kind {
 	case people.FindingProcessingAfterWithdrawal:
 		out.About = f.System + ": " + f.Topic
-		out.Message = fmt.Sprintf("%s collected or disclosed data of %s for %s after they withdrew consent to it (%s %s)", f.System, persons, f.Topic, events, span)
-		out.Action = "stop processing for " + f.Topic + " for people who withdrew (GDPR Art. 7(3)); check the withdrawal reaches " + f.System + "; `datamap subject show` names them to the subject role"
+		out.Message = fmt.Sprintf("%s collected or disclosed data of %s for %q after they withdrew consent to it (%s %s)", f.System, persons, topic, events, span)
+		out.Action = "stop processing for " + strconv.Quote(topic) + " for people who withdrew (GDPR Art. 7(3)); check the withdrawal reaches " + f.System + "; only the subject role sees who they are"
+		out.Command = "datamap subject show REF"
 	case people.FindingErasureIncomplete:
 		out.About = f.System + ": " + f.Topic
-		out.Message = fmt.Sprintf("%s held %s of %s whose erasure request is completed or past its deadline, and has not reported erasing it", f.System, f.Topic, persons)
-		out.Action = "erase it in " + f.System + " and publish the erased event (reason subject_request, with the subject_ref); `datamap subject requests --all` lists the requests"
+		out.Message = fmt.Sprintf("%s held %q of %s whose erasure request is completed or past its deadline, and has not reported erasing it", f.System, topic, persons)
+		out.Action = "erase it in " + f.System + " and publish the erased event (reason subject_request, with the subject reference); the requests page lists the requests"
+		out.Command = "datamap subject requests --all"
 	case people.FindingRequestOverdue:
 		out.About = f.System + ": " + f.Topic
 		out.Message = fmt.Sprintf("%d %s request(s) received by %s are still open past their one-month deadline (GDPR Art. 12(3)), received %s", f.Events, f.Topic, f.System, span)
-		out.Action = "answer them, or record the extension and tell the person why (Art. 12(3)); `datamap subject requests` lists them"
+		out.Action = "answer them, or record the extension and tell the person why (Art. 12(3)); the requests page lists them"
+		out.Command = "datamap subject requests"
 	case people.FindingProcessingAfterErasure:
 		out.About = f.System + ": " + f.Topic
-		out.Message = fmt.Sprintf("%s collected %s of %s again after reporting its erasure on their request (%s %s)", f.System, f.Topic, persons, events, span)
+		out.Message = fmt.Sprintf("%s collected %q of %s again after reporting its erasure on their request (%d events %s)", f.System, topic, persons, f.Events, span)
 		out.Action = "find the source that brings the data back (an import, a sync, a backup restore) and suppress the erased people"
 	}
 	return out

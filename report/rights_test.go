@@ -36,6 +36,9 @@ func TestRightsFindings(t *testing.T) {
 		if f.Severity != sev || f.Message == "" || f.Action == "" || f.Evidence == nil || f.Evidence.Systems[0] == "" {
 			t.Errorf("%s: %+v", kind, f)
 		}
+		if strings.Contains(f.Action, "`") || strings.Contains(f.Action, "datamap ") {
+			t.Errorf("%s: the advice holds a command, which belongs in Command: %q", kind, f.Action)
+		}
 		if strings.Contains(f.Message+f.Action+f.About, "sr1:") {
 			t.Errorf("%s names a person: %+v", kind, f)
 		}
@@ -44,7 +47,7 @@ func TestRightsFindings(t *testing.T) {
 			t.Errorf("%s: %d records from %d events, want one record per event", kind, f.Evidence.Records, f.Evidence.Events)
 		}
 	}
-	if f := got[people.FindingProcessingAfterWithdrawal]; !strings.Contains(f.Message, "1 person") || !strings.Contains(f.Message, "marketing") || f.Evidence.Events != 3 {
+	if f := got[people.FindingProcessingAfterWithdrawal]; !strings.Contains(f.Message, "1 person") || !strings.Contains(f.Message, `"Product updates"`) || !strings.HasSuffix(f.About, "marketing") || f.Evidence.Events != 3 {
 		t.Errorf("withdrawal finding: %+v", f)
 	}
 	if f := got[people.FindingRequestOverdue]; !strings.Contains(f.Message, "portability") || !strings.Contains(f.About, "support-desk") {

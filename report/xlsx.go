@@ -30,7 +30,7 @@ const (
 	// xlsxFontSize; with column widths in characters it sizes rows to show
 	// their wrapped text.
 	xlsxLineHeight = 15.0
-	xlsxDateFormat = `yyyy-mm-dd hh:mm:ss "UTC"`
+	xlsxDateFormat = `yyyy-mm-dd`
 	xlsxPaperA3    = 8
 	xlsxPaperA4    = 9
 )
@@ -225,7 +225,7 @@ func (x *xlsxStyles) row(sheet string, r int, values []string, widths []float64,
 				value = n
 			}
 		case kindTime:
-			if t, err := time.Parse(time.RFC3339, v); err == nil {
+			if t, err := time.Parse(time.DateOnly, v); err == nil {
 				value = t.UTC()
 			}
 		}
@@ -309,7 +309,7 @@ func columnWidths(columns []string, rows [][]string) []float64 {
 			widths[c] = 12
 			continue
 		case kindTime:
-			widths[c] = 24
+			widths[c] = 12
 			continue
 		}
 		longest := 0

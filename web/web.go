@@ -79,6 +79,8 @@ type Server struct {
 	assets   *assets
 	pages    map[string]*template.Template
 	filters  []filter
+	// glossaryJSON is the words of every key the pages show.
+	glossaryJSON []byte
 }
 
 // page is one page of the map.
@@ -170,8 +172,12 @@ func New(o Options) (*Server, error) {
 	if o.Catalog == nil {
 		logins = logins.Only(access.Full, access.Read) // nothing to answer the pages about people
 	}
+	g, err := newGlossary(o)
+	if err != nil {
+		return nil, err
+	}
 	s := &Server{opts: o, sessions: newSessions(o.SessionTTL, logins), assets: a,
-		pages: map[string]*template.Template{}, filters: filters(o.Taxonomy)}
+		pages: map[string]*template.Template{}, filters: filters(o.Taxonomy), glossaryJSON: g}
 	funcs := template.FuncMap{"asset": a.url, "join": strings.Join, "day": day, "stamp": stamp, "due": due,
 		"meaning": func(kind string) string { return findingMeaning[kind] }, "requestsTable": newRequestsTable, "plural": plural}
 	all := append(append(pages(), subjectPages()...), page{Name: "login"}, page{Name: "forbidden"})
@@ -229,6 +235,7 @@ func (s *Server) Handler(next http.Handler) http.Handler {
 	mux.Handle("POST /logout", s.loggedIn(s.logout))
 	mux.Handle("POST /deadletters/replay", s.loggedIn(s.replay))
 	mux.Handle("GET /assets/", s.assets)
+	mux.Handle("GET "+glossaryPath, s.loggedIn(s.glossary))
 	web := secure(http.NewCrossOriginProtection().Handler(mux))
 	root := http.NewServeMux()
 	root.Handle("/", next)
@@ -238,7 +245,7 @@ func (s *Server) Handler(next http.Handler) http.Handler {
 		}
 	}
 	root.Handle("/{$}", web)
-	for _, p := range []string{"/login", "/logout", "/deadletters/replay", statementPath, "/assets/"} {
+	for _, p := range []string{"/login", "/logout", "/deadletters/replay", statementPath, "/assets/", glossaryPath} {
 		root.Handle(p, web)
 	}
 	return root

@@ -228,6 +228,112 @@ export function cell(value, kind, exact = false) {
   return String(value);
 }
 
+// The words people read for the keys the catalog holds (GET
+// /glossary.json, package words): category, purpose and data-subject names
+// from the taxonomy, legal bases, roles and safeguards in words, each
+// country's transfer status. Pages show the words with the key in a title
+// (hover); CSV and JSON downloads keep the keys.
+const emptyGlossary = { fields: {}, countries: {}, units: [], no_safeguard_needed: '', safeguard_missing: '' };
+let glossaryData = emptyGlossary;
+let glossaryLoad = null;
+
+// glossary loads the words once; it resolves to them, or to none (then
+// label shows keys) when they cannot be had.
+export function glossary() {
+  if (!glossaryLoad) {
+    glossaryLoad = fetch('/glossary.json', { credentials: 'same-origin', headers: { Accept: 'application/json' } })
+      .then((res) => (res.ok ? res.json() : null))
+      .catch(() => null)
+      .then((g) => {
+        glossaryData = g && g.fields ? g : emptyGlossary;
+        return glossaryData;
+      });
+  }
+  return glossaryLoad;
+}
+
+// The vocabularies a key is looked up in when the caller does not say
+// which field holds it, most specific first.
+const vocabularies = ['category', 'purpose', 'data_subject', 'legal_basis', 'role', 'safeguard',
+  'special_condition', 'kind', 'origin', 'country_status'];
+
+// label returns the words for a key: those of field (the API's JSON name
+// of the column, e.g. "category", "legal_basis") when given, else of the
+// first vocabulary that has the key; the key itself when none does (a
+// field that is no vocabulary, such as "system"), or before glossary()
+// has loaded.
+export function label(key, field) {
+  if (key === null || key === undefined || key === '') return '';
+  const k = String(key);
+  const f = glossaryData.fields;
+  if (field) return (f[field] && f[field][k]) || k; // a system or recipient name stays as it is
+  for (const v of vocabularies) {
+    if (f[v] && f[v][k]) return f[v][k];
+  }
+  return k;
+}
+
+// duration says an ISO 8601 duration in words ("P24M" → "24 months",
+// "P1Y6M" → "1 year 6 months"), with the glossary's units, as package
+// words does; anything else as it is.
+export function duration(iso) {
+  const m = /^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(?=\d)(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$/.exec(iso || '');
+  const units = glossaryData.units;
+  if (!m || iso === 'P' || units.length !== 7) return iso || '';
+  const parts = [];
+  for (let i = 0; i < 7; i++) {
+    const n = m[i + 1] === undefined ? 0 : Number(m[i + 1]);
+    if (n) parts.push(`${n} ${n === 1 ? units[i].one : units[i].many}`);
+  }
+  return parts.length ? parts.join(' ') : `0 ${units[3].many}`;
+}
+
+// countryStatus says where a country stands for transfers: "EEA",
+// "adequacy decision", "DPF (certified recipients only)", "third country".
+export function countryStatus(country) {
+  const status = glossaryData.countries[country];
+  return status ? label(status, 'country_status') : '';
+}
+
+// safeguardIn says what covers a transfer to country: the safeguard's
+// name, or, without one, whether none is needed there or one is missing.
+export function safeguardIn(country, safeguard) {
+  if (safeguard && safeguard !== 'none') return label(safeguard, 'safeguard');
+  const status = glossaryData.countries[country];
+  if (!status) return safeguard || '';
+  return status === 'eea' || status === 'adequacy' ? glossaryData.no_safeguard_needed : glossaryData.safeguard_missing;
+}
+
+// shown is what a table cell shows for a row's column, and the key or
+// exact value behind it for its title ('' when they are the same): words
+// for keys, durations in words, dates to the day.
+export function shown(row, col) {
+  const value = row[col.name];
+  const exact = cell(value, col.kind);
+  let text = exact;
+  switch (true) {
+    case col.kind === 'time':
+      text = exact.slice(0, 10);
+      break;
+    case col.name === 'adequacy':
+      text = countryStatus(row.country) || exact;
+      break;
+    case col.name === 'safeguard':
+      text = row.country || value ? safeguardIn(row.country, value) : '';
+      break;
+    case col.name === 'retention':
+      text = duration(value);
+      break;
+    case Array.isArray(value):
+      text = value.map((v) => label(v, col.name)).join(', ');
+      break;
+    case typeof value === 'string':
+      text = label(value, col.name);
+      break;
+  }
+  return { text, title: text === exact ? '' : exact };
+}
+
 // csvField quotes a field exactly as Go's encoding/csv does.
 function csvField(s) {
   if (s === '') return s;

@@ -1,19 +1,20 @@
 // The drift, Article 30 and dead-letter pages.
-import { api, cell, el, filterParams, param, plural, setState, showError } from './common.js';
+import { api, cell, el, filterParams, glossary, label, param, plural, setState, showError } from './common.js';
 
 const SEVERITY = { high: 3, medium: 2, low: 1 };
 
-// A finding's action may name a command; the web names the page that
-// answers the same, and never a flag.
-const PAGE_OF = [
-  [/`datamap subject show`/g, 'the Person page (subject role)'],
-  [/`datamap subject requests[^`]*`/g, 'the Requests page (subject role)'],
-];
-
-function webWords(text) {
-  let out = text;
-  for (const [command, page] of PAGE_OF) out = out.replace(command, page);
-  return out.replace(/`datamap ([^`]*)`/g, (_, c) => `the command line's ${c.replace(/\s+--?\S+/g, '')}`);
+// about is what a finding is about in words: "sms-gateway: marketing" names
+// the purpose ("sms-gateway: Marketing"), the key stays in the title.
+function about(subject) {
+  const i = subject.lastIndexOf(': ');
+  const td = el('td', subject);
+  if (i < 0) return td;
+  const words = label(subject.slice(i + 2));
+  if (words !== subject.slice(i + 2)) {
+    td.textContent = subject.slice(0, i + 2) + words;
+    td.title = subject;
+  }
+  return td;
 }
 
 export async function initDrift() {
@@ -22,7 +23,7 @@ export async function initDrift() {
   const load = async () => {
     setState('loading');
     try {
-      const a = await api('/api/v1/drift', filterParams());
+      const [a] = await Promise.all([api('/api/v1/drift', filterParams()), glossary()]);
       const rows = a.items.slice().sort((x, y) => SEVERITY[y.severity] - SEVERITY[x.severity]);
       const body = table.tBodies[0];
       body.replaceChildren();
@@ -30,10 +31,10 @@ export async function initDrift() {
         const tr = el('tr', null, { class: 'sev-' + f.severity });
         // Findings drawn from traces count calls, the others events.
         const ev = f.evidence ? (f.evidence.spans ? plural(f.evidence.spans, 'call') : plural(f.evidence.events, 'event')) : '';
-        const action = el('td', webWords(f.action), { class: 'long' });
+        const action = el('td', f.action, { class: 'long' });
         if (f.proposal) action.append(el('pre', f.proposal, { class: 'proposal' }));
         tr.append(el('td', f.severity, { class: 'severity' }), el('td', f.kind.replaceAll('_', ' ')), el('td', f.activity || ''),
-          el('td', f.subject), el('td', ev, { class: 'num' }), el('td', f.message, { class: 'long' }), action);
+          about(f.subject), el('td', ev, { class: 'num' }), el('td', f.message, { class: 'long' }), action);
         body.append(tr);
       }
       table.hidden = rows.length === 0;

@@ -7,7 +7,8 @@
 // row's details, behind a disclosure button. When two rows would look the
 // same, the hidden column that tells them apart is shown too.
 import {
-  api, cell, download, el, fmt, filterParams, mapLink, param, plural, setFirstDay, setState, showError, stamp, toCSV,
+  api, cell, countryStatus, download, el, fmt, filterParams, glossary, mapLink, param, plural, setFirstDay, setState, shown,
+  showError, stamp, toCSV,
 } from './common.js';
 
 const LIMIT = 10000; // the API's largest page
@@ -171,7 +172,9 @@ function header() {
 }
 
 function fill(td, c, r) {
-  const text = cell(value(r, c), c.kind);
+  // Words for people, the key or exact time on hover.
+  const { text, title } = c.name === NOTE ? { text: noteText(r), title: '' } : shown(r, c);
+  if (title) td.title = title;
   if (linked.has(c.name) && text) {
     td.append(el('a', text, { href: mapLink(text), title: 'show ' + text + ' on the map' }));
   } else if (c.name === 'finding' && state.notes.get(r)) {
@@ -201,7 +204,7 @@ function details(r, id) {
 }
 
 function title(r) {
-  return state.shown.filter((c) => !measure(c) && !long.has(c.name)).map((c) => cell(r[c.name], c.kind)).filter(Boolean).join(', ');
+  return state.shown.filter((c) => !measure(c) && !long.has(c.name)).map((c) => shown(r, c).text).filter(Boolean).join(', ');
 }
 
 function render() {
@@ -218,7 +221,7 @@ function render() {
       const members = state.view.filter((x) => x.country === group);
       const findings = members.filter((x) => x.finding).length;
       const head = el('tr', null, { class: 'group' + (findings ? ' has-finding' : '') });
-      head.append(el('th', `${r.country} — ${r.country_name} · ${r.adequacy ? 'EU adequacy decision' : 'no adequacy decision'} · ${plural(members.length, 'transfer')}` +
+      head.append(el('th', `${r.country} — ${r.country_name} · ${countryStatus(r.country)} · ${plural(members.length, 'transfer')}` +
         (findings ? ` · ${plural(findings, 'finding')}` : ''), { colspan: span, scope: 'colgroup' }));
       tbody.append(head);
     }
@@ -341,7 +344,7 @@ async function load() {
   const params = filterParams();
   params.set('limit', String(LIMIT));
   try {
-    const [page, findings] = await Promise.all([api('/api/v1/' + state.question, params), driftFindings()]);
+    const [page, findings] = await Promise.all([api('/api/v1/' + state.question, params), driftFindings(), glossary()]);
     state.rows = page.items;
     state.total = page.total;
     state.findings = page.findings;
