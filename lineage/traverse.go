@@ -4,10 +4,10 @@ import (
 	"fmt"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/back-trace/datamap/internal/sortedset"
+	"github.com/back-trace/datamap/words"
 )
 
 // Path is the chain of nodes data passed through, from the system it
@@ -209,35 +209,19 @@ func (g *Graph) Blast(recipient string) (BlastRadius, bool) {
 // "Records received by Zendesk: 650; passed on by Zendesk to 2 further
 // recipients: 8,941 records."
 func (b BlastRadius) summary() string {
-	s := fmt.Sprintf("Records received by %s: %s", b.Recipient, count(b.Records))
+	s := fmt.Sprintf("Records received by %s: %s", b.Recipient, words.Number(b.Records))
 	if len(b.Onward) == 0 {
 		return s + "; passed on to no further recipient (as far as instrumented systems report)."
 	}
 	for _, h := range b.Onward {
-		n := plural(len(h.Recipients), "further recipient", "further recipients")
+		n := words.Count(len(h.Recipients), "further recipient", "further recipients")
 		if h.Hop == 1 {
-			s += fmt.Sprintf("; passed on by %s to %s: %s records", b.Recipient, n, count(h.Records))
+			s += fmt.Sprintf("; passed on by %s to %s: %s records", b.Recipient, n, words.Number(h.Records))
 		} else {
-			s += fmt.Sprintf("; then passed on by %s (hop %d) to %s: %s records", strings.Join(h.Senders, ", "), h.Hop, n, count(h.Records))
+			s += fmt.Sprintf("; then passed on by %s (hop %d) to %s: %s records", strings.Join(h.Senders, ", "), h.Hop, n, words.Number(h.Records))
 		}
 	}
 	return s + "."
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return strconv.Itoa(n) + " " + many
-}
-
-// count writes a number with thousands separators: 8,941.
-func count(n uint64) string {
-	s := strconv.FormatUint(n, 10)
-	for i := len(s) - 3; i > 0; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	return s
 }
 
 // origins walks upstream from a node along edges of one category and

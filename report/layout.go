@@ -386,10 +386,10 @@ func (s say) evidenceCells(a *ActivityRecord) []string {
 	e := a.Evidence
 	var systems, recips []string
 	for _, s := range e.Systems {
-		systems = append(systems, fmt.Sprintf("%s (%d events)", s.System, s.Events))
+		systems = append(systems, fmt.Sprintf("%s (%s)", s.System, words.Count(int(s.Events), "event", "events")))
 	}
 	for _, rc := range e.Recipients {
-		line := fmt.Sprintf("%s (%s, %s, %s; %d events)", rc.Name, s.role(rc.Role), rc.Country, s.transfer(rc.Country, rc.Safeguard), rc.Events)
+		line := fmt.Sprintf("%s (%s, %s, %s; %s)", rc.Name, s.role(rc.Role), rc.Country, s.transfer(rc.Country, rc.Safeguard), words.Count(int(rc.Events), "event", "events"))
 		if !rc.Declared {
 			line += " UNDECLARED"
 		}

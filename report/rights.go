@@ -26,20 +26,14 @@ func rightsFinding(f people.Finding, names words.Names) Finding {
 	if topic == f.Topic {
 		topic = names.Purpose(f.Topic)
 	}
-	persons := "1 person"
-	if f.People != 1 {
-		persons = fmt.Sprintf("%d people", f.People)
-	}
+	persons := words.Count(f.People, "person", "people")
 	span := func() string {
 		if f.First.Equal(f.Last) {
 			return "on " + f.First.UTC().Format(time.DateOnly)
 		}
 		return "from " + f.First.UTC().Format(time.DateOnly) + " to " + f.Last.UTC().Format(time.DateOnly)
 	}()
-	events := "1 event"
-	if f.Events != 1 {
-		events = fmt.Sprintf("%d events", f.Events)
-	}
+	events := words.Count(f.Events, "event", "events")
 	first, last := f.First, f.Last
 	// Each event about a person is one record of them (its count, absent,
 	// is 1), so the records are the events.
@@ -58,12 +52,13 @@ func rightsFinding(f people.Finding, names words.Names) Finding {
 		out.Command = "datamap subject requests --all"
 	case people.FindingRequestOverdue:
 		out.About = f.System + ": " + f.Topic
-		out.Message = fmt.Sprintf("%d %s request(s) received by %s are still open past their one-month deadline (GDPR Art. 12(3)), received %s", f.Events, f.Topic, f.System, span)
+		out.Message = fmt.Sprintf("%s received by %s %s still open past their one-month deadline (GDPR Art. 12(3)), received %s",
+			words.Count(f.Events, f.Topic+" request", f.Topic+" requests"), f.System, map[bool]string{true: "is", false: "are"}[f.Events == 1], span)
 		out.Action = "answer them, or record the extension and tell the person why (Art. 12(3)); the requests page lists them"
 		out.Command = "datamap subject requests"
 	case people.FindingProcessingAfterErasure:
 		out.About = f.System + ": " + f.Topic
-		out.Message = fmt.Sprintf("%s collected %q of %s again after reporting its erasure on their request (%d events %s)", f.System, topic, persons, f.Events, span)
+		out.Message = fmt.Sprintf("%s collected %q of %s again after reporting its erasure on their request (%s %s)", f.System, topic, persons, events, span)
 		out.Action = "find the source that brings the data back (an import, a sync, a backup restore) and suppress the erased people"
 	}
 	return out

@@ -28,7 +28,6 @@ import (
 	"net/url"
 	"reflect"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -38,6 +37,7 @@ import (
 	"github.com/back-trace/datamap/events/taxonomy"
 	"github.com/back-trace/datamap/questions"
 	"github.com/back-trace/datamap/registry"
+	"github.com/back-trace/datamap/words"
 )
 
 //go:embed templates/*.html
@@ -179,7 +179,7 @@ func New(o Options) (*Server, error) {
 	s := &Server{opts: o, sessions: newSessions(o.SessionTTL, logins), assets: a,
 		pages: map[string]*template.Template{}, filters: filters(o.Taxonomy), glossaryJSON: g}
 	funcs := template.FuncMap{"asset": a.url, "join": strings.Join, "day": day, "stamp": stamp, "due": due,
-		"meaning": func(kind string) string { return findingMeaning[kind] }, "requestsTable": newRequestsTable, "plural": plural}
+		"meaning": func(kind string) string { return findingMeaning[kind] }, "requestsTable": newRequestsTable, "plural": words.Count}
 	all := append(append(pages(), subjectPages()...), page{Name: "login"}, page{Name: "forbidden"})
 	for _, p := range all {
 		files := []string{"templates/layout.html", "templates/" + p.Name + ".html"}
@@ -351,14 +351,6 @@ func (s *Server) render(w http.ResponseWriter, name string, status int, d any) {
 	if err := s.pages[name].ExecuteTemplate(w, "page", d); err != nil {
 		s.opts.Log.Error("web page", "page", name, "err", err)
 	}
-}
-
-// plural counts in words, as the pages' scripts do: "1 request", "2 requests".
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return strconv.Itoa(n) + " " + many
 }
 
 // csp allows scripts, styles and connections to this origin only: no

@@ -252,7 +252,7 @@ func TestWebDataMap(t *testing.T) {
 			f.do(t, tab, path, chromedp.Navigate(f.base+path), waitReady())
 			rows := get(t, tab, "Twilio rows", js[[]string](`[...document.querySelectorAll('#table tbody tr:not(.details):not(.group)')]
 				.filter(tr => tr.querySelector('td[data-col=recipient]')?.textContent === 'Twilio')
-				.map(tr => [...tr.querySelectorAll('td[data-col]')].filter(td => !['records', 'events'].includes(td.dataset.col)).map(td => td.textContent).join(' | '))`))
+				.map(tr => [...tr.querySelectorAll('td[data-col]')].filter(td => !['records', 'events'].includes(td.dataset.col)).map(td => td.title ? td.textContent + ' (' + td.title + ')' : td.textContent).join(' | '))`))
 			if len(rows) < 2 || len(sorted(rows)) != len(rows) {
 				t.Errorf("%s: the Twilio rows %q look alike", path, rows)
 			}

@@ -11,6 +11,7 @@
 package words
 
 import (
+	"strconv"
 	"time"
 
 	"github.com/back-trace/datamap/events"
@@ -271,4 +272,22 @@ func or(m map[string]string, key string) string {
 		return w
 	}
 	return key
+}
+
+// Count counts things in words: "1 event", "2 events", "12,345 events" —
+// never "1 events".
+func Count(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return Number(uint64(max(n, 0))) + " " + many
+}
+
+// Number writes n with a comma between each group of three digits: 8,941.
+func Number(n uint64) string {
+	s := strconv.FormatUint(n, 10)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }

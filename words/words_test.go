@@ -199,3 +199,14 @@ func TestDate(t *testing.T) {
 		t.Error("the zero time has a date")
 	}
 }
+
+func TestCount(t *testing.T) {
+	for _, c := range []struct {
+		n    int
+		want string
+	}{{0, "0 events"}, {1, "1 event"}, {2, "2 events"}, {8941, "8,941 events"}, {1234567, "1,234,567 events"}, {-3, "0 events"}} {
+		if got := words.Count(c.n, "event", "events"); got != c.want {
+			t.Errorf("Count(%d) = %q, want %q", c.n, got, c.want)
+		}
+	}
+}
