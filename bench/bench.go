@@ -185,6 +185,11 @@ type Throughput struct {
 	PerSecond float64 `json:"events_per_second"`
 	// PublishSeconds (pipeline only) is when the last publish was acked.
 	PublishSeconds float64 `json:"publish_seconds,omitempty"`
+	// CPUSeconds (pipeline stages only) is the CPU time the stage took,
+	// this process (publisher, NATS server, consumer) and the ClickHouse
+	// child together: on a shared machine, where the throughput follows
+	// whatever else runs, the CPU an event costs moves much less.
+	CPUSeconds float64 `json:"cpu_seconds,omitempty"`
 	// Load is the 1-minute load average at the end of the stage.
 	Load              float64 `json:"load1"`
 	ClickHousePeakRSS uint64  `json:"clickhouse_peak_rss_bytes"`

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -53,6 +54,11 @@ func TestRun(t *testing.T) {
 	}
 	if r.Consume == nil || r.Insert == nil || r.Pipeline == nil || r.NoRollups == nil {
 		t.FailNow()
+	}
+	for name, tp := range map[string]*bench.Throughput{"pipeline": r.Pipeline, "pipeline without rollups": r.NoRollups} {
+		if tp.CPUSeconds <= 0 || tp.CPUSeconds > 2*tp.Seconds*float64(runtime.NumCPU()) {
+			t.Errorf("%s: CPU %.2fs in %.2fs on %d CPUs: not a CPU time", name, tp.CPUSeconds, tp.Seconds, runtime.NumCPU())
+		}
 	}
 	if want := r.Pipeline.PerSecond / r.NoRollups.PerSecond; r.RollupsRatio != want {
 		t.Errorf("rollups ratio %v, want pipeline/pipeline without rollups of this run %v", r.RollupsRatio, want)

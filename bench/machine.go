@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // Machine describes where the figures were measured.
@@ -54,6 +55,34 @@ func loadAvg() [3]float64 {
 func processRSS(pid int) (rss, peak uint64) {
 	path := "/proc/" + strconv.Itoa(pid) + "/status"
 	return procField(path, "VmRSS") << 10, procField(path, "VmHWM") << 10
+}
+
+// cpuTime is the user and system CPU time of this process and of the
+// process pid (a child still running, so not counted by RUSAGE_CHILDREN).
+func cpuTime(pid int) time.Duration {
+	var ru syscall.Rusage
+	var d time.Duration
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
+		d = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	if pid <= 0 {
+		return d
+	}
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return d
+	}
+	// Fields after the command name (which may hold spaces): utime and
+	// stime are the 12th and 13th, in clock ticks of 1/100 s on Linux.
+	if i := strings.LastIndexByte(string(b), ')'); i >= 0 {
+		f := strings.Fields(string(b)[i+1:])
+		if len(f) > 12 {
+			u, _ := strconv.ParseInt(f[11], 10, 64)
+			s, _ := strconv.ParseInt(f[12], 10, 64)
+			d += time.Duration(u+s) * 10 * time.Millisecond
+		}
+	}
+	return d
 }
 
 // selfPeakRSS is getrusage(RUSAGE_SELF).Maxrss: the peak resident set of

@@ -274,6 +274,11 @@ func pipeline(ctx context.Context, o Options, w *Workload, rollups bool) (*Throu
 		}
 		defer pprof.StopCPUProfile()
 	}
+	chPID := 0
+	if srv := s.EmbeddedClickHouse(); srv != nil {
+		chPID = srv.PID()
+	}
+	cpuAtStart := cpuTime(chPID)
 	start := time.Now()
 	published := make(chan error, 1)
 	var publishedAt time.Duration
@@ -292,6 +297,7 @@ func pipeline(ctx context.Context, o Options, w *Workload, rollups bool) (*Throu
 	}
 	t = newThroughput(n, time.Since(start))
 	t.PublishSeconds = publishedAt.Seconds()
+	t.CPUSeconds = (cpuTime(chPID) - cpuAtStart).Seconds()
 	return t, nil
 }
 

@@ -167,23 +167,23 @@ func printBench(w io.Writer, r *bench.Report) {
 	row("(a) JetStream consume+ack", r.Consume, "")
 	row("(b) ClickHouse insert", r.Insert, "")
 	if p := r.Pipeline; p != nil {
-		extra := fmt.Sprintf("  (publishing took %.2fs)", p.PublishSeconds)
+		extra := fmt.Sprintf("  (publishing took %.2fs, CPU %.1fs)", p.PublishSeconds, p.CPUSeconds)
 		if r.Ratio > 0 {
 			extra = fmt.Sprintf("  %.0f%% of (%s)%s", r.Ratio*100, map[bench.Stage]string{bench.StageConsume: "a", bench.StageInsert: "b"}[r.Slower], extra)
 		}
 		row("(c) pipeline publish→queryable", p, extra)
 	}
 	if p := r.NoRollups; p != nil {
-		extra := fmt.Sprintf("  (publishing took %.2fs)", p.PublishSeconds)
+		extra := fmt.Sprintf("  (publishing took %.2fs, CPU %.1fs)", p.PublishSeconds, p.CPUSeconds)
 		if r.RollupsRatio > 0 {
 			extra = fmt.Sprintf("  (c) is %.0f%% of it%s", r.RollupsRatio*100, extra)
 		}
 		row("(d) pipeline, rollups off", p, extra)
 	}
 	if p := r.PipelineRefs; p != nil {
-		extra := ""
+		extra := fmt.Sprintf("  (CPU %.1fs)", p.CPUSeconds)
 		if r.RefsRatio > 0 {
-			extra = fmt.Sprintf("  %.0f%% of (c)", r.RefsRatio*100)
+			extra = fmt.Sprintf("  %.0f%% of (c)%s", r.RefsRatio*100, extra)
 		}
 		row("(c') pipeline, 1 in 5 with a subject ref", p, extra)
 	}

@@ -260,6 +260,13 @@ func (s *Stack) prepare(ctx context.Context) error {
 	if len(ran) > 0 {
 		s.log.Info("catalog schema migrated", "versions", ran)
 	}
+	// The copies of subject_refs are not fsynced: put back what a power
+	// failure took from them before the consumer or the API starts.
+	if n, err := schema.RepairSubjectCopies(ctx, s.ClickHouse); err != nil {
+		return err
+	} else if n > 0 {
+		s.log.Warn("subject copies repaired from subject_refs after an unclean stop", "rows", n)
+	}
 	return nil
 }
 

@@ -12,7 +12,8 @@ import (
 // With fsync on, every table of the catalog is synced on insert: a table
 // left out would lose acknowledged rows on power failure. (The migration
 // log is written by migrations, not by INSERTs anyone waits on: a lost row
-// reruns an idempotent migration.)
+// reruns an idempotent migration. The copies of subject_refs are written
+// again from it at start: TestRepairSubjectCopies.)
 func TestInsertFsyncCoversEveryTable(t *testing.T) {
 	conn := testservers.ClickHouse(t)
 	ctx := context.Background()
@@ -33,7 +34,7 @@ func TestInsertFsyncCoversEveryTable(t *testing.T) {
 			}
 			n++
 			want := "fsync_after_insert = 0"
-			if on {
+			if on && name != "subject_rights" && name != "subject_holdings" {
 				want = "fsync_after_insert = 1"
 			}
 			if !strings.Contains(ddl, want) {

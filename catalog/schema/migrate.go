@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -259,7 +260,9 @@ var insertedTables = []string{"events", "rollups", "rollup_days",
 // the same setting: a raw event that survives a power failure while the
 // count marking its day dirty does not would be missing from the rollups;
 // a person's reference acked but lost would be missing from an erasure's
-// scope; a lookup answered but lost from the audit trail would be one
+// scope (its copies in subject_rights and subject_holdings are the
+// exception: they are written again from subject_refs at start, see
+// RepairSubjectCopies); a lookup answered but lost from the audit trail would be one
 // nobody can account for; a traffic aggregate, once written, should not be
 // the one thing a power failure takes. See docs/reliability.md.
 func SetInsertFsync(ctx context.Context, conn driver.Conn, d Dialect, on bool) error {
@@ -269,8 +272,12 @@ func SetInsertFsync(ctx context.Context, conn driver.Conn, d Dialect, on bool) e
 	}
 	var stmts []string
 	for _, table := range insertedTables {
+		f := flag
+		if slices.Contains(subjectCopies, table) {
+			f = 0 // rebuilt from subject_refs instead (RepairSubjectCopies)
+		}
 		stmts = append(stmts, fmt.Sprintf(
-			"ALTER TABLE %s MODIFY SETTING fsync_after_insert = %d, fsync_part_directory = %d", table, flag, flag))
+			"ALTER TABLE %s MODIFY SETTING fsync_after_insert = %d, fsync_part_directory = %d", table, f, f))
 	}
 	m, err := d.Render(Migration{Name: "fsync", Statements: stmts})
 	if err != nil {

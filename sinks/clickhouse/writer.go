@@ -73,10 +73,33 @@ func (w *Writer) Write(ctx context.Context, batch []*events.Event) error {
 			break
 		}
 	}
-	if err := w.writeEvents(ctx, data); err != nil {
-		return err
+	if !aboutPeople(batch) {
+		return w.writeEvents(ctx, data)
 	}
-	return w.writeSubjects(ctx, batch)
+	// The two INSERTs are independent (neither reads the other's table),
+	// so they run at the same time, on two connections of the pool: a
+	// batch waits for the slower one, not for both one after the other
+	// (each waits for its parts to be fsynced). A failure of either fails
+	// the batch; retrying it is harmless, the one that succeeded is
+	// deduplicated by its token.
+	subjects := make(chan error, 1)
+	go func() { subjects <- w.writeSubjects(ctx, batch) }()
+	err := w.writeEvents(ctx, data)
+	if serr := <-subjects; err == nil {
+		err = serr
+	}
+	return err
+}
+
+// aboutPeople reports whether some event of batch carries a subject
+// reference.
+func aboutPeople(batch []*events.Event) bool {
+	for _, ev := range batch {
+		if ev.Data.SubjectRef != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // dataEvents are the events of batch about the data.
