@@ -10,6 +10,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/back-trace/datamap/events"
+	"github.com/back-trace/datamap/words"
 )
 
 // RetentionRow is the retention state of one category in one system.
@@ -267,7 +268,7 @@ func retentionFinding(r *RetentionRow, now time.Time) string {
 	r.HeldUntil = &until
 	if now.After(until) {
 		return fmt.Sprintf("held past retention: records collected %s are still held %d days after their %s retention ran out on %s",
-			r.OldestHeld.Format(time.DateOnly), int(now.Sub(until).Hours()/24), r.Retention, until.Format(time.DateOnly))
+			r.OldestHeld.Format(time.DateOnly), int(now.Sub(until).Hours()/24), words.DurationOr(r.Retention), until.Format(time.DateOnly))
 	}
 	return ""
 }

@@ -306,7 +306,8 @@ export function safeguardIn(country, safeguard) {
 
 // shown is what a table cell shows for a row's column, and the key or
 // exact value behind it for its title ('' when they are the same): words
-// for keys, durations in words, dates to the day.
+// for keys, durations in words, dates to the day, numbers with
+// thousands separators.
 export function shown(row, col) {
   const value = row[col.name];
   const exact = cell(value, col.kind);
@@ -314,6 +315,9 @@ export function shown(row, col) {
   switch (true) {
     case col.kind === 'time':
       text = exact.slice(0, 10);
+      break;
+    case col.kind === 'number' && typeof value === 'number':
+      text = value.toLocaleString('en-US');
       break;
     case col.name === 'adequacy':
       text = countryStatus(row.country) || exact;
@@ -393,4 +397,18 @@ export function plural(n, one, many = one + 's', show = String) {
 // today is the date for file names.
 export function stamp() {
   return param('as_of') || new Date().toISOString().slice(0, 10);
+}
+
+// aboutCell is what a finding is about in words: "sms-gateway: marketing" names
+// the purpose ("sms-gateway: Marketing"), the key stays in the title.
+export function aboutCell(subject) {
+  const i = subject.lastIndexOf(': ');
+  const td = el('td', subject);
+  if (i < 0) return td;
+  const words = label(subject.slice(i + 2));
+  if (words !== subject.slice(i + 2)) {
+    td.textContent = subject.slice(0, i + 2) + words;
+    td.title = subject;
+  }
+  return td;
 }

@@ -1,21 +1,7 @@
 // The drift, Article 30 and dead-letter pages.
-import { api, cell, el, filterParams, glossary, label, param, plural, setState, showError } from './common.js';
+import { aboutCell, api, cell, el, filterParams, glossary, param, plural, setState, showError } from './common.js';
 
 const SEVERITY = { high: 3, medium: 2, low: 1 };
-
-// about is what a finding is about in words: "sms-gateway: marketing" names
-// the purpose ("sms-gateway: Marketing"), the key stays in the title.
-function about(subject) {
-  const i = subject.lastIndexOf(': ');
-  const td = el('td', subject);
-  if (i < 0) return td;
-  const words = label(subject.slice(i + 2));
-  if (words !== subject.slice(i + 2)) {
-    td.textContent = subject.slice(0, i + 2) + words;
-    td.title = subject;
-  }
-  return td;
-}
 
 export async function initDrift() {
   const table = document.getElementById('drift');
@@ -34,7 +20,7 @@ export async function initDrift() {
         const action = el('td', f.action, { class: 'long' });
         if (f.proposal) action.append(el('pre', f.proposal, { class: 'proposal' }));
         tr.append(el('td', f.severity, { class: 'severity' }), el('td', f.kind.replaceAll('_', ' ')), el('td', f.activity || ''),
-          about(f.subject), el('td', ev, { class: 'num' }), el('td', f.message, { class: 'long' }), action);
+          aboutCell(f.subject), el('td', ev, { class: 'num' }), el('td', f.message, { class: 'long' }), action);
         body.append(tr);
       }
       table.hidden = rows.length === 0;

@@ -7,7 +7,7 @@
 // row's details, behind a disclosure button. When two rows would look the
 // same, the hidden column that tells them apart is shown too.
 import {
-  api, cell, countryStatus, download, el, fmt, filterParams, glossary, mapLink, param, plural, setFirstDay, setState, shown,
+  aboutCell, api, cell, countryStatus, download, el, fmt, filterParams, glossary, mapLink, param, plural, setFirstDay, setState, shown,
   showError, stamp, toCSV,
 } from './common.js';
 
@@ -310,7 +310,7 @@ function declared(findings) {
   body.replaceChildren();
   for (const f of rows) {
     const tr = el('tr', null, { class: 'sev-' + f.severity });
-    tr.append(el('td', f.severity, { class: 'severity' }), el('td', f.subject), el('td', f.activity || ''),
+    tr.append(el('td', f.severity, { class: 'severity' }), aboutCell(f.subject), el('td', f.activity || ''),
       el('td', f.message, { class: 'long' }), el('td', f.action, { class: 'long' }));
     body.append(tr);
   }
