@@ -82,7 +82,7 @@ func testPagesAboutPeople(t *testing.T, f *fixture) {
 			Consents []string
 			Address  string
 		}](`({ref: document.getElementById('profile-title').textContent,
-			findings: [...document.querySelectorAll('#findings tbody tr')].map(tr => [...tr.cells].slice(0, 4).map(c => c.textContent)),
+			findings: [...document.querySelectorAll('#findings tbody tr')].map(tr => [...tr.cells].slice(0, 4).map(c => c.title || c.textContent)),
 			consents: [...document.querySelectorAll('#consents tbody tr')].map(tr => tr.dataset.purpose + ' ' + tr.dataset.state),
 			address: location.href})`))
 		if shown.Ref != stop {

@@ -178,8 +178,21 @@ func New(o Options) (*Server, error) {
 	}
 	s := &Server{opts: o, sessions: newSessions(o.SessionTTL, logins), assets: a,
 		pages: map[string]*template.Template{}, filters: filters(o.Taxonomy), glossaryJSON: g}
+	names := words.Of(o.Taxonomy)
 	funcs := template.FuncMap{"asset": a.url, "join": strings.Join, "day": day, "stamp": stamp, "due": due,
-		"meaning": func(kind string) string { return findingMeaning[kind] }, "requestsTable": newRequestsTable, "plural": words.Count}
+		"meaning": func(kind string) string { return findingMeaning[kind] }, "requestsTable": newRequestsTable, "plural": words.Count,
+		// Words for the person pages, which the server renders: names for
+		// keys (the key stays in the cell's title), kinds without underscores.
+		"category": names.Category, "purpose": names.Purpose, "dataSubject": names.DataSubject, "role": words.Role,
+		"purposes":     func(keys []string) string { return joinWords(keys, names.Purpose) },
+		"dataSubjects": func(keys []string) string { return joinWords(keys, names.DataSubject) },
+		"topic": func(key string) string { // a finding's topic: a category, else a purpose
+			if n := names.Category(key); n != key {
+				return n
+			}
+			return names.Purpose(key)
+		},
+		"spaced": func(key string) string { return strings.ReplaceAll(key, "_", " ") }}
 	all := append(append(pages(), subjectPages()...), page{Name: "login"}, page{Name: "forbidden"})
 	for _, p := range all {
 		files := []string{"templates/layout.html", "templates/" + p.Name + ".html"}
@@ -369,4 +382,13 @@ func secure(h http.Handler) http.Handler {
 		hd.Set("Cross-Origin-Opener-Policy", "same-origin")
 		h.ServeHTTP(w, r)
 	})
+}
+
+// joinWords says a list of keys in words, comma separated.
+func joinWords(keys []string, say func(string) string) string {
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = say(k)
+	}
+	return strings.Join(out, ", ")
 }

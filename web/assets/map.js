@@ -7,7 +7,7 @@
 import cytoscape from './vendor/cytoscape.esm.min.js';
 import dagre from './vendor/cytoscape-dagre.min.js';
 import {
-  api, el, filterParams, fmt, param, plural, setFirstDay, setParam, setState, showError, cell,
+  api, el, filterParams, fmt, glossary, label as words, param, plural, setFirstDay, setParam, setState, shown, showError,
 } from './common.js';
 
 cytoscape.use(dagre);
@@ -71,36 +71,11 @@ const style = [
   { selector: 'edge:selected', style: { 'overlay-color': '#111827', 'overlay-opacity': 0.12, 'overlay-padding': 4 } },
 ];
 
-// names are the taxonomy's names of category and purpose keys, as the
-// API's search answers them; asked once per top-level key.
-const names = new Map();
-const namesAsked = new Set();
-
-// label is what a key is called for people: the taxonomy's name of a
-// category or a purpose (kind; a category and a purpose may share a key),
-// the plain words of a role or a safeguard, else the key itself. The key
-// stays on hover.
+// label is what a key is called for people: the glossary's words for a
+// category, a purpose (kind; a category and a purpose may share a key), a
+// role or a safeguard, else the key itself. The key stays on hover.
 export function label(key, kind = 'category') {
-  return names.get(kind + ':' + key) || WORDS[key] || key;
-}
-
-// WORDS are the plain words of the keys the law fixes (roles, safeguards).
-const WORDS = {
-  processor: 'processor', sub_processor: 'sub-processor', controller: 'controller', joint_controller: 'joint controller', authority: 'authority',
-  scc: 'SCC', bcr: 'BCR', dpf: 'DPF', adequacy: 'adequacy decision', derogation: 'derogation',
-};
-
-async function learnNames(keys, kind) {
-  const tops = [...new Set([...keys].filter((k) => k && !names.has(kind + ':' + k)).map((k) => k.split('.')[0]))].filter((t) => !namesAsked.has(t));
-  await Promise.all(tops.map(async (top) => {
-    namesAsked.add(top);
-    try {
-      const a = await api('/api/v1/search', new URLSearchParams({ q: top }));
-      for (const r of (Array.isArray(a) ? a : a.items || [])) {
-        if ((r.kind === 'category' || r.kind === 'purpose') && r.label) names.set(r.kind + ':' + r.name, r.label);
-      }
-    } catch { /* without names, the keys */ }
-  }));
+  return words(key, kind);
 }
 
 // textWidth is how wide a line of text is drawn at a font size, in the
@@ -635,7 +610,8 @@ function rowsTable(caption, columns, rows, more) {
       } else if (kind === 'name') {
         tr.append(el('td', label(r[key] || '', key), r[key] ? { title: r[key] } : {}));
       } else {
-        tr.append(el('td', kind === 'date' ? cell(r[key], 'time').slice(0, 10) : cell(r[key], kind), kind === 'date' ? { class: 'time' } : {}));
+        const { text, title } = shown(r, { name: key, kind: kind === 'date' ? 'time' : kind });
+        tr.append(el('td', text, { ...(title ? { title } : {}), ...(kind === 'date' ? { class: 'time' } : {}) }));
       }
     }
     body.append(tr);
@@ -802,8 +778,7 @@ async function load() {
       t.finding = t.finding || Boolean(r.finding);
     }
     for (const e of map.graph.edges) setFirstDay(e.first_seen);
-    await learnNames(map.graph.edges.map((e) => e.category), 'category');
-    learnNames(map.graph.edges.map((e) => e.purpose), 'purpose'); // for hover and the panel: not waited for
+    await glossary();
     if (seq !== map.loads) return;
     autoGroup();
     document.getElementById('group-by').value = map.group;
