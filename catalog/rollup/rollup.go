@@ -1,7 +1,9 @@
 // Package rollup keeps the catalog's rollups current. Every INSERT into
-// the events table counts its rows per day in rollup_days (a materialized
-// view, migration 0005); a Folder recomputes the rollup rows of the days
-// that received events since their last recomputation, a month at a time,
+// the events table counts its rows per hour in rollup_hours (a
+// materialized view, migration 0012; before it, per day in rollup_days);
+// a Folder recomputes the rollup rows of the days that received events
+// since their last recomputation, a month at a time (the newest days hour
+// by hour, recomputing only the hours that received events),
 // and, when raw events expire (a raw-event TTL), seals the days that are
 // about to lose them. Queries are exact whether or not a day is folded yet
 // (package catalog/query reads its raw events until it is); folding only
