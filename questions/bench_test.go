@@ -6,6 +6,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -209,9 +210,11 @@ func benchQuestions(b *testing.B, conn driver.Conn) {
 		}
 		b.Run(name, func(b *testing.B) {
 			var took []time.Duration
+			var reads readCounter
 			for i := 0; i < b.N; i++ {
 				t0 := time.Now()
-				a, err := q.Ask(ctx, conn, tax, c.params)
+				reads = readCounter{}
+				a, err := q.Ask(reads.context(ctx), reads.conn(conn), tax, c.params)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -230,6 +233,48 @@ func benchQuestions(b *testing.B, conn driver.Conn) {
 			ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 			b.ReportMetric(ms(took[(len(took)-1)/2]), "p50-ms")
 			b.ReportMetric(ms(took[(len(took)*95+99)/100-1]), "p95-ms")
+			// What the last answer read: the server's progress reports
+			// summed, and the statements sent.
+			b.ReportMetric(float64(reads.statements.Load()), "statements")
+			b.ReportMetric(float64(reads.rows.Load()), "rows-read")
 		})
 	}
+}
+
+// readCounter counts what one answer costs the server: the statements it
+// sends and the rows the server reports having read for them.
+type readCounter struct {
+	statements, rows atomic.Int64
+}
+
+func (r *readCounter) context(ctx context.Context) context.Context {
+	return ch.Context(ctx, ch.WithProgress(func(p *ch.Progress) { r.rows.Add(int64(p.Rows)) }))
+}
+
+func (r *readCounter) conn(c driver.Conn) driver.Conn { return countingConn{c, &r.statements} }
+
+// countingConn is a connection that counts the statements sent through it.
+type countingConn struct {
+	driver.Conn
+	n *atomic.Int64
+}
+
+func (c countingConn) Query(ctx context.Context, q string, args ...any) (driver.Rows, error) {
+	c.n.Add(1)
+	return c.Conn.Query(ctx, q, args...)
+}
+
+func (c countingConn) QueryRow(ctx context.Context, q string, args ...any) driver.Row {
+	c.n.Add(1)
+	return c.Conn.QueryRow(ctx, q, args...)
+}
+
+func (c countingConn) Select(ctx context.Context, dest any, q string, args ...any) error {
+	c.n.Add(1)
+	return c.Conn.Select(ctx, dest, q, args...)
+}
+
+func (c countingConn) Exec(ctx context.Context, q string, args ...any) error {
+	c.n.Add(1)
+	return c.Conn.Exec(ctx, q, args...)
 }

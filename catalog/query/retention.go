@@ -3,6 +3,7 @@ package query
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -173,81 +174,80 @@ type oldestWithin struct {
 
 // oldestWithinPeriods finds, for each open row, the day where its
 // collections stop being covered by erasures, and sets OldestHeld to that
-// day's first collection: one statement for every open row, whatever the
-// length of its period. It reads the day rows inside each open period of
-// the row's system and category, adds them up in time order and keeps the
-// first day whose running total passes the erasures left for the period.
-// The periods are whole and clean, so their days' rows are exactly what
-// they sum up. The days are listed rather than found by their period's
-// start in SQL: a list of days is a range of the rollups' key (span,
-// period, kind, source, category, …), an expression over period is a full
-// scan.
+// day's first collection. It reads the rows of the next shorter span
+// inside each open period, and again inside the period found there, down
+// to days: a few rollup rows per step, one round trip each. The
+// periods are whole and clean, so their shorter periods' rows are exactly
+// what they sum up.
 func oldestWithinPeriods(ctx context.Context, conn driver.Conn, scope Filter, out []RetentionRow, open []oldestWithin) error {
-	if len(open) == 0 {
-		return nil
-	}
 	conds, args := scope.dimConds(false)
-	// Each system and category has at most one open row, so the pair keys
-	// it; its period is [starts, ends) and needs is how many of the
-	// period's collected records the erasures cover.
-	var starts, ends, days, systems, categories []string
-	var needs []uint64
-	listed := map[time.Time]bool{}
-	for _, o := range open {
-		r := out[o.row]
-		s := spans[spanIndex(o.span)]
-		end := s.next(o.start)
-		starts, ends = append(starts, date(o.start)), append(ends, date(end))
-		needs = append(needs, r.Erased-min(o.coveredBefore, r.Erased))
-		systems, categories = append(systems, r.System), append(categories, r.Category)
-		for d := o.start; d.Before(end); d = d.AddDate(0, 0, 1) {
-			if !listed[d] {
-				listed[d] = true
-				days = append(days, date(d))
+	for len(open) > 0 {
+		// The open rows of the longest span first; the others wait.
+		level := len(spans)
+		for _, o := range open {
+			level = min(level, spanIndex(o.span))
+		}
+		parent, child := spans[level], spans[level+1]
+		type key struct {
+			system, category string
+			start            time.Time
+		}
+		want := map[key]oldestWithin{}
+		// The child periods are listed rather than found by their parent's
+		// start in SQL: a list of periods is a range of the rollups' key
+		// (span, period, …), an expression over period is a full scan.
+		var starts, children []time.Time
+		var rest []oldestWithin
+		for _, o := range open {
+			if o.span != parent.name {
+				rest = append(rest, o)
+				continue
+			}
+			want[key{out[o.row].System, out[o.row].Category, o.start}] = o
+			if !slices.ContainsFunc(starts, o.start.Equal) {
+				starts = append(starts, o.start)
+				for c := o.start; c.Before(parent.next(o.start)); c = child.next(c) {
+					children = append(children, c)
+				}
 			}
 		}
-	}
-	rows, err := conn.Query(ctx, `SELECT source, category, argMinIf(first_collected, period, running > need), countIf(running > need)
-		FROM (
-			SELECT source, category, period, first_collected, need,
-				sum(collected) OVER (PARTITION BY source, category ORDER BY period ROWS UNBOUNDED PRECEDING) AS running
-			FROM (
-				SELECT source, category, period, sum(records) AS collected, min(first_seen) AS first_collected,
-					indexOf(arrayZip(?, ?), (source, category)) AS i, arrayElement(?, i) AS need
-				FROM rollups FINAL
-				WHERE span = 'day' AND period IN ? AND kind = 'collected' AND source IN ? AND category IN ?`+and(conds)+`
-					AND i > 0 AND period >= toDate(arrayElement(?, i)) AND period < toDate(arrayElement(?, i))
-				GROUP BY source, category, period))
-		GROUP BY source, category`+RollupSettings,
-		append(append([]any{systems, categories, needs, days, systems, categories}, args...), starts, ends)...)
-	if err != nil {
-		return fmt.Errorf("retention query, inside periods: %w", err)
-	}
-	defer rows.Close()
-	type key struct{ system, category string }
-	found := map[key]time.Time{}
-	for rows.Next() {
-		var k key
-		var first time.Time
-		var n uint64
-		if err := rows.Scan(&k.system, &k.category, &first, &n); err != nil {
+		rows, err := conn.Query(ctx, `SELECT source, category, `+parent.startSQL("period")+` AS parent, period,
+			sumIf(records, kind = 'collected'), minIf(first_seen, kind = 'collected')
+			FROM rollups FINAL
+			WHERE span = ? AND period IN ? AND kind = 'collected' AND parent IN ?`+and(conds)+`
+			GROUP BY source, category, parent, period ORDER BY source, category, period`+RollupSettings,
+			append([]any{child.name, dates(children), dates(starts)}, args...)...)
+		if err != nil {
+			return fmt.Errorf("retention query, inside %s periods: %w", parent.name, err)
+		}
+		byKey := map[key][]retentionPeriod{}
+		for rows.Next() {
+			var k key
+			p := retentionPeriod{span: child.name}
+			if err := rows.Scan(&k.system, &k.category, &k.start, &p.start, &p.collected, &p.first); err != nil {
+				rows.Close()
+				return err
+			}
+			byKey[k] = append(byKey[k], p)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
 			return err
 		}
-		if n > 0 {
-			found[k] = first
+		for k, o := range want {
+			p, before, ok := firstNotCovered(byKey[k], out[o.row].Erased-min(o.coveredBefore, out[o.row].Erased))
+			if !ok {
+				return fmt.Errorf("retention: the %s rows of %s %s do not add up to its row; run 'datamap rollups --rebuild'",
+					child.name, parent.name, date(o.start))
+			}
+			if child.name == daySpan.name {
+				t := p.first
+				out[o.row].OldestHeld = &t
+				continue
+			}
+			rest = append(rest, oldestWithin{row: o.row, span: child.name, start: p.start, coveredBefore: o.coveredBefore + before})
 		}
-	}
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	for _, o := range open {
-		r := &out[o.row]
-		t, ok := found[key{r.System, r.Category}]
-		if !ok {
-			return fmt.Errorf("retention: the day rows of %s %s do not add up to its row; run 'datamap rollups --rebuild'",
-				o.span, date(o.start))
-		}
-		r.OldestHeld = &t
+		open = rest
 	}
 	return nil
 }
