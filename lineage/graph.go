@@ -15,8 +15,6 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/back-trace/datamap/catalog/query"
@@ -59,18 +57,10 @@ type Graph struct {
 }
 
 // Load builds the graph from the catalog's flows under a filter (as of a
-// date, for a category subtree…).
-//
-// The flows and the systems are independent questions, asked at once on
-// two of conn's connections: the graph waits for the slower of the two,
-// not for both in turn.
+// date, for a category subtree…), and the systems, read in one statement.
 func Load(ctx context.Context, conn driver.Conn, f query.Filter) (*Graph, error) {
-	var flows []query.FlowRow
-	var systems []string
-	g, ctx := errgroup.WithContext(ctx)
-	g.Go(func() (err error) { flows, err = query.Flows(ctx, conn, f); return err })
-	g.Go(func() (err error) { systems, err = query.Systems(ctx, conn); return err })
-	if err := g.Wait(); err != nil {
+	flows, systems, err := query.FlowsAndSystems(ctx, conn, f)
+	if err != nil {
 		return nil, err
 	}
 	return Build(flows, systems), nil
