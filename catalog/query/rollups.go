@@ -413,7 +413,7 @@ func readRollupStateNow(ctx context.Context, conn driver.Conn) (rollupState, err
 			FROM `+dayArrivals+` GROUP BY day)
 		SELECT min(day), max(day), arraySort(groupArrayIf(day, dirty AND NOT sealed)), maxIf(day, sealed),
 			(SELECT arraySort(groupArray(hour)) FROM (SELECT hour FROM rollup_hours
-				WHERE toDate(hour) GLOBAL IN (SELECT day FROM d WHERE dirty AND NOT sealed)
+				WHERE toDate(hour) IN (SELECT day FROM d WHERE dirty AND NOT sealed)
 				GROUP BY hour HAVING max(covered) = 1 AND sum(arrived) <= max(folded)))
 		FROM d`).
 		Scan(&s.first, &s.last, &s.dirty, &s.sealed, &s.hours)
