@@ -15,6 +15,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/back-trace/datamap/catalog/query"
@@ -57,10 +59,18 @@ type Graph struct {
 }
 
 // Load builds the graph from the catalog's flows under a filter (as of a
-// date, for a category subtree…), and the systems, read in one statement.
+// date, for a category subtree…).
+//
+// The flows and the systems are independent questions, asked at once on
+// two of conn's connections: the graph waits for the slower of the two,
+// not for both in turn.
 func Load(ctx context.Context, conn driver.Conn, f query.Filter) (*Graph, error) {
-	flows, systems, err := query.FlowsAndSystems(ctx, conn, f)
-	if err != nil {
+	var flows []query.FlowRow
+	var systems []string
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) { flows, err = query.Flows(ctx, conn, f); return err })
+	g.Go(func() (err error) { systems, err = query.Systems(ctx, conn); return err })
+	if err := g.Wait(); err != nil {
 		return nil, err
 	}
 	return Build(flows, systems), nil

@@ -430,31 +430,10 @@ func (q Question) answerFrom(ctx context.Context, conn driver.Conn, tax *taxonom
 	if from := r.values["from"]; from != "" {
 		known.System = from
 	}
-	if known.System == "" && known.Recipient == "" {
-		return q.answer(ctx, conn, tax, r)
+	if err := query.KnownValues(ctx, conn, known); err != nil {
+		return Answer{}, err
 	}
-	// The check and the answer are independent reads: asked at once, on
-	// two of conn's connections, the answer waits for the slower of them,
-	// not for both in turn. A name the catalog never saw is refused
-	// whatever the answer was.
-	var a Answer
-	var aerr error
-	answering, cancel := context.WithCancel(ctx)
-	defer cancel()
-	answered := make(chan struct{})
-	go func() {
-		defer close(answered)
-		a, aerr = q.answer(answering, conn, tax, r)
-	}()
-	kerr := query.KnownValues(ctx, conn, known)
-	if kerr != nil {
-		cancel()
-	}
-	<-answered
-	if kerr != nil {
-		return Answer{}, kerr
-	}
-	return a, aerr
+	return q.answer(ctx, conn, tax, r)
 }
 
 // Ask is Parse, then Answer. A subject question refused by Parse is

@@ -59,9 +59,8 @@ var (
 
 func pick[T any](r *rand.Rand, xs []T) T { return xs[r.IntN(len(xs))] }
 
-// randomTime is near a boundary: within a few milliseconds, hours (on
-// an hour boundary, or a millisecond off it) or days of it, in some
-// publisher's zone.
+// randomTime is near a boundary: within a few milliseconds, hours or
+// days of it, in some publisher's zone.
 func randomTime(r *rand.Rand) time.Time {
 	b := pick(r, boundaries)
 	var d time.Duration
@@ -69,7 +68,7 @@ func randomTime(r *rand.Rand) time.Time {
 	case 0:
 		d = time.Duration(r.IntN(5)-2) * time.Millisecond
 	case 1:
-		d = time.Duration(r.IntN(48)-24)*time.Hour + time.Duration(r.IntN(3)-1)*time.Millisecond
+		d = time.Duration(r.IntN(48)-24) * time.Hour
 	default:
 		d = time.Duration(r.Int64N(int64(40*24*time.Hour))) - 20*24*time.Hour
 	}
@@ -127,20 +126,6 @@ func TestRollupsAnswerLikeTheRawEvents(t *testing.T) {
 			if state.DirtyDays == 0 || state.DirtyDays == state.Days {
 				t.Fatalf("%d dirty days of %d: the test needs some folded and some not", state.DirtyDays, state.Days)
 			}
-			// Some dirty days were folded by the hour: their clean hours
-			// come from hourly rows, their dirty hours from raw events.
-			var cleanHours, dirtyHours uint64
-			if err := conn.QueryRow(ctx, `SELECT countIf(clean), countIf(NOT clean) FROM (
-				SELECT hour, max(covered) = 1 AND sum(arrived) <= max(folded) AS clean FROM rollup_hours
-				WHERE toDate(hour) IN (SELECT day FROM (SELECT day FROM rollup_days UNION ALL SELECT toDate(hour) AS day FROM rollup_hours)
-					WHERE day IN (SELECT toDate(hour) FROM rollup_hours WHERE covered = 1))
-				GROUP BY hour HAVING toDate(hour) IN (SELECT toDate(hour) FROM rollup_hours GROUP BY hour HAVING sum(arrived) > max(folded)))`).
-				Scan(&cleanHours, &dirtyHours); err != nil {
-				t.Fatal(err)
-			}
-			if cleanHours == 0 || dirtyHours == 0 {
-				t.Fatalf("dirty days folded by the hour have %d clean and %d dirty hours: the test needs both", cleanHours, dirtyHours)
-			}
 			t.Logf("%d distinct events over %d days, %d of them dirty", len(distinct), state.Days, state.DirtyDays)
 
 			// An anchor outside both paths: the totals of what was written.
@@ -191,22 +176,12 @@ func TestRollupsAnswerLikeTheRawEvents(t *testing.T) {
 			// The comparison has teeth: a rollup row that counts one event
 			// too many changes the answer, whether it is a year's row or a
 			// month's.
-			// And an hour's row, of a clean hour of a dirty day.
-			for _, period := range []string{"span = 'year' AND period = '2025-01-01'", "span = 'month' AND period = '2026-02-01'", "hour"} {
+			for _, period := range []string{"span = 'year' AND period = '2025-01-01'", "span = 'month' AND period = '2026-02-01'"} {
 				before, _ := query.CountEvents(ctx, conn)
-				stmt := `INSERT INTO rollups SELECT span, period, kind, source, category, data_subject,
+				if err := conn.Exec(ctx, `INSERT INTO rollups SELECT span, period, kind, source, category, data_subject,
 					purpose, legal_basis, special_condition, retention, retention_days, activity, recipient_name,
 					recipient_role, recipient_country, recipient_safeguard, recipient_contract, events + 1, records,
-					first_seen, last_seen FROM rollups FINAL WHERE ` + period + ` LIMIT 1`
-				if period == "hour" {
-					stmt = `INSERT INTO hourly_rollups SELECT hour, kind, source, category, data_subject,
-						purpose, legal_basis, special_condition, retention, retention_days, activity, recipient_name,
-						recipient_role, recipient_country, recipient_safeguard, recipient_contract, events + 1, records,
-						first_seen, last_seen FROM hourly_rollups FINAL WHERE hour IN (SELECT hour FROM rollup_hours
-							WHERE toDate(hour) IN (SELECT toDate(hour) FROM rollup_hours GROUP BY hour HAVING sum(arrived) > max(folded))
-							GROUP BY hour HAVING max(covered) = 1 AND sum(arrived) <= max(folded)) LIMIT 1`
-				}
-				if err := conn.Exec(ctx, stmt); err != nil {
+					first_seen, last_seen FROM rollups FINAL WHERE `+period+` LIMIT 1`); err != nil {
 					t.Fatal(err)
 				}
 				if after, _ := query.CountEvents(ctx, conn); after.Events != before.Events+1 {
@@ -222,11 +197,8 @@ func TestRollupsAnswerLikeTheRawEvents(t *testing.T) {
 // batches, so that days are folded, then dirty again, then folded again.
 // Once all is folded, a last batch of new events and redeliveries around
 // the end of April leaves those days dirty: earlier months are whole and
-// clean (month rows), April has clean days (day rows) and dirty ones.
-// The days from mid-April on are folded by the hour, and half of the late
-// April events are written and folded before the others: the dirty days
-// have clean hours (hourly rows) and dirty ones (raw events). It returns
-// the distinct events.
+// clean (month rows), April has clean days (day rows) and dirty ones (raw
+// events). It returns the distinct events.
 func loadRandomCatalog(t *testing.T, conn driver.Conn, r *rand.Rand) []*events.Event {
 	t.Helper()
 	ctx := context.Background()
@@ -244,12 +216,10 @@ func loadRandomCatalog(t *testing.T, conn driver.Conn, r *rand.Rand) []*events.E
 		}
 		return out
 	}
-	lateApril := func(ev *events.Event) bool {
-		return ev.Time.After(boundaries[4].Add(-2*24*time.Hour)) && ev.ID[len(ev.ID)-1]%2 == 0
-	}
+	lateApril := func(ev *events.Event) bool { return ev.Time.After(boundaries[4].Add(-2 * 24 * time.Hour)) }
 	early := slices.DeleteFunc(slices.Clone(all), lateApril)
 	last := slices.DeleteFunc(slices.Clone(all), func(ev *events.Event) bool { return !lateApril(ev) })
-	folder := rollup.New(conn, rollup.Options{HourlyDays: 40})
+	folder := rollup.New(conn, rollup.Options{})
 	for writes := redeliver(early); len(writes) > 0; {
 		n := min(len(writes), 20+r.IntN(80))
 		if err := w.Write(ctx, writes[:n]); err != nil {

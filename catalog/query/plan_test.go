@@ -24,13 +24,9 @@ func (p plan) answers(t time.Time) int {
 	}
 	if p.rawDays() && !t.Before(p.lo) && !t.After(p.hi) {
 		edge := !p.wholeDays() || t.Before(p.firstDay) || !t.Before(p.lastDay.AddDate(0, 0, 1))
-		inRawHours := slices.ContainsFunc(p.rawHours, func(r [2]time.Time) bool { return !t.Before(r[0]) && t.Before(r[1]) })
-		if edge || slices.ContainsFunc(p.rawWhole, day.Equal) || inRawHours {
+		if edge || slices.ContainsFunc(p.dirty, day.Equal) {
 			n++
 		}
-	}
-	if slices.ContainsFunc(p.hours, t.Truncate(time.Hour).Equal) && !t.Before(p.lo) && !t.After(p.hi) {
-		n++
 	}
 	return n
 }
@@ -64,22 +60,6 @@ func TestPlanAnswersEveryInstantOnce(t *testing.T) {
 			}
 		}
 		slices.SortFunc(state.dirty, time.Time.Compare)
-		// Some dirty days were folded by the hour: some of their hours
-		// are clean (all of them, for one day in a few).
-		for _, d := range state.dirty {
-			switch r.IntN(3) {
-			case 0:
-				for h := range 24 {
-					state.hours = append(state.hours, d.Add(time.Duration(h)*time.Hour))
-				}
-			case 1:
-				for h := range 24 {
-					if r.IntN(4) > 0 {
-						state.hours = append(state.hours, d.Add(time.Duration(h)*time.Hour))
-					}
-				}
-			}
-		}
 		var lo, hi time.Time
 		if r.IntN(3) > 0 {
 			lo = instant()
@@ -102,9 +82,8 @@ func TestPlanAnswersEveryInstantOnce(t *testing.T) {
 		// Every millisecond is too many: instants at and around every day
 		// boundary, and a random one inside each day.
 		for d := spans[0].start(first).AddDate(0, 0, -2); d.Before(spans[0].next(spans[0].start(state.last)).AddDate(0, 0, 2)); d = d.AddDate(0, 0, 1) {
-			h := d.Add(time.Duration(r.IntN(24)) * time.Hour) // an hour's first and last millisecond
 			for _, at := range []time.Time{d, d.Add(resolution), d.Add(time.Duration(r.Int64N(int64(24 * time.Hour)))).Truncate(resolution),
-				d.AddDate(0, 0, 1).Add(-resolution), h, h.Add(-resolution), h.Add(time.Hour - resolution)} {
+				d.AddDate(0, 0, 1).Add(-resolution)} {
 				inRange := (lo.IsZero() || !at.Before(lo)) && (hi.IsZero() || !at.After(hi))
 				// the years holding the days with events
 				hasEvents := !at.Before(spans[0].start(state.first)) && at.Before(spans[0].next(spans[0].start(state.last)))

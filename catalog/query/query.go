@@ -89,60 +89,31 @@ var flowSelection = selection{kinds: []string{string(events.KindShared)}, flows:
 
 // Flows answers "who received which personal data, where".
 func Flows(ctx context.Context, conn driver.Conn, f Filter) ([]FlowRow, error) {
-	rows, _, err := flows(ctx, conn, f, false)
-	return rows, err
-}
-
-// FlowsAndSystems is Flows and Systems in one statement: the systems ride
-// along each flow row as one constant column (a scalar subquery, computed
-// once), so the lineage graph costs one round trip instead of two. With no
-// flow row to carry them, the systems are asked for on their own.
-func FlowsAndSystems(ctx context.Context, conn driver.Conn, f Filter) ([]FlowRow, []string, error) {
-	rows, systems, err := flows(ctx, conn, f, true)
-	if err != nil || len(rows) > 0 {
-		return rows, systems, err
-	}
-	systems, err = Systems(ctx, conn)
-	return rows, systems, err
-}
-
-func flows(ctx context.Context, conn driver.Conn, f Filter, withSystems bool) ([]FlowRow, []string, error) {
 	from, args, err := flowSelection.from(ctx, conn, f)
 	if err != nil {
-		return nil, nil, err
-	}
-	systemsCol := "CAST([] AS Array(String))"
-	if withSystems {
-		sfrom, sargs, err := systemsSelection.from(ctx, conn, Filter{})
-		if err != nil {
-			return nil, nil, err
-		}
-		systemsCol = "(SELECT arraySort(groupUniqArray(toString(source))) FROM " + sfrom + ")"
-		args = append(sargs, args...)
+		return nil, err
 	}
 	rows, err := conn.Query(ctx, `SELECT source, category, data_subject, purpose, legal_basis,
-		recipient_name, recipient_role, recipient_country, recipient_safeguard, `+latestContract+`, `+Measures+`,
-		`+systemsCol+`
+		recipient_name, recipient_role, recipient_country, recipient_safeguard, `+latestContract+`, `+Measures+`
 		FROM `+from+`
 		GROUP BY source, category, data_subject, purpose, legal_basis,
 			recipient_name, recipient_role, recipient_country, recipient_safeguard
 		ORDER BY recipient_name, source, category, data_subject, purpose, legal_basis,
 			recipient_role, recipient_country, recipient_safeguard`+RollupSettings, args...)
 	if err != nil {
-		return nil, nil, fmt.Errorf("flows query: %w", err)
+		return nil, fmt.Errorf("flows query: %w", err)
 	}
 	defer rows.Close()
 	var out []FlowRow
-	var systems []string
 	for rows.Next() {
 		var r FlowRow
 		if err := rows.Scan(&r.System, &r.Category, &r.DataSubject, &r.Purpose, &r.LegalBasis, &r.Recipient,
-			&r.Role, &r.Country, &r.Safeguard, &r.Contract, &r.Events, &r.Records, &r.FirstSeen, &r.LastSeen, &systems); err != nil {
-			return nil, nil, err
+			&r.Role, &r.Country, &r.Safeguard, &r.Contract, &r.Events, &r.Records, &r.FirstSeen, &r.LastSeen); err != nil {
+			return nil, err
 		}
 		out = append(out, r)
 	}
-	return out, systems, rows.Err()
+	return out, rows.Err()
 }
 
 // Totals are catalog-wide counts over distinct events.
@@ -207,14 +178,11 @@ func KnownValues(ctx context.Context, conn driver.Conn, f Filter) error {
 	return nil
 }
 
-// systemsSelection is what Systems reads: which sources exist.
-var systemsSelection = selection{kinds: allKinds, cols: []string{"source"}, distinct: true}
-
 // Systems lists the systems that emit events (the sources), sorted. The
 // lineage graph uses it to tell an instrumented recipient, whose chain
 // continues, from an opaque one.
 func Systems(ctx context.Context, conn driver.Conn) ([]string, error) {
-	from, args, err := systemsSelection.from(ctx, conn, Filter{})
+	from, args, err := selection{kinds: allKinds, cols: []string{"source"}, distinct: true}.from(ctx, conn, Filter{})
 	if err != nil {
 		return nil, err
 	}

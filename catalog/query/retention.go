@@ -3,6 +3,7 @@ package query
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -174,63 +175,57 @@ type oldestWithin struct {
 
 // oldestWithinPeriods finds, for each open row, the day where its
 // collections stop being covered by erasures, and sets OldestHeld to that
-// day's first collection. It reads the ten-day rows inside every open
-// year and month at once, then the day rows inside the ten-day periods
-// found (and the open ones): two round trips at most, a few dozen rollup
-// rows per system and category each. Skipping the months costs at most
-// 36 ten-day rows for a year instead of 12 month rows and 3 ten-day rows,
-// and saves a round trip. The periods are whole and clean, so their
-// shorter periods' rows are exactly what they sum up.
+// day's first collection. It reads the rows of the next shorter span
+// inside each open period, and again inside the period found there, down
+// to days: a few rollup rows per step, one round trip each. The
+// periods are whole and clean, so their shorter periods' rows are exactly
+// what they sum up.
 func oldestWithinPeriods(ctx context.Context, conn driver.Conn, scope Filter, out []RetentionRow, open []oldestWithin) error {
 	conds, args := scope.dimConds(false)
-	tenDays := spanIndex("ten_days")
 	for len(open) > 0 {
-		// Periods longer than ten days go down to ten-day periods, and
-		// ten-day periods to days once none longer is left.
-		level := len(spans) - 1
+		// The open rows of the longest span first; the others wait.
+		level := len(spans)
 		for _, o := range open {
-			if spanIndex(o.span) < tenDays {
-				level = tenDays
-			}
+			level = min(level, spanIndex(o.span))
 		}
-		child := spans[level]
+		parent, child := spans[level], spans[level+1]
+		type key struct {
+			system, category string
+			start            time.Time
+		}
+		want := map[key]oldestWithin{}
 		// The child periods are listed rather than found by their parent's
 		// start in SQL: a list of periods is a range of the rollups' key
-		// (span, period, kind, source, category, …), an expression over
-		// period is a full scan.
-		var children []time.Time
-		var systems, categories []string
-		listed := map[time.Time]bool{}
-		var now, rest []oldestWithin
+		// (span, period, …), an expression over period is a full scan.
+		var starts, children []time.Time
+		var rest []oldestWithin
 		for _, o := range open {
-			if spanIndex(o.span) >= level {
+			if o.span != parent.name {
 				rest = append(rest, o)
 				continue
 			}
-			now = append(now, o)
-			systems, categories = append(systems, out[o.row].System), append(categories, out[o.row].Category)
-			parent := spans[spanIndex(o.span)]
-			for c := o.start; c.Before(parent.next(o.start)); c = child.next(c) {
-				if !listed[c] {
-					listed[c] = true
+			want[key{out[o.row].System, out[o.row].Category, o.start}] = o
+			if !slices.ContainsFunc(starts, o.start.Equal) {
+				starts = append(starts, o.start)
+				for c := o.start; c.Before(parent.next(o.start)); c = child.next(c) {
 					children = append(children, c)
 				}
 			}
 		}
-		rows, err := conn.Query(ctx, `SELECT source, category, period, sum(records), min(first_seen)
+		rows, err := conn.Query(ctx, `SELECT source, category, `+parent.startSQL("period")+` AS parent, period,
+			sumIf(records, kind = 'collected'), minIf(first_seen, kind = 'collected')
 			FROM rollups FINAL
-			WHERE span = ? AND period IN ? AND kind = 'collected' AND source IN ? AND category IN ?`+and(conds)+`
-			GROUP BY source, category, period ORDER BY source, category, period`+RollupSettings,
-			append([]any{child.name, dates(children), systems, categories}, args...)...)
+			WHERE span = ? AND period IN ? AND kind = 'collected' AND parent IN ?`+and(conds)+`
+			GROUP BY source, category, parent, period ORDER BY source, category, period`+RollupSettings,
+			append([]any{child.name, dates(children), dates(starts)}, args...)...)
 		if err != nil {
-			return fmt.Errorf("retention query, inside periods: %w", err)
+			return fmt.Errorf("retention query, inside %s periods: %w", parent.name, err)
 		}
-		type key struct{ system, category string }
 		byKey := map[key][]retentionPeriod{}
 		for rows.Next() {
 			var k key
 			p := retentionPeriod{span: child.name}
-			if err := rows.Scan(&k.system, &k.category, &p.start, &p.collected, &p.first); err != nil {
+			if err := rows.Scan(&k.system, &k.category, &k.start, &p.start, &p.collected, &p.first); err != nil {
 				rows.Close()
 				return err
 			}
@@ -240,25 +235,15 @@ func oldestWithinPeriods(ctx context.Context, conn driver.Conn, scope Filter, ou
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		for _, o := range now {
-			r := &out[o.row]
-			// Each system and category has one open row: its rows inside
-			// the open period are the ones it sums up.
-			end := spans[spanIndex(o.span)].next(o.start)
-			var inside []retentionPeriod
-			for _, p := range byKey[key{r.System, r.Category}] {
-				if !p.start.Before(o.start) && p.start.Before(end) {
-					inside = append(inside, p)
-				}
-			}
-			p, before, ok := firstNotCovered(inside, r.Erased-min(o.coveredBefore, r.Erased))
+		for k, o := range want {
+			p, before, ok := firstNotCovered(byKey[k], out[o.row].Erased-min(o.coveredBefore, out[o.row].Erased))
 			if !ok {
 				return fmt.Errorf("retention: the %s rows of %s %s do not add up to its row; run 'datamap rollups --rebuild'",
-					child.name, o.span, date(o.start))
+					child.name, parent.name, date(o.start))
 			}
 			if child.name == daySpan.name {
 				t := p.first
-				r.OldestHeld = &t
+				out[o.row].OldestHeld = &t
 				continue
 			}
 			rest = append(rest, oldestWithin{row: o.row, span: child.name, start: p.start, coveredBefore: o.coveredBefore + before})

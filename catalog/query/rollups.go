@@ -132,31 +132,13 @@ type plan struct {
 	firstDay, lastDay time.Time
 	periods           map[string][]time.Time
 	dirty             []time.Time
-	// Of the dirty days, hours come from hourly rollup rows (the clean
-	// hours of a day folded by the hour); the rest of those days comes
-	// from the raw events: rawHours, as [start, end) ranges of dirty
-	// hours, for days with clean hours, and rawWhole, the dirty days with
-	// none.
-	hours    []time.Time
-	rawHours [][2]time.Time
-	rawWhole []time.Time
-	// stale lets a period with dirty days come from its rows: for a
-	// selection that only asks which values exist, which rows that lag
-	// the events still answer rightly for what they hold.
-	stale bool
 }
 
 // newPlan plans [lo, hi]; a zero bound is unbounded. The state says which
 // days have events and which are dirty. With rawOnly nothing comes from
 // the rollups.
 func newPlan(lo, hi time.Time, state rollupState, rawOnly bool) plan {
-	return planWith(lo, hi, state, rawOnly, false)
-}
-
-// planWith is newPlan; with stale, periods holding dirty days still come
-// from their rows (see plan.stale).
-func planWith(lo, hi time.Time, state rollupState, rawOnly, stale bool) plan {
-	p := plan{lo: lo.UTC(), hi: hi.UTC(), periods: map[string][]time.Time{}, stale: stale}
+	p := plan{lo: lo.UTC(), hi: hi.UTC(), periods: map[string][]time.Time{}}
 	// No event lies outside the days that had arrivals: the range shrinks
 	// to the years that hold them (so that those years can be whole), or
 	// to what DateTime64 can hold when nothing is known.
@@ -184,7 +166,6 @@ func planWith(lo, hi time.Time, state rollupState, rawOnly, stale bool) plan {
 	for _, d := range state.dirty {
 		if !d.Before(p.firstDay) && !d.After(p.lastDay) {
 			p.dirty = append(p.dirty, d)
-			p.splitHours(d, state.hours)
 		}
 	}
 	if p.wholeDays() {
@@ -210,36 +191,8 @@ func (p *plan) cover(from, to time.Time, level int) {
 	}
 }
 
-// splitHours plans the dirty day d: its clean hours (from the sorted
-// list of every clean hour of a dirty day) from hourly rows, its other
-// hours from the raw events, merged into ranges.
-func (p *plan) splitHours(d time.Time, clean []time.Time) {
-	i, _ := slices.BinarySearchFunc(clean, d, func(h, t time.Time) int { return h.Compare(t) })
-	next := d.AddDate(0, 0, 1)
-	if i == len(clean) || !clean[i].Before(next) {
-		p.rawWhole = append(p.rawWhole, d)
-		return
-	}
-	for h := d; h.Before(next); h = h.Add(time.Hour) {
-		if i < len(clean) && clean[i].Equal(h) {
-			p.hours = append(p.hours, h)
-			i++
-			continue
-		}
-		if n := len(p.rawHours); n > 0 && p.rawHours[n-1][1].Equal(h) {
-			p.rawHours[n-1][1] = h.Add(time.Hour)
-		} else {
-			p.rawHours = append(p.rawHours, [2]time.Time{h, h.Add(time.Hour)})
-		}
-	}
-}
-
-// dirtyWithin reports whether a dirty day lies in [from, to] (never, for
-// a stale plan).
+// dirtyWithin reports whether a dirty day lies in [from, to].
 func (p *plan) dirtyWithin(from, to time.Time) bool {
-	if p.stale {
-		return false
-	}
 	i, _ := slices.BinarySearchFunc(p.dirty, from, func(d, t time.Time) int { return d.Compare(t) })
 	return i < len(p.dirty) && !p.dirty[i].After(to)
 }
@@ -287,10 +240,7 @@ func (p plan) rawDayCount() int {
 	if !p.wholeDays() {
 		return int(startOfDay(p.hi).Sub(startOfDay(p.lo)).Hours()/24) + 1
 	}
-	n := len(p.rawWhole)
-	if len(p.rawHours) > 0 {
-		n++ // at most a few hours of the newest days
-	}
+	n := len(p.dirty)
 	if p.lo.Before(p.firstDay) {
 		n++
 	}
@@ -330,28 +280,11 @@ func (p plan) rawWhere() (string, []any) {
 	}
 	c += " AND (time < toDateTime64(?, 3, 'UTC') OR time >= toDateTime64(?, 3, 'UTC')"
 	args = append(args, chTime(p.firstDay), chTime(p.lastDay.AddDate(0, 0, 1)))
-	if len(p.rawWhole) > 0 {
+	if len(p.dirty) > 0 {
 		c += " OR toDate(time) IN ?"
-		args = append(args, dates(p.rawWhole))
-	}
-	for _, r := range p.rawHours {
-		c += " OR (time >= toDateTime64(?, 3, 'UTC') AND time < toDateTime64(?, 3, 'UTC'))"
-		args = append(args, chTime(r[0]), chTime(r[1]))
+		args = append(args, dates(p.dirty))
 	}
 	return c + ")", args
-}
-
-// hourlyWhere selects the hourly rollup rows of the plan, "" when it
-// reads none.
-func (p plan) hourlyWhere() (string, []any) {
-	if len(p.hours) == 0 {
-		return "", nil
-	}
-	hs := make([]string, len(p.hours))
-	for i, h := range p.hours {
-		hs[i] = h.Format(time.DateTime)
-	}
-	return "hour IN ?", []any{hs}
 }
 
 func date(t time.Time) string { return t.Format(time.DateOnly) }
@@ -372,9 +305,6 @@ type rollupState struct {
 	first, last time.Time
 	dirty       []time.Time
 	sealed      time.Time
-	// hours are the clean hours of the dirty days, sorted: hours of days
-	// folded by the hour whose rows cover every event that arrived.
-	hours []time.Time
 }
 
 // oneStateKey keys the rollupState one answer plans with (OneState).
@@ -408,15 +338,9 @@ func readRollupState(ctx context.Context, conn driver.Conn) (rollupState, error)
 
 func readRollupStateNow(ctx context.Context, conn driver.Conn) (rollupState, error) {
 	var s rollupState
-	// One round trip: the days, and the clean hours of the dirty ones.
-	err := conn.QueryRow(ctx, `WITH d AS (SELECT day, sum(arrived) > max(folded) AS dirty, max(sealed) = 1 AS sealed
-			FROM `+dayArrivals+` GROUP BY day)
-		SELECT min(day), max(day), arraySort(groupArrayIf(day, dirty AND NOT sealed)), maxIf(day, sealed),
-			(SELECT arraySort(groupArray(hour)) FROM (SELECT hour FROM rollup_hours
-				WHERE toDate(hour) IN (SELECT day FROM d WHERE dirty AND NOT sealed)
-				GROUP BY hour HAVING max(covered) = 1 AND sum(arrived) <= max(folded)))
-		FROM d`).
-		Scan(&s.first, &s.last, &s.dirty, &s.sealed, &s.hours)
+	err := conn.QueryRow(ctx, `SELECT min(day), max(day), arraySort(groupArrayIf(day, dirty AND NOT sealed)), maxIf(day, sealed)
+		FROM (SELECT day, sum(arrived) > max(folded) AS dirty, max(sealed) = 1 AS sealed FROM rollup_days GROUP BY day)`).
+		Scan(&s.first, &s.last, &s.dirty, &s.sealed)
 	if err != nil {
 		return s, fmt.Errorf("rollup state query: %w", err)
 	}
@@ -426,9 +350,6 @@ func readRollupStateNow(ctx context.Context, conn driver.Conn) (rollupState, err
 	}
 	if !s.last.After(epoch) {
 		s.first, s.last = time.Time{}, time.Time{} // no day has events
-	}
-	for i := range s.hours {
-		s.hours[i] = s.hours[i].UTC()
 	}
 	return s, nil
 }
@@ -459,7 +380,7 @@ func (s selection) from(ctx context.Context, conn driver.Conn, f Filter) (string
 			return "", nil, err
 		}
 	}
-	p := planWith(f.Since, f.upper(), state, fromEventsOnly(ctx), s.distinct)
+	p := newPlan(f.Since, f.upper(), state, fromEventsOnly(ctx))
 	if err := p.checkExpired(f, state.sealed); err != nil {
 		return "", nil, err
 	}
@@ -482,21 +403,13 @@ func (s selection) from(ctx context.Context, conn driver.Conn, f Filter) (string
 	uw, uargs := p.rollupWhere()
 	rolled := "SELECT " + cols + `, events, records, first_seen, last_seen, toString(span) AS period_span, period
 		FROM rollups` + final + ` WHERE ` + where + " AND " + uw
-	all := append(append([]any{}, args...), uargs...)
-	// An hour's rows count as its day's: a question that looks inside
-	// periods (retention) goes down to days, and an hour is part of one.
-	if hw, hargs := p.hourlyWhere(); hw != "" {
-		rolled += "\n\t\tUNION ALL SELECT " + cols + `, events, records, first_seen, last_seen, 'day' AS period_span, toDate(hour) AS period
-		FROM hourly_rollups` + final + ` WHERE ` + where + " AND " + hw
-		all = append(append(all, args...), hargs...)
-	}
 	if !p.rawDays() {
 		// Reading raw events for an empty range is not free: with FINAL,
 		// granules at the range's edges are still merged (measured 26–47
 		// ms at 10M events for a range ending at the end of a day).
-		return "(" + rolled + ")", all, nil
+		return "(" + rolled + ")", append(append([]any{}, args...), uargs...), nil
 	}
-	all = append(append(all, args...), rargs...)
+	all := append(append(append(append([]any{}, args...), uargs...), args...), rargs...)
 	return "(" + rolled + "\n\t\tUNION ALL " + raw + ")", all, nil
 }
 

@@ -1,9 +1,7 @@
 // Package rollup keeps the catalog's rollups current. Every INSERT into
-// the events table counts its rows per hour in rollup_hours (a
-// materialized view, migration 0012; before it, per day in rollup_days);
-// a Folder recomputes the rollup rows of the days that received events
-// since their last recomputation, a month at a time (the newest days hour
-// by hour, recomputing only the hours that received events),
+// the events table counts its rows per day in rollup_days (a materialized
+// view, migration 0005); a Folder recomputes the rollup rows of the days
+// that received events since their last recomputation, a month at a time,
 // and, when raw events expire (a raw-event TTL), seals the days that are
 // about to lose them. Queries are exact whether or not a day is folded yet
 // (package catalog/query reads its raw events until it is); folding only
@@ -38,12 +36,6 @@ type Options struct {
 	// and the Folder sets the table's TTL once every day it would expire is
 	// folded and sealed.
 	RawTTLDays int
-	// HourlyDays is how many of the newest days (back from the newest day
-	// with events) are folded by the hour, so that a question reads only
-	// their hours that received events since the last fold from the raw
-	// events; older days are folded whole. Default DefaultHourlyDays;
-	// negative: none.
-	HourlyDays int
 	// Dialect renders the TTL statement for a cluster.
 	Dialect schema.Dialect
 	// Logger receives progress and errors; nil discards them.
@@ -57,9 +49,8 @@ type Options struct {
 
 // Defaults of Options.
 const (
-	DefaultInterval   = 5 * time.Second
-	DefaultPace       = 4.0
-	DefaultHourlyDays = 2 // today, and yesterday for events that arrive after midnight
+	DefaultInterval = 5 * time.Second
+	DefaultPace     = 4.0
 )
 
 // Folder folds dirty days into the rollups. Several Folders over one
@@ -86,9 +77,6 @@ func New(conn driver.Conn, o Options) *Folder {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
-	}
-	if o.HourlyDays == 0 {
-		o.HourlyDays = DefaultHourlyDays
 	}
 	f := &Folder{conn: conn, opts: o}
 	f.dirtyDays.Store(-1) // unknown until the first round
@@ -126,11 +114,7 @@ func (f *Folder) Fold(ctx context.Context) (Round, error) {
 		month = append(month, d)
 	}
 	if len(month) > 0 {
-		hourlyFrom, err := f.hourlyFrom(ctx)
-		if err != nil {
-			return r, err
-		}
-		if err := FoldDays(ctx, f.conn, month, hourlyFrom); err != nil {
+		if err := FoldDays(ctx, f.conn, month); err != nil {
 			return r, err
 		}
 		r.Folded, r.Month = len(month), month[0].Day
@@ -182,7 +166,7 @@ func (f *Folder) seal(ctx context.Context, r *Round) error {
 			for n < len(fold) && sameMonth(fold[n].Day, fold[0].Day) {
 				n++
 			}
-			if err := FoldDays(ctx, f.conn, fold[:n], time.Time{}); err != nil {
+			if err := FoldDays(ctx, f.conn, fold[:n]); err != nil {
 				return err
 			}
 			r.Folded += n
@@ -212,18 +196,6 @@ func (f *Folder) seal(ctx context.Context, r *Round) error {
 		f.opts.Logger.Info("raw events TTL set", "days", want, "was", inForce)
 	}
 	return nil
-}
-
-// hourlyFrom is the first day folded by the hour (zero: none).
-func (f *Folder) hourlyFrom(ctx context.Context) (time.Time, error) {
-	if f.opts.HourlyDays < 0 {
-		return time.Time{}, nil
-	}
-	last, err := query.LastDay(ctx, f.conn)
-	if err != nil || last.IsZero() {
-		return time.Time{}, err
-	}
-	return last.AddDate(0, 0, 1-f.opts.HourlyDays), nil
 }
 
 // SealedThrough is the last day sealed at now when raw events are kept
@@ -263,21 +235,14 @@ func (f *Folder) FoldAll(ctx context.Context, progress func(done, total int)) (R
 
 // Run folds until ctx ends: a round whenever there are dirty days, paced
 // so that folding never takes more than its share of the time (Pace), and
-// a look every Interval otherwise. It warms the catalog (query.Warm) when
-// it starts and after each round that left no day dirty, so that the
-// first question after a start or a fold reads what the folding wrote
-// from memory. Errors are logged and retried; Run returns nil when ctx
-// ends.
+// a look every Interval otherwise. Errors are logged and retried; Run
+// returns nil when ctx ends.
 func (f *Folder) Run(ctx context.Context) error {
 	backoff := f.opts.Interval
 	lastReport := time.Time{}
-	f.warm(ctx)
 	for {
 		started := time.Now()
 		r, err := f.Fold(ctx)
-		if err == nil && r.Folded > 0 && r.Remaining == 0 {
-			f.warm(ctx)
-		}
 		took := time.Since(started)
 		wait := f.opts.Interval
 		switch {
@@ -306,17 +271,6 @@ func (f *Folder) Run(ctx context.Context) error {
 		case <-time.After(wait):
 		}
 	}
-}
-
-// warm runs query.Warm; a failure only costs the next question its
-// speed.
-func (f *Folder) warm(ctx context.Context) {
-	started := time.Now()
-	if err := query.Warm(ctx, f.conn); err != nil && ctx.Err() == nil {
-		f.opts.Logger.Debug("warming the catalog for the next question failed", "err", err)
-		return
-	}
-	f.opts.Logger.Debug("catalog warmed for the next question", "took", time.Since(started))
 }
 
 // Status is the state of a catalog's rollups.
