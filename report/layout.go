@@ -231,7 +231,7 @@ func (s say) controllerRows() [][]string {
 			orNone(list(a.ThirdCountries)), s.safeguards(a), s.retention(a.Retention), orNot(list(a.SecurityMeasures)),
 			orNot(s.bases(a.LegalBases)), orNone(s.condition(a.SpecialCondition)),
 			a.LegitimateInterest, a.LIAReference, rightsFor(a.LegalBases, adm),
-			orNone(a.AutomatedDecisions), sources(a.Activity), consentRecord(&a.Activity), list(a.Locations),
+			orNone(a.AutomatedDecisions), s.sources(a.Activity), consentRecord(&a.Activity), list(a.Locations),
 			yesNo(a.DPIARequired), dpiaProgress(&a.Activity), dpiaLink(&a.Activity),
 			yesNo(a.BreachOccurred), breachRecord(&a.Activity), list(a.Systems),
 		}, s.evidenceCells(a)...))
@@ -526,12 +526,14 @@ func (s say) retention(rs []registry.Retention) string {
 	return orNot(list(out))
 }
 
-func sources(a registry.Activity) string {
-	s := list(a.Sources)
+// sources says where an activity's data comes from: "from the person",
+// "from a third party" (the keys for machines), then the registry's note.
+func (s say) sources(a registry.Activity) string {
+	out := s.each(a.Sources, words.Origin)
 	if a.SourceNote != "" {
-		s = strings.TrimPrefix(s+"; "+a.SourceNote, "; ")
+		out = strings.TrimPrefix(out+"; "+a.SourceNote, "; ")
 	}
-	return s
+	return out
 }
 
 func u(n uint64) string { return strconv.FormatUint(n, 10) }
