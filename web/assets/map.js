@@ -122,6 +122,10 @@ function groupOf(n) {
   return map.group === 'role' ? (n.role || 'recipient').replace('_', '-') + 's' : (n.country || 'unknown country');
 }
 
+// SAFEGUARD_ON_LINE are the short names a line's label gives safeguards, so
+// that labels stay small; the hover and the panel give them in full.
+const SAFEGUARD_ON_LINE = { scc: 'SCC', bcr: 'BCR', dpf: 'DPF' };
+
 // edgeLabel is a flow's summary on the map: what data (the category's name,
 // or how many categories), and for a transfer out of the EEA where to and
 // under what. Counts, purposes and keys are on hover and in the panel.
@@ -129,7 +133,7 @@ function edgeLabel(p) {
   const cats = [...p.categories].sort();
   let text = cats.length === 1 ? clip(label(cats[0]), 30) : `${cats.length} categories`;
   if (p.transfer) {
-    const sg = [...p.safeguards].filter((s) => s && s !== 'none').map(label);
+    const sg = [...p.safeguards].filter((s) => s && s !== 'none').map((s) => SAFEGUARD_ON_LINE[s] || label(s, 'safeguard'));
     text += `\n${[...p.countries].join(', ')} · ${p.finding ? '⚠ safeguard missing' : sg.join(', ') || 'no safeguard needed'}`;
   }
   return text;
@@ -858,7 +862,7 @@ function flowLines(e) {
 // safeguardWords names a flow's safeguard; "none" is a missing safeguard on
 // a transfer finding, and none needed anywhere else.
 function safeguardWords(sg, e) {
-  if (sg && sg !== 'none') return label(sg);
+  if (sg && sg !== 'none') return label(sg, 'safeguard');
   return e.hasClass('finding') ? 'safeguard missing' : 'no safeguard needed';
 }
 
