@@ -101,8 +101,8 @@ function view() {
 // tell rows apart: they are what the rows measure.
 function shownColumns(rows) {
   const first = SHOWN[state.question] || state.columns.map((c) => c.name);
-  const shown = new Set(first.filter((n) => state.columns.some((c) => c.name === n)));
-  const who = (r) => state.columns.filter((c) => shown.has(c.name) && !measure(c)).map((c) => cell(r[c.name], c.kind)).join('\u0000');
+  const visible = new Set(first.filter((n) => state.columns.some((c) => c.name === n)));
+  const who = (r) => state.columns.filter((c) => visible.has(c.name) && !measure(c)).map((c) => cell(r[c.name], c.kind)).join('\u0000');
   for (;;) {
     const groups = new Map();
     for (const r of rows) {
@@ -111,16 +111,16 @@ function shownColumns(rows) {
       groups.get(k).push(r);
     }
     const alike = [...groups.values()].filter((g) => g.length > 1);
-    const apart = alike.length && state.columns.find((c) => !shown.has(c.name) && !measure(c) &&
+    const apart = alike.length && state.columns.find((c) => !visible.has(c.name) && !measure(c) &&
       alike.some((g) => new Set(g.map((r) => cell(r[c.name], c.kind))).size > 1));
     if (!apart) break;
-    shown.add(apart.name);
+    visible.add(apart.name);
   }
   // The first columns in their order; those added after the last one that
   // names something, before the counts; long text last.
   const byName = (n) => state.columns.find((c) => c.name === n);
-  const firstCols = first.filter((n) => shown.has(n)).map(byName);
-  const added = state.columns.filter((c) => shown.has(c.name) && !first.includes(c.name));
+  const firstCols = first.filter((n) => visible.has(n)).map(byName);
+  const added = state.columns.filter((c) => visible.has(c.name) && !first.includes(c.name));
   const names = firstCols.filter((c) => !measure(c) && !long.has(c.name));
   const rest = firstCols.filter((c) => measure(c) && !long.has(c.name));
   const text = firstCols.filter((c) => long.has(c.name));
