@@ -1,6 +1,7 @@
 package query
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -107,6 +108,21 @@ func Spans() []Span {
 // daySpan is the last of spans.
 var daySpan = spans[len(spans)-1]
 
+// toDateSpan names the rollup rows that hold a flow from its first event
+// up to and including a day, their period (migration 0012): a question
+// over all time reads them and the days after, one row per flow however
+// long the catalog's history. They are not one of spans: no longer period
+// is made of them.
+const toDateSpan = "to_date"
+
+// spanNames are the names of every kind of rollup row a plan may read.
+var spanNames = append([]string{toDateSpan}, func() (names []string) {
+	for _, s := range spans {
+		names = append(names, s.name)
+	}
+	return names
+}()...)
+
 // spanIndex is the place of the span named s in spans.
 func spanIndex(s string) int {
 	return slices.IndexFunc(spans, func(sp span) bool { return sp.name == s })
@@ -168,10 +184,35 @@ func newPlan(lo, hi time.Time, state rollupState, rawOnly bool) plan {
 			p.dirty = append(p.dirty, d)
 		}
 	}
-	if p.wholeDays() {
+	switch through := state.toDate; {
+	case !p.wholeDays():
+	case !through.IsZero() && !rawOnly && !p.firstDay.After(state.first) && !through.After(p.lastDay):
+		// From the first event: the rows to date, then the days after.
+		p.periods[toDateSpan] = []time.Time{through}
+		if through.Before(p.lastDay) {
+			p.cover(through.AddDate(0, 0, 1), p.lastDay, 0)
+		}
+	default:
 		p.cover(p.firstDay, p.lastDay, 0)
 	}
 	return p
+}
+
+// CoverOf selects the rollup rows that hold the days from the year of
+// first through the day through, every one of them folded: whole years,
+// then months, ten-day periods and days. Folding computes the rows to date
+// from them.
+func CoverOf(first, through time.Time) (string, []any) {
+	p := plan{periods: coverOf(spans[0].start(first), startOfDay(through))}
+	return p.rollupWhere()
+}
+
+// coverOf lists the periods of the rollup rows that hold the days [from,
+// to], every one of them folded.
+func coverOf(from, to time.Time) map[string][]time.Time {
+	p := plan{periods: map[string][]time.Time{}}
+	p.cover(from, to, 0)
+	return p.periods
 }
 
 // cover lists the periods of spans[level] and finer that make up the days
@@ -218,9 +259,9 @@ func (p plan) wholeDays() bool { return !p.firstDay.After(p.lastDay) }
 func (p plan) rollupWhere() (string, []any) {
 	var conds []string
 	var args []any
-	for _, s := range spans {
-		if periods := p.periods[s.name]; len(periods) > 0 {
-			conds = append(conds, "(span = '"+s.name+"' AND period IN ?)")
+	for _, name := range spanNames {
+		if periods := p.periods[name]; len(periods) > 0 {
+			conds = append(conds, "(span = '"+name+"' AND period IN ?)")
 			args = append(args, dates(periods))
 		}
 	}
@@ -299,12 +340,14 @@ func dates(ts []time.Time) []string {
 
 // rollupState is what the plans of a query need to know about the
 // rollups: the first and last day with events, the dirty days (sorted),
-// and the last day whose raw events may have expired (zero when no
-// raw-event TTL ever sealed a day).
+// the last day whose raw events may have expired (zero when no raw-event
+// TTL ever sealed a day), and the last day the rows to date hold (zero
+// when there are none to trust).
 type rollupState struct {
 	first, last time.Time
 	dirty       []time.Time
 	sealed      time.Time
+	toDate      time.Time
 }
 
 // oneStateKey keys the rollupState one answer plans with (OneState).
@@ -338,15 +381,24 @@ func readRollupState(ctx context.Context, conn driver.Conn) (rollupState, error)
 
 func readRollupStateNow(ctx context.Context, conn driver.Conn) (rollupState, error) {
 	var s rollupState
-	err := conn.QueryRow(ctx, `SELECT min(day), max(day), arraySort(groupArrayIf(day, dirty AND NOT sealed)), maxIf(day, sealed)
-		FROM (SELECT day, sum(arrived) > max(folded) AS dirty, max(sealed) = 1 AS sealed FROM rollup_days GROUP BY day)`).
-		Scan(&s.first, &s.last, &s.dirty, &s.sealed)
+	var toDateTrusted bool
+	err := conn.QueryRow(ctx, `WITH (SELECT max((through, folded)) FROM rollup_to_date) AS to_date
+		SELECT min(day), max(day), arraySort(groupArrayIf(day, dirty AND NOT sealed)), maxIf(day, sealed),
+			to_date.1, sumIf(day_folded, day <= to_date.1) = to_date.2 AND countIf(dirty AND NOT sealed AND day <= to_date.1) = 0
+		FROM (SELECT day, sum(arrived) > max(folded) AS dirty, max(folded) AS day_folded, max(sealed) = 1 AS sealed
+			FROM rollup_days GROUP BY day)`).
+		Scan(&s.first, &s.last, &s.dirty, &s.sealed, &s.toDate, &toDateTrusted)
 	if err != nil {
 		return s, fmt.Errorf("rollup state query: %w", err)
 	}
 	epoch := time.Unix(0, 0).UTC() // what min and max of nothing are
 	if !s.sealed.After(epoch) {
 		s.sealed = time.Time{}
+	}
+	// The rows to date are trusted while every day they hold is folded as
+	// it was when they were computed (migration 0012).
+	if !toDateTrusted || !s.toDate.After(epoch) {
+		s.toDate = time.Time{}
 	}
 	if !s.last.After(epoch) {
 		s.first, s.last = time.Time{}, time.Time{} // no day has events
@@ -361,9 +413,12 @@ func readRollupStateNow(ctx context.Context, conn driver.Conn) (rollupState, err
 // and period (the span and start of a rollup row's period; a raw event's
 // are day and its day).
 type selection struct {
-	kinds []string // event kinds to read
-	flows bool     // apply the recipient conditions of the filter
-	cols  []string // raw columns both tables have
+	// rollups is the table of rollup rows to read: "rollups", or
+	// "retention_rollups" when cols are among its columns.
+	rollups string
+	kinds   []string // event kinds to read
+	flows   bool     // apply the recipient conditions of the filter
+	cols    []string // raw columns both tables have
 	// distinct selects rows only to find which values exist: without
 	// FINAL, since duplicates do not change that.
 	distinct bool
@@ -373,16 +428,22 @@ type selection struct {
 // state first. A bound that cuts a day whose raw events expired is the
 // caller's mistake: only whole days of it can be answered.
 func (s selection) from(ctx context.Context, conn driver.Conn, f Filter) (string, []any, error) {
+	from, args, _, err := s.planned(ctx, conn, f)
+	return from, args, err
+}
+
+// planned is from, and the plan it renders.
+func (s selection) planned(ctx context.Context, conn driver.Conn, f Filter) (string, []any, plan, error) {
 	var state rollupState
 	if !fromEventsOnly(ctx) {
 		var err error
 		if state, err = readRollupState(ctx, conn); err != nil {
-			return "", nil, err
+			return "", nil, plan{}, err
 		}
 	}
 	p := newPlan(f.Since, f.upper(), state, fromEventsOnly(ctx))
 	if err := p.checkExpired(f, state.sealed); err != nil {
-		return "", nil, err
+		return "", nil, p, err
 	}
 	conds, args := f.dimConds(s.flows)
 	conds = append([]string{"kind IN ('" + strings.Join(s.kinds, "', '") + "')"}, conds...)
@@ -398,19 +459,19 @@ func (s selection) from(ctx context.Context, conn driver.Conn, f Filter) (string
 		'day' AS period_span, toDate(time) AS period
 		FROM events` + rawFinal + ` WHERE ` + where + " AND " + rw + limitBy
 	if !p.wholeDays() {
-		return "(" + raw + ")", append(args, rargs...), nil
+		return "(" + raw + ")", append(args, rargs...), p, nil
 	}
 	uw, uargs := p.rollupWhere()
 	rolled := "SELECT " + cols + `, events, records, first_seen, last_seen, toString(span) AS period_span, period
-		FROM rollups` + final + ` WHERE ` + where + " AND " + uw
+		FROM ` + cmp.Or(s.rollups, "rollups") + final + ` WHERE ` + where + " AND " + uw
 	if !p.rawDays() {
 		// Reading raw events for an empty range is not free: with FINAL,
 		// granules at the range's edges are still merged (measured 26–47
 		// ms at 10M events for a range ending at the end of a day).
-		return "(" + rolled + ")", append(append([]any{}, args...), uargs...), nil
+		return "(" + rolled + ")", append(append([]any{}, args...), uargs...), p, nil
 	}
 	all := append(append(append(append([]any{}, args...), uargs...), args...), rargs...)
-	return "(" + rolled + "\n\t\tUNION ALL " + raw + ")", all, nil
+	return "(" + rolled + "\n\t\tUNION ALL " + raw + ")", all, p, nil
 }
 
 // checkExpired refuses a bound inside a day whose raw events may have

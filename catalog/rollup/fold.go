@@ -71,7 +71,52 @@ func FoldDays(ctx context.Context, conn driver.Conn, days []query.Day) error {
 			return fmt.Errorf("fold %s of %s: %w", spans[i].Name, month.Format("2006-01"), err)
 		}
 	}
+	if err := foldRetention(ctx, conn, `(span = 'day' AND period IN ?) OR (span IN ('ten_days', 'month') AND period BETWEEN ? AND ?)
+		OR (span = 'year' AND period = ?)`, list, date(month), date(month.AddDate(0, 1, -1)), date(year)); err != nil {
+		return fmt.Errorf("fold retention rollups of %s: %w", month.Format("2006-01"), err)
+	}
 	return recordDays(ctx, conn, days, false)
+}
+
+// FoldToDate computes the rows to date when they are due (query.ToDateDue):
+// every flow's sum from the first event through the day before the newest
+// day with events, from the folded periods that make it up, then records
+// the day and the foldings they were computed from. A query trusts them
+// only while those foldings are unchanged, so a day folded again meanwhile
+// (by a concurrent Folder, or a late redelivery) makes them untrusted
+// until the next computation, never wrong. It reports whether it computed.
+func FoldToDate(ctx context.Context, conn driver.Conn) (bool, error) {
+	due, err := query.ToDateState(ctx, conn)
+	if err != nil || !due.Due {
+		return false, err
+	}
+	where, args := query.CoverOf(due.First, due.Through)
+	if err := conn.Exec(ctx, `INSERT INTO rollups (span, period, `+rollupDims+`, events, records, first_seen, last_seen)
+		SELECT 'to_date', toDate(?), `+rollupDims+`, `+query.Measures+`
+		FROM rollups FINAL WHERE `+where+`
+		GROUP BY `+rollupDims+query.RollupSettings, append([]any{date(due.Through)}, args...)...); err != nil {
+		return false, fmt.Errorf("fold rollups to %s: %w", date(due.Through), err)
+	}
+	if err := foldRetention(ctx, conn, "span = 'to_date' AND period = ?", date(due.Through)); err != nil {
+		return false, fmt.Errorf("fold retention rollups to %s: %w", date(due.Through), err)
+	}
+	if err := conn.Exec(ctx, "INSERT INTO rollup_to_date (through, folded) VALUES (?, ?)", date(due.Through), due.Folded); err != nil {
+		return false, fmt.Errorf("record rollups to %s: %w", date(due.Through), err)
+	}
+	return true, nil
+}
+
+// retentionDims are the columns of a retention rollup row that identify it.
+const retentionDims = "span, period, kind, source, category, data_subject, retention, retention_days"
+
+// foldRetention writes the retention rollup rows (migration 0012) of the
+// rollup rows selected by where, just computed: the same periods summed
+// over every column the retention question neither groups nor filters by.
+func foldRetention(ctx context.Context, conn driver.Conn, where string, args ...any) error {
+	return conn.Exec(ctx, `INSERT INTO retention_rollups (`+retentionDims+`, events, records, first_seen, last_seen)
+		SELECT `+retentionDims+`, `+query.Measures+`
+		FROM rollups FINAL WHERE kind IN ('collected', 'erased') AND (`+where+`)
+		GROUP BY `+retentionDims+query.RollupSettings, args...)
 }
 
 // SealDays records days as sealed and folded at the arrivals they had when
