@@ -27,11 +27,15 @@ func (p plan) answers(t time.Time) int {
 			}
 		}
 	}
-	if p.rawDays() && !t.Before(p.lo) && !t.After(p.hi) {
+	if p.readsRaw() && !t.Before(p.lo) && !t.After(p.hi) {
 		edge := !p.wholeDays() || t.Before(p.firstDay) || !t.Before(p.lastDay.AddDate(0, 0, 1))
-		if edge || slices.ContainsFunc(p.dirty, day.Equal) {
+		inRawHours := slices.ContainsFunc(p.rawHours, func(r [2]time.Time) bool { return !t.Before(r[0]) && t.Before(r[1]) })
+		if edge || slices.ContainsFunc(p.rawDays, day.Equal) || inRawHours {
 			n++
 		}
+	}
+	if p.wholeDays() && !day.Before(p.firstDay) && !day.After(p.lastDay) && slices.ContainsFunc(p.hours, t.Truncate(time.Hour).Equal) {
+		n++
 	}
 	return n
 }
@@ -65,6 +69,23 @@ func TestPlanAnswersEveryInstantOnce(t *testing.T) {
 			}
 		}
 		slices.SortFunc(state.dirty, time.Time.Compare)
+		// The newest two days folded by the hour: every hour of their
+		// dirty days is listed clean or dirty (each has events, here).
+		if r.IntN(2) == 0 {
+			state.hourlyFrom = state.last.AddDate(0, 0, -1)
+			if !slices.ContainsFunc(state.dirty, state.last.Equal) {
+				state.dirty = append(state.dirty, state.last) // the day being written
+			}
+			for _, d := range state.dirty {
+				for h := d; !d.Before(state.hourlyFrom) && h.Before(d.AddDate(0, 0, 1)); h = h.Add(time.Hour) {
+					if r.IntN(3) == 0 {
+						state.dirtyHours = append(state.dirtyHours, h)
+					} else {
+						state.cleanHours = append(state.cleanHours, h)
+					}
+				}
+			}
+		}
 		// Rows to date, as the rollup state trusts them: through a day
 		// before which no day is dirty.
 		if r.IntN(2) == 0 {
@@ -184,11 +205,11 @@ func TestPlanReadsRawEventsOnlyWhenNeeded(t *testing.T) {
 	} {
 		s := state
 		s.dirty = c.dirty
-		if got := newPlan(c.lo, c.hi, s, false).rawDays(); got != c.raw {
+		if got := newPlan(c.lo, c.hi, s, false).readsRaw(); got != c.raw {
 			t.Errorf("%s: reads raw events %v, want %v", c.name, got, c.raw)
 		}
 	}
-	if !newPlan(time.Time{}, time.Time{}, state, true).rawDays() {
+	if !newPlan(time.Time{}, time.Time{}, state, true).readsRaw() {
 		t.Error("from the events only: no raw events read")
 	}
 }

@@ -104,3 +104,45 @@ func ToDateState(ctx context.Context, conn driver.Conn) (ToDateDue, error) {
 	d.Due = clean && !same && !d.Through.Before(d.First) && d.First.After(time.Unix(0, 0).UTC())
 	return d, nil
 }
+
+// HourlyFrom reads the first day folded by the hour (HourlyFromSQL); zero
+// when no day has events.
+func HourlyFrom(ctx context.Context, conn driver.Conn) (time.Time, error) {
+	var from time.Time
+	var any uint64
+	if err := conn.QueryRow(ctx, `SELECT `+HourlyFromSQL+`, count() FROM rollup_days`).Scan(&from, &any); err != nil {
+		return time.Time{}, fmt.Errorf("rollup hours query: %w", err)
+	}
+	if any == 0 {
+		return time.Time{}, nil
+	}
+	return from.UTC(), nil
+}
+
+// Hour is the rollup state of one hour of a day folded by the hour: the
+// rows that arrived for it, and the arrivals its last folding covered.
+type Hour struct {
+	Hour            time.Time
+	Arrived, Folded uint64
+}
+
+// DirtyHours lists the hours of the days whose arrivals their hourly rows
+// do not count, oldest first.
+func DirtyHours(ctx context.Context, conn driver.Conn, days []time.Time) ([]Hour, error) {
+	rows, err := conn.Query(ctx, `SELECT hour, sum(arrived), max(folded) FROM rollup_hours
+		WHERE toDate(hour) IN ? GROUP BY hour HAVING sum(arrived) > max(folded) ORDER BY hour`, dates(days))
+	if err != nil {
+		return nil, fmt.Errorf("rollup hours query: %w", err)
+	}
+	defer rows.Close()
+	var out []Hour
+	for rows.Next() {
+		var h Hour
+		if err := rows.Scan(&h.Hour, &h.Arrived, &h.Folded); err != nil {
+			return nil, err
+		}
+		h.Hour = h.Hour.UTC()
+		out = append(out, h)
+	}
+	return out, rows.Err()
+}

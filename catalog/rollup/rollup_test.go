@@ -433,3 +433,60 @@ func TestRowsToDateAreNotTrustedOnceADayTheyHoldIsFoldedAgain(t *testing.T) {
 	}
 	check("the rows to date computed again")
 }
+
+// The newest two days are folded by the hour: once they are, a late event
+// makes only its hour dirty, and the answers — read from the clean hours'
+// rows and the dirty hours' raw events — are those of the raw events; a
+// redelivery into the day before is caught the same way.
+func TestTheNewestDaysAreFoldedByTheHour(t *testing.T) {
+	db := testservers.NewDatabase(t)
+	ctx := context.Background()
+	raw := query.FromEventsOnly(ctx)
+	now := time.Now().UTC()
+	yesterday := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC).AddDate(0, 0, -1)
+	evs := dailyEvents(yesterday, 2, 24, "hour") // one event an hour
+	write(t, db.Conn, evs)
+	folder := rollup.New(db.Conn, rollup.Options{})
+	if _, err := folder.FoldAll(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	var hourRows, hoursFolded uint64
+	if err := db.Conn.QueryRow(ctx, `SELECT (SELECT count() FROM hourly_rollups FINAL),
+		(SELECT countIf(f > 0) FROM (SELECT max(folded) AS f FROM rollup_hours GROUP BY hour))`).Scan(&hourRows, &hoursFolded); err != nil {
+		t.Fatal(err)
+	}
+	if hourRows != 48 || hoursFolded != 48 {
+		t.Fatalf("%d hourly rows, %d hours folded; want 48 of each (one flow an hour, two days)", hourRows, hoursFolded)
+	}
+	check := func(when string) {
+		t.Helper()
+		if got, want := ask(t, ctx, db.Conn, query.Filter{}), ask(t, raw, db.Conn, query.Filter{}); !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s: the answers differ from the raw events:\n%+v\n%+v", when, got.Totals, want.Totals)
+		}
+	}
+	check("folded by the hour")
+
+	late := dailyEvents(yesterday.AddDate(0, 0, 1).Add(5*time.Hour), 1, 1, "late")
+	write(t, db.Conn, append(late, evs[7])) // a new event today, a redelivery yesterday
+	dirty, err := query.DirtyHours(ctx, db.Conn, []time.Time{yesterday, yesterday.AddDate(0, 0, 1)})
+	if err != nil || len(dirty) != 2 {
+		t.Fatalf("dirty hours %v, %v; want the two that received events", dirty, err)
+	}
+	check("two hours dirty")
+
+	// The clean hours are read from their rows: one counted twice shows.
+	before, _ := query.CountEvents(ctx, db.Conn)
+	if err := db.Conn.Exec(ctx, `INSERT INTO hourly_rollups SELECT * REPLACE (events + 1 AS events) FROM hourly_rollups FINAL
+		WHERE hour = ?`, yesterday.AddDate(0, 0, 1).Add(9*time.Hour).Format(time.DateTime)); err != nil {
+		t.Fatal(err)
+	}
+	if after, _ := query.CountEvents(ctx, db.Conn); after.Events != before.Events+1 {
+		t.Fatalf("a corrupted hourly row did not change the totals (%d, then %d): the clean hours were not read from it", before.Events, after.Events)
+	}
+	if _, err := folder.FoldAll(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if dirty, _ := query.DirtyHours(ctx, db.Conn, []time.Time{yesterday, yesterday.AddDate(0, 0, 1)}); len(dirty) != 0 {
+		t.Fatalf("after folding, dirty hours %v", dirty)
+	}
+}

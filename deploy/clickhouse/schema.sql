@@ -354,3 +354,56 @@ SELECT span, period, kind, source, category, data_subject, retention, retention_
 FROM rollups FINAL
 WHERE kind IN ('collected', 'erased')
 GROUP BY span, period, kind, source, category, data_subject, retention, retention_days;
+
+CREATE TABLE IF NOT EXISTS hourly_rollups
+(
+    hour                DateTime('UTC'),
+    kind                Enum8('collected' = 1, 'shared' = 2, 'erased' = 3),
+    source              LowCardinality(String),
+    category            LowCardinality(String),
+    data_subject        LowCardinality(String),
+    purpose             LowCardinality(String),
+    legal_basis         LowCardinality(String),
+    special_condition   LowCardinality(String),
+    retention           LowCardinality(String),
+    retention_days      UInt32,
+    activity            LowCardinality(String),
+    recipient_name      LowCardinality(String),
+    recipient_role      LowCardinality(String),
+    recipient_country   LowCardinality(String),
+    recipient_safeguard LowCardinality(String),
+    recipient_contract  LowCardinality(String),
+    events              UInt64 COMMENT 'distinct events',
+    records             UInt64 COMMENT 'sum of their counts',
+    first_seen          DateTime64(3, 'UTC'),
+    last_seen           DateTime64(3, 'UTC')
+)
+ENGINE = ReplacingMergeTree(events)
+PARTITION BY toDate(hour)
+ORDER BY (hour, kind, source, category, data_subject, purpose, legal_basis, special_condition,
+          retention, retention_days, activity, recipient_name, recipient_role, recipient_country,
+          recipient_safeguard, recipient_contract)
+TTL hour + INTERVAL 7 DAY
+SETTINGS index_granularity = 1024, ttl_only_drop_parts = 1;
+
+CREATE TABLE IF NOT EXISTS rollup_hours
+(
+    hour    DateTime('UTC'),
+    arrived SimpleAggregateFunction(sum, UInt64),
+    folded  SimpleAggregateFunction(max, UInt64)
+)
+ENGINE = AggregatingMergeTree
+ORDER BY hour
+TTL hour + INTERVAL 8 DAY;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS rollup_hours_mv TO rollup_hours AS
+SELECT toStartOfHour(time) AS hour, count() AS arrived
+FROM events
+WHERE time >= now() - INTERVAL 8 DAY
+GROUP BY hour;
+
+INSERT INTO rollup_hours (hour, arrived)
+SELECT toStartOfHour(time) AS hour, count() AS arrived
+FROM events
+WHERE time >= now() - INTERVAL 8 DAY
+GROUP BY hour;

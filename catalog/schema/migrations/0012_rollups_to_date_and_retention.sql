@@ -53,3 +53,71 @@ SELECT span, period, kind, source, category, data_subject, retention, retention_
 FROM rollups FINAL
 WHERE kind IN ('collected', 'erased')
 GROUP BY span, period, kind, source, category, data_subject, retention, retention_days;
+
+-- Hourly rollups: the day being written is answered from its folded hours,
+-- and only the hours that received events since the last folding are read
+-- raw. `hourly_rollups` holds one row per flow and hour for the newest
+-- two days with events (within the last five days): the Folder folds those
+-- days hour by hour, their day rows summed from their hours; older days
+-- are folded whole. Same columns and versioning as `rollups`. Partitioned
+-- by day and kept a week, which is longer than any query reads them.
+CREATE TABLE IF NOT EXISTS hourly_rollups
+(
+    hour                DateTime('UTC'),
+    kind                Enum8('collected' = 1, 'shared' = 2, 'erased' = 3),
+    source              LowCardinality(String),
+    category            LowCardinality(String),
+    data_subject        LowCardinality(String),
+    purpose             LowCardinality(String),
+    legal_basis         LowCardinality(String),
+    special_condition   LowCardinality(String),
+    retention           LowCardinality(String),
+    retention_days      UInt32,
+    activity            LowCardinality(String),
+    recipient_name      LowCardinality(String),
+    recipient_role      LowCardinality(String),
+    recipient_country   LowCardinality(String),
+    recipient_safeguard LowCardinality(String),
+    recipient_contract  LowCardinality(String),
+    events              UInt64 COMMENT 'distinct events',
+    records             UInt64 COMMENT 'sum of their counts',
+    first_seen          DateTime64(3, 'UTC'),
+    last_seen           DateTime64(3, 'UTC')
+)
+ENGINE = ReplacingMergeTree(events)
+PARTITION BY toDate(hour)
+ORDER BY (hour, kind, source, category, data_subject, purpose, legal_basis, special_condition,
+          retention, retention_days, activity, recipient_name, recipient_role, recipient_country,
+          recipient_safeguard, recipient_contract)
+TTL hour + INTERVAL 7 DAY
+SETTINGS index_granularity = 1024, ttl_only_drop_parts = 1;
+
+-- rollup_hours is rollup_days by the hour, for the hours of the last eight
+-- days: `arrived` counts the rows each INSERT into events brought to the
+-- hour, `folded` the arrivals the hour's last recomputation read before
+-- it read the events. An hour is answered from its rows while
+-- sum(arrived) <= max(folded); an hour of the last five days without a row
+-- here has no events.
+CREATE TABLE IF NOT EXISTS rollup_hours
+(
+    hour    DateTime('UTC'),
+    arrived SimpleAggregateFunction(sum, UInt64),
+    folded  SimpleAggregateFunction(max, UInt64)
+)
+ENGINE = AggregatingMergeTree
+ORDER BY hour
+TTL hour + INTERVAL 8 DAY;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS rollup_hours_mv TO rollup_hours AS
+SELECT toStartOfHour(time) AS hour, count() AS arrived
+FROM events
+WHERE time >= now() - INTERVAL 8 DAY
+GROUP BY hour;
+
+-- The hours of the last eight days that have events already; an INSERT
+-- counted by the view as well only costs one more recomputation.
+INSERT INTO rollup_hours (hour, arrived)
+SELECT toStartOfHour(time) AS hour, count() AS arrived
+FROM events
+WHERE time >= now() - INTERVAL 8 DAY
+GROUP BY hour;
