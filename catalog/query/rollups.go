@@ -444,47 +444,91 @@ func readRollupState(ctx context.Context, conn driver.Conn) (rollupState, error)
 // HourlyFromSQL is the first day folded by the hour, over rollup_days: the
 // newest two days with events, within the last five days (the hourly
 // rollups are kept a week, their bookkeeping eight days).
-const HourlyFromSQL = "greatest(max(day) - 1, toDate(now() - INTERVAL 5 DAY))"
+const HourlyFromSQL = "greatest(max(day) - 1, " + hourlyCutoffSQL + ")"
 
-func utc(ts []time.Time) []time.Time {
-	for i := range ts {
-		ts[i] = ts[i].UTC()
-	}
-	return ts
-}
+// hourlyCutoffSQL is the first day that may be folded by the hour.
+const hourlyCutoffSQL = "toDate(now() - INTERVAL 5 DAY)"
 
+// readRollupStateNow reads the rollups' bookkeeping in one statement — a
+// row per day with events, per hour of the last days with arrivals, the
+// newest rows to date and the first day that may be folded by the hour —
+// and works the state out from them: a statement per figure costs a few
+// milliseconds each, and every answer pays for it.
 func readRollupStateNow(ctx context.Context, conn driver.Conn) (rollupState, error) {
 	var s rollupState
-	var toDateTrusted bool
-	err := conn.QueryRow(ctx, `WITH (SELECT max((through, folded)) FROM rollup_to_date) AS to_date,
-			(SELECT `+HourlyFromSQL+` FROM rollup_days) AS hourly_from,
-			(SELECT (arraySort(groupArrayIf(hour, arrived <= folded)), arraySort(groupArrayIf(hour, arrived > folded)))
-				FROM (SELECT hour, sum(arrived) AS arrived, max(folded) AS folded FROM rollup_hours
-					WHERE hour >= hourly_from GROUP BY hour)) AS hours
-		SELECT min(day), max(day), arraySort(groupArrayIf(day, dirty AND NOT sealed)), maxIf(day, sealed),
-			to_date.1, sumIf(day_folded, day <= to_date.1) = to_date.2 AND countIf(dirty AND NOT sealed AND day <= to_date.1) = 0,
-			hourly_from, hours.1, hours.2
-		FROM (SELECT day, sum(arrived) > max(folded) AS dirty, max(folded) AS day_folded, max(sealed) = 1 AS sealed
-			FROM rollup_days GROUP BY day)`).
-		Scan(&s.first, &s.last, &s.dirty, &s.sealed, &s.toDate, &toDateTrusted, &s.hourlyFrom, &s.cleanHours, &s.dirtyHours)
+	rows, err := conn.Query(ctx, `SELECT 'day', toDateTime(day, 'UTC'), sum(arrived), max(folded), max(sealed)
+			FROM rollup_days GROUP BY day
+		UNION ALL SELECT 'hour', hour, sum(arrived), max(folded), 0
+			FROM rollup_hours WHERE hour >= `+hourlyCutoffSQL+` GROUP BY hour
+		UNION ALL (SELECT 'to_date', toDateTime(through, 'UTC'), 0, folded, 0
+			FROM rollup_to_date ORDER BY through DESC, folded DESC LIMIT 1)
+		UNION ALL SELECT 'hourly_cutoff', toDateTime(`+hourlyCutoffSQL+`, 'UTC'), 0, 0, 0`)
 	if err != nil {
 		return s, fmt.Errorf("rollup state query: %w", err)
 	}
-	epoch := time.Unix(0, 0).UTC() // what min and max of nothing are
-	if !s.sealed.After(epoch) {
-		s.sealed = time.Time{}
+	defer rows.Close()
+	var days, hours []Day
+	var toDate Day
+	var cutoff time.Time
+	for rows.Next() {
+		var what string
+		var d Day
+		var sealed uint8
+		if err := rows.Scan(&what, &d.Day, &d.Arrived, &d.Folded, &sealed); err != nil {
+			return s, fmt.Errorf("rollup state query: %w", err)
+		}
+		d.Day, d.Sealed = d.Day.UTC(), sealed == 1
+		switch what {
+		case "day":
+			days = append(days, d)
+		case "hour":
+			hours = append(hours, d)
+		case "to_date":
+			toDate = d
+		case "hourly_cutoff":
+			cutoff = d.Day
+		}
 	}
-	s.cleanHours, s.dirtyHours = utc(s.cleanHours), utc(s.dirtyHours)
-	if !s.hourlyFrom.After(epoch) || s.last.IsZero() {
-		s.hourlyFrom = time.Time{}
+	if err := rows.Err(); err != nil {
+		return s, fmt.Errorf("rollup state query: %w", err)
 	}
+	if len(days) == 0 {
+		return s, nil // no day has events
+	}
+	byTime := func(a, b Day) int { return a.Day.Compare(b.Day) }
+	slices.SortFunc(days, byTime)
+	slices.SortFunc(hours, byTime)
+	s.first, s.last = days[0].Day, days[len(days)-1].Day
 	// The rows to date are trusted while every day they hold is folded as
 	// it was when they were computed (migration 0012).
-	if !toDateTrusted || !s.toDate.After(epoch) {
-		s.toDate = time.Time{}
+	var foldedToDate uint64
+	toDateClean := true
+	for _, d := range days {
+		if d.Dirty() {
+			s.dirty = append(s.dirty, d.Day)
+		}
+		if d.Sealed {
+			s.sealed = d.Day
+		}
+		if !d.Day.After(toDate.Day) {
+			foldedToDate += d.Folded
+			toDateClean = toDateClean && !d.Dirty()
+		}
 	}
-	if !s.last.After(epoch) {
-		s.first, s.last = time.Time{}, time.Time{} // no day has events
+	if !toDate.Day.IsZero() && toDate.Day.After(time.Unix(0, 0)) && toDateClean && foldedToDate == toDate.Folded {
+		s.toDate = toDate.Day
+	}
+	// Folded by the hour: the newest two days, within the last five
+	// (HourlyFromSQL, as the Folder reads it).
+	s.hourlyFrom = maxTime(s.last.AddDate(0, 0, -1), cutoff)
+	for _, h := range hours {
+		switch {
+		case h.Day.Before(s.hourlyFrom):
+		case h.Arrived <= h.Folded:
+			s.cleanHours = append(s.cleanHours, h.Day)
+		default:
+			s.dirtyHours = append(s.dirtyHours, h.Day)
+		}
 	}
 	return s, nil
 }
