@@ -430,10 +430,26 @@ func (q Question) answerFrom(ctx context.Context, conn driver.Conn, tax *taxonom
 	if from := r.values["from"]; from != "" {
 		known.System = from
 	}
-	if err := query.KnownValues(ctx, conn, known); err != nil {
-		return Answer{}, err
+	if known == (query.Filter{}) {
+		return q.answer(ctx, conn, tax, r)
 	}
-	return q.answer(ctx, conn, tax, r)
+	// The check and the answer at once: the check is one short read, and
+	// an answer is only returned once the names are known.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	checked := make(chan error, 1)
+	go func() {
+		err := query.KnownValues(ctx, conn, known)
+		if err != nil {
+			cancel() // the answer is not needed
+		}
+		checked <- err
+	}()
+	a, err := q.answer(ctx, conn, tax, r)
+	if unknown := <-checked; unknown != nil {
+		return Answer{}, unknown
+	}
+	return a, err
 }
 
 // Ask is Parse, then Answer. A subject question refused by Parse is

@@ -21,12 +21,21 @@ func (p plan) answers(t time.Time) int {
 				}
 			}
 		}
+		for _, through := range p.periods[toDateSpan] {
+			if !day.After(through) {
+				n++
+			}
+		}
 	}
-	if p.rawDays() && !t.Before(p.lo) && !t.After(p.hi) {
+	if p.readsRaw() && !t.Before(p.lo) && !t.After(p.hi) {
 		edge := !p.wholeDays() || t.Before(p.firstDay) || !t.Before(p.lastDay.AddDate(0, 0, 1))
-		if edge || slices.ContainsFunc(p.dirty, day.Equal) {
+		inRawHours := slices.ContainsFunc(p.rawHours, func(r [2]time.Time) bool { return !t.Before(r[0]) && t.Before(r[1]) })
+		if edge || slices.ContainsFunc(p.rawDays, day.Equal) || inRawHours {
 			n++
 		}
+	}
+	if p.wholeDays() && !day.Before(p.firstDay) && !day.After(p.lastDay) && slices.ContainsFunc(p.hours, t.Truncate(time.Hour).Equal) {
+		n++
 	}
 	return n
 }
@@ -60,6 +69,31 @@ func TestPlanAnswersEveryInstantOnce(t *testing.T) {
 			}
 		}
 		slices.SortFunc(state.dirty, time.Time.Compare)
+		// The newest two days folded by the hour: every hour of their
+		// dirty days is listed clean or dirty (each has events, here).
+		if r.IntN(2) == 0 {
+			state.hourlyFrom = state.last.AddDate(0, 0, -1)
+			if !slices.ContainsFunc(state.dirty, state.last.Equal) {
+				state.dirty = append(state.dirty, state.last) // the day being written
+			}
+			for _, d := range state.dirty {
+				for h := d; !d.Before(state.hourlyFrom) && h.Before(d.AddDate(0, 0, 1)); h = h.Add(time.Hour) {
+					if r.IntN(3) == 0 {
+						state.dirtyHours = append(state.dirtyHours, h)
+					} else {
+						state.cleanHours = append(state.cleanHours, h)
+					}
+				}
+			}
+		}
+		// Rows to date, as the rollup state trusts them: through a day
+		// before which no day is dirty.
+		if r.IntN(2) == 0 {
+			through := first.AddDate(0, 0, r.IntN(int(state.last.Sub(first).Hours()/24)+1))
+			if len(state.dirty) == 0 || state.dirty[0].After(through) {
+				state.toDate = through
+			}
+		}
 		var lo, hi time.Time
 		if r.IntN(3) > 0 {
 			lo = instant()
@@ -92,7 +126,8 @@ func TestPlanAnswersEveryInstantOnce(t *testing.T) {
 					want = 1
 				}
 				if got := p.answers(at); got != want {
-					t.Fatalf("case %d: %s answered %d times, want %d\nlo %s hi %s dirty %v\nplan %+v", i, at, got, want, lo, hi, dates(state.dirty), p)
+					t.Fatalf("case %d: %s answered %d times, want %d\nlo %s hi %s dirty %v to date %s\nplan %+v", i, at, got, want, lo, hi,
+						dates(state.dirty), date(state.toDate), p)
 				}
 			}
 		}
@@ -123,6 +158,18 @@ func TestPlanUsesTheLongestPeriods(t *testing.T) {
 	if got := dates(p.dirty); !slices.Equal(got, []string{"2026-12-31"}) {
 		t.Errorf("raw days %v", got)
 	}
+	// With rows to date through the day before: one row set, and the day.
+	state.toDate = time.Date(2026, 12, 30, 0, 0, 0, 0, time.UTC)
+	p = newPlan(time.Time{}, time.Time{}, state, false)
+	if got := dates(p.periods[toDateSpan]); !slices.Equal(got, []string{"2026-12-30"}) || len(p.periods) != 1 || len(p.dirty) != 1 {
+		t.Errorf("rows to date, last day dirty: %v, raw %v", p.periods, dates(p.dirty))
+	}
+	// Not from the first event: the rows to date do not answer.
+	p = newPlan(time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC), time.Time{}, state, false)
+	if len(p.periods[toDateSpan]) != 0 {
+		t.Errorf("since 2025-03-01: %v", p.periods)
+	}
+	state.toDate = time.Time{}
 	// Events from mid-year on: the year is whole all the same.
 	p = newPlan(time.Time{}, time.Time{}, rollupState{first: time.Date(2024, 7, 9, 0, 0, 0, 0, time.UTC), last: state.last}, false)
 	if got := dates(p.periods["year"]); !slices.Equal(got, []string{"2024-01-01", "2025-01-01", "2026-01-01"}) {
@@ -158,11 +205,11 @@ func TestPlanReadsRawEventsOnlyWhenNeeded(t *testing.T) {
 	} {
 		s := state
 		s.dirty = c.dirty
-		if got := newPlan(c.lo, c.hi, s, false).rawDays(); got != c.raw {
+		if got := newPlan(c.lo, c.hi, s, false).readsRaw(); got != c.raw {
 			t.Errorf("%s: reads raw events %v, want %v", c.name, got, c.raw)
 		}
 	}
-	if !newPlan(time.Time{}, time.Time{}, state, true).rawDays() {
+	if !newPlan(time.Time{}, time.Time{}, state, true).readsRaw() {
 		t.Error("from the events only: no raw events read")
 	}
 }

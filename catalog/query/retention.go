@@ -42,7 +42,7 @@ func (r RetentionRow) finding() string { return r.Finding }
 var RetentionParams = []string{"system", "category", "data_subject", "as_of"}
 
 // retentionSelection is what Retention aggregates.
-var retentionSelection = selection{kinds: []string{string(events.KindCollected), string(events.KindErased)},
+var retentionSelection = selection{rollups: "retention_rollups", kinds: []string{string(events.KindCollected), string(events.KindErased)},
 	cols: []string{"kind", "source", "category", "retention", "retention_days"}}
 
 // Retention answers "what is held past its retention". Erasures carry
@@ -54,19 +54,36 @@ var retentionSelection = selection{kinds: []string{string(events.KindCollected),
 // a finding. Judged at f.AsOf (or now) from the events up to then.
 func Retention(ctx context.Context, conn driver.Conn, f Filter) ([]RetentionRow, error) {
 	scope := Filter{System: f.System, Category: f.Category, DataSubject: f.DataSubject, AsOf: f.AsOf}
-	from, args, err := retentionSelection.from(ctx, conn, scope)
+	from, args, plan, err := retentionSelection.planned(ctx, conn, scope)
 	if err != nil {
 		return nil, err
 	}
 	// One pass, aggregated to (system, category, period): a day, or a
 	// longer period the rollups hold. Small enough to walk in Go whatever
-	// the number of events.
-	rows, err := conn.Query(ctx, `SELECT source, category, period_span, period,
-		sumIf(records, kind = 'collected'), minIf(first_seen, kind = 'collected'),
-		sumIf(records, kind = 'erased'), maxIf(last_seen, kind = 'erased'),
-		maxIf(retention_days, kind = 'collected'), `+longestRetention("kind = 'collected'")+`
-		FROM `+from+`
-		GROUP BY source, category, period_span, period ORDER BY source, category, period`+RollupSettings, args...)
+	// the number of events. When the rows to date answer, the same
+	// statement reads the collections of the whole years inside them
+	// (inside = 1), where the search for the oldest held record starts.
+	var years []time.Time
+	if through := plan.periods[toDateSpan]; len(through) > 0 {
+		years = wholeYears(plan.firstDay, through[0])
+	}
+	stmt := `SELECT source, category, period_span, period,
+		sumIf(records, kind = 'collected') AS collected, minIf(first_seen, kind = 'collected') AS first,
+		sumIf(records, kind = 'erased') AS erased, maxIf(last_seen, kind = 'erased') AS last_erased,
+		maxIf(retention_days, kind = 'collected') AS days, ` + longestRetention("kind = 'collected'") + ` AS retention, 0 AS inside
+		FROM ` + from + `
+		GROUP BY source, category, period_span, period`
+	if len(years) > 0 {
+		conds, dargs := scope.dimConds(false)
+		stmt += `
+		UNION ALL SELECT source, category, 'year', period, sum(records), min(first_seen),
+			0, toDateTime64(0, 3, 'UTC'), 0, '', 1
+		FROM retention_rollups FINAL WHERE span = 'year' AND period IN ? AND kind = 'collected'` + and(conds) + `
+		GROUP BY source, category, period`
+		args = append(append(args, dates(years)), dargs...)
+	}
+	rows, err := conn.Query(ctx, `SELECT * FROM (`+stmt+`)
+		ORDER BY source, category, inside, period_span != '`+toDateSpan+`', period`+RollupSettings, args...)
 	if err != nil {
 		return nil, fmt.Errorf("retention query: %w", err)
 	}
@@ -74,12 +91,18 @@ func Retention(ctx context.Context, conn driver.Conn, f Filter) ([]RetentionRow,
 	type key struct{ system, category string }
 	var order []key
 	byKey := map[key][]retentionPeriod{}
+	yearsInside := map[pair][]retentionPeriod{}
 	for rows.Next() {
 		var k key
 		var p retentionPeriod
+		var inside uint8
 		if err := rows.Scan(&k.system, &k.category, &p.span, &p.start, &p.collected, &p.first, &p.erased, &p.lastErased,
-			&p.days, &p.retention); err != nil {
+			&p.days, &p.retention, &inside); err != nil {
 			return nil, err
+		}
+		if inside == 1 {
+			yearsInside[pair(k)] = append(yearsInside[pair(k)], p)
+			continue
 		}
 		if _, seen := byKey[k]; !seen {
 			order = append(order, k)
@@ -113,16 +136,19 @@ func Retention(ctx context.Context, conn driver.Conn, f Filter) ([]RetentionRow,
 			r.Held = r.Collected - r.Erased
 		}
 		if p, before, ok := firstNotCovered(periods, r.Erased); ok {
-			if p.span == daySpan.name {
+			switch p.span {
+			case daySpan.name:
 				t := p.first
 				r.OldestHeld = &t
-			} else {
+			case toDateSpan: // the rows to date hold from the plan's first day through their period
+				open = append(open, oldestWithin{row: len(out), span: p.span, start: plan.firstDay, through: p.start, coveredBefore: before})
+			default:
 				open = append(open, oldestWithin{row: len(out), span: p.span, start: p.start, coveredBefore: before})
 			}
 		}
 		out = append(out, r)
 	}
-	if err := oldestWithinPeriods(ctx, conn, scope, out, open); err != nil {
+	if err := oldestWithinPeriods(ctx, conn, scope, out, open, yearsInside); err != nil {
 		return nil, err
 	}
 	now := f.now()
@@ -165,92 +191,159 @@ func firstNotCovered(periods []retentionPeriod, erased uint64) (retentionPeriod,
 
 // oldestWithin is a retention row whose first collection not covered by
 // erasures lies in a period longer than a day: coveredBefore records were
-// collected before the period.
+// collected before the period. For the rows to date, the period is the
+// days [start, through].
 type oldestWithin struct {
-	row           int
-	span          string
-	start         time.Time
-	coveredBefore uint64
+	row            int
+	span           string
+	start, through time.Time
+	coveredBefore  uint64
 }
+
+// last is the last day of the period.
+func (o oldestWithin) last() time.Time {
+	if o.span == toDateSpan {
+		return o.through
+	}
+	return spans[spanIndex(o.span)].next(o.start).AddDate(0, 0, -1)
+}
+
+// pair is a system and category: a retention row.
+type pair struct{ system, category string }
 
 // oldestWithinPeriods finds, for each open row, the day where its
 // collections stop being covered by erasures, and sets OldestHeld to that
-// day's first collection. It reads the rows of the next shorter span
-// inside each open period, and again inside the period found there, down
-// to days: a few rollup rows per step, one round trip each. The
-// periods are whole and clean, so their shorter periods' rows are exactly
-// what they sum up.
-func oldestWithinPeriods(ctx context.Context, conn driver.Conn, scope Filter, out []RetentionRow, open []oldestWithin) error {
+// day's first collection. It reads the rows of the periods inside each
+// open period — a year's months, a month's ten-day periods, and so on;
+// inside the rows to date, first the whole years, then the months,
+// ten-day periods and days of the rest — and again inside the period
+// found there, down to days: one round trip per step for every open row,
+// reading a few rollup rows each. The periods are whole and clean, so the
+// rows inside them are exactly what they sum up. read holds the rows
+// already read inside some open periods (the whole years inside the rows
+// to date, read with the totals).
+func oldestWithinPeriods(ctx context.Context, conn driver.Conn, scope Filter, out []RetentionRow, open []oldestWithin,
+	read map[pair][]retentionPeriod) error {
 	conds, args := scope.dimConds(false)
 	for len(open) > 0 {
-		// The open rows of the longest span first; the others wait.
-		level := len(spans)
+		// The periods inside are listed rather than found by their
+		// parent's start in SQL: a list of periods is a range of the
+		// rollups' key (span, period, …), an expression over period is a
+		// full scan.
+		inside := plan{periods: map[string][]time.Time{}}
 		for _, o := range open {
-			level = min(level, spanIndex(o.span))
-		}
-		parent, child := spans[level], spans[level+1]
-		type key struct {
-			system, category string
-			start            time.Time
-		}
-		want := map[key]oldestWithin{}
-		// The child periods are listed rather than found by their parent's
-		// start in SQL: a list of periods is a range of the rollups' key
-		// (span, period, …), an expression over period is a full scan.
-		var starts, children []time.Time
-		var rest []oldestWithin
-		for _, o := range open {
-			if o.span != parent.name {
-				rest = append(rest, o)
+			if _, done := read[pair{out[o.row].System, out[o.row].Category}]; done {
 				continue
 			}
-			want[key{out[o.row].System, out[o.row].Category, o.start}] = o
-			if !slices.ContainsFunc(starts, o.start.Equal) {
-				starts = append(starts, o.start)
-				for c := o.start; c.Before(parent.next(o.start)); c = child.next(c) {
-					children = append(children, c)
+			for span, starts := range o.inside() {
+				for _, c := range starts {
+					if !slices.ContainsFunc(inside.periods[span], c.Equal) {
+						inside.periods[span] = append(inside.periods[span], c)
+					}
 				}
 			}
 		}
-		rows, err := conn.Query(ctx, `SELECT source, category, `+parent.startSQL("period")+` AS parent, period,
-			sumIf(records, kind = 'collected'), minIf(first_seen, kind = 'collected')
-			FROM rollups FINAL
-			WHERE span = ? AND period IN ? AND kind = 'collected' AND parent IN ?`+and(conds)+`
-			GROUP BY source, category, parent, period ORDER BY source, category, period`+RollupSettings,
-			append([]any{child.name, dates(children), dates(starts)}, args...)...)
-		if err != nil {
-			return fmt.Errorf("retention query, inside %s periods: %w", parent.name, err)
-		}
-		byKey := map[key][]retentionPeriod{}
-		for rows.Next() {
-			var k key
-			p := retentionPeriod{span: child.name}
-			if err := rows.Scan(&k.system, &k.category, &k.start, &p.start, &p.collected, &p.first); err != nil {
-				rows.Close()
+		if len(inside.periods) > 0 {
+			found, err := readCollections(ctx, conn, inside, conds, args)
+			if err != nil {
 				return err
 			}
-			byKey[k] = append(byKey[k], p)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		for k, o := range want {
-			p, before, ok := firstNotCovered(byKey[k], out[o.row].Erased-min(o.coveredBefore, out[o.row].Erased))
-			if !ok {
-				return fmt.Errorf("retention: the %s rows of %s %s do not add up to its row; run 'datamap rollups --rebuild'",
-					child.name, parent.name, date(o.start))
+			for k, periods := range found {
+				if _, done := read[k]; !done {
+					read[k] = periods
+				}
 			}
-			if child.name == daySpan.name {
+		}
+		var next []oldestWithin
+		for _, o := range open {
+			k := pair{out[o.row].System, out[o.row].Category}
+			// Of the periods read for its system and category, those
+			// inside o; each pair has one open period at a time.
+			var periods []retentionPeriod
+			for _, p := range read[k] {
+				if !p.start.Before(o.start) && !p.start.After(o.last()) {
+					periods = append(periods, p)
+				}
+			}
+			delete(read, k)
+			p, before, ok := firstNotCovered(periods, out[o.row].Erased-min(o.coveredBefore, out[o.row].Erased))
+			switch {
+			case ok && p.span == daySpan.name:
 				t := p.first
 				out[o.row].OldestHeld = &t
-				continue
+			case ok:
+				next = append(next, oldestWithin{row: o.row, span: p.span, start: p.start, coveredBefore: o.coveredBefore + before})
+			case o.span == toDateSpan && len(wholeYears(o.start, o.through)) > 0:
+				// Not in the whole years: in the rest of the rows to date.
+				for _, y := range periods {
+					before += y.collected
+				}
+				years := wholeYears(o.start, o.through)
+				rest := spans[0].next(years[len(years)-1])
+				next = append(next, oldestWithin{row: o.row, span: toDateSpan, start: rest, through: o.through, coveredBefore: o.coveredBefore + before})
+			default:
+				return fmt.Errorf("retention: the rows inside %s %s do not add up to its row; run 'datamap rollups --rebuild'",
+					o.span, date(o.start))
 			}
-			rest = append(rest, oldestWithin{row: o.row, span: child.name, start: p.start, coveredBefore: o.coveredBefore + before})
 		}
-		open = rest
+		open = next
 	}
 	return nil
+}
+
+// inside lists the periods of the rollup rows inside o: inside the rows
+// to date, the whole years if there are any, otherwise every period that
+// makes up the days; inside a longer span, its periods of the next
+// shorter one.
+func (o oldestWithin) inside() map[string][]time.Time {
+	if o.span == toDateSpan {
+		if years := wholeYears(o.start, o.through); len(years) > 0 {
+			return map[string][]time.Time{spans[0].name: years}
+		}
+		return coverOf(o.start, o.through)
+	}
+	parent, child := spans[spanIndex(o.span)], spans[spanIndex(o.span)+1]
+	var starts []time.Time
+	for c := o.start; c.Before(parent.next(o.start)); c = child.next(c) {
+		starts = append(starts, c)
+	}
+	return map[string][]time.Time{child.name: starts}
+}
+
+// wholeYears lists the years wholly inside the days [from, through].
+func wholeYears(from, through time.Time) []time.Time {
+	var years []time.Time
+	for y := spans[0].start(from); !spans[0].next(y).After(through.AddDate(0, 0, 1)); y = spans[0].next(y) {
+		if !y.Before(from) {
+			years = append(years, y)
+		}
+	}
+	return years
+}
+
+// readCollections reads the collections of each system and category in
+// the periods listed in inside, in time order.
+func readCollections(ctx context.Context, conn driver.Conn, inside plan, conds []string, args []any) (map[pair][]retentionPeriod, error) {
+	where, wargs := inside.rollupWhere()
+	rows, err := conn.Query(ctx, `SELECT source, category, toString(span), period, sum(records), min(first_seen)
+		FROM retention_rollups FINAL
+		WHERE kind = 'collected' AND `+where+and(conds)+`
+		GROUP BY source, category, span, period ORDER BY source, category, period`+RollupSettings,
+		append(wargs, args...)...)
+	if err != nil {
+		return nil, fmt.Errorf("retention query, inside periods: %w", err)
+	}
+	defer rows.Close()
+	found := map[pair][]retentionPeriod{}
+	for rows.Next() {
+		var k pair
+		var p retentionPeriod
+		if err := rows.Scan(&k.system, &k.category, &p.span, &p.start, &p.collected, &p.first); err != nil {
+			return nil, err
+		}
+		found[k] = append(found[k], p)
+	}
+	return found, rows.Err()
 }
 
 func retentionFinding(r *RetentionRow, now time.Time) string {

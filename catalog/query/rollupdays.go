@@ -76,3 +76,73 @@ func days(ctx context.Context, conn driver.Conn, having string, args []any) ([]D
 	}
 	return out, rows.Err()
 }
+
+// ToDateDue says whether the rows to date (migration 0012) should be
+// computed again. They hold every day before the newest day with events,
+// the one still arriving; they are due when all those days are folded and
+// the newest rows computed hold another day, or were computed from other
+// foldings of them (Folded, the sum to record with the new rows, differs).
+type ToDateDue struct {
+	Due            bool
+	First, Through time.Time // the first day with events; the last the rows hold
+	Folded         uint64
+}
+
+// ToDateState reads whether the rows to date are due.
+func ToDateState(ctx context.Context, conn driver.Conn) (ToDateDue, error) {
+	var d ToDateDue
+	var clean, same bool
+	err := conn.QueryRow(ctx, `WITH (SELECT max((through, folded)) FROM rollup_to_date) AS computed,
+			(SELECT max(day) - 1 FROM rollup_days) AS through
+		SELECT min(day), through, sumIf(day_folded, day <= through) AS folded,
+			countIf(dirty AND NOT sealed AND day <= through) = 0, (through, folded) = computed
+		FROM (SELECT day, sum(arrived) > max(folded) AS dirty, max(folded) AS day_folded, max(sealed) = 1 AS sealed
+			FROM rollup_days GROUP BY day)`).Scan(&d.First, &d.Through, &d.Folded, &clean, &same)
+	if err != nil {
+		return d, fmt.Errorf("rollups to date query: %w", err)
+	}
+	d.Due = clean && !same && !d.Through.Before(d.First) && d.First.After(time.Unix(0, 0).UTC())
+	return d, nil
+}
+
+// HourlyFrom reads the first day folded by the hour (HourlyFromSQL); zero
+// when no day has events.
+func HourlyFrom(ctx context.Context, conn driver.Conn) (time.Time, error) {
+	var from time.Time
+	var any uint64
+	if err := conn.QueryRow(ctx, `SELECT `+HourlyFromSQL+`, count() FROM rollup_days`).Scan(&from, &any); err != nil {
+		return time.Time{}, fmt.Errorf("rollup hours query: %w", err)
+	}
+	if any == 0 {
+		return time.Time{}, nil
+	}
+	return from.UTC(), nil
+}
+
+// Hour is the rollup state of one hour of a day folded by the hour: the
+// rows that arrived for it, and the arrivals its last folding covered.
+type Hour struct {
+	Hour            time.Time
+	Arrived, Folded uint64
+}
+
+// DirtyHours lists the hours of the days whose arrivals their hourly rows
+// do not count, oldest first.
+func DirtyHours(ctx context.Context, conn driver.Conn, days []time.Time) ([]Hour, error) {
+	rows, err := conn.Query(ctx, `SELECT hour, sum(arrived), max(folded) FROM rollup_hours
+		WHERE toDate(hour) IN ? GROUP BY hour HAVING sum(arrived) > max(folded) ORDER BY hour`, dates(days))
+	if err != nil {
+		return nil, fmt.Errorf("rollup hours query: %w", err)
+	}
+	defer rows.Close()
+	var out []Hour
+	for rows.Next() {
+		var h Hour
+		if err := rows.Scan(&h.Hour, &h.Arrived, &h.Folded); err != nil {
+			return nil, err
+		}
+		h.Hour = h.Hour.UTC()
+		out = append(out, h)
+	}
+	return out, rows.Err()
+}

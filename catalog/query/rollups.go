@@ -1,6 +1,7 @@
 package query
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -107,6 +108,21 @@ func Spans() []Span {
 // daySpan is the last of spans.
 var daySpan = spans[len(spans)-1]
 
+// toDateSpan names the rollup rows that hold a flow from its first event
+// up to and including a day, their period (migration 0012): a question
+// over all time reads them and the days after, one row per flow however
+// long the catalog's history. They are not one of spans: no longer period
+// is made of them.
+const toDateSpan = "to_date"
+
+// spanNames are the names of every kind of rollup row a plan may read.
+var spanNames = append([]string{toDateSpan}, func() (names []string) {
+	for _, s := range spans {
+		names = append(names, s.name)
+	}
+	return names
+}()...)
+
 // spanIndex is the place of the span named s in spans.
 func spanIndex(s string) int {
 	return slices.IndexFunc(spans, func(sp span) bool { return sp.name == s })
@@ -132,6 +148,13 @@ type plan struct {
 	firstDay, lastDay time.Time
 	periods           map[string][]time.Time
 	dirty             []time.Time
+	// Of the dirty days, those folded by the hour (rollupState.hourlyFrom)
+	// come from hourly rollup rows for their clean hours and from the raw
+	// events for the others (rawHours, [start, end) ranges); the other
+	// dirty days, rawDays, wholly from the raw events.
+	hours    []time.Time
+	rawHours [][2]time.Time
+	rawDays  []time.Time
 }
 
 // newPlan plans [lo, hi]; a zero bound is unbounded. The state says which
@@ -166,12 +189,38 @@ func newPlan(lo, hi time.Time, state rollupState, rawOnly bool) plan {
 	for _, d := range state.dirty {
 		if !d.Before(p.firstDay) && !d.After(p.lastDay) {
 			p.dirty = append(p.dirty, d)
+			p.splitHours(d, state)
 		}
 	}
-	if p.wholeDays() {
+	switch through := state.toDate; {
+	case !p.wholeDays():
+	case !through.IsZero() && !rawOnly && !p.firstDay.After(state.first) && !through.After(p.lastDay):
+		// From the first event: the rows to date, then the days after.
+		p.periods[toDateSpan] = []time.Time{through}
+		if through.Before(p.lastDay) {
+			p.cover(through.AddDate(0, 0, 1), p.lastDay, 0)
+		}
+	default:
 		p.cover(p.firstDay, p.lastDay, 0)
 	}
 	return p
+}
+
+// CoverOf selects the rollup rows that hold the days from the year of
+// first through the day through, every one of them folded: whole years,
+// then months, ten-day periods and days. Folding computes the rows to date
+// from them.
+func CoverOf(first, through time.Time) (string, []any) {
+	p := plan{periods: coverOf(spans[0].start(first), startOfDay(through))}
+	return p.rollupWhere()
+}
+
+// coverOf lists the periods of the rollup rows that hold the days [from,
+// to], every one of them folded.
+func coverOf(from, to time.Time) map[string][]time.Time {
+	p := plan{periods: map[string][]time.Time{}}
+	p.cover(from, to, 0)
+	return p.periods
 }
 
 // cover lists the periods of spans[level] and finer that make up the days
@@ -187,6 +236,34 @@ func (p *plan) cover(from, to time.Time, level int) {
 			p.periods[s.name] = append(p.periods[s.name], start)
 		case s.name != daySpan.name:
 			p.cover(maxTime(start, from), minTime(end, to), level+1)
+		}
+	}
+}
+
+// splitHours plans the dirty day d: when it is folded by the hour and has
+// clean hours, those from hourly rows and its dirty hours from the raw
+// events (its hours with neither have no events); otherwise the whole day
+// from the raw events.
+func (p *plan) splitHours(d time.Time, state rollupState) {
+	next := d.AddDate(0, 0, 1)
+	within := func(h time.Time) bool { return !h.Before(d) && h.Before(next) }
+	if state.hourlyFrom.IsZero() || d.Before(state.hourlyFrom) || !slices.ContainsFunc(state.cleanHours, within) {
+		p.rawDays = append(p.rawDays, d)
+		return
+	}
+	for _, h := range state.cleanHours {
+		if within(h) {
+			p.hours = append(p.hours, h)
+		}
+	}
+	for _, h := range state.dirtyHours {
+		if !within(h) {
+			continue
+		}
+		if n := len(p.rawHours); n > 0 && p.rawHours[n-1][1].Equal(h) {
+			p.rawHours[n-1][1] = h.Add(time.Hour) // one range for consecutive hours
+		} else {
+			p.rawHours = append(p.rawHours, [2]time.Time{h, h.Add(time.Hour)})
 		}
 	}
 }
@@ -218,9 +295,9 @@ func (p plan) wholeDays() bool { return !p.firstDay.After(p.lastDay) }
 func (p plan) rollupWhere() (string, []any) {
 	var conds []string
 	var args []any
-	for _, s := range spans {
-		if periods := p.periods[s.name]; len(periods) > 0 {
-			conds = append(conds, "(span = '"+s.name+"' AND period IN ?)")
+	for _, name := range spanNames {
+		if periods := p.periods[name]; len(periods) > 0 {
+			conds = append(conds, "(span = '"+name+"' AND period IN ?)")
 			args = append(args, dates(periods))
 		}
 	}
@@ -230,9 +307,9 @@ func (p plan) rollupWhere() (string, []any) {
 	return "(" + strings.Join(conds, " OR ") + ")", args
 }
 
-// rawDays reports whether the plan reads any raw events: a bound inside
-// a day, or a dirty day.
-func (p plan) rawDays() bool { return p.rawDayCount() > 0 }
+// readsRaw reports whether the plan reads any raw events: a bound inside
+// a day, or a dirty day or hour.
+func (p plan) readsRaw() bool { return p.rawDayCount() > 0 }
 
 // rawDayCount is the number of days whose raw events the plan reads, in
 // whole or in part.
@@ -240,7 +317,10 @@ func (p plan) rawDayCount() int {
 	if !p.wholeDays() {
 		return int(startOfDay(p.hi).Sub(startOfDay(p.lo)).Hours()/24) + 1
 	}
-	n := len(p.dirty)
+	n := len(p.rawDays)
+	if len(p.rawHours) > 0 {
+		n++ // hours of the newest two days: fewer events than a day
+	}
 	if p.lo.Before(p.firstDay) {
 		n++
 	}
@@ -280,11 +360,28 @@ func (p plan) rawWhere() (string, []any) {
 	}
 	c += " AND (time < toDateTime64(?, 3, 'UTC') OR time >= toDateTime64(?, 3, 'UTC')"
 	args = append(args, chTime(p.firstDay), chTime(p.lastDay.AddDate(0, 0, 1)))
-	if len(p.dirty) > 0 {
+	if len(p.rawDays) > 0 {
 		c += " OR toDate(time) IN ?"
-		args = append(args, dates(p.dirty))
+		args = append(args, dates(p.rawDays))
+	}
+	for _, r := range p.rawHours {
+		c += " OR (time >= toDateTime64(?, 3, 'UTC') AND time < toDateTime64(?, 3, 'UTC'))"
+		args = append(args, chTime(r[0]), chTime(r[1]))
 	}
 	return c + ")", args
+}
+
+// hourlyWhere selects the hourly rollup rows of the plan, "" when it reads
+// none.
+func (p plan) hourlyWhere() (string, []any) {
+	if len(p.hours) == 0 {
+		return "", nil
+	}
+	hours := make([]string, len(p.hours))
+	for i, h := range p.hours {
+		hours[i] = h.Format(time.DateTime)
+	}
+	return "hour IN ?", []any{hours}
 }
 
 func date(t time.Time) string { return t.Format(time.DateOnly) }
@@ -299,12 +396,20 @@ func dates(ts []time.Time) []string {
 
 // rollupState is what the plans of a query need to know about the
 // rollups: the first and last day with events, the dirty days (sorted),
-// and the last day whose raw events may have expired (zero when no
-// raw-event TTL ever sealed a day).
+// the last day whose raw events may have expired (zero when no raw-event
+// TTL ever sealed a day), and the last day the rows to date hold (zero
+// when there are none to trust).
 type rollupState struct {
 	first, last time.Time
 	dirty       []time.Time
 	sealed      time.Time
+	toDate      time.Time
+	// hourlyFrom is the first day folded by the hour (the newest two days
+	// with events, within the last five; zero when none is); cleanHours
+	// and dirtyHours, sorted, are the hours of those days with events
+	// whose hourly rows do and do not count every one.
+	hourlyFrom             time.Time
+	cleanHours, dirtyHours []time.Time
 }
 
 // oneStateKey keys the rollupState one answer plans with (OneState).
@@ -336,20 +441,94 @@ func readRollupState(ctx context.Context, conn driver.Conn) (rollupState, error)
 	return readRollupStateNow(ctx, conn)
 }
 
+// HourlyFromSQL is the first day folded by the hour, over rollup_days: the
+// newest two days with events, within the last five days (the hourly
+// rollups are kept a week, their bookkeeping eight days).
+const HourlyFromSQL = "greatest(max(day) - 1, " + hourlyCutoffSQL + ")"
+
+// hourlyCutoffSQL is the first day that may be folded by the hour.
+const hourlyCutoffSQL = "toDate(now() - INTERVAL 5 DAY)"
+
+// readRollupStateNow reads the rollups' bookkeeping in one statement — a
+// row per day with events, per hour of the last days with arrivals, the
+// newest rows to date and the first day that may be folded by the hour —
+// and works the state out from them: a statement per figure costs a few
+// milliseconds each, and every answer pays for it.
 func readRollupStateNow(ctx context.Context, conn driver.Conn) (rollupState, error) {
 	var s rollupState
-	err := conn.QueryRow(ctx, `SELECT min(day), max(day), arraySort(groupArrayIf(day, dirty AND NOT sealed)), maxIf(day, sealed)
-		FROM (SELECT day, sum(arrived) > max(folded) AS dirty, max(sealed) = 1 AS sealed FROM rollup_days GROUP BY day)`).
-		Scan(&s.first, &s.last, &s.dirty, &s.sealed)
+	rows, err := conn.Query(ctx, `SELECT 'day', toDateTime(day, 'UTC'), sum(arrived), max(folded), max(sealed)
+			FROM rollup_days GROUP BY day
+		UNION ALL SELECT 'hour', hour, sum(arrived), max(folded), 0
+			FROM rollup_hours WHERE hour >= `+hourlyCutoffSQL+` GROUP BY hour
+		UNION ALL (SELECT 'to_date', toDateTime(through, 'UTC'), 0, folded, 0
+			FROM rollup_to_date ORDER BY through DESC, folded DESC LIMIT 1)
+		UNION ALL SELECT 'hourly_cutoff', toDateTime(`+hourlyCutoffSQL+`, 'UTC'), 0, 0, 0`)
 	if err != nil {
 		return s, fmt.Errorf("rollup state query: %w", err)
 	}
-	epoch := time.Unix(0, 0).UTC() // what min and max of nothing are
-	if !s.sealed.After(epoch) {
-		s.sealed = time.Time{}
+	defer rows.Close()
+	var days, hours []Day
+	var toDate Day
+	var cutoff time.Time
+	for rows.Next() {
+		var what string
+		var d Day
+		var sealed uint8
+		if err := rows.Scan(&what, &d.Day, &d.Arrived, &d.Folded, &sealed); err != nil {
+			return s, fmt.Errorf("rollup state query: %w", err)
+		}
+		d.Day, d.Sealed = d.Day.UTC(), sealed == 1
+		switch what {
+		case "day":
+			days = append(days, d)
+		case "hour":
+			hours = append(hours, d)
+		case "to_date":
+			toDate = d
+		case "hourly_cutoff":
+			cutoff = d.Day
+		}
 	}
-	if !s.last.After(epoch) {
-		s.first, s.last = time.Time{}, time.Time{} // no day has events
+	if err := rows.Err(); err != nil {
+		return s, fmt.Errorf("rollup state query: %w", err)
+	}
+	if len(days) == 0 {
+		return s, nil // no day has events
+	}
+	byTime := func(a, b Day) int { return a.Day.Compare(b.Day) }
+	slices.SortFunc(days, byTime)
+	slices.SortFunc(hours, byTime)
+	s.first, s.last = days[0].Day, days[len(days)-1].Day
+	// The rows to date are trusted while every day they hold is folded as
+	// it was when they were computed (migration 0012).
+	var foldedToDate uint64
+	toDateClean := true
+	for _, d := range days {
+		if d.Dirty() {
+			s.dirty = append(s.dirty, d.Day)
+		}
+		if d.Sealed {
+			s.sealed = d.Day
+		}
+		if !d.Day.After(toDate.Day) {
+			foldedToDate += d.Folded
+			toDateClean = toDateClean && !d.Dirty()
+		}
+	}
+	if !toDate.Day.IsZero() && toDate.Day.After(time.Unix(0, 0)) && toDateClean && foldedToDate == toDate.Folded {
+		s.toDate = toDate.Day
+	}
+	// Folded by the hour: the newest two days, within the last five
+	// (HourlyFromSQL, as the Folder reads it).
+	s.hourlyFrom = maxTime(s.last.AddDate(0, 0, -1), cutoff)
+	for _, h := range hours {
+		switch {
+		case h.Day.Before(s.hourlyFrom):
+		case h.Arrived <= h.Folded:
+			s.cleanHours = append(s.cleanHours, h.Day)
+		default:
+			s.dirtyHours = append(s.dirtyHours, h.Day)
+		}
 	}
 	return s, nil
 }
@@ -361,9 +540,12 @@ func readRollupStateNow(ctx context.Context, conn driver.Conn) (rollupState, err
 // and period (the span and start of a rollup row's period; a raw event's
 // are day and its day).
 type selection struct {
-	kinds []string // event kinds to read
-	flows bool     // apply the recipient conditions of the filter
-	cols  []string // raw columns both tables have
+	// rollups is the table of rollup rows to read: "rollups", or
+	// "retention_rollups" when cols are among its columns.
+	rollups string
+	kinds   []string // event kinds to read
+	flows   bool     // apply the recipient conditions of the filter
+	cols    []string // raw columns both tables have
 	// distinct selects rows only to find which values exist: without
 	// FINAL, since duplicates do not change that.
 	distinct bool
@@ -373,16 +555,22 @@ type selection struct {
 // state first. A bound that cuts a day whose raw events expired is the
 // caller's mistake: only whole days of it can be answered.
 func (s selection) from(ctx context.Context, conn driver.Conn, f Filter) (string, []any, error) {
+	from, args, _, err := s.planned(ctx, conn, f)
+	return from, args, err
+}
+
+// planned is from, and the plan it renders.
+func (s selection) planned(ctx context.Context, conn driver.Conn, f Filter) (string, []any, plan, error) {
 	var state rollupState
 	if !fromEventsOnly(ctx) {
 		var err error
 		if state, err = readRollupState(ctx, conn); err != nil {
-			return "", nil, err
+			return "", nil, plan{}, err
 		}
 	}
 	p := newPlan(f.Since, f.upper(), state, fromEventsOnly(ctx))
 	if err := p.checkExpired(f, state.sealed); err != nil {
-		return "", nil, err
+		return "", nil, p, err
 	}
 	conds, args := f.dimConds(s.flows)
 	conds = append([]string{"kind IN ('" + strings.Join(s.kinds, "', '") + "')"}, conds...)
@@ -398,19 +586,27 @@ func (s selection) from(ctx context.Context, conn driver.Conn, f Filter) (string
 		'day' AS period_span, toDate(time) AS period
 		FROM events` + rawFinal + ` WHERE ` + where + " AND " + rw + limitBy
 	if !p.wholeDays() {
-		return "(" + raw + ")", append(args, rargs...), nil
+		return "(" + raw + ")", append(args, rargs...), p, nil
 	}
 	uw, uargs := p.rollupWhere()
 	rolled := "SELECT " + cols + `, events, records, first_seen, last_seen, toString(span) AS period_span, period
-		FROM rollups` + final + ` WHERE ` + where + " AND " + uw
-	if !p.rawDays() {
+		FROM ` + cmp.Or(s.rollups, "rollups") + final + ` WHERE ` + where + " AND " + uw
+	all := append(append([]any{}, args...), uargs...)
+	// An hour's rows count as its day's: retention looks inside periods
+	// down to days, and an hour is part of one.
+	if hw, hargs := p.hourlyWhere(); hw != "" {
+		rolled += "\n\t\tUNION ALL SELECT " + cols + `, events, records, first_seen, last_seen, 'day' AS period_span, toDate(hour) AS period
+		FROM hourly_rollups` + final + ` WHERE ` + where + " AND " + hw
+		all = append(append(all, args...), hargs...)
+	}
+	if !p.readsRaw() {
 		// Reading raw events for an empty range is not free: with FINAL,
 		// granules at the range's edges are still merged (measured 26–47
 		// ms at 10M events for a range ending at the end of a day).
-		return "(" + rolled + ")", append(append([]any{}, args...), uargs...), nil
+		return "(" + rolled + ")", all, p, nil
 	}
-	all := append(append(append(append([]any{}, args...), uargs...), args...), rargs...)
-	return "(" + rolled + "\n\t\tUNION ALL " + raw + ")", all, nil
+	all = append(append(all, args...), rargs...)
+	return "(" + rolled + "\n\t\tUNION ALL " + raw + ")", all, p, nil
 }
 
 // checkExpired refuses a bound inside a day whose raw events may have

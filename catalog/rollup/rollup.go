@@ -90,6 +90,7 @@ type Round struct {
 	LateRows  uint64    // rows that arrived for days sealed without recomputation: not counted
 	Remaining int       // dirty days left after the round
 	Month     time.Time // the month folded, zero when none
+	ToDate    bool      // the rows to date were computed again
 }
 
 // Fold runs one round: it seals the days whose raw events are about to
@@ -120,6 +121,9 @@ func (f *Folder) Fold(ctx context.Context) (Round, error) {
 		r.Folded, r.Month = len(month), month[0].Day
 	}
 	r.Remaining = len(dirty) - len(month)
+	if r.ToDate, err = FoldToDate(ctx, f.conn); err != nil {
+		return r, err
+	}
 	var pending uint64
 	for _, d := range dirty[len(month):] {
 		pending += d.Pending()

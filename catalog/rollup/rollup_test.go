@@ -94,12 +94,13 @@ func status(t *testing.T, conn driver.Conn) rollup.Status {
 func TestBackfillOfAnExistingCatalogIsResumableAndRunsDuringIngestion(t *testing.T) {
 	db := testservers.NewDatabase(t)
 	ctx := context.Background()
-	// The catalog as it was: the rollups' migration never ran.
+	// The catalog as it was: the rollups' migrations never ran.
 	if err := db.Conn.Exec(ctx, "DROP VIEW rollup_days_mv"); err != nil {
 		t.Fatal(err)
 	}
-	for _, stmt := range []string{"DROP TABLE rollup_days", "DROP TABLE rollups",
-		"ALTER TABLE events DROP INDEX time_minmax", "ALTER TABLE schema_migrations DELETE WHERE version = 5 SETTINGS mutations_sync = 1"} {
+	for _, stmt := range []string{"DROP TABLE rollup_days", "DROP TABLE rollups", "DROP TABLE rollup_to_date",
+		"ALTER TABLE events DROP INDEX time_minmax",
+		"ALTER TABLE schema_migrations DELETE WHERE version IN (5, 12) SETTINGS mutations_sync = 1"} {
 		if err := db.Conn.Exec(ctx, stmt); err != nil {
 			t.Fatal(stmt, err)
 		}
@@ -110,7 +111,7 @@ func TestBackfillOfAnExistingCatalogIsResumableAndRunsDuringIngestion(t *testing
 	write(t, db.Conn, old[:100]) // redeliveries
 
 	ran, err := schema.Migrate(ctx, db.Conn)
-	if err != nil || !reflect.DeepEqual(ran, []int{5}) {
+	if err != nil || !reflect.DeepEqual(ran, []int{5, 12}) {
 		t.Fatalf("migrate: ran %v, %v", ran, err)
 	}
 	if s := status(t, db.Conn); s.DirtyDays != 90 || s.Days != 90 {
@@ -378,3 +379,114 @@ func TestDayCountsCommitAfterTheirEventsAndEveryRetryCountsAgain(t *testing.T) {
 func date(t time.Time) string { return t.Format(time.DateOnly) }
 
 func chTime(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05.000") }
+
+// The rows to date hold every day before the newest; a late event for one
+// of those days is counted at once (its day is dirty, read raw), and still
+// after another Folder folds that day without computing the rows to date
+// again: they were computed from an earlier folding of it, so no query
+// trusts them until the next round computes them again.
+func TestRowsToDateAreNotTrustedOnceADayTheyHoldIsFoldedAgain(t *testing.T) {
+	db := testservers.NewDatabase(t)
+	ctx := context.Background()
+	raw := query.FromEventsOnly(ctx)
+	start := time.Date(2026, 3, 20, 0, 0, 0, 0, time.UTC)
+	write(t, db.Conn, dailyEvents(start, 30, 4, "day"))
+	folder := rollup.New(db.Conn, rollup.Options{})
+	if _, err := folder.FoldAll(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	var through time.Time
+	if err := db.Conn.QueryRow(ctx, "SELECT max(through) FROM rollup_to_date").Scan(&through); err != nil {
+		t.Fatal(err)
+	}
+	if want := start.AddDate(0, 0, 28); !through.Equal(want) {
+		t.Fatalf("rows to date through %s, want %s (the day before the newest)", date(through), date(want))
+	}
+	var toDateRows uint64
+	if err := db.Conn.QueryRow(ctx, "SELECT count() FROM rollups WHERE span = 'to_date'").Scan(&toDateRows); err != nil || toDateRows == 0 {
+		t.Fatalf("%d rows to date, %v", toDateRows, err)
+	}
+	check := func(when string) {
+		t.Helper()
+		if got, want := ask(t, ctx, db.Conn, query.Filter{}), ask(t, raw, db.Conn, query.Filter{}); !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s: the answers differ from the raw events:\n%+v\n%+v", when, got.Totals, want.Totals)
+		}
+	}
+	check("folded")
+
+	late := dailyEvents(start.AddDate(0, 0, 5), 1, 2, "late")
+	write(t, db.Conn, late)
+	check("a late event for a day the rows to date hold")
+	dirty, err := query.DirtyDays(ctx, db.Conn)
+	if err != nil || len(dirty) != 1 {
+		t.Fatalf("dirty days %v, %v; want the late event's day", dirty, err)
+	}
+	if err := rollup.FoldDays(ctx, db.Conn, dirty); err != nil { // another Folder, between two rounds
+		t.Fatal(err)
+	}
+	check("its day folded again, the rows to date not yet")
+	if _, err := folder.Fold(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Conn.QueryRow(ctx, "SELECT count() FROM rollup_to_date").Scan(&toDateRows); err != nil || toDateRows != 2 {
+		t.Fatalf("%d computations of the rows to date recorded, %v; want the round to compute them again", toDateRows, err)
+	}
+	check("the rows to date computed again")
+}
+
+// The newest two days are folded by the hour: once they are, a late event
+// makes only its hour dirty, and the answers — read from the clean hours'
+// rows and the dirty hours' raw events — are those of the raw events; a
+// redelivery into the day before is caught the same way.
+func TestTheNewestDaysAreFoldedByTheHour(t *testing.T) {
+	db := testservers.NewDatabase(t)
+	ctx := context.Background()
+	raw := query.FromEventsOnly(ctx)
+	now := time.Now().UTC()
+	yesterday := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC).AddDate(0, 0, -1)
+	evs := dailyEvents(yesterday, 2, 24, "hour") // one event an hour
+	write(t, db.Conn, evs)
+	folder := rollup.New(db.Conn, rollup.Options{})
+	if _, err := folder.FoldAll(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	var hourRows, hoursFolded uint64
+	if err := db.Conn.QueryRow(ctx, `SELECT (SELECT count() FROM hourly_rollups FINAL),
+		(SELECT countIf(f > 0) FROM (SELECT max(folded) AS f FROM rollup_hours GROUP BY hour))`).Scan(&hourRows, &hoursFolded); err != nil {
+		t.Fatal(err)
+	}
+	if hourRows != 48 || hoursFolded != 48 {
+		t.Fatalf("%d hourly rows, %d hours folded; want 48 of each (one flow an hour, two days)", hourRows, hoursFolded)
+	}
+	check := func(when string) {
+		t.Helper()
+		if got, want := ask(t, ctx, db.Conn, query.Filter{}), ask(t, raw, db.Conn, query.Filter{}); !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s: the answers differ from the raw events:\n%+v\n%+v", when, got.Totals, want.Totals)
+		}
+	}
+	check("folded by the hour")
+
+	late := dailyEvents(yesterday.AddDate(0, 0, 1).Add(5*time.Hour), 1, 1, "late")
+	write(t, db.Conn, append(late, evs[7])) // a new event today, a redelivery yesterday
+	dirty, err := query.DirtyHours(ctx, db.Conn, []time.Time{yesterday, yesterday.AddDate(0, 0, 1)})
+	if err != nil || len(dirty) != 2 {
+		t.Fatalf("dirty hours %v, %v; want the two that received events", dirty, err)
+	}
+	check("two hours dirty")
+
+	// The clean hours are read from their rows: one counted twice shows.
+	before, _ := query.CountEvents(ctx, db.Conn)
+	if err := db.Conn.Exec(ctx, `INSERT INTO hourly_rollups SELECT * REPLACE (events + 1 AS events) FROM hourly_rollups FINAL
+		WHERE hour = ?`, yesterday.AddDate(0, 0, 1).Add(9*time.Hour).Format(time.DateTime)); err != nil {
+		t.Fatal(err)
+	}
+	if after, _ := query.CountEvents(ctx, db.Conn); after.Events != before.Events+1 {
+		t.Fatalf("a corrupted hourly row did not change the totals (%d, then %d): the clean hours were not read from it", before.Events, after.Events)
+	}
+	if _, err := folder.FoldAll(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if dirty, _ := query.DirtyHours(ctx, db.Conn, []time.Time{yesterday, yesterday.AddDate(0, 0, 1)}); len(dirty) != 0 {
+		t.Fatalf("after folding, dirty hours %v", dirty)
+	}
+}

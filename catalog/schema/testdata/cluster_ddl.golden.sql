@@ -361,3 +361,109 @@ ORDER BY (finding_key, opened_at, announcement, target);
 
 CREATE TABLE IF NOT EXISTS alerts ON CLUSTER datamap_cluster AS alerts_local
 ENGINE = Distributed(datamap_cluster, currentDatabase(), alerts_local, cityHash64(finding_key, opened_at, announcement, target));
+
+-- ===== 0012_rollups_to_date_and_retention =====
+
+ALTER TABLE rollups_local ON CLUSTER datamap_cluster MODIFY COLUMN span Enum8('day' = 1, 'ten_days' = 2, 'month' = 3, 'year' = 4, 'to_date' = 5);
+
+ALTER TABLE rollups ON CLUSTER datamap_cluster MODIFY COLUMN span Enum8('day' = 1, 'ten_days' = 2, 'month' = 3, 'year' = 4, 'to_date' = 5);
+
+CREATE TABLE IF NOT EXISTS rollup_to_date_local ON CLUSTER datamap_cluster
+(
+    through Date COMMENT 'the last day the to_date rows hold',
+    folded  UInt64 COMMENT 'the sum of max(folded) of the days up to through when they were computed'
+)
+ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/rollup_to_date_local', '{replica}')
+ORDER BY (through, folded);
+
+CREATE TABLE IF NOT EXISTS rollup_to_date ON CLUSTER datamap_cluster AS rollup_to_date_local
+ENGINE = Distributed(datamap_cluster, currentDatabase(), rollup_to_date_local, cityHash64(through, folded));
+
+CREATE TABLE IF NOT EXISTS retention_rollups_local ON CLUSTER datamap_cluster
+(
+    span           Enum8('day' = 1, 'ten_days' = 2, 'month' = 3, 'year' = 4, 'to_date' = 5),
+    period         Date COMMENT 'the first day of the period, or for to_date the last day it holds',
+    kind           Enum8('collected' = 1, 'shared' = 2, 'erased' = 3),
+    source         LowCardinality(String),
+    category       LowCardinality(String),
+    data_subject   LowCardinality(String),
+    retention      LowCardinality(String),
+    retention_days UInt32,
+    events         UInt64 COMMENT 'distinct events',
+    records        UInt64 COMMENT 'sum of their counts',
+    first_seen     DateTime64(3, 'UTC'),
+    last_seen      DateTime64(3, 'UTC')
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/retention_rollups_local', '{replica}', events)
+PARTITION BY toYYYYMM(period)
+ORDER BY (span, period, kind, source, category, data_subject, retention, retention_days)
+SETTINGS index_granularity = 1024;
+
+CREATE TABLE IF NOT EXISTS retention_rollups ON CLUSTER datamap_cluster AS retention_rollups_local
+ENGINE = Distributed(datamap_cluster, currentDatabase(), retention_rollups_local, cityHash64(span, period, kind, source, category, data_subject, retention, retention_days));
+
+INSERT INTO retention_rollups
+SELECT span, period, kind, source, category, data_subject, retention, retention_days,
+       sum(events), sum(records), min(first_seen), max(last_seen)
+FROM rollups FINAL
+WHERE kind IN ('collected', 'erased')
+GROUP BY span, period, kind, source, category, data_subject, retention, retention_days;
+
+CREATE TABLE IF NOT EXISTS hourly_rollups_local ON CLUSTER datamap_cluster
+(
+    hour                DateTime('UTC'),
+    kind                Enum8('collected' = 1, 'shared' = 2, 'erased' = 3),
+    source              LowCardinality(String),
+    category            LowCardinality(String),
+    data_subject        LowCardinality(String),
+    purpose             LowCardinality(String),
+    legal_basis         LowCardinality(String),
+    special_condition   LowCardinality(String),
+    retention           LowCardinality(String),
+    retention_days      UInt32,
+    activity            LowCardinality(String),
+    recipient_name      LowCardinality(String),
+    recipient_role      LowCardinality(String),
+    recipient_country   LowCardinality(String),
+    recipient_safeguard LowCardinality(String),
+    recipient_contract  LowCardinality(String),
+    events              UInt64 COMMENT 'distinct events',
+    records             UInt64 COMMENT 'sum of their counts',
+    first_seen          DateTime64(3, 'UTC'),
+    last_seen           DateTime64(3, 'UTC')
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/hourly_rollups_local', '{replica}', events)
+PARTITION BY toDate(hour)
+ORDER BY (hour, kind, source, category, data_subject, purpose, legal_basis, special_condition,
+          retention, retention_days, activity, recipient_name, recipient_role, recipient_country,
+          recipient_safeguard, recipient_contract)
+TTL hour + INTERVAL 7 DAY
+SETTINGS index_granularity = 1024, ttl_only_drop_parts = 1;
+
+CREATE TABLE IF NOT EXISTS hourly_rollups ON CLUSTER datamap_cluster AS hourly_rollups_local
+ENGINE = Distributed(datamap_cluster, currentDatabase(), hourly_rollups_local, cityHash64(hour, kind, source, category, data_subject, purpose, legal_basis, special_condition, retention, retention_days, activity, recipient_name, recipient_role, recipient_country, recipient_safeguard, recipient_contract));
+
+CREATE TABLE IF NOT EXISTS rollup_hours_local ON CLUSTER datamap_cluster
+(
+    hour    DateTime('UTC'),
+    arrived SimpleAggregateFunction(sum, UInt64),
+    folded  SimpleAggregateFunction(max, UInt64)
+)
+ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/{database}/rollup_hours_local', '{replica}')
+ORDER BY hour
+TTL hour + INTERVAL 8 DAY;
+
+CREATE TABLE IF NOT EXISTS rollup_hours ON CLUSTER datamap_cluster AS rollup_hours_local
+ENGINE = Distributed(datamap_cluster, currentDatabase(), rollup_hours_local, cityHash64(hour));
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS rollup_hours_mv ON CLUSTER datamap_cluster TO rollup_hours AS
+SELECT toStartOfHour(time) AS hour, count() AS arrived
+FROM events
+WHERE time >= now() - INTERVAL 8 DAY
+GROUP BY hour;
+
+INSERT INTO rollup_hours (hour, arrived)
+SELECT toStartOfHour(time) AS hour, count() AS arrived
+FROM events
+WHERE time >= now() - INTERVAL 8 DAY
+GROUP BY hour;
