@@ -61,11 +61,11 @@ func Retention(ctx context.Context, conn driver.Conn, f Filter) ([]RetentionRow,
 	// One pass, aggregated to (system, category, period): a day, or a
 	// longer period the rollups hold. Small enough to walk in Go whatever
 	// the number of events. When the rows to date answer, the same
-	// statement reads the collections of the whole years inside them
+	// statement reads the collections of the periods inside them
 	// (inside = 1), where the search for the oldest held record starts.
-	var years []time.Time
+	var toDate []oldestWithin
 	if through := plan.periods[toDateSpan]; len(through) > 0 {
-		years = wholeYears(plan.firstDay, through[0])
+		toDate = []oldestWithin{{span: toDateSpan, start: plan.firstDay, through: through[0]}}
 	}
 	stmt := `SELECT source, category, period_span, period,
 		sumIf(records, kind = 'collected') AS collected, minIf(first_seen, kind = 'collected') AS first,
@@ -73,14 +73,14 @@ func Retention(ctx context.Context, conn driver.Conn, f Filter) ([]RetentionRow,
 		maxIf(retention_days, kind = 'collected') AS days, ` + longestRetention("kind = 'collected'") + ` AS retention, 0 AS inside
 		FROM ` + from + `
 		GROUP BY source, category, period_span, period`
-	if len(years) > 0 {
-		conds, dargs := scope.dimConds(false)
+	if len(toDate) > 0 {
+		inside, iargs := collectionsInside(toDate, scope)
 		stmt += `
-		UNION ALL SELECT source, category, 'year', period, sum(records), min(first_seen),
+		UNION ALL SELECT source, category, toString(span), period, sum(records), min(first_seen),
 			0, toDateTime64(0, 3, 'UTC'), 0, '', 1
-		FROM retention_rollups FINAL WHERE span = 'year' AND period IN ? AND kind = 'collected'` + and(conds) + `
-		GROUP BY source, category, period`
-		args = append(append(args, dates(years)), dargs...)
+		FROM retention_rollups FINAL WHERE ` + inside + `
+		GROUP BY source, category, span, period`
+		args = append(args, iargs...)
 	}
 	rows, err := conn.Query(ctx, `SELECT * FROM (`+stmt+`)
 		ORDER BY source, category, inside, period_span != '`+toDateSpan+`', period`+RollupSettings, args...)
@@ -91,7 +91,7 @@ func Retention(ctx context.Context, conn driver.Conn, f Filter) ([]RetentionRow,
 	type key struct{ system, category string }
 	var order []key
 	byKey := map[key][]retentionPeriod{}
-	yearsInside := map[pair][]retentionPeriod{}
+	toDateInside := map[pair][]retentionPeriod{}
 	for rows.Next() {
 		var k key
 		var p retentionPeriod
@@ -101,7 +101,7 @@ func Retention(ctx context.Context, conn driver.Conn, f Filter) ([]RetentionRow,
 			return nil, err
 		}
 		if inside == 1 {
-			yearsInside[pair(k)] = append(yearsInside[pair(k)], p)
+			toDateInside[pair(k)] = append(toDateInside[pair(k)], p)
 			continue
 		}
 		if _, seen := byKey[k]; !seen {
@@ -148,7 +148,7 @@ func Retention(ctx context.Context, conn driver.Conn, f Filter) ([]RetentionRow,
 		}
 		out = append(out, r)
 	}
-	if err := oldestWithinPeriods(ctx, conn, scope, out, open, yearsInside); err != nil {
+	if err := oldestWithinPeriods(ctx, conn, scope, out, open, toDateInside); err != nil {
 		return nil, err
 	}
 	now := f.now()
@@ -214,37 +214,25 @@ type pair struct{ system, category string }
 // oldestWithinPeriods finds, for each open row, the day where its
 // collections stop being covered by erasures, and sets OldestHeld to that
 // day's first collection. It reads the rows of the periods inside each
-// open period — a year's months, a month's ten-day periods, and so on;
-// inside the rows to date, first the whole years, then the months,
-// ten-day periods and days of the rest — and again inside the period
-// found there, down to days: one round trip per step for every open row,
-// reading a few rollup rows each. The periods are whole and clean, so the
-// rows inside them are exactly what they sum up. read holds the rows
-// already read inside some open periods (the whole years inside the rows
-// to date, read with the totals).
+// open period — inside the rows to date, the months, ten-day periods and
+// days that make them up; inside a year, its months; inside a month or
+// ten days, its days — and again inside the period found there, down to
+// days: one round trip per step for every open row, reading a few rollup
+// rows each, two steps at most below the rows to date. The periods are
+// whole and clean, so the rows inside them are exactly what they sum up.
+// read holds the rows already read inside some open periods (inside the
+// rows to date, read with the totals).
 func oldestWithinPeriods(ctx context.Context, conn driver.Conn, scope Filter, out []RetentionRow, open []oldestWithin,
 	read map[pair][]retentionPeriod) error {
-	conds, args := scope.dimConds(false)
 	for len(open) > 0 {
-		// The periods inside are listed rather than found by their
-		// parent's start in SQL: a list of periods is a range of the
-		// rollups' key (span, period, …), an expression over period is a
-		// full scan.
-		inside := plan{periods: map[string][]time.Time{}}
+		var toRead []oldestWithin
 		for _, o := range open {
-			if _, done := read[pair{out[o.row].System, out[o.row].Category}]; done {
-				continue
-			}
-			for span, starts := range o.inside() {
-				for _, c := range starts {
-					if !slices.ContainsFunc(inside.periods[span], c.Equal) {
-						inside.periods[span] = append(inside.periods[span], c)
-					}
-				}
+			if _, done := read[pair{out[o.row].System, out[o.row].Category}]; !done {
+				toRead = append(toRead, o)
 			}
 		}
-		if len(inside.periods) > 0 {
-			found, err := readCollections(ctx, conn, inside, conds, args)
+		if len(toRead) > 0 {
+			found, err := readCollections(ctx, conn, toRead, scope)
 			if err != nil {
 				return err
 			}
@@ -273,14 +261,6 @@ func oldestWithinPeriods(ctx context.Context, conn driver.Conn, scope Filter, ou
 				out[o.row].OldestHeld = &t
 			case ok:
 				next = append(next, oldestWithin{row: o.row, span: p.span, start: p.start, coveredBefore: o.coveredBefore + before})
-			case o.span == toDateSpan && len(wholeYears(o.start, o.through)) > 0:
-				// Not in the whole years: in the rest of the rows to date.
-				for _, y := range periods {
-					before += y.collected
-				}
-				years := wholeYears(o.start, o.through)
-				rest := spans[0].next(years[len(years)-1])
-				next = append(next, oldestWithin{row: o.row, span: toDateSpan, start: rest, through: o.through, coveredBefore: o.coveredBefore + before})
 			default:
 				return fmt.Errorf("retention: the rows inside %s %s do not add up to its row; run 'datamap rollups --rebuild'",
 					o.span, date(o.start))
@@ -292,44 +272,57 @@ func oldestWithinPeriods(ctx context.Context, conn driver.Conn, scope Filter, ou
 }
 
 // inside lists the periods of the rollup rows inside o: inside the rows
-// to date, the whole years if there are any, otherwise every period that
-// makes up the days; inside a longer span, its periods of the next
-// shorter one.
+// to date, the months, ten-day periods and days that make up their days
+// (a year is made of its months, and the months of a year are fewer rows
+// than a step more); inside a year, its months; inside a month or ten
+// days, its days (thirty days' rows cost less than a step through ten-day
+// periods).
 func (o oldestWithin) inside() map[string][]time.Time {
-	if o.span == toDateSpan {
-		if years := wholeYears(o.start, o.through); len(years) > 0 {
-			return map[string][]time.Time{spans[0].name: years}
+	var in plan
+	in.periods = map[string][]time.Time{}
+	switch o.span {
+	case toDateSpan:
+		in.cover(o.start, o.through, spanIndex("month"))
+	case spans[0].name:
+		for m := o.start; m.Before(spans[0].next(o.start)); m = m.AddDate(0, 1, 0) {
+			in.periods["month"] = append(in.periods["month"], m)
 		}
-		return coverOf(o.start, o.through)
+	default:
+		for d := o.start; !d.After(o.last()); d = d.AddDate(0, 0, 1) {
+			in.periods[daySpan.name] = append(in.periods[daySpan.name], d)
+		}
 	}
-	parent, child := spans[spanIndex(o.span)], spans[spanIndex(o.span)+1]
-	var starts []time.Time
-	for c := o.start; c.Before(parent.next(o.start)); c = child.next(c) {
-		starts = append(starts, c)
-	}
-	return map[string][]time.Time{child.name: starts}
+	return in.periods
 }
 
-// wholeYears lists the years wholly inside the days [from, through].
-func wholeYears(from, through time.Time) []time.Time {
-	var years []time.Time
-	for y := spans[0].start(from); !spans[0].next(y).After(through.AddDate(0, 0, 1)); y = spans[0].next(y) {
-		if !y.Before(from) {
-			years = append(years, y)
+// collectionsInside selects the retention rollup rows of the collections
+// inside the open periods, in the scope.
+func collectionsInside(open []oldestWithin, scope Filter) (string, []any) {
+	// The periods inside are listed rather than found by their parent's
+	// start in SQL: a list of periods is a range of the rollups' key
+	// (span, period, …), an expression over period is a full scan.
+	inside := plan{periods: map[string][]time.Time{}}
+	for _, o := range open {
+		for span, starts := range o.inside() {
+			for _, c := range starts {
+				if !slices.ContainsFunc(inside.periods[span], c.Equal) {
+					inside.periods[span] = append(inside.periods[span], c)
+				}
+			}
 		}
 	}
-	return years
+	where, args := inside.rollupWhere()
+	conds, dargs := scope.dimConds(false)
+	return "kind = 'collected' AND " + where + and(conds), append(args, dargs...)
 }
 
 // readCollections reads the collections of each system and category in
-// the periods listed in inside, in time order.
-func readCollections(ctx context.Context, conn driver.Conn, inside plan, conds []string, args []any) (map[pair][]retentionPeriod, error) {
-	where, wargs := inside.rollupWhere()
+// the periods inside the open ones, in time order.
+func readCollections(ctx context.Context, conn driver.Conn, open []oldestWithin, scope Filter) (map[pair][]retentionPeriod, error) {
+	where, args := collectionsInside(open, scope)
 	rows, err := conn.Query(ctx, `SELECT source, category, toString(span), period, sum(records), min(first_seen)
-		FROM retention_rollups FINAL
-		WHERE kind = 'collected' AND `+where+and(conds)+`
-		GROUP BY source, category, span, period ORDER BY source, category, period`+RollupSettings,
-		append(wargs, args...)...)
+		FROM retention_rollups FINAL WHERE `+where+`
+		GROUP BY source, category, span, period ORDER BY source, category, period`+RollupSettings, args...)
 	if err != nil {
 		return nil, fmt.Errorf("retention query, inside periods: %w", err)
 	}
