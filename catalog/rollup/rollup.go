@@ -124,6 +124,14 @@ func (f *Folder) Fold(ctx context.Context) (Round, error) {
 	if r.ToDate, err = FoldToDate(ctx, f.conn); err != nil {
 		return r, err
 	}
+	if (r.Folded > 0 && r.Remaining == 0) || r.ToDate {
+		// New rollup rows: the next question would be the first to read
+		// them (a backfill warms once, at its end). Not worth failing the
+		// round for.
+		if err := query.Warm(ctx, f.conn); err != nil {
+			f.opts.Logger.Warn("warming the catalog after folding failed", "err", err)
+		}
+	}
 	var pending uint64
 	for _, d := range dirty[len(month):] {
 		pending += d.Pending()
@@ -237,11 +245,14 @@ func (f *Folder) FoldAll(ctx context.Context, progress func(done, total int)) (R
 	}
 }
 
-// Run folds until ctx ends: a round whenever there are dirty days, paced
+// Run warms the catalog (query.Warm), then folds until ctx ends: a round whenever there are dirty days, paced
 // so that folding never takes more than its share of the time (Pace), and
 // a look every Interval otherwise. Errors are logged and retried; Run
 // returns nil when ctx ends.
 func (f *Folder) Run(ctx context.Context) error {
+	if err := query.Warm(ctx, f.conn); err != nil && ctx.Err() == nil {
+		f.opts.Logger.Warn("warming the catalog at start failed", "err", err)
+	}
 	backoff := f.opts.Interval
 	lastReport := time.Time{}
 	for {

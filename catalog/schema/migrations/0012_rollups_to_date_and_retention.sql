@@ -121,3 +121,12 @@ SELECT toStartOfHour(time) AS hour, count() AS arrived
 FROM events
 WHERE time >= now() - INTERVAL 8 DAY
 GROUP BY hour;
+
+-- A part written by an INSERT or a merge loads its marks and primary key
+-- into the caches at once, so the first question to read it after a
+-- folding or a background merge does not load them itself.
+ALTER TABLE rollups MODIFY SETTING prewarm_mark_cache = 1, prewarm_primary_key_cache = 1;
+ALTER TABLE retention_rollups MODIFY SETTING prewarm_mark_cache = 1, prewarm_primary_key_cache = 1;
+ALTER TABLE hourly_rollups MODIFY SETTING prewarm_mark_cache = 1, prewarm_primary_key_cache = 1;
+ALTER TABLE rollup_days MODIFY SETTING prewarm_mark_cache = 1, prewarm_primary_key_cache = 1;
+ALTER TABLE rollup_hours MODIFY SETTING prewarm_mark_cache = 1, prewarm_primary_key_cache = 1;

@@ -467,3 +467,13 @@ SELECT toStartOfHour(time) AS hour, count() AS arrived
 FROM events
 WHERE time >= now() - INTERVAL 8 DAY
 GROUP BY hour;
+
+ALTER TABLE rollups_local ON CLUSTER datamap_cluster MODIFY SETTING prewarm_mark_cache = 1, prewarm_primary_key_cache = 1;
+
+ALTER TABLE retention_rollups_local ON CLUSTER datamap_cluster MODIFY SETTING prewarm_mark_cache = 1, prewarm_primary_key_cache = 1;
+
+ALTER TABLE hourly_rollups_local ON CLUSTER datamap_cluster MODIFY SETTING prewarm_mark_cache = 1, prewarm_primary_key_cache = 1;
+
+ALTER TABLE rollup_days_local ON CLUSTER datamap_cluster MODIFY SETTING prewarm_mark_cache = 1, prewarm_primary_key_cache = 1;
+
+ALTER TABLE rollup_hours_local ON CLUSTER datamap_cluster MODIFY SETTING prewarm_mark_cache = 1, prewarm_primary_key_cache = 1;
