@@ -2,12 +2,15 @@ package query
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"slices"
 	"sort"
+	"strings"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/back-trace/datamap/events"
 	"github.com/back-trace/datamap/words"
@@ -60,57 +63,51 @@ func Retention(ctx context.Context, conn driver.Conn, f Filter) ([]RetentionRow,
 	}
 	// One pass, aggregated to (system, category, period): a day, or a
 	// longer period the rollups hold. Small enough to walk in Go whatever
-	// the number of events. When the rows to date answer, the same
-	// statement reads the collections of the periods inside them
-	// (inside = 1), where the search for the oldest held record starts.
-	var toDate []oldestWithin
+	// the number of events. When the rows to date answer, the collections
+	// of the periods inside them, where the search for the oldest held
+	// record starts, are read at the same time.
+	var toDateInside map[pair][]retentionPeriod
+	var inside errgroup.Group
 	if through := plan.periods[toDateSpan]; len(through) > 0 {
-		toDate = []oldestWithin{{span: toDateSpan, start: plan.firstDay, through: through[0]}}
+		toDate := []oldestWithin{{span: toDateSpan, start: plan.firstDay, through: through[0]}}
+		inside.Go(func() (err error) {
+			toDateInside, err = readCollections(ctx, conn, toDate, nil, scope)
+			return err
+		})
 	}
-	stmt := `SELECT source, category, period_span, period,
-		sumIf(records, kind = 'collected') AS collected, minIf(first_seen, kind = 'collected') AS first,
-		sumIf(records, kind = 'erased') AS erased, maxIf(last_seen, kind = 'erased') AS last_erased,
-		maxIf(retention_days, kind = 'collected') AS days, ` + longestRetention("kind = 'collected'") + ` AS retention, 0 AS inside
-		FROM ` + from + `
-		GROUP BY source, category, period_span, period`
-	if len(toDate) > 0 {
-		inside, iargs := collectionsInside(toDate, scope)
-		stmt += `
-		UNION ALL SELECT source, category, toString(span), period, sum(records), min(first_seen),
-			0, toDateTime64(0, 3, 'UTC'), 0, '', 1
-		FROM retention_rollups FINAL WHERE ` + inside + `
-		GROUP BY source, category, span, period`
-		args = append(args, iargs...)
-	}
-	rows, err := conn.Query(ctx, `SELECT * FROM (`+stmt+`)
-		ORDER BY source, category, inside, period_span != '`+toDateSpan+`', period`+RollupSettings, args...)
+	rows, err := conn.Query(ctx, `SELECT source, category, period_span, period,
+		sumIf(records, kind = 'collected'), minIf(first_seen, kind = 'collected'),
+		sumIf(records, kind = 'erased'), maxIf(last_seen, kind = 'erased'),
+		maxIf(retention_days, kind = 'collected'), `+longestRetention("kind = 'collected'")+`
+		FROM `+from+`
+		GROUP BY source, category, period_span, period
+		ORDER BY source, category, period_span != '`+toDateSpan+`', period`+RollupSettings, args...)
 	if err != nil {
+		_ = inside.Wait()
 		return nil, fmt.Errorf("retention query: %w", err)
 	}
 	defer rows.Close()
 	type key struct{ system, category string }
 	var order []key
 	byKey := map[key][]retentionPeriod{}
-	toDateInside := map[pair][]retentionPeriod{}
 	for rows.Next() {
 		var k key
 		var p retentionPeriod
-		var inside uint8
 		if err := rows.Scan(&k.system, &k.category, &p.span, &p.start, &p.collected, &p.first, &p.erased, &p.lastErased,
-			&p.days, &p.retention, &inside); err != nil {
+			&p.days, &p.retention); err != nil {
+			_ = inside.Wait()
 			return nil, err
-		}
-		if inside == 1 {
-			toDateInside[pair(k)] = append(toDateInside[pair(k)], p)
-			continue
 		}
 		if _, seen := byKey[k]; !seen {
 			order = append(order, k)
 		}
 		byKey[k] = append(byKey[k], p)
 	}
-	if err := rows.Err(); err != nil {
+	if err := errors.Join(rows.Err(), inside.Wait()); err != nil {
 		return nil, err
+	}
+	if toDateInside == nil {
+		toDateInside = map[pair][]retentionPeriod{}
 	}
 	var out []RetentionRow
 	var open []oldestWithin // rows whose oldest held collection is inside a period longer than a day
@@ -232,7 +229,7 @@ func oldestWithinPeriods(ctx context.Context, conn driver.Conn, scope Filter, ou
 			}
 		}
 		if len(toRead) > 0 {
-			found, err := readCollections(ctx, conn, toRead, scope)
+			found, err := readCollections(ctx, conn, toRead, out, scope)
 			if err != nil {
 				return err
 			}
@@ -295,34 +292,48 @@ func (o oldestWithin) inside() map[string][]time.Time {
 	return in.periods
 }
 
-// collectionsInside selects the retention rollup rows of the collections
-// inside the open periods, in the scope.
-func collectionsInside(open []oldestWithin, scope Filter) (string, []any) {
+// readCollections reads the collections of each system and category in
+// the periods inside the open ones, in time order: of every system and
+// category when out is nil, otherwise of each open row's own.
+func readCollections(ctx context.Context, conn driver.Conn, open []oldestWithin, out []RetentionRow, scope Filter) (map[pair][]retentionPeriod, error) {
 	// The periods inside are listed rather than found by their parent's
 	// start in SQL: a list of periods is a range of the rollups' key
-	// (span, period, …), an expression over period is a full scan.
-	inside := plan{periods: map[string][]time.Time{}}
+	// (span, period, …), an expression over period is a full scan. Open
+	// periods of one span and start share their list, and read it for
+	// their systems and categories only.
+	type group struct {
+		inside plan
+		pairs  []clickhouse.GroupSet
+	}
+	var groups []*group
+	byStart := map[oldestWithin]*group{}
 	for _, o := range open {
-		for span, starts := range o.inside() {
-			for _, c := range starts {
-				if !slices.ContainsFunc(inside.periods[span], c.Equal) {
-					inside.periods[span] = append(inside.periods[span], c)
-				}
-			}
+		at := oldestWithin{span: o.span, start: o.start, through: o.through}
+		g, ok := byStart[at]
+		if !ok {
+			g = &group{inside: plan{periods: o.inside()}}
+			byStart[at] = g
+			groups = append(groups, g)
+		}
+		if out != nil {
+			g.pairs = append(g.pairs, clickhouse.GroupSet{Value: []any{out[o.row].System, out[o.row].Category}})
 		}
 	}
-	where, args := inside.rollupWhere()
+	var ors []string
+	var args []any
+	for _, g := range groups {
+		where, wargs := g.inside.rollupWhere()
+		if len(g.pairs) > 0 {
+			where = "(source, category) IN (?) AND " + where
+			wargs = append([]any{g.pairs}, wargs...)
+		}
+		ors = append(ors, "("+where+")")
+		args = append(args, wargs...)
+	}
 	conds, dargs := scope.dimConds(false)
-	return "kind = 'collected' AND " + where + and(conds), append(args, dargs...)
-}
-
-// readCollections reads the collections of each system and category in
-// the periods inside the open ones, in time order.
-func readCollections(ctx context.Context, conn driver.Conn, open []oldestWithin, scope Filter) (map[pair][]retentionPeriod, error) {
-	where, args := collectionsInside(open, scope)
 	rows, err := conn.Query(ctx, `SELECT source, category, toString(span), period, sum(records), min(first_seen)
-		FROM retention_rollups FINAL WHERE `+where+`
-		GROUP BY source, category, span, period ORDER BY source, category, period`+RollupSettings, args...)
+		FROM retention_rollups FINAL WHERE kind = 'collected' AND (`+strings.Join(ors, " OR ")+`)`+and(conds)+`
+		GROUP BY source, category, span, period ORDER BY source, category, period`+RollupSettings, append(args, dargs...)...)
 	if err != nil {
 		return nil, fmt.Errorf("retention query, inside periods: %w", err)
 	}
