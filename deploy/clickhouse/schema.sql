@@ -408,12 +408,12 @@ FROM events
 WHERE time >= now() - INTERVAL 8 DAY
 GROUP BY hour;
 
-ALTER TABLE rollups MODIFY SETTING prewarm_mark_cache = 1, prewarm_primary_key_cache = 1;
+ALTER TABLE rollups MODIFY SETTING prewarm_mark_cache = 1, primary_key_lazy_load = 0;
 
-ALTER TABLE retention_rollups MODIFY SETTING prewarm_mark_cache = 1, prewarm_primary_key_cache = 1;
+ALTER TABLE retention_rollups MODIFY SETTING prewarm_mark_cache = 1, primary_key_lazy_load = 0;
 
-ALTER TABLE hourly_rollups MODIFY SETTING prewarm_mark_cache = 1, prewarm_primary_key_cache = 1;
+ALTER TABLE hourly_rollups MODIFY SETTING prewarm_mark_cache = 1, primary_key_lazy_load = 0;
 
-ALTER TABLE rollup_days MODIFY SETTING prewarm_mark_cache = 1, prewarm_primary_key_cache = 1;
+ALTER TABLE rollup_days MODIFY SETTING prewarm_mark_cache = 1, primary_key_lazy_load = 0;
 
-ALTER TABLE rollup_hours MODIFY SETTING prewarm_mark_cache = 1, prewarm_primary_key_cache = 1;
+ALTER TABLE rollup_hours MODIFY SETTING prewarm_mark_cache = 1, primary_key_lazy_load = 0;

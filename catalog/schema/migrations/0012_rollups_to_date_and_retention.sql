@@ -122,11 +122,12 @@ FROM events
 WHERE time >= now() - INTERVAL 8 DAY
 GROUP BY hour;
 
--- A part written by an INSERT or a merge loads its marks and primary key
--- into the caches at once, so the first question to read it after a
--- folding or a background merge does not load them itself.
-ALTER TABLE rollups MODIFY SETTING prewarm_mark_cache = 1, prewarm_primary_key_cache = 1;
-ALTER TABLE retention_rollups MODIFY SETTING prewarm_mark_cache = 1, prewarm_primary_key_cache = 1;
-ALTER TABLE hourly_rollups MODIFY SETTING prewarm_mark_cache = 1, prewarm_primary_key_cache = 1;
-ALTER TABLE rollup_days MODIFY SETTING prewarm_mark_cache = 1, prewarm_primary_key_cache = 1;
-ALTER TABLE rollup_hours MODIFY SETTING prewarm_mark_cache = 1, prewarm_primary_key_cache = 1;
+-- A part written by an INSERT or a merge puts its marks in the mark cache
+-- at once, and every part loads its primary key when it is loaded, not on
+-- first use: the first question to read a part after a folding or a
+-- background merge does not load them itself.
+ALTER TABLE rollups MODIFY SETTING prewarm_mark_cache = 1, primary_key_lazy_load = 0;
+ALTER TABLE retention_rollups MODIFY SETTING prewarm_mark_cache = 1, primary_key_lazy_load = 0;
+ALTER TABLE hourly_rollups MODIFY SETTING prewarm_mark_cache = 1, primary_key_lazy_load = 0;
+ALTER TABLE rollup_days MODIFY SETTING prewarm_mark_cache = 1, primary_key_lazy_load = 0;
+ALTER TABLE rollup_hours MODIFY SETTING prewarm_mark_cache = 1, primary_key_lazy_load = 0;

@@ -468,12 +468,12 @@ FROM events
 WHERE time >= now() - INTERVAL 8 DAY
 GROUP BY hour;
 
-ALTER TABLE rollups_local ON CLUSTER datamap_cluster MODIFY SETTING prewarm_mark_cache = 1, prewarm_primary_key_cache = 1;
+ALTER TABLE rollups_local ON CLUSTER datamap_cluster MODIFY SETTING prewarm_mark_cache = 1, primary_key_lazy_load = 0;
 
-ALTER TABLE retention_rollups_local ON CLUSTER datamap_cluster MODIFY SETTING prewarm_mark_cache = 1, prewarm_primary_key_cache = 1;
+ALTER TABLE retention_rollups_local ON CLUSTER datamap_cluster MODIFY SETTING prewarm_mark_cache = 1, primary_key_lazy_load = 0;
 
-ALTER TABLE hourly_rollups_local ON CLUSTER datamap_cluster MODIFY SETTING prewarm_mark_cache = 1, prewarm_primary_key_cache = 1;
+ALTER TABLE hourly_rollups_local ON CLUSTER datamap_cluster MODIFY SETTING prewarm_mark_cache = 1, primary_key_lazy_load = 0;
 
-ALTER TABLE rollup_days_local ON CLUSTER datamap_cluster MODIFY SETTING prewarm_mark_cache = 1, prewarm_primary_key_cache = 1;
+ALTER TABLE rollup_days_local ON CLUSTER datamap_cluster MODIFY SETTING prewarm_mark_cache = 1, primary_key_lazy_load = 0;
 
-ALTER TABLE rollup_hours_local ON CLUSTER datamap_cluster MODIFY SETTING prewarm_mark_cache = 1, prewarm_primary_key_cache = 1;
+ALTER TABLE rollup_hours_local ON CLUSTER datamap_cluster MODIFY SETTING prewarm_mark_cache = 1, primary_key_lazy_load = 0;
