@@ -81,17 +81,16 @@ func Retention(ctx context.Context, conn driver.Conn, f Filter) ([]RetentionRow,
 		maxIf(retention_days, kind = 'collected'), `+longestRetention("kind = 'collected'")+`
 		FROM `+from+`
 		GROUP BY source, category, period_span, period
-		ORDER BY source, category, period_span != '`+toDateSpan+`', period`+RollupSettings, args...)
+		ORDER BY source, category, period_span != '`+toDateSpan+`', period`+answerSettings, args...)
 	if err != nil {
 		_ = inside.Wait()
 		return nil, fmt.Errorf("retention query: %w", err)
 	}
 	defer rows.Close()
-	type key struct{ system, category string }
-	var order []key
-	byKey := map[key][]retentionPeriod{}
+	var order []pair
+	byKey := map[pair][]retentionPeriod{}
 	for rows.Next() {
-		var k key
+		var k pair
 		var p retentionPeriod
 		if err := rows.Scan(&k.system, &k.category, &p.span, &p.start, &p.collected, &p.first, &p.erased, &p.lastErased,
 			&p.days, &p.retention); err != nil {
@@ -333,7 +332,7 @@ func readCollections(ctx context.Context, conn driver.Conn, open []oldestWithin,
 	conds, dargs := scope.dimConds(false)
 	rows, err := conn.Query(ctx, `SELECT source, category, toString(span), period, sum(records), min(first_seen)
 		FROM retention_rollups FINAL WHERE kind = 'collected' AND (`+strings.Join(ors, " OR ")+`)`+and(conds)+`
-		GROUP BY source, category, span, period ORDER BY source, category, period`+RollupSettings, append(args, dargs...)...)
+		GROUP BY source, category, span, period ORDER BY source, category, period`+answerSettings, append(args, dargs...)...)
 	if err != nil {
 		return nil, fmt.Errorf("retention query, inside periods: %w", err)
 	}

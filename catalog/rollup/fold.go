@@ -237,14 +237,20 @@ func recordDays(ctx context.Context, conn driver.Conn, days []query.Day, sealed 
 	return nil
 }
 
-// MarkAllDirty makes every day that has events dirty, so that the next
-// foldings recompute every rollup row: the repair after a restore or a
-// power failure without fsync, when the rollups may lag the events.
-// Sealed days stay as they are.
+// MarkAllDirty makes every day that has events dirty, and every hour of
+// the last days, so that the next foldings recompute every rollup row: the
+// repair after a restore or a power failure without fsync, when the
+// rollups may lag the events. Sealed days stay as they are.
 func MarkAllDirty(ctx context.Context, conn driver.Conn) error {
 	if err := conn.Exec(ctx, `INSERT INTO rollup_days (day, arrived)
 		SELECT toDate(time) AS day, count() FROM events GROUP BY day`); err != nil {
 		return fmt.Errorf("mark every day dirty: %w", err)
+	}
+	// And the hours of the days folded by the hour, which are summed from
+	// their hours' rows: those are recomputed only when dirty.
+	if err := conn.Exec(ctx, `INSERT INTO rollup_hours (hour, arrived)
+		SELECT toStartOfHour(time) AS hour, count() FROM events WHERE time >= now() - INTERVAL 8 DAY GROUP BY hour`); err != nil {
+		return fmt.Errorf("mark every hour dirty: %w", err)
 	}
 	return nil
 }
