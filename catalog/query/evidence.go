@@ -32,7 +32,7 @@ FROM `+from+`
 GROUP BY kind, source, category, data_subject, purpose, legal_basis, special_condition,
 	recipient_name, recipient_role, recipient_country, recipient_safeguard
 ORDER BY kind, source, category, data_subject, purpose, legal_basis, special_condition,
-	recipient_name, recipient_role, recipient_country, recipient_safeguard`+answerSettings, args...)
+	recipient_name, recipient_role, recipient_country, recipient_safeguard`+RollupSettings, args...)
 	if err != nil {
 		return nil, fmt.Errorf("report: evidence query: %w", err)
 	}

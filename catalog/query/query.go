@@ -65,7 +65,7 @@ func Inventory(ctx context.Context, conn driver.Conn, f Filter) ([]InventoryRow,
 		`+longestRetention("")+`, `+Measures+`
 		FROM `+from+`
 		GROUP BY source, category, data_subject, purpose, legal_basis
-		ORDER BY source, category, data_subject, purpose, legal_basis`+answerSettings, args...)
+		ORDER BY source, category, data_subject, purpose, legal_basis`+RollupSettings, args...)
 	if err != nil {
 		return nil, fmt.Errorf("inventory query: %w", err)
 	}
@@ -99,7 +99,7 @@ func Flows(ctx context.Context, conn driver.Conn, f Filter) ([]FlowRow, error) {
 		GROUP BY source, category, data_subject, purpose, legal_basis,
 			recipient_name, recipient_role, recipient_country, recipient_safeguard
 		ORDER BY recipient_name, source, category, data_subject, purpose, legal_basis,
-			recipient_role, recipient_country, recipient_safeguard`+answerSettings, args...)
+			recipient_role, recipient_country, recipient_safeguard`+RollupSettings, args...)
 	if err != nil {
 		return nil, fmt.Errorf("flows query: %w", err)
 	}
@@ -143,7 +143,7 @@ func CountEvents(ctx context.Context, conn driver.Conn) (Totals, error) {
 		return Totals{}, err
 	}
 	var t Totals
-	if err := conn.QueryRow(ctx, "SELECT "+sumEvents+", "+sumRecords+" FROM "+from+answerSettings, args...).
+	if err := conn.QueryRow(ctx, "SELECT "+sumEvents+", "+sumRecords+" FROM "+from+RollupSettings, args...).
 		Scan(&t.Events, &t.Records); err != nil {
 		return t, fmt.Errorf("totals query: %w", err)
 	}
@@ -168,7 +168,7 @@ func KnownValues(ctx context.Context, conn driver.Conn, f Filter) error {
 			return err
 		}
 		var n uint64
-		if err := conn.QueryRow(ctx, "SELECT count() FROM (SELECT 1 FROM "+from+" LIMIT 1)"+answerSettings, args...).Scan(&n); err != nil {
+		if err := conn.QueryRow(ctx, "SELECT count() FROM (SELECT 1 FROM "+from+" LIMIT 1)"+RollupSettings, args...).Scan(&n); err != nil {
 			return fmt.Errorf("%s lookup: %w", c.param, err)
 		}
 		if n == 0 {
@@ -186,7 +186,7 @@ func Systems(ctx context.Context, conn driver.Conn) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows, err := conn.Query(ctx, "SELECT DISTINCT source FROM "+from+" ORDER BY source"+answerSettings, args...)
+	rows, err := conn.Query(ctx, "SELECT DISTINCT source FROM "+from+" ORDER BY source"+RollupSettings, args...)
 	if err != nil {
 		return nil, fmt.Errorf("systems query: %w", err)
 	}

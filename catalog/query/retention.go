@@ -81,7 +81,7 @@ func Retention(ctx context.Context, conn driver.Conn, f Filter) ([]RetentionRow,
 		maxIf(retention_days, kind = 'collected'), `+longestRetention("kind = 'collected'")+`
 		FROM `+from+`
 		GROUP BY source, category, period_span, period
-		ORDER BY source, category, period_span != '`+toDateSpan+`', period`+answerSettings, args...)
+		ORDER BY source, category, period_span != '`+toDateSpan+`', period`+RollupSettings, args...)
 	if err != nil {
 		_ = inside.Wait()
 		return nil, fmt.Errorf("retention query: %w", err)
@@ -332,7 +332,7 @@ func readCollections(ctx context.Context, conn driver.Conn, open []oldestWithin,
 	conds, dargs := scope.dimConds(false)
 	rows, err := conn.Query(ctx, `SELECT source, category, toString(span), period, sum(records), min(first_seen)
 		FROM retention_rollups FINAL WHERE kind = 'collected' AND (`+strings.Join(ors, " OR ")+`)`+and(conds)+`
-		GROUP BY source, category, span, period ORDER BY source, category, period`+answerSettings, append(args, dargs...)...)
+		GROUP BY source, category, span, period ORDER BY source, category, period`+RollupSettings, append(args, dargs...)...)
 	if err != nil {
 		return nil, fmt.Errorf("retention query, inside periods: %w", err)
 	}

@@ -33,16 +33,6 @@ import (
 const RollupSettings = ` SETTINGS split_intersecting_parts_ranges_into_layers_final = 1,
 	use_skip_indexes_if_final_exact_mode = 0, do_not_merge_across_partitions_select_final = 1`
 
-// answerSettings are RollupSettings for the statements that answer a
-// question, without ClickHouse's JIT compilation of expressions: it
-// compiles an expression the third time it runs, and those first runs and
-// the compilation cost a question's first answers up to twice its usual
-// time (retention at 1M events: 114 ms three times, then 64 ms), while
-// compiled or not the steady answer is the same within the noise: these
-// statements aggregate thousands of rows, not millions.
-const answerSettings = RollupSettings + `, compile_expressions = 0, compile_aggregate_expressions = 0,
-	compile_sort_description = 0`
-
 const resolution = time.Millisecond // of the catalog's times
 
 // The range of the catalog's DateTime64 times.
@@ -472,7 +462,7 @@ func readRollupStateNow(ctx context.Context, conn driver.Conn) (rollupState, err
 			FROM rollup_hours WHERE hour >= `+hourlyCutoffSQL+` GROUP BY hour
 		UNION ALL (SELECT 'to_date', toDateTime(through, 'UTC'), 0, folded, 0
 			FROM rollup_to_date ORDER BY through DESC, folded DESC LIMIT 1)
-		UNION ALL SELECT 'hourly_cutoff', toDateTime(`+hourlyCutoffSQL+`, 'UTC'), 0, 0, 0`+answerSettings)
+		UNION ALL SELECT 'hourly_cutoff', toDateTime(`+hourlyCutoffSQL+`, 'UTC'), 0, 0, 0`)
 	if err != nil {
 		return s, fmt.Errorf("rollup state query: %w", err)
 	}

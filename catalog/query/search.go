@@ -54,7 +54,7 @@ func Search(ctx context.Context, conn driver.Conn, tax *taxonomy.Taxonomy, text 
 		GROUP BY GROUPING SETS ((source), (recipient_name), (category), (purpose))
 		HAVING name != '' AND (positionCaseInsensitiveUTF8(name, ?) > 0
 			OR (kind = 'category' AND has(?, name)) OR (kind = 'purpose' AND has(?, name)))
-		ORDER BY kind, name` + answerSettings + `, group_by_use_nulls = 0`
+		ORDER BY kind, name` + RollupSettings + `, group_by_use_nulls = 0`
 	args = append(args, text, keys(labels["category"]), keys(labels["purpose"]))
 	rows, err := conn.Query(ctx, query, args...)
 	if err != nil {

@@ -12,12 +12,12 @@ import (
 // at every start and after every folding, so it must not fail on either.
 func TestWarmReadsEmptyAndFoldedCatalogs(t *testing.T) {
 	ctx := context.Background()
-	if err := query.Warm(ctx, testservers.ClickHouse(t)); err != nil {
+	if err := query.Warm(ctx, testservers.ClickHouse(t), 1); err != nil {
 		t.Fatalf("empty catalog: %v", err)
 	}
 	conn := loadFixture(t)
 	foldAll(t, conn)
-	if err := query.Warm(ctx, conn); err != nil {
+	if err := query.Warm(ctx, conn, query.Compiled); err != nil {
 		t.Fatalf("folded catalog: %v", err)
 	}
 }

@@ -165,23 +165,11 @@ func foldHours(ctx context.Context, conn driver.Conn, days []time.Time) ([]query
 // recordHours records hours as folded up to the arrivals they had when
 // listed.
 func recordHours(ctx context.Context, conn driver.Conn, hours []query.Hour) error {
-	if len(hours) == 0 {
-		return nil
+	rows := make([][]any, len(hours))
+	for i, h := range hours {
+		rows[i] = []any{h.Hour, uint64(0), h.Arrived}
 	}
-	b, err := conn.PrepareBatch(ctx, "INSERT INTO rollup_hours (hour, arrived, folded)")
-	if err != nil {
-		return fmt.Errorf("record folded hours: %w", err)
-	}
-	defer b.Abort()
-	for _, h := range hours {
-		if err := b.Append(h.Hour, uint64(0), h.Arrived); err != nil {
-			return fmt.Errorf("record folded hours: %w", err)
-		}
-	}
-	if err := b.Send(); err != nil {
-		return fmt.Errorf("record folded hours: %w", err)
-	}
-	return nil
+	return record(ctx, conn, "INSERT INTO rollup_hours (hour, arrived, folded)", rows, "hours")
 }
 
 func dates(ts []time.Time) []string {
@@ -214,25 +202,35 @@ func SealDays(ctx context.Context, conn driver.Conn, days []query.Day) error {
 }
 
 func recordDays(ctx context.Context, conn driver.Conn, days []query.Day, sealed bool) error {
-	if len(days) == 0 {
-		return nil
-	}
-	b, err := conn.PrepareBatch(ctx, "INSERT INTO rollup_days (day, arrived, folded, sealed)")
-	if err != nil {
-		return fmt.Errorf("record folded days: %w", err)
-	}
-	defer b.Abort()
 	var seal uint8
 	if sealed {
 		seal = 1
 	}
-	for _, d := range days {
-		if err := b.Append(d.Day, uint64(0), d.Arrived, seal); err != nil {
-			return fmt.Errorf("record folded days: %w", err)
+	rows := make([][]any, len(days))
+	for i, d := range days {
+		rows[i] = []any{d.Day, uint64(0), d.Arrived, seal}
+	}
+	return record(ctx, conn, "INSERT INTO rollup_days (day, arrived, folded, sealed)", rows, "days")
+}
+
+// record inserts the bookkeeping rows of a folding (rollup_days,
+// rollup_hours) in one batch.
+func record(ctx context.Context, conn driver.Conn, insert string, rows [][]any, what string) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	b, err := conn.PrepareBatch(ctx, insert)
+	if err != nil {
+		return fmt.Errorf("record folded %s: %w", what, err)
+	}
+	defer b.Abort()
+	for _, r := range rows {
+		if err := b.Append(r...); err != nil {
+			return fmt.Errorf("record folded %s: %w", what, err)
 		}
 	}
 	if err := b.Send(); err != nil {
-		return fmt.Errorf("record folded days: %w", err)
+		return fmt.Errorf("record folded %s: %w", what, err)
 	}
 	return nil
 }

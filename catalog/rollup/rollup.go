@@ -62,6 +62,7 @@ type Folder struct {
 
 	dirtyDays   atomic.Int64 // last seen, for the gauges
 	pendingRows atomic.Int64
+	warmed      atomic.Bool // by a first Warm that compiled
 }
 
 // New returns a Folder over conn, which the caller owns.
@@ -128,7 +129,7 @@ func (f *Folder) Fold(ctx context.Context) (Round, error) {
 		// New rollup rows: the next question would be the first to read
 		// them (a backfill warms once, at its end). Not worth failing the
 		// round for.
-		if err := query.Warm(ctx, f.conn); err != nil {
+		if err := f.warm(ctx); err != nil {
 			f.opts.Logger.Warn("warming the catalog after folding failed", "err", err)
 		}
 	}
@@ -245,12 +246,22 @@ func (f *Folder) FoldAll(ctx context.Context, progress func(done, total int)) (R
 	}
 }
 
+// warm warms the catalog (query.Warm): the first time often enough for
+// ClickHouse to compile what the questions run, once after that.
+func (f *Folder) warm(ctx context.Context) error {
+	times := 1
+	if f.warmed.CompareAndSwap(false, true) {
+		times = query.Compiled
+	}
+	return query.Warm(ctx, f.conn, times)
+}
+
 // Run warms the catalog (query.Warm), then folds until ctx ends: a round whenever there are dirty days, paced
 // so that folding never takes more than its share of the time (Pace), and
 // a look every Interval otherwise. Errors are logged and retried; Run
 // returns nil when ctx ends.
 func (f *Folder) Run(ctx context.Context) error {
-	if err := query.Warm(ctx, f.conn); err != nil && ctx.Err() == nil {
+	if err := f.warm(ctx); err != nil && ctx.Err() == nil {
 		f.opts.Logger.Warn("warming the catalog at start failed", "err", err)
 	}
 	backoff := f.opts.Interval
