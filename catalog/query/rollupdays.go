@@ -109,11 +109,11 @@ func ToDateState(ctx context.Context, conn driver.Conn) (ToDateDue, error) {
 // when no day has events.
 func HourlyFrom(ctx context.Context, conn driver.Conn) (time.Time, error) {
 	var from time.Time
-	var any uint64
-	if err := conn.QueryRow(ctx, `SELECT `+HourlyFromSQL+`, count() FROM rollup_days`).Scan(&from, &any); err != nil {
+	var days uint64
+	if err := conn.QueryRow(ctx, `SELECT `+HourlyFromSQL+`, count() FROM rollup_days`).Scan(&from, &days); err != nil {
 		return time.Time{}, fmt.Errorf("rollup hours query: %w", err)
 	}
-	if any == 0 {
+	if days == 0 {
 		return time.Time{}, nil
 	}
 	return from.UTC(), nil

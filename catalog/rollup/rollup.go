@@ -256,10 +256,10 @@ func (f *Folder) warm(ctx context.Context) error {
 	return query.Warm(ctx, f.conn, times)
 }
 
-// Run warms the catalog (query.Warm), then folds until ctx ends: a round whenever there are dirty days, paced
-// so that folding never takes more than its share of the time (Pace), and
-// a look every Interval otherwise. Errors are logged and retried; Run
-// returns nil when ctx ends.
+// Run warms the catalog (query.Warm), then folds until ctx ends: a round
+// whenever there are dirty days, paced so that folding never takes more
+// than its share of the time (Pace), and a look every Interval otherwise.
+// Errors are logged and retried; Run returns nil when ctx ends.
 func (f *Folder) Run(ctx context.Context) error {
 	if err := f.warm(ctx); err != nil && ctx.Err() == nil {
 		f.opts.Logger.Warn("warming the catalog at start failed", "err", err)
