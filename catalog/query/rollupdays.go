@@ -90,33 +90,24 @@ type ToDateDue struct {
 
 // ToDateState reads whether the rows to date are due.
 func ToDateState(ctx context.Context, conn driver.Conn) (ToDateDue, error) {
-	var d ToDateDue
-	var clean, same bool
-	err := conn.QueryRow(ctx, `WITH (SELECT max((through, folded)) FROM rollup_to_date) AS computed,
-			(SELECT max(day) - 1 FROM rollup_days) AS through
-		SELECT min(day), through, sumIf(day_folded, day <= through) AS folded,
-			countIf(dirty AND NOT sealed AND day <= through) = 0, (through, folded) = computed
-		FROM (SELECT day, sum(arrived) > max(folded) AS dirty, max(folded) AS day_folded, max(sealed) = 1 AS sealed
-			FROM rollup_days GROUP BY day)`).Scan(&d.First, &d.Through, &d.Folded, &clean, &same)
-	if err != nil {
-		return d, fmt.Errorf("rollups to date query: %w", err)
+	b, err := readBookkeeping(ctx, conn)
+	if err != nil || len(b.days) == 0 {
+		return ToDateDue{}, err
 	}
-	d.Due = clean && !same && !d.Through.Before(d.First) && d.First.After(time.Unix(0, 0).UTC())
+	d := ToDateDue{First: b.days[0].Day, Through: b.days[len(b.days)-1].Day.AddDate(0, 0, -1)}
+	var clean bool
+	d.Folded, clean = b.foldedThrough(d.Through)
+	same := b.toDate.Day.Equal(d.Through) && b.toDate.Folded == d.Folded
+	d.Due = clean && !same && !d.Through.Before(d.First)
 	return d, nil
 }
 
-// HourlyFrom reads the first day folded by the hour (HourlyFromSQL); zero
-// when no day has events.
+// HourlyFrom reads the first day folded by the hour: the newest two days
+// with events, within the last five, as the plans read them. Zero when no
+// day has events.
 func HourlyFrom(ctx context.Context, conn driver.Conn) (time.Time, error) {
-	var from time.Time
-	var days uint64
-	if err := conn.QueryRow(ctx, `SELECT `+HourlyFromSQL+`, count() FROM rollup_days`).Scan(&from, &days); err != nil {
-		return time.Time{}, fmt.Errorf("rollup hours query: %w", err)
-	}
-	if days == 0 {
-		return time.Time{}, nil
-	}
-	return from.UTC(), nil
+	b, err := readBookkeeping(ctx, conn)
+	return b.hourlyFrom(), err
 }
 
 // Hour is the rollup state of one hour of a day folded by the hour: the

@@ -441,21 +441,27 @@ func readRollupState(ctx context.Context, conn driver.Conn) (rollupState, error)
 	return readRollupStateNow(ctx, conn)
 }
 
-// HourlyFromSQL is the first day folded by the hour, over rollup_days: the
-// newest two days with events, within the last five days (the hourly
-// rollups are kept a week, their bookkeeping eight days).
-const HourlyFromSQL = "greatest(max(day) - 1, " + hourlyCutoffSQL + ")"
-
-// hourlyCutoffSQL is the first day that may be folded by the hour.
+// hourlyCutoffSQL is the first day that may be folded by the hour: the
+// hourly rollups are kept a week, their bookkeeping eight days.
 const hourlyCutoffSQL = "toDate(now() - INTERVAL 5 DAY)"
 
-// readRollupStateNow reads the rollups' bookkeeping in one statement — a
-// row per day with events, per hour of the last days with arrivals, the
-// newest rows to date and the first day that may be folded by the hour —
-// and works the state out from them: a statement per figure costs a few
+// bookkeeping is what the rollups' bookkeeping tables say, read in one
+// statement: every day with events (sorted), the hours of the last days
+// with arrivals (sorted), the newest rows to date computed (Day is the
+// last day they hold, Folded the foldings they were computed from) and
+// the first day that may be folded by the hour. Both the plans of a
+// question and the Folder work from it, so they agree on what is dirty,
+// what is folded by the hour and when the rows to date are trusted.
+type bookkeeping struct {
+	days, hours []Day
+	toDate      Day
+	cutoff      time.Time
+}
+
+// readBookkeeping reads the bookkeeping: a statement per figure costs a few
 // milliseconds each, and every answer pays for it.
-func readRollupStateNow(ctx context.Context, conn driver.Conn) (rollupState, error) {
-	var s rollupState
+func readBookkeeping(ctx context.Context, conn driver.Conn) (bookkeeping, error) {
+	var b bookkeeping
 	rows, err := conn.Query(ctx, `SELECT 'day', toDateTime(day, 'UTC'), sum(arrived), max(folded), max(sealed)
 			FROM rollup_days GROUP BY day
 		UNION ALL SELECT 'hour', hour, sum(arrived), max(folded), 0
@@ -464,64 +470,86 @@ func readRollupStateNow(ctx context.Context, conn driver.Conn) (rollupState, err
 			FROM rollup_to_date ORDER BY through DESC, folded DESC LIMIT 1)
 		UNION ALL SELECT 'hourly_cutoff', toDateTime(`+hourlyCutoffSQL+`, 'UTC'), 0, 0, 0`)
 	if err != nil {
-		return s, fmt.Errorf("rollup state query: %w", err)
+		return b, fmt.Errorf("rollup state query: %w", err)
 	}
 	defer rows.Close()
-	var days, hours []Day
-	var toDate Day
-	var cutoff time.Time
 	for rows.Next() {
 		var what string
 		var d Day
 		var sealed uint8
 		if err := rows.Scan(&what, &d.Day, &d.Arrived, &d.Folded, &sealed); err != nil {
-			return s, fmt.Errorf("rollup state query: %w", err)
+			return b, fmt.Errorf("rollup state query: %w", err)
 		}
 		d.Day, d.Sealed = d.Day.UTC(), sealed == 1
 		switch what {
 		case "day":
-			days = append(days, d)
+			b.days = append(b.days, d)
 		case "hour":
-			hours = append(hours, d)
+			b.hours = append(b.hours, d)
 		case "to_date":
-			toDate = d
+			if d.Day.After(time.Unix(0, 0)) {
+				b.toDate = d
+			}
 		case "hourly_cutoff":
-			cutoff = d.Day
+			b.cutoff = d.Day
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return s, fmt.Errorf("rollup state query: %w", err)
-	}
-	if len(days) == 0 {
-		return s, nil // no day has events
+		return b, fmt.Errorf("rollup state query: %w", err)
 	}
 	byTime := func(a, b Day) int { return a.Day.Compare(b.Day) }
-	slices.SortFunc(days, byTime)
-	slices.SortFunc(hours, byTime)
-	s.first, s.last = days[0].Day, days[len(days)-1].Day
-	// The rows to date are trusted while every day they hold is folded as
-	// it was when they were computed (migration 0012).
-	var foldedToDate uint64
-	toDateClean := true
-	for _, d := range days {
+	slices.SortFunc(b.days, byTime)
+	slices.SortFunc(b.hours, byTime)
+	return b, nil
+}
+
+// foldedThrough sums the foldings of the days up to through, and says
+// whether every one of them is folded: what the rows to date through it
+// are computed from, and trusted with.
+func (b bookkeeping) foldedThrough(through time.Time) (folded uint64, clean bool) {
+	clean = true
+	for _, d := range b.days {
+		if !d.Day.After(through) {
+			folded += d.Folded
+			clean = clean && !d.Dirty()
+		}
+	}
+	return folded, clean
+}
+
+// hourlyFrom is the first day folded by the hour: the newest two days with
+// events, within the last five. Zero when no day has events.
+func (b bookkeeping) hourlyFrom() time.Time {
+	if len(b.days) == 0 {
+		return time.Time{}
+	}
+	return maxTime(b.days[len(b.days)-1].Day.AddDate(0, 0, -1), b.cutoff)
+}
+
+// state works out what a plan needs from the bookkeeping.
+func (b bookkeeping) state() rollupState {
+	var s rollupState
+	if len(b.days) == 0 {
+		return s // no day has events
+	}
+	s.first, s.last = b.days[0].Day, b.days[len(b.days)-1].Day
+	for _, d := range b.days {
 		if d.Dirty() {
 			s.dirty = append(s.dirty, d.Day)
 		}
 		if d.Sealed {
 			s.sealed = d.Day
 		}
-		if !d.Day.After(toDate.Day) {
-			foldedToDate += d.Folded
-			toDateClean = toDateClean && !d.Dirty()
+	}
+	// The rows to date are trusted while every day they hold is folded as
+	// it was when they were computed (migration 0012).
+	if !b.toDate.Day.IsZero() {
+		if folded, clean := b.foldedThrough(b.toDate.Day); clean && folded == b.toDate.Folded {
+			s.toDate = b.toDate.Day
 		}
 	}
-	if !toDate.Day.IsZero() && toDate.Day.After(time.Unix(0, 0)) && toDateClean && foldedToDate == toDate.Folded {
-		s.toDate = toDate.Day
-	}
-	// Folded by the hour: the newest two days, within the last five
-	// (HourlyFromSQL, as the Folder reads it).
-	s.hourlyFrom = maxTime(s.last.AddDate(0, 0, -1), cutoff)
-	for _, h := range hours {
+	s.hourlyFrom = b.hourlyFrom()
+	for _, h := range b.hours {
 		switch {
 		case h.Day.Before(s.hourlyFrom):
 		case h.Arrived <= h.Folded:
@@ -530,7 +558,12 @@ func readRollupStateNow(ctx context.Context, conn driver.Conn) (rollupState, err
 			s.dirtyHours = append(s.dirtyHours, h.Day)
 		}
 	}
-	return s, nil
+	return s
+}
+
+func readRollupStateNow(ctx context.Context, conn driver.Conn) (rollupState, error) {
+	b, err := readBookkeeping(ctx, conn)
+	return b.state(), err
 }
 
 // selection is the rows a query aggregates: rollup rows and raw events in
