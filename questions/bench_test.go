@@ -137,8 +137,8 @@ func BenchmarkDataMapQueries(b *testing.B) {
 	exec(`INSERT INTO events SELECT * REPLACE (concat('late-', id) AS id) FROM events
 		WHERE toDate(time) = (SELECT max(toDate(time)) FROM events) LIMIT 100`)
 	var dirtyHours uint64
-	_ = conn.QueryRow(ctx, `SELECT count() FROM (SELECT hour FROM rollup_hours
-		WHERE toDate(hour) = (SELECT max(day) FROM rollup_days) GROUP BY hour HAVING sum(arrived) > max(folded))`).Scan(&dirtyHours)
+	_ = conn.QueryRow(ctx, `SELECT count() FROM (SELECT hour FROM rollup_arrivals
+		WHERE toDate(hour) = (SELECT max(toDate(hour)) FROM rollup_arrivals) GROUP BY hour HAVING sum(arrived) > max(folded))`).Scan(&dirtyHours)
 	b.Logf("last day dirty: %d of its hours read raw, the others from their hourly rows", dirtyHours)
 	b.Run("last-day-dirty", func(b *testing.B) { benchQuestions(b, conn) })
 }

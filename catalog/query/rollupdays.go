@@ -57,9 +57,16 @@ func UnsealedDays(ctx context.Context, conn driver.Conn, through time.Time) ([]D
 	return days(ctx, conn, "max(sealed) = 0 AND day <= ?", []any{date(through)})
 }
 
+// daysSQL reads every day's bookkeeping (migration 0013): the arrivals of
+// its hours, what its last folding covered, whether it is sealed. A day
+// sealed after its raw events expired may have no arrivals left.
+const daysSQL = `SELECT day, sum(arrived) AS day_arrived, max(folded) AS day_folded, max(sealed) AS day_sealed FROM (
+		SELECT toDate(hour) AS day, arrived, toUInt64(0) AS folded, toUInt8(0) AS sealed FROM rollup_arrivals
+		UNION ALL SELECT day, toUInt64(0), folded, sealed FROM rollup_folded)
+	GROUP BY day`
+
 func days(ctx context.Context, conn driver.Conn, having string, args []any) ([]Day, error) {
-	rows, err := conn.Query(ctx, `SELECT day, sum(arrived), max(folded), max(sealed) FROM rollup_days
-		GROUP BY day HAVING `+having+` ORDER BY day`, args...)
+	rows, err := conn.Query(ctx, daysSQL+` HAVING `+having+` ORDER BY day`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("rollup days query: %w", err)
 	}
@@ -120,7 +127,7 @@ type Hour struct {
 // DirtyHours lists the hours of the days whose arrivals their hourly rows
 // do not count, oldest first.
 func DirtyHours(ctx context.Context, conn driver.Conn, days []time.Time) ([]Hour, error) {
-	rows, err := conn.Query(ctx, `SELECT hour, sum(arrived), max(folded) FROM rollup_hours
+	rows, err := conn.Query(ctx, `SELECT hour, sum(arrived), max(folded) FROM rollup_arrivals
 		WHERE toDate(hour) IN ? GROUP BY hour HAVING sum(arrived) > max(folded) ORDER BY hour`, dates(days))
 	if err != nil {
 		return nil, fmt.Errorf("rollup hours query: %w", err)

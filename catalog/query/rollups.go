@@ -442,7 +442,7 @@ func readRollupState(ctx context.Context, conn driver.Conn) (rollupState, error)
 }
 
 // hourlyCutoffSQL is the first day that may be folded by the hour: the
-// hourly rollups are kept a week, their bookkeeping eight days.
+// hourly rollups are kept a week.
 const hourlyCutoffSQL = "toDate(now() - INTERVAL 5 DAY)"
 
 // bookkeeping is what the rollups' bookkeeping tables say, read in one
@@ -462,10 +462,9 @@ type bookkeeping struct {
 // milliseconds each, and every answer pays for it.
 func readBookkeeping(ctx context.Context, conn driver.Conn) (bookkeeping, error) {
 	var b bookkeeping
-	rows, err := conn.Query(ctx, `SELECT 'day', toDateTime(day, 'UTC'), sum(arrived), max(folded), max(sealed)
-			FROM rollup_days GROUP BY day
+	rows, err := conn.Query(ctx, `SELECT 'day', toDateTime(day, 'UTC'), day_arrived, day_folded, day_sealed FROM (`+daysSQL+`)
 		UNION ALL SELECT 'hour', hour, sum(arrived), max(folded), 0
-			FROM rollup_hours WHERE hour >= `+hourlyCutoffSQL+` GROUP BY hour
+			FROM rollup_arrivals WHERE hour >= `+hourlyCutoffSQL+` GROUP BY hour
 		UNION ALL (SELECT 'to_date', toDateTime(through, 'UTC'), 0, folded, 0
 			FROM rollup_to_date ORDER BY through DESC, folded DESC LIMIT 1)
 		UNION ALL SELECT 'hourly_cutoff', toDateTime(`+hourlyCutoffSQL+`, 'UTC'), 0, 0, 0`)

@@ -169,7 +169,7 @@ func recordHours(ctx context.Context, conn driver.Conn, hours []query.Hour) erro
 	for i, h := range hours {
 		rows[i] = []any{h.Hour, uint64(0), h.Arrived}
 	}
-	return record(ctx, conn, "INSERT INTO rollup_hours (hour, arrived, folded)", rows, "hours")
+	return record(ctx, conn, "INSERT INTO rollup_arrivals (hour, arrived, folded)", rows, "hours")
 }
 
 func dates(ts []time.Time) []string {
@@ -208,13 +208,13 @@ func recordDays(ctx context.Context, conn driver.Conn, days []query.Day, sealed 
 	}
 	rows := make([][]any, len(days))
 	for i, d := range days {
-		rows[i] = []any{d.Day, uint64(0), d.Arrived, seal}
+		rows[i] = []any{d.Day, d.Arrived, seal}
 	}
-	return record(ctx, conn, "INSERT INTO rollup_days (day, arrived, folded, sealed)", rows, "days")
+	return record(ctx, conn, "INSERT INTO rollup_folded (day, folded, sealed)", rows, "days")
 }
 
-// record inserts the bookkeeping rows of a folding (rollup_days,
-// rollup_hours) in one batch.
+// record inserts the bookkeeping rows of a folding (rollup_folded,
+// rollup_arrivals) in one batch.
 func record(ctx context.Context, conn driver.Conn, insert string, rows [][]any, what string) error {
 	if len(rows) == 0 {
 		return nil
@@ -236,19 +236,13 @@ func record(ctx context.Context, conn driver.Conn, insert string, rows [][]any, 
 }
 
 // MarkAllDirty makes every day that has events dirty, and every hour of
-// the last days, so that the next foldings recompute every rollup row: the
-// repair after a restore or a power failure without fsync, when the
-// rollups may lag the events. Sealed days stay as they are.
+// them, so that the next foldings recompute every rollup row: the repair
+// after a restore or a power failure without fsync, when the rollups may
+// lag the events. Sealed days stay as they are.
 func MarkAllDirty(ctx context.Context, conn driver.Conn) error {
-	if err := conn.Exec(ctx, `INSERT INTO rollup_days (day, arrived)
-		SELECT toDate(time) AS day, count() FROM events GROUP BY day`); err != nil {
+	if err := conn.Exec(ctx, `INSERT INTO rollup_arrivals (hour, arrived)
+		SELECT toStartOfHour(time) AS hour, count() FROM events GROUP BY hour`); err != nil {
 		return fmt.Errorf("mark every day dirty: %w", err)
-	}
-	// And the hours of the days folded by the hour, which are summed from
-	// their hours' rows: those are recomputed only when dirty.
-	if err := conn.Exec(ctx, `INSERT INTO rollup_hours (hour, arrived)
-		SELECT toStartOfHour(time) AS hour, count() FROM events WHERE time >= now() - INTERVAL 8 DAY GROUP BY hour`); err != nil {
-		return fmt.Errorf("mark every hour dirty: %w", err)
 	}
 	return nil
 }

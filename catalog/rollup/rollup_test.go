@@ -95,12 +95,12 @@ func TestBackfillOfAnExistingCatalogIsResumableAndRunsDuringIngestion(t *testing
 	db := testservers.NewDatabase(t)
 	ctx := context.Background()
 	// The catalog as it was: the rollups' migrations never ran.
-	if err := db.Conn.Exec(ctx, "DROP VIEW rollup_days_mv"); err != nil {
+	if err := db.Conn.Exec(ctx, "DROP VIEW rollup_arrivals_mv"); err != nil {
 		t.Fatal(err)
 	}
-	for _, stmt := range []string{"DROP TABLE rollup_days", "DROP TABLE rollups", "DROP TABLE rollup_to_date",
-		"ALTER TABLE events DROP INDEX time_minmax",
-		"ALTER TABLE schema_migrations DELETE WHERE version IN (5, 12) SETTINGS mutations_sync = 1"} {
+	for _, stmt := range []string{"DROP TABLE rollup_arrivals", "DROP TABLE rollup_folded", "DROP TABLE rollups",
+		"DROP TABLE rollup_to_date", "ALTER TABLE events DROP INDEX time_minmax",
+		"ALTER TABLE schema_migrations DELETE WHERE version IN (5, 12, 13, 14) SETTINGS mutations_sync = 1"} {
 		if err := db.Conn.Exec(ctx, stmt); err != nil {
 			t.Fatal(stmt, err)
 		}
@@ -111,7 +111,7 @@ func TestBackfillOfAnExistingCatalogIsResumableAndRunsDuringIngestion(t *testing
 	write(t, db.Conn, old[:100]) // redeliveries
 
 	ran, err := schema.Migrate(ctx, db.Conn)
-	if err != nil || !reflect.DeepEqual(ran, []int{5, 12}) {
+	if err != nil || !reflect.DeepEqual(ran, []int{5, 12, 13, 14}) {
 		t.Fatalf("migrate: ran %v, %v", ran, err)
 	}
 	if s := status(t, db.Conn); s.DirtyDays != 90 || s.Days != 90 {
@@ -315,7 +315,7 @@ func TestDayCountsCommitAfterTheirEventsAndEveryRetryCountsAgain(t *testing.T) {
 		if err := conn.QueryRow(ctx, "SELECT count() FROM events WHERE toDate(time) = ?", date(day)).Scan(&rows); err != nil {
 			t.Fatal(err)
 		}
-		if err := conn.QueryRow(ctx, "SELECT sum(arrived) FROM rollup_days WHERE day = ?", date(day)).Scan(&counted); err != nil {
+		if err := conn.QueryRow(ctx, "SELECT sum(arrived) FROM rollup_arrivals WHERE toDate(hour) = ?", date(day)).Scan(&counted); err != nil {
 			t.Fatal(err)
 		}
 		return rows, counted
@@ -358,7 +358,7 @@ func TestDayCountsCommitAfterTheirEventsAndEveryRetryCountsAgain(t *testing.T) {
 		case <-time.After(50 * time.Millisecond):
 		}
 		var counted, rows uint64
-		if err := conn.QueryRow(ctx, "SELECT sum(arrived) FROM rollup_days WHERE day = ?", date(other)).Scan(&counted); err != nil {
+		if err := conn.QueryRow(ctx, "SELECT sum(arrived) FROM rollup_arrivals WHERE toDate(hour) = ?", date(other)).Scan(&counted); err != nil {
 			t.Fatal(err)
 		}
 		if err := conn.QueryRow(ctx, "SELECT count() FROM events WHERE toDate(time) = ?", date(other)).Scan(&rows); err != nil {
@@ -453,7 +453,7 @@ func TestTheNewestDaysAreFoldedByTheHour(t *testing.T) {
 	}
 	var hourRows, hoursFolded uint64
 	if err := db.Conn.QueryRow(ctx, `SELECT (SELECT count() FROM hourly_rollups FINAL),
-		(SELECT countIf(f > 0) FROM (SELECT max(folded) AS f FROM rollup_hours GROUP BY hour))`).Scan(&hourRows, &hoursFolded); err != nil {
+		(SELECT countIf(f > 0) FROM (SELECT max(folded) AS f FROM rollup_arrivals GROUP BY hour))`).Scan(&hourRows, &hoursFolded); err != nil {
 		t.Fatal(err)
 	}
 	if hourRows != 48 || hoursFolded != 48 {
@@ -503,4 +503,81 @@ func TestTheNewestDaysAreFoldedByTheHour(t *testing.T) {
 		t.Fatalf("after folding, dirty hours %v", dirty)
 	}
 	check("rebuilt")
+}
+
+// A catalog whose arrivals were counted by the day and by the hour (two
+// views, before migration 0013) is upgraded to one count by the hour: its
+// sealed day stays sealed, every other day is folded again once (the
+// arrivals its foldings covered were counted another way), the answers
+// are those of the raw events throughout, and an event that arrives for
+// the sealed day afterwards is reported as late.
+func TestUpgradeToArrivalsByTheHourKeepsSealedDaysAndRefoldsTheOthers(t *testing.T) {
+	db := testservers.NewDatabase(t)
+	ctx := context.Background()
+	start := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	write(t, db.Conn, dailyEvents(start, 3, 6, "upgrade"))
+	if _, err := rollup.New(db.Conn, rollup.Options{}).FoldAll(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	// The bookkeeping as it was: rollup_days and rollup_hours with their
+	// views, as migrations 0005 and 0012 created them, saying that the
+	// first day is folded and sealed, the second folded, the third not.
+	for _, stmt := range []string{"DROP VIEW rollup_arrivals_mv", "DROP TABLE rollup_arrivals", "DROP TABLE rollup_folded",
+		"ALTER TABLE schema_migrations DELETE WHERE version IN (13, 14) SETTINGS mutations_sync = 1"} {
+		if err := db.Conn.Exec(ctx, stmt); err != nil {
+			t.Fatal(stmt, err)
+		}
+	}
+	migrations, err := schema.Migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range migrations {
+		for _, stmt := range m.Statements {
+			creates := strings.HasPrefix(stmt, "CREATE") && (strings.Contains(stmt, "rollup_days") || strings.Contains(stmt, "rollup_hours"))
+			if (m.Version == 5 || m.Version == 12) && creates {
+				if err := db.Conn.Exec(ctx, stmt); err != nil {
+					t.Fatal(stmt, err)
+				}
+			}
+		}
+	}
+	// An event for the third day that the rollups do not hold yet.
+	write(t, db.Conn, dailyEvents(start.AddDate(0, 0, 2), 1, 1, "unfolded"))
+	if err := db.Conn.Exec(ctx, `INSERT INTO rollup_days (day, arrived, folded, sealed)
+		SELECT toDate(time) AS day, count(), if(day <= ?, count(), 0), day = ? FROM events GROUP BY day`,
+		date(start.AddDate(0, 0, 1)), date(start)); err != nil {
+		t.Fatal(err)
+	}
+	ran, err := schema.Migrate(ctx, db.Conn)
+	if err != nil || !reflect.DeepEqual(ran, []int{13, 14}) {
+		t.Fatalf("migrate: ran %v, %v", ran, err)
+	}
+	var left uint64
+	if err := db.Conn.QueryRow(ctx, `SELECT count() FROM system.tables WHERE database = currentDatabase()
+		AND name IN ('rollup_days', 'rollup_days_mv', 'rollup_hours', 'rollup_hours_mv')`).Scan(&left); err != nil || left != 0 {
+		t.Fatalf("%d of the old bookkeeping tables and views left (%v)", left, err)
+	}
+	if s := status(t, db.Conn); s.Days != 3 || s.SealedDays != 1 || s.DirtyDays != 2 {
+		t.Fatalf("after the upgrade: %+v, want 3 days, 1 sealed, the 2 others dirty", s)
+	}
+	raw := query.FromEventsOnly(ctx)
+	if got, want := ask(t, ctx, db.Conn, query.Filter{}), ask(t, raw, db.Conn, query.Filter{}); !reflect.DeepEqual(got, want) {
+		t.Fatalf("after the upgrade, before folding:\n got %+v\nwant %+v", got, want)
+	}
+	folder := rollup.New(db.Conn, rollup.Options{})
+	if _, err := folder.FoldAll(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if s := status(t, db.Conn); s.DirtyDays != 0 || s.SealedDays != 1 {
+		t.Fatalf("after folding: %+v", s)
+	}
+	if got, want := ask(t, ctx, db.Conn, query.Filter{}), ask(t, raw, db.Conn, query.Filter{}); !reflect.DeepEqual(got, want) {
+		t.Fatalf("after folding:\n got %+v\nwant %+v", got, want)
+	}
+	write(t, db.Conn, dailyEvents(start, 1, 1, "late"))
+	late, err := query.LateDays(ctx, db.Conn)
+	if err != nil || len(late) != 1 || late[0].Pending() != 1 {
+		t.Fatalf("late days after an event for the sealed day: %+v, %v; want the day, 1 row", late, err)
+	}
 }

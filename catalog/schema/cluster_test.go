@@ -345,8 +345,8 @@ func TestMigratedCatalogTables(t *testing.T) {
 		got = append(got, name+" "+engine)
 	}
 	if want := "alerts ReplacingMergeTree, events ReplacingMergeTree, hourly_rollups ReplacingMergeTree, retention_rollups ReplacingMergeTree, " +
-		"rollup_days AggregatingMergeTree, rollup_days_mv MaterializedView, rollup_hours AggregatingMergeTree, " +
-		"rollup_hours_mv MaterializedView, rollup_to_date MergeTree, " +
+		"rollup_arrivals AggregatingMergeTree, rollup_arrivals_mv MaterializedView, rollup_folded AggregatingMergeTree, " +
+		"rollup_to_date MergeTree, " +
 		"rollups ReplacingMergeTree, schema_migrations ReplacingMergeTree, subject_audit MergeTree, " +
 		"subject_holdings MergeTree, subject_holdings_feed MaterializedView, subject_refs ReplacingMergeTree, " +
 		"subject_rights ReplacingMergeTree, subject_rights_feed MaterializedView, traffic AggregatingMergeTree"; strings.Join(got, ", ") != want {

@@ -249,8 +249,8 @@ func splitData(stmts []string) (schemaStmts, dataStmts []string) {
 }
 
 // insertedTables are the tables of the catalog that INSERTs write.
-var insertedTables = []string{"events", "rollups", "rollup_days", "rollup_to_date", "retention_rollups",
-	"hourly_rollups", "rollup_hours",
+var insertedTables = []string{"events", "rollups", "rollup_arrivals", "rollup_folded", "rollup_to_date",
+	"retention_rollups", "hourly_rollups",
 	"subject_refs", "subject_rights", "subject_holdings", "subject_audit", "traffic", "alerts"}
 
 // SetInsertFsync makes ClickHouse fsync every inserted part (and its

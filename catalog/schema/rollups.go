@@ -70,19 +70,19 @@ func RawEventsTTL(ctx context.Context, conn driver.Conn, d Dialect) (int, error)
 	return 0, nil
 }
 
-// StopCountingArrivals drops the views that count each day's and hour's arrivals: the
+// StopCountingArrivals drops the view that counts each hour's arrivals: the
 // catalog then ingests exactly as it did before rollups, and its rollups
 // stop following the events. Only `datamap bench` calls it, on a
 // throw-away catalog, to measure what the rollups cost ingestion; a
 // catalog without the view must not be queried.
 func StopCountingArrivals(ctx context.Context, conn driver.Conn, d Dialect) error {
-	m, err := d.Render(Migration{Name: "no rollups", Statements: []string{"DROP VIEW IF EXISTS rollup_days_mv", "DROP VIEW IF EXISTS rollup_hours_mv"}})
+	m, err := d.Render(Migration{Name: "no rollups", Statements: []string{"DROP VIEW IF EXISTS rollup_arrivals_mv"}})
 	if err != nil {
 		return err
 	}
 	for _, s := range m.Statements {
 		if err := conn.Exec(ctx, s); err != nil {
-			return fmt.Errorf("catalog: drop the arrivals views: %w", err)
+			return fmt.Errorf("catalog: drop the arrivals view: %w", err)
 		}
 	}
 	return nil

@@ -417,3 +417,51 @@ ALTER TABLE hourly_rollups MODIFY SETTING prewarm_mark_cache = 1, primary_key_la
 ALTER TABLE rollup_days MODIFY SETTING prewarm_mark_cache = 1, primary_key_lazy_load = 0;
 
 ALTER TABLE rollup_hours MODIFY SETTING prewarm_mark_cache = 1, primary_key_lazy_load = 0;
+
+
+-- 0013_arrivals_by_the_hour
+CREATE TABLE IF NOT EXISTS rollup_arrivals
+(
+    hour    DateTime('UTC'),
+    arrived SimpleAggregateFunction(sum, UInt64),
+    folded  SimpleAggregateFunction(max, UInt64)
+)
+ENGINE = AggregatingMergeTree
+ORDER BY hour
+SETTINGS prewarm_mark_cache = 1, primary_key_lazy_load = 0;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS rollup_arrivals_mv TO rollup_arrivals AS
+SELECT toStartOfHour(time) AS hour, count() AS arrived
+FROM events
+GROUP BY hour;
+
+DROP VIEW IF EXISTS rollup_days_mv;
+
+DROP VIEW IF EXISTS rollup_hours_mv;
+
+CREATE TABLE IF NOT EXISTS rollup_folded
+(
+    day    Date,
+    folded SimpleAggregateFunction(max, UInt64),
+    sealed SimpleAggregateFunction(max, UInt8)
+)
+ENGINE = AggregatingMergeTree
+ORDER BY day
+SETTINGS prewarm_mark_cache = 1, primary_key_lazy_load = 0;
+
+INSERT INTO rollup_arrivals (hour, arrived)
+SELECT toStartOfHour(time) AS hour, count() AS arrived
+FROM events
+GROUP BY hour;
+
+INSERT INTO rollup_folded (day, folded, sealed)
+SELECT day, arrived, 1
+FROM (SELECT day FROM rollup_days GROUP BY day HAVING max(sealed) = 1) AS sealed_days
+LEFT JOIN (SELECT toDate(hour) AS day, sum(arrived) AS arrived FROM rollup_arrivals GROUP BY day) AS counted
+USING (day);
+
+
+-- 0014_drop_day_and_hour_counts
+DROP TABLE IF EXISTS rollup_days;
+
+DROP TABLE IF EXISTS rollup_hours;
