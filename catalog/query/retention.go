@@ -63,15 +63,22 @@ func Retention(ctx context.Context, conn driver.Conn, f Filter) ([]RetentionRow,
 	}
 	// One pass, aggregated to (system, category, period): a day, or a
 	// longer period the rollups hold. Small enough to walk in Go whatever
-	// the number of events. When the rows to date answer, the collections
-	// of the periods inside them, where the search for the oldest held
-	// record starts, are read at the same time.
-	var toDateInside map[pair][]retentionPeriod
-	var inside errgroup.Group
+	// the number of events. The collections of the periods inside the
+	// longest ones — the rows to date, the years — where the search for
+	// the oldest held record starts, are read at the same time, of every
+	// system and category: a few rows each, and a round trip less.
+	var longest []oldestWithin
 	if through := plan.periods[toDateSpan]; len(through) > 0 {
-		toDate := []oldestWithin{{span: toDateSpan, start: plan.firstDay, through: through[0]}}
+		longest = append(longest, oldestWithin{span: toDateSpan, start: plan.firstDay, through: through[0]})
+	}
+	for _, year := range plan.periods[spans[0].name] {
+		longest = append(longest, oldestWithin{span: spans[0].name, start: year})
+	}
+	var readInside map[pair][]retentionPeriod
+	var inside errgroup.Group
+	if len(longest) > 0 {
 		inside.Go(func() (err error) {
-			toDateInside, err = readCollections(ctx, conn, toDate, nil, scope)
+			readInside, err = readCollections(ctx, conn, longest, nil, scope)
 			return err
 		})
 	}
@@ -105,8 +112,8 @@ func Retention(ctx context.Context, conn driver.Conn, f Filter) ([]RetentionRow,
 	if err := errors.Join(rows.Err(), inside.Wait()); err != nil {
 		return nil, err
 	}
-	if toDateInside == nil {
-		toDateInside = map[pair][]retentionPeriod{}
+	if readInside == nil {
+		readInside = map[pair][]retentionPeriod{}
 	}
 	var out []RetentionRow
 	var open []oldestWithin // rows whose oldest held collection is inside a period longer than a day
@@ -144,7 +151,7 @@ func Retention(ctx context.Context, conn driver.Conn, f Filter) ([]RetentionRow,
 		}
 		out = append(out, r)
 	}
-	if err := oldestWithinPeriods(ctx, conn, scope, out, open, toDateInside); err != nil {
+	if err := oldestWithinPeriods(ctx, conn, scope, out, open, readInside); err != nil {
 		return nil, err
 	}
 	now := f.now()
@@ -217,9 +224,16 @@ type pair struct{ system, category string }
 // rows each, two steps at most below the rows to date. The periods are
 // whole and clean, so the rows inside them are exactly what they sum up.
 // read holds the rows already read inside some open periods (inside the
-// rows to date, read with the totals).
+// rows to date and the years, read with the totals).
 func oldestWithinPeriods(ctx context.Context, conn driver.Conn, scope Filter, out []RetentionRow, open []oldestWithin,
 	read map[pair][]retentionPeriod) error {
+	for _, o := range open {
+		if o.span != toDateSpan && o.span != spans[0].name {
+			// Read inside the rows to date and the years only: a row
+			// open in a shorter period reads inside it.
+			delete(read, pair{out[o.row].System, out[o.row].Category})
+		}
+	}
 	for len(open) > 0 {
 		var toRead []oldestWithin
 		for _, o := range open {
@@ -258,7 +272,7 @@ func oldestWithinPeriods(ctx context.Context, conn driver.Conn, scope Filter, ou
 			case ok:
 				next = append(next, oldestWithin{row: o.row, span: p.span, start: p.start, coveredBefore: o.coveredBefore + before})
 			default:
-				return fmt.Errorf("retention: the rows inside %s %s do not add up to its row; run 'datamap rollups --rebuild'",
+				return fmt.Errorf("retention: the rows inside %s %s do not add up to its row; run 'datamap rollups rebuild'",
 					o.span, date(o.start))
 			}
 		}
