@@ -3,9 +3,9 @@
 // materialized view, migration 0013); a Folder recomputes the rollup rows
 // of the days that received events since their last recomputation, a month
 // at a time, and, when raw events expire (a raw-event TTL), seals the days
-// that are about to lose them. Queries are exact whether or not a day is folded yet
-// (package catalog/query reads its raw events until it is); folding only
-// makes them fast. docs/catalog.md ("Rollups") explains why this is exact
+// that are about to lose them. Queries are exact whether or not a day is
+// folded yet (package catalog/query reads its raw events until it is);
+// folding only makes them fast. docs/catalog.md ("Rollups") explains why this is exact
 // under every fault the consumer survives.
 package rollup
 
