@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	ch "github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/back-trace/datamap/catalog/query"
@@ -62,7 +63,7 @@ type Folder struct {
 
 	dirtyDays   atomic.Int64 // last seen, for the gauges
 	pendingRows atomic.Int64
-	warmed      atomic.Bool // by a first Warm that compiled
+	warmed      atomic.Bool // by a first Warm of a catalog with events, which compiled
 }
 
 // New returns a Folder over conn, which the caller owns.
@@ -246,9 +247,17 @@ func (f *Folder) FoldAll(ctx context.Context, progress func(done, total int)) (R
 	}
 }
 
-// warm warms the catalog (query.Warm): the first time often enough for
-// ClickHouse to compile what the questions run, once after that.
+// warm warms the catalog (query.Warm): the first time it holds events
+// often enough for ClickHouse to compile what the questions run, once
+// after that. An empty catalog is not warmed: it has nothing to load or
+// compile, and on a first start the work would only compete with the
+// first events' ingestion; the first folding warms it.
 func (f *Folder) warm(ctx context.Context) error {
+	if !f.warmed.Load() {
+		if n, err := query.CountRows(ctx, f.conn); err != nil || n == 0 {
+			return err
+		}
+	}
 	times := 1
 	if f.warmed.CompareAndSwap(false, true) {
 		times = query.Compiled
@@ -261,6 +270,7 @@ func (f *Folder) warm(ctx context.Context) error {
 // than its share of the time (Pace), and a look every Interval otherwise.
 // Errors are logged and retried; Run returns nil when ctx ends.
 func (f *Folder) Run(ctx context.Context) error {
+	ctx = inBackground(ctx)
 	if err := f.warm(ctx); err != nil && ctx.Err() == nil {
 		f.opts.Logger.Warn("warming the catalog at start failed", "err", err)
 	}
@@ -297,6 +307,18 @@ func (f *Folder) Run(ctx context.Context) error {
 		case <-time.After(wait):
 		}
 	}
+}
+
+// backgroundNice is the Linux nice value of the engine's threads while
+// they run Run's statements: folding yields the CPU to ingestion and to
+// questions, and still has all of it when they are idle. The engine
+// applies it only where it may (as root, or with CAP_SYS_NICE); elsewhere
+// folding runs at the same priority as the rest.
+const backgroundNice = 10
+
+// inBackground marks the statements run with ctx as background work.
+func inBackground(ctx context.Context) context.Context {
+	return ch.Context(ctx, ch.WithSettings(ch.Settings{"os_threads_nice_value_query": backgroundNice}))
 }
 
 // Status is the state of a catalog's rollups.

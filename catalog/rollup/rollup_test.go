@@ -581,3 +581,33 @@ func TestUpgradeToArrivalsByTheHourKeepsSealedDaysAndRefoldsTheOthers(t *testing
 		t.Fatalf("late days after an event for the sealed day: %+v, %v; want the day, 1 row", late, err)
 	}
 }
+
+// Folding is background work: every statement Run sends asks the engine to
+// run it at a lower CPU priority (backgroundNice), so ingestion and
+// questions go first when the CPU is short. Seen from the engine's list of
+// running statements.
+func TestTheFolderRunsItsStatementsAtALowerPriority(t *testing.T) {
+	db := testservers.NewDatabase(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	write(t, db.Conn, dailyEvents(time.Date(2026, 1, 10, 0, 0, 0, 0, time.UTC), 30, 6, "d"))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = rollup.New(db.Conn, rollup.Options{Interval: time.Millisecond, Pace: 0.01}).Run(ctx)
+	}()
+	defer func() { cancel(); <-done }()
+	for ctx.Err() == nil {
+		var nice string
+		err := db.Conn.QueryRow(ctx, `SELECT Settings['os_threads_nice_value_query'] FROM system.processes
+			WHERE current_database = currentDatabase() AND query_id != queryID() AND query NOT LIKE '%system.processes%'
+			ORDER BY elapsed DESC LIMIT 1`).Scan(&nice)
+		switch {
+		case err == nil && nice == "10":
+			return
+		case err == nil:
+			t.Fatalf("a folding statement runs with os_threads_nice_value_query %q, want 10", nice)
+		}
+	}
+	t.Fatal("saw no folding statement running within 30 s")
+}
