@@ -465,3 +465,37 @@ USING (day);
 DROP TABLE IF EXISTS rollup_days;
 
 DROP TABLE IF EXISTS rollup_hours;
+
+
+-- 0015_subject_holdings_by_key
+DROP VIEW IF EXISTS subject_holdings_feed;
+
+DROP TABLE IF EXISTS subject_holdings SYNC;
+
+CREATE TABLE IF NOT EXISTS subject_holdings
+(
+    ref               String,
+    source            LowCardinality(String),
+    kind              LowCardinality(String),
+    time              DateTime64(3, 'UTC'),
+    category          LowCardinality(String),
+    recipient_name    LowCardinality(String),
+    recipient_role    LowCardinality(String),
+    recipient_country LowCardinality(String),
+    keep_until        DateTime('UTC'),
+    ref_key           FixedString(16) MATERIALIZED sipHash128(ref)
+)
+ENGINE = MergeTree
+ORDER BY (ref_key, time)
+TTL keep_until
+SETTINGS index_granularity = 256, min_compress_block_size = 4096, max_compress_block_size = 65536;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS subject_holdings_feed TO subject_holdings AS
+SELECT ref, source, kind, time, category, recipient_name, recipient_role, recipient_country, keep_until
+FROM subject_refs
+WHERE kind IN ('collected', 'shared');
+
+INSERT INTO subject_holdings (ref, source, kind, time, category, recipient_name, recipient_role, recipient_country, keep_until)
+SELECT ref, source, kind, time, category, recipient_name, recipient_role, recipient_country, keep_until
+FROM subject_refs
+WHERE kind IN ('collected', 'shared');
