@@ -286,6 +286,11 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		}
 		chPeak(r.Insert.ClickHousePeakRSS)
 	}
+	if want(StagePipeline) || want(StageNoRollups) || want(StagePipelineRefs) {
+		if err := WarmUp(ctx, o, w); err != nil {
+			return nil, fmt.Errorf("pipeline warm-up: %w", err)
+		}
+	}
 	if want(StagePipeline) {
 		if r.Pipeline, err = Pipeline(ctx, o, w); err != nil {
 			return nil, fmt.Errorf("stage pipeline: %w", err)

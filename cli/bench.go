@@ -34,6 +34,9 @@ embedded stack (NATS JetStream + ClickHouse) in a temporary directory:
   drain         the consumer draining a pre-filled --backlog, in a child process,
                 with its peak RSS
 
+Before the first of (c), (d) and (c'), the pipeline runs once unmeasured,
+so that none of them pays for being the first in the process.
+
 Figures depend on the machine's load: the load average is printed with
 each. Progress goes to stderr. The drain target (a 1M-event backlog):
   datamap bench --stage drain --backlog 1000000`, `
