@@ -324,6 +324,41 @@ func TestFailedDeliveryIsRetriedAfterRestart(t *testing.T) {
 	}
 }
 
+// An announcement a target is receiving when the alerter stops is still
+// answered and recorded as delivered: the next start does not announce it
+// again.
+func TestDeliveryInFlightAtStopIsRecordedNotRepeated(t *testing.T) {
+	conn := testservers.ClickHouse(t)
+	received, answer := make(chan struct{}), make(chan struct{})
+	var calls atomic.Int64
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if calls.Add(1) == 1 {
+			close(received)
+			<-answer // the alerter stops meanwhile
+		}
+	}))
+	t.Cleanup(slow.Close)
+	targets := []alerts.Target{webhook(t, "json", slow.URL)}
+	var f findings
+	f.set(finding("undeclared_system", "shadow-crm", 1))
+	stop := run(t, conn, &f, targets...)
+	<-received
+	stopped := make(chan struct{})
+	go func() { stop(); close(stopped) }()
+	time.Sleep(100 * time.Millisecond) // the stop reaches the sender first
+	close(answer)
+	<-stopped
+	recs, err := alerts.Read(context.Background(), conn)
+	if err != nil || len(recs) != 1 || recs[0].Status != alerts.Delivered {
+		t.Fatalf("after the stop the catalog records %+v (%v), want one delivered announcement", recs, err)
+	}
+	run(t, conn, &f, targets...)
+	settle()
+	if n := calls.Load(); n != 1 {
+		t.Errorf("the target was sent %d announcements across the restart, want 1", n)
+	}
+}
+
 // The Slack and Alertmanager bodies have the shapes those receivers take.
 func TestSlackAndAlertmanagerPayloads(t *testing.T) {
 	conn := testservers.ClickHouse(t)

@@ -12,6 +12,11 @@ import (
 // attemptTimeout bounds one delivery attempt.
 const attemptTimeout = 15 * time.Second
 
+// stopGrace is how long an attempt in flight may still finish once the
+// alerter stops: a target that accepted an announcement must have its
+// answer read and recorded, or the next start announces it again.
+const stopGrace = 5 * time.Second
+
 // queued is an announcement waiting for one target.
 type queued struct {
 	rec Record
@@ -79,8 +84,9 @@ func (s *sender) deliver(ctx context.Context, q queued) {
 	b.InitialInterval, b.MaxInterval = s.retry.Initial, s.retry.Max
 	r := q.rec
 	_, err := backoff.Retry(ctx, func() (struct{}, error) {
-		attempt, cancel := context.WithTimeout(ctx, attemptTimeout)
+		attempt, cancel := context.WithTimeout(context.WithoutCancel(ctx), attemptTimeout)
 		defer cancel()
+		defer context.AfterFunc(ctx, func() { time.AfterFunc(stopGrace, cancel) })()
 		r.Attempts++
 		err := s.target.Deliver(attempt, q.msg)
 		if err != nil && ctx.Err() == nil {
