@@ -85,6 +85,19 @@ func BenchmarkDataMapQueries(b *testing.B) {
 		b.Skip("set DATAMAP_BENCH_EVENTS, e.g. 10000000, to load that many events and benchmark the data map queries")
 	}
 	conn := testservers.ClickHouse(b)
+	loadDataMap(b, conn, n)
+	b.Run("folded", func(b *testing.B) { benchQuestions(b, conn) })
+	// New events for the last day: it is dirty, so every question reads
+	// that day from the raw events, as while the catalog is being written.
+	dirtyLastDay(b, conn)
+	b.Run("last-day-dirty", func(b *testing.B) { benchQuestions(b, conn) })
+}
+
+// loadDataMap loads n generated events into the catalog, folds them, and
+// leaves 1% of them redelivered and pending in the raw table, as
+// BenchmarkDataMapQueries describes.
+func loadDataMap(b *testing.B, conn driver.Conn, n int) {
+	b.Helper()
 	ctx := context.Background()
 	exec := func(stmt string) {
 		b.Helper()
@@ -131,16 +144,20 @@ func BenchmarkDataMapQueries(b *testing.B) {
 		b.Logf("disk: %-18s %11d rows %9.1f MiB", table, rows, float64(bytes)/(1<<20))
 	}
 	disk.Close()
-	b.Run("folded", func(b *testing.B) { benchQuestions(b, conn) })
-	// New events for the last day: it is dirty, so every question reads
-	// that day from the raw events, as while the catalog is being written.
-	exec(`INSERT INTO events SELECT * REPLACE (concat('late-', id) AS id) FROM events
-		WHERE toDate(time) = (SELECT max(toDate(time)) FROM events) LIMIT 100`)
+}
+
+// dirtyLastDay writes 100 new events for the last day, not folded.
+func dirtyLastDay(b *testing.B, conn driver.Conn) {
+	b.Helper()
+	ctx := context.Background()
+	if err := conn.Exec(ctx, `INSERT INTO events SELECT * REPLACE (concat('late-', id) AS id) FROM events
+		WHERE toDate(time) = (SELECT max(toDate(time)) FROM events) LIMIT 100`); err != nil {
+		b.Fatal(err)
+	}
 	var dirtyHours uint64
 	_ = conn.QueryRow(ctx, `SELECT count() FROM (SELECT hour FROM rollup_arrivals
 		WHERE toDate(hour) = (SELECT max(toDate(hour)) FROM rollup_arrivals) GROUP BY hour HAVING sum(arrived) > max(folded))`).Scan(&dirtyHours)
 	b.Logf("last day dirty: %d of its hours read raw, the others from their hourly rows", dirtyHours)
-	b.Run("last-day-dirty", func(b *testing.B) { benchQuestions(b, conn) })
 }
 
 // fold folds every dirty day and logs how long it took.

@@ -246,3 +246,28 @@ func TestPlanDeduplicatesFewRawDaysInMemory(t *testing.T) {
 		t.Errorf("from the events only: %q", final)
 	}
 }
+
+// within picks, of periods sorted by start, those starting in [first,
+// last], as the filter it replaces did.
+func TestWithinIsThePeriodsStartingInTheRange(t *testing.T) {
+	day := func(d int) time.Time { return time.Date(2026, 3, d, 0, 0, 0, 0, time.UTC) }
+	var periods []retentionPeriod
+	for _, d := range []int{1, 3, 3, 5, 8, 9} {
+		periods = append(periods, retentionPeriod{start: day(d)})
+	}
+	for _, c := range []struct{ first, last int }{{1, 9}, {2, 4}, {3, 3}, {3, 5}, {4, 4}, {6, 8}, {10, 12}, {0, 0}, {9, 30}} {
+		var want []time.Time
+		for _, p := range periods {
+			if !p.start.Before(day(c.first)) && !p.start.After(day(c.last)) {
+				want = append(want, p.start)
+			}
+		}
+		var got []time.Time
+		for _, p := range within(periods, day(c.first), day(c.last)) {
+			got = append(got, p.start)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("within [%d, %d]: %v, want %v", c.first, c.last, got, want)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -255,14 +256,10 @@ func oldestWithinPeriods(ctx context.Context, conn driver.Conn, scope Filter, ou
 		var next []oldestWithin
 		for _, o := range open {
 			k := pair{out[o.row].System, out[o.row].Category}
-			// Of the periods read for its system and category, those
-			// inside o; each pair has one open period at a time.
-			var periods []retentionPeriod
-			for _, p := range read[k] {
-				if !p.start.Before(o.start) && !p.start.After(o.last()) {
-					periods = append(periods, p)
-				}
-			}
+			// Of the periods read for its system and category, in time
+			// order, those inside o; each pair has one open period at a
+			// time.
+			periods := within(read[k], o.start, o.last())
 			delete(read, k)
 			p, before, ok := firstNotCovered(periods, out[o.row].Erased-min(o.coveredBefore, out[o.row].Erased))
 			switch {
@@ -279,6 +276,17 @@ func oldestWithinPeriods(ctx context.Context, conn driver.Conn, scope Filter, ou
 		open = next
 	}
 	return nil
+}
+
+// within is the part of periods, sorted by start, that starts in [first,
+// last]: a part of the same array, since an answer walks thousands.
+func within(periods []retentionPeriod, first, last time.Time) []retentionPeriod {
+	from, _ := slices.BinarySearchFunc(periods, first, func(p retentionPeriod, t time.Time) int { return p.start.Compare(t) })
+	to, found := slices.BinarySearchFunc(periods, last, func(p retentionPeriod, t time.Time) int { return p.start.Compare(t) })
+	for found && to < len(periods) && periods[to].start.Equal(last) {
+		to++
+	}
+	return periods[from:to]
 }
 
 // inside lists the periods of the rollup rows inside o: inside the rows
@@ -351,14 +359,34 @@ func readCollections(ctx context.Context, conn driver.Conn, open []oldestWithin,
 		return nil, fmt.Errorf("retention query, inside periods: %w", err)
 	}
 	defer rows.Close()
+	// The rows come by system and category: the periods of each pair are
+	// a part of an array shared with the pairs before it, which an answer
+	// allocates a few of, not an array grown for every pair.
+	const shared = 512
 	found := map[pair][]retentionPeriod{}
+	var buf []retentionPeriod
+	var last pair
+	from := 0 // where last's periods start in buf
 	for rows.Next() {
 		var k pair
 		var p retentionPeriod
 		if err := rows.Scan(&k.system, &k.category, &p.span, &p.start, &p.collected, &p.first); err != nil {
 			return nil, err
 		}
-		found[k] = append(found[k], p)
+		if k != last && len(buf) > from {
+			found[last] = buf[from:len(buf):len(buf)]
+			from = len(buf)
+		}
+		if len(buf) == cap(buf) { // a new array, holding the periods of k so far
+			next := make([]retentionPeriod, len(buf)-from, max(shared, 2*(len(buf)-from)))
+			copy(next, buf[from:])
+			buf, from = next, 0
+		}
+		last = k
+		buf = append(buf, p)
+	}
+	if len(buf) > from {
+		found[last] = buf[from:len(buf):len(buf)]
 	}
 	return found, rows.Err()
 }
