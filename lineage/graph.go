@@ -10,7 +10,9 @@
 package lineage
 
 import (
+	"cmp"
 	"context"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -119,7 +121,7 @@ func Build(flows []query.FlowRow, systems []string) *Graph {
 		e.Events += f.Events
 		e.Records += f.Records
 	}
-	g := &Graph{}
+	g := &Graph{Nodes: make([]Node, 0, len(nodes)), Edges: make([]Edge, 0, len(edges))}
 	for _, n := range nodes {
 		g.Nodes = append(g.Nodes, *n)
 	}
@@ -127,10 +129,9 @@ func Build(flows []query.FlowRow, systems []string) *Graph {
 	for _, e := range edges {
 		g.Edges = append(g.Edges, *e)
 	}
-	sort.Slice(g.Edges, func(i, j int) bool {
-		a, b := g.Edges[i], g.Edges[j]
-		return strings.Join([]string{a.From, a.To, a.Category, a.Purpose, a.DataSubject}, "\x00") <
-			strings.Join([]string{b.From, b.To, b.Category, b.Purpose, b.DataSubject}, "\x00")
+	slices.SortFunc(g.Edges, func(a, b Edge) int {
+		return cmp.Or(strings.Compare(a.From, b.From), strings.Compare(a.To, b.To), strings.Compare(a.Category, b.Category),
+			strings.Compare(a.Purpose, b.Purpose), strings.Compare(a.DataSubject, b.DataSubject))
 	})
 	return g
 }
