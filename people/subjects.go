@@ -64,15 +64,21 @@ func byTime(a, b Fact) int {
 }
 
 // groupByRef returns the facts of each reference, each group sorted by
-// time, the groups in reference order.
+// time, the groups in reference order. Facts read so sorted (the
+// catalog's fact queries order them so) are grouped where they are, as
+// parts of facts: a copy of thousands of facts costs more than grouping.
 func groupByRef(facts []Fact) [][]Fact {
-	sorted := slices.Clone(facts)
-	slices.SortFunc(sorted, func(a, b Fact) int {
+	byRefAndTime := func(a, b Fact) int {
 		if c := cmp.Compare(a.Ref, b.Ref); c != 0 {
 			return c
 		}
 		return byTime(a, b)
-	})
+	}
+	sorted := facts
+	if !slices.IsSortedFunc(facts, byRefAndTime) {
+		sorted = slices.Clone(facts)
+		slices.SortFunc(sorted, byRefAndTime)
+	}
 	var groups [][]Fact
 	for start := 0; start < len(sorted); {
 		end := start + 1
