@@ -218,9 +218,9 @@ type pair struct{ system, category string }
 // oldestWithinPeriods finds, for each open row, the day where its
 // collections stop being covered by erasures, and sets OldestHeld to that
 // day's first collection. It reads the rows of the periods inside each
-// open period — inside the rows to date, the months, ten-day periods and
-// days that make them up; inside a year, its months; inside a month or
-// ten days, its days — and again inside the period found there, down to
+// open period — inside the rows to date or a year, the ten-day periods
+// and days that make them up; inside a month or ten days, its days — and
+// again inside the period found there, down to
 // days: one round trip per step for every open row, reading a few rollup
 // rows each, two steps at most below the rows to date. The periods are
 // whole and clean, so the rows inside them are exactly what they sum up.
@@ -290,21 +290,17 @@ func within(periods []retentionPeriod, first, last time.Time) []retentionPeriod 
 }
 
 // inside lists the periods of the rollup rows inside o: inside the rows
-// to date, the months, ten-day periods and days that make up their days
-// (a year is made of its months, and the months of a year are fewer rows
-// than a step more); inside a year, its months; inside a month or ten
-// days, its days (thirty days' rows cost less than a step through ten-day
-// periods).
+// to date or a year, the ten-day periods and days that make up their
+// days, so that the step after reads ten days, not thirty (these are read
+// ahead, alongside the periods, while the days of an open period are read
+// after them, and cost the answer their time); inside a month or ten
+// days, its days.
 func (o oldestWithin) inside() map[string][]time.Time {
 	var in plan
 	in.periods = map[string][]time.Time{}
 	switch o.span {
-	case toDateSpan:
-		in.cover(o.start, o.through, spanIndex("month"))
-	case spans[0].name:
-		for m := o.start; m.Before(spans[0].next(o.start)); m = m.AddDate(0, 1, 0) {
-			in.periods["month"] = append(in.periods["month"], m)
-		}
+	case toDateSpan, spans[0].name:
+		in.cover(o.start, o.last(), spanIndex("ten_days"))
 	default:
 		for d := o.start; !d.After(o.last()); d = d.AddDate(0, 0, 1) {
 			in.periods[daySpan.name] = append(in.periods[daySpan.name], d)
