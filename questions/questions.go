@@ -417,10 +417,7 @@ func (q Question) answerFrom(ctx context.Context, conn driver.Conn, tax *taxonom
 		return Answer{}, fmt.Errorf("questions: %s is answered against the registry (Drift, Article30), not by Answer", q.Name)
 	}
 	if q.Role == RoleSubject {
-		if err := audit(ctx, conn, q, r); err != nil {
-			return Answer{}, err
-		}
-		return q.answer(ctx, conn, tax, r)
+		return q.audited(ctx, conn, tax, r)
 	}
 	ctx = query.OneState(ctx) // one plan for every query of the answer
 	if q.checksValues {

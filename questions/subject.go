@@ -53,8 +53,33 @@ func CLIAsker() Asker {
 	return Asker{Who: name, Surface: "cli"}
 }
 
-// audit records the asking of a subject question before it is answered;
-// a question that cannot be recorded is not answered.
+// audited answers a subject question and records the asking in the audit
+// trail. Both are written at once, the audit row beside the reads (it
+// takes an INSERT's fsync, the answer several reads), and the answer is
+// returned only once its row is written: a question whose asking cannot
+// be recorded is not answered.
+func (q Question) audited(ctx context.Context, conn driver.Conn, tax *taxonomy.Taxonomy, r Parsed) (Answer, error) {
+	if _, ok := askerOf(ctx); !ok {
+		return Answer{}, ErrNoAsker
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	recorded := make(chan error, 1)
+	go func() {
+		err := audit(ctx, conn, q, r)
+		if err != nil {
+			cancel() // the answer will not be returned
+		}
+		recorded <- err
+	}()
+	a, err := q.answer(ctx, conn, tax, r)
+	if aerr := <-recorded; aerr != nil {
+		return Answer{}, aerr
+	}
+	return a, err
+}
+
+// audit records the asking of a subject question as answered.
 func audit(ctx context.Context, conn driver.Conn, q Question, r Parsed) error {
 	a, ok := askerOf(ctx)
 	if !ok {
