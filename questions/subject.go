@@ -54,8 +54,8 @@ func CLIAsker() Asker {
 }
 
 // audited answers a subject question and records the asking in the audit
-// trail. Both are written at once, the audit row beside the reads (it
-// takes an INSERT's fsync, the answer several reads), and the answer is
+// trail. The row is written while the answer is read (an INSERT's fsync
+// beside several reads, instead of before them), and the answer is
 // returned only once its row is written: a question whose asking cannot
 // be recorded is not answered.
 func (q Question) audited(ctx context.Context, conn driver.Conn, tax *taxonomy.Taxonomy, r Parsed) (Answer, error) {
