@@ -15,7 +15,8 @@ import (
 // A subject question is answered only when its asking is recorded: asked
 // without an asker, or while the audit trail cannot be written, it
 // returns an error and nothing of the person; once the trail is back,
-// the same question is answered and recorded once.
+// the same question is answered and recorded once. The trail's own
+// listing, which reads what it records, lists its own asking.
 func TestASubjectQuestionWhoseAskingCannotBeRecordedIsNotAnswered(t *testing.T) {
 	conn := testservers.ClickHouse(t)
 	ctx := context.Background()
@@ -56,5 +57,14 @@ func TestASubjectQuestionWhoseAskingCannotBeRecordedIsNotAnswered(t *testing.T) 
 	}
 	if len(trail) != 1 || trail[0].Who != "dpo" || trail[0].Ref != ref || trail[0].Outcome != query.OutcomeAnswered {
 		t.Fatalf("audit trail %+v; want the one answered asking", trail)
+	}
+
+	// The trail's own listing lists its asking too, newest first.
+	list, _ := questions.Lookup("audit")
+	if a, err = list.Ask(asked, conn, tax, map[string]string{}); err != nil {
+		t.Fatal(err)
+	}
+	if rows := questions.RowsOf[query.AuditEntry](a); len(rows) != 2 || rows[0].Question != "audit" || rows[1].Question != "subject show" {
+		t.Fatalf("the audit listing shows %+v; want its own asking, then the subject show", rows)
 	}
 }

@@ -62,6 +62,14 @@ func (q Question) audited(ctx context.Context, conn driver.Conn, tax *taxonomy.T
 	if _, ok := askerOf(ctx); !ok {
 		return Answer{}, ErrNoAsker
 	}
+	if q.Name == Audit.Name {
+		// The trail's own listing reads what it records: its row first,
+		// so that it lists this asking too.
+		if err := audit(ctx, conn, q, r); err != nil {
+			return Answer{}, err
+		}
+		return q.answer(ctx, conn, tax, r)
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	recorded := make(chan error, 1)
