@@ -222,9 +222,10 @@ func TestSubjectStatementNamesWhatShowLists(t *testing.T) {
 	if b, _ := os.ReadFile(html); !strings.Contains(string(b), "Stripe") || !strings.Contains(string(b), "supervisory authority") {
 		t.Errorf("the HTML statement lacks a recipient or the right to complain")
 	}
-	// Stripe's row names what it received by the taxonomy's names.
-	if b, _ := os.ReadFile(html); !regexp.MustCompile(`<td>Stripe</td><td>[^<]*</td><td>[^<]*Transaction records[^<]*</td>`).Match(b) {
-		t.Errorf("the HTML statement's row of Stripe does not name the transaction records it received:\n%s", b)
+	// Stripe's row names what it received by the taxonomy's names, and
+	// its country by name.
+	if b, _ := os.ReadFile(html); !regexp.MustCompile(`<td>Stripe</td><td>[^<]*</td><td>[^<]*Transaction records[^<]*</td><td>United States</td>`).Match(b) {
+		t.Errorf("the HTML statement's row of Stripe does not name the transaction records it received, or its country:\n%s", b)
 	}
 }
 

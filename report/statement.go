@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/back-trace/datamap/events"
 	"github.com/back-trace/datamap/people"
 )
 
@@ -18,7 +19,17 @@ import (
 var StatementFormats = []string{"html", "pdf", "json"}
 
 var statementTemplate = template.Must(template.New("statement.html.tmpl").
-	Funcs(template.FuncMap{"join": strings.Join}).ParseFS(templates, "templates/statement.html.tmpl"))
+	Funcs(template.FuncMap{"join": strings.Join, "country": countryName}).ParseFS(templates, "templates/statement.html.tmpl"))
+
+// countryName is how the statement names a country to the person: by its
+// name ("Sweden"), not its code; a code the country list does not know is
+// shown as it is.
+func countryName(code string) string {
+	if c, ok := events.LookupCountry(code); ok {
+		return c.Name
+	}
+	return code
+}
 
 // WriteStatement writes a person's statement as HTML (for print and
 // e-mail) or JSON (for other tools).
