@@ -1,12 +1,9 @@
 package query_test
 
 import (
-	"bytes"
-	"compress/gzip"
 	"context"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +14,7 @@ import (
 
 	"github.com/back-trace/datamap/access"
 	"github.com/back-trace/datamap/catalog/query"
+	"github.com/back-trace/datamap/internal/testkit/otlptest"
 	"github.com/back-trace/datamap/internal/testkit/testservers"
 	"github.com/back-trace/datamap/registry"
 	"github.com/back-trace/datamap/schemas"
@@ -70,37 +68,10 @@ func leakyTraces(at time.Time, copies int) ptrace.Traces {
 	return td
 }
 
-func protobuf(t testing.TB, td ptrace.Traces) []byte {
-	b, err := ptraceotlp.NewExportRequestFromTraces(td).MarshalProto()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-func jsonBody(t testing.TB, td ptrace.Traces) []byte {
-	b, err := ptraceotlp.NewExportRequestFromTraces(td).MarshalJSON()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-func gz(b []byte) []byte {
-	var buf bytes.Buffer
-	w := gzip.NewWriter(&buf)
-	_, _ = w.Write(b)
-	_ = w.Close()
-	return buf.Bytes()
-}
-
+// post sends body to h with the billing API's token and returns the
+// receiver's answer; anything but 200 stops the test.
 func post(h http.Handler, contentType, encoding string, body []byte) ptraceotlp.ExportResponse {
-	r := httptest.NewRequest(http.MethodPost, otlp.Path, bytes.NewReader(body))
-	r.Header.Set("Content-Type", contentType)
-	r.Header.Set("Content-Encoding", encoding)
-	r.Header.Set("Authorization", "Bearer billing-token")
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, r)
+	w := otlptest.Post(h, contentType, encoding, "billing-token", body)
 	resp := ptraceotlp.NewExportResponse()
 	if w.Code != http.StatusOK {
 		panic(fmt.Sprintf("status %d: %s", w.Code, w.Body))
@@ -128,9 +99,9 @@ func TestTracesFullOfPersonalValuesLeaveOnlyHostsInTheCatalog(t *testing.T) {
 	rc := otlp.New(traffic.NewObserver(traffic.NewClassifier(reg, nil, nil)), agg, authorize, otlp.Limits{}, nil)
 
 	day := time.Date(2026, 11, 3, 10, 0, 0, 0, time.UTC)
-	body := protobuf(t, leakyTraces(day, 4))
+	body := otlptest.Protobuf(t, leakyTraces(day, 4))
 	for attempt := 0; attempt < 2; attempt++ { // a retried batch counts twice: at least once
-		if got := post(rc, otlp.ContentTypeProtobuf, "gzip", gz(body)).PartialSuccess(); got.RejectedSpans() != 4 || !strings.Contains(got.ErrorMessage(), "looks like personal data") {
+		if got := post(rc, otlp.ContentTypeProtobuf, "gzip", otlptest.Gzip(body)).PartialSuccess(); got.RejectedSpans() != 4 || !strings.Contains(got.ErrorMessage(), "looks like personal data") {
 			t.Errorf("partial success = %d %q, want the 4 spans to a personal host refused", got.RejectedSpans(), got.ErrorMessage())
 		}
 		if err := agg.Flush(ctx); err != nil { // two inserts: the table adds them up
@@ -138,7 +109,7 @@ func TestTracesFullOfPersonalValuesLeaveOnlyHostsInTheCatalog(t *testing.T) {
 		}
 	}
 	// A later day, JSON this time.
-	post(rc, otlp.ContentTypeJSON, "", jsonBody(t, leakyTraces(day.Add(24*time.Hour), 1)))
+	post(rc, otlp.ContentTypeJSON, "", otlptest.JSON(t, leakyTraces(day.Add(24*time.Hour), 1)))
 	if err := agg.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}

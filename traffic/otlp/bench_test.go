@@ -10,6 +10,7 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/back-trace/datamap/internal/testkit/otlptest"
 	"github.com/back-trace/datamap/traffic"
 	"github.com/back-trace/datamap/traffic/aggregate"
 	"github.com/back-trace/datamap/traffic/otlp"
@@ -39,7 +40,7 @@ func BenchmarkReceiver(b *testing.B) {
 			sp.Attributes().PutInt("http.response.status_code", 200)
 		}
 	}
-	body := protobuf(b, td)
+	body := otlptest.Protobuf(b, td)
 	rc := otlp.New(traffic.NewObserver(traffic.NewClassifier(nil, nil, nil)), aggregate.New(discard{}, aggregate.Options{}),
 		func(*http.Request) (func(string) bool, bool) { return nil, true }, otlp.Limits{}, nil)
 	b.ReportAllocs()

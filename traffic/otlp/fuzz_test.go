@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/back-trace/datamap/events/personal"
+	"github.com/back-trace/datamap/internal/testkit/otlptest"
 	"github.com/back-trace/datamap/traffic"
 	"github.com/back-trace/datamap/traffic/otlp"
 )
@@ -15,8 +16,8 @@ import (
 // host of a named system, never a personal value.
 func FuzzExport(f *testing.F) {
 	td := traces(2)
-	f.Add(protobuf(f, td), false)
-	f.Add(jsonBody(f, td), true)
+	f.Add(otlptest.Protobuf(f, td), false)
+	f.Add(otlptest.JSON(f, td), true)
 	f.Add(nestedProto(50), false)
 	f.Add([]byte(`{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"a"}}]},"scopeSpans":[{"spans":[{"kind":3,"attributes":[{"key":"server.address","value":{"stringValue":"[::1]:80"}}]}]}]}]}`), true)
 	f.Fuzz(func(t *testing.T, body []byte, asJSON bool) {
@@ -25,7 +26,7 @@ func FuzzExport(f *testing.F) {
 			contentType = otlp.ContentTypeJSON
 		}
 		var sink memory
-		w := post(newReceiver(&sink, otlp.Limits{}), contentType, "", "ops-token", body)
+		w := otlptest.Post(newReceiver(&sink, otlp.Limits{}), contentType, "", "ops-token", body)
 		if w.Code != http.StatusOK && w.Code != http.StatusBadRequest {
 			t.Fatalf("status %d: %s", w.Code, w.Body)
 		}

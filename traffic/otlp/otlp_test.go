@@ -2,7 +2,6 @@ package otlp_test
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"net"
 	"net/http"
@@ -25,6 +24,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/back-trace/datamap/access"
+	"github.com/back-trace/datamap/internal/testkit/otlptest"
 	"github.com/back-trace/datamap/traffic"
 	"github.com/back-trace/datamap/traffic/aggregate"
 	"github.com/back-trace/datamap/traffic/otlp"
@@ -85,44 +85,6 @@ func traces(n int) ptrace.Traces {
 	return td
 }
 
-func protobuf(t testing.TB, td ptrace.Traces) []byte {
-	b, err := ptraceotlp.NewExportRequestFromTraces(td).MarshalProto()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-func jsonBody(t testing.TB, td ptrace.Traces) []byte {
-	b, err := ptraceotlp.NewExportRequestFromTraces(td).MarshalJSON()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-func gz(b []byte) []byte {
-	var buf bytes.Buffer
-	w := gzip.NewWriter(&buf)
-	_, _ = w.Write(b)
-	_ = w.Close()
-	return buf.Bytes()
-}
-
-func post(h http.Handler, contentType, encoding, token string, body []byte) *httptest.ResponseRecorder {
-	r := httptest.NewRequest(http.MethodPost, otlp.Path, bytes.NewReader(body))
-	r.Header.Set("Content-Type", contentType)
-	if encoding != "" {
-		r.Header.Set("Content-Encoding", encoding)
-	}
-	if token != "" {
-		r.Header.Set("Authorization", "Bearer "+token)
-	}
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, r)
-	return w
-}
-
 func exportResponse(t *testing.T, w *httptest.ResponseRecorder) ptraceotlp.ExportResponse {
 	t.Helper()
 	resp := ptraceotlp.NewExportResponse()
@@ -158,14 +120,14 @@ func TestDecodesProtobufJSONAndGzip(t *testing.T) {
 		name, contentType, encoding string
 		body                        func(testing.TB, ptrace.Traces) []byte
 	}{
-		{"protobuf", otlp.ContentTypeProtobuf, "", protobuf},
-		{"json", otlp.ContentTypeJSON, "", jsonBody},
-		{"protobuf gzip", otlp.ContentTypeProtobuf, "gzip", func(t testing.TB, td ptrace.Traces) []byte { return gz(protobuf(t, td)) }},
-		{"json gzip", otlp.ContentTypeJSON + "; charset=utf-8", "gzip", func(t testing.TB, td ptrace.Traces) []byte { return gz(jsonBody(t, td)) }},
+		{"protobuf", otlp.ContentTypeProtobuf, "", otlptest.Protobuf},
+		{"json", otlp.ContentTypeJSON, "", otlptest.JSON},
+		{"protobuf gzip", otlp.ContentTypeProtobuf, "gzip", func(t testing.TB, td ptrace.Traces) []byte { return otlptest.Gzip(otlptest.Protobuf(t, td)) }},
+		{"json gzip", otlp.ContentTypeJSON + "; charset=utf-8", "gzip", func(t testing.TB, td ptrace.Traces) []byte { return otlptest.Gzip(otlptest.JSON(t, td)) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var sink memory
-			w := post(newReceiver(&sink, otlp.Limits{}), tc.contentType, tc.encoding, "billing-token", tc.body(t, traces(3)))
+			w := otlptest.Post(newReceiver(&sink, otlp.Limits{}), tc.contentType, tc.encoding, "billing-token", tc.body(t, traces(3)))
 			if w.Code != http.StatusOK {
 				t.Fatalf("status %d: %s", w.Code, w.Body)
 			}
@@ -186,7 +148,7 @@ func TestDecodesProtobufJSONAndGzip(t *testing.T) {
 
 func TestFullSuccessHasNoPartialSuccess(t *testing.T) {
 	var sink memory
-	w := post(newReceiver(&sink, otlp.Limits{}), otlp.ContentTypeProtobuf, "", "ops-token", protobuf(t, traces(2)))
+	w := otlptest.Post(newReceiver(&sink, otlp.Limits{}), otlp.ContentTypeProtobuf, "", "ops-token", otlptest.Protobuf(t, traces(2)))
 	resp := exportResponse(t, w)
 	if w.Code != http.StatusOK || resp.PartialSuccess().RejectedSpans() != 0 || resp.PartialSuccess().ErrorMessage() != "" {
 		t.Errorf("status %d, partial success %d %q", w.Code, resp.PartialSuccess().RejectedSpans(), resp.PartialSuccess().ErrorMessage())
@@ -197,8 +159,8 @@ func TestFullSuccessHasNoPartialSuccess(t *testing.T) {
 }
 
 func TestBadRequests(t *testing.T) {
-	good := protobuf(t, traces(1))
-	bomb := gz(bytes.Repeat([]byte{0}, 2<<20)) // 2 MiB of zeros in a few kB
+	good := otlptest.Protobuf(t, traces(1))
+	bomb := otlptest.Gzip(bytes.Repeat([]byte{0}, 2<<20)) // 2 MiB of zeros in a few kB
 	cases := []struct {
 		name, contentType, encoding, token string
 		body                               []byte
@@ -226,7 +188,7 @@ func TestBadRequests(t *testing.T) {
 				limits = otlp.Limits{} // the defaults
 			}
 			h := newReceiver(&sink, limits)
-			w := post(h, tc.contentType, tc.encoding, tc.token, tc.body)
+			w := otlptest.Post(h, tc.contentType, tc.encoding, tc.token, tc.body)
 			if w.Code != tc.want {
 				t.Fatalf("status %d, want %d: %s", w.Code, tc.want, w.Body)
 			}
@@ -298,7 +260,7 @@ func nestedJSON(depth int) []byte {
 
 func TestFullAggregatesAskForARetry(t *testing.T) {
 	sink := &memory{full: true}
-	w := post(newReceiver(sink, otlp.Limits{}), otlp.ContentTypeProtobuf, "", "ops-token", protobuf(t, traces(1)))
+	w := otlptest.Post(newReceiver(sink, otlp.Limits{}), otlp.ContentTypeProtobuf, "", "ops-token", otlptest.Protobuf(t, traces(1)))
 	if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" {
 		t.Errorf("status %d, Retry-After %q", w.Code, w.Header().Get("Retry-After"))
 	}
