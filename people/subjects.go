@@ -63,21 +63,25 @@ func byTime(a, b Fact) int {
 	return cmp.Compare(a.ID, b.ID)
 }
 
+// ByRefAndTime orders facts by reference, then as byTime: the order the
+// catalog's fact queries return them in (ORDER BY ref, time, source, id),
+// and the one groupByRef groups fastest.
+func ByRefAndTime(a, b Fact) int {
+	if c := cmp.Compare(a.Ref, b.Ref); c != 0 {
+		return c
+	}
+	return byTime(a, b)
+}
+
 // groupByRef returns the facts of each reference, each group sorted by
 // time, the groups in reference order. Facts read so sorted (the
 // catalog's fact queries order them so) are grouped where they are, as
 // parts of facts: a copy of thousands of facts costs more than grouping.
 func groupByRef(facts []Fact) [][]Fact {
-	byRefAndTime := func(a, b Fact) int {
-		if c := cmp.Compare(a.Ref, b.Ref); c != 0 {
-			return c
-		}
-		return byTime(a, b)
-	}
 	sorted := facts
-	if !slices.IsSortedFunc(facts, byRefAndTime) {
+	if !slices.IsSortedFunc(facts, ByRefAndTime) {
 		sorted = slices.Clone(facts)
-		slices.SortFunc(sorted, byRefAndTime)
+		slices.SortFunc(sorted, ByRefAndTime)
 	}
 	var groups [][]Fact
 	for start := 0; start < len(sorted); {

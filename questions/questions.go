@@ -62,6 +62,9 @@ type Question struct {
 	// know itself: traffic's systems are those that send traces, which
 	// need not publish events.
 	checksValues bool
+	// readsAudit is set on the audit trail's listing: its answer reads
+	// what asking it records, so its row is written before it is read.
+	readsAudit bool
 }
 
 // Shape is how an answer is served.
@@ -305,7 +308,7 @@ with zero counts.`, Examples: `
 
 	Audit = Question{Name: "audit", Summary: "who asked about whom, when: every subject question asked",
 		Params: []Param{whoParam, refParam, filters("since")[0], filters("until")[0]}, Role: RoleSubject,
-		Row: reflect.TypeFor[query.AuditEntry](), answer: auditTrail,
+		Row: reflect.TypeFor[query.AuditEntry](), answer: auditTrail, readsAudit: true,
 		Page:    Page{Path: "/subject/audit", Name: "audit", Title: "Audit trail"},
 		Command: Command{Listed: "who asked about whom: the append-only trail of subject questions"}}
 

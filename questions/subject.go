@@ -62,9 +62,7 @@ func (q Question) audited(ctx context.Context, conn driver.Conn, tax *taxonomy.T
 	if _, ok := askerOf(ctx); !ok {
 		return Answer{}, ErrNoAsker
 	}
-	if q.Name == Audit.Name {
-		// The trail's own listing reads what it records: its row first,
-		// so that it lists this asking too.
+	if q.readsAudit { // its row first, so that it lists this asking too
 		if err := audit(ctx, conn, q, r); err != nil {
 			return Answer{}, err
 		}

@@ -1,7 +1,6 @@
 package query
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -110,7 +109,7 @@ func mergeByRefAndTime(a, b factChunks) []people.Fact {
 	x, xok := ai.next()
 	y, yok := bi.next()
 	for xok && yok {
-		if factOrder(*y, *x) < 0 {
+		if people.ByRefAndTime(*y, *x) < 0 {
 			out = append(out, *y)
 			y, yok = bi.next()
 		} else {
@@ -125,9 +124,4 @@ func mergeByRefAndTime(a, b factChunks) []people.Fact {
 		out = append(out, *y)
 	}
 	return out
-}
-
-// factOrder is the ORDER BY ref, time, source, id of the fact queries.
-func factOrder(x, y people.Fact) int {
-	return cmp.Or(cmp.Compare(x.Ref, y.Ref), x.Time.Compare(y.Time), cmp.Compare(x.Source, y.Source), cmp.Compare(x.ID, y.ID))
 }

@@ -55,8 +55,8 @@ func TestMergeByRefAndTimeIsTheSortedUnion(t *testing.T) {
 			f.ID = "" // the holdings have no event ids
 			b = append(b, f)
 		}
-		slices.SortFunc(a, factOrder)
-		slices.SortFunc(b, factOrder)
+		slices.SortFunc(a, people.ByRefAndTime)
+		slices.SortFunc(b, people.ByRefAndTime)
 		var ca, cb factChunks
 		for _, f := range a {
 			*ca.grow() = f
@@ -65,12 +65,12 @@ func TestMergeByRefAndTimeIsTheSortedUnion(t *testing.T) {
 			*cb.grow() = f
 		}
 		got := mergeByRefAndTime(ca, cb)
-		want := slices.SortedStableFunc(slices.Values(slices.Concat(a, b)), factOrder)
+		want := slices.SortedStableFunc(slices.Values(slices.Concat(a, b)), people.ByRefAndTime)
 		if len(got) != len(want) || cap(got) != len(want) {
 			t.Fatalf("%v: merged %d facts (room for %d), want %d", sizes, len(got), cap(got), len(want))
 		}
 		for i := range got {
-			if factOrder(got[i], want[i]) != 0 {
+			if people.ByRefAndTime(got[i], want[i]) != 0 {
 				t.Fatalf("%v: fact %d is %+v, want %+v", sizes, i, got[i], want[i])
 			}
 		}
