@@ -14,12 +14,12 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
-	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 
 	"github.com/back-trace/datamap/catalog/query"
 	"github.com/back-trace/datamap/config"
 	"github.com/back-trace/datamap/events/taxonomy"
 	"github.com/back-trace/datamap/ingest"
+	"github.com/back-trace/datamap/internal/testkit/otlptest"
 	"github.com/back-trace/datamap/internal/testkit/testservers"
 	"github.com/back-trace/datamap/registry"
 	"github.com/back-trace/datamap/report"
@@ -46,7 +46,7 @@ func (b *lockedBuffer) String() string {
 	return b.buf.String()
 }
 
-// call is one outgoing call of a test span.
+// outgoing is one outgoing call of a test span.
 type outgoing struct {
 	system, url string
 	spans       int
@@ -55,7 +55,7 @@ type outgoing struct {
 // spans are CLIENT spans, each call its number of times, every span full
 // of personal values in its name, URL path and query, attributes, events
 // and status.
-func spans(at time.Time, calls ...outgoing) []byte {
+func spans(t *testing.T, at time.Time, calls ...outgoing) []byte {
 	td := ptrace.NewTraces()
 	for _, c := range calls {
 		rs := td.ResourceSpans().AppendEmpty()
@@ -74,11 +74,7 @@ func spans(at time.Time, calls ...outgoing) []byte {
 			s.Status().SetMessage("jane.doe@example.com not found")
 		}
 	}
-	b, err := ptraceotlp.NewExportRequestFromTraces(td).MarshalProto()
-	if err != nil {
-		panic(err)
-	}
-	return b
+	return otlptest.Protobuf(t, td)
 }
 
 const sharedWithStripe = `{"specversion":"1.0","id":"server-traffic-1","source":"billing-api","type":"com.back-trace.datamap.data.shared.v1",
@@ -124,7 +120,7 @@ func TestTracesBecomeTrafficAndFindings(t *testing.T) {
 		t.Fatalf("ingest: %d %s", code, body)
 	}
 	day := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
-	body := string(spans(day,
+	body := string(spans(t, day,
 		outgoing{"billing-api", "https://api.stripe.com", 3},                    // declared and reported
 		outgoing{"billing-api", "https://api.mixpanel.com", 2},                  // a vendor nobody declares or reports
 		outgoing{"billing-api", "https://tracker.unknown-analytics.example", 4}, // nobody knows it
@@ -212,7 +208,7 @@ func TestTracesBecomeTrafficAndFindings(t *testing.T) {
 
 	// Spans taken just before the server stops are written as it stops.
 	if code, resp := call(t, "POST", traces, ingestToken, otlp.ContentTypeProtobuf,
-		string(spans(day, outgoing{"crm", "https://api.hubapi.com", 7}))); code != http.StatusOK {
+		string(spans(t, day, outgoing{"crm", "https://api.hubapi.com", 7}))); code != http.StatusOK {
 		t.Fatalf("traces: %d %s", code, resp)
 	}
 	stop()
