@@ -574,3 +574,13 @@ INSERT INTO subject_holdings (ref, source, kind, time, category, recipient_name,
 SELECT ref, source, kind, time, category, recipient_name, recipient_role, recipient_country, keep_until
 FROM subject_refs
 WHERE kind IN ('collected', 'shared');
+
+-- ===== 0016_event_times_by_delta =====
+
+ALTER TABLE events_local ON CLUSTER datamap_cluster MODIFY COLUMN time DateTime64(3, 'UTC') CODEC(DoubleDelta, LZ4);
+
+ALTER TABLE events ON CLUSTER datamap_cluster MODIFY COLUMN time DateTime64(3, 'UTC') CODEC(DoubleDelta, LZ4);
+
+ALTER TABLE events_local ON CLUSTER datamap_cluster MODIFY COLUMN ingested_at DateTime64(3, 'UTC') DEFAULT now64(3) CODEC(DoubleDelta, LZ4);
+
+ALTER TABLE events ON CLUSTER datamap_cluster MODIFY COLUMN ingested_at DateTime64(3, 'UTC') DEFAULT now64(3) CODEC(DoubleDelta, LZ4);
