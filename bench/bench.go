@@ -12,6 +12,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -19,6 +20,7 @@ import (
 	"log/slog"
 	"os/exec"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/back-trace/datamap/config"
@@ -72,6 +74,11 @@ type Options struct {
 	// Stages to run; nil means all. The latency stage needs the pipeline's
 	// rate: without LatencyRate, asking for latency runs the pipeline too.
 	Stages []Stage
+	// Rounds is how many times the pipeline stages (c), (d) and (c') run,
+	// in turn, so that a change in the machine's load falls on all of
+	// them; each is then reported by its median round, and the ratios
+	// are those of these medians. It must be odd; 0 means 1.
+	Rounds int
 	// LatencyRate is the publish rate of the latency stage, in events/s;
 	// 0 means half of the pipeline rate measured in the same run.
 	LatencyRate float64
@@ -99,6 +106,8 @@ type Options struct {
 	// Progress, if set, is called now and then from one goroutine at a
 	// time with what is being done, how far it is and the total.
 	Progress func(what string, done, total int)
+
+	round string // which round a pipeline stage is of, for its progress
 }
 
 func (o Options) withDefaults() Options {
@@ -122,6 +131,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Backlog <= 0 {
 		o.Backlog = DefaultBacklog
+	}
+	if o.Rounds <= 0 {
+		o.Rounds = 1
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -163,6 +175,10 @@ type Report struct {
 	// NoRollups, both from this run (0 when one did not run).
 	NoRollups    *Throughput `json:"pipeline_no_rollups,omitempty"`
 	RollupsRatio float64     `json:"rollups_ratio,omitempty"`
+	// Rounds are the rounds of the pipeline stages when there were more
+	// than one (Options.Rounds): Pipeline, NoRollups and PipelineRefs are
+	// then each stage's median round, and the ratios theirs.
+	Rounds []Round `json:"rounds,omitempty"`
 
 	Latency *Latency `json:"latency,omitempty"`
 	Drain   *Drain   `json:"drain,omitempty"`
@@ -176,6 +192,15 @@ type Report struct {
 
 	Targets []Target      `json:"targets"`
 	Elapsed time.Duration `json:"elapsed_ns"`
+}
+
+// Round is one turn of the pipeline stages, with its own ratios.
+type Round struct {
+	Pipeline     *Throughput `json:"pipeline,omitempty"`
+	NoRollups    *Throughput `json:"pipeline_no_rollups,omitempty"`
+	PipelineRefs *Throughput `json:"pipeline_refs,omitempty"`
+	RollupsRatio float64     `json:"rollups_ratio,omitempty"`
+	RefsRatio    float64     `json:"refs_ratio,omitempty"`
 }
 
 // Throughput is one stage's rate.
@@ -256,6 +281,9 @@ type Target struct {
 // Run measures the selected stages, each on a fresh embedded stack.
 func Run(ctx context.Context, o Options) (*Report, error) {
 	o = o.withDefaults()
+	if o.Rounds%2 == 0 {
+		return nil, fmt.Errorf("bench: %d rounds; the rounds must be odd (1, 3, 5, …), so that each stage has a median round", o.Rounds)
+	}
 	started := time.Now()
 	r := &Report{Machine: describeMachine(), Events: o.Events, BatchSize: o.BatchSize}
 	want := func(s Stage) bool { return slices.Contains(o.Stages, s) }
@@ -291,33 +319,8 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			return nil, fmt.Errorf("pipeline warm-up: %w", err)
 		}
 	}
-	if want(StagePipeline) {
-		if r.Pipeline, err = Pipeline(ctx, o, w); err != nil {
-			return nil, fmt.Errorf("stage pipeline: %w", err)
-		}
-		chPeak(r.Pipeline.ClickHousePeakRSS)
-	}
-	if want(StageNoRollups) {
-		if r.NoRollups, err = PipelineWithoutRollups(ctx, o, w); err != nil {
-			return nil, fmt.Errorf("stage pipeline without rollups: %w", err)
-		}
-		chPeak(r.NoRollups.ClickHousePeakRSS)
-		if r.Pipeline != nil {
-			r.RollupsRatio = r.Pipeline.PerSecond / r.NoRollups.PerSecond
-		}
-	}
-	if want(StagePipelineRefs) {
-		wr, err := withSubjectRefs(w)
-		if err != nil {
-			return nil, err
-		}
-		if r.PipelineRefs, err = Pipeline(ctx, o, wr); err != nil {
-			return nil, fmt.Errorf("stage pipeline-refs: %w", err)
-		}
-		chPeak(r.PipelineRefs.ClickHousePeakRSS)
-		if r.Pipeline != nil {
-			r.RefsRatio = r.PipelineRefs.PerSecond / r.Pipeline.PerSecond
-		}
+	if err := r.runRounds(ctx, o, w); err != nil {
+		return nil, err
 	}
 	w = nil // let the workload go before the drain measures memory
 	if r.Consume != nil && r.Insert != nil && r.Pipeline != nil {
@@ -348,6 +351,88 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	r.Targets = targets(r)
 	r.Elapsed = time.Since(started)
 	return r, nil
+}
+
+// runRounds runs the pipeline stages the options want, Options.Rounds
+// times in turn, and reports each stage's median round.
+func (r *Report) runRounds(ctx context.Context, o Options, w *Workload) error {
+	want := func(s Stage) bool { return slices.Contains(o.Stages, s) }
+	if !want(StagePipeline) && !want(StageNoRollups) && !want(StagePipelineRefs) {
+		return nil
+	}
+	var withRefs *Workload
+	if want(StagePipelineRefs) {
+		var err error
+		if withRefs, err = withSubjectRefs(w); err != nil {
+			return err
+		}
+	}
+	chPeak := func(t *Throughput) { r.ClickHousePeakRSS = max(r.ClickHousePeakRSS, t.ClickHousePeakRSS) }
+	rounds := make([]Round, o.Rounds)
+	for i := range rounds {
+		rd := &rounds[i]
+		o := o
+		if o.Rounds > 1 {
+			o.round = fmt.Sprintf(" (round %d of %d)", i+1, o.Rounds)
+		}
+		if i > 0 {
+			o.CPUProfile = nil // one profile, of the first round
+		}
+		var err error
+		if want(StagePipeline) {
+			if rd.Pipeline, err = Pipeline(ctx, o, w); err != nil {
+				return fmt.Errorf("stage pipeline: %w", err)
+			}
+			chPeak(rd.Pipeline)
+		}
+		if want(StageNoRollups) {
+			if rd.NoRollups, err = PipelineWithoutRollups(ctx, o, w); err != nil {
+				return fmt.Errorf("stage pipeline without rollups: %w", err)
+			}
+			chPeak(rd.NoRollups)
+			if rd.Pipeline != nil {
+				rd.RollupsRatio = rd.Pipeline.PerSecond / rd.NoRollups.PerSecond
+			}
+		}
+		if want(StagePipelineRefs) {
+			if rd.PipelineRefs, err = Pipeline(ctx, o, withRefs); err != nil {
+				return fmt.Errorf("stage pipeline-refs: %w", err)
+			}
+			chPeak(rd.PipelineRefs)
+			if rd.Pipeline != nil {
+				rd.RefsRatio = rd.PipelineRefs.PerSecond / rd.Pipeline.PerSecond
+			}
+		}
+	}
+	r.Pipeline = medianRound(rounds, func(rd Round) *Throughput { return rd.Pipeline })
+	r.NoRollups = medianRound(rounds, func(rd Round) *Throughput { return rd.NoRollups })
+	r.PipelineRefs = medianRound(rounds, func(rd Round) *Throughput { return rd.PipelineRefs })
+	if r.Pipeline != nil && r.NoRollups != nil {
+		r.RollupsRatio = r.Pipeline.PerSecond / r.NoRollups.PerSecond
+	}
+	if r.Pipeline != nil && r.PipelineRefs != nil {
+		r.RefsRatio = r.PipelineRefs.PerSecond / r.Pipeline.PerSecond
+	}
+	if len(rounds) > 1 {
+		r.Rounds = rounds
+	}
+	return nil
+}
+
+// medianRound is the round of a stage with the median rate; nil when the
+// stage did not run. The number of rounds is odd.
+func medianRound(rounds []Round, stage func(Round) *Throughput) *Throughput {
+	var ts []*Throughput
+	for _, rd := range rounds {
+		if t := stage(rd); t != nil {
+			ts = append(ts, t)
+		}
+	}
+	if len(ts) == 0 {
+		return nil
+	}
+	slices.SortFunc(ts, func(a, b *Throughput) int { return cmp.Compare(a.PerSecond, b.PerSecond) })
+	return ts[len(ts)/2]
 }
 
 // Ingestion goals: the pipeline keeps up with its slower raw stage, events
@@ -390,17 +475,31 @@ func targets(r *Report) []Target {
 	}
 	rollups := Target{Name: "ingestion with rollups", Goal: fmt.Sprintf("≥ %.0f%% of the pipeline without them, same run", GoalRollups*100), Status: "not run"}
 	if r.RollupsRatio > 0 {
-		rollups.Measured = fmt.Sprintf("%.0f%% (%.0f of %.0f events/s)", r.RollupsRatio*100, r.Pipeline.PerSecond, r.NoRollups.PerSecond)
+		rollups.Measured = fmt.Sprintf("%.0f%% (%.0f of %.0f events/s)%s", r.RollupsRatio*100, r.Pipeline.PerSecond, r.NoRollups.PerSecond,
+			r.roundsOf(func(rd Round) float64 { return rd.RollupsRatio }))
 		rollups.Status = status(r.RollupsRatio >= GoalRollups)
 	}
 
 	refs := Target{Name: "pipeline with subject references", Goal: fmt.Sprintf("≥ %.0f%% of the pipeline without, same run", GoalRefsRatio*100), Status: "not run"}
 	if r.RefsRatio > 0 {
-		refs.Measured = fmt.Sprintf("%.0f%% (%.0f of %.0f events/s, 1 event in %d with a reference)", r.RefsRatio*100,
-			r.PipelineRefs.PerSecond, r.Pipeline.PerSecond, refsEvery)
+		refs.Measured = fmt.Sprintf("%.0f%% (%.0f of %.0f events/s, 1 event in %d with a reference)%s", r.RefsRatio*100,
+			r.PipelineRefs.PerSecond, r.Pipeline.PerSecond, refsEvery, r.roundsOf(func(rd Round) float64 { return rd.RefsRatio }))
 		refs.Status = status(r.RefsRatio >= GoalRefsRatio)
 	}
 	return []Target{ratio, lat, rss, rollups, refs}
+}
+
+// roundsOf lists a ratio's value in each round, in the order they ran,
+// after the ratio of the medians a target shows; "" with one round.
+func (r *Report) roundsOf(ratio func(Round) float64) string {
+	if len(r.Rounds) < 2 {
+		return ""
+	}
+	each := make([]string, len(r.Rounds))
+	for i, rd := range r.Rounds {
+		each[i] = fmt.Sprintf("%.0f%%", ratio(rd)*100)
+	}
+	return fmt.Sprintf("; medians of %d rounds, each round: %s", len(r.Rounds), strings.Join(each, ", "))
 }
 
 func status(ok bool) string {

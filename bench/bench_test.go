@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -140,4 +141,67 @@ func testConfig(t *testing.T) config.Config {
 		t.Fatal(err)
 	}
 	return cfg
+}
+
+// TestRoundsInTurn: with three rounds, (c) and (d) each run three times in
+// turn; each is reported by its median round, and the share is theirs.
+func TestRoundsInTurn(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts seven embedded stacks")
+	}
+	testservers.SkipWithoutEngine(t)
+	var progressed []string
+	r, err := bench.Run(context.Background(), bench.Options{Config: testConfig(t), TempDir: t.TempDir(), Events: 500,
+		Stages: []bench.Stage{bench.StagePipeline, bench.StageNoRollups}, Rounds: 3,
+		Progress: func(what string, _, _ int) {
+			if len(progressed) == 0 || progressed[len(progressed)-1] != what {
+				progressed = append(progressed, what)
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Rounds) != 3 {
+		t.Fatalf("%d rounds reported, want 3", len(r.Rounds))
+	}
+	var rates, without []float64
+	for i, rd := range r.Rounds {
+		if rd.Pipeline == nil || rd.NoRollups == nil || rd.PipelineRefs != nil {
+			t.Fatalf("round %d: %+v, want (c) and (d) only", i+1, rd)
+		}
+		if want := rd.Pipeline.PerSecond / rd.NoRollups.PerSecond; rd.RollupsRatio != want {
+			t.Errorf("round %d: share %v, want %v", i+1, rd.RollupsRatio, want)
+		}
+		rates, without = append(rates, rd.Pipeline.PerSecond), append(without, rd.NoRollups.PerSecond)
+	}
+	slices.Sort(rates)
+	slices.Sort(without)
+	if r.Pipeline.PerSecond != rates[1] || r.NoRollups.PerSecond != without[1] {
+		t.Errorf("reported (c) %.0f/s and (d) %.0f/s, want the medians %.0f/s and %.0f/s", r.Pipeline.PerSecond, r.NoRollups.PerSecond, rates[1], without[1])
+	}
+	if want := rates[1] / without[1]; r.RollupsRatio != want {
+		t.Errorf("share %v, want that of the medians %v", r.RollupsRatio, want)
+	}
+	for _, want := range []string{"(c) pipeline: publish → queryable (round 1 of 3)", "(d) pipeline without rollups (round 3 of 3)"} {
+		if !slices.Contains(progressed, want) {
+			t.Errorf("progress %q lacks %q", progressed, want)
+		}
+	}
+	if m := r.Targets[3].Measured; !strings.Contains(m, "medians of 3 rounds") {
+		t.Errorf("rollups target %q does not list the rounds", m)
+	}
+}
+
+// An even number of rounds has no median round: refused before any stage
+// starts.
+func TestEvenRoundsRefused(t *testing.T) {
+	var progressed []string
+	_, err := bench.Run(context.Background(), bench.Options{Stages: []bench.Stage{bench.StagePipeline}, Rounds: 2,
+		Progress: func(what string, _, _ int) { progressed = append(progressed, what) }})
+	if err == nil || !strings.Contains(err.Error(), "must be odd") {
+		t.Fatalf("error %v, want the rounds refused as even", err)
+	}
+	if len(progressed) > 0 {
+		t.Errorf("refused after %q had started", progressed[0])
+	}
 }

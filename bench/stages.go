@@ -304,7 +304,7 @@ func pipeline(ctx context.Context, o Options, w *Workload, rollups bool, label s
 		published <- err
 	}()
 	n := len(w.Events)
-	if err := waitForRows(ctx, s.ClickHouse, n, published, o.progress(label, n)); err != nil {
+	if err := waitForRows(ctx, s.ClickHouse, n, published, o.progress(label+o.round, n)); err != nil {
 		return nil, err
 	}
 	t = newThroughput(n, time.Since(start))

@@ -35,7 +35,11 @@ embedded stack (NATS JetStream + ClickHouse) in a temporary directory:
                 with its peak RSS
 
 Before the first of (c), (d) and (c'), the pipeline runs once unmeasured,
-so that none of them pays for being the first in the process.
+so that none of them pays for being the first in the process. On a shared
+machine, --rounds 3 runs (c), (d) and (c') three times in turn, so that a
+change in load falls on each of them: each stage is then printed as its
+median round, the shares are those of these medians, and every round is
+listed below with its own shares.
 
 Figures depend on the machine's load: the load average is printed with
 each. Progress goes to stderr. The drain target (a 1M-event backlog):
@@ -43,6 +47,7 @@ each. Progress goes to stderr. The drain target (a 1M-event backlog):
   datamap bench
   datamap bench --events 500000 --format json > bench.json
   datamap bench --stage pipeline --cpuprofile pipeline.pprof
+  datamap bench --stage pipeline,pipeline-no-rollups,pipeline-refs --rounds 3
   datamap bench --stage drain --backlog 1000000`)
 	n := fs.Int("events", bench.DefaultEvents, "events N of stages consume, insert and pipeline")
 	size := fs.Int("event-size", bench.DefaultEventSize, "pad events towards this many encoded bytes with legitimate metadata (-1: no padding)")
@@ -54,6 +59,7 @@ each. Progress goes to stderr. The drain target (a 1M-event backlog):
 	rate := fs.Float64("rate", 0, "publish rate of the latency stage in events/s (0: half the pipeline rate)")
 	inProcess := fs.Bool("in-process", false, "drain: run the consumer in this process instead of a child (its RSS then includes the NATS server)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the pipeline stage to this file (go tool pprof)")
+	rounds := fs.Int("rounds", 1, "run the pipeline stages (c), (d), (c') this many times in turn and report medians (odd: 1, 3, 5…)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -66,8 +72,11 @@ each. Progress goes to stderr. The drain target (a 1M-event backlog):
 	if *n < 1 || *backlog < 1 || *batch < 1 || *batch > 100_000 {
 		return usagef("--events and --backlog must be at least 1, --batch 1 to 100000")
 	}
+	if *rounds < 1 || *rounds > 99 || *rounds%2 == 0 {
+		return usagef("--rounds %d: give an odd number from 1 to 99 (e.g. 3), so that each stage has a median round", *rounds)
+	}
 	o := bench.Options{Config: e.cfg, Events: *n, EventSize: *size, BatchSize: *batch, Backlog: *backlog,
-		LatencyDuration: *latencyFor, LatencyRate: *rate, Logger: quiet(e)}
+		LatencyDuration: *latencyFor, LatencyRate: *rate, Rounds: *rounds, Logger: quiet(e)}
 	if *size == 0 {
 		o.EventSize = -1
 	}
@@ -194,6 +203,7 @@ func printBench(w io.Writer, r *bench.Report) {
 		row(fmt.Sprintf("drain of a %d backlog", d.Backlog), &bench.Throughput{Events: d.Backlog, Seconds: d.Seconds, PerSecond: d.PerSecond, Load: d.Load}, "")
 	}
 	tw.Flush()
+	printRounds(w, r.Rounds)
 	if l := r.Latency; l != nil {
 		ms := func(d time.Duration) string { return d.Round(time.Millisecond).String() }
 		fmt.Fprintf(w, "\nlatency publish→queryable at %.0f events/s for %s (load %.2f): p50 %s, p99 %s, max %s; %d of %d visible\n",
@@ -218,4 +228,38 @@ func printBench(w io.Writer, r *bench.Report) {
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "\nbench took %s\n", r.Elapsed.Round(time.Second))
+}
+
+// printRounds lists the rounds of the pipeline stages, in the order they
+// ran, when there was more than one.
+func printRounds(w io.Writer, rounds []bench.Round) {
+	if len(rounds) < 2 {
+		return
+	}
+	fmt.Fprintf(w, "\n%d rounds, in the order they ran (above: each stage's median round, and the shares of these):\n", len(rounds))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "ROUND\t(c) EVENTS/S\t(d) EVENTS/S\t(c') EVENTS/S\t(c) OF (d)\t(c') OF (c)\tLOAD\t")
+	rate := func(t *bench.Throughput) string {
+		if t == nil {
+			return "-"
+		}
+		return fmt.Sprintf("%.0f", t.PerSecond)
+	}
+	share := func(v float64) string {
+		if v == 0 {
+			return "-"
+		}
+		return fmt.Sprintf("%.0f%%", v*100)
+	}
+	for i, rd := range rounds {
+		load := 0.0
+		for _, t := range []*bench.Throughput{rd.Pipeline, rd.NoRollups, rd.PipelineRefs} {
+			if t != nil {
+				load = max(load, t.Load)
+			}
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%.2f\t\n", i+1, rate(rd.Pipeline), rate(rd.NoRollups), rate(rd.PipelineRefs),
+			share(rd.RollupsRatio), share(rd.RefsRatio), load)
+	}
+	tw.Flush()
 }
