@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -91,6 +92,9 @@ each. Progress goes to stderr. The drain target (a 1M-event backlog):
 			return usagef("--stage %q is not one of all, %s", s, stageNames())
 		}
 	}
+	if *rounds > 1 && !slices.ContainsFunc(o.Stages, isPipelineStage) {
+		return usagef("--rounds repeats the pipeline stages; add pipeline, pipeline-no-rollups or pipeline-refs to --stage")
+	}
 	if !*inProcess {
 		exe, err := os.Executable()
 		if err != nil {
@@ -129,6 +133,11 @@ func stageNames() string {
 		names[i] = string(st)
 	}
 	return strings.Join(names, ", ")
+}
+
+// isPipelineStage reports whether s is one of the stages --rounds repeats.
+func isPipelineStage(s bench.Stage) bool {
+	return s == bench.StagePipeline || s == bench.StageNoRollups || s == bench.StagePipelineRefs
 }
 
 func isStage(s string) bool {

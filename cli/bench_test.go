@@ -17,6 +17,7 @@ func TestBenchBadFlags(t *testing.T) {
 		{[]string{"--rounds", "0"}, "--rounds 0: give an odd number"},
 		{[]string{"--rounds", "101"}, "--rounds 101: give an odd number"},
 		{[]string{"--events", "0"}, "--events and --backlog must be at least 1"},
+		{[]string{"--stage", "drain", "--rounds", "3"}, "--rounds repeats the pipeline stages; add pipeline"},
 		{[]string{"--stage", "pipline"}, `--stage "pipline" is not one of all,`},
 		{[]string{"--format", "yaml"}, `--format "yaml" is not supported; use table or json`},
 	} {
