@@ -2,8 +2,6 @@ package schema_test
 
 import (
 	"context"
-	"fmt"
-	"os"
 	"slices"
 	"testing"
 
@@ -17,15 +15,8 @@ import (
 // codec, rewrites no part, loses no event, and ingested_at keeps its
 // default.
 func TestEventTimesCodecRewritesNoPart(t *testing.T) {
-	srv := testservers.SharedClickHouse(t)
 	ctx := context.Background()
-	db := fmt.Sprintf("codec_%d", os.Getpid())
-	admin := testservers.Connect(t, srv.Addr(), srv.Password(), "default")
-	if err := admin.Exec(ctx, "CREATE DATABASE "+db); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = admin.Exec(context.Background(), "DROP DATABASE IF EXISTS "+db+" SYNC") })
-	conn := testservers.Connect(t, srv.Addr(), srv.Password(), db)
+	conn := testservers.EmptyDatabase(t).Conn
 
 	// The catalog as the migrations before 0016 left it, with events.
 	migrations, err := schema.Migrations()
@@ -35,10 +26,10 @@ func TestEventTimesCodecRewritesNoPart(t *testing.T) {
 	apply := func(versions func(int) bool) {
 		t.Helper()
 		for _, m := range migrations {
+			if !versions(m.Version) {
+				continue
+			}
 			for _, stmt := range m.Statements {
-				if !versions(m.Version) {
-					break
-				}
 				if err := conn.Exec(ctx, stmt); err != nil {
 					t.Fatalf("migration %d: %v", m.Version, err)
 				}

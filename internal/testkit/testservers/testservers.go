@@ -114,18 +114,25 @@ type Database struct {
 // NewDatabase creates a fresh catalog database, dropped when the test ends.
 func NewDatabase(t testing.TB) Database {
 	t.Helper()
+	d := EmptyDatabase(t)
+	if _, err := schema.Migrate(context.Background(), d.Conn); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// EmptyDatabase creates a fresh database without the catalog schema, for
+// tests that apply migrations themselves; it is dropped when the test ends.
+func EmptyDatabase(t testing.TB) Database {
+	t.Helper()
 	srv := SharedClickHouse(t)
 	db := fmt.Sprintf("test_%d_%d", os.Getpid(), databases.Add(1))
 	admin := Connect(t, srv.Addr(), srv.Password(), "default")
 	if err := admin.Exec(context.Background(), "CREATE DATABASE "+db); err != nil {
 		t.Fatal(err)
 	}
-	conn := Connect(t, srv.Addr(), srv.Password(), db)
-	if _, err := schema.Migrate(context.Background(), conn); err != nil {
-		t.Fatal(err)
-	}
 	t.Cleanup(func() { _ = admin.Exec(context.Background(), "DROP DATABASE IF EXISTS "+db+" SYNC") })
-	return Database{Conn: conn, Name: db, Addr: srv.Addr(), Password: srv.Password()}
+	return Database{Conn: Connect(t, srv.Addr(), srv.Password(), db), Name: db, Addr: srv.Addr(), Password: srv.Password()}
 }
 
 // SharedClickHouse starts the binary's embedded ClickHouse on first use.
